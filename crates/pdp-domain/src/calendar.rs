@@ -1,0 +1,289 @@
+//! The working-day calendar (工作日) behind every statutory deadline.
+//!
+//! Deadlines in the regulations are counted in working days: 10 for share approvals and
+//! objections, 15 for catalog updates. A working day is a weekday that is not a statutory holiday,
+//! or a weekend day that the State Council has declared a make-up working day (调休). The tables
+//! are published once a year, so they ship as one data file per year under `data/holidays/`, each
+//! naming its source. A date outside the known years is an explicit error: guessing would silently
+//! move a legal deadline.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use time::{Date, Month, Weekday};
+
+use crate::Localized;
+
+/// The holiday files compiled into the binary. Add a year by adding a file and a line here.
+const YEAR_FILES: &[&str] = &[
+    include_str!("../data/holidays/2025.toml"),
+    include_str!("../data/holidays/2026.toml"),
+];
+
+/// Why a working-day computation could not be done.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalendarError {
+    #[error("no holiday table for year {0}")]
+    UnknownYear(i32),
+    #[error("invalid holiday table: {0}")]
+    BadTable(String),
+}
+
+impl Localized for CalendarError {
+    fn code(&self) -> &'static str {
+        match self {
+            CalendarError::UnknownYear(_) => "calendar_unknown_year",
+            CalendarError::BadTable(_) => "calendar_bad_table",
+        }
+    }
+    fn message_zh(&self) -> String {
+        match self {
+            CalendarError::UnknownYear(y) => {
+                format!("缺少{y}年的节假日安排，无法计算工作日期限，请先更新节假日表")
+            }
+            CalendarError::BadTable(m) => format!("节假日表格式错误：{m}"),
+        }
+    }
+    fn message_en(&self) -> String {
+        match self {
+            CalendarError::UnknownYear(y) => format!(
+                "no holiday table for {y}: working-day deadlines cannot be computed until the table is added"
+            ),
+            CalendarError::BadTable(m) => format!("invalid holiday table: {m}"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YearFile {
+    year: i32,
+    source: String,
+    holidays: Vec<String>,
+    workdays: Vec<String>,
+}
+
+/// One year of the official table.
+#[derive(Debug, Clone)]
+pub struct YearTable {
+    pub year: i32,
+    pub source: String,
+    holidays: BTreeSet<Date>,
+    workdays: BTreeSet<Date>,
+}
+
+/// A calendar of working days over the years it has tables for.
+#[derive(Debug, Clone)]
+pub struct WorkCalendar {
+    years: BTreeMap<i32, YearTable>,
+}
+
+fn parse_date(s: &str) -> Result<Date, CalendarError> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s.trim(), fmt).map_err(|e| CalendarError::BadTable(format!("{s}: {e}")))
+}
+
+impl WorkCalendar {
+    /// The calendar built from the tables shipped with PDP.
+    pub fn official() -> Self {
+        // The shipped tables are tested, so failing here is a build defect, not a user error.
+        Self::from_tables(YEAR_FILES).expect("shipped holiday tables are valid")
+    }
+
+    /// Builds a calendar from TOML tables in the format of `data/holidays/*.toml`.
+    pub fn from_tables(files: &[&str]) -> Result<Self, CalendarError> {
+        let mut years = BTreeMap::new();
+        for text in files {
+            let f: YearFile =
+                toml::from_str(text).map_err(|e| CalendarError::BadTable(e.to_string()))?;
+            let mut holidays = BTreeSet::new();
+            for item in &f.holidays {
+                let (from, to) = match item.split_once("..") {
+                    Some((a, b)) => (parse_date(a)?, parse_date(b)?),
+                    None => (parse_date(item)?, parse_date(item)?),
+                };
+                if from > to {
+                    return Err(CalendarError::BadTable(format!("empty range {item}")));
+                }
+                let mut d = from;
+                while d <= to {
+                    holidays.insert(d);
+                    d = d.next_day().ok_or_else(|| CalendarError::BadTable(item.clone()))?;
+                }
+            }
+            let workdays = f
+                .workdays
+                .iter()
+                .map(|s| parse_date(s))
+                .collect::<Result<BTreeSet<_>, _>>()?;
+            for d in holidays.iter().chain(workdays.iter()) {
+                if d.year() != f.year {
+                    return Err(CalendarError::BadTable(format!(
+                        "{d} listed in the table for {}",
+                        f.year
+                    )));
+                }
+            }
+            if let Some(d) = holidays.intersection(&workdays).next() {
+                return Err(CalendarError::BadTable(format!(
+                    "{d} is both a holiday and a working day"
+                )));
+            }
+            years.insert(
+                f.year,
+                YearTable {
+                    year: f.year,
+                    source: f.source,
+                    holidays,
+                    workdays,
+                },
+            );
+        }
+        Ok(Self { years })
+    }
+
+    /// The years this calendar knows, with the source of each table.
+    pub fn years(&self) -> impl Iterator<Item = &YearTable> {
+        self.years.values()
+    }
+
+    /// Whether `date` is a working day.
+    pub fn is_working_day(&self, date: Date) -> Result<bool, CalendarError> {
+        let table = self
+            .years
+            .get(&date.year())
+            .ok_or(CalendarError::UnknownYear(date.year()))?;
+        if table.workdays.contains(&date) {
+            return Ok(true);
+        }
+        if table.holidays.contains(&date) {
+            return Ok(false);
+        }
+        Ok(!matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday))
+    }
+
+    /// The date that is `n` working days after `start`, counting from the day after `start`.
+    ///
+    /// With `n = 0` the answer is `start` itself. Every day examined must lie in a known year.
+    pub fn add_working_days(&self, start: Date, n: u32) -> Result<Date, CalendarError> {
+        // Check the start year too, so that an unknown year fails even for n = 0.
+        if !self.years.contains_key(&start.year()) {
+            return Err(CalendarError::UnknownYear(start.year()));
+        }
+        let mut d = start;
+        let mut left = n;
+        while left > 0 {
+            d = d
+                .next_day()
+                .ok_or(CalendarError::UnknownYear(i32::MAX))?;
+            if self.is_working_day(d)? {
+                left -= 1;
+            }
+        }
+        Ok(d)
+    }
+
+    /// Working days strictly after `from` up to and including `to` (0 if `to <= from`).
+    pub fn working_days_between(&self, from: Date, to: Date) -> Result<u32, CalendarError> {
+        let mut n = 0;
+        let mut d = from;
+        while d < to {
+            d = d.next_day().ok_or(CalendarError::UnknownYear(i32::MAX))?;
+            if self.is_working_day(d)? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Convenience for tests and callers with literal dates.
+pub fn date(y: i32, m: u8, d: u8) -> Option<Date> {
+    Date::from_calendar_date(y, Month::try_from(m).ok()?, d).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        parse_date(s).unwrap()
+    }
+
+    /// covers: R-SHR-03, R-OBJ-02, R-CAT-04 (deadlines in working days; vectors from STANDARDS.md)
+    #[test]
+    fn standards_vectors_plus_ten_working_days() {
+        let cal = WorkCalendar::official();
+        for (start, want) in [
+            ("2025-01-20", "2025-02-08"),
+            ("2025-09-25", "2025-10-15"),
+            ("2026-02-10", "2026-03-02"),
+            ("2026-09-17", "2026-10-08"),
+        ] {
+            assert_eq!(cal.add_working_days(d(start), 10).unwrap(), d(want), "{start}");
+        }
+    }
+
+    /// covers: R-CAT-04 (15-working-day catalog update deadline)
+    #[test]
+    fn fifteen_working_days_over_national_day() {
+        let cal = WorkCalendar::official();
+        // 2026-09-21 (Mon): 22,23,24 | 25-27 off | 28,29,30 | 10-01..07 off | 08,09,10(make-up) | 12..16
+        assert_eq!(cal.add_working_days(d("2026-09-21"), 15).unwrap(), d("2026-10-14"));
+    }
+
+    /// covers: R-SHR-03 (make-up days count, holidays do not)
+    #[test]
+    fn makeup_days_and_holidays() {
+        let cal = WorkCalendar::official();
+        assert!(cal.is_working_day(d("2025-01-26")).unwrap()); // Sunday, make-up day
+        assert!(!cal.is_working_day(d("2025-10-08")).unwrap()); // Wednesday, holiday
+        assert!(!cal.is_working_day(d("2026-11-21")).unwrap()); // ordinary Saturday
+        assert!(cal.is_working_day(d("2026-11-23")).unwrap()); // ordinary Monday
+    }
+
+    /// covers: R-SHR-03 (no silent guess past the last known year)
+    #[test]
+    fn unknown_year_is_an_error() {
+        let cal = WorkCalendar::official();
+        assert_eq!(
+            cal.add_working_days(d("2026-12-24"), 10),
+            Err(CalendarError::UnknownYear(2027))
+        );
+        assert_eq!(
+            cal.add_working_days(d("2024-06-03"), 1),
+            Err(CalendarError::UnknownYear(2024))
+        );
+        let e = CalendarError::UnknownYear(2027);
+        assert!(e.message_zh().contains("2027"));
+        assert_eq!(e.code(), "calendar_unknown_year");
+    }
+
+    /// covers: R-SHR-03
+    #[test]
+    fn bad_tables_are_rejected() {
+        let both = "year = 2030\nsource = \"x\"\nholidays = [\"2030-01-01\"]\nworkdays = [\"2030-01-01\"]";
+        assert!(WorkCalendar::from_tables(&[both]).is_err());
+        let wrong_year = "year = 2030\nsource = \"x\"\nholidays = [\"2031-01-01\"]\nworkdays = []";
+        assert!(WorkCalendar::from_tables(&[wrong_year]).is_err());
+        let unknown_key = "year = 2030\nsource = \"x\"\nholidays = []\nworkdays = []\nextra = 1";
+        assert!(WorkCalendar::from_tables(&[unknown_key]).is_err());
+    }
+
+    /// covers: R-SHR-03 (adding working days agrees with counting them)
+    #[test]
+    fn add_and_count_agree() {
+        let cal = WorkCalendar::official();
+        let mut start = d("2025-01-01");
+        while start < d("2026-11-30") {
+            for n in [0u32, 1, 5, 10, 15] {
+                let end = cal.add_working_days(start, n).unwrap();
+                assert_eq!(cal.working_days_between(start, end).unwrap(), n);
+                if n > 0 {
+                    assert!(cal.is_working_day(end).unwrap());
+                }
+            }
+            start = start.next_day().unwrap();
+        }
+    }
+}
