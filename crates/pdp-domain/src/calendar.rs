@@ -228,8 +228,9 @@ mod tests {
     #[test]
     fn fifteen_working_days_over_national_day() {
         let cal = WorkCalendar::official();
-        // 2026-09-21 (Mon): 22,23,24 | 25-27 off | 28,29,30 | 10-01..07 off | 08,09,10(make-up) | 12..16
-        assert_eq!(cal.add_working_days(d("2026-09-21"), 15).unwrap(), d("2026-10-14"));
+        // 2026-09-21 (Mon): 22,23,24 | 25-27 off | 28,29,30 | 10-01..07 off | 08,09,10 (make-up
+        // Saturday) | 11 off | 12..16 | 19: the fifteenth working day.
+        assert_eq!(cal.add_working_days(d("2026-09-21"), 15).unwrap(), d("2026-10-19"));
     }
 
     /// covers: R-SHR-03 (make-up days count, holidays do not)

@@ -1,1 +1,258 @@
-//! placeholder
+//! The metadata storage trait of PDP and the records it stores.
+//!
+//! The server codes against [`Storage`] only; `pdp-storage-sqlite` and `pdp-storage-postgres`
+//! implement it, each with its own migrations. This crate knows no SQL dialect. Every method that
+//! changes state takes the [`NewEvent`] that records the change and must write both in one
+//! transaction: if the audit event cannot be written, the change does not happen either.
+
+use async_trait::async_trait;
+use pdp_audit::{AuditEvent, Checkpoint, ChainHead, NewEvent};
+use pdp_domain::org::{OrgKind, RegionLevel};
+use pdp_domain::roles::Role;
+use serde::{Deserialize, Serialize};
+
+/// A storage failure. `Conflict` and `NotFound` are caused by the request; `Backend` is not.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A uniqueness rule was violated, e.g. a second account with the same name.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// A node of the region tree (city, districts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Region {
+    pub id: i64,
+    /// The six-digit administrative division code (GB/T 2260).
+    pub code: String,
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "district"))]
+    pub level: RegionLevel,
+    pub parent_id: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRegion {
+    pub code: String,
+    pub name: String,
+    pub level: RegionLevel,
+    pub parent_id: Option<i64>,
+}
+
+/// An organisation: a department, enterprise or entity that takes part in the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Organisation {
+    pub id: i64,
+    pub name: String,
+    /// The unified social credit code, validated on entry.
+    pub credit_code: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "government_department"))]
+    pub kind: OrgKind,
+    pub region_id: i64,
+    pub parent_id: Option<i64>,
+    pub created_at_micros: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrganisation {
+    pub name: String,
+    pub credit_code: String,
+    pub kind: OrgKind,
+    pub region_id: i64,
+    pub parent_id: Option<i64>,
+}
+
+/// A named data officer (数据专员) of an organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DataOfficer {
+    pub id: i64,
+    pub org_id: i64,
+    pub name: String,
+    pub title: String,
+    pub phone: String,
+    pub email: String,
+    /// The platform account of the officer, when there is one.
+    pub user_id: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDataOfficer {
+    pub org_id: i64,
+    pub name: String,
+    pub title: String,
+    pub phone: String,
+    pub email: String,
+    pub user_id: Option<i64>,
+}
+
+/// An account. The password hash never leaves the server (it is skipped when serialised).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    #[serde(skip_serializing, default)]
+    pub password_hash: String,
+    pub org_id: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, example = json!(["org_data_officer"])))]
+    pub roles: Vec<Role>,
+    pub disabled: bool,
+    pub created_at_micros: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub org_id: Option<i64>,
+    pub roles: Vec<Role>,
+}
+
+/// A server-side login session; the browser holds only the token, the database its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: String,
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub created_at_micros: i64,
+    pub expires_at_micros: i64,
+}
+
+/// An API key for an application. Only the SHA-256 of the secret is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiKey {
+    pub id: i64,
+    pub name: String,
+    pub user_id: i64,
+    pub org_id: Option<i64>,
+    #[serde(skip_serializing, default)]
+    pub secret_hash: String,
+    pub created_at_micros: i64,
+    pub expires_at_micros: i64,
+    pub revoked_at_micros: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub name: String,
+    pub user_id: i64,
+    pub org_id: Option<i64>,
+    pub secret_hash: String,
+    pub expires_at_micros: i64,
+}
+
+/// Filters for the auditor's search. Empty strings and `None` mean "any".
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+pub struct AuditQuery {
+    /// Substring of the actor name.
+    pub actor: Option<String>,
+    /// Prefix of the action, e.g. `auth.` or `org.create`.
+    pub action: Option<String>,
+    /// Substring of the object.
+    pub object: Option<String>,
+    /// `success`, `denied` or `failure`.
+    pub outcome: Option<String>,
+    pub org_id: Option<i64>,
+    /// Inclusive lower bound, microseconds since the epoch.
+    pub from_micros: Option<i64>,
+    /// Exclusive upper bound, microseconds since the epoch.
+    pub to_micros: Option<i64>,
+    /// Only events with a sequence number below this (for paging backwards).
+    pub before_seq: Option<i64>,
+    /// At most this many events (default 100, at most 10 000).
+    pub limit: Option<i64>,
+}
+
+impl AuditQuery {
+    pub fn effective_limit(&self) -> i64 {
+        self.limit.unwrap_or(100).clamp(1, 10_000)
+    }
+}
+
+/// The metadata store. All times are microseconds since the Unix epoch, UTC.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// A short name of the backend for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    async fn create_region(&self, r: NewRegion, audit: NewEvent) -> Result<Region>;
+    async fn list_regions(&self) -> Result<Vec<Region>>;
+
+    async fn create_org(&self, o: NewOrganisation, audit: NewEvent) -> Result<Organisation>;
+    async fn list_orgs(&self) -> Result<Vec<Organisation>>;
+    async fn get_org(&self, id: i64) -> Result<Option<Organisation>>;
+    async fn add_officer(&self, o: NewDataOfficer, audit: NewEvent) -> Result<DataOfficer>;
+    async fn list_officers(&self, org_id: Option<i64>) -> Result<Vec<DataOfficer>>;
+
+    async fn create_user(&self, u: NewUser, audit: NewEvent) -> Result<User>;
+    async fn get_user(&self, id: i64) -> Result<Option<User>>;
+    async fn get_user_by_name(&self, username: &str) -> Result<Option<User>>;
+    async fn list_users(&self) -> Result<Vec<User>>;
+    async fn count_users(&self) -> Result<i64>;
+    /// Replaces the roles of an account. The caller has checked the separation of duties.
+    async fn set_roles(&self, user_id: i64, roles: &[Role], audit: NewEvent) -> Result<()>;
+
+    async fn create_session(&self, s: Session, audit: NewEvent) -> Result<()>;
+    async fn get_session(&self, token_hash: &str) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str, audit: NewEvent) -> Result<()>;
+
+    async fn create_api_key(&self, k: NewApiKey, audit: NewEvent) -> Result<ApiKey>;
+    async fn get_api_key(&self, id: i64) -> Result<Option<ApiKey>>;
+    /// Keys of one account, or all keys when `user_id` is `None`.
+    async fn list_api_keys(&self, user_id: Option<i64>) -> Result<Vec<ApiKey>>;
+    /// Marks a key revoked; returns false when it was unknown or already revoked.
+    async fn revoke_api_key(&self, id: i64, at_micros: i64, audit: NewEvent) -> Result<bool>;
+
+    /// Appends events in one transaction, for the batching appender.
+    async fn append_audit(&self, events: Vec<NewEvent>) -> Result<Vec<AuditEvent>>;
+    /// Events with `seq > after_seq` in order, at most `limit`: the verifier's cursor.
+    async fn audit_after(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEvent>>;
+    /// The auditor's search, newest first.
+    async fn search_audit(&self, q: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    async fn audit_head(&self) -> Result<ChainHead>;
+    async fn insert_checkpoint(&self, c: &Checkpoint) -> Result<()>;
+    async fn list_checkpoints(&self) -> Result<Vec<Checkpoint>>;
+}
+
+/// The current time in microseconds since the epoch.
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// Encodes roles for storage as a comma-separated list of their stable names.
+pub fn roles_to_text(roles: &[Role]) -> String {
+    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+}
+
+/// Decodes stored roles; unknown names (from a newer version) are skipped, never granted.
+pub fn roles_from_text(s: &str) -> Vec<Role> {
+    s.split(',').filter_map(Role::parse).collect()
+}
+
+/// Adapts any [`Storage`] to the audit appender.
+pub struct StorageSink(pub std::sync::Arc<dyn Storage>);
+
+#[async_trait]
+impl pdp_audit::appender::AuditSink for StorageSink {
+    async fn append_batch(&self, events: Vec<NewEvent>) -> Result<Vec<AuditEvent>, String> {
+        self.0.append_audit(events).await.map_err(|e| e.to_string())
+    }
+}
