@@ -256,3 +256,39 @@ impl pdp_audit::appender::AuditSink for StorageSink {
         self.0.append_audit(events).await.map_err(|e| e.to_string())
     }
 }
+
+/// Walks the whole chain in pages and checks every link and every checkpoint. The outer
+/// `Result` is a storage failure; the inner one is the verdict on the chain.
+pub async fn verify_chain(
+    storage: &dyn Storage,
+    key: Option<&pdp_audit::PublicKey>,
+) -> Result<std::result::Result<pdp_audit::Report, pdp_audit::Broken>> {
+    let checkpoints = storage.list_checkpoints().await?;
+    let mut v = pdp_audit::Verifier::new(checkpoints.iter().map(|c| c.seq));
+    let mut after = 0;
+    loop {
+        let page = storage.audit_after(after, 10_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for e in &page {
+            if let Err(b) = v.push(e) {
+                return Ok(Err(b));
+            }
+        }
+    }
+    Ok(v.finish(&checkpoints, key))
+}
+
+/// Signs the current end of the chain unless it is already checkpointed.
+pub async fn checkpoint(storage: &dyn Storage, key: &pdp_audit::SigningKey) -> Result<Option<Checkpoint>> {
+    let head = storage.audit_head().await?;
+    if head.seq == 0 {
+        return Ok(None);
+    }
+    if storage.list_checkpoints().await?.last().is_some_and(|c| c.seq == head.seq) {
+        return Ok(None);
+    }
+    let c = key.checkpoint(&head, now_micros());
+    storage.insert_checkpoint(&c).await?;
+    Ok(Some(c))
+}

@@ -1,1 +1,120 @@
-//! placeholder
+//! The HTTP layer of PDP: the JSON API under `/api/v1`, the server-rendered pages, sessions and
+//! the permission gate.
+//!
+//! This is the only crate that knows HTTP. Handlers talk to [`pdp_storage::Storage`] and the
+//! audit [`Appender`]; errors become responses in one place ([`error`]); every route and the
+//! permission it needs are declared in one table ([`routes`]), which both builds the router and
+//! drives the deny-by-default test.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod metrics;
+pub mod ops;
+pub mod pages;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::Response;
+use pdp_audit::appender::Appender;
+use pdp_audit::{PublicKey, SigningKey};
+use pdp_domain::ids::FinalCheck;
+use pdp_storage::Storage;
+
+/// Security settings the web layer needs, from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Send cookies with `Secure` (only over HTTPS, or to localhost in browsers).
+    pub secure_cookies: bool,
+    pub session_ttl: Duration,
+    pub login_max_failures: u32,
+    pub login_window: Duration,
+    /// The longest lifetime an API key may be given.
+    pub api_key_max_days: i64,
+    /// Whether a credit code whose final check character is wrong is refused or accepted with
+    /// a warning.
+    pub credit_code_final_check: FinalCheck,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: true,
+            session_ttl: Duration::from_secs(8 * 3600),
+            login_max_failures: 5,
+            login_window: Duration::from_secs(15 * 60),
+            api_key_max_days: 365,
+            credit_code_final_check: FinalCheck::Error,
+        }
+    }
+}
+
+/// Everything a handler can reach.
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub audit: Appender,
+    pub settings: Settings,
+    pub throttle: auth::Throttle,
+    pub metrics: metrics::Metrics,
+    /// The trusted checkpoint key, for verification from the auditor's page.
+    pub checkpoint_key: Option<PublicKey>,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(storage: Arc<dyn Storage>, settings: Settings, signing: Option<&SigningKey>) -> Self {
+        let audit = Appender::spawn(Arc::new(pdp_storage::StorageSink(storage.clone())), 512);
+        Self {
+            storage,
+            audit,
+            settings,
+            throttle: auth::Throttle::default(),
+            metrics: metrics::Metrics::default(),
+            checkpoint_key: signing.map(|k| k.public()),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// Builds the application: every route from the table behind the permission gate.
+pub fn app(state: Arc<AppState>) -> Router {
+    let mut router = Router::new();
+    for (spec, method_router) in routes::table() {
+        router = router.route(spec.path, method_router);
+    }
+    router
+        .route_layer(from_fn_with_state(state.clone(), auth::gate))
+        .fallback(ops::not_found)
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        .layer(from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Headers that keep pages from being framed, sniffed or from loading anything off-site.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    res
+}
+
+/// The OpenAPI document as pretty JSON, exactly as committed in `docs/openapi.json`.
+pub fn openapi_json() -> String {
+    use utoipa::OpenApi;
+    let mut s = api::ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
+}

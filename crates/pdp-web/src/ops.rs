@@ -1,0 +1,51 @@
+//! Operational routes: health, readiness, metrics, static assets, the OpenAPI document, 404.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::{AppState, auth, pages};
+
+/// Liveness: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the metadata database answers too.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.storage.ping().await {
+        Ok(()) => (StatusCode::OK, format!("ready ({})", state.storage.backend())).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let head = state.storage.audit_head().await.map(|h| h.seq).unwrap_or(-1);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::render(&state, head)).into_response()
+}
+
+/// Vendored assets, compiled into the binary: pages never load anything from another host.
+pub async fn static_file(Path(file): Path<String>) -> Response {
+    let (body, ctype): (&'static [u8], &str) = match file.as_str() {
+        "htmx.min.js" => (include_bytes!("../static/htmx.min.js"), "text/javascript; charset=utf-8"),
+        "pdp.css" => (include_bytes!("../static/pdp.css"), "text/css; charset=utf-8"),
+        "pdp.js" => (include_bytes!("../static/pdp.js"), "text/javascript; charset=utf-8"),
+        _ => return ApiError::not_found(&file).into_response(),
+    };
+    ([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], crate::openapi_json()).into_response()
+}
+
+pub async fn not_found(uri: Uri) -> Response {
+    let e = ApiError::not_found(uri.path());
+    if auth::is_api(uri.path()) { e.into_response() } else { pages::error_page(e) }
+}

@@ -1,0 +1,108 @@
+//! The route table: every route of the server with the one permission it needs.
+//!
+//! This table is the access policy of the HTTP layer. It builds the router ([`crate::app`]) and
+//! the permission gate reads it ([`crate::auth::gate`]), so a route cannot exist without a
+//! declared permission; `None` marks the few public routes (login, health, static files). The
+//! integration tests drive every entry with every role.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use pdp_domain::roles::Permission;
+
+use crate::{AppState, api, ops, pages};
+
+/// One route and the permission it needs.
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub perm: Option<Permission>,
+}
+
+type Entry = (RouteSpec, MethodRouter<Arc<AppState>>);
+
+fn r<H, T>(method: Method, path: &'static str, perm: Option<Permission>, handler: H) -> Entry
+where
+    H: Handler<T, Arc<AppState>>,
+    T: 'static,
+{
+    let filter = if method == Method::POST {
+        MethodFilter::POST
+    } else if method == Method::PUT {
+        MethodFilter::PUT
+    } else if method == Method::DELETE {
+        MethodFilter::DELETE
+    } else {
+        MethodFilter::GET
+    };
+    (RouteSpec { method, path, perm }, on(filter, handler))
+}
+
+/// The whole table, with handlers.
+pub fn table() -> Vec<Entry> {
+    use Method as M;
+    use Permission::*;
+    vec![
+        // Public: operations, static assets, login and language.
+        r(M::GET, "/healthz", None, ops::healthz),
+        r(M::GET, "/readyz", None, ops::readyz),
+        r(M::GET, "/metrics", None, ops::metrics),
+        r(M::GET, "/static/{file}", None, ops::static_file),
+        r(M::GET, "/api/v1/openapi.json", None, ops::openapi),
+        r(M::GET, "/login", None, pages::login_page),
+        r(M::POST, "/login", None, pages::login_submit),
+        r(M::GET, "/lang/{code}", None, pages::set_lang),
+        // Pages.
+        r(M::POST, "/logout", Some(ViewDashboard), pages::logout),
+        r(M::GET, "/", Some(ViewDashboard), pages::dashboard),
+        r(M::GET, "/regions", Some(ViewOrgs), pages::regions),
+        r(M::POST, "/regions", Some(ManageOrgs), pages::region_create),
+        r(M::GET, "/orgs", Some(ViewOrgs), pages::orgs),
+        r(M::POST, "/orgs", Some(ManageOrgs), pages::org_create),
+        r(M::GET, "/orgs/{id}", Some(ViewOrgs), pages::org_detail),
+        r(M::POST, "/orgs/{id}/officers", Some(ManageOrgs), pages::officer_create),
+        r(M::GET, "/users", Some(ViewUsers), pages::users),
+        r(M::POST, "/users", Some(ManageUsers), pages::user_create),
+        r(M::POST, "/users/{id}/roles", Some(AssignRoles), pages::user_roles),
+        r(M::GET, "/api-keys", Some(ManageOwnApiKeys), pages::api_keys),
+        r(M::POST, "/api-keys", Some(ManageOwnApiKeys), pages::api_key_create),
+        r(M::POST, "/api-keys/{id}/revoke", Some(ManageOwnApiKeys), pages::api_key_revoke),
+        r(M::GET, "/audit", Some(ViewAudit), pages::audit),
+        r(M::GET, "/audit/export.csv", Some(ExportAudit), api::audit_csv),
+        r(M::POST, "/audit/verify", Some(VerifyAudit), pages::audit_verify),
+        // JSON API.
+        r(M::GET, "/api/v1/me", Some(ViewDashboard), api::me),
+        r(M::GET, "/api/v1/regions", Some(ViewOrgs), api::list_regions),
+        r(M::POST, "/api/v1/regions", Some(ManageOrgs), api::create_region),
+        r(M::GET, "/api/v1/orgs", Some(ViewOrgs), api::list_orgs),
+        r(M::POST, "/api/v1/orgs", Some(ManageOrgs), api::create_org),
+        r(M::GET, "/api/v1/orgs/{id}", Some(ViewOrgs), api::get_org),
+        r(M::GET, "/api/v1/orgs/{id}/officers", Some(ViewOrgs), api::list_officers),
+        r(M::POST, "/api/v1/orgs/{id}/officers", Some(ManageOrgs), api::create_officer),
+        r(M::GET, "/api/v1/users", Some(ViewUsers), api::list_users),
+        r(M::POST, "/api/v1/users", Some(ManageUsers), api::create_user),
+        r(M::PUT, "/api/v1/users/{id}/roles", Some(AssignRoles), api::set_roles),
+        r(M::GET, "/api/v1/api-keys", Some(ManageOwnApiKeys), api::list_api_keys),
+        r(M::POST, "/api/v1/api-keys", Some(ManageOwnApiKeys), api::create_api_key),
+        r(M::POST, "/api/v1/api-keys/{id}/revoke", Some(ManageOwnApiKeys), api::revoke_api_key),
+        r(M::GET, "/api/v1/audit/events", Some(ViewAudit), api::search_audit),
+        r(M::GET, "/api/v1/audit/events.csv", Some(ExportAudit), api::audit_csv),
+        r(M::GET, "/api/v1/audit/checkpoints", Some(ViewAudit), api::list_checkpoints),
+        r(M::POST, "/api/v1/audit/verify", Some(VerifyAudit), api::verify_audit),
+    ]
+}
+
+/// The table without handlers, built once.
+pub fn route_table() -> &'static [RouteSpec] {
+    static TABLE: OnceLock<Vec<RouteSpec>> = OnceLock::new();
+    TABLE.get_or_init(|| table().into_iter().map(|(s, _)| s).collect())
+}
+
+/// The entry for a matched route. HEAD is answered by the GET handler, so it needs what GET needs.
+pub fn find(method: &Method, path: &str) -> Option<&'static RouteSpec> {
+    let method = if method == Method::HEAD { &Method::GET } else { method };
+    route_table().iter().find(|s| s.method == method && s.path == path)
+}
