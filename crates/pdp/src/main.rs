@@ -1,1 +1,304 @@
-fn main() {}
+//! `pdp`: the one binary of the Public Data Platform.
+//!
+//! It reads the configuration, opens the metadata store named by the database URL (SQLite by
+//! default, PostgreSQL for `postgres://`), and runs one of the commands: `serve`, `migrate`,
+//! `admin create-user`, `audit verify`, `audit checkpoint`, `openapi`. Everything else lives in
+//! the library crates; this file only wires them together.
+
+mod config;
+mod demo;
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use config::Config;
+use pdp_audit::SigningKey;
+use pdp_storage::Storage;
+use rand::RngCore;
+
+#[derive(Parser)]
+#[command(name = "pdp", version, about = "公共数据平台 Public Data Platform")]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// TOML configuration file (then `PDP_*` environment variables override it).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (overrides `data_dir`).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server.
+    Serve {
+        /// Address to listen on (overrides `listen`), e.g. 127.0.0.1:8080; port 0 picks one.
+        #[arg(long)]
+        listen: Option<String>,
+        /// On first start in an empty data dir, create the demo city and print its accounts.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administration from the console.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Print the OpenAPI document of the JSON API.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an account (for the first administrators; later accounts are made in the UI).
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Comma-separated roles, e.g. `platform_admin` or `security_admin`.
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// The organisation id the account belongs to.
+        #[arg(long)]
+        org_id: Option<i64>,
+        /// Read the password from the first line of standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the chain and check the signed checkpoints. Exit 0 if intact, 1 if broken.
+    Verify,
+    /// Sign a checkpoint of the chain's current end now.
+    Checkpoint,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut cfg = match Config::load(cli.common.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(d) = &cli.common.data_dir {
+        cfg.data_dir = d.clone();
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(run(cli.command, cfg)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误 / error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn open_storage(cfg: &Config) -> anyhow::Result<Arc<dyn Storage>> {
+    let url = cfg.database_url();
+    let alg = cfg.hash_alg();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let s = pdp_storage_postgres::PostgresStorage::connect(&url, cfg.database.schema.as_deref(), cfg.database.max_connections, alg)
+            .await
+            .with_context(|| format!("opening PostgreSQL at {}", config::Secret(url.clone()).masked()))?;
+        Ok(Arc::new(s))
+    } else if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+        let s = pdp_storage_sqlite::SqliteStorage::connect(&url, cfg.database.max_connections, alg)
+            .await
+            .with_context(|| format!("opening SQLite at {url}"))?;
+        Ok(Arc::new(s))
+    } else {
+        bail!("database.url must start with sqlite: or postgres:// (got {})", config::Secret(url).masked())
+    }
+}
+
+/// Loads the checkpoint signing key, creating it (readable by the owner only) on first use.
+fn signing_key(cfg: &Config, create: bool) -> anyhow::Result<Option<SigningKey>> {
+    let path = cfg.signing_key_path();
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let key = SigningKey::from_hex(&text).with_context(|| format!("{} is not a hex Ed25519 seed", path.display()))?;
+        return Ok(Some(key));
+    }
+    if !create {
+        return Ok(None);
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut seed = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut seed);
+    let key = SigningKey::from_seed(seed);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&path).with_context(|| format!("creating {}", path.display()))?;
+    writeln!(f, "{}", key.to_hex())?;
+    tracing::info!(public_key = %key.public().to_hex(), path = %path.display(), "created the audit checkpoint key");
+    Ok(Some(key))
+}
+
+async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Openapi => {
+            print!("{}", pdp_web::openapi_json());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let storage = open_storage(&cfg).await?;
+            println!("数据库已是最新 / database is up to date ({})", storage.backend());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { listen, demo } => serve(cfg, listen, demo).await,
+        Command::Admin { command: AdminCommand::CreateUser { username, display_name, roles, org_id, password_stdin } } => {
+            let storage = open_storage(&cfg).await?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (demo::random_password(), true)
+            };
+            let input = pdp_web::api::UserInput { display_name: display_name.unwrap_or_else(|| username.clone()), username, password: password.clone(), org_id, roles };
+            match pdp_web::api::create_account(storage.as_ref(), None, input).await {
+                Ok(u) => {
+                    println!("已创建账号 / created account {} (id {}), roles: {}", u.username, u.id, pdp_storage::roles_to_text(&u.roles));
+                    if generated {
+                        println!("初始密码（只显示这一次）/ initial password (shown once): {password}");
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{}: {}", e.code, e.message());
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let storage = open_storage(&cfg).await?;
+            let key = signing_key(&cfg, false)?;
+            if key.is_none() {
+                eprintln!("警告 / warning: no checkpoint key at {}; checking links only", cfg.signing_key_path().display());
+            }
+            let public = key.as_ref().map(|k| k.public());
+            match pdp_storage::verify_chain(storage.as_ref(), public.as_ref()).await? {
+                Ok(r) => {
+                    println!(
+                        "审计链完整 / audit chain intact: {} events, head {} ({}), {} signed checkpoints verified",
+                        r.events, r.head.seq, r.head.hash, r.checkpoints_verified
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(b) => {
+                    println!("审计链已损坏 / audit chain BROKEN at event {}: {b}", b.seq);
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Audit { command: AuditCommand::Checkpoint } => {
+            let storage = open_storage(&cfg).await?;
+            let key = signing_key(&cfg, true)?.context("no signing key")?;
+            match pdp_storage::checkpoint(storage.as_ref(), &key).await? {
+                Some(c) => println!("已签名检查点 / signed checkpoint at event {}: {}", c.seq, c.hash),
+                None => println!("无新事件 / nothing new to checkpoint"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(mut cfg: Config, listen: Option<String>, demo: bool) -> anyhow::Result<ExitCode> {
+    if let Some(l) = listen {
+        cfg.listen = l;
+    }
+    tracing::info!(config = ?cfg, "starting");
+    let storage = open_storage(&cfg).await?;
+    let key = signing_key(&cfg, true)?.context("no signing key")?;
+    if demo {
+        if storage.count_users().await? == 0 {
+            let accounts = demo::seed(storage.as_ref()).await?;
+            println!("演示城市“临江市”已创建。演示账号（密码只显示这一次）/ Demo city created. Demo accounts (passwords are shown only this once):");
+            for a in &accounts {
+                println!("  {:<10} {}  {} / {}", a.username, a.password, a.role.label_zh(), a.role.label_en());
+            }
+        } else {
+            println!("数据目录已有数据，跳过演示数据 / the data dir is not empty; demo data not created again");
+        }
+    }
+    let state = Arc::new(pdp_web::AppState::new(storage.clone(), cfg.web_settings(), Some(&key)));
+    let app = pdp_web::app(state);
+    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    println!("PDP listening on http://{addr}");
+
+    // Checkpoints are signed on a timer and once more at shutdown.
+    let cp_storage = storage.clone();
+    let interval = std::time::Duration::from_secs(cfg.audit.checkpoint_interval_secs);
+    let key = Arc::new(key);
+    let cp_key = key.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tick.tick().await;
+            if let Err(e) = pdp_storage::checkpoint(cp_storage.as_ref(), &cp_key).await {
+                tracing::error!(error = %e, "checkpoint failed");
+            }
+        }
+    });
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    pdp_storage::checkpoint(storage.as_ref(), &key).await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

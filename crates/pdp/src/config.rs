@@ -1,0 +1,228 @@
+//! Configuration: built-in defaults, then a TOML file, then `PDP_*` environment variables
+//! (nested keys joined with `__`, e.g. `PDP_DATABASE__URL`), then command-line flags.
+//!
+//! Unknown keys are errors, not silently ignored: a misspelt security setting must not fall
+//! back to a default unnoticed. Secrets are wrapped in [`Secret`], whose `Debug` masks them.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A string that never shows itself in `Debug` output or logs. Database URLs keep their
+/// scheme, host and database visible and hide the password.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The value with any `user:password@` password replaced by `***`.
+    pub fn masked(&self) -> String {
+        let s = &self.0;
+        if let (Some(scheme_end), Some(at)) = (s.find("://"), s.rfind('@')) {
+            let creds = &s[scheme_end + 3..at];
+            if let Some(colon) = creds.find(':') {
+                return format!("{}{}:***{}", &s[..scheme_end + 3], &creds[..colon], &s[at..]);
+            }
+            return s.clone();
+        }
+        if s.contains("://") { s.clone() } else { "***".into() }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({:?})", self.masked())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the SQLite database, the audit signing key and (later) the data lake live.
+    pub data_dir: PathBuf,
+    /// Address to listen on, e.g. `127.0.0.1:8080`; port 0 picks a free port.
+    pub listen: String,
+    /// Log filter in `tracing` syntax, e.g. `info` or `pdp_web=debug,info`.
+    pub log: String,
+    pub database: DatabaseConfig,
+    pub audit: AuditConfig,
+    pub security: SecurityConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `postgres://…`. Empty means `sqlite://<data_dir>/pdp.db`.
+    pub url: Option<Secret>,
+    /// PostgreSQL schema to use (created if missing); empty means the default search path.
+    pub schema: Option<String>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Hash of the audit chain: `sha256` (default) or `sm3`.
+    pub hash: String,
+    /// Seconds between signed checkpoints of the chain.
+    pub checkpoint_interval_secs: u64,
+    /// The Ed25519 checkpoint key (hex seed). Empty means `<data_dir>/audit-signing.key`,
+    /// created on first start. Keep a copy of its public key off the server.
+    pub signing_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Mark cookies `Secure`. Browsers still send them to `localhost` over plain HTTP.
+    pub secure_cookies: bool,
+    pub session_ttl_minutes: u64,
+    pub login_max_failures: u32,
+    pub login_window_minutes: u64,
+    pub api_key_max_days: i64,
+    /// What a wrong final check character of a credit code does: `error` or `warning`.
+    pub credit_code_final_check: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("pdp-data"),
+            listen: "127.0.0.1:8080".into(),
+            log: "info".into(),
+            database: DatabaseConfig::default(),
+            audit: AuditConfig::default(),
+            security: SecurityConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: None, schema: None, max_connections: 8 }
+    }
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self { hash: "sha256".into(), checkpoint_interval_secs: 60, signing_key_file: None }
+    }
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: true,
+            session_ttl_minutes: 480,
+            login_max_failures: 5,
+            login_window_minutes: 15,
+            api_key_max_days: 365,
+            credit_code_final_check: "error".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(format!("配置文件不存在 / configuration file not found: {}", file.display()));
+            }
+            fig = fig.merge(Toml::file_exact(file));
+        }
+        fig = fig.merge(Env::prefixed("PDP_").split("__"));
+        let cfg: Config = fig.extract().map_err(|e| {
+            let msgs: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            format!("配置错误 / configuration error: {}", msgs.join("; "))
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if pdp_audit::HashAlg::parse(&self.audit.hash).is_none() {
+            return Err(format!("audit.hash 须为 sha256 或 sm3 / audit.hash must be sha256 or sm3, got {:?}", self.audit.hash));
+        }
+        if !matches!(self.security.credit_code_final_check.as_str(), "error" | "warning") {
+            return Err("security.credit_code_final_check 须为 error 或 warning / must be error or warning".into());
+        }
+        if self.audit.checkpoint_interval_secs == 0 {
+            return Err("audit.checkpoint_interval_secs 须大于 0 / must be positive".into());
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(u) if !u.expose().is_empty() => u.expose().to_string(),
+            _ => format!("sqlite://{}", self.data_dir.join("pdp.db").display()),
+        }
+    }
+
+    pub fn signing_key_path(&self) -> PathBuf {
+        self.audit.signing_key_file.clone().unwrap_or_else(|| self.data_dir.join("audit-signing.key"))
+    }
+
+    pub fn hash_alg(&self) -> pdp_audit::HashAlg {
+        pdp_audit::HashAlg::parse(&self.audit.hash).unwrap_or_default()
+    }
+
+    pub fn web_settings(&self) -> pdp_web::Settings {
+        let s = &self.security;
+        pdp_web::Settings {
+            secure_cookies: s.secure_cookies,
+            session_ttl: std::time::Duration::from_secs(s.session_ttl_minutes * 60),
+            login_max_failures: s.login_max_failures,
+            login_window: std::time::Duration::from_secs(s.login_window_minutes * 60),
+            api_key_max_days: s.api_key_max_days,
+            credit_code_final_check: if s.credit_code_final_check == "warning" {
+                pdp_domain::ids::FinalCheck::Warning
+            } else {
+                pdp_domain::ids::FinalCheck::Error
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// covers: R-SEC-01 (secrets are masked in Debug output)
+    #[test]
+    fn secrets_are_masked() {
+        let s = Secret("postgres://pdp:hunter2@db.intra:5432/pdp".into());
+        let d = format!("{s:?}");
+        assert!(!d.contains("hunter2"), "{d}");
+        assert!(d.contains("db.intra"));
+        let cfg = Config { database: DatabaseConfig { url: Some(s), ..Default::default() }, ..Default::default() };
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+        assert_eq!(Secret("plain-token".into()).masked(), "***");
+    }
+
+    /// covers: R-SEC-01 (unknown keys in the file are rejected, naming the key)
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let dir = std::env::temp_dir().join(format!("pdp-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("pdp.toml");
+        std::fs::write(&f, "listen = \"0.0.0.0:9000\"\n[security]\nsecure_cookie = false\n").unwrap();
+        let err = Config::load(Some(&f)).unwrap_err();
+        assert!(err.contains("secure_cookie"), "{err}");
+        std::fs::write(&f, "listen = \"0.0.0.0:9000\"\n[audit]\nhash = \"sm3\"\n").unwrap();
+        let cfg = Config::load(Some(&f)).unwrap();
+        assert_eq!(cfg.listen, "0.0.0.0:9000");
+        assert_eq!(cfg.hash_alg(), pdp_audit::HashAlg::Sm3);
+        std::fs::write(&f, "[audit]\nhash = \"md5\"\n").unwrap();
+        assert!(Config::load(Some(&f)).unwrap_err().contains("sm3"));
+    }
+}
