@@ -358,7 +358,7 @@ pub fn may_assign(actor: &Principal, target_user_id: i64) -> Result<(), ApiError
 mod tests {
     use super::*;
 
-    /// covers: R-SEC-02 (argon2id hashes verify and never equal the password)
+    /// covers: R-SEC-04 (identity authentication: argon2id hashes verify and never equal the password)
     #[test]
     fn password_hash_roundtrip() {
         let h = hash_password("correct horse 42").unwrap();
@@ -368,7 +368,7 @@ mod tests {
         assert!(!verify_password("x", "not a hash"));
     }
 
-    /// covers: R-SEC-02 (login throttling)
+    /// covers: R-SEC-04, R-SEC-06 (login throttling against password guessing)
     #[test]
     fn throttle_locks_after_max_failures() {
         let t = Throttle::default();

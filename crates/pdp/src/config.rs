@@ -197,7 +197,7 @@ impl Config {
 mod tests {
     use super::*;
 
-    /// covers: R-SEC-01 (secrets are masked in Debug output)
+    /// covers: R-SEC-04 (secrets are masked in Debug output)
     #[test]
     fn secrets_are_masked() {
         let s = Secret("postgres://pdp:hunter2@db.intra:5432/pdp".into());
@@ -209,7 +209,7 @@ mod tests {
         assert_eq!(Secret("plain-token".into()).masked(), "***");
     }
 
-    /// covers: R-SEC-01 (unknown keys in the file are rejected, naming the key)
+    /// covers: R-SEC-04 (unknown keys in the file are rejected, naming the key)
     #[test]
     fn unknown_keys_are_rejected() {
         let dir = std::env::temp_dir().join(format!("pdp-cfg-{}", std::process::id()));

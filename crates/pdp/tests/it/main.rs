@@ -1,1 +1,9 @@
+//! Integration tests: the real `pdp` binary on port 0, real databases (SQLite always,
+//! PostgreSQL when `TEST_POSTGRES_URL` is set, as CI does), real HTTP.
 
+mod server;
+
+mod audit;
+mod openapi;
+mod routes;
+mod story;
