@@ -68,10 +68,7 @@ impl Appender {
     /// Appends one event and waits until it is durable.
     pub async fn append(&self, event: NewEvent) -> Result<AuditEvent, AppendError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send((event, reply))
-            .await
-            .map_err(|_| AppendError("appender stopped".into()))?;
+        self.tx.send((event, reply)).await.map_err(|_| AppendError("appender stopped".into()))?;
         rx.await.map_err(|_| AppendError("appender stopped".into()))?
     }
 }

@@ -15,10 +15,7 @@ use time::{Date, Month, Weekday};
 use crate::Localized;
 
 /// The holiday files compiled into the binary. Add a year by adding a file and a line here.
-const YEAR_FILES: &[&str] = &[
-    include_str!("../data/holidays/2025.toml"),
-    include_str!("../data/holidays/2026.toml"),
-];
+const YEAR_FILES: &[&str] = &[include_str!("../data/holidays/2025.toml"), include_str!("../data/holidays/2026.toml")];
 
 /// Why a working-day computation could not be done.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,9 +43,9 @@ impl Localized for CalendarError {
     }
     fn message_en(&self) -> String {
         match self {
-            CalendarError::UnknownYear(y) => format!(
-                "no holiday table for {y}: working-day deadlines cannot be computed until the table is added"
-            ),
+            CalendarError::UnknownYear(y) => {
+                format!("no holiday table for {y}: working-day deadlines cannot be computed until the table is added")
+            }
             CalendarError::BadTable(m) => format!("invalid holiday table: {m}"),
         }
     }
@@ -94,8 +91,7 @@ impl WorkCalendar {
     pub fn from_tables(files: &[&str]) -> Result<Self, CalendarError> {
         let mut years = BTreeMap::new();
         for text in files {
-            let f: YearFile =
-                toml::from_str(text).map_err(|e| CalendarError::BadTable(e.to_string()))?;
+            let f: YearFile = toml::from_str(text).map_err(|e| CalendarError::BadTable(e.to_string()))?;
             let mut holidays = BTreeSet::new();
             for item in &f.holidays {
                 let (from, to) = match item.split_once("..") {
@@ -111,33 +107,16 @@ impl WorkCalendar {
                     d = d.next_day().ok_or_else(|| CalendarError::BadTable(item.clone()))?;
                 }
             }
-            let workdays = f
-                .workdays
-                .iter()
-                .map(|s| parse_date(s))
-                .collect::<Result<BTreeSet<_>, _>>()?;
+            let workdays = f.workdays.iter().map(|s| parse_date(s)).collect::<Result<BTreeSet<_>, _>>()?;
             for d in holidays.iter().chain(workdays.iter()) {
                 if d.year() != f.year {
-                    return Err(CalendarError::BadTable(format!(
-                        "{d} listed in the table for {}",
-                        f.year
-                    )));
+                    return Err(CalendarError::BadTable(format!("{d} listed in the table for {}", f.year)));
                 }
             }
             if let Some(d) = holidays.intersection(&workdays).next() {
-                return Err(CalendarError::BadTable(format!(
-                    "{d} is both a holiday and a working day"
-                )));
+                return Err(CalendarError::BadTable(format!("{d} is both a holiday and a working day")));
             }
-            years.insert(
-                f.year,
-                YearTable {
-                    year: f.year,
-                    source: f.source,
-                    holidays,
-                    workdays,
-                },
-            );
+            years.insert(f.year, YearTable { year: f.year, source: f.source, holidays, workdays });
         }
         Ok(Self { years })
     }
@@ -149,10 +128,7 @@ impl WorkCalendar {
 
     /// Whether `date` is a working day.
     pub fn is_working_day(&self, date: Date) -> Result<bool, CalendarError> {
-        let table = self
-            .years
-            .get(&date.year())
-            .ok_or(CalendarError::UnknownYear(date.year()))?;
+        let table = self.years.get(&date.year()).ok_or(CalendarError::UnknownYear(date.year()))?;
         if table.workdays.contains(&date) {
             return Ok(true);
         }
@@ -173,9 +149,7 @@ impl WorkCalendar {
         let mut d = start;
         let mut left = n;
         while left > 0 {
-            d = d
-                .next_day()
-                .ok_or(CalendarError::UnknownYear(i32::MAX))?;
+            d = d.next_day().ok_or(CalendarError::UnknownYear(i32::MAX))?;
             if self.is_working_day(d)? {
                 left -= 1;
             }
@@ -247,14 +221,8 @@ mod tests {
     #[test]
     fn unknown_year_is_an_error() {
         let cal = WorkCalendar::official();
-        assert_eq!(
-            cal.add_working_days(d("2026-12-24"), 10),
-            Err(CalendarError::UnknownYear(2027))
-        );
-        assert_eq!(
-            cal.add_working_days(d("2024-06-03"), 1),
-            Err(CalendarError::UnknownYear(2024))
-        );
+        assert_eq!(cal.add_working_days(d("2026-12-24"), 10), Err(CalendarError::UnknownYear(2027)));
+        assert_eq!(cal.add_working_days(d("2024-06-03"), 1), Err(CalendarError::UnknownYear(2024)));
         let e = CalendarError::UnknownYear(2027);
         assert!(e.message_zh().contains("2027"));
         assert_eq!(e.code(), "calendar_unknown_year");

@@ -16,8 +16,8 @@ use crate::Localized;
 /// Provincial-level area codes (GB/T 2260 first two digits), including Hong Kong, Macao and
 /// Taiwan residence-permit prefixes.
 const PROVINCES: &[u8] = &[
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
-    53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63,
+    64, 65, 71, 81, 82, 83,
 ];
 
 const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -83,11 +83,7 @@ pub struct CitizenId(String);
 
 /// The GB 11643 check character over the first 17 digits.
 fn citizen_check_char(first17: &[u8]) -> char {
-    let sum: u32 = first17
-        .iter()
-        .zip(ID_WEIGHTS)
-        .map(|(c, w)| u32::from(c - b'0') * w)
-        .sum();
+    let sum: u32 = first17.iter().zip(ID_WEIGHTS).map(|(c, w)| u32::from(c - b'0') * w).sum();
     ID_CHECK[(sum % 11) as usize] as char
 }
 
@@ -127,10 +123,7 @@ impl CitizenId {
                 Self::check_body(&b[..17], today)?;
                 let expected = citizen_check_char(&b[..17]);
                 if expected != last as char {
-                    return Err(CitizenIdError::Checksum {
-                        expected,
-                        found: last as char,
-                    });
+                    return Err(CitizenIdError::Checksum { expected, found: last as char });
                 }
                 Ok(Self(s.to_ascii_uppercase()))
             }
@@ -154,9 +147,7 @@ impl CitizenId {
     fn check_body(first17: &[u8], today: Date) -> Result<(), CitizenIdError> {
         let province = digits(&first17[..2]) as u8;
         if !PROVINCES.contains(&province) {
-            return Err(CitizenIdError::Province(
-                String::from_utf8_lossy(&first17[..2]).into_owned(),
-            ));
+            return Err(CitizenIdError::Province(String::from_utf8_lossy(&first17[..2]).into_owned()));
         }
         let raw = String::from_utf8_lossy(&first17[6..14]).into_owned();
         let date = birth_date(
@@ -181,20 +172,11 @@ impl CitizenId {
     pub fn birth_date(&self) -> Date {
         let b = self.0.as_bytes();
         // Validated at parse time.
-        birth_date(
-            digits(&b[6..10]) as i32,
-            digits(&b[10..12]) as u8,
-            digits(&b[12..14]) as u8,
-            "",
-        )
-        .expect("validated at parse time")
+        birth_date(digits(&b[6..10]) as i32, digits(&b[10..12]) as u8, digits(&b[12..14]) as u8, "")
+            .expect("validated at parse time")
     }
     pub fn sex(&self) -> Sex {
-        if (self.0.as_bytes()[16] - b'0') % 2 == 1 {
-            Sex::Male
-        } else {
-            Sex::Female
-        }
+        if (self.0.as_bytes()[16] - b'0') % 2 == 1 { Sex::Male } else { Sex::Female }
     }
 }
 
@@ -301,11 +283,7 @@ fn org_check(body: &[u8]) -> char {
         .iter()
         .zip(ORG_WEIGHTS)
         .map(|(c, w)| {
-            let v = if c.is_ascii_digit() {
-                u32::from(c - b'0')
-            } else {
-                u32::from(c - b'A') + 10
-            };
+            let v = if c.is_ascii_digit() { u32::from(c - b'0') } else { u32::from(c - b'A') + 10 };
             v * w
         })
         .sum();
@@ -344,23 +322,14 @@ impl CreditCode {
         }
         let expected_org = org_check(&b[8..16]);
         if expected_org != b[16] as char {
-            return Err(CreditCodeError::OrgCheck {
-                expected: expected_org,
-                found: b[16] as char,
-            });
+            return Err(CreditCodeError::OrgCheck { expected: expected_org, found: b[16] as char });
         }
         let expected = credit_final_check(&b[..17]).unwrap_or('?');
         let final_check_ok = expected == b[17] as char;
         if !final_check_ok && policy == FinalCheck::Error {
-            return Err(CreditCodeError::FinalCheck {
-                expected,
-                found: b[17] as char,
-            });
+            return Err(CreditCodeError::FinalCheck { expected, found: b[17] as char });
         }
-        Ok(Self {
-            code: up,
-            final_check_ok,
-        })
+        Ok(Self { code: up, final_check_ok })
     }
 
     pub fn as_str(&self) -> &str {
@@ -421,12 +390,7 @@ mod tests {
     /// covers: R-AGG-02 (GB 11643 vectors from STANDARDS.md)
     #[test]
     fn citizen_id_vectors() {
-        for v in [
-            "110101199003070011",
-            "110101200002290026",
-            "11010119951215001X",
-            "11010519491231002X",
-        ] {
+        for v in ["110101199003070011", "110101200002290026", "11010119951215001X", "11010519491231002X"] {
             assert_eq!(CitizenId::parse_at(v, today()).unwrap().as_str(), v);
         }
         let lower = CitizenId::parse_at("11010119951215001x", today()).unwrap();
@@ -445,7 +409,10 @@ mod tests {
     #[test]
     fn citizen_id_rejections() {
         let t = today();
-        assert!(matches!(CitizenId::parse_at("110101199003070012", t), Err(CitizenIdError::Checksum { expected: '1', found: '2' })));
+        assert!(matches!(
+            CitizenId::parse_at("110101199003070012", t),
+            Err(CitizenIdError::Checksum { expected: '1', found: '2' })
+        ));
         assert!(matches!(CitizenId::parse_at("11010119900307001", t), Err(CitizenIdError::Length(17))));
         assert!(matches!(CitizenId::parse_at("990101199003070011", t), Err(CitizenIdError::Province(_))));
         assert!(matches!(CitizenId::parse_at("110101199002300011", t), Err(CitizenIdError::BirthDate(_))));
@@ -494,7 +461,10 @@ mod tests {
         assert!(matches!(CreditCode::parse("X1350100M000100Y43"), Err(CreditCodeError::Authority('X'))));
         assert!(matches!(CreditCode::parse("B1350100M000100Y43"), Err(CreditCodeError::Authority('B'))));
         assert!(matches!(CreditCode::parse("913501A0M000100Y43"), Err(CreditCodeError::Area(_))));
-        assert!(matches!(CreditCode::parse("91350100M000100Y53"), Err(CreditCodeError::OrgCheck { expected: '4', found: '5' })));
+        assert!(matches!(
+            CreditCode::parse("91350100M000100Y53"),
+            Err(CreditCodeError::OrgCheck { expected: '4', found: '5' })
+        ));
         // Even the warning policy never accepts a broken organisation code.
         assert!(CreditCode::parse_with("91350100M000100Y53", FinalCheck::Warning).is_err());
     }

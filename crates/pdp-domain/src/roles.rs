@@ -115,41 +115,20 @@ impl Role {
 
     /// Roles that act for one organisation and so need the account to belong to one.
     pub fn needs_organisation(self) -> bool {
-        matches!(
-            self,
-            Self::OrgDataOfficer | Self::OrgApprover | Self::OperatorAdmin | Self::Developer
-        )
+        matches!(self, Self::OrgDataOfficer | Self::OrgApprover | Self::OperatorAdmin | Self::Developer)
     }
 
     /// The permissions this role grants. This table is the whole access policy of the roles.
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Self::PlatformAdmin => &[
-                ViewDashboard,
-                ManageOwnApiKeys,
-                ViewOrgs,
-                ManageOrgs,
-                ViewUsers,
-                ManageUsers,
-            ],
-            Self::SecurityAdmin => &[
-                ViewDashboard,
-                ManageOwnApiKeys,
-                ViewOrgs,
-                ViewUsers,
-                AssignRoles,
-                ManageAllApiKeys,
-            ],
-            Self::Auditor => &[
-                ViewDashboard,
-                ManageOwnApiKeys,
-                ViewOrgs,
-                ViewUsers,
-                ViewAudit,
-                ExportAudit,
-                VerifyAudit,
-            ],
+            Self::PlatformAdmin => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ManageOrgs, ViewUsers, ManageUsers],
+            Self::SecurityAdmin => {
+                &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewUsers, AssignRoles, ManageAllApiKeys]
+            }
+            Self::Auditor => {
+                &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewUsers, ViewAudit, ExportAudit, VerifyAudit]
+            }
             Self::CatalogReviewer
             | Self::OrgDataOfficer
             | Self::OrgApprover
@@ -277,10 +256,7 @@ mod tests {
         assert!(validate_roles(&[Role::OrgDataOfficer, Role::OrgApprover], true).is_ok());
         assert!(validate_roles(&[Role::Auditor, Role::PublicUser], false).is_ok());
         assert_eq!(validate_roles(&[], true), Err(RoleError::Empty));
-        assert_eq!(
-            validate_roles(&[Role::Developer], false),
-            Err(RoleError::NeedsOrganisation(Role::Developer))
-        );
+        assert_eq!(validate_roles(&[Role::Developer], false), Err(RoleError::NeedsOrganisation(Role::Developer)));
     }
 
     /// covers: R-SEC-04 (deny by default: only the auditor reads the audit log)

@@ -56,7 +56,8 @@ impl PostgresStorage {
                     "database.schema must be a lower-case identifier, got {schema:?}"
                 )));
             }
-            let bootstrap = PgPoolOptions::new().max_connections(1).connect_with(opts.clone()).await.map_err(backend)?;
+            let bootstrap =
+                PgPoolOptions::new().max_connections(1).connect_with(opts.clone()).await.map_err(backend)?;
             sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
                 .execute(&bootstrap)
                 .await
@@ -64,11 +65,8 @@ impl PostgresStorage {
             bootstrap.close().await;
             opts = opts.options([("search_path", schema)]);
         }
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .connect_with(opts)
-            .await
-            .map_err(backend)?;
+        let pool =
+            PgPoolOptions::new().max_connections(max_connections.max(1)).connect_with(opts).await.map_err(backend)?;
         MIGRATOR.run(&pool).await.map_err(|e| StorageError::Backend(e.to_string()))?;
         Ok(Self { pool, alg })
     }
@@ -79,7 +77,11 @@ impl PostgresStorage {
 }
 
 /// Appends events at the end of the chain inside the caller's transaction.
-async fn append_in(tx: &mut Transaction<'static, Postgres>, alg: HashAlg, events: Vec<NewEvent>) -> Result<Vec<AuditEvent>> {
+async fn append_in(
+    tx: &mut Transaction<'static, Postgres>,
+    alg: HashAlg,
+    events: Vec<NewEvent>,
+) -> Result<Vec<AuditEvent>> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut **tx).await.map_err(backend)?;
     let row = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut **tx)
@@ -264,7 +266,8 @@ impl Storage for PostgresStorage {
     }
 
     async fn list_orgs(&self) -> Result<Vec<Organisation>> {
-        let rows = sqlx::query("SELECT * FROM organisations ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT * FROM organisations ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
         rows.into_iter().map(org).collect()
     }
 
@@ -327,7 +330,11 @@ impl Storage for PostgresStorage {
     }
 
     async fn get_user(&self, id: i64) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(row.map(user))
     }
 
@@ -403,7 +410,11 @@ impl Storage for PostgresStorage {
 
     async fn delete_session(&self, token_hash: &str, audit: NewEvent) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await.map_err(backend)?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         append_in(&mut tx, self.alg, vec![audit]).await?;
         tx.commit().await.map_err(backend)
     }
@@ -429,7 +440,11 @@ impl Storage for PostgresStorage {
     }
 
     async fn get_api_key(&self, id: i64) -> Result<Option<ApiKey>> {
-        let row = sqlx::query("SELECT * FROM api_keys WHERE id = $1").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query("SELECT * FROM api_keys WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(row.map(api_key))
     }
 
@@ -468,12 +483,8 @@ impl Storage for PostgresStorage {
 
     async fn audit_after(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEvent>> {
         let sql = format!("SELECT {EVENT_COLS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(after_seq)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows =
+            sqlx::query(AssertSqlSafe(sql)).bind(after_seq).bind(limit).fetch_all(&self.pool).await.map_err(backend)?;
         rows.into_iter().map(event).collect()
     }
 
@@ -530,7 +541,8 @@ impl Storage for PostgresStorage {
     }
 
     async fn list_checkpoints(&self) -> Result<Vec<Checkpoint>> {
-        let rows = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY seq").fetch_all(&self.pool).await.map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT * FROM audit_checkpoints ORDER BY seq").fetch_all(&self.pool).await.map_err(backend)?;
         Ok(rows
             .into_iter()
             .map(|r| Checkpoint {

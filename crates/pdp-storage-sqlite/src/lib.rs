@@ -63,7 +63,11 @@ impl SqliteStorage {
 }
 
 /// Appends events at the end of the chain inside the caller's transaction.
-async fn append_in(tx: &mut Transaction<'static, Sqlite>, alg: HashAlg, events: Vec<NewEvent>) -> Result<Vec<AuditEvent>> {
+async fn append_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    alg: HashAlg,
+    events: Vec<NewEvent>,
+) -> Result<Vec<AuditEvent>> {
     let row = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut **tx)
         .await
@@ -247,7 +251,8 @@ impl Storage for SqliteStorage {
     }
 
     async fn list_orgs(&self) -> Result<Vec<Organisation>> {
-        let rows = sqlx::query("SELECT * FROM organisations ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT * FROM organisations ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
         rows.into_iter().map(org).collect()
     }
 
@@ -310,7 +315,11 @@ impl Storage for SqliteStorage {
     }
 
     async fn get_user(&self, id: i64) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(row.map(user))
     }
 
@@ -386,7 +395,11 @@ impl Storage for SqliteStorage {
 
     async fn delete_session(&self, token_hash: &str, audit: NewEvent) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await.map_err(backend)?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         append_in(&mut tx, self.alg, vec![audit]).await?;
         tx.commit().await.map_err(backend)
     }
@@ -412,7 +425,11 @@ impl Storage for SqliteStorage {
     }
 
     async fn get_api_key(&self, id: i64) -> Result<Option<ApiKey>> {
-        let row = sqlx::query("SELECT * FROM api_keys WHERE id = $1").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query("SELECT * FROM api_keys WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(row.map(api_key))
     }
 
@@ -451,12 +468,8 @@ impl Storage for SqliteStorage {
 
     async fn audit_after(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEvent>> {
         let sql = format!("SELECT {EVENT_COLS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(after_seq)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows =
+            sqlx::query(AssertSqlSafe(sql)).bind(after_seq).bind(limit).fetch_all(&self.pool).await.map_err(backend)?;
         rows.into_iter().map(event).collect()
     }
 
@@ -513,7 +526,8 @@ impl Storage for SqliteStorage {
     }
 
     async fn list_checkpoints(&self) -> Result<Vec<Checkpoint>> {
-        let rows = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY seq").fetch_all(&self.pool).await.map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT * FROM audit_checkpoints ORDER BY seq").fetch_all(&self.pool).await.map_err(backend)?;
         Ok(rows
             .into_iter()
             .map(|r| Checkpoint {

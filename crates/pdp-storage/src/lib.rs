@@ -6,7 +6,7 @@
 //! transaction: if the audit event cannot be written, the change does not happen either.
 
 use async_trait::async_trait;
-use pdp_audit::{AuditEvent, Checkpoint, ChainHead, NewEvent};
+use pdp_audit::{AuditEvent, ChainHead, Checkpoint, NewEvent};
 use pdp_domain::org::{OrgKind, RegionLevel};
 use pdp_domain::roles::Role;
 use serde::{Deserialize, Serialize};
@@ -231,10 +231,7 @@ pub trait Storage: Send + Sync + 'static {
 
 /// The current time in microseconds since the epoch.
 pub fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 
 /// Encodes roles for storage as a comma-separated list of their stable names.

@@ -8,11 +8,11 @@
 use std::sync::Arc;
 
 use axum::Extension;
+use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use pdp_audit::{AuditEvent, Checkpoint, NewEvent, Outcome, body_hash};
 use pdp_domain::Localized;
 use pdp_domain::ids::CreditCode;
@@ -127,7 +127,11 @@ pub async fn do_create_region(state: &AppState, p: &Principal, input: RegionInpu
     })?;
     let name = required("name", "名称", &input.name)?;
     let level = RegionLevel::parse(&input.level).ok_or_else(|| {
-        ApiError::bad_request("invalid_region_level", "区域级别须为 city 或 district", "region level must be city or district")
+        ApiError::bad_request(
+            "invalid_region_level",
+            "区域级别须为 city 或 district",
+            "region level must be city or district",
+        )
     })?;
     let regions = state.storage.list_regions().await?;
     match (level, input.parent_id) {
@@ -135,11 +139,19 @@ pub async fn do_create_region(state: &AppState, p: &Principal, input: RegionInpu
             return Err(ApiError::bad_request("city_has_parent", "市级区域不能有上级", "a city region has no parent"));
         }
         (RegionLevel::District, None) => {
-            return Err(ApiError::bad_request("district_needs_parent", "区县须属于某个市", "a district needs its city as parent"));
+            return Err(ApiError::bad_request(
+                "district_needs_parent",
+                "区县须属于某个市",
+                "a district needs its city as parent",
+            ));
         }
         (RegionLevel::District, Some(pid)) => {
             if !regions.iter().any(|r| r.id == pid && r.level == RegionLevel::City) {
-                return Err(ApiError::bad_request("invalid_parent_region", "上级区域不存在或不是市级", "the parent region does not exist or is not a city"));
+                return Err(ApiError::bad_request(
+                    "invalid_parent_region",
+                    "上级区域不存在或不是市级",
+                    "the parent region does not exist or is not a city",
+                ));
             }
         }
         (RegionLevel::City, None) => {}
@@ -158,7 +170,11 @@ pub async fn list_regions(State(state): S) -> Result<Json<Vec<Region>>, ApiError
 
 #[utoipa::path(post, path = "/api/v1/regions", tag = "organisations", request_body = RegionInput,
     responses((status = 201, body = Region), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn create_region(State(state): S, Extension(p): P, body: Result<Json<RegionInput>, JsonRejection>) -> Result<Response, ApiError> {
+pub async fn create_region(
+    State(state): S,
+    Extension(p): P,
+    body: Result<Json<RegionInput>, JsonRejection>,
+) -> Result<Response, ApiError> {
     let r = do_create_region(&state, &p, json_or(body)?).await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
@@ -199,27 +215,43 @@ fn required(field: &'static str, label: &str, v: &str) -> Result<String, ApiErro
 
 pub async fn do_create_org(state: &AppState, p: &Principal, input: OrgInput) -> Result<OrgCreated, ApiError> {
     let name = required("name", "名称", &input.name)?;
-    let code = CreditCode::parse_with(&input.credit_code, state.settings.credit_code_final_check).map_err(|e| ApiError::domain(&e))?;
+    let code = CreditCode::parse_with(&input.credit_code, state.settings.credit_code_final_check)
+        .map_err(|e| ApiError::domain(&e))?;
     let mut warnings = Vec::new();
     if !code.final_check_ok() {
         warnings.push("统一社会信用代码校验位不符（按配置仅提示） / the credit code's final check character is wrong (accepted as configured)".to_string());
     }
     let kind = OrgKind::parse(&input.kind).ok_or_else(|| {
-        ApiError::bad_request("invalid_org_kind", format!("未知单位类型：{}", input.kind), format!("unknown organisation kind: {}", input.kind))
+        ApiError::bad_request(
+            "invalid_org_kind",
+            format!("未知单位类型：{}", input.kind),
+            format!("unknown organisation kind: {}", input.kind),
+        )
     })?;
     if !state.storage.list_regions().await?.iter().any(|r| r.id == input.region_id) {
         return Err(ApiError::bad_request("invalid_region", "所属区域不存在", "the region does not exist"));
     }
-    if let Some(pid) = input.parent_id {
-        if state.storage.get_org(pid).await?.is_none() {
-            return Err(ApiError::bad_request("invalid_parent_org", "上级单位不存在", "the parent organisation does not exist"));
-        }
+    if let Some(pid) = input.parent_id
+        && state.storage.get_org(pid).await?.is_none()
+    {
+        return Err(ApiError::bad_request(
+            "invalid_parent_org",
+            "上级单位不存在",
+            "the parent organisation does not exist",
+        ));
     }
-    let ev = hashed(p.event("org.create", ""), &input).with_detail(serde_json::json!({ "warnings": warnings }).to_string());
+    let ev =
+        hashed(p.event("org.create", ""), &input).with_detail(serde_json::json!({ "warnings": warnings }).to_string());
     let organisation = state
         .storage
         .create_org(
-            NewOrganisation { name, credit_code: code.as_str().into(), kind, region_id: input.region_id, parent_id: input.parent_id },
+            NewOrganisation {
+                name,
+                credit_code: code.as_str().into(),
+                kind,
+                region_id: input.region_id,
+                parent_id: input.parent_id,
+            },
             ev,
         )
         .await?;
@@ -233,7 +265,11 @@ pub async fn list_orgs(State(state): S) -> Result<Json<Vec<Organisation>>, ApiEr
 
 #[utoipa::path(post, path = "/api/v1/orgs", tag = "organisations", request_body = OrgInput,
     responses((status = 201, body = OrgCreated), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_org(State(state): S, Extension(p): P, body: Result<Json<OrgInput>, JsonRejection>) -> Result<Response, ApiError> {
+pub async fn create_org(
+    State(state): S,
+    Extension(p): P,
+    body: Result<Json<OrgInput>, JsonRejection>,
+) -> Result<Response, ApiError> {
     let created = do_create_org(&state, &p, json_or(body)?).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
@@ -258,22 +294,42 @@ pub struct OfficerInput {
     pub user_id: Option<i64>,
 }
 
-pub async fn do_create_officer(state: &AppState, p: &Principal, org_id: i64, input: OfficerInput) -> Result<DataOfficer, ApiError> {
+pub async fn do_create_officer(
+    state: &AppState,
+    p: &Principal,
+    org_id: i64,
+    input: OfficerInput,
+) -> Result<DataOfficer, ApiError> {
     let name = required("name", "姓名", &input.name)?;
     if state.storage.get_org(org_id).await?.is_none() {
         return Err(ApiError::not_found(&format!("org:{org_id}")));
     }
     if let Some(uid) = input.user_id {
-        let user = state.storage.get_user(uid).await?.ok_or_else(|| ApiError::bad_request("invalid_user", "账号不存在", "the account does not exist"))?;
+        let user = state
+            .storage
+            .get_user(uid)
+            .await?
+            .ok_or_else(|| ApiError::bad_request("invalid_user", "账号不存在", "the account does not exist"))?;
         if user.org_id != Some(org_id) {
-            return Err(ApiError::bad_request("officer_other_org", "数据专员账号须属于本单位", "the officer's account must belong to this organisation"));
+            return Err(ApiError::bad_request(
+                "officer_other_org",
+                "数据专员账号须属于本单位",
+                "the officer's account must belong to this organisation",
+            ));
         }
     }
     let ev = hashed(p.event("org.officer.add", &format!("org:{org_id}")), &input);
     Ok(state
         .storage
         .add_officer(
-            NewDataOfficer { org_id, name, title: input.title.trim().into(), phone: input.phone.trim().into(), email: input.email.trim().into(), user_id: input.user_id },
+            NewDataOfficer {
+                org_id,
+                name,
+                title: input.title.trim().into(),
+                phone: input.phone.trim().into(),
+                email: input.email.trim().into(),
+                user_id: input.user_id,
+            },
             ev,
         )
         .await?)
@@ -281,7 +337,10 @@ pub async fn do_create_officer(state: &AppState, p: &Principal, org_id: i64, inp
 
 #[utoipa::path(get, path = "/api/v1/orgs/{id}/officers", tag = "organisations", params(("id" = i64, Path)),
     responses((status = 200, body = [DataOfficer])))]
-pub async fn list_officers(State(state): S, id: Result<Path<i64>, PathRejection>) -> Result<Json<Vec<DataOfficer>>, ApiError> {
+pub async fn list_officers(
+    State(state): S,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<Vec<DataOfficer>>, ApiError> {
     let id = path_or(id)?;
     Ok(Json(state.storage.list_officers(Some(id)).await?))
 }
@@ -321,7 +380,9 @@ pub struct RolesInput {
 fn parse_roles(names: &[String]) -> Result<Vec<Role>, ApiError> {
     let mut roles = Vec::new();
     for n in names {
-        let r = Role::parse(n).ok_or_else(|| ApiError::bad_request("unknown_role", format!("未知角色：{n}"), format!("unknown role: {n}")))?;
+        let r = Role::parse(n).ok_or_else(|| {
+            ApiError::bad_request("unknown_role", format!("未知角色：{n}"), format!("unknown role: {n}"))
+        })?;
         if !roles.contains(&r) {
             roles.push(r);
         }
@@ -335,7 +396,11 @@ fn valid_username(u: &str) -> bool {
 
 /// Creates an account. Used by the API, the pages and `pdp admin create-user` (with `actor`
 /// `None`, meaning the operator at the console, who may give any roles).
-pub async fn create_account(storage: &dyn Storage, actor: Option<&Principal>, input: UserInput) -> Result<User, ApiError> {
+pub async fn create_account(
+    storage: &dyn Storage,
+    actor: Option<&Principal>,
+    input: UserInput,
+) -> Result<User, ApiError> {
     if !valid_username(&input.username) {
         return Err(ApiError::bad_request(
             "invalid_username",
@@ -349,24 +414,31 @@ pub async fn create_account(storage: &dyn Storage, actor: Option<&Principal>, in
     if roles.is_empty() {
         roles.push(Role::PublicUser);
     }
-    if let Some(actor) = actor {
-        if roles.iter().any(|r| *r != Role::PublicUser) && !actor.allows(Permission::AssignRoles) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "roles_need_security_admin",
-                "只有安全管理员可以分配角色；请先创建账号，再由安全管理员授权",
-                "only a security administrator assigns roles; create the account, then ask the security administrator",
-            ));
-        }
+    if let Some(actor) = actor
+        && roles.iter().any(|r| *r != Role::PublicUser)
+        && !actor.allows(Permission::AssignRoles)
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "roles_need_security_admin",
+            "只有安全管理员可以分配角色；请先创建账号，再由安全管理员授权",
+            "only a security administrator assigns roles; create the account, then ask the security administrator",
+        ));
     }
-    if let Some(org) = input.org_id {
-        if storage.get_org(org).await?.is_none() {
-            return Err(ApiError::bad_request("invalid_org", "所属单位不存在", "the organisation does not exist"));
-        }
+    if let Some(org) = input.org_id
+        && storage.get_org(org).await?.is_none()
+    {
+        return Err(ApiError::bad_request("invalid_org", "所属单位不存在", "the organisation does not exist"));
     }
     validate_roles(&roles, input.org_id.is_some()).map_err(|e| ApiError::domain(&e))?;
-    let hash = auth::hash_password(&input.password)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "hash_failed", "密码处理失败", format!("password hashing failed: {e}")))?;
+    let hash = auth::hash_password(&input.password).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "hash_failed",
+            "密码处理失败",
+            format!("password hashing failed: {e}"),
+        )
+    })?;
     let mut redacted = input.clone();
     redacted.password = String::new();
     let ev = match actor {
@@ -375,7 +447,10 @@ pub async fn create_account(storage: &dyn Storage, actor: Option<&Principal>, in
     };
     let ev = hashed(ev, &redacted).with_detail(serde_json::json!({ "roles": roles_to_text(&roles) }).to_string());
     Ok(storage
-        .create_user(NewUser { username: input.username, display_name, password_hash: hash, org_id: input.org_id, roles }, ev)
+        .create_user(
+            NewUser { username: input.username, display_name, password_hash: hash, org_id: input.org_id, roles },
+            ev,
+        )
         .await?)
 }
 
@@ -407,7 +482,11 @@ pub async fn list_users(State(state): S, Extension(p): P) -> Result<Json<Vec<Use
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "identity", request_body = UserInput,
     responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_user(State(state): S, Extension(p): P, body: Result<Json<UserInput>, JsonRejection>) -> Result<Response, ApiError> {
+pub async fn create_user(
+    State(state): S,
+    Extension(p): P,
+    body: Result<Json<UserInput>, JsonRejection>,
+) -> Result<Response, ApiError> {
     let u = create_account(state.storage.as_ref(), Some(&p), json_or(body)?).await?;
     Ok((StatusCode::CREATED, Json(u)).into_response())
 }
@@ -443,10 +522,19 @@ pub struct ApiKeyCreated {
 pub async fn do_create_api_key(state: &AppState, p: &Principal, input: ApiKeyInput) -> Result<ApiKeyCreated, ApiError> {
     let name = required("name", "名称", &input.name)?;
     if !matches!(p.via, Via::Session { .. }) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "key_needs_session", "只能在登录会话中创建 API 密钥", "API keys are created from a login session, not with another key"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "key_needs_session",
+            "只能在登录会话中创建 API 密钥",
+            "API keys are created from a login session, not with another key",
+        ));
     }
     let Some(org_id) = p.user.org_id else {
-        return Err(ApiError::bad_request("api_key_needs_org", "API 密钥须归属于某一单位，本账号未属于任何单位", "API keys are scoped to an organisation and this account has none"));
+        return Err(ApiError::bad_request(
+            "api_key_needs_org",
+            "API 密钥须归属于某一单位，本账号未属于任何单位",
+            "API keys are scoped to an organisation and this account has none",
+        ));
     };
     let days = input.expires_in_days.unwrap_or(90);
     if !(1..=state.settings.api_key_max_days).contains(&days) {
@@ -461,7 +549,16 @@ pub async fn do_create_api_key(state: &AppState, p: &Principal, input: ApiKeyInp
     let ev = hashed(p.event("api_key.create", ""), &input);
     let key = state
         .storage
-        .create_api_key(NewApiKey { name, user_id: p.user.id, org_id: Some(org_id), secret_hash: auth::sha256_hex(&secret), expires_at_micros: expires }, ev)
+        .create_api_key(
+            NewApiKey {
+                name,
+                user_id: p.user.id,
+                org_id: Some(org_id),
+                secret_hash: auth::sha256_hex(&secret),
+                expires_at_micros: expires,
+            },
+            ev,
+        )
         .await?;
     Ok(ApiKeyCreated { token: format!("pdp_{}_{}", key.id, secret), key })
 }
@@ -472,7 +569,12 @@ pub async fn do_revoke_api_key(state: &AppState, p: &Principal, id: i64) -> Resu
         return Err(ApiError::forbidden());
     }
     if !state.storage.revoke_api_key(id, now_micros(), p.event("api_key.revoke", &format!("api_key:{id}"))).await? {
-        return Err(ApiError::new(StatusCode::CONFLICT, "already_revoked", "该密钥已吊销", "the key is already revoked"));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_revoked",
+            "该密钥已吊销",
+            "the key is already revoked",
+        ));
     }
     Ok(())
 }
@@ -490,14 +592,22 @@ pub async fn list_api_keys(State(state): S, Extension(p): P) -> Result<Json<Vec<
 
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "identity", request_body = ApiKeyInput,
     responses((status = 201, body = ApiKeyCreated), (status = 400, body = ErrorBody)))]
-pub async fn create_api_key(State(state): S, Extension(p): P, body: Result<Json<ApiKeyInput>, JsonRejection>) -> Result<Response, ApiError> {
+pub async fn create_api_key(
+    State(state): S,
+    Extension(p): P,
+    body: Result<Json<ApiKeyInput>, JsonRejection>,
+) -> Result<Response, ApiError> {
     let created = do_create_api_key(&state, &p, json_or(body)?).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "identity", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn revoke_api_key(State(state): S, Extension(p): P, id: Result<Path<i64>, PathRejection>) -> Result<StatusCode, ApiError> {
+pub async fn revoke_api_key(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
     do_revoke_api_key(&state, &p, path_or(id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -556,7 +666,12 @@ impl From<AuditEvent> for EventOut {
 }
 
 /// Reading the audit log is itself audited, with the filter used.
-pub async fn audited_search(state: &AppState, p: &Principal, q: &AuditQuery, action: &str) -> Result<Vec<AuditEvent>, ApiError> {
+pub async fn audited_search(
+    state: &AppState,
+    p: &Principal,
+    q: &AuditQuery,
+    action: &str,
+) -> Result<Vec<AuditEvent>, ApiError> {
     let ev = p.event(action, "audit_log").with_detail(serde_json::to_string(q).unwrap_or_default());
     state.audit.append(ev).await?;
     Ok(state.storage.search_audit(q).await?)
@@ -564,7 +679,11 @@ pub async fn audited_search(state: &AppState, p: &Principal, q: &AuditQuery, act
 
 #[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit", params(AuditQuery),
     responses((status = 200, body = [EventOut]), (status = 403, body = ErrorBody)))]
-pub async fn search_audit(State(state): S, Extension(p): P, q: Result<Query<AuditQuery>, QueryRejection>) -> Result<Json<Vec<EventOut>>, ApiError> {
+pub async fn search_audit(
+    State(state): S,
+    Extension(p): P,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<Vec<EventOut>>, ApiError> {
     let q = q.map(|Query(q)| q).map_err(rejection)?;
     let events = audited_search(&state, &p, &q, "audit.search").await?;
     Ok(Json(events.into_iter().map(EventOut::from).collect()))
@@ -579,7 +698,9 @@ fn csv_field(s: &str) -> String {
 /// Renders events as CSV with a UTF-8 byte-order mark so that spreadsheet programs used in
 /// Chinese offices open it with the right encoding.
 pub fn events_csv(events: Vec<AuditEvent>) -> String {
-    let mut out = String::from("\u{feff}seq,at,actor,actor_id,org_id,role,action,object,purpose,outcome,request_hash,detail,alg,prev_hash,hash\n");
+    let mut out = String::from(
+        "\u{feff}seq,at,actor,actor_id,org_id,role,action,object,purpose,outcome,request_hash,detail,alg,prev_hash,hash\n",
+    );
     for e in events.into_iter().map(EventOut::from) {
         let cols = [
             e.seq.to_string(),
@@ -606,12 +727,19 @@ pub fn events_csv(events: Vec<AuditEvent>) -> String {
 
 #[utoipa::path(get, path = "/api/v1/audit/events.csv", tag = "audit", params(AuditQuery),
     responses((status = 200, content_type = "text/csv", body = String)))]
-pub async fn audit_csv(State(state): S, Extension(p): P, q: Result<Query<AuditQuery>, QueryRejection>) -> Result<Response, ApiError> {
+pub async fn audit_csv(
+    State(state): S,
+    Extension(p): P,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
     let mut q = q.map(|Query(q)| q).map_err(rejection)?;
     q.limit = Some(q.limit.unwrap_or(10_000));
     let events = audited_search(&state, &p, &q, "audit.export").await?;
     Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"pdp-audit.csv\"")],
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"pdp-audit.csv\""),
+        ],
         events_csv(events),
     )
         .into_response())
@@ -655,9 +783,18 @@ pub async fn do_verify(state: &AppState, p: &Principal) -> Result<VerifyResult, 
             events: r.events,
             checkpoints_verified: r.checkpoints_verified,
             broken_seq: None,
-            message: format!("审计链完整：{} 个事件，{} 个签名检查点 / chain intact: {} events, {} signed checkpoints", r.events, r.checkpoints_verified, r.events, r.checkpoints_verified),
+            message: format!(
+                "审计链完整：{} 个事件，{} 个签名检查点 / chain intact: {} events, {} signed checkpoints",
+                r.events, r.checkpoints_verified, r.events, r.checkpoints_verified
+            ),
         },
-        Err(b) => VerifyResult { intact: false, events: 0, checkpoints_verified: 0, broken_seq: Some(b.seq), message: b.to_string() },
+        Err(b) => VerifyResult {
+            intact: false,
+            events: 0,
+            checkpoints_verified: 0,
+            broken_seq: Some(b.seq),
+            message: b.to_string(),
+        },
     };
     let ev = p
         .event("audit.verify", "audit_log")

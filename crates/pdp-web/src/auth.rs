@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -160,7 +160,12 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Pri
 /// API keys look like `pdp_<id>_<secret>`; the id finds the row, the secret proves possession.
 async fn resolve_api_key(state: &AppState, token: &str, now: i64) -> Result<Principal, ApiError> {
     let invalid = || {
-        ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "API 密钥无效、已过期或已吊销", "the API key is invalid, expired or revoked")
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_api_key",
+            "API 密钥无效、已过期或已吊销",
+            "the API key is invalid, expired or revoked",
+        )
     };
     let rest = token.strip_prefix("pdp_").ok_or_else(invalid)?;
     let (id, secret) = rest.split_once('_').ok_or_else(invalid)?;
@@ -243,26 +248,30 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
         return Redirect::to(&format!("/login?next={}", urlencode(uri))).into_response();
     };
     if !principal.allows(perm) {
-        let ev = principal
-            .event("access.denied", &format!("{method} {path}"))
-            .with_outcome(Outcome::Denied);
+        let ev = principal.event("access.denied", &format!("{method} {path}")).with_outcome(Outcome::Denied);
         if let Err(e) = state.audit.append(ev).await {
             return respond(api, e.into());
         }
         return respond(api, ApiError::forbidden());
     }
     let mut req = req;
-    if method != Method::GET && method != Method::HEAD {
-        if let Via::Session { csrf, .. } = &principal.via {
-            let (ok, rebuilt) = csrf_ok(req, csrf).await;
-            if !ok {
-                return respond(
-                    api,
-                    ApiError::new(StatusCode::FORBIDDEN, "csrf_failed", "表单已失效，请刷新页面后重试", "the form has expired; reload the page and try again"),
-                );
-            }
-            req = rebuilt;
+    if method != Method::GET
+        && method != Method::HEAD
+        && let Via::Session { csrf, .. } = &principal.via
+    {
+        let (ok, rebuilt) = csrf_ok(req, csrf).await;
+        if !ok {
+            return respond(
+                api,
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf_failed",
+                    "表单已失效，请刷新页面后重试",
+                    "the form has expired; reload the page and try again",
+                ),
+            );
         }
+        req = rebuilt;
     }
     req.extensions_mut().insert(principal);
     next.run(req).await

@@ -105,7 +105,12 @@ impl From<StorageError> for ApiError {
             StorageError::Backend(why) => {
                 // The details stay in the server log; the client learns only that it failed.
                 tracing::error!(error = %why, "storage failure");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", "存储故障，请稍后重试", "storage failure, try again later")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage_error",
+                    "存储故障，请稍后重试",
+                    "storage failure, try again later",
+                )
             }
         }
     }

@@ -17,11 +17,11 @@ use pdp_domain::roles::{Permission, Role};
 use pdp_storage::{AuditQuery, Session, now_micros};
 use serde::Deserialize;
 
+use crate::AppState;
 use crate::api::{self, ApiKeyInput, OfficerInput, OrgInput, RegionInput, RolesInput, UserInput};
 use crate::auth::{self, Principal, SESSION_COOKIE, form_values};
 use crate::error::ApiError;
 use crate::i18n::Lang;
-use crate::AppState;
 
 type S = State<Arc<AppState>>;
 
@@ -60,7 +60,7 @@ pub fn error_page(e: ApiError) -> Response {
     (e.status, body).into_response()
 }
 
-fn field<'a>(form: &'a str, name: &str) -> String {
+fn field(form: &str, name: &str) -> String {
     form_values(form, name).into_iter().next().unwrap_or_default()
 }
 
@@ -69,7 +69,9 @@ fn opt_i64(form: &str, name: &str) -> Result<Option<i64>, ApiError> {
     if v.trim().is_empty() {
         return Ok(None);
     }
-    v.trim().parse().map(Some).map_err(|_| ApiError::bad_request("invalid_input", format!("字段 {name} 须为数字"), format!("{name} must be a number")))
+    v.trim().parse().map(Some).map_err(|_| {
+        ApiError::bad_request("invalid_input", format!("字段 {name} 须为数字"), format!("{name} must be a number"))
+    })
 }
 
 /// The shared layout: header with navigation by permission, language switch and logout.
@@ -179,7 +181,11 @@ fn login_form(lang: Lang, next: &str, error: Option<&ApiError>) -> Markup {
     )
 }
 
-pub async fn login_page(headers: HeaderMap, principal: Option<Extension<Principal>>, Query(q): Query<NextQuery>) -> Response {
+pub async fn login_page(
+    headers: HeaderMap,
+    principal: Option<Extension<Principal>>,
+    Query(q): Query<NextQuery>,
+) -> Response {
     if principal.is_some() {
         return Redirect::to("/").into_response();
     }
@@ -199,7 +205,9 @@ pub async fn login_submit(State(state): S, headers: HeaderMap, body: String) -> 
     let s = &state.settings;
     if state.throttle.locked(&username, s.login_max_failures, s.login_window) {
         state.metrics.login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let ev = NewEvent { actor: username.clone(), ..NewEvent::system("auth.login", "") }.with_outcome(Outcome::Denied).with_detail(r#"{"reason":"throttled"}"#);
+        let ev = NewEvent { actor: username.clone(), ..NewEvent::system("auth.login", "") }
+            .with_outcome(Outcome::Denied)
+            .with_detail(r#"{"reason":"throttled"}"#);
         if let Err(e) = state.audit.append(ev).await {
             return Page(Err(e.into()));
         }
@@ -216,22 +224,38 @@ pub async fn login_submit(State(state): S, headers: HeaderMap, body: String) -> 
         Err(e) => return Page(Err(e.into())),
     };
     // The hash is checked even for unknown names so that timing does not reveal which exist.
-    let hash = user.as_ref().map(|u| u.password_hash.as_str()).unwrap_or("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000");
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.as_str())
+        .unwrap_or("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000");
     let ok = auth::verify_password(&password, hash) && user.as_ref().is_some_and(|u| !u.disabled);
     let Some(user) = user.filter(|_| ok) else {
         state.throttle.fail(&username);
         state.metrics.login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let ev = NewEvent { actor: username.clone(), ..NewEvent::system("auth.login", "") }.with_outcome(Outcome::Failure);
+        let ev =
+            NewEvent { actor: username.clone(), ..NewEvent::system("auth.login", "") }.with_outcome(Outcome::Failure);
         if let Err(e) = state.audit.append(ev).await {
             return Page(Err(e.into()));
         }
-        return fail(ApiError::new(StatusCode::UNAUTHORIZED, "login_failed", "用户名或密码错误", "wrong username or password")).into();
+        return fail(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "login_failed",
+            "用户名或密码错误",
+            "wrong username or password",
+        ))
+        .into();
     };
     state.throttle.clear(&username);
     let token = auth::random_token();
     let now = now_micros();
     let ttl = s.session_ttl.as_micros() as i64;
-    let session = Session { token_hash: auth::sha256_hex(&token), user_id: user.id, csrf_token: auth::random_token(), created_at_micros: now, expires_at_micros: now + ttl };
+    let session = Session {
+        token_hash: auth::sha256_hex(&token),
+        user_id: user.id,
+        csrf_token: auth::random_token(),
+        created_at_micros: now,
+        expires_at_micros: now + ttl,
+    };
     let ev = NewEvent {
         actor: user.username.clone(),
         actor_id: Some(user.id),
@@ -244,7 +268,10 @@ pub async fn login_submit(State(state): S, headers: HeaderMap, body: String) -> 
     }
     state.metrics.logins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let secure = if s.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}", s.session_ttl.as_secs());
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        s.session_ttl.as_secs()
+    );
     let mut res = Redirect::to(&next).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
@@ -253,13 +280,17 @@ pub async fn login_submit(State(state): S, headers: HeaderMap, body: String) -> 
 }
 
 pub async fn logout(State(state): S, Extension(p): Extension<Principal>) -> Page {
-    if let auth::Via::Session { token_hash, .. } = &p.via {
-        if let Err(e) = state.storage.delete_session(token_hash, p.event("auth.logout", &format!("user:{}", p.user.id))).await {
-            return Page(Err(e.into()));
-        }
+    if let auth::Via::Session { token_hash, .. } = &p.via
+        && let Err(e) =
+            state.storage.delete_session(token_hash, p.event("auth.logout", &format!("user:{}", p.user.id))).await
+    {
+        return Page(Err(e.into()));
     }
     let mut res = Redirect::to("/login").into_response();
-    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("pdp_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("pdp_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
     Page(Ok(res))
 }
 
@@ -310,7 +341,12 @@ pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extens
 
 // ---------------------------------------------------------------- regions
 
-pub async fn regions(State(state): S, headers: HeaderMap, Extension(p): Extension<Principal>, Query(f): Query<Flash>) -> Page {
+pub async fn regions(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): Extension<Principal>,
+    Query(f): Query<Flash>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
         let regions = state.storage.list_regions().await?;
@@ -354,7 +390,12 @@ pub async fn regions(State(state): S, headers: HeaderMap, Extension(p): Extensio
 
 pub async fn region_create(State(state): S, Extension(p): Extension<Principal>, body: String) -> Page {
     let r: Result<Response, ApiError> = async {
-        let input = RegionInput { code: field(&body, "code"), name: field(&body, "name"), level: field(&body, "level"), parent_id: opt_i64(&body, "parent_id")? };
+        let input = RegionInput {
+            code: field(&body, "code"),
+            name: field(&body, "name"),
+            level: field(&body, "level"),
+            parent_id: opt_i64(&body, "parent_id")?,
+        };
         let reg = api::do_create_region(&state, &p, input).await?;
         see_other(&format!("/regions?ok={}", auth::urlencode(&reg.name)))
     }
@@ -364,7 +405,12 @@ pub async fn region_create(State(state): S, Extension(p): Extension<Principal>, 
 
 // ---------------------------------------------------------------- organisations
 
-pub async fn orgs(State(state): S, headers: HeaderMap, Extension(p): Extension<Principal>, Query(f): Query<Flash>) -> Page {
+pub async fn orgs(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): Extension<Principal>,
+    Query(f): Query<Flash>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
         let orgs = state.storage.list_orgs().await?;
@@ -402,8 +448,15 @@ pub async fn orgs(State(state): S, headers: HeaderMap, Extension(p): Extension<P
 
 pub async fn org_create(State(state): S, Extension(p): Extension<Principal>, body: String) -> Page {
     let r: Result<Response, ApiError> = async {
-        let region_id = opt_i64(&body, "region_id")?.ok_or_else(|| ApiError::bad_request("invalid_region", "请选择区域", "choose a region"))?;
-        let input = OrgInput { name: field(&body, "name"), credit_code: field(&body, "credit_code"), kind: field(&body, "kind"), region_id, parent_id: opt_i64(&body, "parent_id")? };
+        let region_id = opt_i64(&body, "region_id")?
+            .ok_or_else(|| ApiError::bad_request("invalid_region", "请选择区域", "choose a region"))?;
+        let input = OrgInput {
+            name: field(&body, "name"),
+            credit_code: field(&body, "credit_code"),
+            kind: field(&body, "kind"),
+            region_id,
+            parent_id: opt_i64(&body, "parent_id")?,
+        };
         let created = api::do_create_org(&state, &p, input).await?;
         see_other(&format!("/orgs/{}", created.organisation.id))
     }
@@ -411,7 +464,12 @@ pub async fn org_create(State(state): S, Extension(p): Extension<Principal>, bod
     r.into()
 }
 
-pub async fn org_detail(State(state): S, headers: HeaderMap, Extension(p): Extension<Principal>, Path(id): Path<i64>) -> Page {
+pub async fn org_detail(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
         let o = state.storage.get_org(id).await?.ok_or_else(|| ApiError::not_found(&format!("org:{id}")))?;
@@ -446,9 +504,20 @@ pub async fn org_detail(State(state): S, headers: HeaderMap, Extension(p): Exten
     r.into()
 }
 
-pub async fn officer_create(State(state): S, Extension(p): Extension<Principal>, Path(id): Path<i64>, body: String) -> Page {
+pub async fn officer_create(
+    State(state): S,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+    body: String,
+) -> Page {
     let r: Result<Response, ApiError> = async {
-        let input = OfficerInput { name: field(&body, "name"), title: field(&body, "title"), phone: field(&body, "phone"), email: field(&body, "email"), user_id: opt_i64(&body, "user_id")? };
+        let input = OfficerInput {
+            name: field(&body, "name"),
+            title: field(&body, "title"),
+            phone: field(&body, "phone"),
+            email: field(&body, "email"),
+            user_id: opt_i64(&body, "user_id")?,
+        };
         api::do_create_officer(&state, &p, id, input).await?;
         see_other(&format!("/orgs/{id}"))
     }
@@ -458,7 +527,12 @@ pub async fn officer_create(State(state): S, Extension(p): Extension<Principal>,
 
 // ---------------------------------------------------------------- users
 
-pub async fn users(State(state): S, headers: HeaderMap, Extension(p): Extension<Principal>, Query(f): Query<Flash>) -> Page {
+pub async fn users(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): Extension<Principal>,
+    Query(f): Query<Flash>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
         state.audit.append(p.event("user.list", "users")).await?;
@@ -523,7 +597,12 @@ pub async fn user_create(State(state): S, Extension(p): Extension<Principal>, bo
     r.into()
 }
 
-pub async fn user_roles(State(state): S, Extension(p): Extension<Principal>, Path(id): Path<i64>, body: String) -> Page {
+pub async fn user_roles(
+    State(state): S,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+    body: String,
+) -> Page {
     let r: Result<Response, ApiError> = async {
         let u = api::do_set_roles(&state, &p, id, RolesInput { roles: form_values(&body, "roles") }).await?;
         see_other(&format!("/users?ok={}", auth::urlencode(&u.username)))
@@ -534,50 +613,72 @@ pub async fn user_roles(State(state): S, Extension(p): Extension<Principal>, Pat
 
 // ---------------------------------------------------------------- API keys
 
-async fn keys_page(state: &AppState, lang: Lang, p: &Principal, created: Option<(String, String)>, ok: Option<&str>) -> Result<Response, ApiError> {
+async fn keys_page(
+    state: &AppState,
+    lang: Lang,
+    p: &Principal,
+    created: Option<(String, String)>,
+    ok: Option<&str>,
+) -> Result<Response, ApiError> {
     let keys = api::visible_keys(state, p).await?;
     let now = now_micros();
-    page(lang, Some(p), "/api-keys", lang.t("API 密钥", "API keys"), html! {
-        (notice(ok, lang))
-        @if let Some((name, token)) = created {
-            div.notice.warn role="status" {
-                p { (lang.t("密钥“", "Key “")) (name) (lang.t("”已创建。请立即复制，它只显示这一次：", "” created. Copy it now; it is shown only this once:")) }
-                p.mono { (token) }
-            }
-        }
-        table {
-            thead { tr { th { "ID" } th { (lang.t("名称", "Name")) } th { (lang.t("账号", "Account")) } th { (lang.t("创建", "Created")) } th { (lang.t("到期", "Expires")) } th { (lang.t("状态", "Status")) } th {} } }
-            tbody { @for k in &keys { tr {
-                td { (k.id) } td { (k.name) } td { (k.user_id) }
-                td { (api::rfc3339(k.created_at_micros)) } td { (api::rfc3339(k.expires_at_micros)) }
-                td {
-                    @if k.revoked_at_micros.is_some() { span.badge.denied { (lang.t("已吊销", "revoked")) } }
-                    @else if k.expires_at_micros < now { span.badge.failure { (lang.t("已过期", "expired")) } }
-                    @else { span.badge.success { (lang.t("有效", "active")) } }
+    page(
+        lang,
+        Some(p),
+        "/api-keys",
+        lang.t("API 密钥", "API keys"),
+        html! {
+            (notice(ok, lang))
+            @if let Some((name, token)) = created {
+                div.notice.warn role="status" {
+                    p { (lang.t("密钥“", "Key “")) (name) (lang.t("”已创建。请立即复制，它只显示这一次：", "” created. Copy it now; it is shown only this once:")) }
+                    p.mono { (token) }
                 }
-                td { @if k.revoked_at_micros.is_none() {
-                    form method="post" action=(format!("/api-keys/{}/revoke", k.id)) {
-                        (csrf(p))
-                        button.link type="submit" data-confirm=(lang.t("确定吊销此密钥？", "Revoke this key?")) { (lang.t("吊销", "Revoke")) }
+            }
+            table {
+                thead { tr { th { "ID" } th { (lang.t("名称", "Name")) } th { (lang.t("账号", "Account")) } th { (lang.t("创建", "Created")) } th { (lang.t("到期", "Expires")) } th { (lang.t("状态", "Status")) } th {} } }
+                tbody { @for k in &keys { tr {
+                    td { (k.id) } td { (k.name) } td { (k.user_id) }
+                    td { (api::rfc3339(k.created_at_micros)) } td { (api::rfc3339(k.expires_at_micros)) }
+                    td {
+                        @if k.revoked_at_micros.is_some() { span.badge.denied { (lang.t("已吊销", "revoked")) } }
+                        @else if k.expires_at_micros < now { span.badge.failure { (lang.t("已过期", "expired")) } }
+                        @else { span.badge.success { (lang.t("有效", "active")) } }
                     }
-                } }
-            } } }
-        }
-        h2 { (lang.t("新建密钥", "New key")) }
-        section.card { form.grid method="post" action="/api-keys" {
-            (csrf(p))
-            label { (lang.t("用途（应用名称）", "Purpose (application)")) input name="name" required; }
-            label { (lang.t("有效天数", "Valid for days")) input name="expires_in_days" type="number" min="1" max=(state.settings.api_key_max_days) value="90"; }
-            button type="submit" { (lang.t("创建", "Create")) }
-        } }
-    })
+                    td { @if k.revoked_at_micros.is_none() {
+                        form method="post" action=(format!("/api-keys/{}/revoke", k.id)) {
+                            (csrf(p))
+                            button.link type="submit" data-confirm=(lang.t("确定吊销此密钥？", "Revoke this key?")) { (lang.t("吊销", "Revoke")) }
+                        }
+                    } }
+                } } }
+            }
+            h2 { (lang.t("新建密钥", "New key")) }
+            section.card { form.grid method="post" action="/api-keys" {
+                (csrf(p))
+                label { (lang.t("用途（应用名称）", "Purpose (application)")) input name="name" required; }
+                label { (lang.t("有效天数", "Valid for days")) input name="expires_in_days" type="number" min="1" max=(state.settings.api_key_max_days) value="90"; }
+                button type="submit" { (lang.t("创建", "Create")) }
+            } }
+        },
+    )
 }
 
-pub async fn api_keys(State(state): S, headers: HeaderMap, Extension(p): Extension<Principal>, Query(f): Query<Flash>) -> Page {
+pub async fn api_keys(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): Extension<Principal>,
+    Query(f): Query<Flash>,
+) -> Page {
     keys_page(&state, Lang::from_headers(&headers), &p, None, f.ok.as_deref()).await.into()
 }
 
-pub async fn api_key_create(State(state): S, headers: HeaderMap, Extension(p): Extension<Principal>, body: String) -> Page {
+pub async fn api_key_create(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): Extension<Principal>,
+    body: String,
+) -> Page {
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
         let input = ApiKeyInput { name: field(&body, "name"), expires_in_days: opt_i64(&body, "expires_in_days")? };
@@ -611,7 +712,12 @@ fn audit_query_string(q: &AuditQuery) -> String {
     parts.join("&")
 }
 
-pub async fn audit(State(state): S, headers: HeaderMap, Extension(p): Extension<Principal>, q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>) -> Page {
+pub async fn audit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): Extension<Principal>,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
         let Query(q) = q.map_err(crate::error::rejection)?;

@@ -150,7 +150,10 @@ impl Config {
 
     fn validate(&self) -> Result<(), String> {
         if pdp_audit::HashAlg::parse(&self.audit.hash).is_none() {
-            return Err(format!("audit.hash 须为 sha256 或 sm3 / audit.hash must be sha256 or sm3, got {:?}", self.audit.hash));
+            return Err(format!(
+                "audit.hash 须为 sha256 或 sm3 / audit.hash must be sha256 or sm3, got {:?}",
+                self.audit.hash
+            ));
         }
         if !matches!(self.security.credit_code_final_check.as_str(), "error" | "warning") {
             return Err("security.credit_code_final_check 须为 error 或 warning / must be error or warning".into());

@@ -27,6 +27,10 @@ pub fn random_password() -> String {
     }
 }
 
+/// A demo organisation: name, kind, credit-code registration prefix, district index (`None`
+/// for the city itself), parent organisation index, and the name of its data officer.
+type DemoOrg = (&'static str, OrgKind, &'static str, Option<usize>, Option<usize>, &'static str);
+
 /// One created demo account.
 pub struct DemoAccount {
     pub username: String,
@@ -37,18 +41,29 @@ pub struct DemoAccount {
 /// Creates the demo city. The caller checks that the database is empty first.
 pub async fn seed(storage: &dyn Storage) -> anyhow::Result<Vec<DemoAccount>> {
     let city = storage
-        .create_region(NewRegion { code: "359900".into(), name: "临江市".into(), level: RegionLevel::City, parent_id: None }, ev("region.create"))
+        .create_region(
+            NewRegion { code: "359900".into(), name: "临江市".into(), level: RegionLevel::City, parent_id: None },
+            ev("region.create"),
+        )
         .await?;
     let mut districts = Vec::new();
-    for (code, name) in [("359902", "东湖区"), ("359903", "西山区"), ("359904", "南港区"), ("359921", "北岭县")] {
+    for (code, name) in [("359902", "东湖区"), ("359903", "西山区"), ("359904", "南港区"), ("359921", "北岭县")]
+    {
         let d = storage
-            .create_region(NewRegion { code: code.into(), name: name.into(), level: RegionLevel::District, parent_id: Some(city.id) }, ev("region.create"))
+            .create_region(
+                NewRegion {
+                    code: code.into(),
+                    name: name.into(),
+                    level: RegionLevel::District,
+                    parent_id: Some(city.id),
+                },
+                ev("region.create"),
+            )
             .await?;
         districts.push(d);
     }
 
-    // (name, kind, registration prefix, region index: None = city, parent index, officer)
-    let orgs: &[(&str, OrgKind, &str, Option<usize>, Option<usize>, &str)] = &[
+    let orgs: &[DemoOrg] = &[
         ("临江市大数据管理局", OrgKind::DataAuthority, "11", None, None, "林晓"),
         ("临江市公安局", OrgKind::GovernmentDepartment, "11", None, None, "周敏"),
         ("临江市市场监督管理局", OrgKind::GovernmentDepartment, "11", None, None, "陈立"),
@@ -72,7 +87,13 @@ pub async fn seed(storage: &dyn Storage) -> anyhow::Result<Vec<DemoAccount>> {
             .ok_or_else(|| anyhow::anyhow!("cannot build a credit code for {name}"))?;
         let o = storage
             .create_org(
-                NewOrganisation { name: (*name).into(), credit_code: code, kind: *kind, region_id, parent_id: parent.map(|p| ids[p]) },
+                NewOrganisation {
+                    name: (*name).into(),
+                    credit_code: code,
+                    kind: *kind,
+                    region_id,
+                    parent_id: parent.map(|p| ids[p]),
+                },
                 ev("org.create"),
             )
             .await?;
@@ -122,7 +143,14 @@ pub async fn seed(storage: &dyn Storage) -> anyhow::Result<Vec<DemoAccount>> {
         if *role == Role::OrgDataOfficer {
             storage
                 .add_officer(
-                    NewDataOfficer { org_id: ids[2], name: user.display_name.clone(), title: "首席数据专员".into(), phone: String::new(), email: String::new(), user_id: Some(user.id) },
+                    NewDataOfficer {
+                        org_id: ids[2],
+                        name: user.display_name.clone(),
+                        title: "首席数据专员".into(),
+                        phone: String::new(),
+                        email: String::new(),
+                        user_id: Some(user.id),
+                    },
                     ev("org.officer.add"),
                 )
                 .await?;

@@ -130,9 +130,14 @@ async fn open_storage(cfg: &Config) -> anyhow::Result<Arc<dyn Storage>> {
     let url = cfg.database_url();
     let alg = cfg.hash_alg();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let s = pdp_storage_postgres::PostgresStorage::connect(&url, cfg.database.schema.as_deref(), cfg.database.max_connections, alg)
-            .await
-            .with_context(|| format!("opening PostgreSQL at {}", config::Secret(url.clone()).masked()))?;
+        let s = pdp_storage_postgres::PostgresStorage::connect(
+            &url,
+            cfg.database.schema.as_deref(),
+            cfg.database.max_connections,
+            alg,
+        )
+        .await
+        .with_context(|| format!("opening PostgreSQL at {}", config::Secret(url.clone()).masked()))?;
         Ok(Arc::new(s))
     } else if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
@@ -150,7 +155,8 @@ fn signing_key(cfg: &Config, create: bool) -> anyhow::Result<Option<SigningKey>>
     let path = cfg.signing_key_path();
     if path.exists() {
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let key = SigningKey::from_hex(&text).with_context(|| format!("{} is not a hex Ed25519 seed", path.display()))?;
+        let key =
+            SigningKey::from_hex(&text).with_context(|| format!("{} is not a hex Ed25519 seed", path.display()))?;
         return Ok(Some(key));
     }
     if !create {
@@ -187,7 +193,9 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { listen, demo } => serve(cfg, listen, demo).await,
-        Command::Admin { command: AdminCommand::CreateUser { username, display_name, roles, org_id, password_stdin } } => {
+        Command::Admin {
+            command: AdminCommand::CreateUser { username, display_name, roles, org_id, password_stdin },
+        } => {
             let storage = open_storage(&cfg).await?;
             let (password, generated) = if password_stdin {
                 let mut line = String::new();
@@ -196,10 +204,21 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             } else {
                 (demo::random_password(), true)
             };
-            let input = pdp_web::api::UserInput { display_name: display_name.unwrap_or_else(|| username.clone()), username, password: password.clone(), org_id, roles };
+            let input = pdp_web::api::UserInput {
+                display_name: display_name.unwrap_or_else(|| username.clone()),
+                username,
+                password: password.clone(),
+                org_id,
+                roles,
+            };
             match pdp_web::api::create_account(storage.as_ref(), None, input).await {
                 Ok(u) => {
-                    println!("已创建账号 / created account {} (id {}), roles: {}", u.username, u.id, pdp_storage::roles_to_text(&u.roles));
+                    println!(
+                        "已创建账号 / created account {} (id {}), roles: {}",
+                        u.username,
+                        u.id,
+                        pdp_storage::roles_to_text(&u.roles)
+                    );
                     if generated {
                         println!("初始密码（只显示这一次）/ initial password (shown once): {password}");
                     }
@@ -215,7 +234,10 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             let storage = open_storage(&cfg).await?;
             let key = signing_key(&cfg, false)?;
             if key.is_none() {
-                eprintln!("警告 / warning: no checkpoint key at {}; checking links only", cfg.signing_key_path().display());
+                eprintln!(
+                    "警告 / warning: no checkpoint key at {}; checking links only",
+                    cfg.signing_key_path().display()
+                );
             }
             let public = key.as_ref().map(|k| k.public());
             match pdp_storage::verify_chain(storage.as_ref(), public.as_ref()).await? {
@@ -254,7 +276,9 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool) -> anyhow::R
     if demo {
         if storage.count_users().await? == 0 {
             let accounts = demo::seed(storage.as_ref()).await?;
-            println!("演示城市“临江市”已创建。演示账号（密码只显示这一次）/ Demo city created. Demo accounts (passwords are shown only this once):");
+            println!(
+                "演示城市“临江市”已创建。演示账号（密码只显示这一次）/ Demo city created. Demo accounts (passwords are shown only this once):"
+            );
             for a in &accounts {
                 println!("  {:<10} {}  {} / {}", a.username, a.password, a.role.label_zh(), a.role.label_en());
             }
@@ -264,7 +288,8 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool) -> anyhow::R
     }
     let state = Arc::new(pdp_web::AppState::new(storage.clone(), cfg.web_settings(), Some(&key)));
     let app = pdp_web::app(state);
-    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     println!("PDP listening on http://{addr}");
 

@@ -20,9 +20,15 @@ async fn tamper(srv: &TestServer, sql: &[&str]) {
         }
         Backend::Postgres(url) => {
             let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {}", srv.schema))).execute(&mut c).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {}", srv.schema)))
+                .execute(&mut c)
+                .await
+                .unwrap();
             for s in sql {
-                let s = s.replace("DROP TRIGGER audit_events_no_update", "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change");
+                let s = s.replace(
+                    "DROP TRIGGER audit_events_no_update",
+                    "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change",
+                );
                 if s.starts_with("DROP TRIGGER") {
                     continue;
                 }
@@ -105,7 +111,12 @@ async fn failing_audit_write_fails_the_action() {
             }
         }
         let code = pdp_domain::ids::complete_credit_code("1135990299887766").unwrap();
-        let (s, e) = admin.post_json("/api/v1/orgs", json!({"name": "不应存在的单位", "credit_code": code, "kind": "other", "region_id": 1})).await;
+        let (s, e) = admin
+            .post_json(
+                "/api/v1/orgs",
+                json!({"name": "不应存在的单位", "credit_code": code, "kind": "other", "region_id": 1}),
+            )
+            .await;
         assert!(s.is_server_error(), "{b}: {s} {e}");
         let (_, after) = admin.get_json("/api/v1/orgs").await;
         assert_eq!(before, after, "{b}: the organisation was not created");

@@ -24,12 +24,18 @@ async fn every_route_with_every_role() {
         let path = concrete(spec.path);
         let (status, _) = anon.send(spec.method.clone(), &path, spec.method.ne(&Method::GET).then(|| json!({}))).await;
         match spec.perm {
-            Some(_) if path.starts_with("/api/") => assert_eq!(status, StatusCode::UNAUTHORIZED, "{} {path}", spec.method),
+            Some(_) if path.starts_with("/api/") => {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{} {path}", spec.method)
+            }
             Some(_) => assert_eq!(status, StatusCode::SEE_OTHER, "{} {path}", spec.method),
             // Public pages answer anyone; `POST /login` answers 401 to a wrong password, which is
             // its job, not a denial.
             None if spec.method == Method::GET => {
-                assert!(status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN, "{} {path}: {status}", spec.method)
+                assert!(
+                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                    "{} {path}: {status}",
+                    spec.method
+                )
             }
             None => {}
         }
@@ -66,7 +72,12 @@ async fn every_route_with_every_role() {
                 );
             } else {
                 denied += 1;
-                assert_eq!(status, StatusCode::FORBIDDEN, "{username} ({role:?}) must be denied {} {path}: {text}", spec.method);
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{username} ({role:?}) must be denied {} {path}: {text}",
+                    spec.method
+                );
             }
         }
         let (status, _) = client.post_form("/logout", &[], true).await;

@@ -30,10 +30,10 @@ impl Backend {
 /// SQLite always; PostgreSQL too when `TEST_POSTGRES_URL` names a server.
 pub fn backends() -> Vec<Backend> {
     let mut v = vec![Backend::Sqlite];
-    if let Ok(url) = std::env::var("TEST_POSTGRES_URL") {
-        if !url.is_empty() {
-            v.push(Backend::Postgres(url));
-        }
+    if let Ok(url) = std::env::var("TEST_POSTGRES_URL")
+        && !url.is_empty()
+    {
+        v.push(Backend::Postgres(url));
     }
     v
 }
@@ -161,7 +161,13 @@ impl TestServer {
     }
 
     pub fn with_key(&self, token: &str) -> Client {
-        Client { base: self.url.clone(), http: Self::http(), cookie: None, csrf: String::new(), bearer: Some(token.to_string()) }
+        Client {
+            base: self.url.clone(),
+            http: Self::http(),
+            cookie: None,
+            csrf: String::new(),
+            bearer: Some(token.to_string()),
+        }
     }
 }
 

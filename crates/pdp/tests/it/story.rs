@@ -20,9 +20,16 @@ async fn day_one_story_on_every_backend() {
         let (s, regions) = admin.get_json("/api/v1/regions").await;
         assert_eq!(s, StatusCode::OK, "{b}");
         let city = regions.as_array().unwrap().iter().find(|r| r["level"] == "city").unwrap()["id"].as_i64().unwrap();
-        let (s, district) = admin.post_json("/api/v1/regions", json!({"code": "359931", "name": "新城区", "level": "district", "parent_id": city})).await;
+        let (s, district) = admin
+            .post_json(
+                "/api/v1/regions",
+                json!({"code": "359931", "name": "新城区", "level": "district", "parent_id": city}),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{b}: {district}");
-        let (s, e) = admin.post_json("/api/v1/regions", json!({"code": "3599", "name": "x", "level": "district", "parent_id": city})).await;
+        let (s, e) = admin
+            .post_json("/api/v1/regions", json!({"code": "3599", "name": "x", "level": "district", "parent_id": city}))
+            .await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_area_code")), "{b}");
 
         // Organisations: a valid credit code is accepted, a wrong check character refused
@@ -37,11 +44,18 @@ async fn day_one_story_on_every_backend() {
         let mut bad = code.clone();
         let last = bad.pop().unwrap();
         bad.push(if last == '0' { '1' } else { '0' });
-        let (s, e) = admin.post_json("/api/v1/orgs", json!({"name": "错码单位", "credit_code": bad, "kind": "other", "region_id": city})).await;
+        let (s, e) = admin
+            .post_json(
+                "/api/v1/orgs",
+                json!({"name": "错码单位", "credit_code": bad, "kind": "other", "region_id": city}),
+            )
+            .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
         assert!(e["message"].as_str().unwrap().contains(" / "), "bilingual: {e}");
         assert_eq!(e["type"], "invalid_request");
-        let (s, _) = admin.post_json(&format!("/api/v1/orgs/{org_id}/officers"), json!({"name": "李娜", "title": "数据专员"})).await;
+        let (s, _) = admin
+            .post_json(&format!("/api/v1/orgs/{org_id}/officers"), json!({"name": "李娜", "title": "数据专员"}))
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         let (_, officers) = admin.get_json(&format!("/api/v1/orgs/{org_id}/officers")).await;
         assert_eq!(officers[0]["name"], "李娜", "{b}");
@@ -51,34 +65,60 @@ async fn day_one_story_on_every_backend() {
             .post_json("/api/v1/users", json!({"username": "li.na", "display_name": "李娜", "password": "Correct-Horse-42", "org_id": org_id, "roles": ["org_data_officer"]}))
             .await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("roles_need_security_admin")), "{b}");
-        let (s, e) = admin.post_json("/api/v1/users", json!({"username": "li.na", "display_name": "李娜", "password": "short1", "org_id": org_id})).await;
+        let (s, e) = admin
+            .post_json(
+                "/api/v1/users",
+                json!({"username": "li.na", "display_name": "李娜", "password": "short1", "org_id": org_id}),
+            )
+            .await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("weak_password")), "{b}");
-        let (s, user) = admin.post_json("/api/v1/users", json!({"username": "li.na", "display_name": "李娜", "password": "Correct-Horse-42", "org_id": org_id})).await;
+        let (s, user) = admin
+            .post_json(
+                "/api/v1/users",
+                json!({"username": "li.na", "display_name": "李娜", "password": "Correct-Horse-42", "org_id": org_id}),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{b}: {user}");
         assert!(user.get("password_hash").is_none(), "hash never leaves the server");
         let uid = user["id"].as_i64().unwrap();
 
         let security = srv.login("security").await;
-        let (s, u) = security.put_json(&format!("/api/v1/users/{uid}/roles"), json!({"roles": ["org_data_officer", "org_approver"]})).await;
+        let (s, u) = security
+            .put_json(&format!("/api/v1/users/{uid}/roles"), json!({"roles": ["org_data_officer", "org_approver"]}))
+            .await;
         assert_eq!(s, StatusCode::OK, "{b}: {u}");
         // R-SEC-05: auditor with a data-operating role, and security admin with auditor, fail.
-        let (s, e) = security.put_json(&format!("/api/v1/users/{uid}/roles"), json!({"roles": ["auditor", "org_data_officer"]})).await;
+        let (s, e) = security
+            .put_json(&format!("/api/v1/users/{uid}/roles"), json!({"roles": ["auditor", "org_data_officer"]}))
+            .await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("separation_of_duties")), "{b}");
-        let (s, e) = security.put_json(&format!("/api/v1/users/{uid}/roles"), json!({"roles": ["security_admin", "auditor"]})).await;
+        let (s, e) = security
+            .put_json(&format!("/api/v1/users/{uid}/roles"), json!({"roles": ["security_admin", "auditor"]}))
+            .await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("separation_of_duties")), "{b}");
         let (_, me) = security.get_json("/api/v1/me").await;
-        let (s, e) = security.put_json(&format!("/api/v1/users/{}/roles", me["user"]["id"]), json!({"roles": ["security_admin", "platform_admin"]})).await;
+        let (s, e) = security
+            .put_json(
+                &format!("/api/v1/users/{}/roles", me["user"]["id"]),
+                json!({"roles": ["security_admin", "platform_admin"]}),
+            )
+            .await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("self_assignment")), "{b}");
 
         // The new officer logs in and makes an API key for an application.
         let officer = srv.login_with("li.na", "Correct-Horse-42").await.expect("login");
-        let (s, created) = officer.post_json("/api/v1/api-keys", json!({"name": "政务服务系统", "expires_in_days": 30})).await;
+        let (s, created) =
+            officer.post_json("/api/v1/api-keys", json!({"name": "政务服务系统", "expires_in_days": 30})).await;
         assert_eq!(s, StatusCode::CREATED, "{b}: {created}");
         let token = created["token"].as_str().unwrap().to_string();
         assert!(created["key"].get("secret_hash").is_none());
         let app = srv.with_key(&token);
         let (s, me) = app.get_json("/api/v1/me").await;
-        assert_eq!((s, me["via"].as_str(), me["org_id"].as_i64()), (StatusCode::OK, Some("api_key"), Some(org_id)), "{b}");
+        assert_eq!(
+            (s, me["via"].as_str(), me["org_id"].as_i64()),
+            (StatusCode::OK, Some("api_key"), Some(org_id)),
+            "{b}"
+        );
         let (s, _) = app.get_json("/api/v1/users").await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{b}: a data officer's key cannot list users");
         let (s, e) = app.post_json("/api/v1/api-keys", json!({"name": "x"})).await;
@@ -95,13 +135,20 @@ async fn day_one_story_on_every_backend() {
         let auditor = srv.login("auditor").await;
         let (s, events) = auditor.get_json("/api/v1/audit/events?action=org.create&limit=50").await;
         assert_eq!(s, StatusCode::OK, "{b}");
-        let mine: Vec<_> = events.as_array().unwrap().iter().filter(|e| e["object"] == format!("org:{org_id}")).collect();
+        let mine: Vec<_> =
+            events.as_array().unwrap().iter().filter(|e| e["object"] == format!("org:{org_id}")).collect();
         assert_eq!(mine.len(), 1, "{b}: {events}");
         assert_eq!(mine[0]["actor"], "admin");
         assert_eq!(mine[0]["request_hash"].as_str().unwrap().len(), 64);
         let (_, denied) = auditor.get_json("/api/v1/audit/events?outcome=denied").await;
-        assert!(denied.as_array().unwrap().iter().any(|e| e["action"] == "user.roles.set"), "{b}: refused assignment audited");
-        assert!(denied.as_array().unwrap().iter().any(|e| e["action"] == "access.denied" && e["actor"] == "li.na"), "{b}");
+        assert!(
+            denied.as_array().unwrap().iter().any(|e| e["action"] == "user.roles.set"),
+            "{b}: refused assignment audited"
+        );
+        assert!(
+            denied.as_array().unwrap().iter().any(|e| e["action"] == "access.denied" && e["actor"] == "li.na"),
+            "{b}"
+        );
         let (s, csv) = auditor.get("/api/v1/audit/events.csv?action=api_key.").await;
         assert_eq!(s, StatusCode::OK);
         assert!(csv.starts_with("\u{feff}seq,at,actor"), "{b}");
@@ -124,7 +171,12 @@ async fn login_is_throttled_after_repeated_failures() {
         }
         // Even the right password is refused while the account is throttled.
         let right = srv.accounts["officer"].clone();
-        assert_eq!(srv.login_with("officer", &right).await.err(), Some(StatusCode::TOO_MANY_REQUESTS), "{}", backend.name());
+        assert_eq!(
+            srv.login_with("officer", &right).await.err(),
+            Some(StatusCode::TOO_MANY_REQUESTS),
+            "{}",
+            backend.name()
+        );
         assert_eq!(srv.login_with("nobody", "whatever-123").await.err(), Some(StatusCode::UNAUTHORIZED));
         // Other accounts are unaffected.
         srv.login("approver").await;
@@ -160,7 +212,8 @@ async fn pages_are_chinese_first_with_english_switch() {
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("lang=\"zh-CN\"") && page.contains("登录"));
     assert!(!page.contains("http://") && !page.contains("https://"), "no off-site assets");
-    let res = TestServer::http().get(format!("{}/login", srv.url)).header("cookie", "pdp_lang=en").send().await.unwrap();
+    let res =
+        TestServer::http().get(format!("{}/login", srv.url)).header("cookie", "pdp_lang=en").send().await.unwrap();
     assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
     let page = res.text().await.unwrap();
     assert!(page.contains("lang=\"en\"") && page.contains("Log in"));
@@ -175,5 +228,8 @@ async fn pages_are_chinese_first_with_english_switch() {
     assert_eq!(s, StatusCode::OK);
     assert!(metrics.contains("pdp_audit_chain_length "));
     let (s, e) = anon.get_json("/api/v1/nope").await;
-    assert_eq!((s, e["code"].as_str(), e["type"].as_str()), (StatusCode::NOT_FOUND, Some("not_found"), Some("not_found")));
+    assert_eq!(
+        (s, e["code"].as_str(), e["type"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"), Some("not_found"))
+    );
 }
