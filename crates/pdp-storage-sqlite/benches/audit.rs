@@ -2,7 +2,7 @@
 //!
 //! Run: `cargo bench -p pdp-storage-sqlite --bench audit [-- EVENTS]` (default 200 000).
 //!
-//! - append: EVENTS events from 64 concurrent tasks through the batching `Appender`; each task
+//! - append: EVENTS events from 512 concurrent tasks through the batching `Appender`; each task
 //!   waits for its event to be committed (WAL, synchronous=NORMAL) before sending the next.
 //! - baseline append: the same rows inserted by plain batched INSERTs of 512 rows, with no
 //!   hashing and no chain.
@@ -49,7 +49,7 @@ async fn main() {
         let url = format!("sqlite://{}", dir.path().join(format!("audit-{}.db", alg.as_str())).display());
         let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::connect(&url, 4, alg).await.unwrap());
         let appender = Appender::spawn(Arc::new(StorageSink(storage.clone())), 512);
-        let tasks = 64;
+        let tasks = 512;
         let t = Instant::now();
         let handles: Vec<_> = (0..tasks)
             .map(|k| {
