@@ -392,6 +392,7 @@ mod tests {
         assert!(!t.locked("alice", 5, w));
     }
 
+    /// covers: R-SEC-04 (the CSRF token is read from form bodies exactly, including escapes)
     #[test]
     fn form_fields_decode() {
         assert_eq!(form_urlencoded_field(b"a=1&csrf=ab%2Fc+d", "csrf").as_deref(), Some("ab/c d"));
