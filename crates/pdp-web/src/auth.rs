@@ -111,7 +111,7 @@ impl Principal {
             actor: self.user.username.clone(),
             actor_id: Some(self.user.id),
             org_id: self.org_id,
-            role: self.user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
+            role: pdp_storage::roles_to_text(&self.user.roles),
             action: action.into(),
             object: object.into(),
             purpose: String::new(),
