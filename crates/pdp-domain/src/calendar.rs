@@ -75,9 +75,12 @@ pub struct WorkCalendar {
     years: BTreeMap<i32, YearTable>,
 }
 
+/// The `YYYY-MM-DD` format of every date PDP reads or writes.
+pub const ISO_DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
 fn parse_date(s: &str) -> Result<Date, CalendarError> {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(s.trim(), fmt).map_err(|e| CalendarError::BadTable(format!("{s}: {e}")))
+    Date::parse(s.trim(), ISO_DATE).map_err(|e| CalendarError::BadTable(format!("{s}: {e}")))
 }
 
 impl WorkCalendar {

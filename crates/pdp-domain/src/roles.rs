@@ -122,18 +122,19 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Self::PlatformAdmin => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ManageOrgs, ViewUsers, ManageUsers],
+            Self::PlatformAdmin => {
+                &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ManageOrgs, ViewUsers, ManageUsers, ViewCatalog]
+            }
             Self::SecurityAdmin => {
                 &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewUsers, AssignRoles, ManageAllApiKeys]
             }
             Self::Auditor => {
                 &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewUsers, ViewAudit, ExportAudit, VerifyAudit]
             }
-            Self::CatalogReviewer
-            | Self::OrgDataOfficer
-            | Self::OrgApprover
-            | Self::OperatorAdmin
-            | Self::Developer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs],
+            Self::CatalogReviewer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog, ReviewCatalog, RecordCatalogChange],
+            Self::OrgDataOfficer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog, EditCatalog, RecordCatalogChange],
+            Self::OrgApprover => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog],
+            Self::OperatorAdmin | Self::Developer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs],
             Self::PublicUser => &[ViewDashboard],
         }
     }
@@ -154,6 +155,14 @@ pub enum Permission {
     ViewAudit,
     ExportAudit,
     VerifyAudit,
+    /// Read the catalog of government resources (master catalog, derived catalogs, search).
+    ViewCatalog,
+    /// Draft, edit, submit and import the own organisation's catalog entries and systems.
+    EditCatalog,
+    /// Approve or reject submitted entries of organisations in the reviewer's region.
+    ReviewCatalog,
+    /// Record a change of legal basis or functions that obliges catalog updates (R-CAT-04).
+    RecordCatalogChange,
 }
 
 /// Whether any of `roles` grants `perm`.

@@ -16,6 +16,15 @@ use sqlx::{AssertSqlSafe, PgPool, Postgres, Row, Transaction};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// SQL both dialects accept, written once in `pdp-storage-sqlite` (see the module header).
+#[path = "../../pdp-storage-sqlite/src/portable/catalog.rs"]
+mod catalog;
+
+/// The names the portable modules code against.
+type Store = PostgresStorage;
+type Db = Postgres;
+type DbRow = PgRow;
+
 /// The advisory lock key that serialises appends to the audit chain.
 const AUDIT_LOCK: i64 = 0x7064_7061_7564_6974; // "pdpaudit"
 
@@ -71,8 +80,13 @@ impl PostgresStorage {
         Ok(Self { pool, alg })
     }
 
+    /// Starts a writing transaction holding the writer lock, so that writers run one after the
+    /// other as they do on SQLite: read-then-insert steps (the next audit sequence, the next
+    /// catalog code) cannot race.
     async fn write_tx(&self) -> Result<Transaction<'static, Postgres>> {
-        self.pool.begin().await.map_err(backend)
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut *tx).await.map_err(backend)?;
+        Ok(tx)
     }
 }
 

@@ -17,6 +17,16 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool, Transaction};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// SQL both dialects accept, shared with `pdp-storage-postgres` (see the module header).
+mod portable {
+    mod catalog;
+}
+
+/// The names the portable modules code against.
+type Store = SqliteStorage;
+type Db = Sqlite;
+type DbRow = SqliteRow;
+
 /// Metadata storage in one SQLite file.
 pub struct SqliteStorage {
     pool: SqlitePool,

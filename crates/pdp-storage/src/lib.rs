@@ -11,6 +11,9 @@ use pdp_domain::org::{OrgKind, RegionLevel};
 use pdp_domain::roles::Role;
 use serde::{Deserialize, Serialize};
 
+pub mod catalog;
+pub use catalog::*;
+
 /// A storage failure. `Conflict` and `NotFound` are caused by the request; `Backend` is not.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -184,7 +187,7 @@ impl AuditQuery {
 
 /// The metadata store. All times are microseconds since the Unix epoch, UTC.
 #[async_trait]
-pub trait Storage: Send + Sync + 'static {
+pub trait Storage: CatalogStore + Send + Sync + 'static {
     /// A short name of the backend for logs and `/readyz`.
     fn backend(&self) -> &'static str;
     /// Checks that the database answers.

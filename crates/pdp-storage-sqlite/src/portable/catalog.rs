@@ -1,0 +1,482 @@
+//! The catalog store in SQL that SQLite and PostgreSQL both accept.
+//!
+//! This file is compiled twice: as a module of `pdp-storage-sqlite`, and through `#[path]` as a
+//! module of `pdp-storage-postgres`. Each crate defines `Store` (its storage type), `DbRow`,
+//! `backend` (error mapping), `append_in` (audit in the caller's transaction) and
+//! `Store::write_tx`, so the statements here stay one text for both dialects: `$N`
+//! placeholders, `RETURNING`, no dialect functions. Everything dialect-specific stays in the
+//! crates' own `lib.rs` and migrations.
+
+use async_trait::async_trait;
+use pdp_audit::NewEvent;
+use pdp_domain::catalog::{ChangeKind, EntryBody, VersionStatus};
+use pdp_storage::*;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{DbRow, Store, append_in, backend};
+
+fn bad(what: &str, v: &str) -> StorageError {
+    StorageError::Backend(format!("stored {what} is unreadable: {v}"))
+}
+
+/// The columns of a version row joined with its entry, in the order `version_row` reads them.
+const VERSION_SELECT: &str = "SELECT e.id AS entry_id, e.code, e.org_id, e.published_version, v.version, v.status, v.body,
+        v.author_id, v.created_at, v.updated_at, v.submitted_at, v.reviewer_id, v.reviewed_at, v.review_reason,
+        (SELECT MIN(d.due_date) FROM catalog_deadlines d WHERE d.entry_id = e.id AND d.met_at IS NULL) AS update_due
+     FROM catalog_entries e JOIN catalog_versions v ON v.entry_id = e.id";
+
+fn version_row(r: DbRow) -> Result<EntryVersion> {
+    let status: String = r.get("status");
+    let body: String = r.get("body");
+    Ok(EntryVersion {
+        entry_id: r.get("entry_id"),
+        code: r.get("code"),
+        org_id: r.get("org_id"),
+        version: r.get("version"),
+        status: VersionStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
+        body: serde_json::from_str(&body).map_err(|e| bad("entry body", &e.to_string()))?,
+        published_version: r.get("published_version"),
+        update_due: r.get("update_due"),
+        author_id: r.get("author_id"),
+        created_at_micros: r.get("created_at"),
+        updated_at_micros: r.get("updated_at"),
+        submitted_at_micros: r.get("submitted_at"),
+        reviewer_id: r.get("reviewer_id"),
+        reviewed_at_micros: r.get("reviewed_at"),
+        review_reason: r.get("review_reason"),
+    })
+}
+
+fn change_row(r: DbRow) -> Result<ChangeEvent> {
+    let kind: String = r.get("kind");
+    Ok(ChangeEvent {
+        id: r.get("id"),
+        org_id: r.get("org_id"),
+        kind: ChangeKind::parse(&kind).ok_or_else(|| bad("change kind", &kind))?,
+        description: r.get("description"),
+        event_date: r.get("event_date"),
+        due_date: r.get("due_date"),
+        created_by: r.get("created_by"),
+        created_at_micros: r.get("created_at"),
+        affected: r.get("affected"),
+    })
+}
+
+fn system_row(r: DbRow) -> Result<InfoSystem> {
+    let items: String = r.get("items");
+    Ok(InfoSystem {
+        id: r.get("id"),
+        org_id: r.get("org_id"),
+        name: r.get("name"),
+        owner: r.get("owner"),
+        funding: r.get("funding"),
+        status: r.get("status"),
+        items: serde_json::from_str(&items).map_err(|e| bad("system items", &e.to_string()))?,
+        created_at_micros: r.get("created_at"),
+    })
+}
+
+fn body_json(body: &EntryBody) -> Result<String> {
+    serde_json::to_string(body).map_err(|e| StorageError::Backend(e.to_string()))
+}
+
+impl Store {
+    async fn version_in(
+        tx: &mut sqlx::Transaction<'static, crate::Db>,
+        entry_id: i64,
+        version: i64,
+    ) -> Result<EntryVersion> {
+        let sql = format!("{VERSION_SELECT} WHERE e.id = $1 AND v.version = $2");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(entry_id)
+            .bind(version)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| StorageError::NotFound(format!("catalog entry {entry_id} version {version}")))?;
+        version_row(row)
+    }
+}
+
+#[async_trait]
+impl CatalogStore for Store {
+    async fn create_entry(
+        &self,
+        org_id: i64,
+        body: &EntryBody,
+        author_id: Option<i64>,
+        audit: NewEvent,
+    ) -> Result<EntryVersion> {
+        let mut tx = self.write_tx().await?;
+        let classification = body.classification_code();
+        // The write transaction holds the writer lock (SQLite's write lock, PostgreSQL's
+        // advisory lock), so reading the highest sequence and inserting the next cannot race;
+        // the unique index is the backstop.
+        let seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM catalog_entries WHERE classification = $1")
+            .bind(&classification)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?
+            .get(0);
+        let code = pdp_domain::catalog::resource_code(&classification, seq);
+        let now = now_micros();
+        let id: i64 = sqlx::query(
+            "INSERT INTO catalog_entries (code, classification, seq, org_id, published_version, latest_version, created_at)
+             VALUES ($1, $2, $3, $4, NULL, 1, $5) RETURNING id",
+        )
+        .bind(&code)
+        .bind(&classification)
+        .bind(seq)
+        .bind(org_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?
+        .get(0);
+        insert_version(&mut tx, id, 1, body, author_id, now).await?;
+        let created = Self::version_in(&mut tx, id, 1).await?;
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog:{code}"))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(created)
+    }
+
+    async fn save_entry(
+        &self,
+        entry_id: i64,
+        body: &EntryBody,
+        author_id: Option<i64>,
+        audit: NewEvent,
+    ) -> Result<EntryVersion> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query("SELECT code, latest_version FROM catalog_entries WHERE id = $1")
+            .bind(entry_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| StorageError::NotFound(format!("catalog entry {entry_id}")))?;
+        let code: String = row.get(0);
+        let latest: i64 = row.get(1);
+        let current = Self::version_in(&mut tx, entry_id, latest).await?;
+        let now = now_micros();
+        let version = if current.status.editable() {
+            sqlx::query(
+                "UPDATE catalog_versions SET status = 'draft', name = $1, class = $2, grade = $3, share_type = $4,
+                 open_type = $5, body = $6, author_id = $7, updated_at = $8 WHERE entry_id = $9 AND version = $10",
+            )
+            .bind(&body.name)
+            .bind(body.class.as_str())
+            .bind(body.grade().as_str())
+            .bind(body.share.share_type.as_str())
+            .bind(body.open.open_type.as_str())
+            .bind(body_json(body)?)
+            .bind(author_id)
+            .bind(now)
+            .bind(entry_id)
+            .bind(latest)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            latest
+        } else if current.status == VersionStatus::Submitted {
+            return Err(StorageError::Conflict(format!(
+                "catalog entry {code} version {latest} is under review; withdraw it before editing"
+            )));
+        } else {
+            let next = latest + 1;
+            insert_version(&mut tx, entry_id, next, body, author_id, now).await?;
+            sqlx::query("UPDATE catalog_entries SET latest_version = $1 WHERE id = $2")
+                .bind(next)
+                .bind(entry_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            next
+        };
+        let saved = Self::version_in(&mut tx, entry_id, version).await?;
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog:{code}@{version}"))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(saved)
+    }
+
+    async fn transition_entry(
+        &self,
+        entry_id: i64,
+        version: i64,
+        from: VersionStatus,
+        to: VersionStatus,
+        actor_id: Option<i64>,
+        reason: &str,
+        audit: NewEvent,
+    ) -> Result<EntryVersion> {
+        let mut tx = self.write_tx().await?;
+        let now = now_micros();
+        let changed = match to {
+            VersionStatus::Submitted => sqlx::query(
+                "UPDATE catalog_versions SET status = $1, submitted_at = $2, review_reason = ''
+                 WHERE entry_id = $3 AND version = $4 AND status = $5",
+            )
+            .bind(to.as_str())
+            .bind(now)
+            .bind(entry_id)
+            .bind(version)
+            .bind(from.as_str()),
+            VersionStatus::Published | VersionStatus::Rejected => sqlx::query(
+                "UPDATE catalog_versions SET status = $1, reviewed_at = $2, reviewer_id = $3, review_reason = $4
+                 WHERE entry_id = $5 AND version = $6 AND status = $7",
+            )
+            .bind(to.as_str())
+            .bind(now)
+            .bind(actor_id)
+            .bind(reason)
+            .bind(entry_id)
+            .bind(version)
+            .bind(from.as_str()),
+            _ => sqlx::query("UPDATE catalog_versions SET status = $1 WHERE entry_id = $2 AND version = $3 AND status = $4")
+                .bind(to.as_str())
+                .bind(entry_id)
+                .bind(version)
+                .bind(from.as_str()),
+        }
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StorageError::Conflict(format!(
+                "catalog entry {entry_id} version {version} is no longer {}",
+                from.as_str()
+            )));
+        }
+        if to == VersionStatus::Published {
+            sqlx::query(
+                "UPDATE catalog_versions SET status = 'superseded' WHERE entry_id = $1 AND version <> $2 AND status = 'published'",
+            )
+            .bind(entry_id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            sqlx::query("UPDATE catalog_entries SET published_version = $1 WHERE id = $2")
+                .bind(version)
+                .bind(entry_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        if to == VersionStatus::Submitted {
+            sqlx::query("UPDATE catalog_deadlines SET met_at = $1 WHERE entry_id = $2 AND met_at IS NULL")
+                .bind(now)
+                .bind(entry_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        let v = Self::version_in(&mut tx, entry_id, version).await?;
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog:{}@{version}", v.code))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(v)
+    }
+
+    async fn delete_entry(&self, entry_id: i64, audit: NewEvent) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query("SELECT code, published_version FROM catalog_entries WHERE id = $1")
+            .bind(entry_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| StorageError::NotFound(format!("catalog entry {entry_id}")))?;
+        let code: String = row.get(0);
+        let published: Option<i64> = row.get(1);
+        if published.is_some() {
+            return Err(StorageError::Conflict(format!("catalog entry {code} has been published and is kept")));
+        }
+        for sql in
+            ["DELETE FROM catalog_deadlines WHERE entry_id = $1", "DELETE FROM catalog_versions WHERE entry_id = $1", "DELETE FROM catalog_entries WHERE id = $1"]
+        {
+            sqlx::query(sql).bind(entry_id).execute(&mut *tx).await.map_err(backend)?;
+        }
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog:{code}"))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn get_entry(&self, entry_id: i64) -> Result<Option<EntryVersion>> {
+        let sql = format!("{VERSION_SELECT} WHERE e.id = $1 AND v.version = e.latest_version");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(entry_id).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.map(version_row).transpose()
+    }
+
+    async fn get_entry_by_code(&self, code: &str) -> Result<Option<EntryVersion>> {
+        let sql = format!("{VERSION_SELECT} WHERE e.code = $1 AND v.version = e.latest_version");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(code).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.map(version_row).transpose()
+    }
+
+    async fn entry_history(&self, entry_id: i64) -> Result<Vec<EntryVersion>> {
+        let sql = format!("{VERSION_SELECT} WHERE e.id = $1 ORDER BY v.version");
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(entry_id).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.into_iter().map(version_row).collect()
+    }
+
+    async fn list_entries(&self, q: &EntryQuery) -> Result<Vec<EntryVersion>> {
+        let which = match q.view {
+            EntryView::Latest => "e.latest_version",
+            EntryView::Published => "e.published_version",
+        };
+        let sql = format!(
+            "{VERSION_SELECT} JOIN organisations o ON o.id = e.org_id
+             WHERE v.version = {which} AND ($1 IS NULL OR e.org_id = $1) AND ($2 IS NULL OR o.region_id = $2)
+               AND ($3 IS NULL OR v.status = $3)
+             ORDER BY e.code LIMIT $4 OFFSET $5"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(q.org_id)
+            .bind(q.region_id)
+            .bind(q.status.map(|s| s.as_str()))
+            .bind(q.limit.unwrap_or(100_000).clamp(1, 100_000))
+            .bind(q.offset.unwrap_or(0).max(0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.into_iter().map(version_row).collect()
+    }
+
+    async fn record_change(&self, e: NewChangeEvent, audit: NewEvent) -> Result<ChangeEvent> {
+        let mut tx = self.write_tx().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO catalog_change_events (org_id, kind, description, event_date, due_date, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(e.org_id)
+        .bind(e.kind.as_str())
+        .bind(&e.description)
+        .bind(&e.event_date)
+        .bind(&e.due_date)
+        .bind(e.created_by)
+        .bind(now_micros())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?
+        .get(0);
+        sqlx::query(
+            "INSERT INTO catalog_deadlines (entry_id, event_id, due_date, met_at)
+             SELECT id, $1, $2, NULL FROM catalog_entries WHERE org_id = $3 AND published_version IS NOT NULL",
+        )
+        .bind(id)
+        .bind(&e.due_date)
+        .bind(e.org_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let row = sqlx::query(CHANGE_SELECT_ONE).bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
+        let created = change_row(row)?;
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog_change:{id}"))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(created)
+    }
+
+    async fn list_changes(&self, org_id: Option<i64>) -> Result<Vec<ChangeEvent>> {
+        let rows = sqlx::query(CHANGE_SELECT_MANY).bind(org_id).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.into_iter().map(change_row).collect()
+    }
+
+    async fn list_deadlines(&self, q: &DeadlineQuery) -> Result<Vec<Deadline>> {
+        let rows = sqlx::query(
+            "SELECT d.entry_id, e.code, v.name, e.org_id, d.event_id, c.kind, c.description, d.due_date, d.met_at
+             FROM catalog_deadlines d
+             JOIN catalog_entries e ON e.id = d.entry_id
+             JOIN catalog_versions v ON v.entry_id = e.id AND v.version = e.latest_version
+             JOIN catalog_change_events c ON c.id = d.event_id
+             JOIN organisations o ON o.id = e.org_id
+             WHERE ($1 IS NULL OR e.org_id = $1) AND ($2 IS NULL OR o.region_id = $2) AND ($3 = FALSE OR d.met_at IS NULL)
+             ORDER BY d.due_date, e.code",
+        )
+        .bind(q.org_id)
+        .bind(q.region_id)
+        .bind(q.open_only)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|r| {
+                let kind: String = r.get("kind");
+                Ok(Deadline {
+                    entry_id: r.get("entry_id"),
+                    code: r.get("code"),
+                    name: r.get("name"),
+                    org_id: r.get("org_id"),
+                    event_id: r.get("event_id"),
+                    kind: ChangeKind::parse(&kind).ok_or_else(|| bad("change kind", &kind))?,
+                    description: r.get("description"),
+                    due_date: r.get("due_date"),
+                    met_at_micros: r.get("met_at"),
+                })
+            })
+            .collect()
+    }
+
+    async fn create_system(&self, s: NewInfoSystem, audit: NewEvent) -> Result<InfoSystem> {
+        let mut tx = self.write_tx().await?;
+        let items = serde_json::to_string(&s.items).map_err(|e| StorageError::Backend(e.to_string()))?;
+        let row = sqlx::query(
+            "INSERT INTO info_systems (org_id, name, owner, funding, status, items, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+        )
+        .bind(s.org_id)
+        .bind(&s.name)
+        .bind(&s.owner)
+        .bind(&s.funding)
+        .bind(&s.status)
+        .bind(items)
+        .bind(now_micros())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let created = system_row(row)?;
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("system:{}", created.id))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(created)
+    }
+
+    async fn list_systems(&self, org_id: Option<i64>) -> Result<Vec<InfoSystem>> {
+        let rows = sqlx::query("SELECT * FROM info_systems WHERE $1 IS NULL OR org_id = $1 ORDER BY org_id, id")
+            .bind(org_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.into_iter().map(system_row).collect()
+    }
+}
+
+const CHANGE_SELECT_ONE: &str = "SELECT c.*, (SELECT COUNT(*) FROM catalog_deadlines d WHERE d.event_id = c.id) AS affected
+     FROM catalog_change_events c WHERE c.id = $1";
+const CHANGE_SELECT_MANY: &str = "SELECT c.*, (SELECT COUNT(*) FROM catalog_deadlines d WHERE d.event_id = c.id) AS affected
+     FROM catalog_change_events c WHERE $1 IS NULL OR c.org_id = $1 ORDER BY c.id DESC";
+
+async fn insert_version(
+    tx: &mut sqlx::Transaction<'static, crate::Db>,
+    entry_id: i64,
+    version: i64,
+    body: &EntryBody,
+    author_id: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO catalog_versions (entry_id, version, status, name, class, grade, share_type, open_type, body, author_id, created_at, updated_at, review_reason)
+         VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $10, '')",
+    )
+    .bind(entry_id)
+    .bind(version)
+    .bind(&body.name)
+    .bind(body.class.as_str())
+    .bind(body.grade().as_str())
+    .bind(body.share.share_type.as_str())
+    .bind(body.open.open_type.as_str())
+    .bind(body_json(body)?)
+    .bind(author_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}

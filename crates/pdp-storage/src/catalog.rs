@@ -1,0 +1,214 @@
+//! Records and the storage trait of the resource catalog: entries with their versions, change
+//! events with their update deadlines, and the information system registry.
+//!
+//! An entry is a stable code and provider; what it says lives in numbered versions, each with
+//! its workflow state. At most one version is published (in force) at a time, and at most one
+//! newer version is being worked on. The rules deciding which transitions are allowed live in
+//! `pdp_domain::catalog`; the store only applies them atomically (compare-and-set on the state)
+//! together with the audit event.
+
+use async_trait::async_trait;
+use pdp_audit::NewEvent;
+use pdp_domain::catalog::{ChangeKind, EntryBody, VersionStatus};
+use serde::{Deserialize, Serialize};
+
+use crate::Result;
+
+/// One version of a catalog entry, with the entry's code and provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EntryVersion {
+    pub entry_id: i64,
+    /// The resource code, e.g. `101000/000001`.
+    pub code: String,
+    /// The providing organisation.
+    pub org_id: i64,
+    pub version: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "published"))]
+    pub status: VersionStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub body: EntryBody,
+    /// The version in force, if any version was ever approved.
+    pub published_version: Option<i64>,
+    /// The earliest open update deadline of the entry (`YYYY-MM-DD`), from a change event.
+    pub update_due: Option<String>,
+    pub author_id: Option<i64>,
+    pub created_at_micros: i64,
+    pub updated_at_micros: i64,
+    pub submitted_at_micros: Option<i64>,
+    pub reviewer_id: Option<i64>,
+    pub reviewed_at_micros: Option<i64>,
+    /// The reviewer's reason, required when rejecting.
+    pub review_reason: String,
+}
+
+/// Which version of each entry a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum EntryView {
+    /// The newest version, whatever its state: what the provider is working on.
+    #[default]
+    Latest,
+    /// The version in force; entries never approved are left out. The master catalog.
+    Published,
+}
+
+/// Filters of a catalog listing; `None` means any.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EntryQuery {
+    pub view: EntryView,
+    pub org_id: Option<i64>,
+    /// Providers in this region (the district catalog; the city sees every region).
+    pub region_id: Option<i64>,
+    pub status: Option<VersionStatus>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// A change of an organisation's legal basis or functions (R-CAT-04).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeEvent {
+    pub id: i64,
+    pub org_id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "legal_basis"))]
+    pub kind: ChangeKind,
+    pub description: String,
+    /// The day the change took effect, `YYYY-MM-DD`.
+    pub event_date: String,
+    /// The 15th working day after it.
+    pub due_date: String,
+    pub created_by: Option<i64>,
+    pub created_at_micros: i64,
+    /// How many published entries it obliged to be updated.
+    pub affected: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChangeEvent {
+    pub org_id: i64,
+    pub kind: ChangeKind,
+    pub description: String,
+    pub event_date: String,
+    pub due_date: String,
+    pub created_by: Option<i64>,
+}
+
+/// The update duty of one entry from one change event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Deadline {
+    pub entry_id: i64,
+    pub code: String,
+    pub name: String,
+    pub org_id: i64,
+    pub event_id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "functions"))]
+    pub kind: ChangeKind,
+    pub description: String,
+    pub due_date: String,
+    /// When an updated version was submitted, which meets the duty.
+    pub met_at_micros: Option<i64>,
+}
+
+/// Filters for deadlines.
+#[derive(Debug, Clone, Default)]
+pub struct DeadlineQuery {
+    pub org_id: Option<i64>,
+    pub region_id: Option<i64>,
+    /// Only duties not yet met.
+    pub open_only: bool,
+}
+
+/// One item of an information system's data list, linked to the entry that catalogs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SystemDataItem {
+    pub name: String,
+    pub entry_id: Option<i64>,
+}
+
+/// An information system built with public funds (R-CAT-08).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InfoSystem {
+    pub id: i64,
+    pub org_id: i64,
+    pub name: String,
+    /// The department or person responsible for the system.
+    pub owner: String,
+    /// Funding source, e.g. 财政资金 and the project number.
+    pub funding: String,
+    /// `planned`, `building`, `in_service` or `retired`.
+    pub status: String,
+    pub items: Vec<SystemDataItem>,
+    pub created_at_micros: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewInfoSystem {
+    #[serde(default)]
+    pub org_id: i64,
+    pub name: String,
+    pub owner: String,
+    pub funding: String,
+    pub status: String,
+    #[serde(default)]
+    pub items: Vec<SystemDataItem>,
+}
+
+/// Storage of the catalog. Every writing method records its audit event in the same transaction.
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
+    /// Creates an entry with a draft version 1 and assigns the next code of its classification.
+    async fn create_entry(
+        &self,
+        org_id: i64,
+        body: &EntryBody,
+        author_id: Option<i64>,
+        audit: NewEvent,
+    ) -> Result<EntryVersion>;
+    /// Saves a new body: in place when the newest version is a draft or rejected (it becomes a
+    /// draft again), as a new draft version when the newest is published, and `Conflict` while a
+    /// version is under review.
+    async fn save_entry(
+        &self,
+        entry_id: i64,
+        body: &EntryBody,
+        author_id: Option<i64>,
+        audit: NewEvent,
+    ) -> Result<EntryVersion>;
+    /// Moves a version from `from` to `to` if it is still in `from` (`Conflict` otherwise).
+    /// Publishing supersedes the previously published version; submitting meets open update
+    /// deadlines of the entry.
+    #[allow(clippy::too_many_arguments)]
+    async fn transition_entry(
+        &self,
+        entry_id: i64,
+        version: i64,
+        from: VersionStatus,
+        to: VersionStatus,
+        actor_id: Option<i64>,
+        reason: &str,
+        audit: NewEvent,
+    ) -> Result<EntryVersion>;
+    /// Deletes an entry that was never published (R-CAT-06).
+    async fn delete_entry(&self, entry_id: i64, audit: NewEvent) -> Result<()>;
+    /// The newest version of an entry.
+    async fn get_entry(&self, entry_id: i64) -> Result<Option<EntryVersion>>;
+    async fn get_entry_by_code(&self, code: &str) -> Result<Option<EntryVersion>>;
+    /// Every version of an entry, oldest first.
+    async fn entry_history(&self, entry_id: i64) -> Result<Vec<EntryVersion>>;
+    /// Entries in code order.
+    async fn list_entries(&self, q: &EntryQuery) -> Result<Vec<EntryVersion>>;
+
+    /// Records a change event and gives every published entry of the organisation its deadline.
+    async fn record_change(&self, e: NewChangeEvent, audit: NewEvent) -> Result<ChangeEvent>;
+    async fn list_changes(&self, org_id: Option<i64>) -> Result<Vec<ChangeEvent>>;
+    async fn list_deadlines(&self, q: &DeadlineQuery) -> Result<Vec<Deadline>>;
+
+    async fn create_system(&self, s: NewInfoSystem, audit: NewEvent) -> Result<InfoSystem>;
+    async fn list_systems(&self, org_id: Option<i64>) -> Result<Vec<InfoSystem>>;
+}
