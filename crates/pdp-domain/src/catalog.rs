@@ -290,7 +290,12 @@ fn default_share_type() -> ShareType {
 
 impl Default for ShareAttrs {
     fn default() -> Self {
-        Self { share_type: ShareType::Unconditional, conditions: String::new(), modes: vec![], legal_basis: String::new() }
+        Self {
+            share_type: ShareType::Unconditional,
+            conditions: String::new(),
+            modes: vec![],
+            legal_basis: String::new(),
+        }
     }
 }
 
@@ -479,7 +484,13 @@ pub fn validate(b: &EntryBody, matrix: &GradingMatrix) -> Vec<Violation> {
     if blank(&b.name) {
         v(&mut out, "name_required", "name", "资源名称不能为空", "the resource name is required");
     } else if b.name.chars().count() > 200 {
-        v(&mut out, "name_too_long", "name", "资源名称不能超过200个字符", "the resource name is longer than 200 characters");
+        v(
+            &mut out,
+            "name_too_long",
+            "name",
+            "资源名称不能超过200个字符",
+            "the resource name is longer than 200 characters",
+        );
     }
     if blank(&b.summary) {
         v(&mut out, "summary_required", "summary", "资源摘要不能为空", "the summary is required");
@@ -629,7 +640,13 @@ pub fn validate(b: &EntryBody, matrix: &GradingMatrix) -> Vec<Violation> {
         );
     }
     if s.share_type == ShareType::NotShared && !s.modes.is_empty() {
-        v(&mut out, "share_modes_not_shared", "share.modes", "不予共享的资源不应设置共享方式", "not-shared data has no share modes");
+        v(
+            &mut out,
+            "share_modes_not_shared",
+            "share.modes",
+            "不予共享的资源不应设置共享方式",
+            "not-shared data has no share modes",
+        );
     }
     if s.share_type != ShareType::NotShared && s.modes.is_empty() {
         v(&mut out, "share_modes_required", "share.modes", "请至少选择一种共享方式", "choose at least one share mode");
@@ -702,7 +719,10 @@ pub fn validate(b: &EntryBody, matrix: &GradingMatrix) -> Vec<Violation> {
 pub fn is_resource_code(s: &str) -> bool {
     match s.split_once('/') {
         Some((c, n)) => {
-            c.len() >= 6 && c.bytes().all(|b| b.is_ascii_digit()) && n.len() == 6 && n.bytes().all(|b| b.is_ascii_digit())
+            c.len() >= 6
+                && c.bytes().all(|b| b.is_ascii_digit())
+                && n.len() == 6
+                && n.bytes().all(|b| b.is_ascii_digit())
         }
         None => false,
     }

@@ -131,8 +131,12 @@ impl Role {
             Self::Auditor => {
                 &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewUsers, ViewAudit, ExportAudit, VerifyAudit]
             }
-            Self::CatalogReviewer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog, ReviewCatalog, RecordCatalogChange],
-            Self::OrgDataOfficer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog, EditCatalog, RecordCatalogChange],
+            Self::CatalogReviewer => {
+                &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog, ReviewCatalog, RecordCatalogChange]
+            }
+            Self::OrgDataOfficer => {
+                &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog, EditCatalog, RecordCatalogChange]
+            }
             Self::OrgApprover => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog],
             Self::OperatorAdmin | Self::Developer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs],
             Self::PublicUser => &[ViewDashboard],

@@ -103,7 +103,9 @@ fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let text = TextOptions::default()
         .set_indexing_options(
-            TextFieldIndexing::default().set_tokenizer(TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         )
         .set_stored();
     let f = Fields {
@@ -245,11 +247,8 @@ impl CatalogIndex {
             let t = Term::from_facet(f.facets, &facet(k, v));
             clauses.push((Occur::Must, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
         }
-        let query: Box<dyn Query> = if clauses.is_empty() {
-            Box::new(tantivy::query::AllQuery)
-        } else {
-            Box::new(BooleanQuery::new(clauses))
-        };
+        let query: Box<dyn Query> =
+            if clauses.is_empty() { Box::new(tantivy::query::AllQuery) } else { Box::new(BooleanQuery::new(clauses)) };
         let mut fc = FacetCollector::for_field("facets");
         for name in FACETS {
             fc.add_facet(format!("/{name}").as_str());

@@ -20,7 +20,8 @@ fn bad(what: &str, v: &str) -> StorageError {
 }
 
 /// The columns of a version row joined with its entry, in the order `version_row` reads them.
-const VERSION_SELECT: &str = "SELECT e.id AS entry_id, e.code, e.org_id, e.published_version, v.version, v.status, v.body,
+const VERSION_SELECT: &str =
+    "SELECT e.id AS entry_id, e.code, e.org_id, e.published_version, v.version, v.status, v.body,
         v.author_id, v.created_at, v.updated_at, v.submitted_at, v.reviewer_id, v.reviewed_at, v.review_reason,
         (SELECT MIN(d.due_date) FROM catalog_deadlines d WHERE d.entry_id = e.id AND d.met_at IS NULL) AS update_due
      FROM catalog_entries e JOIN catalog_versions v ON v.entry_id = e.id";
@@ -231,11 +232,13 @@ impl CatalogStore for Store {
             .bind(entry_id)
             .bind(version)
             .bind(from.as_str()),
-            _ => sqlx::query("UPDATE catalog_versions SET status = $1 WHERE entry_id = $2 AND version = $3 AND status = $4")
-                .bind(to.as_str())
-                .bind(entry_id)
-                .bind(version)
-                .bind(from.as_str()),
+            _ => sqlx::query(
+                "UPDATE catalog_versions SET status = $1 WHERE entry_id = $2 AND version = $3 AND status = $4",
+            )
+            .bind(to.as_str())
+            .bind(entry_id)
+            .bind(version)
+            .bind(from.as_str()),
         }
         .execute(&mut *tx)
         .await
@@ -290,9 +293,11 @@ impl CatalogStore for Store {
         if published.is_some() {
             return Err(StorageError::Conflict(format!("catalog entry {code} has been published and is kept")));
         }
-        for sql in
-            ["DELETE FROM catalog_deadlines WHERE entry_id = $1", "DELETE FROM catalog_versions WHERE entry_id = $1", "DELETE FROM catalog_entries WHERE id = $1"]
-        {
+        for sql in [
+            "DELETE FROM catalog_deadlines WHERE entry_id = $1",
+            "DELETE FROM catalog_versions WHERE entry_id = $1",
+            "DELETE FROM catalog_entries WHERE id = $1",
+        ] {
             sqlx::query(sql).bind(entry_id).execute(&mut *tx).await.map_err(backend)?;
         }
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog:{code}"))]).await?;
@@ -448,9 +453,11 @@ impl CatalogStore for Store {
     }
 }
 
-const CHANGE_SELECT_ONE: &str = "SELECT c.*, (SELECT COUNT(*) FROM catalog_deadlines d WHERE d.event_id = c.id) AS affected
+const CHANGE_SELECT_ONE: &str =
+    "SELECT c.*, (SELECT COUNT(*) FROM catalog_deadlines d WHERE d.event_id = c.id) AS affected
      FROM catalog_change_events c WHERE c.id = $1";
-const CHANGE_SELECT_MANY: &str = "SELECT c.*, (SELECT COUNT(*) FROM catalog_deadlines d WHERE d.event_id = c.id) AS affected
+const CHANGE_SELECT_MANY: &str =
+    "SELECT c.*, (SELECT COUNT(*) FROM catalog_deadlines d WHERE d.event_id = c.id) AS affected
      FROM catalog_change_events c WHERE $1 IS NULL OR c.org_id = $1 ORDER BY c.id DESC";
 
 async fn insert_version(
