@@ -180,6 +180,15 @@ pub trait CatalogStore: Send + Sync {
         author_id: Option<i64>,
         audit: NewEvent,
     ) -> Result<EntryVersion>;
+    /// Writes a whole import in one transaction: each item saves over the given entry (which
+    /// must belong to `org_id`) or creates a new one. Either every item is written or none.
+    async fn import_entries(
+        &self,
+        org_id: i64,
+        items: &[(Option<i64>, EntryBody)],
+        author_id: Option<i64>,
+        audit: NewEvent,
+    ) -> Result<Vec<EntryVersion>>;
     /// Moves a version from `from` to `to` if it is still in `from` (`Conflict` otherwise).
     /// Publishing supersedes the previously published version; submitting meets open update
     /// deadlines of the entry.

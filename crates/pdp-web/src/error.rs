@@ -17,6 +17,9 @@ pub struct ApiError {
     pub code: &'static str,
     pub zh: String,
     pub en: String,
+    /// Every broken rule behind the error, for inputs that are checked as a whole (an entry,
+    /// an import file).
+    pub details: Vec<crate::catalog::ViolationOut>,
 }
 
 /// The JSON body of every API error.
@@ -31,11 +34,19 @@ pub struct ErrorBody {
     /// `invalid_request`, `auth`, `not_found` or `internal`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Every broken rule, when the input was checked as a whole.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<crate::catalog::ViolationOut>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { status, code, zh: zh.into(), en: en.into() }
+        Self { status, code, zh: zh.into(), en: en.into(), details: Vec::new() }
+    }
+
+    pub fn with_details(mut self, details: Vec<crate::catalog::ViolationOut>) -> Self {
+        self.details = details;
+        self
     }
 
     pub fn bad_request(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
@@ -88,6 +99,7 @@ impl ApiError {
             message_zh: self.zh.clone(),
             message_en: self.en.clone(),
             kind: self.kind().into(),
+            details: self.details.clone(),
         }
     }
 }

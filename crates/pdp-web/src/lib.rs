@@ -8,6 +8,8 @@
 
 pub mod api;
 pub mod auth;
+pub mod catalog;
+pub mod catalog_pages;
 pub mod error;
 pub mod i18n;
 pub mod metrics;
@@ -66,6 +68,8 @@ pub struct AppState {
     /// The trusted checkpoint key, for verification from the auditor's page.
     pub checkpoint_key: Option<PublicKey>,
     pub started: Instant,
+    /// The grading matrix, the working-day calendar and the search index.
+    pub catalog: catalog::CatalogCtx,
 }
 
 impl AppState {
@@ -79,6 +83,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             checkpoint_key: signing.map(|k| k.public()),
             started: Instant::now(),
+            catalog: catalog::CatalogCtx::default(),
         }
     }
 }
@@ -116,7 +121,9 @@ async fn security_headers(req: Request, next: Next) -> Response {
 /// The OpenAPI document as pretty JSON, exactly as committed in `docs/openapi.json`.
 pub fn openapi_json() -> String {
     use utoipa::OpenApi;
-    let mut s = api::ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    let mut doc = api::ApiDoc::openapi();
+    doc.merge(catalog::CatalogDoc::openapi());
+    let mut s = doc.to_pretty_json().unwrap_or_default();
     s.push('\n');
     s
 }

@@ -12,7 +12,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use pdp_domain::roles::Permission;
 
-use crate::{AppState, api, ops, pages};
+use crate::{AppState, api, catalog, catalog_pages, ops, pages};
 
 /// One route and the permission it needs.
 #[derive(Debug, Clone)]
@@ -92,6 +92,31 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/audit/events.csv", Some(ExportAudit), api::audit_csv),
         r(M::GET, "/api/v1/audit/checkpoints", Some(ViewAudit), api::list_checkpoints),
         r(M::POST, "/api/v1/audit/verify", Some(VerifyAudit), api::verify_audit),
+        // Catalog API.
+        r(M::GET, "/api/v1/catalog/entries", Some(ViewCatalog), catalog::list_entries),
+        r(M::POST, "/api/v1/catalog/entries", Some(EditCatalog), catalog::create_entry),
+        r(M::POST, "/api/v1/catalog/validate", Some(EditCatalog), catalog::validate_body),
+        r(M::GET, "/api/v1/catalog/entries/{id}", Some(ViewCatalog), catalog::get_entry),
+        r(M::PUT, "/api/v1/catalog/entries/{id}", Some(EditCatalog), catalog::update_entry),
+        r(M::DELETE, "/api/v1/catalog/entries/{id}", Some(EditCatalog), catalog::delete_entry),
+        r(M::GET, "/api/v1/catalog/entries/{id}/history", Some(ViewCatalog), catalog::entry_history),
+        r(M::GET, "/api/v1/catalog/entries/{id}/diff", Some(ViewCatalog), catalog::entry_diff),
+        r(M::POST, "/api/v1/catalog/entries/{id}/submit", Some(EditCatalog), catalog::submit_entry),
+        r(M::POST, "/api/v1/catalog/entries/{id}/withdraw", Some(EditCatalog), catalog::withdraw_entry),
+        r(M::POST, "/api/v1/catalog/entries/{id}/approve", Some(ReviewCatalog), catalog::approve_entry),
+        r(M::POST, "/api/v1/catalog/entries/{id}/reject", Some(ReviewCatalog), catalog::reject_entry),
+        r(M::GET, "/api/v1/catalog/review-queue", Some(ReviewCatalog), catalog::review_queue),
+        r(M::GET, "/api/v1/catalog/derived/{kind}", Some(ViewCatalog), catalog::derived),
+        r(M::GET, "/api/v1/catalog/export", Some(ViewCatalog), catalog::export),
+        r(M::GET, "/api/v1/catalog/template", Some(ViewCatalog), catalog::template),
+        r(M::POST, "/api/v1/catalog/import", Some(EditCatalog), catalog::import),
+        r(M::GET, "/api/v1/catalog/search", Some(ViewCatalog), catalog::search),
+        r(M::GET, "/api/v1/catalog/changes", Some(ViewCatalog), catalog::list_changes),
+        r(M::POST, "/api/v1/catalog/changes", Some(RecordCatalogChange), catalog::create_change),
+        r(M::GET, "/api/v1/catalog/deadlines", Some(ViewCatalog), catalog::list_deadlines),
+        r(M::GET, "/api/v1/catalog/systems", Some(ViewCatalog), catalog::list_systems),
+        r(M::POST, "/api/v1/catalog/systems", Some(EditCatalog), catalog::create_system),
+        r(M::GET, "/api/v1/catalog/systems/report", Some(ViewCatalog), catalog::systems_report),
     ]
 }
 

@@ -54,6 +54,15 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub audit: AuditConfig,
     pub security: SecurityConfig,
+    pub catalog: CatalogConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// A TOML grading matrix replacing the built-in one (the table in STANDARDS.md); see
+    /// `crates/pdp-domain/data/grading.toml` for the format.
+    pub grading_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,6 +109,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             audit: AuditConfig::default(),
             security: SecurityConfig::default(),
+            catalog: CatalogConfig::default(),
         }
     }
 }
@@ -158,6 +168,7 @@ impl Config {
         if !matches!(self.security.credit_code_final_check.as_str(), "error" | "warning") {
             return Err("security.credit_code_final_check 须为 error 或 warning / must be error or warning".into());
         }
+        self.grading_matrix()?;
         if self.audit.checkpoint_interval_secs == 0 {
             return Err("audit.checkpoint_interval_secs 须大于 0 / must be positive".into());
         }
@@ -169,6 +180,23 @@ impl Config {
             Some(u) if !u.expose().is_empty() => u.expose().to_string(),
             _ => format!("sqlite://{}", self.data_dir.join("pdp.db").display()),
         }
+    }
+
+    /// The grading matrix: the configured file, or the built-in table.
+    pub fn grading_matrix(&self) -> Result<pdp_domain::catalog::GradingMatrix, String> {
+        match &self.catalog.grading_file {
+            None => Ok(pdp_domain::catalog::GradingMatrix::default()),
+            Some(f) => {
+                let text = std::fs::read_to_string(f)
+                    .map_err(|e| format!("无法读取分级矩阵 / cannot read the grading matrix {}: {e}", f.display()))?;
+                pdp_domain::catalog::GradingMatrix::parse(&text)
+                    .map_err(|e| format!("分级矩阵有误 / invalid grading matrix {}: {e}", f.display()))
+            }
+        }
+    }
+
+    pub fn search_index_path(&self) -> PathBuf {
+        self.data_dir.join("search")
     }
 
     pub fn signing_key_path(&self) -> PathBuf {

@@ -62,8 +62,19 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The resource catalog.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Rebuild the full-text search index from the published catalog (for recovery).
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -254,6 +265,19 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Catalog { command: CatalogCommand::Reindex } => {
+            let storage = open_storage(&cfg).await?;
+            let index = Arc::new(pdp_search::CatalogIndex::open(Some(&cfg.search_index_path()))?);
+            let n = pdp_web::catalog::rebuild_index(storage.as_ref(), index, |done| {
+                if done % 1000 == 0 {
+                    eprint!("\r已索引 / indexed {done}");
+                }
+            })
+            .await?;
+            eprintln!();
+            println!("检索索引已重建 / search index rebuilt: {n} published entries");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Audit { command: AuditCommand::Checkpoint } => {
             let storage = open_storage(&cfg).await?;
             let key = signing_key(&cfg, true)?.context("no signing key")?;
@@ -264,6 +288,34 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Opens the search index and rebuilds it when it does not hold exactly the published catalog
+/// (first start, a crash between publishing and indexing, a restored database). Search is a
+/// convenience: if the index cannot be opened the platform runs without it and says so.
+async fn open_search_index(cfg: &Config, storage: &dyn Storage) -> Option<Arc<pdp_search::CatalogIndex>> {
+    let index = match pdp_search::CatalogIndex::open(Some(&cfg.search_index_path())) {
+        Ok(i) => Arc::new(i),
+        Err(e) => {
+            tracing::error!(error = %e, "search index unavailable; run `pdp catalog reindex`");
+            return None;
+        }
+    };
+    let published = storage
+        .list_entries(&pdp_storage::catalog::EntryQuery {
+            view: pdp_storage::catalog::EntryView::Published,
+            ..Default::default()
+        })
+        .await
+        .map(|v| v.len() as u64)
+        .unwrap_or(0);
+    if index.len() != published {
+        match pdp_web::catalog::rebuild_index(storage, index.clone(), |_| {}).await {
+            Ok(n) => tracing::info!(entries = n, "search index rebuilt"),
+            Err(e) => tracing::error!(error = %e, "search index rebuild failed"),
+        }
+    }
+    Some(index)
 }
 
 async fn serve(mut cfg: Config, listen: Option<String>, demo: bool) -> anyhow::Result<ExitCode> {
@@ -286,7 +338,10 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool) -> anyhow::R
             println!("数据目录已有数据，跳过演示数据 / the data dir is not empty; demo data not created again");
         }
     }
-    let state = Arc::new(pdp_web::AppState::new(storage.clone(), cfg.web_settings(), Some(&key)));
+    let mut state = pdp_web::AppState::new(storage.clone(), cfg.web_settings(), Some(&key));
+    state.catalog.matrix = cfg.grading_matrix().map_err(anyhow::Error::msg)?;
+    state.catalog.index = open_search_index(&cfg, storage.as_ref()).await;
+    let state = Arc::new(state);
     let app = pdp_web::app(state);
     let listener =
         tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;

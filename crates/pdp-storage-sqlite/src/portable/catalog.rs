@@ -97,25 +97,21 @@ impl Store {
             .ok_or_else(|| StorageError::NotFound(format!("catalog entry {entry_id} version {version}")))?;
         version_row(row)
     }
-}
 
-#[async_trait]
-impl CatalogStore for Store {
-    async fn create_entry(
-        &self,
+    /// Inserts a new entry with draft version 1 inside `tx`; returns its id and code.
+    async fn create_in(
+        tx: &mut sqlx::Transaction<'static, crate::Db>,
         org_id: i64,
         body: &EntryBody,
         author_id: Option<i64>,
-        audit: NewEvent,
-    ) -> Result<EntryVersion> {
-        let mut tx = self.write_tx().await?;
+    ) -> Result<(i64, String)> {
         let classification = body.classification_code();
         // The write transaction holds the writer lock (SQLite's write lock, PostgreSQL's
         // advisory lock), so reading the highest sequence and inserting the next cannot race;
         // the unique index is the backstop.
         let seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM catalog_entries WHERE classification = $1")
             .bind(&classification)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await
             .map_err(backend)?
             .get(0);
@@ -130,34 +126,30 @@ impl CatalogStore for Store {
         .bind(seq)
         .bind(org_id)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(backend)?
         .get(0);
-        insert_version(&mut tx, id, 1, body, author_id, now).await?;
-        let created = Self::version_in(&mut tx, id, 1).await?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog:{code}"))]).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(created)
+        insert_version(tx, id, 1, body, author_id, now).await?;
+        Ok((id, code))
     }
 
-    async fn save_entry(
-        &self,
+    /// Saves a body inside `tx` (see [`CatalogStore::save_entry`]); returns the version and code.
+    async fn save_in(
+        tx: &mut sqlx::Transaction<'static, crate::Db>,
         entry_id: i64,
         body: &EntryBody,
         author_id: Option<i64>,
-        audit: NewEvent,
-    ) -> Result<EntryVersion> {
-        let mut tx = self.write_tx().await?;
+    ) -> Result<(i64, String)> {
         let row = sqlx::query("SELECT code, latest_version FROM catalog_entries WHERE id = $1")
             .bind(entry_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await
             .map_err(backend)?
             .ok_or_else(|| StorageError::NotFound(format!("catalog entry {entry_id}")))?;
         let code: String = row.get(0);
         let latest: i64 = row.get(1);
-        let current = Self::version_in(&mut tx, entry_id, latest).await?;
+        let current = Self::version_in(tx, entry_id, latest).await?;
         let now = now_micros();
         let version = if current.status.editable() {
             sqlx::query(
@@ -174,7 +166,7 @@ impl CatalogStore for Store {
             .bind(now)
             .bind(entry_id)
             .bind(latest)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(backend)?;
             latest
@@ -184,19 +176,83 @@ impl CatalogStore for Store {
             )));
         } else {
             let next = latest + 1;
-            insert_version(&mut tx, entry_id, next, body, author_id, now).await?;
+            insert_version(tx, entry_id, next, body, author_id, now).await?;
             sqlx::query("UPDATE catalog_entries SET latest_version = $1 WHERE id = $2")
                 .bind(next)
                 .bind(entry_id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(backend)?;
             next
         };
+        Ok((version, code))
+    }
+}
+
+#[async_trait]
+impl CatalogStore for Store {
+    async fn create_entry(
+        &self,
+        org_id: i64,
+        body: &EntryBody,
+        author_id: Option<i64>,
+        audit: NewEvent,
+    ) -> Result<EntryVersion> {
+        let mut tx = self.write_tx().await?;
+        let (id, code) = Self::create_in(&mut tx, org_id, body, author_id).await?;
+        let created = Self::version_in(&mut tx, id, 1).await?;
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog:{code}"))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(created)
+    }
+
+    async fn save_entry(
+        &self,
+        entry_id: i64,
+        body: &EntryBody,
+        author_id: Option<i64>,
+        audit: NewEvent,
+    ) -> Result<EntryVersion> {
+        let mut tx = self.write_tx().await?;
+        let (version, code) = Self::save_in(&mut tx, entry_id, body, author_id).await?;
         let saved = Self::version_in(&mut tx, entry_id, version).await?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog:{code}@{version}"))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(saved)
+    }
+
+    async fn import_entries(
+        &self,
+        org_id: i64,
+        items: &[(Option<i64>, EntryBody)],
+        author_id: Option<i64>,
+        audit: NewEvent,
+    ) -> Result<Vec<EntryVersion>> {
+        let mut tx = self.write_tx().await?;
+        let mut out = Vec::with_capacity(items.len());
+        for (existing, body) in items {
+            let (id, version) = match existing {
+                Some(id) => {
+                    let owner: Option<i64> = sqlx::query("SELECT org_id FROM catalog_entries WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(backend)?
+                        .map(|r| r.get(0));
+                    if owner != Some(org_id) {
+                        return Err(StorageError::NotFound(format!("catalog entry {id} of organisation {org_id}")));
+                    }
+                    (*id, Self::save_in(&mut tx, *id, body, author_id).await?.0)
+                }
+                None => (Self::create_in(&mut tx, org_id, body, author_id).await?.0, 1),
+            };
+            out.push(Self::version_in(&mut tx, id, version).await?);
+        }
+        let codes: Vec<&str> = out.iter().map(|e| e.code.as_str()).collect();
+        let audit = audit.with_detail(serde_json::json!({ "entries": codes }).to_string());
+        append_in(&mut tx, self.alg, vec![audit]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(out)
     }
 
     async fn transition_entry(

@@ -1,0 +1,1 @@
+//! Catalog pages (placeholder until written).
