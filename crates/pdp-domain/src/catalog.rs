@@ -288,12 +288,14 @@ fn default_share_type() -> ShareType {
     ShareType::Unconditional
 }
 
+/// Without share attributes an entry is shareable unconditionally in every mode: unlisted data
+/// is shareable by default (R-SHR-01).
 impl Default for ShareAttrs {
     fn default() -> Self {
         Self {
             share_type: ShareType::Unconditional,
             conditions: String::new(),
-            modes: vec![],
+            modes: ShareMode::ALL.to_vec(),
             legal_basis: String::new(),
         }
     }
@@ -976,7 +978,7 @@ mod tests {
     #[test]
     fn not_shared_needs_legal_basis_and_implies_not_open() {
         let mut b = entry();
-        b.share = ShareAttrs { share_type: ShareType::NotShared, ..Default::default() };
+        b.share = ShareAttrs { share_type: ShareType::NotShared, modes: vec![], ..Default::default() };
         assert_eq!(codes(&b), ["share_legal_basis_required", "not_shared_must_not_open"]);
         b.share.legal_basis = "《保守国家秘密法》".into();
         b.open = OpenAttrs { open_type: OpenType::NotOpen, conditions: String::new(), legal_basis: "同上".into() };
@@ -1001,6 +1003,8 @@ mod tests {
         let b: EntryBody = serde_json::from_str(json).unwrap();
         assert_eq!(b.share.share_type, ShareType::Unconditional);
         assert_eq!(b.open.open_type, OpenType::Unconditional);
+        assert_eq!(b.share.modes, ShareMode::ALL, "shareable in every mode");
+        assert!(validate(&b, &GradingMatrix::default()).is_empty(), "and valid as written");
         assert!(DerivedCatalog::Share.includes(&b));
         assert!(!DerivedCatalog::Negative.includes(&b));
     }

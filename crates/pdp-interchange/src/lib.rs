@@ -299,8 +299,8 @@ pub fn example_entries() -> Vec<ExportEntry> {
 
 /// The cells of a CSV or XLSX file. XLSX is recognised by its ZIP signature; CSV must be UTF-8
 /// (a byte-order mark is allowed).
-pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<String>>, ImportIssue> {
-    let fail = |zh: String, en: String| issue(1, "", "", "unreadable_file", zh, en);
+pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<String>>, Box<ImportIssue>> {
+    let fail = |zh: String, en: String| Box::new(issue(1, "", "", "unreadable_file", zh, en));
     if bytes.starts_with(b"PK\x03\x04") {
         use calamine::Reader;
         let mut wb = calamine::Xlsx::new(Cursor::new(bytes.to_vec()))
@@ -330,7 +330,14 @@ pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<String>>, ImportIssue> {
     let mut rows = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| {
-            issue(i + 1, "", "", "unreadable_file", format!("CSV 格式错误：{e}"), format!("malformed CSV: {e}"))
+            Box::new(issue(
+                i + 1,
+                "",
+                "",
+                "unreadable_file",
+                format!("CSV 格式错误：{e}"),
+                format!("malformed CSV: {e}"),
+            ))
         })?;
         rows.push(rec.iter().map(|s| s.to_string()).collect());
     }
@@ -360,7 +367,7 @@ fn cell_text(c: &calamine::Data) -> String {
 /// Reads and checks a template: every cell, then every domain rule of every entry. Returns the
 /// entries only when there is no problem at all.
 pub fn parse(bytes: &[u8], matrix: &GradingMatrix) -> Result<Vec<ParsedEntry>, Vec<ImportIssue>> {
-    let rows = read_table(bytes).map_err(|e| vec![e])?;
+    let rows = read_table(bytes).map_err(|e| vec![*e])?;
     parse_rows(&rows, matrix)
 }
 

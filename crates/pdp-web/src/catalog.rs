@@ -463,9 +463,7 @@ pub async fn do_list_entries(state: &AppState, p: &Principal, q: &ListParams) ->
     let mut out = Vec::new();
     let mut hidden = Vec::new();
     for e in rows {
-        if scope.contains(e.org_id) {
-            out.push(e);
-        } else if e.status == VersionStatus::Published {
+        if scope.contains(e.org_id) || e.status == VersionStatus::Published {
             out.push(e);
         } else if e.published_version.is_some() && status.is_none() {
             hidden.push(e.entry_id);
@@ -803,6 +801,8 @@ pub struct ExportParams {
     pub view: Option<String>,
     pub org_id: Option<i64>,
     pub region_id: Option<i64>,
+    /// With `view=latest`: only versions in this state, e.g. `draft`.
+    pub status: Option<String>,
     pub q: Option<String>,
 }
 
@@ -819,6 +819,7 @@ pub async fn do_export(state: &AppState, p: &Principal, q: &ExportParams) -> Res
                 view: q.view.clone().or_else(|| Some("published".into())),
                 org_id: q.org_id,
                 region_id: q.region_id,
+                status: q.status.clone(),
                 limit: Some(5000),
                 ..Default::default()
             };
@@ -1000,14 +1001,12 @@ pub async fn do_import(state: &AppState, p: &Principal, bytes: &[u8]) -> Result<
         )
         .with_details(issues.iter().map(ViolationOut::from).collect()));
     }
-    let codes: Vec<String> = Vec::new();
     let items: Vec<(Option<i64>, EntryBody)> = plan.into_iter().map(|(id, pe)| (id, pe.body)).collect();
     let ev = p
         .event("catalog.import", &format!("org:{org_id}"))
         .with_detail(serde_json::json!({ "entries": items.len() }).to_string());
     let written = state.storage.import_entries(org_id, &items, Some(p.user.id), ev).await?;
     let created = items.iter().filter(|(id, _)| id.is_none()).count();
-    let _ = codes;
     Ok(ImportResult { created, updated: items.len() - created, codes: written.into_iter().map(|e| e.code).collect() })
 }
 

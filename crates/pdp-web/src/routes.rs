@@ -12,7 +12,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use pdp_domain::roles::Permission;
 
-use crate::{AppState, api, catalog, catalog_pages, ops, pages};
+use crate::{AppState, api, catalog, ops, pages};
 
 /// One route and the permission it needs.
 #[derive(Debug, Clone)]

@@ -123,6 +123,10 @@ pub async fn seed(storage: &dyn Storage) -> anyhow::Result<Vec<DemoAccount>> {
         ("operator", "运营管理员（演示）", Role::OperatorAdmin, Some(10)),
         ("developer", "开发者（演示）", Role::Developer, Some(11)),
         ("citizen", "市民（演示）", Role::PublicUser, None),
+        // A district authority's reviewer and an officer of an organisation in another district,
+        // to show that districts review their own region and the city reviews all (R-CAT-03).
+        ("dh.reviewer", "东湖区目录审核员（演示）", Role::CatalogReviewer, Some(6)),
+        ("xs.officer", "冯涛", Role::OrgDataOfficer, Some(7)),
     ];
     let mut out = Vec::new();
     for (username, display, role, org) in accounts {
@@ -140,7 +144,7 @@ pub async fn seed(storage: &dyn Storage) -> anyhow::Result<Vec<DemoAccount>> {
         )
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-        if *role == Role::OrgDataOfficer {
+        if *username == "officer" {
             storage
                 .add_officer(
                     NewDataOfficer {

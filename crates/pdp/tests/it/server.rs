@@ -236,6 +236,26 @@ impl Client {
         (s, serde_json::from_str(&t).unwrap_or(Value::Null))
     }
 
+    /// The raw bytes of a successful GET (files).
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let res = self.req(Method::GET, path).send().await.unwrap();
+        assert!(res.status().is_success(), "GET {path}: {}", res.status());
+        res.bytes().await.unwrap().to_vec()
+    }
+
+    /// Posts a file as the raw request body.
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let res = self
+            .req(Method::POST, path)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, serde_json::from_str(&res.text().await.unwrap()).unwrap_or(Value::Null))
+    }
+
     /// Posts an HTML form; `with_csrf` false leaves the token out (to test the check).
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)], with_csrf: bool) -> (StatusCode, String) {
         let mut r = self.http.post(format!("{}{}", self.base, path));
