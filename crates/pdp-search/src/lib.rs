@@ -270,9 +270,9 @@ impl CatalogIndex {
             let s = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
             let (name_html, summary_html) = match &snippets {
                 Some((gn, gs)) => {
-                    let n = gn.snippet_from_doc(&doc).to_html();
+                    let n = snippet_html(&gn.snippet_from_doc(&doc));
                     let name_html = if n.is_empty() { escape(&s(f.name)) } else { n };
-                    let sm = gs.snippet_from_doc(&doc).to_html();
+                    let sm = snippet_html(&gs.snippet_from_doc(&doc));
                     let summary_html = if sm.is_empty() { escape(&s(f.summary)) } else { sm };
                     (name_html, summary_html)
                 }
@@ -301,6 +301,39 @@ impl CatalogIndex {
         }
         Ok(SearchResults { total, hits, facets })
     }
+}
+
+/// Renders a snippet with its matches in `<b>`, everything else escaped.
+///
+/// jieba's search mode emits overlapping tokens (法定代表人 and 代表人), so the highlighted
+/// ranges can overlap, which tantivy's own `to_html` does not expect (it panics slicing
+/// backwards). The ranges are merged first, and any range not on character boundaries is
+/// skipped rather than trusted.
+fn snippet_html(snippet: &tantivy::snippet::Snippet) -> String {
+    let text = snippet.fragment();
+    let mut ranges: Vec<std::ops::Range<usize>> = snippet.highlighted().to_vec();
+    ranges.sort_by_key(|r| (r.start, r.end));
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
+    for r in ranges {
+        if r.start >= r.end || r.end > text.len() || !text.is_char_boundary(r.start) || !text.is_char_boundary(r.end) {
+            continue;
+        }
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    let mut out = String::with_capacity(text.len() + merged.len() * 7);
+    let mut at = 0;
+    for r in merged {
+        out.push_str(&escape(&text[at..r.start]));
+        out.push_str("<b>");
+        out.push_str(&escape(&text[r.start..r.end]));
+        out.push_str("</b>");
+        at = r.end;
+    }
+    out.push_str(&escape(&text[at..]));
+    out
 }
 
 /// Escapes text for HTML, as tantivy's snippets do.
@@ -377,6 +410,22 @@ mod tests {
         assert_eq!(idx.len(), 2);
         // Stray syntax is not an error.
         assert!(idx.search(&SearchQuery { text: "人口 \"AND:(".into(), limit: 10, ..Default::default() }).is_ok());
+    }
+
+    // covers: R-CAT-05 (overlapping jieba tokens in a snippet are highlighted, not a panic;
+    // found by the 100k benchmark)
+    #[test]
+    fn overlapping_tokens_highlight_once() {
+        let idx = CatalogIndex::open(None).unwrap();
+        idx.upsert(&[d(1, "法定代表人信息", "法定代表人、代表人、许可证编号、法定代表人等信息项", "unconditional")])
+            .unwrap();
+        for q in ["法定代表人", "代表人 法定", "法定代表人 代表"] {
+            let r = idx.search(&SearchQuery { text: q.into(), limit: 10, ..Default::default() }).unwrap();
+            assert_eq!(r.total, 1, "{q}");
+            let html = &r.hits[0].summary_html;
+            assert!(html.starts_with("<b>法定代表"), "{q}: {html}");
+            assert!(!html.contains("<b><b>") && html.matches("<b>").count() == html.matches("</b>").count(), "{html}");
+        }
     }
 
     // covers: R-CAT-05

@@ -1169,7 +1169,12 @@ pub async fn do_record_change(state: &AppState, p: &Principal, input: ChangeInpu
     // An organisation records its own changes; reviewers record them for their region.
     let own = p.org_id == Some(input.org_id);
     if !own && !review_scope(state, p).await?.contains(input.org_id) {
-        return Err(ApiError::forbidden());
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "catalog_org_out_of_scope",
+            "只能为本单位或您审核范围内的单位登记变化",
+            "you can record changes only for your own organisation or those you review",
+        ));
     }
     if state.storage.get_org(input.org_id).await?.is_none() {
         return Err(ApiError::bad_request("invalid_org", "单位不存在", "the organisation does not exist"));

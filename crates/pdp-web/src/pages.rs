@@ -60,11 +60,11 @@ pub fn error_page(e: ApiError) -> Response {
     (e.status, body).into_response()
 }
 
-fn field(form: &str, name: &str) -> String {
+pub(crate) fn field(form: &str, name: &str) -> String {
     form_values(form, name).into_iter().next().unwrap_or_default()
 }
 
-fn opt_i64(form: &str, name: &str) -> Result<Option<i64>, ApiError> {
+pub(crate) fn opt_i64(form: &str, name: &str) -> Result<Option<i64>, ApiError> {
     let v = field(form, name);
     if v.trim().is_empty() {
         return Ok(None);
@@ -75,11 +75,12 @@ fn opt_i64(form: &str, name: &str) -> Result<Option<i64>, ApiError> {
 }
 
 /// The shared layout: header with navigation by permission, language switch and logout.
-fn layout(lang: Lang, p: Option<&Principal>, current: &str, title: &str, body: Markup) -> Markup {
+pub(crate) fn layout(lang: Lang, p: Option<&Principal>, current: &str, title: &str, body: Markup) -> Markup {
     let nav: &[(&str, &str, &str, Permission)] = &[
         ("/", "首页", "Home", Permission::ViewDashboard),
         ("/regions", "区域", "Regions", Permission::ViewOrgs),
         ("/orgs", "单位", "Organisations", Permission::ViewOrgs),
+        ("/catalog", "资源目录", "Catalog", Permission::ViewCatalog),
         ("/users", "用户与角色", "Users & roles", Permission::ViewUsers),
         ("/api-keys", "API 密钥", "API keys", Permission::ManageOwnApiKeys),
         ("/audit", "审计日志", "Audit log", Permission::ViewAudit),
@@ -126,25 +127,31 @@ fn layout(lang: Lang, p: Option<&Principal>, current: &str, title: &str, body: M
     }
 }
 
-fn page(lang: Lang, p: Option<&Principal>, current: &str, title: &str, body: Markup) -> Result<Response, ApiError> {
+pub(crate) fn page(
+    lang: Lang,
+    p: Option<&Principal>,
+    current: &str,
+    title: &str,
+    body: Markup,
+) -> Result<Response, ApiError> {
     Ok(layout(lang, p, current, title, body).into_response())
 }
 
-fn csrf(p: &Principal) -> Markup {
+pub(crate) fn csrf(p: &Principal) -> Markup {
     html! { input type="hidden" name="csrf" value=(p.csrf()); }
 }
 
-fn see_other(to: &str) -> Result<Response, ApiError> {
+pub(crate) fn see_other(to: &str) -> Result<Response, ApiError> {
     Ok(Redirect::to(to).into_response())
 }
 
-fn notice(ok: Option<&str>, lang: Lang) -> Markup {
+pub(crate) fn notice(ok: Option<&str>, lang: Lang) -> Markup {
     html! { @if let Some(m) = ok { div.notice.ok role="status" { (lang.t("已保存：", "Saved: ")) (m) } } }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct Flash {
-    ok: Option<String>,
+    pub ok: Option<String>,
 }
 
 // ---------------------------------------------------------------- login
@@ -319,12 +326,14 @@ pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extens
         let users = state.storage.count_users().await?;
         let head = state.storage.audit_head().await?;
         let my_org = p.user.org_id.and_then(|id| orgs.iter().find(|o| o.id == id));
+        let catalog = catalog_tiles(&state, &p, lang).await?;
         page(lang, Some(&p), "/", lang.t("工作台", "Dashboard"), html! {
             section.card {
                 p { (lang.t("您好，", "Hello, ")) strong { (p.user.display_name) } }
                 p { (lang.t("角色：", "Roles: ")) @for r in &p.user.roles { span.badge { (lang.t(r.label_zh(), r.label_en())) } } }
                 @if let Some(o) = my_org { p { (lang.t("所属单位：", "Organisation: ")) a href=(format!("/orgs/{}", o.id)) { (o.name) } } }
             }
+            (catalog)
             @if p.allows(Permission::ViewOrgs) {
                 div.tiles {
                     div.tile { div.n { (regions.len()) } div { (lang.t("区域", "Regions")) } }
@@ -337,6 +346,57 @@ pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extens
     }
     .await;
     r.into()
+}
+
+/// The catalog's part of the dashboard: an organisation's drafts, rejections and update
+/// deadlines (R-CAT-04), a reviewer's queue and the overdue entries of the region.
+async fn catalog_tiles(state: &AppState, p: &Principal, lang: Lang) -> Result<Markup, ApiError> {
+    use crate::catalog as cat;
+    use pdp_domain::catalog::VersionStatus;
+    if !p.allows(Permission::ViewCatalog) {
+        return Ok(html! {});
+    }
+    let mut tiles: Vec<(usize, &str, &str, &str, bool)> = Vec::new();
+    if let Some(org) = p.org_id
+        && p.allows(Permission::EditCatalog)
+    {
+        let q = pdp_storage::catalog::EntryQuery { org_id: Some(org), ..Default::default() };
+        let mine = state.storage.list_entries(&q).await?;
+        let count = |s: VersionStatus| mine.iter().filter(|e| e.status == s).count();
+        tiles.push((count(VersionStatus::Draft), "草稿", "Drafts", "/catalog", false));
+        tiles.push((
+            count(VersionStatus::Rejected),
+            "被退回",
+            "Rejected",
+            "/catalog",
+            count(VersionStatus::Rejected) > 0,
+        ));
+        let d = cat::do_deadlines(
+            state,
+            &cat::DeadlineParams { org_id: Some(org), open_only: Some(true), ..Default::default() },
+        )
+        .await?;
+        let overdue = d.iter().filter(|d| d.overdue).count();
+        tiles.push((d.len(), "待更新条目", "Entries to update", "/catalog/deadlines", false));
+        tiles.push((overdue, "逾期未更新", "Overdue updates", "/catalog/deadlines", overdue > 0));
+    }
+    if p.allows(Permission::ReviewCatalog) {
+        let queue = cat::do_review_queue(state, p).await?;
+        tiles.push((queue.len(), "待审核", "To review", "/catalog/review", false));
+        let scope = cat::review_scope(state, p).await?;
+        let d = cat::do_deadlines(state, &cat::DeadlineParams { overdue: Some(true), ..Default::default() }).await?;
+        let overdue = d.iter().filter(|d| scope.contains(d.deadline.org_id)).count();
+        tiles.push((overdue, "辖区逾期条目", "Overdue in region", "/catalog/deadlines", overdue > 0));
+    }
+    if tiles.is_empty() {
+        return Ok(html! {});
+    }
+    Ok(html! {
+        h2 { (lang.t("资源目录", "Catalog")) }
+        div.tiles { @for (n, zh, en, href, alert) in &tiles {
+            a.tile.alert[*alert] href=(href) { div.n { (n) } div { (lang.t(zh, en)) } }
+        } }
+    })
 }
 
 // ---------------------------------------------------------------- regions

@@ -12,7 +12,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use pdp_domain::roles::Permission;
 
-use crate::{AppState, api, catalog, ops, pages};
+use crate::{AppState, api, catalog, catalog_pages as cp, ops, pages};
 
 /// One route and the permission it needs.
 #[derive(Debug, Clone)]
@@ -73,6 +73,27 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/audit", Some(ViewAudit), pages::audit),
         r(M::GET, "/audit/export.csv", Some(ExportAudit), api::audit_csv),
         r(M::POST, "/audit/verify", Some(VerifyAudit), pages::audit_verify),
+        // Catalog pages.
+        r(M::GET, "/catalog", Some(ViewCatalog), cp::browse),
+        r(M::GET, "/catalog/search", Some(ViewCatalog), cp::search),
+        r(M::GET, "/catalog/new", Some(EditCatalog), cp::new_form),
+        r(M::POST, "/catalog/new", Some(EditCatalog), cp::new_submit),
+        r(M::POST, "/catalog/validate", Some(EditCatalog), cp::validate_fragment),
+        r(M::GET, "/catalog/entries/{id}", Some(ViewCatalog), cp::detail),
+        r(M::GET, "/catalog/entries/{id}/edit", Some(EditCatalog), cp::edit_form),
+        r(M::POST, "/catalog/entries/{id}/edit", Some(EditCatalog), cp::edit_submit),
+        r(M::POST, "/catalog/entries/{id}/delete", Some(EditCatalog), cp::delete),
+        r(M::POST, "/catalog/entries/{id}/submit", Some(EditCatalog), cp::submit),
+        r(M::POST, "/catalog/entries/{id}/withdraw", Some(EditCatalog), cp::withdraw),
+        r(M::POST, "/catalog/entries/{id}/approve", Some(ReviewCatalog), cp::approve),
+        r(M::POST, "/catalog/entries/{id}/reject", Some(ReviewCatalog), cp::reject),
+        r(M::GET, "/catalog/review", Some(ReviewCatalog), cp::review),
+        r(M::GET, "/catalog/derived/{kind}", Some(ViewCatalog), cp::derived),
+        r(M::GET, "/catalog/deadlines", Some(ViewCatalog), cp::deadlines),
+        r(M::POST, "/catalog/changes", Some(RecordCatalogChange), cp::change_create),
+        r(M::GET, "/catalog/systems", Some(ViewCatalog), cp::systems),
+        r(M::POST, "/catalog/systems", Some(EditCatalog), cp::system_create),
+        r(M::GET, "/catalog/import", Some(EditCatalog), cp::import_page),
         // JSON API.
         r(M::GET, "/api/v1/me", Some(ViewDashboard), api::me),
         r(M::GET, "/api/v1/regions", Some(ViewOrgs), api::list_regions),

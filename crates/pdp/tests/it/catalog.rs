@@ -331,7 +331,7 @@ async fn derived_catalogs_on_every_backend() {
         let (s, _) = officer.get_json("/api/v1/catalog/derived/everything").await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
         // Filters: by provider and by name.
-        let (_, by_name) = officer.get_json("/api/v1/catalog/derived/share?q=%E5%B9%B4%E6%8A%A5").await; // 年报
+        let (_, by_name) = officer.get_json("/api/v1/catalog/derived/share?q=%E6%B4%BE%E7%94%9F%E7%94%B2").await; // 派生甲
         assert_eq!(ids(&by_name), vec![ai], "{b}");
         let (_, other_org) = officer.get_json("/api/v1/catalog/derived/share?org_id=999999").await;
         assert!(other_org.as_array().unwrap().is_empty(), "{b}");
