@@ -4,6 +4,7 @@
 mod server;
 
 mod audit;
+mod browser;
 mod catalog;
 mod cli;
 mod openapi;

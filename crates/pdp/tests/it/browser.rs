@@ -1,0 +1,240 @@
+//! Browser tests in real Chromium, driven over the W3C WebDriver protocol by chromedriver
+//! (Debian's `chromium` and `chromium-driver`, installed by `.ci/run`). The client is a few
+//! HTTP calls with reqwest, so no browser-automation crate is needed.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::server::{Backend, TestServer};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A chromedriver process and one headless Chromium session.
+pub struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    base: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn find_binary(names: &[&str]) -> Option<String> {
+    names.iter().find(|p| std::path::Path::new(p).exists()).map(|p| p.to_string())
+}
+
+impl Browser {
+    pub async fn start() -> Self {
+        let driver_bin = find_binary(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"])
+            .expect("chromedriver not found: install Debian's chromium and chromium-driver (as .ci/run does)");
+        let chrome_bin = find_binary(&["/usr/bin/chromium", "/usr/bin/chromium-browser"])
+            .expect("chromium not found: install Debian's chromium (as .ci/run does)");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let http = reqwest::Client::new();
+        let driver_url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = http.get(format!("{driver_url}/status")).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chrome_bin,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--lang=zh-CN", "--host-resolver-rules=MAP localhost 127.0.0.1", format!("--user-data-dir={}", profile.path().display())]
+            }
+        }}});
+        let res: Value =
+            http.post(format!("{driver_url}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let id = res["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {res}")).to_string();
+        Self { driver, http, base: format!("{driver_url}/session/{id}"), _profile: profile }
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut r = self.http.request(method, format!("{}{path}", self.base));
+        r = r.json(&body.unwrap_or_else(|| json!({})));
+        let v: Value = r.send().await.unwrap().json().await.unwrap();
+        if v["value"].get("error").is_some() {
+            panic!("webdriver {path}: {}", v["value"]);
+        }
+        v["value"].clone()
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+    }
+
+    pub async fn url(&self) -> String {
+        let v = self.http.get(format!("{}/url", self.base)).send().await.unwrap().json::<Value>().await.unwrap();
+        v["value"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Waits up to ten seconds for an element to appear (pages load after a click).
+    pub async fn find(&self, css: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let v: Value = self
+                .http
+                .post(format!("{}/element", self.base))
+                .json(&json!({"using": "css selector", "value": css}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if let Some(id) = v["value"][ELEMENT].as_str() {
+                return id.to_string();
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                let src = self.http.get(format!("{}/source", self.base)).send().await.unwrap().text().await.unwrap();
+                panic!("no element {css} on {}: {src}", self.url().await);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{id}/click"), None).await;
+    }
+
+    pub async fn type_in(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{id}/clear"), None).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({ "text": text }))).await;
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        let v: Value = self
+            .http
+            .post(format!("{}/element", self.base))
+            .json(&json!({"using": "css selector", "value": css}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let Some(id) = v["value"][ELEMENT].as_str() else { return String::new() };
+        let t = self
+            .http
+            .get(format!("{}/element/{id}/text", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        t["value"].as_str().unwrap_or_default().to_string()
+    }
+
+    pub async fn html(&self, css: &str) -> String {
+        let id = self.find(css).await;
+        let v = self.cmd(reqwest::Method::GET, &format!("/element/{id}/property/innerHTML"), None).await;
+        v.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Waits until the page's text contains `needle`.
+    pub async fn wait_for_text(&self, needle: &str) {
+        let started = Instant::now();
+        loop {
+            let t = self.text("body").await;
+            if t.contains(needle) {
+                return;
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                panic!("{needle:?} not on {}: {t}", self.url().await);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn login(&self, site: &str, username: &str, password: &str) {
+        self.goto(&format!("{site}/login")).await;
+        self.type_in("input[name=username]", username).await;
+        self.type_in("input[name=password]", password).await;
+        self.click("form button[type=submit]").await;
+        self.find("form[action='/logout']").await;
+    }
+
+    pub async fn logout(&self) {
+        self.click("form[action='/logout'] button").await;
+        self.find("input[name=username]").await;
+    }
+}
+
+/// covers: R-CAT-03, R-CAT-02, R-CAT-05 (in Chromium: a data officer creates an entry with
+/// fields and submits it, a reviewer approves it, and it is found by a Chinese word of its
+/// summary with the word highlighted)
+#[tokio::test]
+async fn officer_creates_reviewer_approves_anyone_finds() {
+    let srv = TestServer::start(&Backend::Sqlite);
+    // `localhost` is a secure context for Chromium, so the platform's Secure cookies are kept.
+    let site = srv.url.replace("127.0.0.1", "localhost");
+    let browser = Browser::start().await;
+    let name = "浏览器测试：公共自行车租赁点信息";
+
+    browser.login(&site, "officer", &srv.accounts["officer"]).await;
+    browser.goto(&format!("{site}/catalog/new")).await;
+    browser.type_in("input[name=name]", name).await;
+    browser.type_in("textarea[name=summary]", "全市公共自行车租赁点的位置、车位数和借还车次数").await;
+    browser.click("select[name=frequency] option[value=daily]").await;
+    // Two fields in the first two rows of the field table.
+    let rows = ["table.fields tbody tr:nth-child(1)", "table.fields tbody tr:nth-child(2)"];
+    browser.type_in(&format!("{} input[name=f_name]", rows[0]), "station_id").await;
+    browser.type_in(&format!("{} input[name=f_label]", rows[0]), "租赁点编号").await;
+    browser.type_in(&format!("{} input[name=f_name]", rows[1]), "rentals").await;
+    browser.type_in(&format!("{} input[name=f_label]", rows[1]), "借车次数").await;
+    browser.click(&format!("{} select[name=f_type] option[value=integer]", rows[1])).await;
+    // Inline validation: making it conditional without a legal basis is flagged before saving.
+    browser.click("select[name=share_type] option[value=conditional]").await;
+    browser.wait_for_text("share_legal_basis_required").await;
+    browser.click("select[name=share_type] option[value=unconditional]").await;
+    browser.wait_for_text("符合全部规则").await;
+    browser.click("form.editor > button[type=submit]").await;
+    browser.wait_for_text("草稿已保存").await;
+    let entry_url = browser.url().await;
+    assert!(entry_url.contains("/catalog/entries/"), "{entry_url}");
+    assert!(browser.text("table").await.contains("借车次数"));
+    browser.click("form[action$='/submit'] button").await;
+    browser.wait_for_text("待审核").await;
+    browser.logout().await;
+
+    browser.login(&site, "reviewer", &srv.accounts["reviewer"]).await;
+    browser.goto(&format!("{site}/catalog/review")).await;
+    browser.wait_for_text(name).await;
+    // Demo submissions wait in the queue too, so open this entry by its address.
+    browser.goto(&entry_url.split('?').next().unwrap_or_default().to_string()).await;
+    browser.wait_for_text(name).await;
+    browser.click("form[action$='/approve'] button").await;
+    browser.wait_for_text("已发布").await;
+
+    // Found by a word of its summary, with the word highlighted.
+    browser.goto(&format!("{site}/catalog/search")).await;
+    browser.type_in("form.search input[type=search]", "自行车").await;
+    browser.click("form.search button").await;
+    browser.wait_for_text(name).await;
+    let results = browser.html("#results").await;
+    assert!(results.contains("<b>自行车</b>"), "{results}");
+}
