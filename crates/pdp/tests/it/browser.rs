@@ -225,7 +225,7 @@ async fn officer_creates_reviewer_approves_anyone_finds() {
     browser.goto(&format!("{site}/catalog/review")).await;
     browser.wait_for_text(name).await;
     // Demo submissions wait in the queue too, so open this entry by its address.
-    browser.goto(&entry_url.split('?').next().unwrap_or_default().to_string()).await;
+    browser.goto(entry_url.split('?').next().unwrap_or_default()).await;
     browser.wait_for_text(name).await;
     browser.click("form[action$='/approve'] button").await;
     browser.wait_for_text("已发布").await;
