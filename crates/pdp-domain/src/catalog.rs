@@ -261,6 +261,10 @@ pub struct Field {
     /// For personal fields: why the field is needed (minimal collection, R-AGG-08).
     #[serde(default)]
     pub purpose: String,
+    /// What valid values look like: required, key, enumeration, range, length, pattern. Loads
+    /// are validated against these (R-AGG-02).
+    #[serde(default, skip_serializing_if = "crate::dataset::FieldRules::is_empty")]
+    pub rules: crate::dataset::FieldRules,
 }
 
 fn default_identifier() -> IdentifierRole {
@@ -925,6 +929,7 @@ mod tests {
             identifier: IdentifierRole::None,
             mask: MaskRule::None,
             purpose: String::new(),
+            rules: Default::default(),
         }
     }
 

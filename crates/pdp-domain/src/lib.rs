@@ -9,6 +9,7 @@
 
 pub mod calendar;
 pub mod catalog;
+pub mod dataset;
 pub mod error;
 pub mod ids;
 pub mod org;

@@ -122,22 +122,42 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Self::PlatformAdmin => {
-                &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ManageOrgs, ViewUsers, ManageUsers, ViewCatalog]
-            }
+            Self::PlatformAdmin => &[
+                ViewDashboard,
+                ManageOwnApiKeys,
+                ViewOrgs,
+                ManageOrgs,
+                ViewUsers,
+                ManageUsers,
+                ViewCatalog,
+                ViewDatasets,
+            ],
             Self::SecurityAdmin => {
                 &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewUsers, AssignRoles, ManageAllApiKeys]
             }
             Self::Auditor => {
                 &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewUsers, ViewAudit, ExportAudit, VerifyAudit]
             }
-            Self::CatalogReviewer => {
-                &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog, ReviewCatalog, RecordCatalogChange]
-            }
-            Self::OrgDataOfficer => {
-                &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog, EditCatalog, RecordCatalogChange]
-            }
-            Self::OrgApprover => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog],
+            Self::CatalogReviewer => &[
+                ViewDashboard,
+                ManageOwnApiKeys,
+                ViewOrgs,
+                ViewCatalog,
+                ReviewCatalog,
+                RecordCatalogChange,
+                ViewDatasets,
+            ],
+            Self::OrgDataOfficer => &[
+                ViewDashboard,
+                ManageOwnApiKeys,
+                ViewOrgs,
+                ViewCatalog,
+                EditCatalog,
+                RecordCatalogChange,
+                ViewDatasets,
+                LoadData,
+            ],
+            Self::OrgApprover => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog, ViewDatasets],
             Self::OperatorAdmin | Self::Developer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs],
             Self::PublicUser => &[ViewDashboard],
         }
@@ -167,6 +187,12 @@ pub enum Permission {
     ReviewCatalog,
     /// Record a change of legal basis or functions that obliges catalog updates (R-CAT-04).
     RecordCatalogChange,
+    /// See datasets' load history, quality scores, overdue warnings and quality tasks: of the
+    /// own organisation for its staff, of the region for reviewers (the authority).
+    ViewDatasets,
+    /// Load the own organisation's datasets (upload, push), correct quarantined rows, answer
+    /// quality tasks and read the own datasets' rows.
+    LoadData,
 }
 
 /// Whether any of `roles` grants `perm`.

@@ -255,6 +255,7 @@ pub fn example_entries() -> Vec<ExportEntry> {
                 identifier: id,
                 mask,
                 purpose: if personal { "办理业务时核对身份".into() } else { String::new() },
+                rules: Default::default(),
             }
         };
     vec![ExportEntry {
@@ -621,6 +622,7 @@ pub fn parse_rows(rows: &[Vec<String>], matrix: &GradingMatrix) -> Result<Vec<Pa
                         identifier,
                         mask,
                         purpose: cell(row, "purpose"),
+                        rules: Default::default(),
                     },
                 ));
             }

@@ -19,6 +19,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// SQL both dialects accept, written once in `pdp-storage-sqlite` (see the module header).
 #[path = "../../pdp-storage-sqlite/src/portable/catalog.rs"]
 mod catalog;
+#[path = "../../pdp-storage-sqlite/src/portable/dataset.rs"]
+mod dataset;
 
 /// The names the portable modules code against.
 type Store = PostgresStorage;

@@ -20,6 +20,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// SQL both dialects accept, shared with `pdp-storage-postgres` (see the module header).
 mod portable {
     mod catalog;
+    mod dataset;
 }
 
 /// The names the portable modules code against.

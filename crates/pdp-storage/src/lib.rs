@@ -12,7 +12,9 @@ use pdp_domain::roles::Role;
 use serde::{Deserialize, Serialize};
 
 pub mod catalog;
+pub mod dataset;
 pub use catalog::*;
+pub use dataset::*;
 
 /// A storage failure. `Conflict` and `NotFound` are caused by the request; `Backend` is not.
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +189,7 @@ impl AuditQuery {
 
 /// The metadata store. All times are microseconds since the Unix epoch, UTC.
 #[async_trait]
-pub trait Storage: CatalogStore + Send + Sync + 'static {
+pub trait Storage: CatalogStore + DatasetStore + Send + Sync + 'static {
     /// A short name of the backend for logs and `/readyz`.
     fn backend(&self) -> &'static str;
     /// Checks that the database answers.

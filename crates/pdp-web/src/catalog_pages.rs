@@ -416,6 +416,7 @@ pub fn body_from_form(form: &str) -> Result<EntryBody, ApiError> {
             identifier: pick(&get(&ids, i), IdentifierRole::parse, "标识 identifier")?,
             mask: pick(&get(&masks, i), MaskRule::parse, "脱敏 masking")?,
             purpose: get(&purposes, i).trim().into(),
+            rules: Default::default(),
         });
     }
     let class = pick(&field(form, "class"), CategoryClass::parse, "资源分类 class")?;
@@ -500,6 +501,7 @@ fn field_row(lang: Lang, f: Option<&Field>) -> Markup {
         identifier: IdentifierRole::None,
         mask: MaskRule::None,
         purpose: String::new(),
+        rules: Default::default(),
     };
     let f = f.unwrap_or(&blank);
     html! {

@@ -10,6 +10,8 @@ pub mod api;
 pub mod auth;
 pub mod catalog;
 pub mod catalog_pages;
+pub mod dataset_pages;
+pub mod datasets;
 pub mod error;
 pub mod i18n;
 pub mod metrics;
@@ -70,6 +72,8 @@ pub struct AppState {
     pub started: Instant,
     /// The grading matrix, the working-day calendar and the search index.
     pub catalog: catalog::CatalogCtx,
+    /// The data lake; `None` only in tools that run without one.
+    pub lake: Option<pdp_lake::Lake>,
 }
 
 impl AppState {
@@ -84,6 +88,7 @@ impl AppState {
             checkpoint_key: signing.map(|k| k.public()),
             started: Instant::now(),
             catalog: catalog::CatalogCtx::default(),
+            lake: None,
         }
     }
 }
@@ -123,6 +128,7 @@ pub fn openapi_json() -> String {
     use utoipa::OpenApi;
     let mut doc = api::ApiDoc::openapi();
     doc.merge(catalog::CatalogDoc::openapi());
+    doc.merge(datasets::DatasetsDoc::openapi());
     let mut s = doc.to_pretty_json().unwrap_or_default();
     s.push('\n');
     s

@@ -27,7 +27,11 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let head = state.storage.audit_head().await.map(|h| h.seq).unwrap_or(-1);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::render(&state, head)).into_response()
+    let mut text = crate::metrics::render(&state, head);
+    if let Ok(d) = crate::datasets::overdue_summary(state.storage.as_ref()).await {
+        text.push_str(&d);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// Vendored assets, compiled into the binary: pages never load anything from another host.
@@ -36,6 +40,8 @@ pub async fn static_file(Path(file): Path<String>) -> Response {
         "htmx.min.js" => (include_bytes!("../static/htmx.min.js"), "text/javascript; charset=utf-8"),
         "pdp.css" => (include_bytes!("../static/pdp.css"), "text/css; charset=utf-8"),
         "pdp.js" => (include_bytes!("../static/pdp.js"), "text/javascript; charset=utf-8"),
+        // Apache ECharts 5.6.0 (Apache-2.0), from the npm package `echarts`.
+        "echarts.min.js" => (include_bytes!("../static/echarts.min.js"), "text/javascript; charset=utf-8"),
         _ => return ApiError::not_found(&file).into_response(),
     };
     ([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()

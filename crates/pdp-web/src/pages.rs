@@ -81,6 +81,7 @@ pub(crate) fn layout(lang: Lang, p: Option<&Principal>, current: &str, title: &s
         ("/regions", "区域", "Regions", Permission::ViewOrgs),
         ("/orgs", "单位", "Organisations", Permission::ViewOrgs),
         ("/catalog", "资源目录", "Catalog", Permission::ViewCatalog),
+        ("/datasets", "数据归集", "Aggregation", Permission::ViewDatasets),
         ("/users", "用户与角色", "Users & roles", Permission::ViewUsers),
         ("/api-keys", "API 密钥", "API keys", Permission::ManageOwnApiKeys),
         ("/audit", "审计日志", "Audit log", Permission::ViewAudit),
@@ -327,6 +328,7 @@ pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extens
         let head = state.storage.audit_head().await?;
         let my_org = p.user.org_id.and_then(|id| orgs.iter().find(|o| o.id == id));
         let catalog = catalog_tiles(&state, &p, lang).await?;
+        let aggregation = crate::dataset_pages::dashboard_tiles(&state, &p, lang).await?;
         page(lang, Some(&p), "/", lang.t("工作台", "Dashboard"), html! {
             section.card {
                 p { (lang.t("您好，", "Hello, ")) strong { (p.user.display_name) } }
@@ -334,6 +336,7 @@ pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extens
                 @if let Some(o) = my_org { p { (lang.t("所属单位：", "Organisation: ")) a href=(format!("/orgs/{}", o.id)) { (o.name) } } }
             }
             (catalog)
+            (aggregation)
             @if p.allows(Permission::ViewOrgs) {
                 div.tiles {
                     div.tile { div.n { (regions.len()) } div { (lang.t("区域", "Regions")) } }

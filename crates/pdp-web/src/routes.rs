@@ -12,7 +12,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use pdp_domain::roles::Permission;
 
-use crate::{AppState, api, catalog, catalog_pages as cp, ops, pages};
+use crate::{AppState, api, catalog, catalog_pages as cp, dataset_pages as dp, datasets, ops, pages};
 
 /// One route and the permission it needs.
 #[derive(Debug, Clone)]
@@ -94,6 +94,10 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/catalog/systems", Some(ViewCatalog), cp::systems),
         r(M::POST, "/catalog/systems", Some(EditCatalog), cp::system_create),
         r(M::GET, "/catalog/import", Some(EditCatalog), cp::import_page),
+        r(M::GET, "/datasets", Some(ViewDatasets), dp::list),
+        r(M::GET, "/datasets/{id}", Some(ViewDatasets), dp::detail),
+        r(M::POST, "/datasets/{id}/quarantine/{version}/{row}", Some(LoadData), dp::correct),
+        r(M::POST, "/quality/tasks/{id}/resolve", Some(LoadData), dp::resolve),
         // JSON API.
         r(M::GET, "/api/v1/me", Some(ViewDashboard), api::me),
         r(M::GET, "/api/v1/regions", Some(ViewOrgs), api::list_regions),
@@ -138,6 +142,15 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/catalog/systems", Some(ViewCatalog), catalog::list_systems),
         r(M::POST, "/api/v1/catalog/systems", Some(EditCatalog), catalog::create_system),
         r(M::GET, "/api/v1/catalog/systems/report", Some(ViewCatalog), catalog::systems_report),
+        r(M::GET, "/api/v1/datasets", Some(ViewDatasets), datasets::list_datasets),
+        r(M::GET, "/api/v1/datasets/{id}/loads", Some(ViewDatasets), datasets::list_loads),
+        r(M::POST, "/api/v1/datasets/{id}/loads", Some(LoadData), datasets::upload),
+        r(M::POST, "/api/v1/datasets/{id}/rows", Some(LoadData), datasets::push_rows),
+        r(M::GET, "/api/v1/datasets/{id}/data", Some(LoadData), datasets::read_rows),
+        r(M::GET, "/api/v1/datasets/{id}/quarantine", Some(LoadData), datasets::quarantine),
+        r(M::POST, "/api/v1/datasets/{id}/quarantine/{version}/{row}", Some(LoadData), datasets::correct_row),
+        r(M::GET, "/api/v1/quality/tasks", Some(ViewDatasets), datasets::list_tasks),
+        r(M::POST, "/api/v1/quality/tasks/{id}/resolve", Some(LoadData), datasets::resolve_task),
     ]
 }
 

@@ -55,6 +55,15 @@ pub struct Config {
     pub audit: AuditConfig,
     pub security: SecurityConfig,
     pub catalog: CatalogConfig,
+    pub lake: LakeConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LakeConfig {
+    /// Where the datasets' Delta tables live: a directory or a URL. Empty means
+    /// `<data_dir>/lake`.
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -110,6 +119,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             security: SecurityConfig::default(),
             catalog: CatalogConfig::default(),
+            lake: LakeConfig::default(),
         }
     }
 }
@@ -197,6 +207,14 @@ impl Config {
 
     pub fn search_index_path(&self) -> PathBuf {
         self.data_dir.join("search")
+    }
+
+    /// The data lake's location: the configured one or `<data_dir>/lake`.
+    pub fn lake_location(&self) -> String {
+        match &self.lake.location {
+            Some(l) if !l.trim().is_empty() => l.clone(),
+            _ => self.data_dir.join("lake").display().to_string(),
+        }
     }
 
     pub fn signing_key_path(&self) -> PathBuf {

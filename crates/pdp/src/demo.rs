@@ -259,6 +259,7 @@ fn demo_field(name: &str, label: &str, dt: DataType, grade: Grade) -> Field {
         identifier: IdentifierRole::None,
         mask: MaskRule::None,
         purpose: String::new(),
+        rules: Default::default(),
     }
 }
 

@@ -7,6 +7,7 @@ mod audit;
 mod browser;
 mod catalog;
 mod cli;
+mod datasets;
 mod openapi;
 mod routes;
 mod story;

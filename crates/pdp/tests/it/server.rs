@@ -91,9 +91,16 @@ impl TestServer {
         for (k, v) in extra_env {
             env.push((k.to_string(), v.to_string()));
         }
+        let (child, url, accounts) = Self::spawn(dir.path(), &env);
+        Self { child, url, dir, backend: backend.clone(), schema, accounts, env }
+    }
+
+    /// Spawns `pdp serve --demo` on `dir` and waits until it listens; the demo accounts are
+    /// printed only on the first start.
+    fn spawn(dir: &std::path::Path, env: &[(String, String)]) -> (Child, String, HashMap<String, String>) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_pdp"));
         cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
+            .arg(dir)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -120,7 +127,15 @@ impl TestServer {
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Self { child, url, dir, backend: backend.clone(), schema, accounts, env }
+        (child, url, accounts)
+    }
+
+    /// Stops the server and starts it again on the same data dir and database.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (child, url, _) = Self::spawn(self.dir.path(), &self.env);
+        self.child = child;
+        self.url = url;
     }
 
     /// Runs a `pdp` command against this server's data dir and database.
@@ -132,6 +147,16 @@ impl TestServer {
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .output()
             .expect("run pdp")
+    }
+
+    /// A `pdp` command against this server's data dir and database, to spawn.
+    pub fn pdp_command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_pdp"));
+        c.args(args)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        c
     }
 
     pub fn stop(&mut self) {

@@ -1,0 +1,1075 @@
+//! The data lake: one Delta Lake table per cataloged dataset, written by validated loads and
+//! read with Apache DataFusion (R-AGG-01, R-AGG-02).
+//!
+//! A load streams rows from a [`RowSource`] through the entry's [`RowValidator`] on a blocking
+//! thread; accepted rows become Arrow record batches written as Parquet data files, refused rows
+//! become a quarantine Parquet file with their row number, cells and every reason. Nothing is
+//! visible until one Delta commit adds the new files (and, for a full replacement, removes the
+//! old ones) together with a [`CommitNote`] in the commit's metadata: the counts, the quarantine
+//! file and who loaded what. The commit is the single atomic point, so a load killed at any
+//! moment leaves the previous version intact and at most some unreferenced files, and the
+//! quarantine of every version is exactly what its commit names. The metadata database only
+//! keeps a projection of these notes, which it can always rebuild from the lake.
+//!
+//! The lake's root is a URL: a local directory (`file://`) by default, object storage later,
+//! so Spark, Trino or DuckDB can read the same tables.
+
+pub mod source;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Float64Builder, Int64Array, Int64Builder,
+    StringArray, StringBuilder, TimestampMicrosecondBuilder,
+};
+use datafusion::arrow::datatypes::{DataType as ArrowType, Field as ArrowField, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::SessionContext;
+use deltalake::DeltaTable;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::{Action, StructField, Transaction};
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use futures::TryStreamExt;
+use pdp_domain::catalog::{DataType, EntryBody, Field};
+use pdp_domain::dataset::{LoadStats, RowError, RowValidator, RulesError, Value};
+use serde::{Deserialize, Serialize};
+use time::Date;
+use url::Url;
+
+pub use source::{Encoding, RowSource, SourceFormat, SourceRow};
+
+/// Accepted rows per record batch handed to the Parquet writer.
+const BATCH_ROWS: usize = 8192;
+/// Quarantined rows shown in a load report; the rest are in the quarantine file.
+const REPORT_ERRORS: usize = 20;
+
+/// Errors of the lake. The web crate maps them to HTTP; each has a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("io error: {0}")]
+    Io(String),
+    /// The file as a whole cannot be loaded (unreadable header, missing or unknown columns).
+    #[error("{en}")]
+    BadFile { zh: String, en: String },
+    #[error("invalid field rules: {0}")]
+    Rules(#[from] RulesError),
+    /// A correction (or push with `reject_invalid`) had invalid rows; nothing was committed.
+    #[error("{} rows are invalid", .0.len())]
+    Invalid(Vec<QuarantinedRow>),
+    #[error("the dataset has no key field, so it cannot be upserted by key")]
+    NoKey,
+    #[error("the dataset has no data yet")]
+    Empty,
+    #[error("version {0} does not exist")]
+    NoSuchVersion(u64),
+    #[error("the catalog entry's fields no longer match the table: {0}")]
+    SchemaChanged(String),
+    #[error("delta lake: {0}")]
+    Delta(String),
+    #[error("query: {0}")]
+    Query(String),
+}
+
+impl From<deltalake::DeltaTableError> for LakeError {
+    fn from(e: deltalake::DeltaTableError) -> Self {
+        Self::Delta(e.to_string())
+    }
+}
+
+impl From<datafusion::error::DataFusionError> for LakeError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        Self::Query(e.to_string())
+    }
+}
+
+impl From<datafusion::arrow::error::ArrowError> for LakeError {
+    fn from(e: datafusion::arrow::error::ArrowError) -> Self {
+        Self::Io(e.to_string())
+    }
+}
+
+impl From<datafusion::parquet::errors::ParquetError> for LakeError {
+    fn from(e: datafusion::parquet::errors::ParquetError) -> Self {
+        Self::Io(e.to_string())
+    }
+}
+
+impl pdp_domain::Localized for LakeError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Io(_) | Self::Delta(_) => "lake_io",
+            Self::BadFile { .. } => "load_bad_file",
+            Self::Rules(_) => "load_bad_rules",
+            Self::Invalid(_) => "load_invalid_rows",
+            Self::NoKey => "load_no_key",
+            Self::Empty => "dataset_empty",
+            Self::NoSuchVersion(_) => "dataset_no_such_version",
+            Self::SchemaChanged(_) => "dataset_schema_changed",
+            Self::Query(_) => "query_failed",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            Self::Io(e) | Self::Delta(e) => format!("数据湖读写失败：{e}"),
+            Self::BadFile { zh, .. } => zh.clone(),
+            Self::Rules(e) => format!("编目中的字段规则有误：{e}"),
+            Self::Invalid(rows) => format!("有 {} 行数据未通过校验，未作任何更改", rows.len()),
+            Self::NoKey => "该数据集没有主键字段，不能按主键增量更新".into(),
+            Self::Empty => "该数据集尚无数据".into(),
+            Self::NoSuchVersion(v) => format!("版本 {v} 不存在"),
+            Self::SchemaChanged(e) => format!("编目信息项与数据表结构不一致：{e}"),
+            Self::Query(e) => format!("查询失败：{e}"),
+        }
+    }
+
+    fn message_en(&self) -> String {
+        match self {
+            Self::BadFile { en, .. } => en.clone(),
+            Self::Invalid(rows) => format!("{} rows are invalid; nothing was changed", rows.len()),
+            other => other.to_string(),
+        }
+    }
+}
+
+pub type Result<T, E = LakeError> = std::result::Result<T, E>;
+
+/// How a load changes a dataset; the catalog entry's provider chooses per load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadMode {
+    /// The load is the whole dataset: the new version has exactly the accepted rows.
+    #[default]
+    Full,
+    /// Rows replace the rows with the same key and the others are kept (needs a key field).
+    Upsert,
+    /// Rows are added (for datasets without a key, such as event records).
+    Append,
+}
+
+impl LoadMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "full" | "replace" => Some(Self::Full),
+            "upsert" | "incremental" => Some(Self::Upsert),
+            "append" => Some(Self::Append),
+            _ => None,
+        }
+    }
+}
+
+/// Which row of which version's quarantine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct QuarantineRef {
+    pub version: u64,
+    pub row: u64,
+}
+
+/// What kind of commit a version is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitKind {
+    Create,
+    Load,
+    /// Quarantined rows corrected by the provider.
+    Correction,
+}
+
+/// PDP's record in each commit's metadata (key `pdp`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommitNote {
+    pub kind: CommitKind,
+    pub mode: LoadMode,
+    pub stats: LoadStats,
+    /// Path of the quarantine file relative to the table, if any row was refused.
+    pub quarantine_file: Option<String>,
+    /// Rows in the table after this commit.
+    pub rows_after: u64,
+    pub actor: String,
+    /// The file name, `api` for pushes, `correction` for corrections.
+    pub source: String,
+    pub batch_id: Option<String>,
+    /// Quarantined rows this commit resolves (corrections).
+    #[serde(default)]
+    pub resolves: Vec<QuarantineRef>,
+    /// An objection this commit answers with a correction.
+    #[serde(default)]
+    pub objection_id: Option<i64>,
+    pub started_micros: i64,
+    pub finished_micros: i64,
+}
+
+/// A refused row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuarantinedRow {
+    /// 1-based data row number in the source (the header is not counted).
+    pub row: u64,
+    /// The cells in the entry's field order, or the raw cells if the row could not be aligned.
+    pub cells: Vec<String>,
+    /// Whether `cells` are in field order.
+    pub aligned: bool,
+    pub errors: Vec<RowError>,
+}
+
+/// Who loads what, recorded in the commit.
+#[derive(Debug, Clone, Default)]
+pub struct LoadMeta {
+    pub actor: String,
+    pub source: String,
+    pub batch_id: Option<String>,
+    pub resolves: Vec<QuarantineRef>,
+    pub objection_id: Option<i64>,
+    /// Refuse the whole load (commit nothing) if any row is invalid: for corrections, where the
+    /// provider is fixing rows by hand and should see the error at once.
+    pub reject_invalid: bool,
+}
+
+/// The result of a load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadReport {
+    pub dataset: String,
+    /// The version the load created; `None` if the batch had already been loaded.
+    pub version: Option<u64>,
+    pub already_loaded: bool,
+    pub mode: LoadMode,
+    pub stats: LoadStats,
+    pub rows_after: u64,
+    /// The first refused rows; all of them are in the version's quarantine.
+    pub first_errors: Vec<QuarantinedRow>,
+    pub duration_ms: u64,
+}
+
+/// Progress of a running load.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadProgress {
+    pub rows: u64,
+    pub bytes: u64,
+    pub quarantined: u64,
+}
+
+/// One version of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionInfo {
+    pub version: u64,
+    pub timestamp_millis: i64,
+    pub operation: String,
+    pub note: Option<CommitNote>,
+}
+
+/// A page of rows as text (`None` is null).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RowPage {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+    pub total: u64,
+}
+
+/// The lake: a root URL under which every dataset has its table.
+#[derive(Clone)]
+pub struct Lake {
+    root: Url,
+    /// One lock per dataset so two loads in this process never race for the same commit; the
+    /// Delta commit protocol still refuses a conflicting commit from another process.
+    locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl std::fmt::Debug for Lake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lake").field("root", &self.root.as_str()).finish()
+    }
+}
+
+/// The directory name of a dataset's table: the catalog code with `/` and anything unusual
+/// turned into `_` (`101000/000001` → `101000_000001`).
+pub fn table_dir(dataset: &str) -> String {
+    dataset.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+}
+
+fn now_micros() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
+}
+
+impl Lake {
+    /// Opens the lake at `location`: a URL (`file:///…`, later `s3://…`) or a local directory,
+    /// which is created if missing.
+    pub fn open(location: &str) -> Result<Self> {
+        let url = match Url::parse(location) {
+            Ok(u) if u.scheme().len() > 1 => u,
+            _ => {
+                std::fs::create_dir_all(location).map_err(|e| LakeError::Io(format!("{location}: {e}")))?;
+                let abs = std::fs::canonicalize(location).map_err(|e| LakeError::Io(format!("{location}: {e}")))?;
+                Url::from_directory_path(&abs).map_err(|_| LakeError::Io(format!("{location}: not a directory")))?
+            }
+        };
+        let root = if url.path().ends_with('/') { url } else { Url::parse(&format!("{url}/")).expect("url") };
+        Ok(Self { root, locks: Default::default() })
+    }
+
+    pub fn root(&self) -> &Url {
+        &self.root
+    }
+
+    pub fn table_url(&self, dataset: &str) -> Url {
+        self.root.join(&format!("{}/", table_dir(dataset))).expect("a relative path joins")
+    }
+
+    fn lock(&self, dataset: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.locks.lock().expect("lock").entry(dataset.to_string()).or_default().clone()
+    }
+
+    /// The table of a dataset, `None` if nothing was ever loaded.
+    pub async fn table(&self, dataset: &str) -> Result<Option<DeltaTable>> {
+        let url = self.table_url(dataset);
+        if url.scheme() == "file"
+            && let Ok(path) = url.to_file_path()
+            && !path.join("_delta_log").exists()
+        {
+            return Ok(None);
+        }
+        let t = DeltaTable::try_from_url(url).await?;
+        Ok(t.version().is_some().then_some(t))
+    }
+
+    /// The table at `version` (time travel), as long as retention has not removed it.
+    pub async fn table_at(&self, dataset: &str, version: Option<u64>) -> Result<DeltaTable> {
+        let Some(mut t) = self.table(dataset).await? else { return Err(LakeError::Empty) };
+        if let Some(v) = version
+            && Some(v) != t.version()
+        {
+            if t.version().is_some_and(|latest| v > latest) {
+                return Err(LakeError::NoSuchVersion(v));
+            }
+            t.load_version(v).await.map_err(|_| LakeError::NoSuchVersion(v))?;
+        }
+        Ok(t)
+    }
+
+    async fn create(&self, dataset: &str, entry: &EntryBody, actor: &str) -> Result<DeltaTable> {
+        let url = self.table_url(dataset);
+        if url.scheme() == "file"
+            && let Ok(path) = url.to_file_path()
+        {
+            std::fs::create_dir_all(&path).map_err(|e| LakeError::Io(e.to_string()))?;
+        }
+        let note = CommitNote {
+            kind: CommitKind::Create,
+            mode: LoadMode::Full,
+            stats: LoadStats::default(),
+            quarantine_file: None,
+            rows_after: 0,
+            actor: actor.to_string(),
+            source: String::new(),
+            batch_id: None,
+            resolves: vec![],
+            objection_id: None,
+            started_micros: now_micros(),
+            finished_micros: now_micros(),
+        };
+        let t = DeltaTable::try_from_url(url).await?;
+        let t = t
+            .create()
+            .with_table_name(table_dir(dataset))
+            .with_comment(entry.name.clone())
+            .with_columns(delta_fields(&entry.fields))
+            .with_commit_properties(
+                CommitProperties::default()
+                    .with_metadata([("pdp".to_string(), serde_json::to_value(&note).expect("serialisable"))]),
+            )
+            .await?;
+        Ok(t)
+    }
+
+    /// Loads rows from `source` into the dataset as one atomic commit.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn load(
+        &self,
+        dataset: &str,
+        entry: &EntryBody,
+        mode: LoadMode,
+        today: Date,
+        meta: LoadMeta,
+        source: Box<dyn RowSource>,
+        progress: impl Fn(LoadProgress) + Send + Sync + 'static,
+    ) -> Result<LoadReport> {
+        let started = std::time::Instant::now();
+        let started_micros = now_micros();
+        let validator = RowValidator::new(entry, today)?;
+        let key_idx: Vec<usize> =
+            entry.fields.iter().enumerate().filter(|(_, f)| f.rules.key).map(|(i, _)| i).collect();
+        if mode == LoadMode::Upsert && key_idx.is_empty() {
+            return Err(LakeError::NoKey);
+        }
+        let column_map = map_columns(source.header(), &entry.fields)?;
+        let lock = self.lock(dataset);
+        let _guard = lock.lock().await;
+
+        let table = match self.table(dataset).await? {
+            Some(t) => t,
+            None => self.create(dataset, entry, &meta.actor).await?,
+        };
+        check_schema(&table, &entry.fields)?;
+        if let Some(batch) = &meta.batch_id {
+            let app_id = format!("pdp-batch:{batch}");
+            let seen = table.snapshot()?.transaction_version(table.log_store().as_ref(), &app_id).await?;
+            if seen.is_some() {
+                return Ok(LoadReport {
+                    dataset: dataset.to_string(),
+                    version: None,
+                    already_loaded: true,
+                    mode,
+                    stats: LoadStats::default(),
+                    rows_after: rows_of(&table).await?,
+                    first_errors: vec![],
+                    duration_ms: started.elapsed().as_millis() as u64,
+                });
+            }
+        }
+
+        let schema = arrow_schema(&entry.fields);
+        let store = table.object_store();
+        let quarantine_path = format!("_pdp_quarantine/{}.parquet", uuid::Uuid::new_v4());
+        let mut qwriter: Option<datafusion::parquet::arrow::AsyncArrowWriter<_>> = None;
+        let mut writer = RecordBatchWriter::for_table(&table)?;
+
+        // Rows are read and validated on a blocking thread and handed over in batches through
+        // a small bounded channel, so memory stays flat however large the file is.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
+        let fields = entry.fields.clone();
+        let producer = {
+            let schema = schema.clone();
+            let key_idx = key_idx.clone();
+            let reject = meta.reject_invalid;
+            tokio::task::spawn_blocking(move || {
+                produce(source, validator, fields, column_map, schema, key_idx, mode, reject, tx, progress)
+            })
+        };
+        let mut first_errors = Vec::new();
+        let mut invalid = Vec::new();
+        let mut new_keys: HashSet<String> = HashSet::new();
+        while let Some(chunk) = rx.recv().await {
+            match chunk {
+                Chunk::Accepted(batch, keys) => {
+                    new_keys.extend(keys);
+                    writer.write(batch).await?;
+                }
+                Chunk::Quarantined(rows) => {
+                    if meta.reject_invalid {
+                        invalid.extend(rows);
+                        continue;
+                    }
+                    let room = REPORT_ERRORS.saturating_sub(first_errors.len());
+                    first_errors.extend(rows.iter().take(room).cloned());
+                    let batch = quarantine_batch(&rows)?;
+                    if qwriter.is_none() {
+                        // The object-store writer is deprecated upstream in favour of a
+                        // hand-written adapter; it still does exactly what we need.
+                        #[allow(deprecated)]
+                        let obj = datafusion::parquet::arrow::async_writer::ParquetObjectWriter::new(
+                            store.clone(),
+                            deltalake::Path::from(quarantine_path.as_str()),
+                        );
+                        qwriter =
+                            Some(datafusion::parquet::arrow::AsyncArrowWriter::try_new(obj, batch.schema(), None)?);
+                    }
+                    qwriter.as_mut().expect("just made").write(&batch).await?;
+                }
+            }
+        }
+        let stats = producer.await.map_err(|e| LakeError::Io(format!("loader thread: {e}")))??;
+        if !invalid.is_empty() {
+            return Err(LakeError::Invalid(invalid));
+        }
+        let quarantine_file = match qwriter {
+            Some(w) => {
+                w.close().await?;
+                Some(quarantine_path)
+            }
+            None => None,
+        };
+
+        // For an upsert, the old rows whose key the load did not bring are rewritten into the
+        // new version; the old files are then all removed, in the same commit.
+        let mut kept = 0u64;
+        if mode == LoadMode::Upsert && table.version().is_some_and(|v| v > 0) {
+            let ctx = SessionContext::new();
+            let provider = table.table_provider().await?;
+            table.update_datafusion_session(&ctx.state())?;
+            let df = ctx.read_table(provider)?;
+            let mut stream = df.execute_stream().await?;
+            while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+                let batch = batch?;
+                let keys = batch_keys(&batch, &key_idx)?;
+                let mask: datafusion::arrow::array::BooleanArray =
+                    keys.iter().map(|k| Some(!new_keys.contains(k))).collect();
+                let keep = datafusion::arrow::compute::filter_record_batch(&batch, &mask)?;
+                if keep.num_rows() > 0 {
+                    kept += keep.num_rows() as u64;
+                    // DataFusion may read text as Utf8View; the writer wants the table's types.
+                    let columns = keep
+                        .columns()
+                        .iter()
+                        .zip(schema.fields())
+                        .map(|(c, f)| datafusion::arrow::compute::cast(c, f.data_type()))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let keep = RecordBatch::try_new(schema.clone(), columns)?;
+                    writer.write(keep).await?;
+                }
+            }
+        }
+        let previous_rows = if mode == LoadMode::Append { rows_of(&table).await? } else { 0 };
+        let adds = writer.flush().await?;
+        let mut actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
+        if mode != LoadMode::Append {
+            let snapshot = table.snapshot()?.snapshot().clone();
+            let log_store = table.log_store();
+            let removes: Vec<Action> = snapshot
+                .file_views(log_store.as_ref(), None)
+                .map_ok(|f| Action::Remove(f.remove_action(true)))
+                .try_collect()
+                .await?;
+            actions.extend(removes);
+        }
+        if let Some(batch) = &meta.batch_id {
+            actions.push(Action::Txn(Transaction::new(format!("pdp-batch:{batch}"), 1)));
+        }
+        let rows_after = match mode {
+            LoadMode::Full => stats.accepted,
+            LoadMode::Upsert => stats.accepted + kept,
+            LoadMode::Append => previous_rows + stats.accepted,
+        };
+        let note = CommitNote {
+            kind: if meta.resolves.is_empty() && meta.objection_id.is_none() {
+                CommitKind::Load
+            } else {
+                CommitKind::Correction
+            },
+            mode,
+            stats: stats.clone(),
+            quarantine_file,
+            rows_after,
+            actor: meta.actor.clone(),
+            source: meta.source.clone(),
+            batch_id: meta.batch_id.clone(),
+            resolves: meta.resolves.clone(),
+            objection_id: meta.objection_id,
+            started_micros,
+            finished_micros: now_micros(),
+        };
+        let operation = DeltaOperation::Write {
+            mode: if mode == LoadMode::Append { SaveMode::Append } else { SaveMode::Overwrite },
+            partition_by: None,
+            predicate: None,
+        };
+        let finalized = CommitBuilder::default()
+            .with_actions(actions)
+            .with_app_metadata(HashMap::from([("pdp".to_string(), serde_json::to_value(&note).expect("serialisable"))]))
+            .with_max_retries(0)
+            .build(Some(table.snapshot()?), table.log_store(), operation)
+            .await?;
+        Ok(LoadReport {
+            dataset: dataset.to_string(),
+            version: Some(finalized.version() as u64),
+            already_loaded: false,
+            mode,
+            stats,
+            rows_after,
+            first_errors,
+            duration_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// Every version of a dataset with its commit note, oldest first. Versions whose log entry
+    /// retention has removed are left out.
+    pub async fn versions(&self, dataset: &str) -> Result<Vec<VersionInfo>> {
+        let Some(table) = self.table(dataset).await? else { return Ok(vec![]) };
+        let latest = table.version().unwrap_or(0);
+        let log = table.log_store();
+        let mut out = Vec::new();
+        for v in 0..=latest {
+            let Some(bytes) = log.read_commit_entry(v as _).await? else { continue };
+            out.push(parse_commit(v, &bytes));
+        }
+        Ok(out)
+    }
+
+    /// The note of one version.
+    pub async fn version_info(&self, dataset: &str, version: u64) -> Result<VersionInfo> {
+        let Some(table) = self.table(dataset).await? else { return Err(LakeError::Empty) };
+        let bytes =
+            table.log_store().read_commit_entry(version as _).await?.ok_or(LakeError::NoSuchVersion(version))?;
+        Ok(parse_commit(version, &bytes))
+    }
+
+    /// The quarantined rows of one version, in row order.
+    pub async fn quarantine(&self, dataset: &str, version: u64) -> Result<Vec<QuarantinedRow>> {
+        let info = self.version_info(dataset, version).await?;
+        let Some(path) = info.note.and_then(|n| n.quarantine_file) else { return Ok(vec![]) };
+        let table = self.table(dataset).await?.ok_or(LakeError::Empty)?;
+        #[allow(deprecated)]
+        let reader = datafusion::parquet::arrow::async_reader::ParquetObjectReader::new(
+            table.object_store(),
+            deltalake::Path::from(path.as_str()),
+        );
+        let mut stream = datafusion::parquet::arrow::ParquetRecordBatchStreamBuilder::new(reader).await?.build()?;
+        let mut out = Vec::new();
+        while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+            let batch = batch?;
+            let rows = column::<Int64Array>(&batch, 0)?;
+            let aligned = batch.column(1).as_any().downcast_ref::<datafusion::arrow::array::BooleanArray>();
+            let cells = column::<StringArray>(&batch, 2)?;
+            let errors = column::<StringArray>(&batch, 3)?;
+            for i in 0..batch.num_rows() {
+                out.push(QuarantinedRow {
+                    row: rows.value(i) as u64,
+                    aligned: aligned.is_some_and(|a| a.value(i)),
+                    cells: serde_json::from_str(cells.value(i)).unwrap_or_default(),
+                    errors: serde_json::from_str(errors.value(i)).unwrap_or_default(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A page of a dataset's rows at `version` (latest if `None`), optionally only rows whose
+    /// `column` equals `value`.
+    pub async fn rows(
+        &self,
+        dataset: &str,
+        version: Option<u64>,
+        filter: Option<(&str, &str)>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<RowPage> {
+        let table = self.table_at(dataset, version).await?;
+        let ctx = SessionContext::new();
+        let provider = table.table_provider().await?;
+        table.update_datafusion_session(&ctx.state())?;
+        let mut df = ctx.read_table(provider)?;
+        if let Some((c, v)) = filter {
+            let field = df.schema().field_with_unqualified_name(c).map_err(|e| LakeError::Query(e.to_string()))?;
+            let value = datafusion::prelude::cast(datafusion::prelude::lit(v), field.data_type().clone());
+            df = df.filter(datafusion::prelude::col(datafusion::common::Column::new_unqualified(c)).eq(value))?;
+        }
+        let total = df.clone().count().await? as u64;
+        let batches = df.limit(offset, Some(limit))?.collect().await?;
+        let columns = table.snapshot()?.schema().fields().map(|f| f.name().clone()).collect();
+        let mut rows = Vec::new();
+        for b in &batches {
+            rows.extend(batch_rows(b)?);
+        }
+        Ok(RowPage { columns, rows, total })
+    }
+
+    /// Runs SQL over datasets registered under the given names (the latest versions).
+    pub async fn sql(&self, tables: &[(&str, &str)], sql: &str) -> Result<RowPage> {
+        let ctx = SessionContext::new();
+        for (name, dataset) in tables {
+            let table = self.table_at(dataset, None).await?;
+            table.update_datafusion_session(&ctx.state())?;
+            ctx.register_table(*name, table.table_provider().await?)?;
+        }
+        let df = ctx.sql(sql).await?;
+        let columns = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let batches = df.collect().await?;
+        let mut rows = Vec::new();
+        for b in &batches {
+            rows.extend(batch_rows(b)?);
+        }
+        let total = rows.len() as u64;
+        Ok(RowPage { columns, rows, total })
+    }
+}
+
+fn column<T: 'static>(batch: &RecordBatch, i: usize) -> Result<&T> {
+    batch.column(i).as_any().downcast_ref::<T>().ok_or_else(|| LakeError::Io(format!("unexpected column {i} type")))
+}
+
+async fn rows_of(table: &DeltaTable) -> Result<u64> {
+    // Every commit note records the rows after it; the latest one is the table's size.
+    let Some(v) = table.version() else { return Ok(0) };
+    let bytes = table.log_store().read_commit_entry(v).await?;
+    Ok(bytes.and_then(|b| parse_commit(v, &b).note).map(|n| n.rows_after).unwrap_or(0))
+}
+
+fn parse_commit(version: u64, bytes: &[u8]) -> VersionInfo {
+    let mut info = VersionInfo { version, timestamp_millis: 0, operation: String::new(), note: None };
+    for line in bytes.split(|b| *b == b'\n') {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else { continue };
+        if let Some(ci) = v.get("commitInfo") {
+            info.timestamp_millis = ci.get("timestamp").and_then(|t| t.as_i64()).unwrap_or(0);
+            info.operation = ci.get("operation").and_then(|o| o.as_str()).unwrap_or_default().to_string();
+            info.note = ci.get("pdp").and_then(|p| serde_json::from_value(p.clone()).ok());
+        }
+    }
+    info
+}
+
+/// Delta columns for catalog fields; every column is nullable (required-ness is a load rule,
+/// and a later catalog version may relax it).
+fn delta_fields(fields: &[Field]) -> Vec<StructField> {
+    use deltalake::kernel::{DataType as D, PrimitiveType as P};
+    fields
+        .iter()
+        .map(|f| {
+            let t = match f.data_type {
+                DataType::Text => P::String,
+                DataType::Integer => P::Long,
+                DataType::Decimal => P::Double,
+                DataType::Date => P::Date,
+                DataType::DateTime => P::Timestamp,
+                DataType::Boolean => P::Boolean,
+                DataType::Binary => P::Binary,
+            };
+            StructField::new(f.name.clone(), D::Primitive(t), true)
+        })
+        .collect()
+}
+
+/// The Arrow schema of a dataset's rows.
+pub fn arrow_schema(fields: &[Field]) -> SchemaRef {
+    Arc::new(Schema::new(
+        fields
+            .iter()
+            .map(|f| {
+                let t = match f.data_type {
+                    DataType::Text => ArrowType::Utf8,
+                    DataType::Integer => ArrowType::Int64,
+                    DataType::Decimal => ArrowType::Float64,
+                    DataType::Date => ArrowType::Date32,
+                    DataType::DateTime => ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                    DataType::Boolean => ArrowType::Boolean,
+                    DataType::Binary => ArrowType::Binary,
+                };
+                ArrowField::new(f.name.clone(), t, true)
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Refuses a load whose entry fields differ from the table's columns: a changed entry needs a
+/// schema change first, and a silent mismatch would lose or misplace data.
+fn check_schema(table: &DeltaTable, fields: &[Field]) -> Result<()> {
+    let have: Vec<String> = table.snapshot()?.schema().fields().map(|f| f.name().clone()).collect();
+    let want: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
+    if have != want {
+        return Err(LakeError::SchemaChanged(format!(
+            "table has [{}], entry has [{}]",
+            have.join(", "),
+            want.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// For each field, the index of its column in the source header, matched by field name or by
+/// its Chinese label. Every field must have a column and every column must be a field.
+pub fn map_columns(header: &[String], fields: &[Field]) -> Result<Vec<usize>> {
+    let find = |f: &Field| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(&f.name) || (!f.label.is_empty() && h.trim() == f.label))
+    };
+    let mut map = Vec::with_capacity(fields.len());
+    let mut missing = Vec::new();
+    for f in fields {
+        match find(f) {
+            Some(i) => map.push(i),
+            None => missing.push(format!("{}（{}）", f.label, f.name)),
+        }
+    }
+    let unknown: Vec<&str> =
+        header.iter().enumerate().filter(|(i, _)| !map.contains(i)).map(|(_, h)| h.as_str()).collect();
+    if !missing.is_empty() || !unknown.is_empty() {
+        let mut zh = Vec::new();
+        let mut en = Vec::new();
+        if !missing.is_empty() {
+            zh.push(format!("缺少列：{}", missing.join("、")));
+            en.push(format!("missing columns: {}", missing.join(", ")));
+        }
+        if !unknown.is_empty() {
+            zh.push(format!("编目中没有的列：{}", unknown.join("、")));
+            en.push(format!("columns not in the catalog entry: {}", unknown.join(", ")));
+        }
+        return Err(LakeError::BadFile { zh: zh.join("；"), en: en.join("; ") });
+    }
+    Ok(map)
+}
+
+enum Chunk {
+    Accepted(RecordBatch, Vec<String>),
+    Quarantined(Vec<QuarantinedRow>),
+}
+
+/// The blocking side of a load: read, align, validate, batch.
+#[allow(clippy::too_many_arguments)]
+fn produce(
+    mut source: Box<dyn RowSource>,
+    mut validator: RowValidator,
+    fields: Vec<Field>,
+    column_map: Vec<usize>,
+    schema: SchemaRef,
+    key_idx: Vec<usize>,
+    mode: LoadMode,
+    reject_invalid: bool,
+    tx: tokio::sync::mpsc::Sender<Chunk>,
+    progress: impl Fn(LoadProgress),
+) -> Result<LoadStats> {
+    let mut stats = LoadStats::default();
+    let mut builder = BatchBuilder::new(&fields);
+    let mut refused: Vec<QuarantinedRow> = Vec::new();
+    let header_len = source.header().len();
+    let want_keys = mode == LoadMode::Upsert;
+    let send = |chunk: Chunk| tx.blocking_send(chunk).map_err(|_| LakeError::Io("the load was cancelled".into()));
+    let mut row_no = 0u64;
+    while let Some(row) = source.next_row()? {
+        row_no += 1;
+        match row {
+            SourceRow::Unreadable { text, reason_zh, reason_en } => {
+                let errors = vec![RowError {
+                    field: String::new(),
+                    rule: "format".into(),
+                    message_zh: reason_zh,
+                    message_en: reason_en,
+                }];
+                stats.count(&[], Some(&errors));
+                refused.push(QuarantinedRow { row: row_no, cells: vec![text], aligned: false, errors });
+            }
+            SourceRow::Cells(cells) => {
+                let aligned = cells.len() == header_len;
+                let ordered: Vec<&str> = if aligned {
+                    column_map.iter().map(|&i| cells[i].as_str()).collect()
+                } else {
+                    cells.iter().map(String::as_str).collect()
+                };
+                match validator.check(&ordered) {
+                    Ok(values) => {
+                        stats.count(&ordered, None);
+                        builder.push(&values);
+                    }
+                    Err(errors) => {
+                        stats.count(&ordered, Some(&errors));
+                        refused.push(QuarantinedRow {
+                            row: row_no,
+                            cells: ordered.iter().map(|s| s.to_string()).collect(),
+                            aligned,
+                            errors,
+                        });
+                    }
+                }
+            }
+        }
+        if builder.len >= BATCH_ROWS {
+            let batch = builder.finish(&schema)?;
+            let keys = if want_keys { batch_keys(&batch, &key_idx)? } else { vec![] };
+            send(Chunk::Accepted(batch, keys))?;
+        }
+        if refused.len() >= 1024 {
+            send(Chunk::Quarantined(std::mem::take(&mut refused)))?;
+        }
+        if row_no.is_multiple_of(10_000) {
+            progress(LoadProgress { rows: row_no, bytes: source.bytes_read(), quarantined: stats.quarantined });
+        }
+        if reject_invalid && stats.quarantined > 1000 {
+            break;
+        }
+    }
+    if builder.len > 0 {
+        let batch = builder.finish(&schema)?;
+        let keys = if want_keys { batch_keys(&batch, &key_idx)? } else { vec![] };
+        send(Chunk::Accepted(batch, keys))?;
+    }
+    if !refused.is_empty() {
+        send(Chunk::Quarantined(refused))?;
+    }
+    progress(LoadProgress { rows: row_no, bytes: source.bytes_read(), quarantined: stats.quarantined });
+    Ok(stats)
+}
+
+/// The key of each row as one string, formatted from the Arrow values so that new and stored
+/// rows compare alike.
+fn batch_keys(batch: &RecordBatch, key_idx: &[usize]) -> Result<Vec<String>> {
+    let options = FormatOptions::default();
+    let formatters: Vec<ArrayFormatter> = key_idx
+        .iter()
+        .map(|&i| ArrayFormatter::try_new(batch.column(i).as_ref(), &options))
+        .collect::<Result<_, _>>()?;
+    Ok((0..batch.num_rows())
+        .map(|r| formatters.iter().map(|f| f.value(r).to_string()).collect::<Vec<_>>().join("\u{1f}"))
+        .collect())
+}
+
+/// Rows of a batch as text cells.
+pub fn batch_rows(batch: &RecordBatch) -> Result<Vec<Vec<Option<String>>>> {
+    let options = FormatOptions::default();
+    let formatters: Vec<ArrayFormatter> =
+        batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &options)).collect::<Result<_, _>>()?;
+    Ok((0..batch.num_rows())
+        .map(|r| {
+            batch
+                .columns()
+                .iter()
+                .zip(&formatters)
+                .map(|(c, f)| if c.is_null(r) { None } else { Some(f.value(r).to_string()) })
+                .collect()
+        })
+        .collect())
+}
+
+fn quarantine_batch(rows: &[QuarantinedRow]) -> Result<RecordBatch> {
+    let schema = Arc::new(Schema::new(vec![
+        ArrowField::new("row", ArrowType::Int64, false),
+        ArrowField::new("aligned", ArrowType::Boolean, false),
+        ArrowField::new("cells", ArrowType::Utf8, false),
+        ArrowField::new("errors", ArrowType::Utf8, false),
+    ]));
+    let row: Int64Array = rows.iter().map(|r| Some(r.row as i64)).collect();
+    let aligned: datafusion::arrow::array::BooleanArray = rows.iter().map(|r| Some(r.aligned)).collect();
+    let cells: StringArray = rows.iter().map(|r| Some(serde_json::to_string(&r.cells).expect("json"))).collect();
+    let errors: StringArray = rows.iter().map(|r| Some(serde_json::to_string(&r.errors).expect("json"))).collect();
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![Arc::new(row) as ArrayRef, Arc::new(aligned), Arc::new(cells), Arc::new(errors)],
+    )?)
+}
+
+enum ColumnBuilder {
+    Text(StringBuilder),
+    Int(Int64Builder),
+    Decimal(Float64Builder),
+    Date(Date32Builder),
+    DateTime(TimestampMicrosecondBuilder),
+    Bool(BooleanBuilder),
+    Binary(BinaryBuilder),
+}
+
+struct BatchBuilder {
+    columns: Vec<ColumnBuilder>,
+    len: usize,
+}
+
+impl BatchBuilder {
+    fn new(fields: &[Field]) -> Self {
+        let columns = fields
+            .iter()
+            .map(|f| match f.data_type {
+                DataType::Text => ColumnBuilder::Text(StringBuilder::new()),
+                DataType::Integer => ColumnBuilder::Int(Int64Builder::new()),
+                DataType::Decimal => ColumnBuilder::Decimal(Float64Builder::new()),
+                DataType::Date => ColumnBuilder::Date(Date32Builder::new()),
+                DataType::DateTime => ColumnBuilder::DateTime(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
+                DataType::Boolean => ColumnBuilder::Bool(BooleanBuilder::new()),
+                DataType::Binary => ColumnBuilder::Binary(BinaryBuilder::new()),
+            })
+            .collect();
+        Self { columns, len: 0 }
+    }
+
+    /// Appends one validated row; the validator guarantees each value matches its field type.
+    fn push(&mut self, values: &[Value]) {
+        for (b, v) in self.columns.iter_mut().zip(values) {
+            match (b, v) {
+                (ColumnBuilder::Text(b), Value::Text(s)) => b.append_value(s),
+                (ColumnBuilder::Int(b), Value::Int(i)) => b.append_value(*i),
+                (ColumnBuilder::Decimal(b), Value::Decimal(d)) => b.append_value(*d),
+                (ColumnBuilder::Date(b), Value::Date(d)) => b.append_value(*d),
+                (ColumnBuilder::DateTime(b), Value::DateTime(t)) => b.append_value(*t),
+                (ColumnBuilder::Bool(b), Value::Bool(x)) => b.append_value(*x),
+                (ColumnBuilder::Binary(b), Value::Binary(x)) => b.append_value(x),
+                (ColumnBuilder::Text(b), _) => b.append_null(),
+                (ColumnBuilder::Int(b), _) => b.append_null(),
+                (ColumnBuilder::Decimal(b), _) => b.append_null(),
+                (ColumnBuilder::Date(b), _) => b.append_null(),
+                (ColumnBuilder::DateTime(b), _) => b.append_null(),
+                (ColumnBuilder::Bool(b), _) => b.append_null(),
+                (ColumnBuilder::Binary(b), _) => b.append_null(),
+            }
+        }
+        self.len += 1;
+    }
+
+    fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch> {
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .iter_mut()
+            .map(|b| -> ArrayRef {
+                match b {
+                    ColumnBuilder::Text(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Int(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Decimal(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Date(b) => Arc::new(b.finish()),
+                    ColumnBuilder::DateTime(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Bool(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Binary(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        self.len = 0;
+        Ok(RecordBatch::try_new(schema.clone(), arrays)?)
+    }
+}
+
+/// A row source over JSON objects already in memory (the push API), with the entry's field
+/// names as the header. A key that is not a field makes that row unreadable, not lost.
+pub struct JsonRows {
+    header: Vec<String>,
+    rows: std::vec::IntoIter<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl JsonRows {
+    pub fn new(fields: &[Field], rows: Vec<serde_json::Map<String, serde_json::Value>>) -> Self {
+        Self { header: fields.iter().map(|f| f.name.clone()).collect(), rows: rows.into_iter() }
+    }
+}
+
+impl RowSource for JsonRows {
+    fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    fn next_row(&mut self) -> Result<Option<SourceRow>> {
+        let Some(map) = self.rows.next() else { return Ok(None) };
+        if let Some(k) = map.keys().find(|k| !self.header.contains(k)) {
+            return Ok(Some(SourceRow::Unreadable {
+                text: serde_json::Value::Object(map.clone()).to_string(),
+                reason_zh: format!("未知的字段“{k}”"),
+                reason_en: format!("unknown field {k:?}"),
+            }));
+        }
+        Ok(Some(SourceRow::Cells(
+            self.header.iter().map(|h| map.get(h).map(source::json_cell).unwrap_or_default()).collect(),
+        )))
+    }
+
+    fn bytes_read(&self) -> u64 {
+        0
+    }
+}
+
+/// A row source over rows of cells in field order (corrections typed in the UI).
+pub struct CellRows {
+    header: Vec<String>,
+    rows: std::vec::IntoIter<Vec<String>>,
+}
+
+impl CellRows {
+    pub fn new(fields: &[Field], rows: Vec<Vec<String>>) -> Self {
+        Self { header: fields.iter().map(|f| f.name.clone()).collect(), rows: rows.into_iter() }
+    }
+}
+
+impl RowSource for CellRows {
+    fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    fn next_row(&mut self) -> Result<Option<SourceRow>> {
+        Ok(self.rows.next().map(SourceRow::Cells))
+    }
+
+    fn bytes_read(&self) -> u64 {
+        0
+    }
+}
