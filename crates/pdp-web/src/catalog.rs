@@ -186,15 +186,15 @@ fn forbidden_org() -> ApiError {
     )
 }
 
-fn json_or<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(crate) fn json_or<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     r.map(|Json(v)| v).map_err(rejection)
 }
 
-fn path_or<T>(r: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+pub(crate) fn path_or<T>(r: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
     r.map(|Path(v)| v).map_err(rejection)
 }
 
-fn query_or<T>(r: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+pub(crate) fn query_or<T>(r: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     r.map(|Query(v)| v).map_err(rejection)
 }
 

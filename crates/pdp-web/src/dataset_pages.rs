@@ -279,13 +279,7 @@ pub async fn resolve(State(state): S, headers: HeaderMap, Extension(p): P, Path(
     let r: Result<Response, ApiError> = async {
         let input = ResolveInput { status: field(&body, "status"), response: field(&body, "response") };
         let t = ds::do_resolve(&state, &p, id, &input).await?;
-        let back = match state
-            .storage
-            .list_entries(&pdp_storage::catalog::EntryQuery::default())
-            .await?
-            .iter()
-            .find(|e| e.code == t.dataset)
-        {
+        let back = match state.storage.get_entry_by_code(&t.dataset).await? {
             Some(e) => format!("/datasets/{}", e.entry_id),
             None => "/datasets".into(),
         };

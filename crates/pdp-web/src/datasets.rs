@@ -28,8 +28,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::catalog::{Scope, review_scope};
-use crate::error::{ApiError, ErrorBody, rejection};
+use crate::catalog::{Scope, json_or, path_or, query_or, review_scope};
+use crate::error::{ApiError, ErrorBody};
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -460,18 +460,6 @@ pub async fn do_correct(
 }
 
 // ---------------------------------------------------------------- API
-
-fn path_or<T>(r: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    r.map(|Path(v)| v).map_err(|e| rejection(e.body_text()))
-}
-
-fn query_or<T>(r: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    r.map(|Query(v)| v).map_err(|e| rejection(e.body_text()))
-}
-
-fn json_or<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    r.map(|Json(v)| v).map_err(|e| rejection(e.body_text()))
-}
 
 /// Every dataset the caller may see, with its latest load, scores and overdue flag.
 #[utoipa::path(get, path = "/api/v1/datasets", tag = "datasets",
