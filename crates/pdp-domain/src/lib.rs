@@ -14,5 +14,6 @@ pub mod error;
 pub mod ids;
 pub mod org;
 pub mod roles;
+pub mod subject;
 
 pub use error::Localized;

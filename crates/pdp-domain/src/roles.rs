@@ -146,6 +146,9 @@ impl Role {
                 ReviewCatalog,
                 RecordCatalogChange,
                 ViewDatasets,
+                GovernData,
+                ViewBaseData,
+                RaiseObjection,
             ],
             Self::OrgDataOfficer => &[
                 ViewDashboard,
@@ -156,10 +159,13 @@ impl Role {
                 RecordCatalogChange,
                 ViewDatasets,
                 LoadData,
+                RaiseObjection,
             ],
-            Self::OrgApprover => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog, ViewDatasets],
-            Self::OperatorAdmin | Self::Developer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs],
-            Self::PublicUser => &[ViewDashboard],
+            Self::OrgApprover => {
+                &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog, ViewDatasets, RaiseObjection]
+            }
+            Self::OperatorAdmin | Self::Developer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, RaiseObjection],
+            Self::PublicUser => &[ViewDashboard, RaiseObjection],
         }
     }
 }
@@ -193,6 +199,14 @@ pub enum Permission {
     /// Load the own organisation's datasets (upload, push), correct quarantined rows, answer
     /// quality tasks and read the own datasets' rows.
     LoadData,
+    /// Assign authoritative sources of data elements, run the cross-check, see the duplicate
+    /// collection analysis and set up data return to districts (the authority, R-AGG-03/07).
+    GovernData,
+    /// See the population and legal-entity base views and one subject across datasets
+    /// (R-AGG-06); every view is audited.
+    ViewBaseData,
+    /// Raise an objection to a record (a data subject or a data user, R-OBJ-01).
+    RaiseObjection,
 }
 
 /// Whether any of `roles` grants `perm`.

@@ -17,6 +17,8 @@ use sqlx::{AssertSqlSafe, PgPool, Postgres, Row, Transaction};
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// SQL both dialects accept, written once in `pdp-storage-sqlite` (see the module header).
+#[path = "../../pdp-storage-sqlite/src/portable/aggregation.rs"]
+mod aggregation;
 #[path = "../../pdp-storage-sqlite/src/portable/catalog.rs"]
 mod catalog;
 #[path = "../../pdp-storage-sqlite/src/portable/dataset.rs"]

@@ -19,6 +19,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// SQL both dialects accept, shared with `pdp-storage-postgres` (see the module header).
 mod portable {
+    mod aggregation;
     mod catalog;
     mod dataset;
 }

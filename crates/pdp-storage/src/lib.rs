@@ -11,8 +11,10 @@ use pdp_domain::org::{OrgKind, RegionLevel};
 use pdp_domain::roles::Role;
 use serde::{Deserialize, Serialize};
 
+pub mod aggregation;
 pub mod catalog;
 pub mod dataset;
+pub use aggregation::*;
 pub use catalog::*;
 pub use dataset::*;
 
@@ -189,7 +191,7 @@ impl AuditQuery {
 
 /// The metadata store. All times are microseconds since the Unix epoch, UTC.
 #[async_trait]
-pub trait Storage: CatalogStore + DatasetStore + Send + Sync + 'static {
+pub trait Storage: CatalogStore + DatasetStore + AggregationStore + Send + Sync + 'static {
     /// A short name of the backend for logs and `/readyz`.
     fn backend(&self) -> &'static str;
     /// Checks that the database answers.

@@ -39,7 +39,7 @@ type P = Extension<Principal>;
     paths(list_datasets, list_loads, upload, push_rows, quarantine, correct_row, read_rows, list_tasks, resolve_task),
     components(schemas(
         DatasetOut, DatasetLoad, LoadReportOut, QuarantineRowOut, RowErrorOut, PushInput, CorrectionInput, RowsOut,
-        QualityTask, ResolveInput, ScoresOut
+        DisputedCell, QualityTask, ResolveInput, ScoresOut
     )),
     tags((name = "datasets", description = "Aggregation: loads into the data lake, quarantine, quality, overdue warnings"))
 )]
@@ -187,6 +187,7 @@ pub async fn load_and_record(
         record.mode, record.input_rows, record.accepted, record.quarantined, record.source
     );
     storage.record_load(record, tasks_for(&report, &scores), ev).await?;
+    crate::sources::refresh_returns_of(storage, lake, &entry.code).await;
     Ok(report)
 }
 
@@ -788,6 +789,15 @@ pub struct RowsOut {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Option<String>>>,
     pub total: u64,
+    /// Values under an open objection (R-OBJ-03): the row's index in `rows` and the field.
+    pub disputed: Vec<DisputedCell>,
+}
+
+/// A value some objection disputes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisputedCell {
+    pub row: usize,
+    pub field: String,
 }
 
 /// Reads rows of the provider's own dataset (audited).
@@ -811,7 +821,20 @@ pub async fn do_read_rows(state: &AppState, p: &Principal, id: i64, q: &RowsPara
     let mut ev = p.event("dataset.read", &format!("dataset:{}", e.code));
     ev.purpose = format!("rows={} version={:?}", page.rows.len(), q.version);
     state.audit.append(ev).await?;
-    Ok(RowsOut { columns: page.columns, rows: page.rows, total: page.total })
+    let open = crate::objections::disputed(state.storage.as_ref(), &e.code).await?;
+    let key_col = e.body.fields.iter().position(|f| f.rules.key);
+    let mut disputed = Vec::new();
+    if let Some(k) = key_col {
+        for (i, row) in page.rows.iter().enumerate() {
+            let Some(Some(key)) = row.get(k) else { continue };
+            for (rk, field) in &open {
+                if rk == key {
+                    disputed.push(DisputedCell { row: i, field: field.clone() });
+                }
+            }
+        }
+    }
+    Ok(RowsOut { columns: page.columns, rows: page.rows, total: page.total, disputed })
 }
 
 /// Reads rows of the provider's own dataset, at any retained version.

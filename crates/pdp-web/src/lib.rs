@@ -13,11 +13,14 @@ pub mod catalog_pages;
 pub mod dataset_pages;
 pub mod datasets;
 pub mod error;
+pub mod governance_pages;
 pub mod i18n;
 pub mod metrics;
+pub mod objections;
 pub mod ops;
 pub mod pages;
 pub mod routes;
+pub mod sources;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -129,6 +132,8 @@ pub fn openapi_json() -> String {
     let mut doc = api::ApiDoc::openapi();
     doc.merge(catalog::CatalogDoc::openapi());
     doc.merge(datasets::DatasetsDoc::openapi());
+    doc.merge(sources::SourcesDoc::openapi());
+    doc.merge(objections::ObjectionsDoc::openapi());
     let mut s = doc.to_pretty_json().unwrap_or_default();
     s.push('\n');
     s

@@ -12,7 +12,10 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use pdp_domain::roles::Permission;
 
-use crate::{AppState, api, catalog, catalog_pages as cp, dataset_pages as dp, datasets, ops, pages};
+use crate::{
+    AppState, api, catalog, catalog_pages as cp, dataset_pages as dp, datasets, governance_pages as gp, objections,
+    ops, pages, sources,
+};
 
 /// One route and the permission it needs.
 #[derive(Debug, Clone)]
@@ -98,6 +101,17 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/datasets/{id}", Some(ViewDatasets), dp::detail),
         r(M::POST, "/datasets/{id}/quarantine/{version}/{row}", Some(LoadData), dp::correct),
         r(M::POST, "/quality/tasks/{id}/resolve", Some(LoadData), dp::resolve),
+        r(M::GET, "/sources", Some(GovernData), gp::sources),
+        r(M::POST, "/sources", Some(GovernData), gp::source_submit),
+        r(M::POST, "/crosscheck", Some(GovernData), gp::crosscheck_submit),
+        r(M::POST, "/returns", Some(GovernData), gp::return_submit),
+        r(M::GET, "/returns/{id}", Some(ViewDatasets), gp::return_page),
+        r(M::GET, "/base/{kind}", Some(ViewBaseData), gp::base),
+        r(M::GET, "/subjects/{kind}/{key}", Some(ViewBaseData), gp::subject),
+        r(M::GET, "/objections", Some(ViewDashboard), gp::objections),
+        r(M::POST, "/objections", Some(RaiseObjection), gp::objection_submit),
+        r(M::GET, "/objections/{id}", Some(ViewDashboard), gp::objection),
+        r(M::POST, "/objections/{id}/answer", Some(LoadData), gp::answer_submit),
         // JSON API.
         r(M::GET, "/api/v1/me", Some(ViewDashboard), api::me),
         r(M::GET, "/api/v1/regions", Some(ViewOrgs), api::list_regions),
@@ -151,6 +165,25 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/api/v1/datasets/{id}/quarantine/{version}/{row}", Some(LoadData), datasets::correct_row),
         r(M::GET, "/api/v1/quality/tasks", Some(ViewDatasets), datasets::list_tasks),
         r(M::POST, "/api/v1/quality/tasks/{id}/resolve", Some(LoadData), datasets::resolve_task),
+        // One number one source, base views, district return.
+        r(M::GET, "/api/v1/sources", Some(GovernData), sources::list_sources),
+        r(M::POST, "/api/v1/sources", Some(GovernData), sources::set_source),
+        r(M::DELETE, "/api/v1/sources/{subject}/{element}", Some(GovernData), sources::remove_source),
+        r(M::GET, "/api/v1/crosscheck", Some(GovernData), sources::crosscheck),
+        r(M::POST, "/api/v1/crosscheck", Some(GovernData), sources::run_crosscheck),
+        r(M::GET, "/api/v1/catalog/duplicates", Some(GovernData), sources::duplicates),
+        r(M::GET, "/api/v1/base/{subject}", Some(ViewBaseData), sources::base_view),
+        r(M::GET, "/api/v1/subjects/{subject}/{key}", Some(ViewBaseData), sources::subject),
+        r(M::GET, "/api/v1/returns", Some(ViewDatasets), sources::list_returns),
+        r(M::POST, "/api/v1/returns", Some(GovernData), sources::create_return),
+        r(M::GET, "/api/v1/returns/{id}/data", Some(ViewDatasets), sources::return_data),
+        // Objections.
+        r(M::GET, "/api/v1/objections", Some(ViewDashboard), objections::list),
+        r(M::POST, "/api/v1/objections", Some(RaiseObjection), objections::raise),
+        r(M::GET, "/api/v1/objections/{id}", Some(ViewDashboard), objections::get_one),
+        r(M::POST, "/api/v1/objections/{id}/answer", Some(LoadData), objections::answer),
+        r(M::PUT, "/api/v1/objections/{id}/evidence", Some(RaiseObjection), objections::put_evidence),
+        r(M::GET, "/api/v1/objections/{id}/evidence", Some(ViewDashboard), objections::get_evidence),
     ]
 }
 

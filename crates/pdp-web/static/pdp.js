@@ -108,3 +108,28 @@ document.addEventListener("submit", function (e) {
   xhr.onerror = function () { out.textContent = "上传失败 / upload failed"; };
   xhr.send(file);
 });
+
+// A plain file upload (e.g. an objection's evidence): the file is the request body of the
+// form's data-upload address; the page reloads when it is stored.
+document.addEventListener("submit", function (e) {
+  var form = e.target.closest("form[data-upload]");
+  if (!form) { return; }
+  e.preventDefault();
+  var file = form.querySelector("input[type=file]").files[0];
+  if (!file) { return; }
+  var out = document.getElementById("evidence-result");
+  var xhr = new XMLHttpRequest();
+  xhr.open(form.getAttribute("data-method") || "POST",
+    form.getAttribute("data-upload") + "?filename=" + encodeURIComponent(file.name));
+  xhr.setRequestHeader("X-CSRF-Token", form.getAttribute("data-csrf"));
+  xhr.setRequestHeader("Content-Type", "application/octet-stream");
+  out.textContent = "上传中 / uploading…";
+  xhr.onload = function () {
+    if (xhr.status >= 200 && xhr.status < 300) { window.location.reload(); return; }
+    var j = {};
+    try { j = JSON.parse(xhr.responseText); } catch (err) { j = { message: xhr.responseText }; }
+    out.textContent = j.message || ("HTTP " + xhr.status);
+  };
+  xhr.onerror = function () { out.textContent = "上传失败 / upload failed"; };
+  xhr.send(file);
+});

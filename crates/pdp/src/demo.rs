@@ -8,6 +8,7 @@ use pdp_domain::catalog::{
     CategoryClass, DataType, EntryBody, Field, Format, Frequency, Grade, IdentifierRole, MaskRule, OpenType, ShareMode,
     ShareType,
 };
+use pdp_domain::dataset::FieldRules;
 use pdp_domain::ids::complete_credit_code;
 use pdp_domain::org::{OrgKind, RegionLevel};
 use pdp_domain::roles::Role;
@@ -302,12 +303,21 @@ fn demo_body(org: usize, subject: Subject, name: &str, summary: &str, variant: u
                 "唯一识别办事人",
             );
             id.identifier = IdentifierRole::CitizenId;
+            id.rules = FieldRules { key: true, required: true, ..Default::default() };
+            let mut name =
+                personal(demo_field("person_name", "姓名", DataType::Text, Grade::L2), MaskRule::Name, "核对身份");
+            name.rules = FieldRules { required: true, max_len: Some(30), ..Default::default() };
+            let mut mobile =
+                personal(demo_field("mobile", "联系电话", DataType::Text, Grade::L3), MaskRule::Mobile, "办理结果通知");
+            mobile.rules = FieldRules { pattern: Some("1[3-9][0-9]{9}".into()), ..Default::default() };
+            let mut date = demo_field("record_date", "登记日期", DataType::Date, Grade::L1);
+            date.rules.required = true;
             let fields = vec![
                 id,
-                personal(demo_field("person_name", "姓名", DataType::Text, Grade::L2), MaskRule::Name, "核对身份"),
-                personal(demo_field("mobile", "联系电话", DataType::Text, Grade::L3), MaskRule::Mobile, "办理结果通知"),
+                name,
+                mobile,
                 personal(demo_field("address", "住址", DataType::Text, top), MaskRule::Address, "确定属地管辖"),
-                demo_field("record_date", "登记日期", DataType::Date, Grade::L1),
+                date,
             ];
             let share = ShareAttrs {
                 share_type: ShareType::Conditional,
@@ -329,9 +339,14 @@ fn demo_body(org: usize, subject: Subject, name: &str, summary: &str, variant: u
         Subject::Enterprise => {
             let mut code = demo_field("credit_code", "统一社会信用代码", DataType::Text, Grade::L1);
             code.identifier = IdentifierRole::CreditCode;
+            code.rules = FieldRules { key: true, required: true, ..Default::default() };
+            let mut ent_name = demo_field("ent_name", "名称", DataType::Text, Grade::L1);
+            ent_name.rules.required = true;
+            let mut status = demo_field("status", "状态", DataType::Text, Grade::L1);
+            status.rules.values = ["存续", "在业", "迁出", "注销", "吊销"].iter().map(|s| s.to_string()).collect();
             let fields = vec![
                 code,
-                demo_field("ent_name", "名称", DataType::Text, Grade::L1),
+                ent_name,
                 personal(
                     demo_field("legal_rep", "法定代表人（负责人）", DataType::Text, Grade::L2),
                     MaskRule::Name,
@@ -339,7 +354,7 @@ fn demo_body(org: usize, subject: Subject, name: &str, summary: &str, variant: u
                 ),
                 demo_field("address", "住所（经营场所）", DataType::Text, Grade::L1),
                 demo_field("valid_from", "有效期起", DataType::Date, Grade::L1),
-                demo_field("status", "状态", DataType::Text, Grade::L1),
+                status,
             ];
             let open = match variant % 3 {
                 0 => OpenAttrs::default(),

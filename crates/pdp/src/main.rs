@@ -7,6 +7,7 @@
 
 mod config;
 mod demo;
+mod demo_data;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -49,6 +50,9 @@ enum Command {
         /// On first start in an empty data dir, create the demo city and print its accounts.
         #[arg(long)]
         demo: bool,
+        /// Size of the demo datasets: 1.0 makes 200,000 residents and 50,000 enterprises.
+        #[arg(long, default_value_t = 1.0)]
+        demo_scale: f64,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -227,7 +231,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             println!("数据库已是最新 / database is up to date ({})", storage.backend());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { listen, demo } => serve(cfg, listen, demo).await,
+        Command::Serve { listen, demo, demo_scale } => serve(cfg, listen, demo, demo_scale).await,
         Command::Admin {
             command: AdminCommand::CreateUser { username, display_name, roles, org_id, password_stdin },
         } => {
@@ -437,15 +441,17 @@ async fn open_search_index(cfg: &Config, storage: &dyn Storage) -> Option<Arc<pd
     Some(index)
 }
 
-async fn serve(mut cfg: Config, listen: Option<String>, demo: bool) -> anyhow::Result<ExitCode> {
+async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: f64) -> anyhow::Result<ExitCode> {
     if let Some(l) = listen {
         cfg.listen = l;
     }
     tracing::info!(config = ?cfg, "starting");
     let storage = open_storage(&cfg).await?;
     let key = signing_key(&cfg, true)?.context("no signing key")?;
+    let mut seed_data = false;
     if demo {
         if storage.count_users().await? == 0 {
+            seed_data = true;
             let accounts = demo::seed(storage.as_ref()).await?;
             println!(
                 "演示城市“临江市”已创建。演示账号（密码只显示这一次）/ Demo city created. Demo accounts (passwords are shown only this once):"
@@ -466,8 +472,34 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool) -> anyhow::R
         Ok(n) => tracing::warn!(versions = n, "recorded lake versions the database did not know (an interrupted load)"),
         Err(e) => tracing::error!(error = %e.en, "could not reconcile the data lake with the database"),
     }
+    if seed_data {
+        println!("生成演示数据集… / generating the demo datasets…");
+        let started = std::time::Instant::now();
+        let report = demo_data::seed(storage.as_ref(), &lake, demo_scale).await?;
+        for (name, accepted, quarantined) in &report.datasets {
+            println!("  {name}: {accepted} 行通过 accepted, {quarantined} 行隔离 quarantined");
+        }
+        println!(
+            "  多源校核冲突 cross-check conflicts: {}; 异议 objections: {} ({:.1} s)",
+            report.conflicts,
+            report.objections,
+            started.elapsed().as_secs_f64()
+        );
+    }
     state.lake = Some(lake);
     let state = Arc::new(state);
+    // Objections past their deadline go to the authority; the sweep runs hourly (and listings
+    // run it too, so nothing waits for the timer).
+    let sweep_storage = storage.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = pdp_web::objections::escalate_due(sweep_storage.as_ref()).await {
+                tracing::error!(error = %e.en, "objection escalation sweep failed");
+            }
+        }
+    });
     let app = pdp_web::app(state);
     let listener =
         tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;

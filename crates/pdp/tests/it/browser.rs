@@ -125,6 +125,13 @@ impl Browser {
         self.cmd(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({ "text": text }))).await;
     }
 
+    /// Chooses a file in an `<input type=file>` (WebDriver sends the path as keys).
+    pub async fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let id = self.find(css).await;
+        let text = path.display().to_string();
+        self.cmd(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({ "text": text }))).await;
+    }
+
     pub async fn text(&self, css: &str) -> String {
         let v: Value = self
             .http
@@ -237,4 +244,55 @@ async fn officer_creates_reviewer_approves_anyone_finds() {
     browser.wait_for_text(name).await;
     let results = browser.html("#results").await;
     assert!(results.contains("<b>自行车</b>"), "{results}");
+}
+
+/// covers: R-AGG-02, R-AGG-04 (in Chromium: a data officer uploads a CSV with bad rows and
+/// watches the progress and report, sees the refused rows in the quarantine with their reasons,
+/// corrects one row in the page, and sees it accepted as a new version)
+#[tokio::test]
+async fn officer_uploads_sees_quarantine_and_corrects_a_row() {
+    let srv = TestServer::start(&Backend::Sqlite);
+    let site = srv.url.replace("127.0.0.1", "localhost");
+    let officer = srv.login("officer").await;
+    let reviewer = srv.login("reviewer").await;
+    let (id, _) = crate::datasets::publish(&officer, &reviewer, "企业登记信息（浏览器测试）").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("企业.csv");
+    let cc = crate::datasets::credit_code;
+    std::fs::write(
+        &file,
+        format!(
+            "credit_code,ent_name,capital,est_date\n{},临江甲公司,100,2015-06-01\n{},,3,2016-01-02\n{},临江丙公司,50,\n{},临江丁公司,-5,2018-03-04\n{},临江戊公司,7,2019-05-06\n",
+            cc(1), cc(2), cc(3), cc(4), cc(5)
+        ),
+    )
+    .unwrap();
+
+    let browser = Browser::start().await;
+    browser.login(&site, "officer", &srv.accounts["officer"]).await;
+    browser.goto(&format!("{site}/datasets/{id}")).await;
+    browser.choose_file("#upload-form input[type=file]", &file).await;
+    browser.click("#upload-form button[type=submit]").await;
+    browser.find("#upload-report").await;
+    browser.wait_for_text("隔离 quarantined 2").await;
+    assert!(
+        browser.text("#upload-report").await.contains("通过 accepted 3"),
+        "{}",
+        browser.text("#upload-report").await
+    );
+    browser.click("#upload-reload").await;
+    browser.find("#quarantine").await;
+    assert_eq!(browser.text("#quarantine-count").await, "2");
+    let quarantine = browser.text("#quarantine").await;
+    assert!(quarantine.contains("ent_name") && quarantine.contains("capital"), "{quarantine}");
+
+    // The row without a name gets one and passes.
+    let first = "#quarantine tbody tr:nth-child(1)";
+    assert!(browser.text(first).await.contains("ent_name"), "{}", browser.text(first).await);
+    browser.type_in(&format!("{first} label:nth-of-type(2) input"), "临江乙公司").await;
+    browser.click(&format!("{first} form button[type=submit]")).await;
+    browser.wait_for_text("已更正").await;
+    assert_eq!(browser.text("#quarantine-count").await, "1");
+    assert!(browser.text("#sample").await.contains("临江乙公司"), "{}", browser.text("#sample").await);
+    assert!(browser.text("#loads").await.contains("correction"), "{}", browser.text("#loads").await);
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::server::{Client, TestServer, backends};
 
 /// An enterprise dataset with a key, an identifier and value rules.
-fn enterprise_body(name: &str) -> Value {
+pub(crate) fn enterprise_body(name: &str) -> Value {
     json!({
         "name": name,
         "summary": "企业登记基本信息，供归集测试使用",
@@ -32,7 +32,7 @@ pub fn credit_code(n: u32) -> String {
 }
 
 /// Publishes the enterprise entry as `officer`; returns (entry id, code).
-async fn publish(officer: &Client, reviewer: &Client, name: &str) -> (i64, String) {
+pub(crate) async fn publish(officer: &Client, reviewer: &Client, name: &str) -> (i64, String) {
     let (s, e) = officer.post_json("/api/v1/catalog/entries", json!({ "body": enterprise_body(name) })).await;
     assert_eq!(s, StatusCode::CREATED, "{e}");
     let id = e["entry_id"].as_i64().unwrap();

@@ -8,6 +8,7 @@ mod browser;
 mod catalog;
 mod cli;
 mod datasets;
+mod governance;
 mod openapi;
 mod routes;
 mod story;

@@ -99,7 +99,7 @@ impl TestServer {
     /// printed only on the first start.
     fn spawn(dir: &std::path::Path, env: &[(String, String)]) -> (Child, String, HashMap<String, String>) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_pdp"));
-        cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        cmd.args(["serve", "--demo", "--demo-scale", "0.01", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
@@ -270,13 +270,12 @@ impl Client {
 
     /// Posts a file as the raw request body.
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
-        let res = self
-            .req(Method::POST, path)
-            .header("content-type", "application/octet-stream")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        self.send_bytes(Method::POST, path, body).await
+    }
+
+    pub async fn send_bytes(&self, method: Method, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let res =
+            self.req(method, path).header("content-type", "application/octet-stream").body(body).send().await.unwrap();
         let status = res.status();
         (status, serde_json::from_str(&res.text().await.unwrap()).unwrap_or(Value::Null))
     }

@@ -1,0 +1,476 @@
+//! Pages for the work across datasets: `/sources` (authoritative sources, cross-check,
+//! duplicate collection, district returns), `/base/{subject}` and `/subjects/{subject}/{key}`
+//! (base views), `/returns/{id}` (a district's returned rows) and `/objections` (raise, follow
+//! and answer objections).
+//!
+//! Every form goes through the same functions as the JSON API ([`crate::sources`],
+//! [`crate::objections`]), so the pages enforce the same rules and write the same audit events.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use maud::{Markup, html};
+use pdp_domain::roles::Permission;
+use pdp_domain::subject::SubjectKind;
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::i18n::Lang;
+use crate::objections as obj;
+use crate::pages::{Flash, Page, csrf, field, notice, page, see_other};
+use crate::sources as src;
+
+type S = State<Arc<AppState>>;
+type P = Extension<Principal>;
+
+fn kind_or(s: &str) -> Result<SubjectKind, ApiError> {
+    SubjectKind::parse(s).ok_or_else(|| ApiError::not_found(&format!("subject kind {s}")))
+}
+
+fn fmt_time(micros: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));
+    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+}
+
+/// `/sources`: the authority's page.
+pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let sources = state.storage.list_sources().await?;
+        let run = state.storage.latest_crosscheck().await?;
+        let conflicts = match &run { Some(r) => state.storage.list_conflicts(r.id, None, 0, 200).await?, None => vec![] };
+        let dups = src::do_duplicates(&state).await?;
+        let returns = src::do_list_returns(&state, &p).await?;
+        let datasets = src::subject_datasets(state.storage.as_ref()).await?;
+        let regions: Vec<_> = state.storage.list_regions().await?.into_iter().filter(|r| r.level == pdp_domain::org::RegionLevel::District).collect();
+        let all_published = state.storage.list_entries(&pdp_storage::catalog::EntryQuery { view: pdp_storage::catalog::EntryView::Published, ..Default::default() }).await?;
+        page(lang, Some(&p), "/sources", lang.t("一数一源", "One number, one source"), html! {
+            (notice(f.ok.as_deref(), lang))
+            h2 { (lang.t("权威来源", "Authoritative sources")) }
+            table #sources {
+                thead { tr { th { (lang.t("主体", "Subject")) } th { (lang.t("数据项", "Element")) } th { (lang.t("权威数据集", "Source dataset")) } th { (lang.t("说明", "Note")) } th { (lang.t("指定人", "By")) } } }
+                tbody { @for s in &sources { tr {
+                    td { (s.subject) } td.mono { (s.element) } td.mono { (s.dataset) } td { (s.note) } td { (s.assigned_by) " " span.muted { (fmt_time(s.assigned_at_micros)) } }
+                } } }
+            }
+            section.card {
+                form #source-form method="post" action="/sources" {
+                    (csrf(&p))
+                    label { (lang.t("主体", "Subject")) select name="subject" {
+                        option value="person" { (lang.t("人口", "Person")) } option value="legal_entity" { (lang.t("法人", "Legal entity")) }
+                    } }
+                    label { (lang.t("数据项（字段名）", "Element (field name)")) input name="element" required placeholder="person_name"; }
+                    label { (lang.t("权威数据集", "Source dataset")) select name="entry_id" {
+                        @for d in &datasets { option value=(d.entry.entry_id) { (d.entry.body.name) " (" (d.entry.code) ")" } }
+                    } }
+                    label { (lang.t("说明", "Note")) input name="note"; }
+                    button type="submit" { (lang.t("指定权威来源", "Assign source")) }
+                }
+            }
+            h2 { (lang.t("多源校核", "Cross-check")) }
+            form method="post" action="/crosscheck" { (csrf(&p)) button #run-crosscheck type="submit" { (lang.t("立即校核", "Run the cross-check")) } }
+            @if let Some(r) = &run {
+                p #crosscheck-summary { (lang.t("最近一次：", "Latest run: ")) (fmt_time(r.finished_at_micros)) " · "
+                    (lang.t("比对数据集对 ", "pairs ")) (r.pairs) " · " (lang.t("比对记录 ", "keys compared ")) (r.compared) " · "
+                    strong { (lang.t("冲突 ", "conflicts ")) (r.conflicts) } }
+                table #conflicts {
+                    thead { tr { th { (lang.t("数据项", "Element")) } th { (lang.t("标识", "Key")) } th { (lang.t("权威值", "Source value")) } th { (lang.t("权威来源", "Source")) } th { (lang.t("其他值", "Other value")) } th { (lang.t("其他来源", "Other source")) } } }
+                    tbody { @for c in &conflicts { tr {
+                        td.mono { (c.element) }
+                        td.mono { @if p.allows(Permission::ViewBaseData) { a href=(format!("/subjects/{}/{}", c.subject, c.key)) { (c.key) } } @else { (c.key) } }
+                        td { (c.source_value) } td.mono { (c.source_dataset) "@v" (c.source_version) }
+                        td { (c.other_value) } td.mono { (c.other_dataset) "@v" (c.other_version) }
+                    } } }
+                }
+            } @else { p.muted { (lang.t("尚未校核。", "Not run yet.")) } }
+            h2 { (lang.t("重复采集分析", "Duplicate collection")) }
+            p.muted { (lang.t("多个单位就同类主体采集同一数据项；已指定权威来源的，其他单位应通过共享获取。", "Elements about the same subjects collected by more than one organisation; where a source is assigned, the others should obtain it by sharing.")) }
+            table #duplicates {
+                thead { tr { th { (lang.t("主体", "Subject")) } th { (lang.t("数据项", "Element")) } th { (lang.t("单位数", "Orgs")) } th { (lang.t("权威来源", "Source")) } th { (lang.t("采集单位", "Collected by")) } } }
+                tbody { @for d in dups.iter().take(100) { tr {
+                    td { (d.subject) } td { span.mono { (d.element) } " " (d.label) } td { (d.organisations) }
+                    td.mono { (d.authoritative.clone().unwrap_or_default()) }
+                    td { @for c in d.collectors.iter().take(8) { span.badge { (c.org_name) " · " (c.name) } " " } @if d.collectors.len() > 8 { span.muted { "… " (d.collectors.len()) } } }
+                } } }
+            }
+            h2 { (lang.t("数据回流", "Data return to districts")) }
+            table #returns {
+                thead { tr { th { (lang.t("数据集", "Dataset")) } th { (lang.t("区县", "District")) } th { (lang.t("方式", "Method")) } th { (lang.t("已同步版本", "Refreshed at version")) } th { (lang.t("行数", "Rows")) } } }
+                tbody { @for r in &returns { tr {
+                    td { (r.dataset_name) " " span.mono.muted { (r.r.dataset) } } td { (r.region_name) }
+                    td { (r.r.method) " " span.mono { (r.r.field) } }
+                    td { (r.r.refreshed_version.map(|v| v.to_string()).unwrap_or_default()) }
+                    td { (r.r.refreshed_rows.map(|v| v.to_string()).unwrap_or_default()) }
+                } } }
+            }
+            section.card {
+                form #return-form method="post" action="/returns" {
+                    (csrf(&p))
+                    label { (lang.t("数据集", "Dataset")) select name="entry_id" {
+                        @for e in &all_published { option value=(e.entry_id) { (e.body.name) " (" (e.code) ")" } }
+                    } }
+                    label { (lang.t("区县", "District")) select name="region_id" { @for g in &regions { option value=(g.id) { (g.name) } } } }
+                    label { (lang.t("方式", "Method")) select name="method" {
+                        option value="area_code" { (lang.t("按身份号码/信用代码中的区划", "Area code in the key")) }
+                        option value="field" { (lang.t("按区划字段", "Region field")) }
+                    } }
+                    label { (lang.t("区划字段", "Region field")) input name="field" placeholder="area_code"; }
+                    button type="submit" { (lang.t("设立回流", "Set up the return")) }
+                }
+            }
+        })
+    }
+    .await;
+    r.into()
+}
+
+pub async fn source_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let input = src::SourceInput {
+            subject: field(&body, "subject"),
+            element: field(&body, "element").trim().to_string(),
+            entry_id: crate::pages::opt_i64(&body, "entry_id")?.unwrap_or_default(),
+            note: field(&body, "note"),
+        };
+        let s = src::do_set_source(&state, &p, &input).await?;
+        see_other(&format!(
+            "/sources?ok={}",
+            lang.t(
+                &format!("{} 的权威来源为 {}", s.element, s.dataset),
+                &format!("source of {} is {}", s.element, s.dataset)
+            )
+        ))
+    }
+    .await;
+    r.into()
+}
+
+pub async fn crosscheck_submit(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let lake = state.lake.as_ref().ok_or_else(|| ApiError::from(pdp_lake::LakeError::Empty))?;
+        src::city_authority(&state, &p).await?;
+        let run =
+            src::do_crosscheck(state.storage.as_ref(), lake, &p.user.username, p.event("crosscheck.run", "")).await?;
+        see_other(&format!(
+            "/sources?ok={}",
+            lang.t(
+                &format!("校核完成，发现 {} 处冲突", run.conflicts),
+                &format!("cross-check found {} conflicts", run.conflicts)
+            )
+        ))
+    }
+    .await;
+    r.into()
+}
+
+pub async fn return_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let input = src::ReturnInput {
+            entry_id: crate::pages::opt_i64(&body, "entry_id")?.unwrap_or_default(),
+            region_id: crate::pages::opt_i64(&body, "region_id")?.unwrap_or_default(),
+            method: field(&body, "method"),
+            field: field(&body, "field").trim().to_string(),
+        };
+        let out = src::do_create_return(&state, &p, &input).await?;
+        see_other(&format!(
+            "/sources?ok={}",
+            lang.t(
+                &format!("已向{}回流 {} 行", out.region_name, out.r.refreshed_rows.unwrap_or(0)),
+                &format!("{} rows returned to {}", out.r.refreshed_rows.unwrap_or(0), out.region_name)
+            )
+        ))
+    }
+    .await;
+    r.into()
+}
+
+/// `/returns/{id}`: a district organisation's view of its returned rows.
+pub async fn return_page(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Query(q): Query<src::ReturnRowsParams>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let rows = src::do_return_rows(&state, &p, id, &q).await?;
+        page(lang, Some(&p), "/datasets", &format!("{} #{id}", lang.t("回流数据", "Returned data")), html! {
+            p { (lang.t("版本 ", "Version ")) (rows.version) " · " (lang.t("共 ", "")) (rows.total) (lang.t(" 行（访问已记录）", " rows (this read is logged)")) }
+            div.scroll { table #return-rows {
+                thead { tr { @for c in &rows.columns { th.mono { (c) } } } }
+                tbody { @for row in &rows.rows { tr { @for c in row { td { (c.clone().unwrap_or_default()) } } } } }
+            } }
+        })
+    }
+    .await;
+    r.into()
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct BaseQuery {
+    pub prefix: Option<String>,
+    pub offset: Option<u64>,
+    pub key: Option<String>,
+}
+
+/// `/base/{subject}`: a page of the base view and a lookup form.
+pub async fn base(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(kind): Path<String>,
+    Query(q): Query<BaseQuery>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let kind = kind_or(&kind)?;
+        if let Some(key) = q.key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+            return see_other(&format!("/subjects/{}/{}", kind.as_str(), key));
+        }
+        let offset = q.offset.unwrap_or(0);
+        let view = src::do_base_view(&state, &p, kind, &src::BaseParams { prefix: q.prefix.clone(), offset: Some(offset), limit: Some(50) }).await?;
+        let title = format!("{}{}", lang.t(kind.label_zh(), kind.label_en()), lang.t("基础库", " base data"));
+        page(lang, Some(&p), "/base/person", &title, html! {
+            p {
+                a href="/base/person" { (lang.t("人口", "Population")) } " · " a href="/base/legal_entity" { (lang.t("法人", "Legal entities")) }
+            }
+            form.inline method="get" action=(format!("/base/{}", kind.as_str())) {
+                label { (lang.t("查询主体", "Look up a subject")) input name="key" placeholder=(lang.t("公民身份号码 / 统一社会信用代码", "citizen ID / credit code")); }
+                button type="submit" { (lang.t("查询", "Look up")) }
+            }
+            form.inline method="get" action=(format!("/base/{}", kind.as_str())) {
+                label { (lang.t("标识前缀（如区划代码）", "Key prefix (e.g. area code)")) input name="prefix" value=(q.prefix.clone().unwrap_or_default()); }
+                button type="submit" { (lang.t("筛选", "Filter")) }
+            }
+            p.muted { (lang.t("每个数据项取自其权威来源，列头注明来源数据集与版本；查看已记录。", "Each element comes from its authoritative source, named with its version in the column header; this view is logged.")) }
+            p #base-total { (lang.t("共 ", "")) (view.total) (lang.t(" 个主体", " subjects")) }
+            div.scroll { table #base {
+                thead { tr {
+                    th { (lang.t("标识", "Key")) }
+                    @for a in &view.attributes { th { (a.label) br; span.mono.muted { (a.element) " ← " (a.dataset) "@v" (a.version) } } }
+                } }
+                tbody { @for row in &view.rows { tr {
+                    td.mono { a href=(format!("/subjects/{}/{}", kind.as_str(), row.key)) { (row.key) } }
+                    @for (a, v) in view.attributes.iter().zip(&row.values) {
+                        td.disputed[row.disputed.contains(&a.element)] { (v.clone().unwrap_or_default()) @if row.disputed.contains(&a.element) { " " span.badge.st-rejected { (lang.t("异议中", "disputed")) } } }
+                    }
+                } } }
+            } }
+            p {
+                @if offset > 0 { a href=(format!("/base/{}?offset={}&prefix={}", kind.as_str(), offset.saturating_sub(50), q.prefix.clone().unwrap_or_default())) { (lang.t("上一页", "Previous")) } " " }
+                @if offset + 50 < view.total { a href=(format!("/base/{}?offset={}&prefix={}", kind.as_str(), offset + 50, q.prefix.clone().unwrap_or_default())) { (lang.t("下一页", "Next")) } }
+            }
+        })
+    }
+    .await;
+    r.into()
+}
+
+/// `/subjects/{subject}/{key}`: one person or entity across datasets.
+pub async fn subject(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path((kind, key)): Path<(String, String)>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let kind = kind_or(&kind)?;
+        let s = src::do_subject(&state, &p, kind, &key).await?;
+        page(lang, Some(&p), "/base/person", &format!("{} {}", lang.t(kind.label_zh(), kind.label_en()), s.key), html! {
+            p { a href=(format!("/base/{}", kind.as_str())) { "← " (lang.t("基础库", "Base data")) } }
+            p.muted { (lang.t("本次查看已记入审计日志。", "This view is recorded in the audit log.")) }
+            h2 { (lang.t("各来源的数据项", "Elements by source")) }
+            table #subject-values {
+                thead { tr { th { (lang.t("数据项", "Element")) } th { (lang.t("值", "Value")) } th { (lang.t("来源", "Source")) } th {} } }
+                tbody { @for v in &s.values { tr.conflict[v.conflict] {
+                    td { (v.label) " " span.mono.muted { (v.element) } }
+                    td { (v.value) }
+                    td.mono { (v.dataset) "@v" (v.version) }
+                    td {
+                        @if v.authoritative { span.badge.st-published { (lang.t("权威", "authoritative")) } " " }
+                        @if v.conflict { span.badge.st-rejected { (lang.t("多源不一致", "sources disagree")) } " " }
+                        @if v.disputed { span.badge.st-rejected { (lang.t("异议中", "disputed")) } }
+                    }
+                } } }
+            }
+            @if !s.open_objections.is_empty() {
+                h2 { (lang.t("核查中的异议", "Objections under review")) }
+                ul { @for o in &s.open_objections { li { a href=(format!("/objections/{}", o.id)) { "#" (o.id) } " " span.mono { (o.dataset) "." (o.field) } " → " (o.claimed_value) } } }
+            }
+            h2 { (lang.t("原始记录", "Records")) }
+            @for r in &s.records {
+                h3 { (r.name) " " span.mono.muted { (r.dataset) "@v" (r.version) } " · " (r.org_name) }
+                div.scroll { table {
+                    thead { tr { @for c in &r.columns { th.mono { (c) } } } }
+                    tbody { @for row in &r.rows { tr { @for c in row { td { (c.clone().unwrap_or_default()) } } } } }
+                } }
+            }
+        })
+    }
+    .await;
+    r.into()
+}
+
+fn objection_table(lang: Lang, list: &[obj::ObjectionOut]) -> Markup {
+    html! {
+        table #objections {
+            thead { tr {
+                th { "#" } th { (lang.t("数据", "Dataset")) } th { (lang.t("记录", "Record")) } th { (lang.t("字段", "Field")) }
+                th { (lang.t("主张的值", "Claimed value")) } th { (lang.t("状态", "State")) } th { (lang.t("答复期限", "Due")) }
+            } }
+            tbody { @for o in list { tr.overdue[o.overdue] {
+                td { a href=(format!("/objections/{}", o.o.id)) { (o.o.id) } }
+                td { (o.dataset_name) }
+                td.mono { (o.o.record_key) }
+                td { (o.field_label) " " span.mono.muted { (o.o.field) } }
+                td { (o.o.claimed_value) }
+                td { span.badge { (lang.t(&o.status_zh, &o.status_en)) } @if o.o.escalated_at_micros.is_some() { " " span.badge.st-rejected { (lang.t("已提级", "escalated")) } } }
+                td { (o.o.due_date) @if o.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } }
+            } } }
+        }
+    }
+}
+
+/// `/objections`: the objections the user may see, and the form to raise one.
+pub async fn objections(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let list = obj::do_list(&state, &p, &obj::ListParams::default()).await?;
+        let entries = state.storage.list_entries(&pdp_storage::catalog::EntryQuery { view: pdp_storage::catalog::EntryView::Published, ..Default::default() }).await?;
+        let keyed: Vec<_> = entries.iter().filter(|e| e.body.fields.iter().filter(|f| f.rules.key).count() == 1).collect();
+        page(lang, Some(&p), "/objections", lang.t("数据异议", "Objections"), html! {
+            (notice(f.ok.as_deref(), lang))
+            p.muted { (lang.t("对数据有异议的，可提出异议并附证明材料；提供单位须在 10 个工作日内核实并答复，逾期提交数据主管部门督办。核查期间不影响业务办理。",
+                "Object to wrong, missing or infringing data with evidence; the provider must verify and answer within 10 working days, or the authority takes it up. Business goes on during the review.")) }
+            (objection_table(lang, &list))
+            @if p.allows(Permission::RaiseObjection) {
+                h2 { (lang.t("提出异议", "Raise an objection")) }
+                section.card { form #objection-form method="post" action="/objections" {
+                    (csrf(&p))
+                    label { (lang.t("数据", "Dataset")) select name="entry_id" {
+                        @for e in &keyed { option value=(e.entry_id) { (e.body.name) " (" (e.code) ")" } }
+                    } }
+                    label { (lang.t("记录标识（如公民身份号码）", "Record key (e.g. citizen ID)")) input name="key" required; }
+                    label { (lang.t("字段名", "Field name")) input name="field" required placeholder="address"; }
+                    label { (lang.t("正确的值", "Correct value")) input name="claimed_value"; }
+                    label { (lang.t("理由", "Reason")) textarea name="reason" required {} }
+                    button type="submit" { (lang.t("提交异议", "Submit")) }
+                } }
+            }
+        })
+    }
+    .await;
+    r.into()
+}
+
+pub async fn objection_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let input = obj::ObjectionInput {
+            entry_id: crate::pages::opt_i64(&body, "entry_id")?.unwrap_or_default(),
+            key: field(&body, "key"),
+            field: field(&body, "field").trim().to_string(),
+            claimed_value: field(&body, "claimed_value"),
+            reason: field(&body, "reason"),
+        };
+        let o = obj::do_raise(&state, &p, &input).await?;
+        see_other(&format!(
+            "/objections/{}?ok={}",
+            o.o.id,
+            lang.t(
+                &format!("异议已提交，答复期限 {}", o.o.due_date),
+                &format!("objection raised, due {}", o.o.due_date)
+            )
+        ))
+    }
+    .await;
+    r.into()
+}
+
+/// `/objections/{id}`: one objection, its outcome, and the provider's answer form.
+pub async fn objection(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Query(f): Query<Flash>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let o = obj::do_get(&state, &p, id).await?;
+        page(lang, Some(&p), "/objections", &format!("{} #{id}", lang.t("数据异议", "Objection")), html! {
+            (notice(f.ok.as_deref(), lang))
+            p { a href="/objections" { "← " (lang.t("数据异议", "Objections")) } }
+            dl #objection {
+                dt { (lang.t("数据", "Dataset")) } dd { (o.dataset_name) " " span.mono.muted { (o.o.dataset) } }
+                dt { (lang.t("记录", "Record")) } dd.mono { (o.o.record_key) }
+                dt { (lang.t("字段", "Field")) } dd { (o.field_label) " " span.mono.muted { (o.o.field) } }
+                @if !o.o.current_value.is_empty() { dt { (lang.t("现值", "Current value")) } dd { (o.o.current_value) } }
+                dt { (lang.t("主张的值", "Claimed value")) } dd { (o.o.claimed_value) }
+                dt { (lang.t("理由", "Reason")) } dd { (o.o.reason) }
+                dt { (lang.t("提出人", "Raised by")) } dd { (o.o.raised_by_name) " · " (fmt_time(o.o.raised_at_micros)) }
+                dt { (lang.t("答复期限", "Due")) } dd { (o.o.due_date) @if o.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } @if o.o.escalated_at_micros.is_some() { " " span.badge.st-rejected { (lang.t("已提交主管部门督办", "escalated to the authority")) } } }
+                dt { (lang.t("状态", "State")) } dd #objection-status { span.badge { (lang.t(&o.status_zh, &o.status_en)) } }
+                @if !o.o.response.is_empty() { dt { (lang.t("答复", "Answer")) } dd #objection-response { (o.o.response) @if let Some(v) = o.o.correction_version { " " span.muted { (lang.t("（更正为第 ", "(correction in version ")) (v) (lang.t(" 版）", ")")) } } } }
+                @if o.o.evidence_size > 0 { dt { (lang.t("证明材料", "Evidence")) } dd { a href=(format!("/api/v1/objections/{id}/evidence")) { (o.o.evidence_name) } " (" (o.o.evidence_size) " B)" } }
+            }
+            @if o.o.raised_by == p.user.id && o.o.status == "open" {
+                section.card {
+                    form #evidence-form data-upload=(format!("/api/v1/objections/{id}/evidence")) data-method="PUT" data-csrf=(p.csrf()) {
+                        label { (lang.t("证明材料（不超过 5 MB）", "Evidence (at most 5 MB)")) input type="file" name="file" required; }
+                        button type="submit" { (lang.t("上传", "Upload")) }
+                    }
+                    div #evidence-result aria-live="polite" {}
+                }
+            }
+            @if o.can_answer {
+                h2 { (lang.t("核查答复", "Answer")) }
+                section.card { form #answer-form method="post" action=(format!("/objections/{id}/answer")) {
+                    (csrf(&p))
+                    label { (lang.t("结论", "Decision")) select name="decision" {
+                        option value="corrected" { (lang.t("更正", "Correct the value")) }
+                        option value="confirmed" { (lang.t("核实无误，保持不变", "Confirmed as is")) }
+                    } }
+                    label { (lang.t("更正后的值（默认为主张的值）", "Corrected value (the claimed value if empty)")) input name="corrected_value"; }
+                    label { (lang.t("核查说明", "Response")) textarea name="response" required {} }
+                    button type="submit" { (lang.t("提交答复", "Submit answer")) }
+                } }
+            }
+        })
+    }
+    .await;
+    r.into()
+}
+
+pub async fn answer_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    body: String,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let value = field(&body, "corrected_value");
+        let input = obj::AnswerInput {
+            decision: field(&body, "decision"),
+            response: field(&body, "response"),
+            corrected_value: (!value.trim().is_empty()).then(|| value.trim().to_string()),
+        };
+        obj::do_answer(&state, &p, id, &input).await?;
+        see_other(&format!("/objections/{id}?ok={}", lang.t("异议已答复", "objection answered")))
+    }
+    .await;
+    r.into()
+}

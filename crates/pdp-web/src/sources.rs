@@ -1,0 +1,1066 @@
+//! Work across datasets, for the authority: authoritative sources of data elements and the
+//! cross-check (one number, one source, R-AGG-03), the duplicate collection analysis, the
+//! population and legal-entity base views with the subject page (R-AGG-06), and data return
+//! to districts (R-AGG-07).
+//!
+//! Rows never leave the lake for these: each result is one DataFusion query over the datasets'
+//! latest versions. Assigning sources, running the cross-check and setting up returns need
+//! [`Permission::GovernData`] and a city-level authority account; base views and subject pages
+//! need [`Permission::ViewBaseData`] and every view is audited; a returned subset is read only
+//! by organisations of its district, and every read is audited.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use pdp_domain::catalog::DataType;
+use pdp_domain::org::RegionLevel;
+use pdp_domain::roles::Permission;
+use pdp_domain::subject::{DatasetRef, DuplicateCollection, SubjectKind, duplicate_collection, subject_of};
+use pdp_lake::Lake;
+use pdp_storage::catalog::{EntryQuery, EntryVersion, EntryView};
+use pdp_storage::{
+    AuthoritativeSource, Conflict, CrossCheckRun, DistrictReturn, NewCrossCheckRun, NewDistrictReturn, Storage,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::catalog::{json_or, path_or, query_or, review_scope};
+use crate::error::{ApiError, ErrorBody};
+
+type S = State<Arc<AppState>>;
+type P = Extension<Principal>;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        list_sources, set_source, remove_source, run_crosscheck, crosscheck, duplicates, base_view, subject,
+        list_returns, create_return, return_data
+    ),
+    components(schemas(
+        AuthoritativeSource, SourceInput, CrossCheckOut, CrossCheckRun, Conflict, DuplicateOut, CollectorOut,
+        BaseViewOut, BaseAttribute, BaseRow, SubjectOut, SubjectRecords, SubjectValue, DistrictReturn, ReturnInput,
+        ReturnOut, ReturnRowsOut
+    )),
+    tags((name = "sources", description = "One number one source, cross-check, base views, district data return"))
+)]
+pub struct SourcesDoc;
+
+fn now_micros() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
+}
+
+fn lake(state: &AppState) -> Result<&Lake, ApiError> {
+    state.lake.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "lake_unavailable",
+            "数据湖未配置",
+            "the data lake is not configured",
+        )
+    })
+}
+
+/// A single-quoted SQL string literal.
+fn sql_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A double-quoted SQL identifier. Field names are `[a-z][a-z0-9_]*` (the catalog checks), so
+/// quoting only guards against words SQL reserves.
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// A published dataset about persons or legal entities.
+#[derive(Debug, Clone)]
+pub struct SubjectDataset {
+    pub entry: EntryVersion,
+    pub kind: SubjectKind,
+    pub key: String,
+}
+
+/// Every published entry about persons or legal entities.
+pub async fn subject_datasets(storage: &dyn Storage) -> Result<Vec<SubjectDataset>, ApiError> {
+    let entries = storage.list_entries(&EntryQuery { view: EntryView::Published, ..Default::default() }).await?;
+    Ok(entries
+        .into_iter()
+        .filter_map(|e| {
+            let (kind, key) = subject_of(&e.body)?;
+            let key = key.to_string();
+            Some(SubjectDataset { entry: e, kind, key })
+        })
+        .collect())
+}
+
+/// The current version of a dataset, `None` when nothing was loaded yet.
+async fn current_version(lake: &Lake, dataset: &str) -> Result<Option<i64>, ApiError> {
+    Ok(lake.table(dataset).await?.and_then(|t| t.version()).map(|v| v as i64))
+}
+
+/// Only a city-level authority governs sources and returns: district reviewers see their
+/// region's findings but do not decide for the city.
+pub async fn city_authority(state: &AppState, p: &Principal) -> Result<(), ApiError> {
+    if !review_scope(state, p).await?.all {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_city_authority",
+            "只有市级数据主管部门可以执行此操作",
+            "only the city's data authority may do this",
+        ));
+    }
+    Ok(())
+}
+
+fn parse_kind(s: &str) -> Result<SubjectKind, ApiError> {
+    SubjectKind::parse(s).ok_or_else(|| {
+        ApiError::bad_request(
+            "unknown_subject",
+            format!("未知的主体类型“{s}”（person、legal_entity）"),
+            format!("unknown subject kind {s:?} (person, legal_entity)"),
+        )
+    })
+}
+
+// ---------------------------------------------------------------- authoritative sources
+
+/// Authoritative sources of data elements.
+#[utoipa::path(get, path = "/api/v1/sources", tag = "sources",
+    responses((status = 200, body = Vec<AuthoritativeSource>)))]
+pub async fn list_sources(State(state): S) -> Result<Json<Vec<AuthoritativeSource>>, ApiError> {
+    Ok(Json(state.storage.list_sources().await?))
+}
+
+/// The authority's assignment of a source.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceInput {
+    /// `person` or `legal_entity`.
+    pub subject: String,
+    /// The element (field name).
+    pub element: String,
+    /// The catalog entry id of the authoritative dataset.
+    pub entry_id: i64,
+    #[serde(default)]
+    pub note: String,
+}
+
+pub async fn do_set_source(
+    state: &AppState,
+    p: &Principal,
+    input: &SourceInput,
+) -> Result<AuthoritativeSource, ApiError> {
+    city_authority(state, p).await?;
+    let kind = parse_kind(&input.subject)?;
+    let e = crate::datasets::published_entry(state, input.entry_id).await?;
+    match subject_of(&e.body) {
+        Some((k, _)) if k == kind => {}
+        _ => {
+            return Err(ApiError::bad_request(
+                "source_wrong_subject",
+                format!(
+                    "“{}”不是以{}为主体的数据（需要公民身份号码或统一社会信用代码标识字段）",
+                    e.body.name,
+                    kind.label_zh()
+                ),
+                format!(
+                    "{:?} is not about {} (it needs a citizen ID or credit code identifier field)",
+                    e.body.name,
+                    kind.label_en()
+                ),
+            ));
+        }
+    }
+    let key = e.body.identifier_field.clone().unwrap_or_default();
+    if input.element == key || !e.body.fields.iter().any(|f| f.name == input.element) {
+        return Err(ApiError::bad_request(
+            "source_no_element",
+            format!("“{}”没有数据项“{}”", e.body.name, input.element),
+            format!("{:?} has no element {:?}", e.body.name, input.element),
+        ));
+    }
+    let s = AuthoritativeSource {
+        subject: kind.as_str().into(),
+        element: input.element.clone(),
+        dataset: e.code.clone(),
+        note: input.note.trim().chars().take(500).collect(),
+        assigned_by: p.user.username.clone(),
+        assigned_at_micros: now_micros(),
+    };
+    let mut ev = p.event("source.assign", "");
+    ev.purpose = format!("dataset={}", e.code);
+    state.storage.set_source(s.clone(), ev).await?;
+    Ok(s)
+}
+
+/// Names the authoritative source of an element (replacing an earlier one).
+#[utoipa::path(post, path = "/api/v1/sources", tag = "sources", request_body = SourceInput,
+    responses((status = 200, body = AuthoritativeSource), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn set_source(
+    State(state): S,
+    Extension(p): P,
+    body: Result<Json<SourceInput>, JsonRejection>,
+) -> Result<Json<AuthoritativeSource>, ApiError> {
+    let input = json_or(body)?;
+    Ok(Json(do_set_source(&state, &p, &input).await?))
+}
+
+/// Removes the assignment of an element's source.
+#[utoipa::path(delete, path = "/api/v1/sources/{subject}/{element}", tag = "sources",
+    params(("subject" = String, Path), ("element" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn remove_source(
+    State(state): S,
+    Extension(p): P,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let (subject, element) = path_or(path)?;
+    city_authority(&state, &p).await?;
+    if state.storage.remove_source(&subject, &element, p.event("source.remove", "")).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(&format!("source of {subject}/{element}")))
+    }
+}
+
+// ---------------------------------------------------------------- cross-check
+
+/// Conflicts kept per pair of datasets; the run counts them all.
+const CONFLICTS_KEPT_PER_PAIR: usize = 1000;
+
+/// Runs the cross-check: for every element with an authoritative source, every other loaded
+/// dataset about the same subjects that holds the element is joined with the source on the key,
+/// and differing values are conflicts.
+pub async fn do_crosscheck(
+    storage: &dyn Storage,
+    lake: &Lake,
+    actor: &str,
+    mut ev: pdp_audit::NewEvent,
+) -> Result<CrossCheckRun, ApiError> {
+    let started = now_micros();
+    let datasets = subject_datasets(storage).await?;
+    let by_code: BTreeMap<&str, &SubjectDataset> = datasets.iter().map(|d| (d.entry.code.as_str(), d)).collect();
+    let mut versions: BTreeMap<String, Option<i64>> = BTreeMap::new();
+    for d in &datasets {
+        versions.insert(d.entry.code.clone(), current_version(lake, &d.entry.code).await?);
+    }
+    let (mut pairs, mut compared, mut total) = (0i64, 0i64, 0i64);
+    let mut conflicts = Vec::new();
+    for s in storage.list_sources().await? {
+        let Some(kind) = SubjectKind::parse(&s.subject) else { continue };
+        let Some(src) = by_code.get(s.dataset.as_str()) else { continue };
+        let Some(Some(src_version)) = versions.get(&s.dataset).copied() else { continue };
+        for other in datasets.iter().filter(|d| {
+            d.kind == kind && d.entry.code != s.dataset && d.entry.body.fields.iter().any(|f| f.name == s.element)
+        }) {
+            let Some(Some(other_version)) = versions.get(&other.entry.code).copied() else { continue };
+            pairs += 1;
+            let side = |key: &str| {
+                format!(
+                    "SELECT CAST({k} AS VARCHAR) AS k, MAX(trim(CAST({e} AS VARCHAR))) AS v FROM {{t}} \
+                     WHERE {k} IS NOT NULL GROUP BY CAST({k} AS VARCHAR)",
+                    k = ident(key),
+                    e = ident(&s.element)
+                )
+            };
+            let with = format!(
+                "WITH a AS ({}), b AS ({})",
+                side(&src.key).replace("{t}", "src"),
+                side(&other.key).replace("{t}", "other")
+            );
+            let tables = [("src", s.dataset.as_str()), ("other", other.entry.code.as_str())];
+            let counts = lake
+                .sql(
+                    &tables,
+                    &format!(
+                        "{with} SELECT COUNT(*) AS n, \
+                         SUM(CASE WHEN a.v <> '' AND b.v <> '' AND a.v <> b.v THEN 1 ELSE 0 END) AS c \
+                         FROM a JOIN b ON a.k = b.k"
+                    ),
+                )
+                .await?;
+            let cell = |i: usize| -> i64 {
+                counts.rows.first().and_then(|r| r.get(i).cloned().flatten()).and_then(|v| v.parse().ok()).unwrap_or(0)
+            };
+            compared += cell(0);
+            let found = cell(1);
+            total += found;
+            if found == 0 {
+                continue;
+            }
+            let page = lake
+                .sql(
+                    &tables,
+                    &format!(
+                        "{with} SELECT a.k, a.v, b.v FROM a JOIN b ON a.k = b.k \
+                         WHERE a.v <> '' AND b.v <> '' AND a.v <> b.v ORDER BY a.k LIMIT {CONFLICTS_KEPT_PER_PAIR}"
+                    ),
+                )
+                .await?;
+            for r in page.rows {
+                let get = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+                conflicts.push(Conflict {
+                    run_id: 0,
+                    subject: s.subject.clone(),
+                    element: s.element.clone(),
+                    key: get(0),
+                    source_dataset: s.dataset.clone(),
+                    source_version: src_version,
+                    source_value: get(1),
+                    other_dataset: other.entry.code.clone(),
+                    other_version,
+                    other_value: get(2),
+                });
+            }
+        }
+    }
+    let run = NewCrossCheckRun {
+        actor: actor.to_string(),
+        started_at_micros: started,
+        finished_at_micros: now_micros(),
+        pairs,
+        compared,
+        conflicts: total,
+    };
+    ev.purpose = format!("pairs={pairs} compared={compared} conflicts={total}");
+    Ok(storage.record_crosscheck(run, conflicts, ev).await?)
+}
+
+/// The latest cross-check and a page of its conflicts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CrossCheckOut {
+    pub run: Option<CrossCheckRun>,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Runs the cross-check now and returns its first conflicts.
+#[utoipa::path(post, path = "/api/v1/crosscheck", tag = "sources",
+    responses((status = 200, body = CrossCheckOut), (status = 403, body = ErrorBody)))]
+pub async fn run_crosscheck(State(state): S, Extension(p): P) -> Result<Json<CrossCheckOut>, ApiError> {
+    city_authority(&state, &p).await?;
+    let run =
+        do_crosscheck(state.storage.as_ref(), lake(&state)?, &p.user.username, p.event("crosscheck.run", "")).await?;
+    let conflicts = state.storage.list_conflicts(run.id, None, 0, 100).await?;
+    Ok(Json(CrossCheckOut { run: Some(run), conflicts }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ConflictParams {
+    pub element: Option<String>,
+    pub offset: Option<i64>,
+    /// At most 500.
+    pub limit: Option<i64>,
+}
+
+/// The latest cross-check's conflicts, each with both values and both sources.
+#[utoipa::path(get, path = "/api/v1/crosscheck", tag = "sources", params(ConflictParams),
+    responses((status = 200, body = CrossCheckOut)))]
+pub async fn crosscheck(
+    State(state): S,
+    q: Result<Query<ConflictParams>, QueryRejection>,
+) -> Result<Json<CrossCheckOut>, ApiError> {
+    let q = query_or(q)?;
+    let run = state.storage.latest_crosscheck().await?;
+    let conflicts = match &run {
+        Some(r) => {
+            state
+                .storage
+                .list_conflicts(
+                    r.id,
+                    q.element.as_deref().filter(|e| !e.is_empty()),
+                    q.offset.unwrap_or(0).max(0),
+                    q.limit.unwrap_or(100).clamp(1, 500),
+                )
+                .await?
+        }
+        None => vec![],
+    };
+    Ok(Json(CrossCheckOut { run, conflicts }))
+}
+
+// ---------------------------------------------------------------- duplicate collection
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectorOut {
+    pub org_id: i64,
+    pub org_name: String,
+    pub entry_id: i64,
+    pub dataset: String,
+    pub name: String,
+}
+
+/// An element collected by more than one organisation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuplicateOut {
+    pub subject: String,
+    pub element: String,
+    /// The element's label in the authoritative dataset (or the first collector's).
+    pub label: String,
+    pub authoritative: Option<String>,
+    pub organisations: usize,
+    pub collectors: Vec<CollectorOut>,
+}
+
+pub async fn do_duplicates(state: &AppState) -> Result<Vec<DuplicateOut>, ApiError> {
+    let datasets = subject_datasets(state.storage.as_ref()).await?;
+    let refs: Vec<DatasetRef<'_>> = datasets
+        .iter()
+        .map(|d| DatasetRef {
+            entry_id: d.entry.entry_id,
+            code: &d.entry.code,
+            org_id: d.entry.org_id,
+            body: &d.entry.body,
+        })
+        .collect();
+    let sources: BTreeMap<(SubjectKind, String), String> = state
+        .storage
+        .list_sources()
+        .await?
+        .into_iter()
+        .filter_map(|s| Some(((SubjectKind::parse(&s.subject)?, s.element), s.dataset)))
+        .collect();
+    let orgs: BTreeMap<i64, String> = state.storage.list_orgs().await?.into_iter().map(|o| (o.id, o.name)).collect();
+    let by_code: BTreeMap<&str, &SubjectDataset> = datasets.iter().map(|d| (d.entry.code.as_str(), d)).collect();
+    let out = duplicate_collection(&refs, &sources)
+        .into_iter()
+        .map(|d: DuplicateCollection| {
+            let label = d
+                .collectors
+                .first()
+                .and_then(|c| by_code.get(c.dataset.as_str()))
+                .and_then(|ds| ds.entry.body.fields.iter().find(|f| f.name == d.element))
+                .map(|f| f.label.clone())
+                .unwrap_or_default();
+            DuplicateOut {
+                subject: d.subject.as_str().into(),
+                label,
+                authoritative: d.authoritative,
+                organisations: d.organisations,
+                collectors: d
+                    .collectors
+                    .into_iter()
+                    .map(|c| CollectorOut {
+                        org_name: orgs.get(&c.org_id).cloned().unwrap_or_default(),
+                        name: by_code.get(c.dataset.as_str()).map(|d| d.entry.body.name.clone()).unwrap_or_default(),
+                        org_id: c.org_id,
+                        entry_id: c.entry_id,
+                        dataset: c.dataset,
+                    })
+                    .collect(),
+                element: d.element,
+            }
+        })
+        .collect();
+    Ok(out)
+}
+
+/// Duplicate collection: elements about the same subjects that more than one organisation
+/// collects, from the catalog (R-AGG-03).
+#[utoipa::path(get, path = "/api/v1/catalog/duplicates", tag = "sources",
+    responses((status = 200, body = Vec<DuplicateOut>)))]
+pub async fn duplicates(State(state): S) -> Result<Json<Vec<DuplicateOut>>, ApiError> {
+    Ok(Json(do_duplicates(&state).await?))
+}
+
+// ---------------------------------------------------------------- base views
+
+/// A column of a base view: an element and where its values come from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BaseAttribute {
+    pub element: String,
+    pub label: String,
+    pub dataset: String,
+    pub entry_id: i64,
+    /// The source's version the values were read at.
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BaseRow {
+    pub key: String,
+    /// In the order of `attributes`.
+    pub values: Vec<Option<String>>,
+    /// Elements whose value an open objection disputes in its source (R-OBJ-03).
+    pub disputed: Vec<String>,
+}
+
+/// A page of the population or legal-entity base view.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BaseViewOut {
+    pub subject: String,
+    pub attributes: Vec<BaseAttribute>,
+    pub rows: Vec<BaseRow>,
+    pub total: u64,
+}
+
+#[derive(Debug, Deserialize, IntoParams, Default)]
+pub struct BaseParams {
+    /// Only keys starting with this (e.g. an area code).
+    pub prefix: Option<String>,
+    pub offset: Option<u64>,
+    /// At most 200.
+    pub limit: Option<u64>,
+}
+
+/// The base view of a subject kind: every key found in an authoritative source, with each
+/// element's value from its source.
+pub async fn do_base_view(
+    state: &AppState,
+    p: &Principal,
+    kind: SubjectKind,
+    q: &BaseParams,
+) -> Result<BaseViewOut, ApiError> {
+    let lake = lake(state)?;
+    let datasets = subject_datasets(state.storage.as_ref()).await?;
+    let by_code: BTreeMap<&str, &SubjectDataset> = datasets.iter().map(|d| (d.entry.code.as_str(), d)).collect();
+    // Sources grouped by dataset, in a fixed order.
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for s in state.storage.list_sources().await? {
+        if s.subject == kind.as_str() && by_code.contains_key(s.dataset.as_str()) {
+            groups.entry(s.dataset).or_default().push(s.element);
+        }
+    }
+    let mut attributes = Vec::new();
+    let mut tables: Vec<(String, String)> = Vec::new();
+    for (code, elements) in &groups {
+        let Some(version) = current_version(lake, code).await? else { continue };
+        let d = by_code[code.as_str()];
+        for el in elements {
+            let label = d.entry.body.fields.iter().find(|f| &f.name == el).map(|f| f.label.clone()).unwrap_or_default();
+            attributes.push(BaseAttribute {
+                element: el.clone(),
+                label,
+                dataset: code.clone(),
+                entry_id: d.entry.entry_id,
+                version,
+            });
+        }
+        tables.push((format!("t{}", tables.len()), code.clone()));
+    }
+    let mut out = BaseViewOut { subject: kind.as_str().into(), attributes: attributes.clone(), rows: vec![], total: 0 };
+    if tables.is_empty() {
+        return Ok(out);
+    }
+    let prefix = q.prefix.as_deref().unwrap_or("").trim().to_string();
+    if prefix.len() > 18 || !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(ApiError::bad_request(
+            "base_bad_prefix",
+            "前缀只能包含字母和数字，且不超过 18 位",
+            "the prefix must be at most 18 letters or digits",
+        ));
+    }
+    let mut ctes = Vec::new();
+    let mut keys = Vec::new();
+    let mut select = vec!["keys.k".to_string()];
+    let mut joins = Vec::new();
+    for (i, (name, code)) in tables.iter().enumerate() {
+        let d = by_code[code.as_str()];
+        let k = ident(&d.key);
+        let cols: Vec<String> = groups[code]
+            .iter()
+            .enumerate()
+            .map(|(j, el)| format!("MAX(CAST({} AS VARCHAR)) AS e{j}", ident(el)))
+            .collect();
+        ctes.push(format!(
+            "s{i} AS (SELECT CAST({k} AS VARCHAR) AS k, {} FROM {name} WHERE {k} IS NOT NULL GROUP BY CAST({k} AS VARCHAR))",
+            cols.join(", ")
+        ));
+        keys.push(format!("SELECT k FROM s{i}"));
+        for j in 0..groups[code].len() {
+            select.push(format!("s{i}.e{j}"));
+        }
+        joins.push(format!("LEFT JOIN s{i} ON keys.k = s{i}.k"));
+    }
+    let filter =
+        if prefix.is_empty() { String::new() } else { format!("WHERE k LIKE {}", sql_str(&format!("{prefix}%"))) };
+    let with = format!("WITH {}, keys AS (SELECT k FROM ({}) u {filter})", ctes.join(", "), keys.join(" UNION "));
+    let names: Vec<(&str, &str)> = tables.iter().map(|(n, c)| (n.as_str(), c.as_str())).collect();
+    let count = lake.sql(&names, &format!("{with} SELECT COUNT(*) FROM keys")).await?;
+    out.total = count.rows.first().and_then(|r| r.first().cloned().flatten()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let offset = q.offset.unwrap_or(0);
+    let page = lake
+        .sql(
+            &names,
+            &format!(
+                "{with} SELECT {} FROM keys {} ORDER BY keys.k LIMIT {limit} OFFSET {offset}",
+                select.join(", "),
+                joins.join(" ")
+            ),
+        )
+        .await?;
+    let open: BTreeSet<(String, String, String)> = state
+        .storage
+        .list_objections(&pdp_storage::ObjectionQuery { open_only: true, ..Default::default() })
+        .await?
+        .into_iter()
+        .map(|o| (o.dataset, o.record_key, o.field))
+        .collect();
+    out.rows = page
+        .rows
+        .into_iter()
+        .map(|mut r| {
+            let key = if r.is_empty() { None } else { r.remove(0) }.unwrap_or_default();
+            let disputed = attributes
+                .iter()
+                .filter(|a| open.contains(&(a.dataset.clone(), key.clone(), a.element.clone())))
+                .map(|a| a.element.clone())
+                .collect();
+            BaseRow { key, values: r, disputed }
+        })
+        .collect();
+    let mut ev = p.event("base.view", &format!("base:{}", kind.as_str()));
+    ev.purpose = format!("rows={} offset={offset} prefix={prefix}", out.rows.len());
+    state.audit.append(ev).await?;
+    Ok(out)
+}
+
+/// A page of the population (`person`) or legal-entity (`legal_entity`) base view (audited).
+#[utoipa::path(get, path = "/api/v1/base/{subject}", tag = "sources",
+    params(("subject" = String, Path), BaseParams),
+    responses((status = 200, body = BaseViewOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn base_view(
+    State(state): S,
+    Extension(p): P,
+    kind: Result<Path<String>, PathRejection>,
+    q: Result<Query<BaseParams>, QueryRejection>,
+) -> Result<Json<BaseViewOut>, ApiError> {
+    let kind = parse_kind(&path_or(kind)?)?;
+    Ok(Json(do_base_view(&state, &p, kind, &query_or(q)?).await?))
+}
+
+/// One dataset's records about a subject.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubjectRecords {
+    pub dataset: String,
+    pub entry_id: i64,
+    pub name: String,
+    pub org_name: String,
+    pub version: i64,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+/// One element's value in one dataset.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubjectValue {
+    pub element: String,
+    pub label: String,
+    pub value: String,
+    pub dataset: String,
+    pub version: i64,
+    /// The dataset is the element's authoritative source.
+    pub authoritative: bool,
+    /// Another dataset holds a different value of this element.
+    pub conflict: bool,
+    /// An open objection disputes this value.
+    pub disputed: bool,
+}
+
+/// A person or legal entity across every dataset about it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubjectOut {
+    pub subject: String,
+    pub key: String,
+    pub values: Vec<SubjectValue>,
+    pub records: Vec<SubjectRecords>,
+    pub open_objections: Vec<pdp_storage::Objection>,
+}
+
+pub async fn do_subject(state: &AppState, p: &Principal, kind: SubjectKind, key: &str) -> Result<SubjectOut, ApiError> {
+    let key = key.trim().to_uppercase();
+    let valid = match kind {
+        SubjectKind::Person => pdp_domain::ids::CitizenId::parse(&key).is_ok(),
+        SubjectKind::LegalEntity => pdp_domain::ids::CreditCode::parse(&key).is_ok(),
+    };
+    if !valid {
+        return Err(ApiError::bad_request(
+            "subject_bad_key",
+            format!(
+                "“{key}”不是有效的{}",
+                if kind == SubjectKind::Person { "公民身份号码" } else { "统一社会信用代码" }
+            ),
+            format!(
+                "{key:?} is not a valid {}",
+                if kind == SubjectKind::Person { "citizen ID number" } else { "credit code" }
+            ),
+        ));
+    }
+    let lake = lake(state)?;
+    let orgs: BTreeMap<i64, String> = state.storage.list_orgs().await?.into_iter().map(|o| (o.id, o.name)).collect();
+    let sources: BTreeSet<(String, String)> = state
+        .storage
+        .list_sources()
+        .await?
+        .into_iter()
+        .filter(|s| s.subject == kind.as_str())
+        .map(|s| (s.element, s.dataset))
+        .collect();
+    let objections: Vec<pdp_storage::Objection> = state
+        .storage
+        .list_objections(&pdp_storage::ObjectionQuery { open_only: true, ..Default::default() })
+        .await?
+        .into_iter()
+        .filter(|o| o.record_key == key)
+        .collect();
+    let mut records = Vec::new();
+    let mut values = Vec::new();
+    for d in subject_datasets(state.storage.as_ref()).await?.into_iter().filter(|d| d.kind == kind) {
+        let Some(version) = current_version(lake, &d.entry.code).await? else { continue };
+        let page = lake.rows(&d.entry.code, None, Some((&d.key, &key)), 0, 20).await?;
+        if page.rows.is_empty() {
+            continue;
+        }
+        for (i, col) in page.columns.iter().enumerate() {
+            if col == &d.key {
+                continue;
+            }
+            let Some(value) = page.rows[0].get(i).cloned().flatten() else { continue };
+            values.push(SubjectValue {
+                element: col.clone(),
+                label: d.entry.body.fields.iter().find(|f| &f.name == col).map(|f| f.label.clone()).unwrap_or_default(),
+                value,
+                dataset: d.entry.code.clone(),
+                version,
+                authoritative: sources.contains(&(col.clone(), d.entry.code.clone())),
+                conflict: false,
+                disputed: objections.iter().any(|o| o.dataset == d.entry.code && &o.field == col),
+            });
+        }
+        records.push(SubjectRecords {
+            dataset: d.entry.code.clone(),
+            entry_id: d.entry.entry_id,
+            name: d.entry.body.name.clone(),
+            org_name: orgs.get(&d.entry.org_id).cloned().unwrap_or_default(),
+            version,
+            columns: page.columns,
+            rows: page.rows,
+        });
+    }
+    // An element is in conflict when two datasets hold different non-empty values of it.
+    let mut seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for v in &values {
+        if !v.value.trim().is_empty() {
+            seen.entry(v.element.clone()).or_default().insert(v.value.trim().to_string());
+        }
+    }
+    for v in &mut values {
+        v.conflict = seen.get(&v.element).is_some_and(|s| s.len() > 1);
+    }
+    values.sort_by(|a, b| a.element.cmp(&b.element).then(b.authoritative.cmp(&a.authoritative)));
+    let mut ev = p.event("subject.view", &format!("subject:{}:{}", kind.as_str(), key));
+    ev.purpose = format!("datasets={}", records.len());
+    state.audit.append(ev).await?;
+    Ok(SubjectOut { subject: kind.as_str().into(), key, values, records, open_objections: objections })
+}
+
+/// One person or legal entity across every dataset about it (audited).
+#[utoipa::path(get, path = "/api/v1/subjects/{subject}/{key}", tag = "sources",
+    params(("subject" = String, Path), ("key" = String, Path, description = "citizen ID or credit code")),
+    responses((status = 200, body = SubjectOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn subject(
+    State(state): S,
+    Extension(p): P,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<SubjectOut>, ApiError> {
+    let (kind, key) = path_or(path)?;
+    Ok(Json(do_subject(&state, &p, parse_kind(&kind)?, &key).await?))
+}
+
+// ---------------------------------------------------------------- district return
+
+/// How a return selects a district's rows.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnInput {
+    /// The catalog entry id of the dataset.
+    pub entry_id: i64,
+    /// The district (region id).
+    pub region_id: i64,
+    /// `area_code` (division code inside the key) or `field` (a region field).
+    pub method: String,
+    /// The region field when `method` is `field`.
+    #[serde(default)]
+    pub field: String,
+}
+
+/// A return with its district and dataset names.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReturnOut {
+    #[serde(flatten)]
+    pub r: DistrictReturn,
+    pub region_code: String,
+    pub region_name: String,
+    pub entry_id: i64,
+    pub dataset_name: String,
+}
+
+/// The SQL condition selecting a return's rows.
+fn return_condition(r: &DistrictReturn, entry: &EntryVersion, region: &pdp_storage::Region) -> Option<String> {
+    match r.method.as_str() {
+        "area_code" => {
+            let (kind, key) = subject_of(&entry.body)?;
+            let start = if kind == SubjectKind::Person { 1 } else { 3 };
+            Some(format!("substr(CAST({} AS VARCHAR), {start}, 6) = {}", ident(key), sql_str(&region.code)))
+        }
+        "field" => Some(format!(
+            "trim(CAST({} AS VARCHAR)) IN ({}, {})",
+            ident(&r.field),
+            sql_str(&region.code),
+            sql_str(&region.name)
+        )),
+        _ => None,
+    }
+}
+
+async fn return_parts(state: &AppState, r: &DistrictReturn) -> Result<(EntryVersion, pdp_storage::Region), ApiError> {
+    let entry = state
+        .storage
+        .get_entry_by_code(&r.dataset)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("dataset {}", r.dataset)))?;
+    let entry = crate::datasets::published_entry(state, entry.entry_id).await?;
+    let region = state
+        .storage
+        .list_regions()
+        .await?
+        .into_iter()
+        .find(|g| g.id == r.region_id)
+        .ok_or_else(|| ApiError::not_found(&format!("region {}", r.region_id)))?;
+    Ok((entry, region))
+}
+
+/// Counts a return's rows at the dataset's current version and notes the refresh.
+pub async fn refresh_return(state: &AppState, r: &DistrictReturn) -> Result<(), ApiError> {
+    refresh_return_in(state.storage.as_ref(), lake(state)?, r).await
+}
+
+/// [`refresh_return`] for callers without the web state (the `pdp load` command).
+pub async fn refresh_return_in(storage: &dyn Storage, lake: &Lake, r: &DistrictReturn) -> Result<(), ApiError> {
+    let Some(e) = storage.get_entry_by_code(&r.dataset).await? else { return Ok(()) };
+    let Some(entry) = crate::datasets::published_entry_of(storage, e.entry_id).await else { return Ok(()) };
+    let Some(region) = storage.list_regions().await?.into_iter().find(|g| g.id == r.region_id) else { return Ok(()) };
+    let Some(version) = current_version(lake, &r.dataset).await? else { return Ok(()) };
+    let Some(cond) = return_condition(r, &entry, &region) else { return Ok(()) };
+    let page = lake.sql(&[("t", r.dataset.as_str())], &format!("SELECT COUNT(*) FROM t WHERE {cond}")).await?;
+    let rows = page.rows.first().and_then(|r| r.first().cloned().flatten()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    storage.set_return_refreshed(r.id, version, rows, now_micros()).await?;
+    Ok(())
+}
+
+/// Refreshes every return of a dataset after a load (R-AGG-07: a standing grant follows the
+/// data). A failure is logged, not raised: the load itself is committed and recorded.
+pub async fn refresh_returns_of(storage: &dyn Storage, lake: &Lake, dataset: &str) {
+    let returns = match storage.list_returns().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list district returns");
+            return;
+        }
+    };
+    for r in returns.iter().filter(|r| r.dataset == dataset) {
+        if let Err(e) = refresh_return_in(storage, lake, r).await {
+            tracing::warn!(dataset, return_id = r.id, error = %e.message(), "district return refresh failed");
+        }
+    }
+}
+
+pub async fn do_create_return(state: &AppState, p: &Principal, input: &ReturnInput) -> Result<ReturnOut, ApiError> {
+    city_authority(state, p).await?;
+    let entry = crate::datasets::published_entry(state, input.entry_id).await?;
+    let region = state
+        .storage
+        .list_regions()
+        .await?
+        .into_iter()
+        .find(|g| g.id == input.region_id)
+        .ok_or_else(|| ApiError::not_found(&format!("region {}", input.region_id)))?;
+    if region.level != RegionLevel::District {
+        return Err(ApiError::bad_request(
+            "return_not_district",
+            "数据只回流到区县",
+            "data is returned to districts only",
+        ));
+    }
+    let field = match input.method.as_str() {
+        "area_code" => {
+            if subject_of(&entry.body).is_none() {
+                return Err(ApiError::bad_request(
+                    "return_no_identifier",
+                    "该数据没有公民身份号码或统一社会信用代码字段，请按区划字段回流",
+                    "the dataset has no citizen ID or credit code field: return it by a region field",
+                ));
+            }
+            String::new()
+        }
+        "field" => {
+            let f = entry.body.fields.iter().find(|f| f.name == input.field).ok_or_else(|| {
+                ApiError::bad_request(
+                    "unknown_field",
+                    format!("没有字段“{}”", input.field),
+                    format!("no field {:?}", input.field),
+                )
+            })?;
+            if f.data_type != DataType::Text {
+                return Err(ApiError::bad_request(
+                    "return_field_not_text",
+                    "区划字段应为字符型",
+                    "the region field must be text",
+                ));
+            }
+            f.name.clone()
+        }
+        m => {
+            return Err(ApiError::bad_request(
+                "return_bad_method",
+                format!("未知的回流方式“{m}”（area_code、field）"),
+                format!("unknown return method {m:?} (area_code, field)"),
+            ));
+        }
+    };
+    let r = state
+        .storage
+        .create_return(
+            NewDistrictReturn {
+                dataset: entry.code.clone(),
+                region_id: region.id,
+                method: input.method.clone(),
+                field,
+                created_by: p.user.username.clone(),
+            },
+            p.event("return.create", ""),
+        )
+        .await?;
+    refresh_return(state, &r).await?;
+    let r = state.storage.get_return(r.id).await?.unwrap_or(r);
+    Ok(ReturnOut {
+        r,
+        region_code: region.code,
+        region_name: region.name,
+        entry_id: entry.entry_id,
+        dataset_name: entry.body.name,
+    })
+}
+
+/// Sets up a standing return of a dataset's rows about a district to that district.
+#[utoipa::path(post, path = "/api/v1/returns", tag = "sources", request_body = ReturnInput,
+    responses((status = 200, body = ReturnOut), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_return(
+    State(state): S,
+    Extension(p): P,
+    body: Result<Json<ReturnInput>, JsonRejection>,
+) -> Result<Json<ReturnOut>, ApiError> {
+    let input = json_or(body)?;
+    Ok(Json(do_create_return(&state, &p, &input).await?))
+}
+
+/// The returns `p` may see: all for the city authority, those of the own district otherwise.
+pub async fn do_list_returns(state: &AppState, p: &Principal) -> Result<Vec<ReturnOut>, ApiError> {
+    let all = p.allows(Permission::GovernData) && review_scope(state, p).await?.all;
+    let my_region = match p.org_id {
+        Some(o) => state.storage.get_org(o).await?.map(|o| o.region_id),
+        None => None,
+    };
+    let regions: BTreeMap<i64, pdp_storage::Region> =
+        state.storage.list_regions().await?.into_iter().map(|r| (r.id, r)).collect();
+    let mut out = Vec::new();
+    for r in state.storage.list_returns().await? {
+        if !all && my_region != Some(r.region_id) {
+            continue;
+        }
+        let entry = state.storage.get_entry_by_code(&r.dataset).await?;
+        let region = regions.get(&r.region_id);
+        out.push(ReturnOut {
+            region_code: region.map(|g| g.code.clone()).unwrap_or_default(),
+            region_name: region.map(|g| g.name.clone()).unwrap_or_default(),
+            entry_id: entry.as_ref().map(|e| e.entry_id).unwrap_or_default(),
+            dataset_name: entry.map(|e| e.body.name).unwrap_or_default(),
+            r,
+        });
+    }
+    Ok(out)
+}
+
+/// District returns: all of them for the city authority, the own district's for others.
+#[utoipa::path(get, path = "/api/v1/returns", tag = "sources", responses((status = 200, body = Vec<ReturnOut>)))]
+pub async fn list_returns(State(state): S, Extension(p): P) -> Result<Json<Vec<ReturnOut>>, ApiError> {
+    Ok(Json(do_list_returns(&state, &p).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnRowsOut {
+    pub version: i64,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+    pub total: u64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReturnRowsParams {
+    pub offset: Option<u64>,
+    /// At most 500.
+    pub limit: Option<u64>,
+}
+
+/// A page of a returned subset, for an organisation of the return's district (audited).
+pub async fn do_return_rows(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    q: &ReturnRowsParams,
+) -> Result<ReturnRowsOut, ApiError> {
+    let r = state.storage.get_return(id).await?.ok_or_else(|| ApiError::not_found(&format!("return {id}")))?;
+    let my_region = match p.org_id {
+        Some(o) => state.storage.get_org(o).await?.map(|o| o.region_id),
+        None => None,
+    };
+    if my_region != Some(r.region_id) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_in_district",
+            "只有该区县的单位可以使用回流数据",
+            "only organisations of the district may use the returned data",
+        ));
+    }
+    let (entry, region) = return_parts(state, &r).await?;
+    let cond = return_condition(&r, &entry, &region)
+        .ok_or_else(|| ApiError::bad_request("return_bad_method", "回流方式无效", "invalid return method"))?;
+    let lake = lake(state)?;
+    let version = current_version(lake, &r.dataset).await?.ok_or_else(|| ApiError::from(pdp_lake::LakeError::Empty))?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let offset = q.offset.unwrap_or(0);
+    let tables = [("t", r.dataset.as_str())];
+    let count = lake.sql(&tables, &format!("SELECT COUNT(*) FROM t WHERE {cond}")).await?;
+    let total = count.rows.first().and_then(|r| r.first().cloned().flatten()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let cols: Vec<String> = entry.body.fields.iter().map(|f| ident(&f.name)).collect();
+    let order = entry.body.identifier_field.as_deref().map(ident).unwrap_or_else(|| cols[0].clone());
+    let page = lake
+        .sql(
+            &tables,
+            &format!("SELECT {} FROM t WHERE {cond} ORDER BY {order} LIMIT {limit} OFFSET {offset}", cols.join(", ")),
+        )
+        .await?;
+    let mut ev = p.event("return.read", &format!("return:{id}"));
+    ev.purpose = format!("dataset={} version={version} rows={}", r.dataset, page.rows.len());
+    state.audit.append(ev).await?;
+    Ok(ReturnRowsOut { version, columns: page.columns, rows: page.rows, total })
+}
+
+/// Rows of a returned subset: only those about the district, at the dataset's latest version.
+#[utoipa::path(get, path = "/api/v1/returns/{id}/data", tag = "sources",
+    params(("id" = i64, Path), ReturnRowsParams),
+    responses((status = 200, body = ReturnRowsOut), (status = 403, body = ErrorBody)))]
+pub async fn return_data(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+    q: Result<Query<ReturnRowsParams>, QueryRejection>,
+) -> Result<Json<ReturnRowsOut>, ApiError> {
+    Ok(Json(do_return_rows(&state, &p, path_or(id)?, &query_or(q)?).await?))
+}

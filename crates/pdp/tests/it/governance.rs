@@ -1,0 +1,417 @@
+//! Work across datasets on every backend: authoritative sources and the cross-check, duplicate
+//! collection, base views and the subject page, district return, and objections with their
+//! working-day deadline, escalation and corrections.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+use crate::server::{Backend, Client, TestServer, backends};
+
+/// A person dataset keyed by citizen ID, as the police or a bureau would catalog it.
+fn person_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "summary": "人员基本信息，供一数一源测试使用",
+        "class": "base",
+        "item": "01",
+        "format": "database",
+        "frequency": "daily",
+        "identifier_field": "id_no",
+        "fields": [
+            {"name": "id_no", "label": "公民身份号码", "data_type": "text", "grade": "l3", "personal": true,
+             "identifier": "citizen_id", "mask": "id_number", "purpose": "唯一识别", "rules": {"key": true}},
+            {"name": "person_name", "label": "姓名", "data_type": "text", "grade": "l2", "personal": true,
+             "mask": "name", "purpose": "核对身份", "rules": {"required": true}},
+            {"name": "address", "label": "住址", "data_type": "text", "grade": "l3", "personal": true,
+             "mask": "address", "purpose": "属地管辖"}
+        ],
+        "share": {"share_type": "conditional", "conditions": "依法履职", "modes": ["verify", "view"],
+                  "legal_basis": "《临江市公共数据管理办法》第十八条"},
+        "open": {"open_type": "not_open", "legal_basis": "涉及个人信息"}
+    })
+}
+
+fn id(area: &str, n: u32) -> String {
+    pdp_domain::ids::complete_citizen_id(&format!("{area}19800101{n:03}")).expect("valid prefix")
+}
+
+async fn publish(officer: &Client, reviewer: &Client, name: &str) -> (i64, String) {
+    let (s, e) = officer.post_json("/api/v1/catalog/entries", json!({ "body": person_body(name) })).await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let id = e["entry_id"].as_i64().unwrap();
+    let (s, e) = officer.post_json(&format!("/api/v1/catalog/entries/{id}/submit"), json!({"version": 1})).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, e) = reviewer.post_json(&format!("/api/v1/catalog/entries/{id}/approve"), json!({"version": 1})).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    (id, e["code"].as_str().unwrap().to_string())
+}
+
+async fn upload(officer: &Client, id: i64, mode: &str, rows: &[[&str; 3]]) -> Value {
+    let mut csv = String::from("id_no,person_name,address\n");
+    for r in rows {
+        csv.push_str(&r.join(","));
+        csv.push('\n');
+    }
+    let (s, r) =
+        officer.post_bytes(&format!("/api/v1/datasets/{id}/loads?format=csv&mode={mode}"), csv.into_bytes()).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    r
+}
+
+async fn audit_count(auditor: &Client, action: &str) -> usize {
+    let (_, ev) = auditor.get_json(&format!("/api/v1/audit/events?action={action}&limit=500")).await;
+    ev.as_array().map(|a| a.len()).unwrap_or(0)
+}
+
+/// covers: R-AGG-03 (authoritative sources, cross-check conflicts with both values and sources,
+/// duplicate collection), R-AGG-06 (base view from the sources with source and version per
+/// attribute, subject page restricted and audited), R-AGG-07 (district return by the area code
+/// in the ID, refreshed with each load, readable by the district only), R-SEC-03
+#[tokio::test]
+async fn sources_crosscheck_base_views_and_district_return_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let xs = srv.login("xs.officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let dh = srv.login("dh.reviewer").await;
+        let auditor = srv.login("auditor").await;
+        let (a_id, a_code) = publish(&officer, &reviewer, "人员信息（权威源测试）").await;
+        let (b_id, b_code) = publish(&xs, &reviewer, "人员信息（比对测试）").await;
+        let (p1, p2, p3, p4, p5, p6) =
+            (id("350102", 1), id("350102", 2), id("350102", 3), id("359903", 4), id("359903", 5), id("350102", 6));
+        let a = upload(
+            &officer,
+            a_id,
+            "full",
+            &[
+                [&p1, "张三", "东湖路1号"],
+                [&p2, "李四", "东湖路2号"],
+                [&p3, "王五", "东湖路3号"],
+                [&p4, "赵六", "西山路4号"],
+                [&p5, "钱七", "西山路5号"],
+            ],
+        )
+        .await;
+        let a_version = a["version"].as_i64().unwrap();
+        upload(
+            &xs,
+            b_id,
+            "full",
+            &[
+                [&p1, "张三", "东湖路1号"],
+                [&p2, "李肆", "东湖路2号"],
+                [&p3, "王五", "南港路9号"],
+                [&p4, "赵六", ""],
+                [&p6, "孙八", "北岭街6号"],
+            ],
+        )
+        .await;
+
+        // Only the city's authority names sources, and only elements the dataset has.
+        for el in ["person_name", "address"] {
+            let (s, r) = reviewer
+                .post_json(
+                    "/api/v1/sources",
+                    json!({"subject": "person", "element": el, "entry_id": a_id, "note": "测试"}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{b}: {r}");
+            assert_eq!(r["dataset"], a_code.as_str());
+        }
+        let (s, r) =
+            dh.post_json("/api/v1/sources", json!({"subject": "person", "element": "address", "entry_id": b_id})).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_city_authority")), "{b}: {r}");
+        let (s, _) = officer
+            .post_json("/api/v1/sources", json!({"subject": "person", "element": "address", "entry_id": b_id}))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+        let (s, r) = reviewer
+            .post_json("/api/v1/sources", json!({"subject": "person", "element": "id_no", "entry_id": a_id}))
+            .await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("source_no_element")), "{b}: {r}");
+        let (s, r) = reviewer
+            .post_json("/api/v1/sources", json!({"subject": "legal_entity", "element": "address", "entry_id": a_id}))
+            .await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("source_wrong_subject")), "{b}: {r}");
+
+        // The cross-check finds exactly the two disagreements between A and B; an empty value
+        // is not a conflict.
+        let (s, r) = reviewer.post_json("/api/v1/crosscheck", json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        assert!(r["run"]["compared"].as_i64().unwrap() >= 8, "{b}: {r}");
+        let (_, r) = reviewer.get_json("/api/v1/crosscheck?limit=500").await;
+        let mine: Vec<&Value> =
+            r["conflicts"].as_array().unwrap().iter().filter(|c| c["other_dataset"] == b_code.as_str()).collect();
+        assert_eq!(mine.len(), 2, "{b}: {mine:?}");
+        let name = mine.iter().find(|c| c["element"] == "person_name").expect("name conflict");
+        assert_eq!(
+            (&name["key"], &name["source_value"], &name["other_value"], &name["source_dataset"]),
+            (&json!(p2), &json!("李四"), &json!("李肆"), &json!(a_code)),
+            "{b}"
+        );
+        assert_eq!(name["source_version"], a_version);
+        let addr = mine.iter().find(|c| c["element"] == "address").expect("address conflict");
+        assert_eq!((&addr["key"], &addr["other_value"]), (&json!(p3), &json!("南港路9号")), "{b}");
+
+        // Duplicate collection: both organisations collect person_name; A is the source.
+        let (_, dups) = reviewer.get_json("/api/v1/catalog/duplicates").await;
+        let d = dups
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["subject"] == "person" && d["element"] == "person_name")
+            .expect("person_name is collected twice");
+        assert_eq!(d["authoritative"], a_code.as_str(), "{b}");
+        assert_eq!(d["collectors"][0]["dataset"], a_code.as_str(), "{b}");
+        assert!(d["collectors"].as_array().unwrap().iter().any(|c| c["dataset"] == b_code.as_str()));
+        assert!(d["organisations"].as_u64().unwrap() >= 2);
+
+        // The base view: the keys of the sources, each attribute from its source and version.
+        let (s, v) = reviewer.get_json("/api/v1/base/person?prefix=350102").await;
+        assert_eq!(s, StatusCode::OK, "{b}: {v}");
+        assert_eq!(v["total"], 3, "{b}: p6 is only in B, which is no source: {v}");
+        let attrs = v["attributes"].as_array().unwrap();
+        let name_col = attrs.iter().position(|a| a["element"] == "person_name").unwrap();
+        assert_eq!(attrs[name_col]["dataset"], a_code.as_str());
+        assert_eq!(attrs[name_col]["version"], a_version);
+        let row2 = v["rows"].as_array().unwrap().iter().find(|r| r["key"] == p2.as_str()).unwrap();
+        assert_eq!(row2["values"][name_col], "李四", "{b}");
+        let (s, _) = officer.get_json("/api/v1/base/person").await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: the base view is for the authority");
+        let (s, r) = reviewer.get_json("/api/v1/base/person?prefix=35%27%20OR%201%3D1").await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("base_bad_prefix")), "{b}");
+
+        // The subject page shows the person in both datasets with the conflict marked.
+        let (s, p) = reviewer.get_json(&format!("/api/v1/subjects/person/{p2}")).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {p}");
+        assert_eq!(p["records"].as_array().unwrap().len(), 2, "{b}: {p}");
+        let names: Vec<&Value> =
+            p["values"].as_array().unwrap().iter().filter(|v| v["element"] == "person_name").collect();
+        assert_eq!(names.len(), 2);
+        assert!(names.iter().all(|v| v["conflict"] == true), "{b}: {names:?}");
+        assert!(names.iter().any(|v| v["dataset"] == a_code.as_str() && v["authoritative"] == true));
+        let (s, r) = reviewer.get_json("/api/v1/subjects/person/12345").await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("subject_bad_key")), "{b}");
+        let (s, _) = officer.get_json(&format!("/api/v1/subjects/person/{p2}")).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+        assert!(audit_count(&auditor, "subject.view").await >= 1, "{b}");
+        assert!(audit_count(&auditor, "base.view").await >= 1, "{b}");
+        assert!(audit_count(&auditor, "crosscheck.run").await >= 1, "{b}");
+        assert!(audit_count(&auditor, "source.assign").await >= 2, "{b}");
+
+        // District return: A's rows about 西山区 go to 西山区's organisations, and follow loads.
+        let (_, regions) = reviewer.get_json("/api/v1/regions").await;
+        let xishan =
+            regions.as_array().unwrap().iter().find(|r| r["code"] == "359903").unwrap()["id"].as_i64().unwrap();
+        let body = json!({"entry_id": a_id, "region_id": xishan, "method": "area_code"});
+        let (s, r) = dh.post_json("/api/v1/returns", body.clone()).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_city_authority")), "{b}");
+        let (s, r) = reviewer.post_json("/api/v1/returns", body).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        assert_eq!(
+            (r["refreshed_rows"].as_i64(), r["refreshed_version"].as_i64()),
+            (Some(2), Some(a_version)),
+            "{b}: {r}"
+        );
+        let rid = r["id"].as_i64().unwrap();
+        let (s, rows) = xs.get_json(&format!("/api/v1/returns/{rid}/data")).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {rows}");
+        assert_eq!(rows["total"], 2);
+        assert!(
+            rows["rows"].as_array().unwrap().iter().all(|r| r[0].as_str().unwrap().starts_with("359903")),
+            "{b}: {rows}"
+        );
+        let (s, r) = officer.get_json(&format!("/api/v1/returns/{rid}/data")).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_in_district")), "{b}");
+        let p7 = id("359903", 7);
+        let a2 = upload(&officer, a_id, "upsert", &[[&p7, "周九", "西山路7号"]]).await;
+        let (_, list) = xs.get_json("/api/v1/returns").await;
+        let mine = list.as_array().unwrap().iter().find(|r| r["id"] == rid).expect("the district sees its return");
+        assert_eq!(
+            (mine["refreshed_version"].clone(), mine["refreshed_rows"].clone()),
+            (a2["version"].clone(), json!(3)),
+            "{b}"
+        );
+        let (_, rows) = xs.get_json(&format!("/api/v1/returns/{rid}/data")).await;
+        assert_eq!(rows["total"], 3, "{b}");
+        assert!(audit_count(&auditor, "return.read").await >= 2, "{b}");
+    }
+}
+
+/// Runs statements against the server's database directly: the test's way of letting time pass.
+async fn exec(srv: &TestServer, sql: &str) {
+    match &srv.backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", srv.dir.path().join("pdp.db").display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut c).await.unwrap();
+        }
+        Backend::Postgres(url) => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {}", srv.schema)))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut c).await.unwrap();
+        }
+    }
+}
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap()).date()
+}
+
+/// covers: R-OBJ-01, R-OBJ-02, R-OBJ-03, R-SEC-03 (a subject objects with evidence; the value is
+/// marked disputed where it is served; the provider answers within 10 working days by
+/// correcting (a new version naming the objection) or confirming; an overdue objection
+/// escalates to the authority; the subject sees the outcome; every step audited)
+#[tokio::test]
+async fn objections_with_working_day_deadlines_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let xs = srv.login("xs.officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let citizen = srv.login("citizen").await;
+        let auditor = srv.login("auditor").await;
+        let (a_id, a_code) = publish(&officer, &reviewer, "人员信息（异议测试）").await;
+        let (p1, p2) = (id("350102", 11), id("350102", 12));
+        upload(&officer, a_id, "full", &[[&p1, "张三", "东湖路1号"], [&p2, "李四", "东湖路2号"]]).await;
+
+        let raise = json!({"entry_id": a_id, "key": p1, "field": "address", "claimed_value": "望湖路8号",
+                           "reason": "本人已搬迁，住址未更新"});
+        let expected_due = pdp_domain::subject::objection_due(&pdp_domain::calendar::WorkCalendar::official(), today());
+        let (s, o) = citizen.post_json("/api/v1/objections", raise.clone()).await;
+        let Ok(due) = expected_due else {
+            // Past the last holiday table the deadline cannot be computed, and PDP says so.
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {o}");
+            continue;
+        };
+        assert_eq!(s, StatusCode::OK, "{b}: {o}");
+        assert_eq!(o["status"], "open");
+        assert_eq!(o["raiser_kind"], "subject");
+        assert_eq!(o["due_date"], due.format(pdp_domain::calendar::ISO_DATE).unwrap(), "{b}: 10 working days");
+        assert_eq!(o["current_value"], "", "{b}: the subject is not shown the provider's data");
+        let oid = o["id"].as_i64().unwrap();
+        let (s, r) = citizen.post_json("/api/v1/objections", raise).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::CONFLICT, Some("objection_exists")), "{b}");
+        let (s, r) = citizen
+            .post_json(
+                "/api/v1/objections",
+                json!({"entry_id": a_id, "key": id("350102", 99), "field": "address", "reason": "x"}),
+            )
+            .await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::NOT_FOUND, Some("record_not_found")), "{b}");
+        let (s, r) = citizen
+            .post_json("/api/v1/objections", json!({"entry_id": a_id, "key": p1, "field": "id_no", "reason": "x"}))
+            .await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("objection_bad_field")), "{b}");
+
+        // Evidence: the raiser attaches it; the provider can read it, other organisations cannot.
+        let (s, _) = citizen
+            .send_bytes(
+                Method::PUT,
+                &format!("/api/v1/objections/{oid}/evidence?filename=租赁合同.pdf"),
+                b"%PDF-1.4 lease".to_vec(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+        assert_eq!(officer.get_bytes(&format!("/api/v1/objections/{oid}/evidence")).await, b"%PDF-1.4 lease".to_vec());
+        let (s, _) = xs.get(&format!("/api/v1/objections/{oid}/evidence")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+
+        // The disputed value is marked where it is served, and business goes on with it.
+        let (_, rows) = officer.get_json(&format!("/api/v1/datasets/{a_id}/data?column=id_no&value={p1}")).await;
+        assert_eq!(rows["disputed"], json!([{"row": 0, "field": "address"}]), "{b}: {rows}");
+        assert_eq!(rows["rows"][0][2], "东湖路1号");
+        let (_, p) = reviewer.get_json(&format!("/api/v1/subjects/person/{p1}")).await;
+        assert!(
+            p["values"].as_array().unwrap().iter().any(|v| v["element"] == "address" && v["disputed"] == true),
+            "{b}: {p}"
+        );
+
+        // Only the provider answers, with a reason.
+        let (s, _) = xs
+            .post_json(&format!("/api/v1/objections/{oid}/answer"), json!({"decision": "confirmed", "response": "x"}))
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+        let (s, _) = citizen
+            .post_json(&format!("/api/v1/objections/{oid}/answer"), json!({"decision": "confirmed", "response": "x"}))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+        let (s, r) = officer
+            .post_json(&format!("/api/v1/objections/{oid}/answer"), json!({"decision": "corrected", "response": " "}))
+            .await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("objection_response_required")), "{b}");
+
+        // Correcting makes a new version that names the objection.
+        let (s, r) = officer
+            .post_json(
+                &format!("/api/v1/objections/{oid}/answer"),
+                json!({"decision": "corrected", "response": "经核实已更正住址"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        assert_eq!(r["status"], "corrected");
+        let v = r["correction_version"].as_i64().expect("a correction version");
+        let (_, loads) = officer.get_json(&format!("/api/v1/datasets/{a_id}/loads")).await;
+        let load = loads.as_array().unwrap().iter().find(|l| l["version"] == v).expect("the correction is a load");
+        assert_eq!(load["source"], format!("objection:{oid}"), "{b}");
+        let (_, rows) = officer.get_json(&format!("/api/v1/datasets/{a_id}/data?column=id_no&value={p1}")).await;
+        assert_eq!(
+            (rows["rows"][0][1].clone(), rows["rows"][0][2].clone()),
+            (json!("张三"), json!("望湖路8号")),
+            "{b}"
+        );
+        assert_eq!(rows["disputed"], json!([]), "{b}");
+        let (_, rows) = officer.get_json(&format!("/api/v1/datasets/{a_id}/data?column=id_no&value={p2}")).await;
+        assert_eq!(rows["total"], 1, "{b}: the upsert kept the other record");
+        let (s, r) = officer
+            .post_json(&format!("/api/v1/objections/{oid}/answer"), json!({"decision": "confirmed", "response": "x"}))
+            .await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::CONFLICT, Some("objection_closed")), "{b}");
+        // The subject sees the outcome.
+        let (_, mine) = citizen.get_json("/api/v1/objections").await;
+        let m = mine.as_array().unwrap().iter().find(|o| o["id"] == oid).unwrap();
+        assert_eq!(
+            (m["status"].clone(), m["response"].clone()),
+            (json!("corrected"), json!("经核实已更正住址")),
+            "{b}"
+        );
+
+        // A second objection goes unanswered past its due date: it escalates to the authority.
+        let (s, o2) = citizen
+            .post_json("/api/v1/objections", json!({"entry_id": a_id, "key": p2, "field": "person_name", "claimed_value": "李思", "reason": "姓名有误"}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {o2}");
+        let o2 = o2["id"].as_i64().unwrap();
+        let (_, esc) = reviewer.get_json("/api/v1/objections?escalated=true").await;
+        assert!(!esc.as_array().unwrap().iter().any(|o| o["id"] == o2), "{b}: not yet due");
+        exec(&srv, &format!("UPDATE objections SET due_date = '2026-01-05' WHERE id = {o2}")).await;
+        let (_, esc) = reviewer.get_json("/api/v1/objections?escalated=true").await;
+        let e = esc.as_array().unwrap().iter().find(|o| o["id"] == o2).expect("escalated to the authority");
+        assert_eq!(e["overdue"], true, "{b}");
+        assert_eq!(audit_count(&auditor, "objection.escalate").await, 1, "{b}: escalated once");
+        let (_, _) = reviewer.get_json("/api/v1/objections?escalated=true").await;
+        assert_eq!(audit_count(&auditor, "objection.escalate").await, 1, "{b}: and only once");
+        // Confirming keeps the data as it is.
+        let (s, r) = officer
+            .post_json(
+                &format!("/api/v1/objections/{o2}/answer"),
+                json!({"decision": "confirmed", "response": "与户籍档案一致"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        assert_eq!((r["status"].clone(), r["correction_version"].clone()), (json!("confirmed"), Value::Null));
+        let (_, rows) = officer.get_json(&format!("/api/v1/datasets/{a_id}/data?column=id_no&value={p2}")).await;
+        assert_eq!(rows["rows"][0][1], "李四", "{b}");
+        for action in ["objection.raise", "objection.evidence", "objection.answer", "dataset.objection.correct"] {
+            assert!(audit_count(&auditor, action).await >= 1, "{b}: {action} is audited");
+        }
+        let _ = a_code;
+    }
+}
