@@ -176,6 +176,8 @@ pub enum CommitKind {
     Load,
     /// Quarantined rows corrected by the provider.
     Correction,
+    /// Retention removed the data files of old versions (Delta VACUUM); the rows are unchanged.
+    Retention,
 }
 
 /// PDP's record in each commit's metadata (key `pdp`).
@@ -331,6 +333,43 @@ impl Lake {
         }
         let t = DeltaTable::try_from_url(url).await?;
         Ok(t.version().is_some().then_some(t))
+    }
+
+    /// Applies retention (R-AGG-01): deletes the data files that no version newer than
+    /// `retention_hours` ago still uses (Delta VACUUM), so versions older than that can no
+    /// longer be read. The latest version is never touched, the log and the quarantine files
+    /// (under `_pdp_quarantine/`, which VACUUM skips) stay. Returns the deleted files.
+    pub async fn vacuum(&self, dataset: &str, retention_hours: u64, actor: &str) -> Result<Vec<String>> {
+        let lock = self.lock(dataset);
+        let _guard = lock.lock().await;
+        let Some(table) = self.table(dataset).await? else { return Ok(vec![]) };
+        let now = now_micros();
+        let note = CommitNote {
+            kind: CommitKind::Retention,
+            mode: LoadMode::Full,
+            stats: LoadStats::default(),
+            quarantine_file: None,
+            rows_after: rows_of(&table).await?,
+            actor: actor.to_string(),
+            source: "retention".into(),
+            batch_id: None,
+            resolves: vec![],
+            objection_id: None,
+            started_micros: now,
+            finished_micros: now,
+        };
+        let props = CommitProperties::default().with_metadata(HashMap::from([(
+            "pdp".to_string(),
+            serde_json::to_value(&note).expect("serialisable"),
+        )]));
+        let hours = i64::try_from(retention_hours).unwrap_or(i64::MAX / 3_600_000);
+        let (_, metrics) = table
+            .vacuum()
+            .with_retention_period(chrono::Duration::hours(hours))
+            .with_enforce_retention_duration(false)
+            .with_commit_properties(props)
+            .await?;
+        Ok(metrics.files_deleted)
     }
 
     /// The table at `version` (time travel), as long as retention has not removed it.

@@ -123,6 +123,34 @@ async fn load_quarantine_versions_and_time_travel() {
     assert_eq!(agg.rows, [[Some("1".to_string()), Some("钱七".to_string())]]);
 }
 
+// covers: R-AGG-01 (retention ends time travel for old versions and keeps the latest, its
+// row count and the quarantine)
+#[tokio::test]
+async fn retention_removes_old_versions_files_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let v1 = format!("id_no,name,age,born\n{},张三,76,\n{},李四,,\n110105194912310021,王五,1,\n", GOOD[0], GOOD[1]);
+    load_csv(&lake, &v1, LoadMode::Full, meta()).await.unwrap();
+    let v2 = format!("id_no,name,age,born\n{},钱七,30,2000-01-01\n", GOOD[2]);
+    load_csv(&lake, &v2, LoadMode::Full, meta()).await.unwrap();
+    // A week's retention deletes nothing yet: the old files were removed just now.
+    assert!(lake.vacuum("101000/000001", 24 * 7, "ops").await.unwrap().is_empty());
+    assert_eq!(lake.rows("101000/000001", Some(1), None, 0, 10).await.unwrap().total, 2);
+    let deleted = lake.vacuum("101000/000001", 0, "ops").await.unwrap();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert!(lake.rows("101000/000001", Some(1), None, 0, 10).await.is_err(), "version 1 is gone");
+    let page = lake.rows("101000/000001", None, None, 0, 10).await.unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.rows[0][1].as_deref(), Some("钱七"));
+    assert_eq!(lake.quarantine("101000/000001", 1).await.unwrap().len(), 1, "the quarantine stays");
+    // The retention commits carry the row count, so later loads and listings still know it.
+    let versions = lake.versions("101000/000001").await.unwrap();
+    let last = versions.last().unwrap().note.clone().expect("a note");
+    assert_eq!((last.kind, last.rows_after), (pdp_lake::CommitKind::Retention, 1));
+    let r = load_csv(&lake, &format!("id_no,name,age,born\n{},孙八,3,\n", GOOD[0]), LoadMode::Upsert, meta()).await.unwrap();
+    assert_eq!(r.rows_after, 2);
+}
+
 // covers: R-AGG-02 (incremental upsert by key; idempotent push batches)
 #[tokio::test]
 async fn upsert_and_idempotent_batches() {

@@ -204,7 +204,9 @@ pub async fn reconcile(storage: &dyn Storage, lake: &Lake) -> Result<usize, ApiE
             storage.list_loads(&e.code).await?.iter().map(|l| l.version).collect();
         for v in lake.versions(&e.code).await? {
             let Some(note) = v.note else { continue };
-            if note.kind == pdp_lake::CommitKind::Create || known.contains(&(v.version as i64)) {
+            if !matches!(note.kind, pdp_lake::CommitKind::Load | pdp_lake::CommitKind::Correction)
+                || known.contains(&(v.version as i64))
+            {
                 continue;
             }
             let record = load_record(&e, v.version, &note);

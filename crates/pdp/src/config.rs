@@ -58,12 +58,20 @@ pub struct Config {
     pub lake: LakeConfig,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LakeConfig {
     /// Where the datasets' Delta tables live: a directory or a URL. Empty means
     /// `<data_dir>/lake`.
     pub location: Option<String>,
+    /// Days old versions stay readable before `pdp lake vacuum` deletes their data files.
+    pub retention_days: u64,
+}
+
+impl Default for LakeConfig {
+    fn default() -> Self {
+        Self { location: None, retention_days: 30 }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

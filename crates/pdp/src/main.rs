@@ -71,6 +71,11 @@ enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Maintenance of the data lake.
+    Lake {
+        #[command(subcommand)]
+        command: LakeCommand,
+    },
     /// Load a file into a dataset of the data lake (validated; bad rows go to quarantine).
     Load {
         /// The catalog code of the dataset's entry, e.g. `101000/000001`.
@@ -103,6 +108,17 @@ enum Command {
 enum CatalogCommand {
     /// Rebuild the full-text search index from the published catalog (for recovery).
     Reindex,
+}
+
+#[derive(Subcommand)]
+enum LakeCommand {
+    /// Apply retention: delete the data files of versions older than the retention period, so
+    /// they can no longer be read (time travel ends there). The latest version always stays.
+    Vacuum {
+        /// Days to keep; default `lake.retention_days` of the configuration.
+        #[arg(long)]
+        retention_days: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -292,6 +308,31 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Lake { command: LakeCommand::Vacuum { retention_days } } => {
+            let days = retention_days.unwrap_or(cfg.lake.retention_days);
+            let storage = open_storage(&cfg).await?;
+            let lake = pdp_lake::Lake::open(&cfg.lake_location()).map_err(|e| anyhow::anyhow!("opening the data lake: {e}"))?;
+            let entries = storage
+                .list_entries(&pdp_storage::catalog::EntryQuery {
+                    view: pdp_storage::catalog::EntryView::Published,
+                    ..Default::default()
+                })
+                .await?;
+            let mut total = 0;
+            for e in entries {
+                let deleted = lake.vacuum(&e.code, days.saturating_mul(24), "pdp lake vacuum").await?;
+                if deleted.is_empty() {
+                    continue;
+                }
+                total += deleted.len();
+                let mut ev = pdp_audit::NewEvent::system("dataset.retention", &format!("dataset:{}", e.code));
+                ev.purpose = format!("retention_days={days} files_deleted={}", deleted.len());
+                storage.append_audit(vec![ev]).await?;
+                println!("{}: {} 个文件已删除 / files deleted", e.code, deleted.len());
+            }
+            println!("保留期 {days} 天，共删除 {total} 个文件 / retention {days} days: {total} files deleted");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Catalog { command: CatalogCommand::Reindex } => {
             let storage = open_storage(&cfg).await?;
