@@ -358,10 +358,8 @@ impl Lake {
             started_micros: now,
             finished_micros: now,
         };
-        let props = CommitProperties::default().with_metadata(HashMap::from([(
-            "pdp".to_string(),
-            serde_json::to_value(&note).expect("serialisable"),
-        )]));
+        let props = CommitProperties::default()
+            .with_metadata(HashMap::from([("pdp".to_string(), serde_json::to_value(&note).expect("serialisable"))]));
         let hours = i64::try_from(retention_hours).unwrap_or(i64::MAX / 3_600_000);
         let (_, metrics) = table
             .vacuum()

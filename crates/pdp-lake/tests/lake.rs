@@ -147,7 +147,9 @@ async fn retention_removes_old_versions_files_only() {
     let versions = lake.versions("101000/000001").await.unwrap();
     let last = versions.last().unwrap().note.clone().expect("a note");
     assert_eq!((last.kind, last.rows_after), (pdp_lake::CommitKind::Retention, 1));
-    let r = load_csv(&lake, &format!("id_no,name,age,born\n{},孙八,3,\n", GOOD[0]), LoadMode::Upsert, meta()).await.unwrap();
+    let r = load_csv(&lake, &format!("id_no,name,age,born\n{},孙八,3,\n", GOOD[0]), LoadMode::Upsert, meta())
+        .await
+        .unwrap();
     assert_eq!(r.rows_after, 2);
 }
 

@@ -312,7 +312,8 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         Command::Lake { command: LakeCommand::Vacuum { retention_days } } => {
             let days = retention_days.unwrap_or(cfg.lake.retention_days);
             let storage = open_storage(&cfg).await?;
-            let lake = pdp_lake::Lake::open(&cfg.lake_location()).map_err(|e| anyhow::anyhow!("opening the data lake: {e}"))?;
+            let lake = pdp_lake::Lake::open(&cfg.lake_location())
+                .map_err(|e| anyhow::anyhow!("opening the data lake: {e}"))?;
             let entries = storage
                 .list_entries(&pdp_storage::catalog::EntryQuery {
                     view: pdp_storage::catalog::EntryView::Published,

@@ -317,4 +317,22 @@ async fn pdp_load_command() {
     // Someone who is not the provider's officer cannot load from the console either.
     let out = srv.pdp(&["load", "--dataset", &code, "--file", file.to_str().unwrap(), "--as", "xs.officer", "--quiet"]);
     assert_eq!(out.status.code(), Some(2));
+
+    // covers: R-AGG-01 (retention): a second full load replaces the first; `pdp lake vacuum`
+    // with no retention deletes the first version's files, and the latest stays readable.
+    let out = srv.pdp(&["load", "--dataset", &code, "--file", file.to_str().unwrap(), "--as", "officer", "--quiet"]);
+    assert!(out.status.success());
+    let (_, before) = officer.get_json(&format!("/api/v1/datasets/{id}/data?version=1")).await;
+    assert_eq!(before["total"], 500 - bad);
+    let out = srv.pdp(&["lake", "vacuum", "--retention-days", "0"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("{code}: ")), "{stdout}");
+    let (s, _) = officer.get_json(&format!("/api/v1/datasets/{id}/data?version=1")).await;
+    assert_ne!(s, reqwest::StatusCode::OK, "version 1 is past retention");
+    let (_, now) = officer.get_json(&format!("/api/v1/datasets/{id}/data")).await;
+    assert_eq!(now["total"], 500 - bad);
+    let auditor = srv.login("auditor").await;
+    let (_, ev) = auditor.get_json("/api/v1/audit/events?action=dataset.retention").await;
+    assert!(ev.as_array().unwrap().iter().any(|e| e["object"].as_str().unwrap_or_default().contains(&code)), "{ev}");
 }
