@@ -14,6 +14,7 @@ pub mod error;
 pub mod ids;
 pub mod org;
 pub mod roles;
+pub mod sharing;
 pub mod subject;
 
 pub use error::Localized;

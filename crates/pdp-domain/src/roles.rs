@@ -149,6 +149,8 @@ impl Role {
                 GovernData,
                 ViewBaseData,
                 RaiseObjection,
+                ViewShares,
+                ManageGrants,
             ],
             Self::OrgDataOfficer => &[
                 ViewDashboard,
@@ -160,10 +162,21 @@ impl Role {
                 ViewDatasets,
                 LoadData,
                 RaiseObjection,
+                ViewShares,
+                RequestShare,
+                UseShare,
             ],
-            Self::OrgApprover => {
-                &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, ViewCatalog, ViewDatasets, RaiseObjection]
-            }
+            Self::OrgApprover => &[
+                ViewDashboard,
+                ManageOwnApiKeys,
+                ViewOrgs,
+                ViewCatalog,
+                ViewDatasets,
+                RaiseObjection,
+                ViewShares,
+                ApproveShare,
+                ManageGrants,
+            ],
             Self::OperatorAdmin | Self::Developer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, RaiseObjection],
             Self::PublicUser => &[ViewDashboard, RaiseObjection],
         }
@@ -207,6 +220,17 @@ pub enum Permission {
     ViewBaseData,
     /// Raise an objection to a record (a data subject or a data user, R-OBJ-01).
     RaiseObjection,
+    /// See share requests and grants of the own organisation (both ways), or of the region for
+    /// the authority.
+    ViewShares,
+    /// Request another organisation's data for the own organisation (R-SHR-05).
+    RequestShare,
+    /// Approve or refuse requests for the own organisation's data (R-SHR-03).
+    ApproveShare,
+    /// Suspend, resume or revoke grants: the provider's approvers and the authority (R-SHR-13).
+    ManageGrants,
+    /// Use the own organisation's grants: view, verify, statistics, bulk (R-SHR-04).
+    UseShare,
 }
 
 /// Whether any of `roles` grants `perm`.

@@ -14,6 +14,7 @@
 //! The lake's root is a URL: a local directory (`file://`) by default, object storage later,
 //! so Spark, Trino or DuckDB can read the same tables.
 
+pub mod share;
 pub mod source;
 
 use std::collections::{HashMap, HashSet};

@@ -23,6 +23,8 @@ mod aggregation;
 mod catalog;
 #[path = "../../pdp-storage-sqlite/src/portable/dataset.rs"]
 mod dataset;
+#[path = "../../pdp-storage-sqlite/src/portable/sharing.rs"]
+mod sharing;
 
 /// The names the portable modules code against.
 type Store = PostgresStorage;

@@ -22,6 +22,7 @@ mod portable {
     mod aggregation;
     mod catalog;
     mod dataset;
+    mod sharing;
 }
 
 /// The names the portable modules code against.

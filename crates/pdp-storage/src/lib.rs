@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 pub mod aggregation;
 pub mod catalog;
 pub mod dataset;
+pub mod sharing;
 pub use aggregation::*;
 pub use catalog::*;
 pub use dataset::*;
+pub use sharing::*;
 
 /// A storage failure. `Conflict` and `NotFound` are caused by the request; `Backend` is not.
 #[derive(Debug, thiserror::Error)]
@@ -191,7 +193,7 @@ impl AuditQuery {
 
 /// The metadata store. All times are microseconds since the Unix epoch, UTC.
 #[async_trait]
-pub trait Storage: CatalogStore + DatasetStore + AggregationStore + Send + Sync + 'static {
+pub trait Storage: CatalogStore + DatasetStore + AggregationStore + ShareStore + Send + Sync + 'static {
     /// A short name of the backend for logs and `/readyz`.
     fn backend(&self) -> &'static str;
     /// Checks that the database answers.

@@ -69,7 +69,7 @@ pub fn sha256_hex(s: &str) -> String {
 }
 
 /// Compares two strings in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -214,7 +214,7 @@ impl Throttle {
 /// Whether a path belongs to the JSON API (errors as JSON) rather than the pages (errors as
 /// HTML or a redirect to the login page).
 pub fn is_api(path: &str) -> bool {
-    path.starts_with("/api/")
+    path.starts_with("/api/") || path.starts_with("/delta-sharing/")
 }
 
 /// The deny-by-default gate. It runs after routing, looks up the permission that the route

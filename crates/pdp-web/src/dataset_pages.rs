@@ -25,7 +25,7 @@ use crate::pages::{Flash, Page, csrf, field, notice, page, see_other};
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
 
-fn fmt_time(micros: i64) -> String {
+pub(crate) fn fmt_time(micros: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
         .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));

@@ -87,7 +87,7 @@ fn no_lake() -> ApiError {
     )
 }
 
-fn lake(state: &AppState) -> Result<&Lake, ApiError> {
+pub(crate) fn lake(state: &AppState) -> Result<&Lake, ApiError> {
     state.lake.as_ref().ok_or_else(no_lake)
 }
 
@@ -98,7 +98,7 @@ pub fn today_date() -> time::Date {
     time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC)).date()
 }
 
-fn now_micros() -> i64 {
+pub(crate) fn now_micros() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
 }
 

@@ -18,6 +18,7 @@ use pdp_domain::subject::SubjectKind;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::dataset_pages::fmt_time;
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use crate::objections as obj;
@@ -29,13 +30,6 @@ type P = Extension<Principal>;
 
 fn kind_or(s: &str) -> Result<SubjectKind, ApiError> {
     SubjectKind::parse(s).ok_or_else(|| ApiError::not_found(&format!("subject kind {s}")))
-}
-
-fn fmt_time(micros: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));
-    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
 }
 
 /// `/sources`: the authority's page.
@@ -155,7 +149,7 @@ pub async fn source_submit(State(state): S, headers: HeaderMap, Extension(p): P,
 pub async fn crosscheck_submit(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
-        let lake = state.lake.as_ref().ok_or_else(|| ApiError::from(pdp_lake::LakeError::Empty))?;
+        let lake = crate::datasets::lake(&state)?;
         src::city_authority(&state, &p).await?;
         let run =
             src::do_crosscheck(state.storage.as_ref(), lake, &p.user.username, p.event("crosscheck.run", "")).await?;

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod catalog_pages;
 pub mod dataset_pages;
 pub mod datasets;
+pub mod delta_sharing;
 pub mod error;
 pub mod governance_pages;
 pub mod i18n;
@@ -20,6 +21,9 @@ pub mod objections;
 pub mod ops;
 pub mod pages;
 pub mod routes;
+pub mod share_ops;
+pub mod sharing;
+pub mod sharing_pages;
 pub mod sources;
 
 use std::sync::Arc;
@@ -77,6 +81,9 @@ pub struct AppState {
     pub catalog: catalog::CatalogCtx,
     /// The data lake; `None` only in tools that run without one.
     pub lake: Option<pdp_lake::Lake>,
+    /// Signs the file URLs of the Delta Sharing server, which are fetched without a bearer
+    /// token. Made fresh at start: a restart only makes clients ask for new URLs.
+    pub share_url_key: Vec<u8>,
 }
 
 impl AppState {
@@ -92,6 +99,7 @@ impl AppState {
             started: Instant::now(),
             catalog: catalog::CatalogCtx::default(),
             lake: None,
+            share_url_key: auth::random_token().into_bytes(),
         }
     }
 }
@@ -134,6 +142,8 @@ pub fn openapi_json() -> String {
     doc.merge(datasets::DatasetsDoc::openapi());
     doc.merge(sources::SourcesDoc::openapi());
     doc.merge(objections::ObjectionsDoc::openapi());
+    doc.merge(sharing::SharingDoc::openapi());
+    doc.merge(share_ops::ShareOpsDoc::openapi());
     let mut s = doc.to_pretty_json().unwrap_or_default();
     s.push('\n');
     s

@@ -28,7 +28,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::catalog::{json_or, path_or, query_or, review_scope};
-use crate::datasets::{load_and_record, published_entry, today_date};
+use crate::datasets::{lake, load_and_record, now_micros, published_entry, today_date};
 use crate::error::{ApiError, ErrorBody};
 
 type S = State<Arc<AppState>>;
@@ -47,10 +47,6 @@ pub const MAX_EVIDENCE_BYTES: usize = 5 * 1024 * 1024;
 
 fn today_iso() -> String {
     today_date().format(pdp_domain::calendar::ISO_DATE).unwrap_or_default()
-}
-
-fn now_micros() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
 }
 
 /// The key field of a dataset an objection can address: its one key field.
@@ -164,7 +160,7 @@ pub async fn do_raise(state: &AppState, p: &Principal, input: &ObjectionInput) -
             "give the record key and a reason (reason at most 2000 characters, claimed value at most 500)",
         ));
     }
-    let lake = state.lake.as_ref().ok_or_else(|| ApiError::from(pdp_lake::LakeError::Empty))?;
+    let lake = lake(state)?;
     let page = lake.rows(&e.code, None, Some((&key_field, &key)), 0, 1).await?;
     let Some(row) = page.rows.first() else {
         return Err(ApiError::new(
@@ -346,7 +342,7 @@ pub async fn do_answer(
     if decision == ObjectionStatus::Corrected {
         let e = published_entry(state, o.entry_id).await?;
         let key = key_field(&e)?.name.clone();
-        let lake = state.lake.as_ref().ok_or_else(|| ApiError::from(pdp_lake::LakeError::Empty))?;
+        let lake = lake(state)?;
         let page = lake.rows(&e.code, None, Some((&key, &o.record_key)), 0, 1).await?;
         let Some(row) = page.rows.first() else {
             return Err(ApiError::new(

@@ -84,6 +84,7 @@ pub(crate) fn layout(lang: Lang, p: Option<&Principal>, current: &str, title: &s
         ("/datasets", "数据归集", "Aggregation", Permission::ViewDatasets),
         ("/sources", "一数一源", "Sources", Permission::GovernData),
         ("/base/person", "基础库", "Base data", Permission::ViewBaseData),
+        ("/share", "数据共享", "Sharing", Permission::ViewShares),
         ("/objections", "异议", "Objections", Permission::RaiseObjection),
         ("/users", "用户与角色", "Users & roles", Permission::ViewUsers),
         ("/api-keys", "API 密钥", "API keys", Permission::ManageOwnApiKeys),
@@ -332,6 +333,7 @@ pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extens
         let my_org = p.user.org_id.and_then(|id| orgs.iter().find(|o| o.id == id));
         let catalog = catalog_tiles(&state, &p, lang).await?;
         let aggregation = crate::dataset_pages::dashboard_tiles(&state, &p, lang).await?;
+        let sharing = crate::sharing_pages::dashboard_tiles(&state, &p, lang).await?;
         page(lang, Some(&p), "/", lang.t("工作台", "Dashboard"), html! {
             section.card {
                 p { (lang.t("您好，", "Hello, ")) strong { (p.user.display_name) } }
@@ -340,6 +342,7 @@ pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extens
             }
             (catalog)
             (aggregation)
+            (sharing)
             @if p.allows(Permission::ViewOrgs) {
                 div.tiles {
                     div.tile { div.n { (regions.len()) } div { (lang.t("区域", "Regions")) } }

@@ -32,6 +32,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::catalog::{json_or, path_or, query_or, review_scope};
+use crate::datasets::{lake, now_micros};
 use crate::error::{ApiError, ErrorBody};
 
 type S = State<Arc<AppState>>;
@@ -51,21 +52,6 @@ type P = Extension<Principal>;
     tags((name = "sources", description = "One number one source, cross-check, base views, district data return"))
 )]
 pub struct SourcesDoc;
-
-fn now_micros() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
-}
-
-fn lake(state: &AppState) -> Result<&Lake, ApiError> {
-    state.lake.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "lake_unavailable",
-            "数据湖未配置",
-            "the data lake is not configured",
-        )
-    })
-}
 
 /// A single-quoted SQL string literal.
 fn sql_str(s: &str) -> String {

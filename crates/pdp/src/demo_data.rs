@@ -53,6 +53,7 @@ pub struct DemoDataReport {
     pub datasets: Vec<(String, u64, u64)>,
     pub conflicts: i64,
     pub objections: usize,
+    pub share_requests: usize,
 }
 
 fn name(rng: &mut StdRng) -> String {
@@ -272,6 +273,9 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
             .await?;
         pdp_web::sources::refresh_return_in(storage, lake, &r).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     }
+
+    // Sharing: a scenario, requests in every state, grants in every mode.
+    report.share_requests = crate::demo_share::seed(storage, residents_entry, enterprise_entry, &entries, org).await?;
 
     // Open objections: residents disputing their addresses, a developer a company's name.
     let cal = pdp_domain::calendar::WorkCalendar::official();

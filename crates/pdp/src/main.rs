@@ -8,6 +8,7 @@
 mod config;
 mod demo;
 mod demo_data;
+mod demo_share;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -522,16 +523,17 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             println!("  {name}: {accepted} 行通过 accepted, {quarantined} 行隔离 quarantined");
         }
         println!(
-            "  多源校核冲突 cross-check conflicts: {}; 异议 objections: {} ({:.1} s)",
+            "  多源校核冲突 cross-check conflicts: {}; 异议 objections: {}; 共享申请 share requests: {} ({:.1} s)",
             report.conflicts,
             report.objections,
+            report.share_requests,
             started.elapsed().as_secs_f64()
         );
     }
     state.lake = Some(lake);
     let state = Arc::new(state);
-    // Objections past their deadline go to the authority; the sweep runs hourly (and listings
-    // run it too, so nothing waits for the timer).
+    // Objections and share requests past their deadlines go to the authority; the sweep runs
+    // hourly (and listings run it too, so nothing waits for the timer).
     let sweep_storage = storage.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -539,6 +541,9 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             tick.tick().await;
             if let Err(e) = pdp_web::objections::escalate_due(sweep_storage.as_ref()).await {
                 tracing::error!(error = %e.en, "objection escalation sweep failed");
+            }
+            if let Err(e) = pdp_web::sharing::escalate_due(sweep_storage.as_ref()).await {
+                tracing::error!(error = %e.en, "share request escalation sweep failed");
             }
         }
     });

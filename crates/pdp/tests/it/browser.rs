@@ -296,3 +296,69 @@ async fn officer_uploads_sees_quarantine_and_corrects_a_row() {
     assert!(browser.text("#sample").await.contains("临江乙公司"), "{}", browser.text("#sample").await);
     assert!(browser.text("#loads").await.contains("correction"), "{}", browser.text("#loads").await);
 }
+
+/// covers: R-SHR-05, R-SHR-03, R-SHR-06, R-SHR-04 (in Chromium: another organisation's data
+/// officer picks a conditional catalog entry, ticks the fields it needs, states scenario, basis
+/// and purpose and pledges; the provider's approver finds it in the approval queue with its
+/// deadline and approves it; the requester then verifies claimed values on the grant's page and
+/// gets match / no match, never the data)
+#[tokio::test]
+async fn request_approve_and_verify_in_the_browser() {
+    let srv = TestServer::start(&Backend::Sqlite);
+    let site = srv.url.replace("127.0.0.1", "localhost");
+    let officer = srv.login("officer").await;
+    let reviewer = srv.login("reviewer").await;
+    let entry = crate::sharing::publish(&officer, &reviewer, "人员信息（浏览器共享测试）", "conditional").await;
+    crate::sharing::load(&officer, entry).await;
+    let (key, name, ..) = crate::sharing::people().remove(0);
+
+    let browser = Browser::start().await;
+    browser.login(&site, "xs.officer", &srv.accounts["xs.officer"]).await;
+    browser.goto(&format!("{site}/share")).await;
+    browser.click("#new-request").await;
+    browser.click(&format!("#pick-entry option[value='{entry}']")).await;
+    browser.click("#pick-entry button").await;
+    browser.click("#request-form input[name=fields][value=id_no]").await;
+    browser.click("#request-form input[name=fields][value=person_name]").await;
+    browser.click("#request-form select[name=mode] option[value=verify]").await;
+    browser.type_in("#request-form input[name=scenario]", "企业登记核验申请人身份").await;
+    browser.type_in("#request-form input[name=legal_basis]", "《市场主体登记管理条例》第十六条").await;
+    browser.type_in("#request-form textarea[name=purpose]", "核验登记申请人的姓名").await;
+    browser.click("#request-form input[name=pledge]").await;
+    browser.click("#request-form button[type=submit]").await;
+    browser.wait_for_text("申请已提交").await;
+    assert!(browser.text("#request-status").await.contains("待审批"), "{}", browser.text("#request").await);
+    let request_url = browser.url().await;
+    browser.logout().await;
+
+    // The provider's approver sees it in the queue, with its deadline, and approves it.
+    browser.login(&site, "approver", &srv.accounts["approver"]).await;
+    browser.goto(&format!("{site}/share")).await;
+    browser.wait_for_text("人员信息（浏览器共享测试）").await;
+    assert!(browser.text("#approval-queue").await.contains("人员信息（浏览器共享测试）"));
+    browser.goto(request_url.split('?').next().unwrap_or_default()).await;
+    browser.click("#approve").await;
+    browser.wait_for_text("已同意共享").await;
+    assert!(browser.text("#request-status").await.contains("已授权"));
+    browser.click("#grant-link").await;
+    browser.find("#grant").await;
+    let grant_page = browser.url().await;
+    browser.logout().await;
+
+    // The requester verifies: a match and a mismatch, and the record's data never shows.
+    browser.login(&site, "xs.officer", &srv.accounts["xs.officer"]).await;
+    browser.goto(&grant_page).await;
+    browser.type_in("#verify-form input[name=key]", &key).await;
+    browser.type_in("#verify-form input[name=v_person_name]", name).await;
+    browser.click("#verify-form button[type=submit]").await;
+    browser.find("#verdict").await;
+    assert!(browser.text("#verdict").await.contains("一致"), "{}", browser.text("#verdict").await);
+    assert!(!browser.text("#verdict").await.contains("不一致"));
+    browser.type_in("#verify-form input[name=key]", &key).await;
+    browser.type_in("#verify-form input[name=v_person_name]", "李鬼").await;
+    browser.click("#verify-form button[type=submit]").await;
+    browser.wait_for_text("不一致").await;
+    let page = browser.text("main").await;
+    assert!(!page.contains(name), "verify never shows the data: {page}");
+    assert!(browser.text("#grant-usage").await.starts_with('2'), "{}", browser.text("#grant-usage").await);
+}

@@ -32,7 +32,7 @@ fn person_body(name: &str) -> Value {
     })
 }
 
-fn id(area: &str, n: u32) -> String {
+pub(crate) fn id(area: &str, n: u32) -> String {
     pdp_domain::ids::complete_citizen_id(&format!("{area}19800101{n:03}")).expect("valid prefix")
 }
 
@@ -59,7 +59,7 @@ async fn upload(officer: &Client, id: i64, mode: &str, rows: &[[&str; 3]]) -> Va
     r
 }
 
-async fn audit_count(auditor: &Client, action: &str) -> usize {
+pub(crate) async fn audit_count(auditor: &Client, action: &str) -> usize {
     let (_, ev) = auditor.get_json(&format!("/api/v1/audit/events?action={action}&limit=500")).await;
     ev.as_array().map(|a| a.len()).unwrap_or(0)
 }
@@ -242,7 +242,7 @@ async fn sources_crosscheck_base_views_and_district_return_on_every_backend() {
 }
 
 /// Runs statements against the server's database directly: the test's way of letting time pass.
-async fn exec(srv: &TestServer, sql: &str) {
+pub(crate) async fn exec(srv: &TestServer, sql: &str) {
     match &srv.backend {
         Backend::Sqlite => {
             let url = format!("sqlite://{}", srv.dir.path().join("pdp.db").display());
@@ -260,7 +260,7 @@ async fn exec(srv: &TestServer, sql: &str) {
     }
 }
 
-fn today() -> time::Date {
+pub(crate) fn today() -> time::Date {
     time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap()).date()
 }
 

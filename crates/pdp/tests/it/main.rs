@@ -11,4 +11,5 @@ mod datasets;
 mod governance;
 mod openapi;
 mod routes;
+mod sharing;
 mod story;

@@ -1,0 +1,250 @@
+//! Reads that serve grants (R-SHR-04): a projection of chosen columns under row filters, as a
+//! page, as a stream of batches for bulk delivery, or aggregated by dimensions for statistics.
+//!
+//! For the Delta Sharing protocol, [`Lake::write_selection`] writes a selection, passed row by
+//! row through the caller's masking, to a Parquet file of its own: the files a grant serves are
+//! never the raw table files.
+//!
+//! This module only selects; masking and the small-cell rule are the caller's, applied to
+//! what comes out, so the rules live in one place (`pdp_domain::sharing`). The selections are
+//! built as DataFusion expressions, never as SQL text, so values from a grant or a caller can
+//! never change the query's shape.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, Field as ArrowField, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::Column;
+use datafusion::functions_aggregate::count::count_all;
+use datafusion::functions_aggregate::expr_fn::{avg, sum};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, col, lit};
+use futures::StreamExt;
+
+use crate::{Lake, LakeError, Result, RowPage, batch_rows};
+
+/// Rows pass when `column` equals (or, with `prefix`, starts with) one of `values`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnFilter {
+    pub column: String,
+    pub prefix: bool,
+    pub values: Vec<String>,
+}
+
+/// Which columns of which rows.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub columns: Vec<String>,
+    /// Every filter must pass.
+    pub filters: Vec<ColumnFilter>,
+}
+
+/// An aggregate beside the count of a statistics query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Sum,
+    Avg,
+}
+
+fn column(name: &str) -> Expr {
+    col(Column::new_unqualified(name))
+}
+
+impl Lake {
+    /// The latest version of `dataset` with the filters applied, all columns.
+    async fn filtered(&self, dataset: &str, filters: &[ColumnFilter]) -> Result<DataFrame> {
+        let table = self.table_at(dataset, None).await?;
+        let ctx = SessionContext::new();
+        table.update_datafusion_session(&ctx.state())?;
+        let mut df = ctx.read_table(table.table_provider().await?)?;
+        for f in filters {
+            let field = df
+                .schema()
+                .field_with_unqualified_name(&f.column)
+                .map_err(|e| LakeError::Query(e.to_string()))?
+                .clone();
+            let c = column(&f.column);
+            let mut pass: Option<Expr> = None;
+            for v in &f.values {
+                let one = if f.prefix {
+                    // Prefixes compare text: an area code is a prefix of the ID number's text.
+                    datafusion::prelude::starts_with(
+                        cast(c.clone(), datafusion::arrow::datatypes::DataType::Utf8),
+                        lit(v.clone()),
+                    )
+                } else {
+                    c.clone().eq(cast(lit(v.clone()), field.data_type().clone()))
+                };
+                pass = Some(match pass {
+                    Some(p) => p.or(one),
+                    None => one,
+                });
+            }
+            // A filter without values admits nothing (deny unless granted).
+            df = df.filter(pass.unwrap_or(lit(false)))?;
+        }
+        Ok(df)
+    }
+
+    fn project(df: DataFrame, columns: &[String]) -> Result<DataFrame> {
+        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+        Ok(df.select_columns(&names)?)
+    }
+
+    /// A page of the selection; `key` narrows it to rows whose column equals the value.
+    pub async fn select_rows(
+        &self,
+        dataset: &str,
+        sel: &Selection,
+        key: Option<(&str, &str)>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<RowPage> {
+        let mut filters = sel.filters.clone();
+        if let Some((c, v)) = key {
+            filters.push(ColumnFilter { column: c.to_string(), prefix: false, values: vec![v.to_string()] });
+        }
+        let df = Self::project(self.filtered(dataset, &filters).await?, &sel.columns)?;
+        let total = df.clone().count().await? as u64;
+        let batches = df.limit(offset, Some(limit))?.collect().await?;
+        let mut rows = Vec::new();
+        for b in &batches {
+            rows.extend(batch_rows(b)?);
+        }
+        Ok(RowPage { columns: sel.columns.clone(), rows, total })
+    }
+
+    /// The whole selection as a stream of record batches: memory stays bounded by the batch
+    /// size, whatever the table's size.
+    pub async fn select_stream(&self, dataset: &str, sel: &Selection) -> Result<SendableRecordBatchStream> {
+        let df = Self::project(self.filtered(dataset, &sel.filters).await?, &sel.columns)?;
+        Ok(df.execute_stream().await?)
+    }
+
+    /// Counts (and optionally sums or averages `measure`'s column) of the filtered rows by the
+    /// `group_by` columns. The columns of the result: the dimensions, `count`, then `value`.
+    pub async fn aggregate(
+        &self,
+        dataset: &str,
+        filters: &[ColumnFilter],
+        group_by: &[String],
+        measure: Option<(Measure, &str)>,
+    ) -> Result<RowPage> {
+        let df = self.filtered(dataset, filters).await?;
+        let groups: Vec<Expr> = group_by.iter().map(|g| column(g)).collect();
+        let mut aggs = vec![count_all().alias("count")];
+        if let Some((m, c)) = measure {
+            let e = match m {
+                Measure::Sum => sum(column(c)),
+                Measure::Avg => avg(column(c)),
+            };
+            aggs.push(e.alias("value"));
+        }
+        let sort: Vec<_> = group_by.iter().map(|g| column(g).sort(true, true)).collect();
+        let mut df = df.aggregate(groups, aggs)?;
+        if !sort.is_empty() {
+            df = df.sort(sort)?;
+        }
+        let columns = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let batches = df.collect().await?;
+        let mut rows = Vec::new();
+        for b in &batches {
+            rows.extend(batch_rows(b)?);
+        }
+        let total = rows.len() as u64;
+        Ok(RowPage { columns, rows, total })
+    }
+
+    /// The version of the latest commit of `dataset`.
+    pub async fn latest_version(&self, dataset: &str) -> Result<u64> {
+        let t = self.table_at(dataset, None).await?;
+        t.version().map(|v| v as u64).ok_or(LakeError::Empty)
+    }
+
+    /// Writes the selection to a Parquet file at `path`, every row passed through `protect`
+    /// (which returns the values to publish, in `sel.columns` order). Every column is written
+    /// as nullable text, because a masked value is text whatever the field's type; no column
+    /// statistics are written, so no minimum or maximum of a sensitive field leaks through the
+    /// file's footer. The file appears atomically (written beside `path`, then renamed), and
+    /// memory stays bounded by one batch and one row group.
+    pub async fn write_selection<F>(
+        &self,
+        dataset: &str,
+        sel: &Selection,
+        path: &Path,
+        protect: F,
+    ) -> Result<WrittenFile>
+    where
+        F: Fn(Vec<Option<String>>) -> Vec<Option<String>>,
+    {
+        let mut stream = self.select_stream(dataset, sel).await?;
+        let schema = Arc::new(Schema::new(
+            sel.columns.iter().map(|c| ArrowField::new(c, DataType::Utf8, true)).collect::<Vec<_>>(),
+        ));
+        let io = |e: std::io::Error| LakeError::Io(e.to_string());
+        let pq = |e: datafusion::parquet::errors::ParquetError| LakeError::Io(e.to_string());
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        // Two queries of the same grant may write at once; each writes its own file.
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let tmp = path.with_extension(format!("tmp-{}-{nanos}", std::process::id()));
+        let props = WriterProperties::builder()
+            .set_statistics_enabled(EnabledStatistics::None)
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .build();
+        let file = std::fs::File::create(&tmp).map_err(io)?;
+        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(pq)?;
+        let mut rows = 0u64;
+        let written: Result<()> = async {
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                let mut builders: Vec<StringBuilder> = sel.columns.iter().map(|_| StringBuilder::new()).collect();
+                for row in batch_rows(&batch)? {
+                    for (b, v) in builders.iter_mut().zip(protect(row)) {
+                        b.append_option(v);
+                    }
+                    rows += 1;
+                }
+                let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
+                let out = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| LakeError::Query(e.to_string()))?;
+                writer.write(&out).map_err(pq)?;
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        writer.close().map_err(pq)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        let bytes = std::fs::metadata(path).map_err(io)?.len();
+        Ok(WrittenFile { rows, bytes })
+    }
+}
+
+/// The file [`Lake::write_selection`] wrote at `path` earlier, if it is there and readable:
+/// its size and its row count from the Parquet footer.
+pub fn written_file(path: &Path) -> Option<WrittenFile> {
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let bytes = std::fs::metadata(path).ok()?.len();
+    let reader = SerializedFileReader::new(std::fs::File::open(path).ok()?).ok()?;
+    let rows = u64::try_from(reader.metadata().file_metadata().num_rows()).ok()?;
+    Some(WrittenFile { rows, bytes })
+}
+
+/// Rows per row group of a served file: small enough that a writer's buffer stays small.
+const ROW_GROUP_ROWS: usize = 65_536;
+
+/// A file [`Lake::write_selection`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrittenFile {
+    pub rows: u64,
+    pub bytes: u64,
+}

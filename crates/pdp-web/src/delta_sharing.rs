@@ -1,0 +1,408 @@
+//! The Delta Sharing protocol server (bulk mode, R-SHR-04): agencies' data tools (the Python
+//! `delta-sharing` client, Spark, pandas) read their bulk grants with an API key as the bearer
+//! token, under `/delta-sharing` (STANDARDS.md, Delta Sharing protocol).
+//!
+//! Every active bulk grant of the caller's organisation is one share `grant-{id}` with one
+//! schema `pdp` and one table named after the dataset. A query never hands out the raw table
+//! files: it writes (once per grant and table version) a Parquet file of its own with only the
+//! granted columns, only the rows the grant's filters admit, every value masked by the grant's
+//! rule, and no column statistics. The file's URL is signed (HMAC over grant, version and
+//! expiry with a key made at start) because clients fetch it without the bearer token; the
+//! file route checks the signature, the expiry and again that the grant is usable, so a
+//! suspension or revocation takes effect on the next fetch too. Predicate and limit hints are
+//! only hints and are ignored: the grant decides what is served. Each query is recorded as an
+//! access with its row count and the hashes of request and response (R-SHR-12).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pdp_domain::catalog::ShareMode;
+use pdp_domain::sharing::{self, GrantStatus};
+use pdp_storage::{Grant, GrantQuery};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::datasets::{lake, now_micros, today_date};
+use crate::error::ApiError;
+use crate::sharing::{grant_for_access, sha256_hex};
+
+type S = State<Arc<AppState>>;
+type P = Extension<Principal>;
+
+/// The one schema of every share.
+const SCHEMA: &str = "pdp";
+/// How long a signed file URL works.
+const URL_TTL_MICROS: i64 = 15 * 60 * 1_000_000;
+
+/// An error in the protocol's shape, `{"errorCode", "message"}`, keeping the platform's
+/// stable code beside it.
+pub struct DsError(ApiError);
+
+impl From<ApiError> for DsError {
+    fn from(e: ApiError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for DsError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let code = match e.status {
+            StatusCode::NOT_FOUND => "RESOURCE_DOES_NOT_EXIST",
+            StatusCode::FORBIDDEN => "PERMISSION_DENIED",
+            StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
+            s if s.is_client_error() => "INVALID_PARAMETER_VALUE",
+            _ => "INTERNAL_ERROR",
+        };
+        let body = json!({"errorCode": code, "message": format!("{} ({})", e.en, e.zh), "code": e.code});
+        (e.status, axum::Json(body)).into_response()
+    }
+}
+
+type R<T> = Result<T, DsError>;
+
+fn share_name(g: &Grant) -> String {
+    format!("grant-{}", g.id)
+}
+
+/// The table's name: the dataset's resource code with `/` made `_` (names are path segments).
+fn table_name(g: &Grant) -> String {
+    g.dataset.replace('/', "_")
+}
+
+fn not_found(what: &str) -> DsError {
+    DsError(ApiError::not_found(what))
+}
+
+/// The caller's usable bulk grants.
+async fn bulk_grants(state: &AppState, p: &Principal) -> R<Vec<Grant>> {
+    let Some(org) = p.org_id else { return Ok(Vec::new()) };
+    let today = today_date();
+    let grants = state
+        .storage
+        .list_grants(&GrantQuery { user_org: Some(org), ..Default::default() })
+        .await
+        .map_err(ApiError::from)?;
+    Ok(grants
+        .into_iter()
+        .filter(|g| {
+            let expires = time::Date::parse(&g.expires_on, pdp_domain::calendar::ISO_DATE).ok();
+            g.mode == ShareMode::Bulk.as_str()
+                && GrantStatus::parse(&g.status) == Some(GrantStatus::Active)
+                && expires.is_some_and(|d| today <= d)
+        })
+        .collect())
+}
+
+/// The grant a share names, if the caller may read it; its table must match too.
+async fn grant_of(state: &AppState, p: &Principal, share: &str, schema: Option<&str>, table: Option<&str>) -> R<Grant> {
+    let grants = bulk_grants(state, p).await?;
+    let g = grants.into_iter().find(|g| share_name(g) == share).ok_or_else(|| not_found(&format!("share {share}")))?;
+    if schema.is_some_and(|s| s != SCHEMA) {
+        return Err(not_found(&format!("schema {}", schema.unwrap_or_default())));
+    }
+    if table.is_some_and(|t| t != table_name(&g)) {
+        return Err(not_found(&format!("table {}", table.unwrap_or_default())));
+    }
+    Ok(g)
+}
+
+fn table_json(g: &Grant) -> Value {
+    json!({"name": table_name(g), "schema": SCHEMA, "share": share_name(g), "shareId": share_name(g), "id": format!("{}-{}", share_name(g), table_name(g))})
+}
+
+pub async fn list_shares(State(state): S, Extension(p): P) -> R<axum::Json<Value>> {
+    let items: Vec<Value> =
+        bulk_grants(&state, &p).await?.iter().map(|g| json!({"name": share_name(g), "id": share_name(g)})).collect();
+    Ok(axum::Json(json!({ "items": items })))
+}
+
+pub async fn get_share(State(state): S, Extension(p): P, Path(share): Path<String>) -> R<axum::Json<Value>> {
+    let g = grant_of(&state, &p, &share, None, None).await?;
+    Ok(axum::Json(json!({"share": {"name": share_name(&g), "id": share_name(&g)}})))
+}
+
+pub async fn list_schemas(State(state): S, Extension(p): P, Path(share): Path<String>) -> R<axum::Json<Value>> {
+    let g = grant_of(&state, &p, &share, None, None).await?;
+    Ok(axum::Json(json!({"items": [{"name": SCHEMA, "share": share_name(&g)}]})))
+}
+
+pub async fn list_tables(
+    State(state): S,
+    Extension(p): P,
+    Path((share, schema)): Path<(String, String)>,
+) -> R<axum::Json<Value>> {
+    let g = grant_of(&state, &p, &share, Some(&schema), None).await?;
+    Ok(axum::Json(json!({"items": [table_json(&g)]})))
+}
+
+pub async fn all_tables(State(state): S, Extension(p): P, Path(share): Path<String>) -> R<axum::Json<Value>> {
+    let g = grant_of(&state, &p, &share, None, None).await?;
+    Ok(axum::Json(json!({"items": [table_json(&g)]})))
+}
+
+fn with_version(mut resp: Response, version: u64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&version.to_string()) {
+        resp.headers_mut().insert("delta-table-version", v);
+    }
+    resp
+}
+
+fn ndjson(lines: &[Value]) -> String {
+    let mut out = String::new();
+    for l in lines {
+        out.push_str(&l.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+fn ndjson_response(body: String, version: u64) -> Response {
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson; charset=utf-8"));
+    // Only the parquet response format is served; saying so keeps clients off the delta one.
+    resp.headers_mut().insert("delta-sharing-capabilities", HeaderValue::from_static("responseformat=parquet"));
+    with_version(resp, version)
+}
+
+async fn version_of(state: &AppState, g: &Grant) -> R<u64> {
+    Ok(lake(state)?.latest_version(&g.dataset).await.map_err(ApiError::from)?)
+}
+
+pub async fn version(
+    State(state): S,
+    Extension(p): P,
+    Path((share, schema, table)): Path<(String, String, String)>,
+) -> R<Response> {
+    let g = grant_of(&state, &p, &share, Some(&schema), Some(&table)).await?;
+    let v = version_of(&state, &g).await?;
+    Ok(with_version(StatusCode::OK.into_response(), v))
+}
+
+fn protocol_and_metadata(g: &Grant) -> [Value; 2] {
+    let fields: Vec<Value> =
+        g.fields.iter().map(|f| json!({"name": f, "type": "string", "nullable": true, "metadata": {}})).collect();
+    let schema = json!({"type": "struct", "fields": fields}).to_string();
+    [
+        json!({"protocol": {"minReaderVersion": 1}}),
+        json!({"metaData": {
+            "id": format!("{}-{}", share_name(g), table_name(g)), "name": table_name(g),
+            "description": format!("{} (grant {}, masked as granted)", g.dataset, g.id),
+            "format": {"provider": "parquet"}, "schemaString": schema, "partitionColumns": [], "configuration": {}
+        }}),
+    ]
+}
+
+pub async fn metadata(
+    State(state): S,
+    Extension(p): P,
+    Path((share, schema, table)): Path<(String, String, String)>,
+) -> R<Response> {
+    let g = grant_of(&state, &p, &share, Some(&schema), Some(&table)).await?;
+    let v = version_of(&state, &g).await?;
+    Ok(ndjson_response(ndjson(&protocol_and_metadata(&g)), v))
+}
+
+/// Where the served file of a grant at a table version lives: beside the tables, under
+/// `_shares/`, never inside a table's directory.
+fn share_file(state: &AppState, grant: i64, version: u64) -> Result<PathBuf, ApiError> {
+    let root = lake(state)?.root().to_file_path().map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "delta_sharing_needs_local_lake",
+            "Delta Sharing 目前只支持本地目录中的数据湖",
+            "Delta Sharing serves files from a data lake in a local directory only, for now",
+        )
+    })?;
+    Ok(root.join("_shares").join(format!("grant-{grant}")).join(format!("v{version}.parquet")))
+}
+
+fn sign(state: &AppState, payload: &str) -> String {
+    sharing::pseudonym(&state.share_url_key, payload)
+}
+
+/// The scheme and host the client reached us at, for absolute file URLs.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    let proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+/// Lists the grant's one file: written on the first query of a table version, then reused.
+pub async fn query(
+    State(state): S,
+    Extension(p): P,
+    headers: HeaderMap,
+    Path((share, schema, table)): Path<(String, String, String)>,
+    body: Bytes,
+) -> R<Response> {
+    let g = grant_of(&state, &p, &share, Some(&schema), Some(&table)).await?;
+    let hints: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(&body).unwrap_or(json!({})) };
+    let latest = version_of(&state, &g).await?;
+    for key in ["version", "timestamp", "startingVersion"] {
+        if hints.get(key).is_some_and(|v| !v.is_null() && v.as_u64() != Some(latest)) {
+            return Err(DsError(ApiError::bad_request(
+                "delta_sharing_latest_only",
+                "授权只提供数据的最新版本",
+                "a grant serves the latest version of the data only",
+            )));
+        }
+    }
+    let a = grant_for_access(&state, &p, g.id, ShareMode::Bulk).await?;
+    let path = share_file(&state, g.id, latest)?;
+    let columns = a.g.fields.clone();
+    let w = match pdp_lake::share::written_file(&path) {
+        Some(w) => w,
+        None => lake(&state)?
+            .write_selection(&a.g.dataset, &a.selection(columns.clone()), &path, |row| a.protect(&columns, row))
+            .await
+            .map_err(ApiError::from)?,
+    };
+    let expires_micros = now_micros() + URL_TTL_MICROS;
+    let payload = format!("{}.{latest}.{expires_micros}", g.id);
+    let url = format!("{}/delta-sharing/files/{payload}.{}", base_url(&headers), sign(&state, &payload));
+    let mut lines = protocol_and_metadata(&a.g).to_vec();
+    let file = json!({
+        "url": url, "id": sha256_hex(format!("grant-{}-v{latest}", g.id).as_bytes()), "partitionValues": {}, "size": w.bytes,
+        "expirationTimestamp": expires_micros / 1000,
+        // Only the row count: minimum and maximum values would leak sensitive fields.
+        "stats": json!({"numRecords": w.rows}).to_string(),
+    });
+    lines.push(json!({ "file": file }));
+    let out = ndjson(&lines);
+    let mut ev = a.event(
+        &p,
+        ShareMode::Bulk,
+        w.rows as usize,
+        &columns,
+        &String::from_utf8_lossy(&body),
+        &sha256_hex(out.as_bytes()),
+    );
+    ev.action = "share.access.delta_sharing".into();
+    state.storage.record_access(g.id, 1, w.rows as i64, ev).await.map_err(ApiError::from)?;
+    Ok(ndjson_response(out, latest))
+}
+
+fn io_error(e: &std::io::Error) -> ApiError {
+    tracing::error!(error = %e, "delta sharing: reading a served file failed");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "io_error", "读取文件失败", "reading the file failed")
+}
+
+/// One `bytes=` range of a file of `len` bytes, as an inclusive start and end.
+fn parse_range(h: &str, len: u64) -> Option<(u64, u64)> {
+    let spec = h.strip_prefix("bytes=")?;
+    if spec.contains(',') || len == 0 {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            (len.saturating_sub(n), len - 1)
+        }
+        (s, "") => (s.parse().ok()?, len - 1),
+        (s, e) => (s.parse().ok()?, e.parse::<u64>().ok()?.min(len - 1)),
+    };
+    (start <= end && start < len).then_some((start, end))
+}
+
+/// A signed file URL: `{grant}.{version}.{expires}.{signature}`. No bearer token; the
+/// signature, the expiry and the grant's state decide. Supports single byte ranges, which
+/// Parquet readers use to read the footer first.
+pub async fn file(State(state): S, headers: HeaderMap, Path(token): Path<String>) -> R<Response> {
+    let refused = || {
+        DsError(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "delta_sharing_bad_url",
+            "文件地址无效或已过期，请重新查询",
+            "the file URL is invalid or has expired; query the table again",
+        ))
+    };
+    let (payload, sig) = token.rsplit_once('.').ok_or_else(refused)?;
+    if !crate::auth::same(sig, &sign(&state, payload)) {
+        return Err(refused());
+    }
+    let mut parts = payload.split('.');
+    let (Some(grant), Some(version), Some(expires), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(refused());
+    };
+    let (Ok(grant), Ok(version), Ok(expires)) = (grant.parse::<i64>(), version.parse::<u64>(), expires.parse::<i64>())
+    else {
+        return Err(refused());
+    };
+    if expires < now_micros() {
+        return Err(refused());
+    }
+    let g = state.storage.get_grant(grant).await.map_err(ApiError::from)?.ok_or_else(refused)?;
+    let status = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
+    let ends = time::Date::parse(&g.expires_on, pdp_domain::calendar::ISO_DATE).map_err(|_| refused())?;
+    sharing::check_access(status, ends, today_date(), ShareMode::Bulk, ShareMode::Bulk)
+        .map_err(|e| DsError(crate::sharing::denied(&e)))?;
+    let path = share_file(&state, grant, version)?;
+    let mut f = tokio::fs::File::open(&path).await.map_err(|_| not_found("file"))?;
+    let len = f.metadata().await.map_err(|e| io_error(&e))?.len();
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, start, end) = match range {
+        Some(r) => match parse_range(r, len) {
+            Some((s, e)) => (StatusCode::PARTIAL_CONTENT, s, e),
+            None => {
+                let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                    resp.headers_mut().insert(header::CONTENT_RANGE, v);
+                }
+                return Ok(resp);
+            }
+        },
+        None => (StatusCode::OK, 0, len.saturating_sub(1)),
+    };
+    let count = if len == 0 { 0 } else { end - start + 1 };
+    f.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| io_error(&e))?;
+    let stream = futures::stream::unfold((f.take(count), vec![0u8; 64 * 1024]), |(mut r, mut buf)| async move {
+        match r.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => Some((Ok::<_, std::io::Error>(Bytes::copy_from_slice(&buf[..n])), (r, buf))),
+            Err(e) => Some((Err(e), (r, buf))),
+        }
+    });
+    let mut resp = Body::from_stream(stream).into_response();
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(v) = HeaderValue::from_str(&count.to_string()) {
+        h.insert(header::CONTENT_LENGTH, v);
+    }
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}"))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    /// covers: R-SHR-04 (byte ranges of served files, as Parquet readers ask for them)
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(parse_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=-8", 100), Some((92, 99)));
+        assert_eq!(parse_range("bytes=95-200", 100), Some((95, 99)));
+        assert_eq!(parse_range("bytes=100-", 100), None);
+        assert_eq!(parse_range("bytes=5-2", 100), None);
+        assert_eq!(parse_range("bytes=0-1,4-5", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+        assert_eq!(parse_range("bytes=-0", 0), None);
+    }
+}

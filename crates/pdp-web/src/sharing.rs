@@ -1,0 +1,1563 @@
+//! Sharing between organisations (共享, R-SHR): requests routed by share type, the provider's
+//! approval within ten working days, negotiation and escalation, the authority's decisions,
+//! scenarios that grant directly, grants with their life cycle, and the four share modes
+//! enforced on every access.
+//!
+//! Every access under a grant goes through [`grant_for_access`] (the caller's organisation is
+//! the grant's user, the grant is active, unexpired and of this mode), reads only the granted
+//! fields under the grant's row filters, masks each value by the grant's rule, and is recorded
+//! with its usage in one transaction before the response leaves: if the audit event cannot be
+//! written, no data is served (R-SHR-12, R-SEC-03).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use pdp_domain::Localized;
+use pdp_domain::catalog::{DataType, MaskRule, ShareMode};
+use pdp_domain::roles::Permission;
+use pdp_domain::sharing::{
+    self, DEFAULT_MIN_GROUP, GrantAction, GrantStatus, MAX_GRANT_DAYS, RequestAction, RequestStatus, Route, RowFilter,
+};
+use pdp_lake::share::{ColumnFilter, Measure, Selection};
+use pdp_storage::catalog::EntryVersion;
+use pdp_storage::{
+    Decision, Grant, GrantQuery, GrantUsage, NewGrant, NewRequestNote, NewScenario, NewShareRequest, RequestNote,
+    RequestQuery, Scenario, ShareRequest,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::AppState;
+use crate::auth::{Principal, random_token};
+use crate::catalog::{json_or, path_or, query_or, review_scope};
+use crate::datasets::{lake, now_micros, published_entry, today_date};
+use crate::error::{ApiError, ErrorBody};
+
+type S = State<Arc<AppState>>;
+type P = Extension<Principal>;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        list_scenarios, create_scenario, submit, list_requests, get_request, approve, refuse, withdraw, add_note,
+        escalate, decide, list_grants, get_grant, suspend, resume, revoke, view, verify, statistics, export
+    ),
+    components(schemas(
+        ScenarioInput, Scenario, RequestInput, RequestOut, ShareRequest, RequestNote, ApproveInput, ReasonInput,
+        NoteInput, DecideInput, Grant, GrantOut, GrantUsage, ViewOut, VerifyInput, VerifyOut, StatsInput, StatsOut,
+        StatsCell
+    )),
+    tags((name = "sharing", description = "Sharing between organisations: requests, grants and the four share modes"))
+)]
+pub struct SharingDoc;
+
+/// The most rows one view page returns.
+const MAX_PAGE: usize = 100;
+/// The most dimensions of one statistics query.
+const MAX_DIMENSIONS: usize = 3;
+
+fn iso(d: time::Date) -> String {
+    d.format(pdp_domain::calendar::ISO_DATE).unwrap_or_default()
+}
+
+fn parse_date(s: &str, what: &str) -> Result<time::Date, ApiError> {
+    time::Date::parse(s.trim(), pdp_domain::calendar::ISO_DATE).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_date",
+            format!("{what}应为 YYYY-MM-DD 格式的日期"),
+            format!("{what} must be a date as YYYY-MM-DD"),
+        )
+    })
+}
+
+pub(crate) fn denied(e: &impl Localized) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, e.code(), e.message_zh(), e.message_en())
+}
+
+fn no_org() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "no_organisation",
+        "该操作须以所属单位的身份进行",
+        "this action is taken for an organisation, and the account has none",
+    )
+}
+
+fn mode_of(s: &str) -> Result<ShareMode, ApiError> {
+    ShareMode::parse(s).ok_or_else(|| {
+        ApiError::bad_request(
+            "share_bad_mode",
+            "共享方式应为 bulk、view、verify 或 statistics",
+            "the share mode must be bulk, view, verify or statistics",
+        )
+    })
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Marks pending requests past their due date as escalated (R-SHR-03). Called before
+/// listings and by the server's hourly sweep; idempotent.
+pub async fn escalate_due(storage: &dyn pdp_storage::Storage) -> Result<usize, ApiError> {
+    let n = storage.escalate_requests(&iso(today_date()), now_micros()).await?.len();
+    if n > 0 {
+        tracing::info!(escalated = n, "share requests past their due date went to the authority");
+    }
+    Ok(n)
+}
+
+/// Whether `p` speaks for the authority over organisation `org`.
+async fn authority_over(state: &AppState, p: &Principal, org: i64) -> Result<bool, ApiError> {
+    Ok(p.allows(Permission::GovernData) && review_scope(state, p).await?.contains(org))
+}
+
+// ---------------------------------------------------------------- scenarios
+
+/// An application scenario the authority approves (R-SHR-07).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioInput {
+    pub name: String,
+    pub entry_id: i64,
+    pub mode: String,
+    pub fields: Vec<String>,
+    pub purpose: String,
+    pub legal_basis: String,
+    /// Days a grant under the scenario runs (default 365).
+    pub grant_days: Option<i64>,
+}
+
+/// The scenario library.
+#[utoipa::path(get, path = "/api/v1/share/scenarios", tag = "sharing",
+    responses((status = 200, body = Vec<Scenario>)))]
+pub async fn list_scenarios(State(state): S) -> Result<Json<Vec<Scenario>>, ApiError> {
+    Ok(Json(state.storage.list_scenarios().await?))
+}
+
+pub async fn do_create_scenario(state: &AppState, p: &Principal, input: &ScenarioInput) -> Result<Scenario, ApiError> {
+    let e = published_entry(state, input.entry_id).await?;
+    let mode = mode_of(&input.mode)?;
+    sharing::check_request(&e.body.fields, &e.body.share.modes, mode, &input.fields)
+        .map_err(|e| ApiError::domain(&e))?;
+    let days = input.grant_days.unwrap_or(365);
+    if input.name.trim().is_empty() || input.purpose.trim().is_empty() || !(1..=MAX_GRANT_DAYS).contains(&days) {
+        return Err(ApiError::bad_request(
+            "scenario_incomplete",
+            format!("请填写场景名称和用途，授权期限为 1 至 {MAX_GRANT_DAYS} 天"),
+            format!("give the scenario a name and a purpose; grants run 1 to {MAX_GRANT_DAYS} days"),
+        ));
+    }
+    Ok(state
+        .storage
+        .create_scenario(
+            NewScenario {
+                name: input.name.trim().into(),
+                entry_id: e.entry_id,
+                mode: mode.as_str().into(),
+                fields: dedup(&input.fields),
+                purpose: input.purpose.trim().into(),
+                legal_basis: input.legal_basis.trim().into(),
+                grant_days: days,
+                created_by: p.user.username.clone(),
+            },
+            p.event("share.scenario.create", ""),
+        )
+        .await?)
+}
+
+/// Adds a scenario: requests within it are granted directly.
+#[utoipa::path(post, path = "/api/v1/share/scenarios", tag = "sharing", request_body = ScenarioInput,
+    responses((status = 200, body = Scenario), (status = 400, body = ErrorBody)))]
+pub async fn create_scenario(
+    State(state): S,
+    Extension(p): P,
+    body: Result<Json<ScenarioInput>, JsonRejection>,
+) -> Result<Json<Scenario>, ApiError> {
+    Ok(Json(do_create_scenario(&state, &p, &json_or(body)?).await?))
+}
+
+fn dedup(v: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in v {
+        let s = s.trim().to_string();
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- requests
+
+/// A request for another organisation's data (R-SHR-05).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestInput {
+    pub entry_id: i64,
+    pub fields: Vec<String>,
+    /// `bulk`, `view`, `verify` or `statistics`.
+    pub mode: String,
+    /// An approved scenario the request falls under, if any.
+    pub scenario_id: Option<i64>,
+    /// The application scenario (the duty the data serves).
+    pub scenario: String,
+    pub legal_basis: String,
+    pub purpose: String,
+    /// The last day the data is needed, `YYYY-MM-DD`.
+    pub until: String,
+    /// The requester pledges truthfulness, security and compliance (承诺).
+    pub pledge: bool,
+}
+
+/// A request as its reader sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestOut {
+    #[serde(flatten)]
+    pub r: ShareRequest,
+    pub dataset_name: String,
+    pub requester_org_name: String,
+    pub provider_org_name: String,
+    pub status_zh: String,
+    pub status_en: String,
+    /// Pending and past its due date.
+    pub overdue: bool,
+    pub can_approve: bool,
+    pub can_withdraw: bool,
+    pub can_decide: bool,
+    pub notes: Vec<RequestNote>,
+    pub grant: Option<Grant>,
+}
+
+async fn org_name(state: &AppState, id: i64) -> String {
+    state.storage.get_org(id).await.ok().flatten().map(|o| o.name).unwrap_or_default()
+}
+
+async fn request_out(state: &AppState, p: &Principal, r: ShareRequest, full: bool) -> Result<RequestOut, ApiError> {
+    let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::Pending);
+    let due = time::Date::parse(&r.due_date, pdp_domain::calendar::ISO_DATE).ok();
+    let provider = p.org_id == Some(r.provider_org_id);
+    let (notes, grant) = if full {
+        let grant = match r.grant_id {
+            Some(g) => state.storage.get_grant(g).await?,
+            None => None,
+        };
+        (state.storage.list_request_notes(r.id).await?, grant)
+    } else {
+        (Vec::new(), None)
+    };
+    Ok(RequestOut {
+        dataset_name: published_entry(state, r.entry_id).await.map(|e| e.body.name).unwrap_or_default(),
+        requester_org_name: org_name(state, r.requester_org_id).await,
+        provider_org_name: org_name(state, r.provider_org_id).await,
+        status_zh: status.label_zh().into(),
+        status_en: status.label_en().into(),
+        overdue: due.is_some_and(|d| sharing::approval_overdue(status, d, today_date())),
+        can_approve: provider
+            && p.allows(Permission::ApproveShare)
+            && matches!(status, RequestStatus::Pending | RequestStatus::Negotiating),
+        can_withdraw: p.org_id == Some(r.requester_org_id)
+            && p.allows(Permission::RequestShare)
+            && matches!(status, RequestStatus::Pending | RequestStatus::Negotiating),
+        can_decide: status == RequestStatus::Escalated && authority_over(state, p, r.provider_org_id).await?,
+        notes,
+        grant,
+        r,
+    })
+}
+
+/// The grant a decision makes, with a fresh pseudonym key of its own.
+#[allow(clippy::too_many_arguments)]
+fn new_grant(
+    e: &EntryVersion,
+    user_org: i64,
+    scenario: &str,
+    purpose: &str,
+    mode: ShareMode,
+    fields: Vec<String>,
+    masking: BTreeMap<String, MaskRule>,
+    row_filters: Vec<RowFilter>,
+    min_group: i64,
+    expires_on: time::Date,
+    by: &str,
+) -> NewGrant {
+    NewGrant {
+        entry_id: e.entry_id,
+        dataset: e.code.clone(),
+        provider_org_id: e.org_id,
+        user_org_id: user_org,
+        scenario: scenario.into(),
+        purpose: purpose.into(),
+        mode: mode.as_str().into(),
+        fields,
+        masking: masking.into_iter().map(|(k, v)| (k, v.as_str().to_string())).collect(),
+        row_filters,
+        min_group,
+        expires_on: iso(expires_on),
+        created_by: by.into(),
+        pseudonym_key: random_token().into_bytes(),
+        emergency_id: None,
+    }
+}
+
+pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) -> Result<RequestOut, ApiError> {
+    let org = p.org_id.ok_or_else(no_org)?;
+    let e = published_entry(state, input.entry_id).await?;
+    if e.org_id == org {
+        return Err(ApiError::bad_request(
+            "share_own_data",
+            "本单位的数据无需申请共享",
+            "an organisation does not request its own data",
+        ));
+    }
+    let mode = mode_of(&input.mode)?;
+    let fields = dedup(&input.fields);
+    sharing::check_request(&e.body.fields, &e.body.share.modes, mode, &fields).map_err(|e| ApiError::domain(&e))?;
+    if !input.pledge {
+        return Err(ApiError::bad_request(
+            "share_pledge_required",
+            "请承诺所提供信息真实，并依法依规、仅为所述用途使用数据、保障数据安全",
+            "pledge that the request is truthful and that the data will be used lawfully, only for the stated purpose, and kept secure",
+        ));
+    }
+    let (scenario, legal_basis, purpose) = (input.scenario.trim(), input.legal_basis.trim(), input.purpose.trim());
+    if scenario.is_empty() || legal_basis.is_empty() || purpose.is_empty() {
+        return Err(ApiError::bad_request(
+            "share_request_incomplete",
+            "请填写应用场景、法律依据和用途",
+            "give the application scenario, the legal basis and the purpose",
+        ));
+    }
+    let today = today_date();
+    let until = parse_date(&input.until, "使用期限 / until")?;
+    if until < today || (until - today).whole_days() > MAX_GRANT_DAYS {
+        return Err(ApiError::bad_request(
+            "share_until_out_of_range",
+            format!("使用期限应在今天至 {MAX_GRANT_DAYS} 天之内"),
+            format!("the period must end between today and {MAX_GRANT_DAYS} days from now"),
+        ));
+    }
+    let lib = match input.scenario_id {
+        Some(id) => {
+            Some(state.storage.get_scenario(id).await?.ok_or_else(|| ApiError::not_found(&format!("scenario {id}")))?)
+        }
+        None => None,
+    };
+    let (beyond, within) = match &lib {
+        Some(s) => {
+            let smode = ShareMode::parse(&s.mode).unwrap_or(ShareMode::View);
+            (
+                sharing::beyond_need(&fields, &s.fields),
+                sharing::within_scenario(e.entry_id, mode, &fields, s.entry_id, smode, &s.fields),
+            )
+        }
+        None => (Vec::new(), false),
+    };
+    // An emergency in force for this entry and organisation raises its share type (R-SHR-10).
+    let now = now_micros();
+    let emergency =
+        state.storage.list_emergencies().await?.into_iter().find(|m| m.active_at(now) && m.covers(e.entry_id, org));
+    let share_type = match &emergency {
+        Some(m) => sharing::raised(
+            e.body.share.share_type,
+            pdp_domain::catalog::ShareType::parse(&m.raise_to).unwrap_or(pdp_domain::catalog::ShareType::Conditional),
+        ),
+        None => e.body.share.share_type,
+    };
+    let route = sharing::route(share_type, within);
+    let (status, due) = match route {
+        Route::Direct => (RequestStatus::Granted, String::new()),
+        Route::ProviderApproval => (
+            RequestStatus::Pending,
+            iso(sharing::approval_due(&state.catalog.calendar, today).map_err(|e| ApiError::domain(&e))?),
+        ),
+        Route::Negotiation => (RequestStatus::Negotiating, String::new()),
+    };
+    let grant = if route == Route::Direct {
+        // A scenario bounds the grant's period; catalog masking applies in full.
+        let mut expires = match &lib {
+            Some(s) if within => until.min(today + time::Duration::days(s.grant_days)),
+            _ => until,
+        };
+        if let Some(m) = &emergency {
+            expires = expires.min(crate::share_ops::date_of(m.ends_at_micros));
+        }
+        let masking =
+            sharing::fix_masking(&e.body.fields, &fields, &BTreeMap::new(), &[]).map_err(|e| ApiError::domain(&e))?;
+        let mut g = new_grant(
+            &e,
+            org,
+            scenario,
+            purpose,
+            mode,
+            fields.clone(),
+            masking,
+            Vec::new(),
+            DEFAULT_MIN_GROUP,
+            expires,
+            &p.user.username,
+        );
+        g.emergency_id = emergency.as_ref().map(|m| m.id);
+        Some(g)
+    } else {
+        None
+    };
+    let route_str = match route {
+        Route::Direct => "direct",
+        Route::ProviderApproval => "provider_approval",
+        Route::Negotiation => "negotiation",
+    };
+    let mut ev = p.event("share.request.submit", "");
+    ev.purpose = purpose.to_string();
+    ev.detail = serde_json::json!({
+        "dataset": e.code, "mode": mode.as_str(), "fields": fields, "route": route_str, "share_type": share_type.as_str(),
+        "beyond_need": beyond, "emergency": emergency.as_ref().map(|m| m.id),
+    })
+    .to_string();
+    let (r, _) = state
+        .storage
+        .create_request(
+            NewShareRequest {
+                requester_org_id: org,
+                requester_user_id: p.user.id,
+                requester_name: p.user.display_name.clone(),
+                entry_id: e.entry_id,
+                dataset: e.code.clone(),
+                provider_org_id: e.org_id,
+                fields,
+                mode: mode.as_str().into(),
+                scenario_id: input.scenario_id,
+                scenario: scenario.into(),
+                legal_basis: legal_basis.into(),
+                purpose: purpose.into(),
+                until: iso(until),
+                pledged: true,
+                share_type: share_type.as_str().into(),
+                route: route_str.into(),
+                status: status.as_str().into(),
+                beyond_need: beyond,
+                due_date: due,
+                emergency_id: emergency.as_ref().map(|m| m.id),
+            },
+            grant,
+            ev,
+        )
+        .await?;
+    request_out(state, p, r, true).await
+}
+
+/// Submits a request. Unconditional data and requests within a scenario are granted at once;
+/// conditional data goes to the provider (due in 10 working days); not-shared data opens a
+/// negotiation.
+#[utoipa::path(post, path = "/api/v1/share/requests", tag = "sharing", request_body = RequestInput,
+    responses((status = 200, body = RequestOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn submit(
+    State(state): S,
+    Extension(p): P,
+    body: Result<Json<RequestInput>, JsonRejection>,
+) -> Result<Json<RequestOut>, ApiError> {
+    Ok(Json(do_submit(&state, &p, &json_or(body)?).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams, Default)]
+pub struct RequestListParams {
+    /// `mine` (the caller's organisation asked), `incoming` (it provides), or all visible.
+    pub view: Option<String>,
+    /// Only requests still waiting for someone.
+    pub open: Option<bool>,
+    /// Only requests in this status.
+    pub status: Option<String>,
+}
+
+pub async fn do_list_requests(
+    state: &AppState,
+    p: &Principal,
+    q: &RequestListParams,
+) -> Result<Vec<RequestOut>, ApiError> {
+    escalate_due(state.storage.as_ref()).await?;
+    let mut query = RequestQuery { open_only: q.open.unwrap_or(false), status: q.status.clone(), ..Default::default() };
+    match q.view.as_deref() {
+        Some("mine") => query.requester_org = Some(p.org_id.ok_or_else(no_org)?),
+        Some("incoming") => query.provider_org = Some(p.org_id.ok_or_else(no_org)?),
+        _ => {}
+    }
+    let scope = if p.allows(Permission::GovernData) { Some(review_scope(state, p).await?) } else { None };
+    let mut out = Vec::new();
+    for r in state.storage.list_requests(&query).await? {
+        let party = p.org_id == Some(r.requester_org_id) || p.org_id == Some(r.provider_org_id);
+        if party || scope.as_ref().is_some_and(|s| s.contains(r.provider_org_id)) {
+            out.push(request_out(state, p, r, false).await?);
+        }
+    }
+    Ok(out)
+}
+
+/// Requests the caller may see: its organisation's, both ways, and for the authority those of
+/// its region.
+#[utoipa::path(get, path = "/api/v1/share/requests", tag = "sharing", params(RequestListParams),
+    responses((status = 200, body = Vec<RequestOut>)))]
+pub async fn list_requests(
+    State(state): S,
+    Extension(p): P,
+    q: Result<Query<RequestListParams>, QueryRejection>,
+) -> Result<Json<Vec<RequestOut>>, ApiError> {
+    Ok(Json(do_list_requests(&state, &p, &query_or(q)?).await?))
+}
+
+/// A request `p` may see, or not found.
+async fn visible_request(state: &AppState, p: &Principal, id: i64) -> Result<ShareRequest, ApiError> {
+    let r = state.storage.get_request(id).await?.ok_or_else(|| ApiError::not_found(&format!("share request {id}")))?;
+    let party = p.org_id == Some(r.requester_org_id) || p.org_id == Some(r.provider_org_id);
+    if party || authority_over(state, p, r.provider_org_id).await? {
+        Ok(r)
+    } else {
+        Err(ApiError::not_found(&format!("share request {id}")))
+    }
+}
+
+pub async fn do_get_request(state: &AppState, p: &Principal, id: i64) -> Result<RequestOut, ApiError> {
+    escalate_due(state.storage.as_ref()).await?;
+    let r = visible_request(state, p, id).await?;
+    request_out(state, p, r, true).await
+}
+
+/// One request with its notes and grant.
+#[utoipa::path(get, path = "/api/v1/share/requests/{id}", tag = "sharing", params(("id" = i64, Path)),
+    responses((status = 200, body = RequestOut), (status = 404, body = ErrorBody)))]
+pub async fn get_request(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<RequestOut>, ApiError> {
+    Ok(Json(do_get_request(&state, &p, path_or(id)?).await?))
+}
+
+/// What an approval fixes beyond the request (R-SHR-06). Absent values keep the request's.
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveInput {
+    /// The granted fields: the requested ones or fewer, never more.
+    pub fields: Option<Vec<String>>,
+    /// Masking per field (`none`, `id_number`, `mobile`, `name`, `address`, `email`,
+    /// `bank_card`, `pseudonym`, `suppress`); catalog masking is the floor.
+    pub masking: Option<BTreeMap<String, String>>,
+    /// Rows the user may reach, e.g. `[{"field":"id_number","op":"prefix","values":["440604"]}]`.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub row_filters: Option<Vec<RowFilter>>,
+    /// The grant's last day, `YYYY-MM-DD`; at most the requested period.
+    pub expires_on: Option<String>,
+    /// Statistics: the smallest group shown (at least 2; default 5).
+    pub min_group: Option<i64>,
+    pub note: Option<String>,
+}
+
+/// Builds the grant an approval or an authority decision makes.
+fn grant_from(r: &ShareRequest, e: &EntryVersion, input: &ApproveInput, by: &str) -> Result<NewGrant, ApiError> {
+    let fields = match &input.fields {
+        Some(f) => dedup(f),
+        None => r.fields.clone(),
+    };
+    if fields.is_empty() || fields.iter().any(|f| !r.fields.contains(f)) {
+        return Err(ApiError::bad_request(
+            "share_fields_widened",
+            "授权的信息项只能是所申请信息项的全部或一部分",
+            "a grant may cover the requested fields or fewer, never others",
+        ));
+    }
+    let mut masking = BTreeMap::new();
+    for (k, v) in input.masking.clone().unwrap_or_default() {
+        let rule = MaskRule::parse(&v).ok_or_else(|| {
+            ApiError::bad_request(
+                "share_bad_mask",
+                format!("未知的脱敏规则“{v}”"),
+                format!("unknown masking rule {v:?}"),
+            )
+        })?;
+        masking.insert(k, rule);
+    }
+    let filters = input.row_filters.clone().unwrap_or_default();
+    let masking =
+        sharing::fix_masking(&e.body.fields, &fields, &masking, &filters).map_err(|e| ApiError::domain(&e))?;
+    let until = parse_date(&r.until, "until")?;
+    let expires = match &input.expires_on {
+        Some(s) => parse_date(s, "授权到期日 / expires_on")?,
+        None => until,
+    };
+    if expires > until || expires < today_date() {
+        return Err(ApiError::bad_request(
+            "share_expiry_out_of_range",
+            format!("授权到期日应在今天至申请的使用期限（{}）之间", r.until),
+            format!("the grant must end between today and the requested period's end ({})", r.until),
+        ));
+    }
+    let min_group = input.min_group.unwrap_or(DEFAULT_MIN_GROUP);
+    if min_group < 2 {
+        return Err(ApiError::bad_request(
+            "share_min_group",
+            "统计结果的最小分组不能小于 2",
+            "the smallest statistics group must be at least 2",
+        ));
+    }
+    let mode = mode_of(&r.mode)?;
+    let mut g = new_grant(
+        e,
+        r.requester_org_id,
+        &r.scenario,
+        &r.purpose,
+        mode,
+        fields,
+        masking,
+        filters,
+        min_group,
+        expires,
+        by,
+    );
+    // A request made under an emergency keeps to it: its grant serves while the emergency lasts.
+    g.emergency_id = r.emergency_id;
+    Ok(g)
+}
+
+fn transition(r: &ShareRequest, action: RequestAction) -> Result<RequestStatus, ApiError> {
+    let from = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::Pending);
+    from.next(action).map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.message_zh(), e.message_en()))
+}
+
+fn note(p: &Principal, kind: &str, body: &str) -> Option<NewRequestNote> {
+    let body = body.trim();
+    (!body.is_empty()).then(|| NewRequestNote {
+        author_id: Some(p.user.id),
+        author_name: p.user.display_name.clone(),
+        org_id: p.org_id,
+        kind: kind.into(),
+        body: body.into(),
+    })
+}
+
+pub async fn do_approve(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    input: &ApproveInput,
+) -> Result<RequestOut, ApiError> {
+    let r = visible_request(state, p, id).await?;
+    if p.org_id != Some(r.provider_org_id) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_provider",
+            "只有数据提供单位的审批人可以审批该申请",
+            "only an approver of the providing organisation may approve the request",
+        ));
+    }
+    let to = transition(&r, RequestAction::Approve)?;
+    let e = published_entry(state, r.entry_id).await?;
+    let grant = grant_from(&r, &e, input, &p.user.username)?;
+    let reason = input.note.clone().unwrap_or_default();
+    let d = Decision {
+        from: r.status.clone(),
+        to: to.as_str().into(),
+        by: Some(p.user.id),
+        reason: reason.clone(),
+        note: note(p, "approval", &reason),
+        grant: Some(grant),
+    };
+    let (r, _) = state.storage.decide_request(id, d, p.event("share.request.approve", "")).await?;
+    request_out(state, p, r, true).await
+}
+
+/// The provider approves, fixing fields, masking, row filters and expiry; the grant takes
+/// effect at once.
+#[utoipa::path(post, path = "/api/v1/share/requests/{id}/approve", tag = "sharing", params(("id" = i64, Path)),
+    request_body = ApproveInput,
+    responses((status = 200, body = RequestOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn approve(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<ApproveInput>, JsonRejection>,
+) -> Result<Json<RequestOut>, ApiError> {
+    let id = path_or(id)?;
+    Ok(Json(do_approve(&state, &p, id, &json_or(body)?).await?))
+}
+
+/// A reason: for a refusal, an escalation, a grant change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonInput {
+    pub reason: String,
+}
+
+fn reason_required(reason: &str) -> Result<&str, ApiError> {
+    let r = reason.trim();
+    if r.is_empty() || r.chars().count() > 2000 {
+        return Err(ApiError::bad_request(
+            "reason_required",
+            "请说明理由（不超过 2000 字）",
+            "give a reason (at most 2000 characters)",
+        ));
+    }
+    Ok(r)
+}
+
+pub async fn do_refuse(state: &AppState, p: &Principal, id: i64, reason: &str) -> Result<RequestOut, ApiError> {
+    let r = visible_request(state, p, id).await?;
+    if p.org_id != Some(r.provider_org_id) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_provider",
+            "只有数据提供单位的审批人可以审批该申请",
+            "only an approver of the providing organisation may decide the request",
+        ));
+    }
+    let reason = reason_required(reason)?;
+    let to = transition(&r, RequestAction::Refuse)?;
+    let d = Decision {
+        from: r.status.clone(),
+        to: to.as_str().into(),
+        by: Some(p.user.id),
+        reason: reason.into(),
+        note: note(p, "decision", reason),
+        grant: None,
+    };
+    let mut ev = p.event("share.request.refuse", "");
+    ev.purpose = reason.into();
+    let (r, _) = state.storage.decide_request(id, d, ev).await?;
+    request_out(state, p, r, true).await
+}
+
+/// The provider refuses, with the reason the requester will read (R-SHR-03).
+#[utoipa::path(post, path = "/api/v1/share/requests/{id}/refuse", tag = "sharing", params(("id" = i64, Path)),
+    request_body = ReasonInput,
+    responses((status = 200, body = RequestOut), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn refuse(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<ReasonInput>, JsonRejection>,
+) -> Result<Json<RequestOut>, ApiError> {
+    let id = path_or(id)?;
+    Ok(Json(do_refuse(&state, &p, id, &json_or(body)?.reason).await?))
+}
+
+pub async fn do_withdraw(state: &AppState, p: &Principal, id: i64) -> Result<RequestOut, ApiError> {
+    let r = visible_request(state, p, id).await?;
+    if p.org_id != Some(r.requester_org_id) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_requester",
+            "只有申请单位可以撤回申请",
+            "only the requesting organisation may withdraw a request",
+        ));
+    }
+    let to = transition(&r, RequestAction::Withdraw)?;
+    let d = Decision {
+        from: r.status.clone(),
+        to: to.as_str().into(),
+        by: Some(p.user.id),
+        reason: String::new(),
+        note: None,
+        grant: None,
+    };
+    let (r, _) = state.storage.decide_request(id, d, p.event("share.request.withdraw", "")).await?;
+    request_out(state, p, r, true).await
+}
+
+/// The requester withdraws an open request.
+#[utoipa::path(post, path = "/api/v1/share/requests/{id}/withdraw", tag = "sharing", params(("id" = i64, Path)),
+    responses((status = 200, body = RequestOut), (status = 409, body = ErrorBody)))]
+pub async fn withdraw(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<RequestOut>, ApiError> {
+    Ok(Json(do_withdraw(&state, &p, path_or(id)?).await?))
+}
+
+/// A negotiation message.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteInput {
+    pub body: String,
+}
+
+pub async fn do_add_note(state: &AppState, p: &Principal, id: i64, body: &str) -> Result<RequestNote, ApiError> {
+    let r = visible_request(state, p, id).await?;
+    let party = p.org_id == Some(r.requester_org_id) || p.org_id == Some(r.provider_org_id);
+    let open = RequestStatus::parse(&r.status).is_some_and(RequestStatus::is_open);
+    if !party || !open {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "share_note_closed",
+            "只有双方单位可在申请办结前留言",
+            "only the two organisations may add notes, and only while the request is open",
+        ));
+    }
+    let n = note(p, "negotiation", body)
+        .ok_or_else(|| ApiError::bad_request("note_empty", "留言内容不能为空", "the note is empty"))?;
+    Ok(state.storage.add_request_note(id, n, p.event("share.request.note", "")).await?)
+}
+
+/// Adds a negotiation note (either organisation, while the request is open).
+#[utoipa::path(post, path = "/api/v1/share/requests/{id}/notes", tag = "sharing", params(("id" = i64, Path)),
+    request_body = NoteInput,
+    responses((status = 200, body = RequestNote), (status = 409, body = ErrorBody)))]
+pub async fn add_note(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<NoteInput>, JsonRejection>,
+) -> Result<Json<RequestNote>, ApiError> {
+    let id = path_or(id)?;
+    Ok(Json(do_add_note(&state, &p, id, &json_or(body)?.body).await?))
+}
+
+pub async fn do_escalate(state: &AppState, p: &Principal, id: i64, reason: &str) -> Result<RequestOut, ApiError> {
+    let r = visible_request(state, p, id).await?;
+    if p.org_id != Some(r.requester_org_id) && p.org_id != Some(r.provider_org_id) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_party",
+            "只有申请单位或提供单位可以提请协调",
+            "only the requesting or the providing organisation may escalate a request",
+        ));
+    }
+    let reason = reason_required(reason)?;
+    let to = transition(&r, RequestAction::Escalate)?;
+    let d = Decision {
+        from: r.status.clone(),
+        to: to.as_str().into(),
+        by: None,
+        reason: String::new(),
+        note: note(p, "escalation", reason),
+        grant: None,
+    };
+    let mut ev = p.event("share.request.escalate", "");
+    ev.purpose = reason.into();
+    let (r, _) = state.storage.decide_request(id, d, ev).await?;
+    request_out(state, p, r, true).await
+}
+
+/// Either organisation takes a failed negotiation, or a dispute about the share type, to the
+/// authority (R-SHR-09).
+#[utoipa::path(post, path = "/api/v1/share/requests/{id}/escalate", tag = "sharing", params(("id" = i64, Path)),
+    request_body = ReasonInput,
+    responses((status = 200, body = RequestOut), (status = 409, body = ErrorBody)))]
+pub async fn escalate(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<ReasonInput>, JsonRejection>,
+) -> Result<Json<RequestOut>, ApiError> {
+    let id = path_or(id)?;
+    Ok(Json(do_escalate(&state, &p, id, &json_or(body)?.reason).await?))
+}
+
+/// The authority's decision on an escalated request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecideInput {
+    /// Grant (true) or refuse (false).
+    pub grant: bool,
+    pub reason: String,
+    /// What the grant fixes, when granting.
+    #[serde(default)]
+    pub terms: Option<ApproveInput>,
+}
+
+pub async fn do_decide(state: &AppState, p: &Principal, id: i64, input: &DecideInput) -> Result<RequestOut, ApiError> {
+    let r = visible_request(state, p, id).await?;
+    if !authority_over(state, p, r.provider_org_id).await? {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_authority",
+            "只有主管部门可以裁决",
+            "only the authority decides escalated requests",
+        ));
+    }
+    let reason = reason_required(&input.reason)?;
+    let action = if input.grant { RequestAction::AuthorityGrant } else { RequestAction::AuthorityRefuse };
+    let to = transition(&r, action)?;
+    let grant = if input.grant {
+        let e = published_entry(state, r.entry_id).await?;
+        Some(grant_from(&r, &e, input.terms.as_ref().unwrap_or(&ApproveInput::default()), &p.user.username)?)
+    } else {
+        None
+    };
+    let d = Decision {
+        from: r.status.clone(),
+        to: to.as_str().into(),
+        by: Some(p.user.id),
+        reason: reason.into(),
+        note: note(p, "decision", reason),
+        grant,
+    };
+    let mut ev =
+        p.event(if input.grant { "share.request.authority_grant" } else { "share.request.authority_refuse" }, "");
+    ev.purpose = reason.into();
+    let (r, _) = state.storage.decide_request(id, d, ev).await?;
+    request_out(state, p, r, true).await
+}
+
+/// The authority decides an escalated request, with its reasons recorded (R-SHR-09).
+#[utoipa::path(post, path = "/api/v1/share/requests/{id}/decide", tag = "sharing", params(("id" = i64, Path)),
+    request_body = DecideInput,
+    responses((status = 200, body = RequestOut), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn decide(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<DecideInput>, JsonRejection>,
+) -> Result<Json<RequestOut>, ApiError> {
+    let id = path_or(id)?;
+    Ok(Json(do_decide(&state, &p, id, &json_or(body)?).await?))
+}
+
+// ---------------------------------------------------------------- grants
+
+/// A grant as its reader sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GrantOut {
+    #[serde(flatten)]
+    pub g: Grant,
+    pub dataset_name: String,
+    pub user_org_name: String,
+    pub provider_org_name: String,
+    pub status_zh: String,
+    pub status_en: String,
+    /// Past its last day.
+    pub expired: bool,
+    /// Active and unexpired: the next access will be served.
+    pub usable: bool,
+    pub usage: GrantUsage,
+    /// The reader may suspend, resume or revoke it.
+    pub can_manage: bool,
+}
+
+async fn grant_out(state: &AppState, p: &Principal, g: Grant) -> Result<GrantOut, ApiError> {
+    let status = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
+    let expired =
+        time::Date::parse(&g.expires_on, pdp_domain::calendar::ISO_DATE).map(|d| today_date() > d).unwrap_or(true);
+    Ok(GrantOut {
+        dataset_name: published_entry(state, g.entry_id).await.map(|e| e.body.name).unwrap_or_default(),
+        user_org_name: org_name(state, g.user_org_id).await,
+        provider_org_name: org_name(state, g.provider_org_id).await,
+        status_zh: status.label_zh().into(),
+        status_en: status.label_en().into(),
+        expired,
+        usable: status == GrantStatus::Active && !expired,
+        usage: state.storage.grant_usage(g.id).await?,
+        can_manage: may_manage(state, p, &g).await?,
+        g,
+    })
+}
+
+async fn may_manage(state: &AppState, p: &Principal, g: &Grant) -> Result<bool, ApiError> {
+    Ok(p.allows(Permission::ManageGrants)
+        && (p.org_id == Some(g.provider_org_id) || authority_over(state, p, g.provider_org_id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams, Default)]
+pub struct GrantListParams {
+    /// `mine` (granted to the caller's organisation), `provided` (by it), or all visible.
+    pub view: Option<String>,
+    pub status: Option<String>,
+    pub entry_id: Option<i64>,
+}
+
+pub async fn do_list_grants(state: &AppState, p: &Principal, q: &GrantListParams) -> Result<Vec<GrantOut>, ApiError> {
+    let mut query = GrantQuery { status: q.status.clone(), entry_id: q.entry_id, ..Default::default() };
+    match q.view.as_deref() {
+        Some("mine") => query.user_org = Some(p.org_id.ok_or_else(no_org)?),
+        Some("provided") => query.provider_org = Some(p.org_id.ok_or_else(no_org)?),
+        _ => {}
+    }
+    let scope = if p.allows(Permission::GovernData) { Some(review_scope(state, p).await?) } else { None };
+    let mut out = Vec::new();
+    for g in state.storage.list_grants(&query).await? {
+        let party = p.org_id == Some(g.user_org_id) || p.org_id == Some(g.provider_org_id);
+        if party || scope.as_ref().is_some_and(|s| s.contains(g.provider_org_id)) {
+            out.push(grant_out(state, p, g).await?);
+        }
+    }
+    Ok(out)
+}
+
+/// Grants the caller may see (R-SHR-06): to or from its organisation, or of the authority's
+/// region.
+#[utoipa::path(get, path = "/api/v1/share/grants", tag = "sharing", params(GrantListParams),
+    responses((status = 200, body = Vec<GrantOut>)))]
+pub async fn list_grants(
+    State(state): S,
+    Extension(p): P,
+    q: Result<Query<GrantListParams>, QueryRejection>,
+) -> Result<Json<Vec<GrantOut>>, ApiError> {
+    Ok(Json(do_list_grants(&state, &p, &query_or(q)?).await?))
+}
+
+async fn visible_grant(state: &AppState, p: &Principal, id: i64) -> Result<Grant, ApiError> {
+    let g = state.storage.get_grant(id).await?.ok_or_else(|| ApiError::not_found(&format!("grant {id}")))?;
+    let party = p.org_id == Some(g.user_org_id) || p.org_id == Some(g.provider_org_id);
+    if party || authority_over(state, p, g.provider_org_id).await? {
+        Ok(g)
+    } else {
+        Err(ApiError::not_found(&format!("grant {id}")))
+    }
+}
+
+/// One grant with its usage.
+#[utoipa::path(get, path = "/api/v1/share/grants/{id}", tag = "sharing", params(("id" = i64, Path)),
+    responses((status = 200, body = GrantOut), (status = 404, body = ErrorBody)))]
+pub async fn get_grant(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<GrantOut>, ApiError> {
+    Ok(Json(do_get_grant(&state, &p, path_or(id)?).await?))
+}
+
+pub async fn do_get_grant(state: &AppState, p: &Principal, id: i64) -> Result<GrantOut, ApiError> {
+    let g = visible_grant(state, p, id).await?;
+    grant_out(state, p, g).await
+}
+
+pub async fn do_change_grant(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    action: &str,
+    reason: &str,
+) -> Result<GrantOut, ApiError> {
+    let g = visible_grant(state, p, id).await?;
+    if !may_manage(state, p, &g).await? {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_grant_manager",
+            "只有数据提供单位或主管部门可以暂停、恢复或撤销授权",
+            "only the providing organisation or the authority may suspend, resume or revoke a grant",
+        ));
+    }
+    let action = GrantAction::parse(action).ok_or_else(|| ApiError::not_found(&format!("grant action {action}")))?;
+    let reason = reason_required(reason)?;
+    let from = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
+    let to =
+        from.next(action).map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.message_zh(), e.message_en()))?;
+    let mut ev = p.event(&format!("share.grant.{}", action.as_str()), "");
+    ev.purpose = reason.into();
+    let g = state.storage.set_grant_status(id, from.as_str(), to.as_str(), reason, ev).await?;
+    grant_out(state, p, g).await
+}
+
+/// Suspends a grant (provider or authority, with a reason); the next access is refused (R-SHR-13).
+#[utoipa::path(post, path = "/api/v1/share/grants/{id}/suspend", tag = "sharing", params(("id" = i64, Path)),
+    request_body = ReasonInput,
+    responses((status = 200, body = GrantOut), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn suspend(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<ReasonInput>, JsonRejection>,
+) -> Result<Json<GrantOut>, ApiError> {
+    let id = path_or(id)?;
+    Ok(Json(do_change_grant(&state, &p, id, "suspend", &json_or(body)?.reason).await?))
+}
+
+/// Resumes a suspended grant (provider or authority, with a reason).
+#[utoipa::path(post, path = "/api/v1/share/grants/{id}/resume", tag = "sharing", params(("id" = i64, Path)),
+    request_body = ReasonInput,
+    responses((status = 200, body = GrantOut), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn resume(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<ReasonInput>, JsonRejection>,
+) -> Result<Json<GrantOut>, ApiError> {
+    let id = path_or(id)?;
+    Ok(Json(do_change_grant(&state, &p, id, "resume", &json_or(body)?.reason).await?))
+}
+
+/// Revokes a grant for good (provider or authority, with a reason).
+#[utoipa::path(post, path = "/api/v1/share/grants/{id}/revoke", tag = "sharing", params(("id" = i64, Path)),
+    request_body = ReasonInput,
+    responses((status = 200, body = GrantOut), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn revoke(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<ReasonInput>, JsonRejection>,
+) -> Result<Json<GrantOut>, ApiError> {
+    let id = path_or(id)?;
+    Ok(Json(do_change_grant(&state, &p, id, "revoke", &json_or(body)?.reason).await?))
+}
+
+// ---------------------------------------------------------------- access
+
+/// What an access needs: the grant, the dataset's definition and the grant's pseudonym key.
+pub(crate) struct Access {
+    pub(crate) g: Grant,
+    e: EntryVersion,
+    key: Vec<u8>,
+    masking: BTreeMap<String, MaskRule>,
+}
+
+impl Access {
+    pub(crate) fn selection(&self, columns: Vec<String>) -> Selection {
+        Selection {
+            columns,
+            filters: self
+                .g
+                .row_filters
+                .iter()
+                .map(|f| ColumnFilter {
+                    column: f.field.clone(),
+                    prefix: f.op == sharing::FilterOp::Prefix,
+                    values: f.values.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// A row's values with the grant's masking applied, in `columns` order.
+    pub(crate) fn protect(&self, columns: &[String], row: Vec<Option<String>>) -> Vec<Option<String>> {
+        columns
+            .iter()
+            .zip(row)
+            .map(|(c, v)| {
+                // A field without a rule is not granted and never reaches here; suppress it anyway.
+                let rule = self.masking.get(c).copied().unwrap_or(MaskRule::Suppress);
+                sharing::protect(rule, &self.key, v.as_deref())
+            })
+            .collect()
+    }
+
+    /// The field that addresses a record: the entry's identifier field, else its one key.
+    fn key_field(&self) -> Result<String, ApiError> {
+        if let Some(f) = &self.e.body.identifier_field {
+            return Ok(f.clone());
+        }
+        let keys: Vec<_> = self.e.body.fields.iter().filter(|f| f.rules.key).collect();
+        match keys.as_slice() {
+            [k] => Ok(k.name.clone()),
+            _ => Err(ApiError::bad_request(
+                "share_no_key",
+                "该数据没有唯一的标识字段，不能按标识查询",
+                "the dataset has no single identifying field to look records up by",
+            )),
+        }
+    }
+
+    /// The audit event of an access, with the hashes of request and response (R-SHR-12).
+    pub(crate) fn event(
+        &self,
+        p: &Principal,
+        mode: ShareMode,
+        rows: usize,
+        fields: &[String],
+        request: &str,
+        response: &str,
+    ) -> pdp_audit::NewEvent {
+        let mut ev = p.event(&format!("share.access.{}", mode.as_str()), "");
+        ev.purpose = self.g.purpose.clone();
+        ev.request_hash = sha256_hex(request.as_bytes());
+        let via: serde_json::Value = serde_json::from_str(&ev.detail).unwrap_or_default();
+        ev.detail = serde_json::json!({
+            "via": via.get("via"), "grant": self.g.id, "dataset": self.g.dataset, "mode": mode.as_str(),
+            "rows": rows, "fields": fields, "response_hash": response, "user_org": self.g.user_org_id,
+            "provider_org": self.g.provider_org_id, "emergency": self.g.emergency_id,
+        })
+        .to_string();
+        ev
+    }
+}
+
+/// The gate of every access (R-SHR-04, R-SHR-06, R-SHR-13): only the user organisation sees
+/// the grant; it must be active, unexpired and of this mode.
+pub(crate) async fn grant_for_access(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    mode: ShareMode,
+) -> Result<Access, ApiError> {
+    let g = state.storage.get_grant(id).await?.ok_or_else(|| ApiError::not_found(&format!("grant {id}")))?;
+    if p.org_id != Some(g.user_org_id) {
+        return Err(ApiError::not_found(&format!("grant {id}")));
+    }
+    let status = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
+    let expires = parse_date(&g.expires_on, "expires_on")?;
+    let granted = mode_of(&g.mode)?;
+    sharing::check_access(status, expires, today_date(), granted, mode).map_err(|e| denied(&e))?;
+    if let Some(eid) = g.emergency_id {
+        let now = now_micros();
+        let active = state.storage.list_emergencies().await?.iter().any(|m| m.id == eid && m.active_at(now));
+        if !active {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "share_emergency_over",
+                "该授权依应急状态作出，应急状态已结束",
+                "the grant was made under an emergency, and the emergency is over",
+            ));
+        }
+    }
+    let e = published_entry(state, g.entry_id).await?;
+    let key = state.storage.grant_key(id).await?.unwrap_or_default();
+    let masking =
+        g.masking.iter().map(|(k, v)| (k.clone(), MaskRule::parse(v).unwrap_or(MaskRule::Suppress))).collect();
+    Ok(Access { g, e, key, masking })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ViewParams {
+    /// The record's identifier (e.g. the citizen ID number).
+    pub key: String,
+    pub offset: Option<usize>,
+    /// At most 100.
+    pub limit: Option<usize>,
+}
+
+/// Records found under a view grant, masked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViewOut {
+    pub grant_id: i64,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+    pub total: u64,
+    pub offset: usize,
+    /// The masking applied per column.
+    pub masking: BTreeMap<String, String>,
+}
+
+/// View mode (查阅): records by identifier, paged, only granted fields, masked.
+#[utoipa::path(get, path = "/api/v1/share/grants/{id}/records", tag = "sharing", params(("id" = i64, Path), ViewParams),
+    responses((status = 200, body = ViewOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn view(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+    q: Result<Query<ViewParams>, QueryRejection>,
+) -> Result<Json<ViewOut>, ApiError> {
+    let id = path_or(id)?;
+    let q = query_or(q)?;
+    Ok(Json(do_view(&state, &p, id, &q).await?))
+}
+
+pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewParams) -> Result<ViewOut, ApiError> {
+    let a = grant_for_access(state, p, id, ShareMode::View).await?;
+    let key = q.key.trim();
+    if key.is_empty() {
+        return Err(ApiError::bad_request(
+            "share_key_required",
+            "请提供要查询的记录标识",
+            "give the key of the record to look up",
+        ));
+    }
+    let (offset, limit) = (q.offset.unwrap_or(0), q.limit.unwrap_or(20).clamp(1, MAX_PAGE));
+    let key_field = a.key_field()?;
+    let page = lake(state)?
+        .select_rows(&a.g.dataset, &a.selection(a.g.fields.clone()), Some((&key_field, key)), offset, limit)
+        .await?;
+    let rows: Vec<_> = page.rows.into_iter().map(|r| a.protect(&page.columns, r)).collect();
+    let out =
+        ViewOut { grant_id: id, columns: page.columns, rows, total: page.total, offset, masking: a.g.masking.clone() };
+    let body = serde_json::to_vec(&out).unwrap_or_default();
+    let ev = a.event(
+        p,
+        ShareMode::View,
+        out.rows.len(),
+        &out.columns,
+        &format!("GET view {id} key={key} offset={offset} limit={limit}"),
+        &sha256_hex(&body),
+    );
+    state.storage.record_access(id, 1, out.rows.len() as i64, ev).await?;
+    Ok(out)
+}
+
+/// Claimed values of one record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyInput {
+    pub key: String,
+    /// Field name -> claimed value; only granted fields.
+    pub values: BTreeMap<String, String>,
+}
+
+/// Verdicts only: never the data (比对/核验).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyOut {
+    pub grant_id: i64,
+    /// Whether a record with the key exists (within the grant's rows).
+    pub found: bool,
+    /// Per field: whether the claimed value matches.
+    pub matches: BTreeMap<String, bool>,
+}
+
+/// Verify mode: match / no match per field for a key and claimed values; no data returned.
+#[utoipa::path(post, path = "/api/v1/share/grants/{id}/verify", tag = "sharing", params(("id" = i64, Path)),
+    request_body = VerifyInput,
+    responses((status = 200, body = VerifyOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn verify(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<VerifyInput>, JsonRejection>,
+) -> Result<Json<VerifyOut>, ApiError> {
+    let id = path_or(id)?;
+    Ok(Json(do_verify(&state, &p, id, &json_or(body)?).await?))
+}
+
+pub async fn do_verify(state: &AppState, p: &Principal, id: i64, input: &VerifyInput) -> Result<VerifyOut, ApiError> {
+    let a = grant_for_access(state, p, id, ShareMode::Verify).await?;
+    if input.values.is_empty() || input.values.len() > 50 {
+        return Err(ApiError::bad_request(
+            "verify_no_values",
+            "请提供 1 至 50 个待核验的值",
+            "give 1 to 50 values to verify",
+        ));
+    }
+    if let Some(f) = input.values.keys().find(|f| !a.g.fields.contains(f)) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "share_field_not_granted",
+            format!("授权不包含信息项“{f}”"),
+            format!("the grant does not cover the field {f:?}"),
+        ));
+    }
+    let key_field = a.key_field()?;
+    let columns: Vec<String> = input.values.keys().cloned().collect();
+    let page = lake(state)?
+        .select_rows(&a.g.dataset, &a.selection(columns.clone()), Some((&key_field, input.key.trim())), 0, 1)
+        .await?;
+    let actual: BTreeMap<String, Option<String>> = match page.rows.into_iter().next() {
+        Some(row) => columns.iter().cloned().zip(row).collect(),
+        None => BTreeMap::new(),
+    };
+    let out = VerifyOut { grant_id: id, found: !actual.is_empty(), matches: sharing::verify(&input.values, &actual) };
+    let body = serde_json::to_vec(&out).unwrap_or_default();
+    let req = serde_json::to_string(&serde_json::json!({"key": input.key, "values": input.values})).unwrap_or_default();
+    let ev = a.event(p, ShareMode::Verify, usize::from(out.found), &columns, &req, &sha256_hex(&body));
+    state.storage.record_access(id, 1, i64::from(out.found), ev).await?;
+    Ok(out)
+}
+
+/// An aggregate query under a statistics grant.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatsInput {
+    /// Dimensions: granted, unmasked fields, at most three.
+    #[serde(default)]
+    pub group_by: Vec<String>,
+    /// `count` (default), `sum` or `avg`.
+    pub measure: Option<String>,
+    /// The numeric field summed or averaged.
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsCell {
+    pub dimensions: Vec<Option<String>>,
+    /// Absent when the cell is suppressed.
+    pub count: Option<i64>,
+    pub value: Option<String>,
+    /// Fewer members than the grant's minimum group: count and value withheld.
+    pub suppressed: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsOut {
+    pub grant_id: i64,
+    pub group_by: Vec<String>,
+    pub min_group: i64,
+    pub cells: Vec<StatsCell>,
+    pub suppressed_cells: usize,
+}
+
+/// Statistics mode: counts, sums or averages by allowed dimensions; cells smaller than the
+/// grant's minimum group are suppressed.
+#[utoipa::path(post, path = "/api/v1/share/grants/{id}/statistics", tag = "sharing", params(("id" = i64, Path)),
+    request_body = StatsInput,
+    responses((status = 200, body = StatsOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn statistics(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<StatsInput>, JsonRejection>,
+) -> Result<Json<StatsOut>, ApiError> {
+    let id = path_or(id)?;
+    let input = json_or(body)?;
+    let a = grant_for_access(&state, &p, id, ShareMode::Statistics).await?;
+    let group_by = dedup(&input.group_by);
+    if group_by.len() > MAX_DIMENSIONS {
+        return Err(ApiError::bad_request(
+            "stats_too_many_dimensions",
+            format!("分组维度不能超过 {MAX_DIMENSIONS} 个"),
+            format!("at most {MAX_DIMENSIONS} dimensions"),
+        ));
+    }
+    // A dimension shows its values, so it must be granted and unmasked.
+    if let Some(f) = group_by.iter().find(|f| a.masking.get(*f) != Some(&MaskRule::None)) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "stats_dimension_not_allowed",
+            format!("信息项“{f}”未授权或须脱敏，不能作为分组维度"),
+            format!("the field {f:?} is not granted or is masked, so it cannot be a dimension"),
+        ));
+    }
+    let measure = match (input.measure.as_deref().unwrap_or("count"), input.field.as_deref()) {
+        ("count", _) => None,
+        (m @ ("sum" | "avg"), Some(f)) => {
+            let numeric =
+                a.e.body
+                    .fields
+                    .iter()
+                    .any(|x| x.name == f && matches!(x.data_type, DataType::Integer | DataType::Decimal));
+            if !a.g.fields.iter().any(|g| g == f) || !numeric {
+                return Err(ApiError::bad_request(
+                    "stats_bad_measure",
+                    format!("“{f}”不是授权范围内的数值型信息项"),
+                    format!("{f:?} is not a granted numeric field"),
+                ));
+            }
+            Some((if m == "sum" { Measure::Sum } else { Measure::Avg }, f))
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "stats_bad_measure",
+                "统计方式应为 count，或 sum/avg 并指定数值字段",
+                "the measure must be count, or sum/avg with a numeric field",
+            ));
+        }
+    };
+    let filters = a.selection(Vec::new()).filters;
+    let page = lake(&state)?.aggregate(&a.g.dataset, &filters, &group_by, measure).await?;
+    let n = group_by.len();
+    let mut cells = Vec::new();
+    for row in page.rows {
+        let count: i64 = row.get(n).cloned().flatten().and_then(|c| c.parse().ok()).unwrap_or(0);
+        let shown = sharing::cell_shown(count, a.g.min_group);
+        cells.push(StatsCell {
+            dimensions: row[..n.min(row.len())].to_vec(),
+            count: shown.then_some(count),
+            value: if shown { row.get(n + 1).cloned().flatten() } else { None },
+            suppressed: !shown,
+        });
+    }
+    let suppressed_cells = cells.iter().filter(|c| c.suppressed).count();
+    let out = StatsOut { grant_id: id, group_by: group_by.clone(), min_group: a.g.min_group, cells, suppressed_cells };
+    let body = serde_json::to_vec(&out).unwrap_or_default();
+    let req = serde_json::to_string(
+        &serde_json::json!({"group_by": group_by, "measure": input.measure, "field": input.field}),
+    )
+    .unwrap_or_default();
+    let mut fields = group_by.clone();
+    fields.extend(input.field.clone());
+    let ev = a.event(&p, ShareMode::Statistics, out.cells.len(), &fields, &req, &sha256_hex(&body));
+    state.storage.record_access(id, 1, 0, ev).await?;
+    Ok(Json(out))
+}
+
+fn csv_cell(out: &mut String, v: Option<&str>) {
+    let v = v.unwrap_or("");
+    if v.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&v.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(v);
+    }
+}
+
+/// Bulk mode: every granted row and field as CSV, masked, streamed. The export's start is
+/// recorded before the first byte leaves; its end (rows sent and the hash of everything sent)
+/// when the last byte has.
+#[utoipa::path(get, path = "/api/v1/share/grants/{id}/export.csv", tag = "sharing", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "text/csv"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn export(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = path_or(id)?;
+    let a = grant_for_access(&state, &p, id, ShareMode::Bulk).await?;
+    let columns = a.g.fields.clone();
+    let mut stream = lake(&state)?.select_stream(&a.g.dataset, &a.selection(columns.clone())).await?;
+    let request = format!("GET export {id}");
+    let start = a.event(&p, ShareMode::Bulk, 0, &columns, &request, "");
+    state.storage.record_access(id, 1, 0, start).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let st = state.clone();
+    tokio::spawn(async move {
+        let mut hasher = Sha256::new();
+        let mut rows = 0usize;
+        let mut head = String::new();
+        for (i, c) in columns.iter().enumerate() {
+            if i > 0 {
+                head.push(',');
+            }
+            csv_cell(&mut head, Some(c));
+        }
+        head.push('\n');
+        let mut complete = true;
+        let mut chunks = vec![head.into_bytes()];
+        loop {
+            for chunk in chunks.drain(..) {
+                hasher.update(&chunk);
+                if tx.send(Ok(chunk)).await.is_err() {
+                    complete = false;
+                }
+            }
+            if !complete {
+                break;
+            }
+            let Some(batch) = stream.next().await else { break };
+            let batch = match batch
+                .map_err(|e| e.to_string())
+                .and_then(|b| pdp_lake::batch_rows(&b).map_err(|e| e.to_string()))
+            {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(error = %e, grant = id, "bulk export failed");
+                    let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
+                    complete = false;
+                    break;
+                }
+            };
+            let mut text = String::new();
+            for row in batch {
+                let row = a.protect(&columns, row);
+                for (i, v) in row.iter().enumerate() {
+                    if i > 0 {
+                        text.push(',');
+                    }
+                    csv_cell(&mut text, v.as_deref());
+                }
+                text.push('\n');
+                rows += 1;
+            }
+            chunks.push(text.into_bytes());
+        }
+        let hash = hex::encode(hasher.finalize());
+        let mut end = a.event(&p, ShareMode::Bulk, rows, &columns, &request, &hash);
+        end.action = "share.access.bulk.end".into();
+        if !complete {
+            end.outcome = pdp_audit::Outcome::Failure;
+        }
+        if let Err(e) = st.storage.record_access(id, 0, rows as i64, end).await {
+            tracing::error!(error = %e, grant = id, "could not record the end of a bulk export");
+        }
+    });
+    let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }));
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"grant-{id}.csv\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
