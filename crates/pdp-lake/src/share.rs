@@ -162,7 +162,7 @@ impl Lake {
     /// The version of the latest commit of `dataset`.
     pub async fn latest_version(&self, dataset: &str) -> Result<u64> {
         let t = self.table_at(dataset, None).await?;
-        t.version().map(|v| v as u64).ok_or(LakeError::Empty)
+        t.version().ok_or(LakeError::Empty)
     }
 
     /// Writes the selection to a Parquet file at `path`, every row passed through `protect`

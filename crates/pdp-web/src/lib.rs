@@ -118,6 +118,25 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// The benchmark's floor (`bench.bare_route`): `GET /bench/bare?bytes=N` answers a JSON body of
+/// `N` bytes (at most 1 MiB) with no authentication, no storage and no audit. Merged outside the
+/// permission gate and the middleware on purpose, so it measures bare axum on this machine.
+pub fn bench_router() -> Router {
+    use axum::extract::Query;
+    use axum::routing::get;
+    #[derive(serde::Deserialize)]
+    struct Size {
+        bytes: Option<usize>,
+    }
+    async fn bare(Query(q): Query<Size>) -> Response {
+        use axum::response::IntoResponse;
+        let n = q.bytes.unwrap_or(64).clamp(12, 1 << 20);
+        let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(n - 10));
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+    }
+    Router::new().route("/bench/bare", get(bare))
+}
+
 /// Headers that keep pages from being framed, sniffed or from loading anything off-site.
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;

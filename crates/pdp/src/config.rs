@@ -56,6 +56,17 @@ pub struct Config {
     pub security: SecurityConfig,
     pub catalog: CatalogConfig,
     pub lake: LakeConfig,
+    pub bench: BenchConfig,
+}
+
+/// Settings for measuring the server, off by default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BenchConfig {
+    /// Serve `GET /bench/bare?bytes=N`: no authentication, no storage, a body of `N` bytes.
+    /// It is the floor the sharing benchmark compares the real endpoints with
+    /// (`bench/share_wrk.sh`); never turn it on in production.
+    pub bare_route: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -128,6 +139,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             catalog: CatalogConfig::default(),
             lake: LakeConfig::default(),
+            bench: BenchConfig::default(),
         }
     }
 }
