@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The sharing benchmark of docs/benchmarks.md: with wrk on loopback, the verify and view
+# endpoints (API key, grant check, masking, audit) against a bare axum handler in the same
+# binary returning a body of the same size, in one run.
+#
+#   bench/share_wrk.sh                      # 100 000 people, 20 s per run, 32 connections
+#   ROWS=1000000 DURATION=30s CONNS=64 bench/share_wrk.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pdp-release}"
+ROWS="${ROWS:-100000}"
+DURATION="${DURATION:-20s}"
+CONNS="${CONNS:-32}"
+PORT="${PORT:-18080}"
+WORK="$(mktemp -d)"
+trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
+cargo build -q --release -p pdp
+python3 bench/gen_people.py --rows "$ROWS" --out "$WORK/people.csv"
+
+PDP_DATA_DIR="$WORK/data" PDP_BENCH__BARE_ROUTE=true PDP_SECURITY__SECURE_COOKIES=false PDP_LOG=warn \
+  "$CARGO_TARGET_DIR/release/pdp" serve --demo --demo-scale 0.01 --listen "127.0.0.1:$PORT" > "$WORK/server.out" 2>&1 &
+PID=$!
+for _ in $(seq 1 120); do grep -q "listening on" "$WORK/server.out" && break; sleep 0.5; done
+BASE="http://127.0.0.1:$PORT"
+SETUP="$(python3 bench/share_setup.py "$BASE" "$WORK/server.out" "$WORK/people.csv")"
+get() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$SETUP" "$1"; }
+TOKEN="$(get token)"; VERIFY="$(get verify)"; VIEW="$(get view)"; KEY="$(get key)"; NAME="$(get name)"
+echo "# $ROWS people loaded ($(get accepted) accepted); verify grant $VERIFY, view grant $VIEW; wrk -t2 -c$CONNS -d$DURATION"
+
+BODY="{\"key\":\"$KEY\",\"values\":{\"person_name\":\"$NAME\"}}"
+cat > "$WORK/verify.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
+cat > "$WORK/view.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
+VERIFY_URL="$BASE/api/v1/share/grants/$VERIFY/verify"
+VIEW_URL="$BASE/api/v1/share/grants/$VIEW/records?key=$KEY"
+VERIFY_BYTES=$(curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$BODY" "$VERIFY_URL" | wc -c)
+VIEW_BYTES=$(curl -s -H "Authorization: Bearer $TOKEN" "$VIEW_URL" | wc -c)
+curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$BODY" "$VERIFY_URL"; echo
+curl -s -H "Authorization: Bearer $TOKEN" "$VIEW_URL"; echo
+
+run() { # name, lua script or '', url
+  local out
+  if [ -n "$2" ]; then out="$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "$2" "$3")"; else out="$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$3")"; fi
+  local rps p50 p99 non2xx
+  rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+  p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
+  p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
+  non2xx="$(awk '/Non-2xx/ {print $5}' <<<"$out")"
+  printf '| %s | %s | %s | %s | %s |\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
+}
+echo "| endpoint | requests/s | p50 | p99 | non-2xx |"
+echo "|---|---:|---:|---:|---:|"
+run "bare handler, $VERIFY_BYTES B" "" "$BASE/bench/bare?bytes=$VERIFY_BYTES"
+run "verify (POST, $VERIFY_BYTES B)" "$WORK/verify.lua" "$VERIFY_URL"
+run "bare handler, $VIEW_BYTES B" "" "$BASE/bench/bare?bytes=$VIEW_BYTES"
+run "view (GET, $VIEW_BYTES B)" "$WORK/view.lua" "$VIEW_URL"
+echo "# server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$PID/status)"
