@@ -19,6 +19,7 @@ cargo build -q --release -p pdp
 python3 bench/gen_people.py --rows "$ROWS" --out "$WORK/people.csv"
 
 PDP_DATA_DIR="$WORK/data" PDP_BENCH__BARE_ROUTE=true PDP_SECURITY__SECURE_COOKIES=false PDP_LOG=warn \
+  PDP_SECURITY__API_KEY_RATE_PER_SECOND=1000000 \
   "$CARGO_TARGET_DIR/release/pdp" serve --demo --demo-scale 0.01 --listen "127.0.0.1:$PORT" > "$WORK/server.out" 2>&1 &
 PID=$!
 for _ in $(seq 1 120); do grep -q "listening on" "$WORK/server.out" && break; sleep 0.5; done

@@ -181,6 +181,34 @@ async fn resolve_api_key(state: &AppState, token: &str, now: i64) -> Result<Prin
     Ok(Principal { user, via: Via::ApiKey { id: key.id }, org_id: key.org_id })
 }
 
+/// Requests per API key: a token bucket per key that refills at `rate` per second and holds
+/// up to two seconds' worth, so a system may burst briefly but not flood the platform.
+#[derive(Debug, Default)]
+pub struct RateLimiter {
+    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// Takes one token for `key`; `false` when the bucket is empty. A rate of 0 means no limit.
+    pub fn allow(&self, key: i64, rate: u32) -> bool {
+        if rate == 0 {
+            return true;
+        }
+        let (rate, cap) = (f64::from(rate), f64::from(rate) * 2.0);
+        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let (tokens, last) = map.entry(key).or_insert((cap, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(cap);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// Failed logins per account name within a sliding window.
 #[derive(Debug, Default)]
 pub struct Throttle {
@@ -233,6 +261,21 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
         Ok(p) => p,
         Err(e) => return respond(api, e),
     };
+    if let Some(Principal { via: Via::ApiKey { id }, .. }) = &principal
+        && !state.rate.allow(*id, state.settings.api_key_rate_per_second)
+    {
+        let mut resp = respond(
+            api,
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "该 API 密钥的请求过于频繁，请稍后再试",
+                "too many requests with this API key; slow down and retry",
+            ),
+        );
+        resp.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+        return resp;
+    }
     let Some(perm) = spec.perm else {
         let mut req = req;
         if let Some(p) = principal {

@@ -212,7 +212,7 @@ pub async fn metadata(
 
 /// Where the served file of a grant at a table version lives: beside the tables, under
 /// `_shares/`, never inside a table's directory.
-fn share_file(state: &AppState, grant: i64, version: u64) -> Result<PathBuf, ApiError> {
+pub(crate) fn share_file(state: &AppState, grant: i64, version: u64) -> Result<PathBuf, ApiError> {
     let root = lake(state)?.root().to_file_path().map_err(|_| {
         ApiError::new(
             StatusCode::NOT_IMPLEMENTED,

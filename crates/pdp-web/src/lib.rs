@@ -52,6 +52,8 @@ pub struct Settings {
     /// Whether a credit code whose final check character is wrong is refused or accepted with
     /// a warning.
     pub credit_code_final_check: FinalCheck,
+    /// Requests per second one API key may make (bursts up to twice that); 0 means no limit.
+    pub api_key_rate_per_second: u32,
 }
 
 impl Default for Settings {
@@ -63,6 +65,7 @@ impl Default for Settings {
             login_window: Duration::from_secs(15 * 60),
             api_key_max_days: 365,
             credit_code_final_check: FinalCheck::Error,
+            api_key_rate_per_second: 100,
         }
     }
 }
@@ -73,6 +76,7 @@ pub struct AppState {
     pub audit: Appender,
     pub settings: Settings,
     pub throttle: auth::Throttle,
+    pub rate: auth::RateLimiter,
     pub metrics: metrics::Metrics,
     /// The trusted checkpoint key, for verification from the auditor's page.
     pub checkpoint_key: Option<PublicKey>,
@@ -94,6 +98,7 @@ impl AppState {
             audit,
             settings,
             throttle: auth::Throttle::default(),
+            rate: auth::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
             checkpoint_key: signing.map(|k| k.public()),
             started: Instant::now(),

@@ -240,6 +240,7 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/api/v1/share/grants/{id}/verify", Some(UseShare), sharing::verify),
         r(M::POST, "/api/v1/share/grants/{id}/statistics", Some(UseShare), sharing::statistics),
         r(M::GET, "/api/v1/share/grants/{id}/export.csv", Some(UseShare), sharing::export),
+        r(M::GET, "/api/v1/share/grants/{id}/export.parquet", Some(UseShare), sharing::export_parquet),
         r(M::GET, "/api/v1/share/grants/{id}/reports", Some(ViewShares), share_ops::list_reports),
         r(M::POST, "/api/v1/share/grants/{id}/reports", Some(UseShare), share_ops::file_report),
         r(M::GET, "/api/v1/share/reports/due", Some(ViewShares), share_ops::reports_due),

@@ -49,7 +49,8 @@ type P = Extension<Principal>;
 #[openapi(
     paths(
         list_scenarios, create_scenario, submit, list_requests, get_request, approve, refuse, withdraw, add_note,
-        escalate, decide, list_grants, get_grant, suspend, resume, revoke, view, verify, statistics, export
+        escalate, decide, list_grants, get_grant, suspend, resume, revoke, view, verify, statistics, export,
+        export_parquet
     ),
     components(schemas(
         ScenarioInput, Scenario, RequestInput, RequestOut, ShareRequest, RequestNote, ApproveInput, ReasonInput,
@@ -1557,6 +1558,103 @@ pub async fn export(
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"grant-{id}.csv\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// Bulk mode as Parquet: the grant's own file (granted columns, filtered rows, masked, no column
+/// statistics; the same file Delta Sharing serves), streamed. The start is recorded before the
+/// first byte; the end, with the SHA-256 of everything sent, after the last.
+#[utoipa::path(get, path = "/api/v1/share/grants/{id}/export.parquet", tag = "sharing", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "application/vnd.apache.parquet"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn export_parquet(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = path_or(id)?;
+    let a = grant_for_access(&state, &p, id, ShareMode::Bulk).await?;
+    let lk = lake(&state)?;
+    let version = lk.latest_version(&a.g.dataset).await?;
+    let path = crate::delta_sharing::share_file(&state, id, version)?;
+    let columns = a.g.fields.clone();
+    let w = match pdp_lake::share::written_file(&path) {
+        Some(w) => w,
+        None => {
+            lk.write_selection(&a.g.dataset, &a.selection(columns.clone()), &path, |row| a.protect(&columns, row))
+                .await?
+        }
+    };
+    let file = tokio::fs::File::open(&path).await.map_err(|e| {
+        tracing::error!(error = %e, grant = id, "opening a grant's Parquet file failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "io_error", "读取文件失败", "reading the file failed")
+    })?;
+    let request = format!("GET export.parquet {id}");
+    state.storage.record_access(id, 1, 0, a.event(&p, ShareMode::Bulk, 0, &columns, &request, "")).await?;
+    if w.bytes == 0 {
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "io_error",
+            "读取文件失败",
+            "reading the file failed",
+        ));
+    }
+    let st = state.clone();
+    let rows = w.rows as usize;
+    let size = w.bytes;
+    // The end is recorded when the last byte is read from the file: with a Content-Length the
+    // server stops polling the body once that many bytes are out, so "after the stream ends"
+    // would never come.
+    let finish = move |a: &Access, p: &Principal, st: &Arc<AppState>, hash: String, complete: bool| {
+        let mut end = a.event(p, ShareMode::Bulk, rows, &a.g.fields, &format!("GET export.parquet {}", a.g.id), &hash);
+        end.action = "share.access.bulk.end".into();
+        if !complete {
+            end.outcome = pdp_audit::Outcome::Failure;
+        }
+        let (st, id) = (st.clone(), a.g.id);
+        async move {
+            if let Err(e) = st.storage.record_access(id, 0, rows as i64, end).await {
+                tracing::error!(error = %e, grant = id, "could not record the end of a Parquet export");
+            }
+        }
+    };
+    let stream = futures::stream::unfold(
+        (Some(file), Sha256::new(), 0u64, a, p, st),
+        move |(file, mut hasher, sent, a, p, st)| async move {
+            use tokio::io::AsyncReadExt;
+            let mut f = file?;
+            let mut buf = vec![0u8; 64 * 1024];
+            match f.read(&mut buf).await {
+                Ok(0) | Err(_) => {
+                    // The file ended early or could not be read: recorded as a failure.
+                    finish(&a, &p, &st, hex::encode(hasher.finalize_reset()), false).await;
+                    None
+                }
+                Ok(n) => {
+                    hasher.update(&buf[..n]);
+                    let sent = sent + n as u64;
+                    let next = if sent >= size {
+                        finish(&a, &p, &st, hex::encode(hasher.finalize_reset()), true).await;
+                        None
+                    } else {
+                        Some(f)
+                    };
+                    Some((
+                        Ok::<_, std::io::Error>(axum::body::Bytes::copy_from_slice(&buf[..n])),
+                        (next, hasher, sent, a, p, st),
+                    ))
+                }
+            }
+        },
+    );
+    let mut resp = Body::from_stream(stream).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.apache.parquet"));
+    if let Ok(v) = HeaderValue::from_str(&w.bytes.to_string()) {
+        h.insert(header::CONTENT_LENGTH, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"grant-{id}.parquet\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)

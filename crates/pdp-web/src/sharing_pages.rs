@@ -773,7 +773,9 @@ async fn grant_view(
                     }
                     "bulk" => {
                         h2 { (lang.t("批量交换", "Bulk")) }
-                        p { a #export href=(format!("/api/v1/share/grants/{id}/export.csv")) { (lang.t("下载授权范围内的数据（CSV，已脱敏）", "Download the granted data (CSV, masked)")) } }
+                        p { a #export href=(format!("/api/v1/share/grants/{id}/export.csv")) { (lang.t("下载授权范围内的数据（CSV，已脱敏）", "Download the granted data (CSV, masked)")) }
+                        " · " a #export-parquet href=(format!("/api/v1/share/grants/{id}/export.parquet")) { "Parquet" }
+                        " · " span.muted { (lang.t("数据工具可通过 Delta Sharing 协议读取：", "Data tools read it over Delta Sharing: ")) code { "/delta-sharing" } } }
                     }
                     _ => {
                         h2 { (lang.t("统计", "Statistics")) }

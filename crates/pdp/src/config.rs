@@ -126,6 +126,9 @@ pub struct SecurityConfig {
     pub api_key_max_days: i64,
     /// What a wrong final check character of a credit code does: `error` or `warning`.
     pub credit_code_final_check: String,
+    /// Requests per second one API key may make, with bursts up to twice that; 0 turns the
+    /// limit off.
+    pub api_key_rate_per_second: u32,
 }
 
 impl Default for Config {
@@ -165,6 +168,7 @@ impl Default for SecurityConfig {
             login_window_minutes: 15,
             api_key_max_days: 365,
             credit_code_final_check: "error".into(),
+            api_key_rate_per_second: 100,
         }
     }
 }
@@ -258,6 +262,7 @@ impl Config {
             } else {
                 pdp_domain::ids::FinalCheck::Error
             },
+            api_key_rate_per_second: s.api_key_rate_per_second,
         }
     }
 }

@@ -571,6 +571,9 @@ async fn delta_sharing_serves_a_masked_grant_to_the_python_client() {
         assert_eq!(bytes.status(), StatusCode::OK, "{b}: a signed URL needs no bearer token");
         let parquet = dir.path().join("served.parquet");
         std::fs::write(&parquet, bytes.bytes().await.unwrap()).unwrap();
+        // The Parquet export of the API is the very same file.
+        let exported = xs.get_bytes(&format!("/api/v1/share/grants/{gid}/export.parquet")).await;
+        assert_eq!(exported, std::fs::read(&parquet).unwrap(), "{b}: one file per grant and version");
         let ranged = http.get(&url).header("range", "bytes=-8").send().await.unwrap();
         assert_eq!(ranged.status(), StatusCode::PARTIAL_CONTENT, "{b}");
         assert_eq!(&ranged.bytes().await.unwrap()[4..], b"PAR1", "{b}: the footer's magic");
@@ -597,8 +600,9 @@ async fn delta_sharing_serves_a_masked_grant_to_the_python_client() {
         }
         assert_eq!(out["stats"], false, "{b}: no column statistics in the served file");
         assert!(audit_count(&auditor, "share.access.delta_sharing").await >= 2, "{b}");
+        assert_eq!(audit_count(&auditor, "share.access.bulk.end").await, 1, "{b}: the Parquet export's end");
         let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{gid}")).await;
-        assert!(g["usage"]["rows"].as_i64().unwrap() >= 16, "{b}: {g}");
+        assert!(g["usage"]["rows"].as_i64().unwrap() >= 24, "{b}: {g}");
 
         // Revoked: the share is gone and the signed URL no longer serves.
         let (s, _) =
@@ -762,5 +766,46 @@ async fn emergencies_demands_and_usage_reports_on_every_backend() {
             (Some(expect.as_str()), Some(false)),
             "{b}: {due}"
         );
+    }
+}
+
+/// covers: R-SHR-04 (rate limits per API key: a key past its rate is refused with 429,
+/// `rate_limited` and Retry-After, and served again once its bucket refills), R-SEC-05
+#[tokio::test]
+async fn api_keys_are_rate_limited() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start_with(&backend, &[("PDP_SECURITY__API_KEY_RATE_PER_SECOND", "2")]);
+        let xs = srv.login("xs.officer").await;
+        let (s, key) = xs.post_json("/api/v1/api-keys", json!({"name": "限流测试", "expires_in_days": 1})).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {key}");
+        let app = srv.with_key(key["token"].as_str().unwrap());
+        let http = reqwest::Client::new();
+        let mut statuses = Vec::new();
+        for _ in 0..10 {
+            let r = http
+                .get(format!("{}/api/v1/share/grants", srv.url))
+                .bearer_auth(key["token"].as_str().unwrap())
+                .send()
+                .await
+                .unwrap();
+            if r.status() == StatusCode::TOO_MANY_REQUESTS {
+                assert_eq!(r.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"), "{b}");
+                let e: Value = r.json().await.unwrap();
+                assert_eq!(e["code"], "rate_limited", "{b}: {e}");
+                statuses.push(429);
+            } else {
+                statuses.push(r.status().as_u16());
+            }
+        }
+        // A burst of twice the rate passes, then the key waits.
+        assert!(statuses[..4].iter().all(|s| *s == 200), "{b}: {statuses:?}");
+        assert!(statuses.contains(&429), "{b}: {statuses:?}");
+        // Sessions are not limited by a key's bucket.
+        let (s, _) = xs.get_json("/api/v1/share/grants").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let (s, _) = app.get_json("/api/v1/share/grants").await;
+        assert_eq!(s, StatusCode::OK, "{b}: the bucket refilled");
     }
 }
