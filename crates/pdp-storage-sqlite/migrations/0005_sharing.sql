@@ -1,5 +1,5 @@
 -- Sharing between organisations (R-SHR): scenarios, emergencies, requests with notes, grants
--- and usage, usage reports, and the demand list.
+-- and usage, usage reports, the demand list and upward requests.
 -- Lists (fields, masking, row filters) are JSON text: they are read and written whole.
 
 CREATE TABLE share_scenarios (
@@ -133,3 +133,23 @@ CREATE TABLE share_demands (
     created_at         INTEGER NOT NULL,
     updated_at         INTEGER NOT NULL
 );
+
+-- Requests for data held at provincial or national level (R-SHR-15): collected by the city
+-- authority, forwarded in batches, tracked until answered.
+CREATE TABLE share_upward (
+    id                 INTEGER PRIMARY KEY,
+    requester_org_id   INTEGER NOT NULL REFERENCES organisations(id),
+    requester_user_id  INTEGER NOT NULL REFERENCES users(id),
+    requester_name     TEXT NOT NULL,
+    level              TEXT NOT NULL,
+    holder             TEXT NOT NULL,
+    data_wanted        TEXT NOT NULL,
+    purpose            TEXT NOT NULL,
+    legal_basis        TEXT NOT NULL,
+    status             TEXT NOT NULL,
+    batch              TEXT NOT NULL,
+    response           TEXT NOT NULL,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL
+);
+CREATE INDEX share_upward_status ON share_upward(status);

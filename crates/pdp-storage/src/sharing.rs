@@ -1,5 +1,5 @@
 //! Records of sharing between organisations (R-SHR): scenarios, emergencies, requests with
-//! their notes, grants and per-grant usage, usage reports, and the demand list.
+//! their notes, grants and per-grant usage, usage reports, the demand list and upward requests.
 //!
 //! A request is routed when it is stored; a grant is created in the same transaction as the
 //! decision that makes it, so there is never a granted request without its grant. Every access
@@ -301,6 +301,42 @@ pub struct DemandChange {
     pub response: String,
 }
 
+/// A request for data held at provincial or national level (R-SHR-15).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpwardRequest {
+    pub id: i64,
+    pub requester_org_id: i64,
+    pub requester_user_id: i64,
+    pub requester_name: String,
+    /// `provincial`, `national` or `other_region`.
+    pub level: String,
+    /// The agency that holds the data, as the requester knows it.
+    pub holder: String,
+    pub data_wanted: String,
+    pub purpose: String,
+    pub legal_basis: String,
+    /// `collected`, `forwarded`, `answered` or `refused`.
+    pub status: String,
+    /// The forwarding batch, once forwarded.
+    pub batch: String,
+    pub response: String,
+    pub created_at_micros: i64,
+    pub updated_at_micros: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUpwardRequest {
+    pub requester_org_id: i64,
+    pub requester_user_id: i64,
+    pub requester_name: String,
+    pub level: String,
+    pub holder: String,
+    pub data_wanted: String,
+    pub purpose: String,
+    pub legal_basis: String,
+}
+
 /// How much a grant has been used.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -392,4 +428,12 @@ pub trait ShareStore {
     async fn get_demand(&self, id: i64) -> Result<Option<Demand>>;
     /// Moves a demand from `c.from` to `c.to`; `Conflict` if it is no longer in `c.from`.
     async fn change_demand(&self, id: i64, c: DemandChange, audit: NewEvent) -> Result<Demand>;
+
+    async fn create_upward(&self, r: NewUpwardRequest, audit: NewEvent) -> Result<UpwardRequest>;
+    async fn list_upward(&self) -> Result<Vec<UpwardRequest>>;
+    /// Marks every collected upward request forwarded in batch `batch`, in one transaction with
+    /// its audit event; returns the batch (empty when nothing was waiting).
+    async fn forward_upward(&self, batch: &str, audit: NewEvent) -> Result<Vec<UpwardRequest>>;
+    /// Records the answer from above on a forwarded request; `Conflict` unless it is forwarded.
+    async fn upward_outcome(&self, id: i64, to: &str, response: &str, audit: NewEvent) -> Result<UpwardRequest>;
 }

@@ -132,6 +132,9 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/share/demands", Some(RequestShare), shp::demand_submit),
         r(M::POST, "/share/demands/{id}/assign", Some(GovernData), shp::demand_assign_submit),
         r(M::POST, "/share/demands/{id}/answer", Some(ViewShares), shp::demand_answer_submit),
+        r(M::POST, "/share/upward", Some(RequestShare), shp::upward_submit),
+        r(M::POST, "/share/upward/forward", Some(GovernData), shp::forward_submit),
+        r(M::POST, "/share/upward/{id}/outcome", Some(GovernData), shp::outcome_submit),
         // The Delta Sharing protocol (bulk grants for data tools); file URLs are signed.
         r(M::GET, "/delta-sharing/shares", Some(UseShare), ds::list_shares),
         r(M::GET, "/delta-sharing/shares/{share}", Some(UseShare), ds::get_share),
@@ -251,6 +254,11 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/api/v1/share/demands", Some(RequestShare), share_ops::create_demand),
         r(M::POST, "/api/v1/share/demands/{id}/assign", Some(GovernData), share_ops::assign_demand),
         r(M::POST, "/api/v1/share/demands/{id}/answer", Some(ViewShares), share_ops::answer_demand),
+        r(M::GET, "/api/v1/share/upward", Some(ViewShares), share_ops::list_upward),
+        r(M::POST, "/api/v1/share/upward", Some(RequestShare), share_ops::create_upward),
+        r(M::POST, "/api/v1/share/upward/forward", Some(GovernData), share_ops::forward_upward),
+        r(M::GET, "/api/v1/share/upward/batches/{batch}", Some(GovernData), share_ops::upward_batch),
+        r(M::POST, "/api/v1/share/upward/{id}/outcome", Some(GovernData), share_ops::upward_outcome),
     ]
 }
 

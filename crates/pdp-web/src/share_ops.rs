@@ -1,6 +1,8 @@
 //! The authority's and the users' side of sharing beyond single requests: emergencies that
 //! raise share types for a time (R-SHR-10), the demand list for data no entry provides
-//! (R-SHR-11), and the periodic usage reports of grants with the overdue ones listed (R-SHR-13).
+//! (R-SHR-11), the periodic usage reports of grants with the overdue ones listed (R-SHR-13), and
+//! requests for data held at provincial or national level, collected by the city authority and
+//! forwarded in batches (R-SHR-15).
 
 use std::sync::Arc;
 
@@ -12,7 +14,10 @@ use axum::http::StatusCode;
 use pdp_domain::catalog::ShareType;
 use pdp_domain::roles::Permission;
 use pdp_domain::sharing::{self, DemandAction, DemandStatus, GrantStatus};
-use pdp_storage::{Demand, DemandChange, Emergency, GrantQuery, NewDemand, NewEmergency, NewUsageReport, UsageReport};
+use pdp_storage::{
+    Demand, DemandChange, Emergency, GrantQuery, NewDemand, NewEmergency, NewUpwardRequest, NewUsageReport,
+    UpwardRequest, UsageReport,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
@@ -28,9 +33,11 @@ type P = Extension<Principal>;
 #[derive(OpenApi)]
 #[openapi(
     paths(list_emergencies, declare, end_emergency, list_demands, create_demand, assign_demand, answer_demand,
-          list_reports, file_report, reports_due),
+          list_reports, file_report, reports_due, list_upward, create_upward, forward_upward, upward_batch,
+          upward_outcome),
     components(schemas(EmergencyInput, EndInput, EmergencyOut, Emergency, DemandInput, AssignInput, DemandAnswer, DemandOut, Demand,
-                       ReportInput, UsageReport, ReportDue)),
+                       ReportInput, UsageReport, ReportDue, UpwardInput, UpwardOut, UpwardRequest, ForwardOut,
+                       OutcomeInput)),
     tags((name = "sharing", description = "Sharing between organisations: requests, grants and the four share modes"))
 )]
 pub struct ShareOpsDoc;
@@ -630,4 +637,260 @@ pub async fn do_reports_due(state: &AppState, p: &Principal) -> Result<Vec<Repor
 #[utoipa::path(get, path = "/api/v1/share/reports/due", tag = "sharing", responses((status = 200, body = Vec<ReportDue>)))]
 pub async fn reports_due(State(state): S, Extension(p): P) -> Result<Json<Vec<ReportDue>>, ApiError> {
     Ok(Json(do_reports_due(&state, &p).await?))
+}
+
+// ---------------------------------------------------------------- upward requests
+
+/// A request for data held above the city (R-SHR-15).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpwardInput {
+    /// `provincial`, `national` or `other_region`.
+    pub level: String,
+    /// The agency that holds the data, e.g. 省公安厅.
+    pub holder: String,
+    pub data_wanted: String,
+    pub purpose: String,
+    pub legal_basis: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UpwardOut {
+    #[serde(flatten)]
+    pub u: UpwardRequest,
+    pub requester_org_name: String,
+    pub status_zh: String,
+    pub status_en: String,
+}
+
+fn upward_status(s: &str) -> (&'static str, &'static str) {
+    match s {
+        "collected" => ("已汇总，待报送", "collected, to forward"),
+        "forwarded" => ("已报送上级", "forwarded"),
+        "answered" => ("上级已同意", "granted above"),
+        "refused" => ("上级未同意", "refused above"),
+        _ => ("未知", "unknown"),
+    }
+}
+
+async fn upward_out(state: &AppState, u: UpwardRequest) -> UpwardOut {
+    let (zh, en) = upward_status(&u.status);
+    UpwardOut {
+        requester_org_name: state
+            .storage
+            .get_org(u.requester_org_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|o| o.name)
+            .unwrap_or_default(),
+        status_zh: zh.into(),
+        status_en: en.into(),
+        u,
+    }
+}
+
+/// Upward requests the reader may see: its organisation's; all for the authority.
+pub async fn do_list_upward(state: &AppState, p: &Principal) -> Result<Vec<UpwardOut>, ApiError> {
+    let all = p.allows(Permission::GovernData);
+    let mut out = Vec::new();
+    for u in state.storage.list_upward().await? {
+        if all || p.org_id == Some(u.requester_org_id) {
+            out.push(upward_out(state, u).await);
+        }
+    }
+    Ok(out)
+}
+
+/// Upward requests and their state.
+#[utoipa::path(get, path = "/api/v1/share/upward", tag = "sharing", responses((status = 200, body = Vec<UpwardOut>)))]
+pub async fn list_upward(State(state): S, Extension(p): P) -> Result<Json<Vec<UpwardOut>>, ApiError> {
+    Ok(Json(do_list_upward(&state, &p).await?))
+}
+
+pub async fn do_create_upward(state: &AppState, p: &Principal, input: &UpwardInput) -> Result<UpwardOut, ApiError> {
+    let org = p.org_id.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "no_organisation",
+            "该操作须以所属单位的身份进行",
+            "this action is taken for an organisation, and the account has none",
+        )
+    })?;
+    if !matches!(input.level.as_str(), "provincial" | "national" | "other_region") {
+        return Err(ApiError::bad_request(
+            "upward_bad_level",
+            "数据所在层级应为 provincial（省级）、national（国家级）或 other_region（其他地区）",
+            "the level must be provincial, national or other_region",
+        ));
+    }
+    let blank = |s: &str| s.trim().is_empty();
+    if blank(&input.holder) || blank(&input.data_wanted) || blank(&input.purpose) || blank(&input.legal_basis) {
+        return Err(ApiError::bad_request(
+            "upward_incomplete",
+            "请填写数据持有单位、所需数据、用途和法律依据",
+            "give the holding agency, the data wanted, the purpose and the legal basis",
+        ));
+    }
+    let mut ev = p.event("share.upward.create", "");
+    ev.purpose = input.purpose.trim().into();
+    let u = state
+        .storage
+        .create_upward(
+            NewUpwardRequest {
+                requester_org_id: org,
+                requester_user_id: p.user.id,
+                requester_name: p.user.display_name.clone(),
+                level: input.level.clone(),
+                holder: input.holder.trim().into(),
+                data_wanted: input.data_wanted.trim().into(),
+                purpose: input.purpose.trim().into(),
+                legal_basis: input.legal_basis.trim().into(),
+            },
+            ev,
+        )
+        .await?;
+    Ok(upward_out(state, u).await)
+}
+
+/// An organisation asks for data held at provincial or national level; the city authority
+/// collects such requests and forwards them.
+#[utoipa::path(post, path = "/api/v1/share/upward", tag = "sharing", request_body = UpwardInput,
+    responses((status = 200, body = UpwardOut), (status = 400, body = ErrorBody)))]
+pub async fn create_upward(
+    State(state): S,
+    Extension(p): P,
+    body: Result<Json<UpwardInput>, JsonRejection>,
+) -> Result<Json<UpwardOut>, ApiError> {
+    Ok(Json(do_create_upward(&state, &p, &json_or(body)?).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ForwardOut {
+    /// The batch's name, `YYYY-MM-DD-n`; empty when nothing was waiting.
+    pub batch: String,
+    pub requests: Vec<UpwardOut>,
+}
+
+pub async fn do_forward(state: &AppState, p: &Principal) -> Result<ForwardOut, ApiError> {
+    if !p.allows(Permission::GovernData) {
+        return Err(only_authority());
+    }
+    let today = today_date().to_string();
+    let same_day = state
+        .storage
+        .list_upward()
+        .await?
+        .iter()
+        .filter(|u| u.batch.starts_with(&today))
+        .map(|u| u.batch.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let batch = format!("{today}-{}", same_day + 1);
+    let mut ev = p.event("share.upward.forward", "");
+    ev.purpose = format!("batch {batch}");
+    let forwarded = state.storage.forward_upward(&batch, ev).await?;
+    let mut requests = Vec::new();
+    for u in forwarded {
+        requests.push(upward_out(state, u).await);
+    }
+    Ok(ForwardOut { batch: if requests.is_empty() { String::new() } else { batch }, requests })
+}
+
+/// The authority forwards every collected upward request as one batch (then exports it with
+/// `GET /api/v1/share/upward/batches/{batch}` for the provincial platform).
+#[utoipa::path(post, path = "/api/v1/share/upward/forward", tag = "sharing", responses((status = 200, body = ForwardOut), (status = 403, body = ErrorBody)))]
+pub async fn forward_upward(State(state): S, Extension(p): P) -> Result<Json<ForwardOut>, ApiError> {
+    Ok(Json(do_forward(&state, &p).await?))
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// One forwarding batch as CSV (UTF-8 with BOM, for spreadsheet tools), the form in which the
+/// city sends it up.
+#[utoipa::path(get, path = "/api/v1/share/upward/batches/{batch}", tag = "sharing", params(("batch" = String, Path)),
+    responses((status = 200, content_type = "text/csv"), (status = 404, body = ErrorBody)))]
+pub async fn upward_batch(
+    State(state): S,
+    Extension(p): P,
+    batch: Result<Path<String>, PathRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let batch = path_or(batch)?;
+    if !p.allows(Permission::GovernData) {
+        return Err(only_authority());
+    }
+    let rows: Vec<UpwardOut> =
+        do_list_upward(&state, &p).await?.into_iter().filter(|u| u.u.batch == batch).rev().collect();
+    if rows.is_empty() {
+        return Err(ApiError::not_found(&format!("batch {batch}")));
+    }
+    let mut out = String::from("\u{feff}编号,申请单位,申请人,数据层级,数据持有单位,所需数据,用途,法律依据,提出时间\n");
+    for u in &rows {
+        let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(u.u.created_at_micros) * 1000)
+            .map(|t| t.to_offset(offset()).date().to_string())
+            .unwrap_or_default();
+        let cells = [
+            u.u.id.to_string(),
+            u.requester_org_name.clone(),
+            u.u.requester_name.clone(),
+            u.u.level.clone(),
+            u.u.holder.clone(),
+            u.u.data_wanted.clone(),
+            u.u.purpose.clone(),
+            u.u.legal_basis.clone(),
+            at,
+        ];
+        out.push_str(&cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    let mut ev = p.event("share.upward.export", &format!("upward_batch:{batch}"));
+    ev.purpose = format!("{} requests", rows.len());
+    state.audit.append(ev).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"upward-{batch}.csv\"")),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeInput {
+    /// Whether the holder above granted the data.
+    pub granted: bool,
+    pub response: String,
+}
+
+pub async fn do_outcome(state: &AppState, p: &Principal, id: i64, input: &OutcomeInput) -> Result<UpwardOut, ApiError> {
+    if !p.allows(Permission::GovernData) {
+        return Err(only_authority());
+    }
+    if input.response.trim().is_empty() {
+        return Err(ApiError::bad_request("reason_required", "请填写上级的答复", "give the answer from above"));
+    }
+    let mut ev = p.event("share.upward.outcome", "");
+    ev.purpose = input.response.trim().into();
+    let to = if input.granted { "answered" } else { "refused" };
+    let u = state.storage.upward_outcome(id, to, input.response.trim(), ev).await?;
+    Ok(upward_out(state, u).await)
+}
+
+/// The authority records the answer from above on a forwarded request.
+#[utoipa::path(post, path = "/api/v1/share/upward/{id}/outcome", tag = "sharing", params(("id" = i64, Path)),
+    request_body = OutcomeInput,
+    responses((status = 200, body = UpwardOut), (status = 409, body = ErrorBody)))]
+pub async fn upward_outcome(
+    State(state): S,
+    Extension(p): P,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<OutcomeInput>, JsonRejection>,
+) -> Result<Json<UpwardOut>, ApiError> {
+    let id = path_or(id)?;
+    Ok(Json(do_outcome(&state, &p, id, &json_or(body)?).await?))
 }

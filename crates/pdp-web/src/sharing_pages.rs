@@ -145,6 +145,7 @@ pub async fn hub(State(state): S, headers: HeaderMap, Extension(p): P, Query(f):
         let entry_name = |id: i64| entries.iter().find(|e| e.entry_id == id).map(|e| e.body.name.clone()).unwrap_or_default();
         let emergencies = ops::do_list_emergencies(&state).await?;
         let demands = ops::do_list_demands(&state, &p).await?;
+        let upward = ops::do_list_upward(&state, &p).await?;
         let dues = ops::do_reports_due(&state, &p).await?;
         let overdue_reports: Vec<_> = dues.iter().filter(|d| d.overdue).collect();
         let orgs = state.storage.list_orgs().await?;
@@ -251,6 +252,42 @@ pub async fn hub(State(state): S, headers: HeaderMap, Extension(p): P, Query(f):
                     label { (lang.t("所需数据（对象、信息项、范围、频率）", "Data wanted (subjects, items, coverage, frequency)")) textarea name="description" required {} }
                     label { (lang.t("用途", "Purpose")) input name="purpose" required; }
                     button type="submit" { (lang.t("提出需求", "Submit demand")) }
+                } }
+            }
+            h2 { (lang.t("向上级申请的数据", "Requests to provincial and national holders")) }
+            @if upward.is_empty() { p.muted #upward { (lang.t("暂无", "None")) } } @else {
+                table #upward {
+                    thead { tr { th { "#" } th { (lang.t("申请单位", "Asked by")) } th { (lang.t("持有单位", "Holder")) } th { (lang.t("所需数据", "Data")) } th { (lang.t("批次", "Batch")) } th { (lang.t("状态", "State")) } th {} } }
+                    tbody { @for u in &upward { tr {
+                        td { (u.u.id) } td { (u.requester_org_name) } td { (u.u.holder) " " span.muted { (u.u.level) } }
+                        td { (u.u.data_wanted) br; span.muted { (u.u.purpose) } }
+                        td { @if !u.u.batch.is_empty() { @if p.allows(Permission::GovernData) { a href=(format!("/api/v1/share/upward/batches/{}", u.u.batch)) { (u.u.batch) } } @else { (u.u.batch) } } }
+                        td { span.badge { (lang.t(&u.status_zh, &u.status_en)) } @if !u.u.response.is_empty() { " " (u.u.response) } }
+                        td { @if p.allows(Permission::GovernData) && u.u.status == "forwarded" {
+                            form.inline method="post" action=(format!("/share/upward/{}/outcome", u.u.id)) {
+                                (csrf(&p))
+                                select name="granted" aria-label=(lang.t("上级答复", "Answer")) { option value="yes" { (lang.t("同意", "granted")) } option value="no" { (lang.t("未同意", "refused")) } }
+                                input name="response" required placeholder=(lang.t("答复内容", "Answer"));
+                                button type="submit" { (lang.t("登记", "Record")) }
+                            }
+                        } }
+                    } } }
+                }
+            }
+            @if p.allows(Permission::GovernData) {
+                form #forward-form method="post" action="/share/upward/forward" { (csrf(&p)) button type="submit" { (lang.t("将待报送的申请汇总报送", "Forward the collected requests as one batch")) } }
+            }
+            @if p.allows(Permission::RequestShare) && p.org_id.is_some() {
+                section.card { form #upward-form method="post" action="/share/upward" {
+                    (csrf(&p))
+                    label { (lang.t("数据所在层级", "Held at")) select name="level" {
+                        option value="provincial" { (lang.t("省级", "Provincial")) } option value="national" { (lang.t("国家级", "National")) } option value="other_region" { (lang.t("其他地区", "Another region")) }
+                    } }
+                    label { (lang.t("数据持有单位", "Holding agency")) input name="holder" required; }
+                    label { (lang.t("所需数据", "Data wanted")) input name="data_wanted" required; }
+                    label { (lang.t("用途", "Purpose")) input name="purpose" required; }
+                    label { (lang.t("法律依据", "Legal basis")) input name="legal_basis" required; }
+                    button type="submit" { (lang.t("提交，由市数据主管部门汇总报送", "Submit; the city authority forwards it")) }
                 } }
             }
             h2 { (lang.t("应用场景库", "Scenario library")) }
@@ -969,6 +1006,54 @@ pub async fn report_submit(
             ops::ReportInput { period_end: (!period.trim().is_empty()).then_some(period), body: field(&body, "body") };
         ops::do_file_report(&state, &p, id, &input).await?;
         see_other(&format!("/share/grants/{id}?ok={}", lang.t("使用情况报告已提交", "usage report filed")))
+    }
+    .await;
+    r.into()
+}
+
+pub async fn upward_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let input = ops::UpwardInput {
+            level: field(&body, "level"),
+            holder: field(&body, "holder"),
+            data_wanted: field(&body, "data_wanted"),
+            purpose: field(&body, "purpose"),
+            legal_basis: field(&body, "legal_basis"),
+        };
+        ops::do_create_upward(&state, &p, &input).await?;
+        see_other(&format!("/share?ok={}", lang.t("已提交，待汇总报送", "submitted; waiting to be forwarded")))
+    }
+    .await;
+    r.into()
+}
+
+pub async fn forward_submit(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let f = ops::do_forward(&state, &p).await?;
+        let n = f.requests.len();
+        see_other(&format!(
+            "/share?ok={}",
+            lang.t(&format!("已报送 {n} 件（批次 {}）", f.batch), &format!("{n} forwarded (batch {})", f.batch))
+        ))
+    }
+    .await;
+    r.into()
+}
+
+pub async fn outcome_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    body: String,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let input = ops::OutcomeInput { granted: field(&body, "granted") == "yes", response: field(&body, "response") };
+        let u = ops::do_outcome(&state, &p, id, &input).await?;
+        see_other(&format!("/share?ok={}", lang.t(&u.status_zh, &u.status_en)))
     }
     .await;
     r.into()

@@ -110,6 +110,25 @@ fn demand_row(r: DbRow) -> Demand {
     }
 }
 
+fn upward_row(r: DbRow) -> UpwardRequest {
+    UpwardRequest {
+        id: r.get("id"),
+        requester_org_id: r.get("requester_org_id"),
+        requester_user_id: r.get("requester_user_id"),
+        requester_name: r.get("requester_name"),
+        level: r.get("level"),
+        holder: r.get("holder"),
+        data_wanted: r.get("data_wanted"),
+        purpose: r.get("purpose"),
+        legal_basis: r.get("legal_basis"),
+        status: r.get("status"),
+        batch: r.get("batch"),
+        response: r.get("response"),
+        created_at_micros: r.get("created_at"),
+        updated_at_micros: r.get("updated_at"),
+    }
+}
+
 fn note_row(r: DbRow) -> RequestNote {
     RequestNote {
         id: r.get("id"),
@@ -711,5 +730,85 @@ impl ShareStore for Store {
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("demand:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(demand_row(row))
+    }
+
+    async fn create_upward(&self, r: NewUpwardRequest, audit: NewEvent) -> Result<UpwardRequest> {
+        let mut tx = self.write_tx().await?;
+        let now = now_micros();
+        let row = sqlx::query(
+            "INSERT INTO share_upward (requester_org_id, requester_user_id, requester_name, level, holder, data_wanted,
+                purpose, legal_basis, status, batch, response, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'collected', '', '', $9, $9) RETURNING *",
+        )
+        .bind(r.requester_org_id)
+        .bind(r.requester_user_id)
+        .bind(&r.requester_name)
+        .bind(&r.level)
+        .bind(&r.holder)
+        .bind(&r.data_wanted)
+        .bind(&r.purpose)
+        .bind(&r.legal_basis)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let out = upward_row(row);
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("upward:{}", out.id))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(out)
+    }
+
+    async fn list_upward(&self) -> Result<Vec<UpwardRequest>> {
+        let rows =
+            sqlx::query("SELECT * FROM share_upward ORDER BY id DESC").fetch_all(&self.pool).await.map_err(backend)?;
+        Ok(rows.into_iter().map(upward_row).collect())
+    }
+
+    async fn forward_upward(&self, batch: &str, audit: NewEvent) -> Result<Vec<UpwardRequest>> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "UPDATE share_upward SET status = 'forwarded', batch = $1, updated_at = $2 WHERE status = 'collected'",
+        )
+        .bind(batch)
+        .bind(now_micros())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let rows = sqlx::query("SELECT * FROM share_upward WHERE batch = $1 ORDER BY id")
+            .bind(batch)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let out: Vec<UpwardRequest> = rows.into_iter().map(upward_row).collect();
+        if !out.is_empty() {
+            append_in(&mut tx, self.alg, vec![audit.with_object(format!("upward_batch:{batch}"))]).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(out)
+    }
+
+    async fn upward_outcome(&self, id: i64, to: &str, response: &str, audit: NewEvent) -> Result<UpwardRequest> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE share_upward SET status = $1, response = $2, updated_at = $3 WHERE id = $4 AND status = 'forwarded'",
+        )
+        .bind(to)
+        .bind(response)
+        .bind(now_micros())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::Conflict(format!("upward request {id} is not waiting for an answer")));
+        }
+        let row = sqlx::query("SELECT * FROM share_upward WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("upward:{id}"))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(upward_row(row))
     }
 }

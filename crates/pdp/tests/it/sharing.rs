@@ -809,3 +809,82 @@ async fn api_keys_are_rate_limited() {
         assert_eq!(s, StatusCode::OK, "{b}: the bucket refilled");
     }
 }
+
+/// covers: R-SHR-15 (requests for data held at provincial or national level are collected by
+/// the city authority, forwarded as a batch exported for the level above, and tracked until
+/// answered), R-SEC-03
+#[tokio::test]
+async fn upward_requests_are_collected_forwarded_and_tracked() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let xs = srv.login("xs.officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let auditor = srv.login("auditor").await;
+        let ask = |level: &str, holder: &str, data: &str| json!({"level": level, "holder": holder, "data_wanted": data, "purpose": "办理跨省通办事项", "legal_basis": "《国务院办公厅关于加快推进政务服务跨省通办的指导意见》"});
+        let (s, r) = xs.post_json("/api/v1/share/upward", ask("county", "省公安厅", "户籍")).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("upward_bad_level")), "{b}: {r}");
+        let (s, mine) =
+            xs.post_json("/api/v1/share/upward", ask("provincial", "省公安厅", "省外迁入人员户籍信息")).await;
+        assert_eq!((s, mine["status"].as_str()), (StatusCode::OK, Some("collected")), "{b}: {mine}");
+        let (s, theirs) = officer
+            .post_json("/api/v1/share/upward", ask("national", "国家市场监督管理总局", "外省企业登记信息"))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {theirs}");
+        let (_, list) = xs.get_json("/api/v1/share/upward").await;
+        let ids: Vec<_> = list.as_array().unwrap().iter().map(|u| u["id"].clone()).collect();
+        assert!(ids.contains(&mine["id"]) && !ids.contains(&theirs["id"]), "{b}: an organisation sees its own: {list}");
+
+        // The authority forwards everything collected as one batch, once.
+        let (s, _) = officer.post_json("/api/v1/share/upward/forward", json!({})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+        let (s, f) = reviewer.post_json("/api/v1/share/upward/forward", json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {f}");
+        let batch = f["batch"].as_str().unwrap().to_string();
+        assert!(batch.starts_with(&today().to_string()), "{b}: {batch}");
+        let forwarded: Vec<_> = f["requests"].as_array().unwrap().iter().map(|u| u["id"].clone()).collect();
+        assert!(forwarded.contains(&mine["id"]) && forwarded.contains(&theirs["id"]), "{b}: {f}");
+        assert!(
+            f["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|u| u["status"] == "forwarded" && u["batch"] == batch.as_str())
+        );
+        let (_, again) = reviewer.post_json("/api/v1/share/upward/forward", json!({})).await;
+        assert_eq!((again["batch"].as_str(), again["requests"].as_array().map(Vec::len)), (Some(""), Some(0)), "{b}");
+        let (s, csv) = reviewer.get(&format!("/api/v1/share/upward/batches/{batch}")).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert!(
+            csv.starts_with('\u{feff}') && csv.contains("省外迁入人员户籍信息") && csv.contains("外省企业登记信息"),
+            "{b}: {csv}"
+        );
+        let (s, _) = reviewer.get("/api/v1/share/upward/batches/1999-01-01-1").await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+
+        // The answer from above is recorded once; the requester sees it.
+        let id = mine["id"].as_i64().unwrap();
+        let (s, u) = reviewer
+            .post_json(
+                &format!("/api/v1/share/upward/{id}/outcome"),
+                json!({"granted": true, "response": "省公安厅同意，通过省平台接口提供"}),
+            )
+            .await;
+        assert_eq!((s, u["status"].as_str()), (StatusCode::OK, Some("answered")), "{b}: {u}");
+        let (s, _) = reviewer
+            .post_json(&format!("/api/v1/share/upward/{id}/outcome"), json!({"granted": false, "response": "x"}))
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}");
+        let (_, list) = xs.get_json("/api/v1/share/upward").await;
+        assert!(
+            list.as_array().unwrap().iter().any(|u| u["id"] == id
+                && u["status"] == "answered"
+                && u["response"] == "省公安厅同意，通过省平台接口提供"),
+            "{b}: {list}"
+        );
+        assert_eq!(audit_count(&auditor, "share.upward.forward").await, 1, "{b}");
+        assert_eq!(audit_count(&auditor, "share.upward.export").await, 1, "{b}");
+        assert_eq!(audit_count(&auditor, "share.upward.create").await, 2, "{b}");
+    }
+}
