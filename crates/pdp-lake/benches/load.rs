@@ -12,46 +12,11 @@
 
 use std::time::Instant;
 
-use pdp_domain::catalog::EntryBody;
+mod common;
+
+use common::{peak_rss, person_entry};
 use pdp_lake::source::{Encoding, SourceFormat, open_file};
 use pdp_lake::{Lake, LoadMeta, LoadMode};
-
-fn person_entry() -> EntryBody {
-    serde_json::from_value(serde_json::json!({
-        "name": "常住人口基本信息（基准测试）",
-        "summary": "benchmark",
-        "class": "base",
-        "item": "01",
-        "format": "database",
-        "frequency": "daily",
-        "identifier_field": "id_no",
-        "fields": [
-            {"name": "id_no", "label": "公民身份号码", "data_type": "text", "grade": "l3", "personal": true,
-             "identifier": "citizen_id", "mask": "id_number", "purpose": "唯一识别", "rules": {"key": true}},
-            {"name": "person_name", "label": "姓名", "data_type": "text", "grade": "l2", "personal": true,
-             "rules": {"required": true, "max_len": 30}},
-            {"name": "mobile", "label": "联系电话", "data_type": "text", "grade": "l3", "personal": true,
-             "rules": {"pattern": "1[3-9][0-9]{9}"}},
-            {"name": "address", "label": "住址", "data_type": "text", "grade": "l3", "personal": true},
-            {"name": "record_date", "label": "登记日期", "data_type": "date", "grade": "l1", "rules": {"required": true}}
-        ]
-    }))
-    .expect("the benchmark entry is valid")
-}
-
-/// Peak resident set size of this process in bytes (Linux), 0 elsewhere.
-fn peak_rss() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map(|kb| kb * 1024)
-        .unwrap_or(0)
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
