@@ -10,6 +10,7 @@
 pub mod calendar;
 pub mod catalog;
 pub mod dataset;
+pub mod document;
 pub mod error;
 pub mod ids;
 pub mod org;

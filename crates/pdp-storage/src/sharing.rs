@@ -410,7 +410,7 @@ pub trait ShareStore {
     async fn set_grant_status(&self, id: i64, from: &str, to: &str, reason: &str, audit: NewEvent) -> Result<Grant>;
     /// Records use of a grant (`accesses` counted, `rows` served) with its audit event, in one
     /// transaction. A streamed export records its start (one access, no rows) and then its end
-    /// (no access, the rows sent).
+    /// (no access, the rows sent). The event's object, when empty, becomes `grant:{id}`.
     async fn record_access(&self, grant_id: i64, accesses: i64, rows: i64, audit: NewEvent) -> Result<()>;
     async fn grant_usage(&self, grant_id: i64) -> Result<GrantUsage>;
 

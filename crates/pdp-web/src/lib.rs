@@ -13,6 +13,8 @@ pub mod catalog_pages;
 pub mod dataset_pages;
 pub mod datasets;
 pub mod delta_sharing;
+pub mod document_pages;
+pub mod documents;
 pub mod error;
 pub mod governance_pages;
 pub mod i18n;
@@ -168,6 +170,7 @@ pub fn openapi_json() -> String {
     doc.merge(objections::ObjectionsDoc::openapi());
     doc.merge(sharing::SharingDoc::openapi());
     doc.merge(share_ops::ShareOpsDoc::openapi());
+    doc.merge(documents::DocumentsDoc::openapi());
     let mut s = doc.to_pretty_json().unwrap_or_default();
     s.push('\n');
     s

@@ -14,7 +14,8 @@ use pdp_domain::roles::Permission;
 
 use crate::{
     AppState, api, catalog, catalog_pages as cp, dataset_pages as dp, datasets, delta_sharing as ds,
-    governance_pages as gp, objections, ops, pages, share_ops, sharing, sharing_pages as shp, sources,
+    document_pages as dcp, documents, governance_pages as gp, objections, ops, pages, share_ops, sharing,
+    sharing_pages as shp, sources,
 };
 
 /// One route and the permission it needs.
@@ -126,6 +127,8 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/share/grants/{id}", Some(ViewShares), shp::grant_page),
         r(M::POST, "/share/grants/{id}/status", Some(ManageGrants), shp::grant_status_submit),
         r(M::POST, "/share/grants/{id}/verify", Some(UseShare), shp::verify_submit),
+        r(M::GET, "/share/grants/{id}/documents", Some(UseShare), dcp::documents_page),
+        r(M::GET, "/documents/verify", Some(UseShare), dcp::document_verify_page),
         r(M::POST, "/share/grants/{id}/reports", Some(UseShare), shp::report_submit),
         r(M::POST, "/share/emergencies", Some(GovernData), shp::emergency_submit),
         r(M::POST, "/share/emergencies/{id}/end", Some(GovernData), shp::emergency_end_submit),
@@ -244,6 +247,8 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/api/v1/share/grants/{id}/statistics", Some(UseShare), sharing::statistics),
         r(M::GET, "/api/v1/share/grants/{id}/export.csv", Some(UseShare), sharing::export),
         r(M::GET, "/api/v1/share/grants/{id}/export.parquet", Some(UseShare), sharing::export_parquet),
+        r(M::GET, "/api/v1/share/grants/{id}/documents", Some(UseShare), documents::fetch),
+        r(M::POST, "/api/v1/documents/verify", Some(UseShare), documents::verify),
         r(M::GET, "/api/v1/share/grants/{id}/reports", Some(ViewShares), share_ops::list_reports),
         r(M::POST, "/api/v1/share/grants/{id}/reports", Some(UseShare), share_ops::file_report),
         r(M::GET, "/api/v1/share/reports/due", Some(ViewShares), share_ops::reports_due),

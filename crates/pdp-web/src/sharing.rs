@@ -239,7 +239,7 @@ pub struct RequestOut {
     pub grant: Option<Grant>,
 }
 
-async fn org_name(state: &AppState, id: i64) -> String {
+pub(crate) async fn org_name(state: &AppState, id: i64) -> String {
     state.storage.get_org(id).await.ok().flatten().map(|o| o.name).unwrap_or_default()
 }
 
@@ -1104,7 +1104,7 @@ pub async fn revoke(
 /// What an access needs: the grant, the dataset's definition and the grant's pseudonym key.
 pub(crate) struct Access {
     pub(crate) g: Grant,
-    e: EntryVersion,
+    pub(crate) e: EntryVersion,
     key: Vec<u8>,
     masking: BTreeMap<String, MaskRule>,
 }
@@ -1140,7 +1140,7 @@ impl Access {
     }
 
     /// The field that addresses a record: the entry's identifier field, else its one key.
-    fn key_field(&self) -> Result<String, ApiError> {
+    pub(crate) fn key_field(&self) -> Result<String, ApiError> {
         if let Some(f) = &self.e.body.identifier_field {
             return Ok(f.clone());
         }

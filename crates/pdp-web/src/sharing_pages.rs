@@ -740,6 +740,7 @@ async fn grant_view(
             .map(|f| f.label.clone())
             .unwrap_or_else(|| name.to_string())
     };
+    let licence = e.as_ref().is_some_and(|e| pdp_domain::document::is_licence(&e.body));
     let reports = state.storage.list_usage_reports(Some(id)).await?;
     let last =
         reports.iter().filter_map(|r| time::Date::parse(&r.period_end, pdp_domain::calendar::ISO_DATE).ok()).max();
@@ -795,6 +796,14 @@ async fn grant_view(
                         }
                     }
                     "view" => {
+                        @if licence {
+                            h2 { (lang.t("调取电子证照", "Fetch electronic licences")) }
+                            p.muted { (lang.t("按申请人的身份证号码或统一社会信用代码调取证照，代替纸质材料。", "Fetch an applicant's licences by citizen ID or credit code instead of asking for paper.")) }
+                            form #documents-form method="get" action=(format!("/share/grants/{id}/documents")) {
+                                label { (lang.t("申请人标识", "Applicant identifier")) input name="holder" required; }
+                                button type="submit" { (lang.t("调取", "Fetch")) }
+                            }
+                        }
                         h2 { (lang.t("查询", "Look up")) }
                         form #view-form method="get" action=(format!("/share/grants/{id}")) {
                             label { (lang.t("记录标识", "Record key")) input name="key" required; }

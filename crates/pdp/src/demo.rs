@@ -418,6 +418,65 @@ fn demo_body(org: usize, subject: Subject, name: &str, summary: &str, variant: u
     }
 }
 
+/// The name of the demo's electronic licence resource.
+pub const LICENCE_NAME: &str = "营业执照（电子证照）";
+
+/// The business licence as an electronic licence resource: one row per licence, keyed by its
+/// number, held by the enterprise named by its credit code. Its fields are public facts of the
+/// licence (the legal representative is printed on it), so nothing is masked and the counter
+/// sees the document as issued.
+fn licence_body() -> EntryBody {
+    use pdp_domain::catalog::{OpenAttrs, ShareAttrs};
+    let mut number = demo_field("licence_no", "证照编号", DataType::Text, Grade::L1);
+    number.rules = FieldRules { key: true, required: true, ..Default::default() };
+    let mut code = demo_field("credit_code", "统一社会信用代码", DataType::Text, Grade::L1);
+    code.identifier = IdentifierRole::CreditCode;
+    code.rules.required = true;
+    let mut ent_name = demo_field("ent_name", "名称", DataType::Text, Grade::L1);
+    ent_name.rules.required = true;
+    let mut issue = demo_field("issue_date", "发证日期", DataType::Date, Grade::L1);
+    issue.rules.required = true;
+    EntryBody {
+        name: LICENCE_NAME.into(),
+        summary: "市场主体营业执照的电子证照，供办事窗口按统一社会信用代码调取，替代纸质营业执照复印件".into(),
+        class: CategoryClass::Base,
+        item: pdp_domain::document::LICENCE_ITEM.into(),
+        format: Format::Database,
+        frequency: Frequency::Daily,
+        release_date: String::new(),
+        related: vec![],
+        source_system_id: None,
+        purchased: false,
+        purchased_from: String::new(),
+        collecting_dept: String::new(),
+        approving_dept: String::new(),
+        usage_requirements: "仅限办理申请人本人事项时调取，不得另作他用".into(),
+        fields: vec![
+            number,
+            code,
+            ent_name,
+            demo_field("ent_type", "类型", DataType::Text, Grade::L1),
+            demo_field("legal_rep", "法定代表人", DataType::Text, Grade::L1),
+            demo_field("reg_capital", "注册资本", DataType::Text, Grade::L1),
+            demo_field("address", "住所", DataType::Text, Grade::L1),
+            issue,
+            demo_field("issuer", "登记机关", DataType::Text, Grade::L1),
+        ],
+        identifier_field: Some("credit_code".into()),
+        share: ShareAttrs {
+            share_type: ShareType::Unconditional,
+            conditions: String::new(),
+            modes: vec![ShareMode::View, ShareMode::Verify],
+            legal_basis: "《优化营商环境条例》第三十五条；《临江市公共数据管理办法》第二十二条".into(),
+        },
+        open: OpenAttrs {
+            open_type: OpenType::NotOpen,
+            conditions: String::new(),
+            legal_basis: "电子证照仅向办理事项的机关提供".into(),
+        },
+    }
+}
+
 /// Seeds the catalog: every resource for its organisation plus a yearly archive of most of
 /// them (about 200 entries), mostly published, with drafts, submissions, rejections, a second
 /// version under review, registered systems, and a change event whose deadline has passed.
@@ -477,6 +536,15 @@ pub async fn seed_catalog(storage: &dyn Storage, org_ids: &[i64]) -> anyhow::Res
         let reason = if state == V::Rejected { "信息项描述不完整，请补充数据类型说明" } else { "" };
         storage.transition_entry(e.entry_id, 1, V::Submitted, state, None, reason, ev("catalog.entry.review")).await?;
     }
+    // The business licence, cataloged as an electronic licence resource (R-SHR-14).
+    let body = licence_body();
+    if let Some(v) = pdp_domain::catalog::validate(&body, &pdp_domain::catalog::GradingMatrix::default()).first() {
+        anyhow::bail!("demo entry {LICENCE_NAME} breaks {}: {}", v.code, v.message_en);
+    }
+    let e = storage.create_entry(org_ids[2], &body, None, ev("catalog.entry.create")).await?;
+    storage.transition_entry(e.entry_id, 1, V::Draft, V::Submitted, None, "", ev("catalog.entry.submit")).await?;
+    storage.transition_entry(e.entry_id, 1, V::Submitted, V::Published, None, "", ev("catalog.entry.review")).await?;
+    n += 1;
     // A published entry with a second version under review.
     if let Some(&id) = first_of_org.get(&2).and_then(|v| v.get(1)) {
         let mut e = storage.get_entry(id).await?.ok_or_else(|| anyhow::anyhow!("demo entry {id}"))?;

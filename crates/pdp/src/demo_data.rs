@@ -146,6 +146,31 @@ fn enterprises(rng: &mut StdRng, n: usize) -> Vec<Vec<String>> {
     rows
 }
 
+/// One business licence per operating enterprise: number, credit code, name, type, legal
+/// representative, registered capital, address, issue date and issuing authority.
+fn licences(rng: &mut StdRng, firms: &[Vec<String>]) -> Vec<Vec<String>> {
+    const TYPES: &[&str] =
+        &["有限责任公司（自然人投资或控股）", "有限责任公司（自然人独资）", "股份有限公司（非上市）"];
+    firms
+        .iter()
+        .filter(|f| f[5] == "存续" || f[5] == "在业")
+        .enumerate()
+        .map(|(i, f)| {
+            vec![
+                format!("DZZZ-YYZZ-{}-{:08}", &f[0][2..8], i + 1),
+                f[0].clone(),
+                f[1].clone(),
+                TYPES[rng.gen_range(0..TYPES.len())].to_string(),
+                f[2].clone(),
+                format!("{}万元人民币", rng.gen_range(1..500) * 10),
+                f[3].clone(),
+                f[4].clone(),
+                "临江市市场监督管理局".to_string(),
+            ]
+        })
+        .collect()
+}
+
 fn entry<'a>(entries: &'a [EntryVersion], org_id: i64, name: &str) -> anyhow::Result<&'a EntryVersion> {
     entries
         .iter()
@@ -229,6 +254,9 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
     load(storage, lake, residents_entry, people_rows, &mut report).await?;
     load(storage, lake, enterprise_entry, firms, &mut report).await?;
     load(storage, lake, insurance_entry, insured, &mut report).await?;
+    // Business licences of the enterprises that operate, as electronic licences (R-SHR-14).
+    let licence_entry = entry(&entries, org("临江市市场监督管理局"), crate::demo::LICENCE_NAME)?;
+    load(storage, lake, licence_entry, licences(&mut rng, &clean_firms), &mut report).await?;
 
     // One number, one source: the police for persons' names and addresses, market regulation
     // for enterprises' names and addresses.

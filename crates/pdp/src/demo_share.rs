@@ -20,6 +20,19 @@ fn iso(d: time::Date) -> String {
     d.format(pdp_domain::calendar::ISO_DATE).unwrap_or_default()
 }
 
+/// The fields of the demo business licence a counter is granted: all of them.
+const LICENCE_FIELDS: [&str; 9] = [
+    "licence_no",
+    "credit_code",
+    "ent_name",
+    "ent_type",
+    "legal_rep",
+    "reg_capital",
+    "address",
+    "issue_date",
+    "issuer",
+];
+
 /// One demo request: who asks, for which entry, fields and mode, and what becomes of it.
 struct Ask<'a> {
     requester: i64,
@@ -93,7 +106,8 @@ pub async fn seed(
     let hr = org("临江市人力资源和社会保障局");
     let medical = org("临江市医疗保障局");
     let education = org("临江市教育局");
-    let asks = [
+    let district_market = org("西山区市场监督管理局");
+    let mut asks = vec![
         Ask {
             requester: market,
             entry: residents,
@@ -165,6 +179,20 @@ pub async fn seed(
             scenario_id: None,
         },
     ];
+    // A district counter fetches applicants' business licences instead of asking for paper
+    // copies (R-SHR-14); the licence resource is unconditional, so the request is granted at once.
+    if let Some(licence) = all.iter().find(|e| pdp_domain::document::is_licence(&e.body)) {
+        asks.push(Ask {
+            requester: district_market,
+            entry: licence,
+            mode: ShareMode::View,
+            fields: &LICENCE_FIELDS,
+            scenario: "食品经营许可办理",
+            purpose: "办理食品经营许可时调取申请人的营业执照，不再要求提交纸质复印件",
+            outcome: "granted",
+            scenario_id: None,
+        });
+    }
     let mut n = 0;
     // Not-shared data is only negotiated: the market regulator asks for a restricted resource.
     if let Some(closed) = all.iter().find(|e| {

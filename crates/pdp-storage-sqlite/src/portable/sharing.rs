@@ -556,7 +556,10 @@ impl ShareStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("grant:{grant_id}"))]).await?;
+        // The caller may name a more precise object (e.g. the digests of documents served);
+        // otherwise the object is the grant.
+        let audit = if audit.object.is_empty() { audit.with_object(format!("grant:{grant_id}")) } else { audit };
+        append_in(&mut tx, self.alg, vec![audit]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(())
     }

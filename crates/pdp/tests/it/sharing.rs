@@ -888,3 +888,151 @@ async fn upward_requests_are_collected_forwarded_and_tracked() {
         assert_eq!(audit_count(&auditor, "share.upward.create").await, 2, "{b}");
     }
 }
+
+/// An electronic licence resource: one row per licence, keyed by its number, held by the
+/// enterprise named by its credit code.
+fn licence_body() -> Value {
+    json!({
+        "name": "营业执照（电子证照，测试）",
+        "summary": "营业执照电子证照，供办事窗口调取",
+        "class": "base",
+        "item": "05",
+        "format": "database",
+        "frequency": "daily",
+        "identifier_field": "credit_code",
+        "fields": [
+            {"name": "licence_no", "label": "证照编号", "data_type": "text", "grade": "l1", "rules": {"key": true}},
+            {"name": "credit_code", "label": "统一社会信用代码", "data_type": "text", "grade": "l1", "identifier": "credit_code"},
+            {"name": "ent_name", "label": "名称", "data_type": "text", "grade": "l1"},
+            {"name": "legal_rep", "label": "法定代表人", "data_type": "text", "grade": "l1"},
+            {"name": "issue_date", "label": "发证日期", "data_type": "date", "grade": "l1"}
+        ],
+        "share": {"share_type": "unconditional", "modes": ["view", "verify"], "legal_basis": "《优化营商环境条例》第三十五条"},
+        "open": {"open_type": "not_open", "legal_basis": "仅向办理事项的机关提供"}
+    })
+}
+
+/// covers: R-SHR-14 (a counter with a grant on an electronic licence resource fetches the
+/// applicant's documents by identifier instead of asking for paper; each document carries its
+/// issuer, source version and grant, and its digest is verifiable against the audit chain),
+/// R-SHR-04 (a view grant, enforced per access), R-SHR-12 (every fetch logged), R-SHR-13
+/// (revocation stops fetching)
+#[tokio::test]
+async fn electronic_licences_are_fetched_by_identifier_and_verified() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await; // market regulation issues the licences
+        let reviewer = srv.login("reviewer").await;
+        let xs = srv.login("xs.officer").await; // a district counter
+        let auditor = srv.login("auditor").await;
+
+        let (s, e) = officer.post_json("/api/v1/catalog/entries", json!({ "body": licence_body() })).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {e}");
+        let entry = e["entry_id"].as_i64().unwrap();
+        let (s, e) = officer.post_json(&format!("/api/v1/catalog/entries/{entry}/submit"), json!({"version": 1})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {e}");
+        let (s, e) =
+            reviewer.post_json(&format!("/api/v1/catalog/entries/{entry}/approve"), json!({"version": 1})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {e}");
+        let code = |body: &str| pdp_domain::ids::complete_credit_code(&format!("91359903{body}")).unwrap();
+        let (firm_a, firm_b, nobody) = (code("MA123456"), code("MA678901"), code("MA555555"));
+        let csv = format!(
+            "licence_no,credit_code,ent_name,legal_rep,issue_date\n\
+             YYZZ-001,{firm_a},临江恒信科技有限公司,张三丰,2019-03-01\n\
+             SPJY-002,{firm_a},临江恒信科技有限公司（食品经营）,张三丰,2021-06-18\n\
+             YYZZ-003,{firm_b},临江瑞丰贸易有限公司,李四,2020-11-05\n"
+        );
+        let (s, r) =
+            officer.post_bytes(&format!("/api/v1/datasets/{entry}/loads?format=csv&mode=full"), csv.into_bytes()).await;
+        assert_eq!((s, r["accepted"].as_u64()), (StatusCode::OK, Some(3)), "{b}: {r}");
+
+        // Unconditional data: granted at once, in view mode.
+        let (s, r) = xs
+            .post_json(
+                "/api/v1/share/requests",
+                json!({"entry_id": entry, "fields": ["licence_no", "credit_code", "ent_name", "legal_rep", "issue_date"],
+                       "mode": "view", "scenario": "食品经营许可办理", "legal_basis": "《食品经营许可和备案管理办法》第十四条",
+                       "purpose": "调取申请人营业执照，不再要求提交纸质复印件",
+                       "until": (today() + time::Duration::days(90)).to_string(), "pledge": true}),
+            )
+            .await;
+        assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("granted")), "{b}: {r}");
+        let grant = r["grant_id"].as_i64().or_else(|| r["grant"]["id"].as_i64()).unwrap();
+        let docs = format!("/api/v1/share/grants/{grant}/documents");
+
+        // The applicant's documents by credit code, each complete and sealed by its digest.
+        let (s, out) = xs.get_json(&format!("{docs}?holder={firm_a}")).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {out}");
+        let list = out["documents"].as_array().unwrap();
+        assert_eq!(list.len(), 2, "{b}: both of firm A's licences: {out}");
+        let mut numbers: Vec<_> = list.iter().map(|d| d["document"]["number"].as_str().unwrap()).collect();
+        numbers.sort();
+        assert_eq!(numbers, ["SPJY-002", "YYZZ-001"], "{b}");
+        let doc = list.iter().find(|d| d["document"]["number"] == "YYZZ-001").unwrap().clone();
+        let d = &doc["document"];
+        assert_eq!(d["holder"], firm_a.as_str());
+        assert_eq!(d["issuer"], "临江市市场监督管理局", "{b}: {d}");
+        assert_eq!(d["obtained_by"], "西山区市场监督管理局", "{b}: {d}");
+        assert_eq!(d["grant_id"], grant);
+        assert!(d["dataset_version"].as_u64().is_some(), "{b}: {d}");
+        let value = |f: &str| d["fields"].as_array().unwrap().iter().find(|x| x["name"] == f).unwrap()["value"].clone();
+        assert_eq!((value("ent_name"), value("legal_rep")), (json!("临江恒信科技有限公司"), json!("张三丰")), "{b}");
+        assert!(!out.to_string().contains("瑞丰"), "{b}: another holder's licence never appears");
+        assert!(out["legal_effect_zh"].as_str().unwrap().contains("同等效力"));
+        let (_, out_b) = xs.get_json(&format!("{docs}?holder={firm_b}")).await;
+        assert_eq!(out_b["documents"].as_array().map(Vec::len), Some(1), "{b}: {out_b}");
+        let (s, none) = xs.get_json(&format!("{docs}?holder={nobody}")).await;
+        assert_eq!((s, none["documents"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "{b}: {none}");
+        let (s, r) = xs.get_json(&format!("{docs}?holder=%20")).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("document_holder_required")), "{b}: {r}");
+        // Only the grant's user organisation fetches.
+        let (s, _) = officer.get_json(&format!("{docs}?holder={firm_a}")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+
+        // Verification: the document as issued is genuine; any change is detected.
+        let (s, v) = reviewer.post_json("/api/v1/documents/verify", json!({"document": d})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: verifying is for counters that use shares: {v}");
+        let (s, v) = xs.post_json("/api/v1/documents/verify", json!({"document": d})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {v}");
+        assert_eq!((v["issued"].as_bool(), v["digest"].clone()), (Some(true), doc["digest"].clone()), "{b}: {v}");
+        assert_eq!((v["grant_id"].as_i64(), v["obtained_by"].as_str()), (Some(grant), Some("西山区市场监督管理局")));
+        let mut forged = d.clone();
+        forged["fields"][2]["value"] = json!("临江恒信科技集团有限公司");
+        let (_, v) = xs.post_json("/api/v1/documents/verify", json!({"document": forged})).await;
+        assert_eq!(v["issued"], false, "{b}: a changed document is not genuine: {v}");
+        let (s, v) =
+            xs.post_json("/api/v1/documents/verify", json!({"document": forged, "digest": doc["digest"]})).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("document_digest_mismatch")), "{b}: {v}");
+        let (s, v) = xs.post_json("/api/v1/documents/verify", json!({"digest": "abc"})).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("document_bad_digest")), "{b}: {v}");
+        let (_, v) = xs.post_json("/api/v1/documents/verify", json!({"digest": doc["digest"]})).await;
+        assert_eq!(v["issued"], true, "{b}: by digest alone: {v}");
+
+        // The pages: the counter's document view and the verification page.
+        let (s, html) = xs.get(&format!("/share/grants/{grant}/documents?holder={firm_a}")).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert!(html.contains("临江恒信科技有限公司") && html.contains("SPJY-002"), "{b}: {html}");
+        let (_, html) = xs.get(&format!("/documents/verify?digest={}", doc["digest"].as_str().unwrap())).await;
+        assert!(html.contains("真实有效"), "{b}: {html}");
+
+        // A view grant on another resource has no documents.
+        let people_entry = publish(&officer, &reviewer, "人员信息（证照对照）", "unconditional").await;
+        let (_, r) = xs.post_json("/api/v1/share/requests", request(people_entry, "view", &["id_no"])).await;
+        let other = r["grant_id"].as_i64().or_else(|| r["grant"]["id"].as_i64()).unwrap();
+        let (s, r) = xs.get_json(&format!("/api/v1/share/grants/{other}/documents?holder={firm_a}")).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("document_not_licence")), "{b}: {r}");
+
+        // Every fetch is on the record; revocation stops fetching but not verification.
+        assert_eq!(audit_count(&auditor, "share.access.document").await, 4, "{b}: three API fetches and the page");
+        let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
+        assert_eq!(g["usage"]["accesses"], 4, "{b}: {g}");
+        let (s, _) =
+            reviewer.post_json(&format!("/api/v1/share/grants/{grant}/revoke"), json!({"reason": "测试撤销"})).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (s, r) = xs.get_json(&format!("{docs}?holder={firm_a}")).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("grant_revoked")), "{b}: {r}");
+        let (_, v) = xs.post_json("/api/v1/documents/verify", json!({"digest": doc["digest"]})).await;
+        assert_eq!(v["issued"], true, "{b}: a document issued stays verifiable: {v}");
+    }
+}
