@@ -362,3 +362,37 @@ async fn request_approve_and_verify_in_the_browser() {
     assert!(!page.contains(name), "verify never shows the data: {page}");
     assert!(browser.text("#grant-usage").await.starts_with('2'), "{}", browser.text("#grant-usage").await);
 }
+
+/// covers: R-SHR-14 (in Chromium: a counter holding a grant on the electronic licence resource
+/// types an applicant's credit code on the grant's page, sees the applicant's licences with
+/// their digests instead of asking for paper, and checks one on the verification page)
+#[tokio::test]
+async fn fetch_and_verify_an_electronic_licence_in_the_browser() {
+    let srv = TestServer::start(&Backend::Sqlite);
+    let site = srv.url.replace("127.0.0.1", "localhost");
+    let officer = srv.login("officer").await;
+    let reviewer = srv.login("reviewer").await;
+    let xs = srv.login("xs.officer").await;
+    let (entry, firm_a, _) = crate::sharing::publish_licences(&officer, &reviewer).await;
+    let grant = crate::sharing::request_licences(&xs, entry).await;
+
+    let browser = Browser::start().await;
+    browser.login(&site, "xs.officer", &srv.accounts["xs.officer"]).await;
+    browser.goto(&format!("{site}/share/grants/{grant}")).await;
+    browser.type_in("#documents-form input[name=holder]", &firm_a).await;
+    browser.click("#documents-form button[type=submit]").await;
+    browser.wait_for_text("SPJY-002").await;
+    let page = browser.text("main").await;
+    assert!(page.contains("临江恒信科技有限公司") && page.contains("YYZZ-001"), "{page}");
+    assert!(!page.contains("临江瑞丰贸易有限公司"), "only the applicant's licences: {page}");
+    assert!(page.contains("同等效力"), "{page}");
+    let digest = browser.text("section.document code.digest").await;
+    assert_eq!(digest.trim().len(), 64, "{digest}");
+    browser.click("section.document a[href^='/documents/verify']").await;
+    browser.wait_for_text("真实有效").await;
+    assert!(browser.text("main").await.contains("西山区市场监督管理局"), "{}", browser.text("main").await);
+    // A digest the platform never issued is reported as such.
+    browser.type_in("#document-verify input[name=digest]", &"0".repeat(64)).await;
+    browser.click("#document-verify button[type=submit]").await;
+    browser.wait_for_text("未找到").await;
+}

@@ -912,6 +912,53 @@ fn licence_body() -> Value {
     })
 }
 
+/// A credit code in 西山区 with the given eight characters of body.
+pub(crate) fn licence_holder(body: &str) -> String {
+    pdp_domain::ids::complete_credit_code(&format!("91359903{body}")).unwrap()
+}
+
+/// Publishes the licence resource as the market regulator and loads three licences: two held
+/// by the first enterprise returned, one by the second.
+pub(crate) async fn publish_licences(officer: &Client, reviewer: &Client) -> (i64, String, String) {
+    let (s, e) = officer.post_json("/api/v1/catalog/entries", json!({ "body": licence_body() })).await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let entry = e["entry_id"].as_i64().unwrap();
+    let (s, e) = officer.post_json(&format!("/api/v1/catalog/entries/{entry}/submit"), json!({"version": 1})).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, e) = reviewer.post_json(&format!("/api/v1/catalog/entries/{entry}/approve"), json!({"version": 1})).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (firm_a, firm_b) = (licence_holder("MA123456"), licence_holder("MA678901"));
+    let csv = format!(
+        "licence_no,credit_code,ent_name,legal_rep,issue_date\n\
+         YYZZ-001,{firm_a},临江恒信科技有限公司,张三丰,2019-03-01\n\
+         SPJY-002,{firm_a},临江恒信科技有限公司（食品经营）,张三丰,2021-06-18\n\
+         YYZZ-003,{firm_b},临江瑞丰贸易有限公司,李四,2020-11-05\n"
+    );
+    let (s, r) =
+        officer.post_bytes(&format!("/api/v1/datasets/{entry}/loads?format=csv&mode=full"), csv.into_bytes()).await;
+    assert_eq!((s, r["accepted"].as_u64()), (StatusCode::OK, Some(3)), "{r}");
+    (entry, firm_a, firm_b)
+}
+
+/// The counter's request for every licence field, in view mode; returns the grant.
+pub(crate) async fn request_licences(counter: &Client, entry: i64) -> i64 {
+    let (s, r) = counter
+        .post_json(
+            "/api/v1/share/requests",
+            json!({"entry_id": entry, "fields": ["licence_no", "credit_code", "ent_name", "legal_rep", "issue_date"],
+                   "mode": "view", "scenario": "食品经营许可办理", "legal_basis": "《食品经营许可和备案管理办法》第十四条",
+                   "purpose": "调取申请人营业执照，不再要求提交纸质复印件",
+                   "until": (today() + time::Duration::days(90)).to_string(), "pledge": true}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["status"].as_str()),
+        (StatusCode::OK, Some("granted")),
+        "unconditional data is granted at once: {r}"
+    );
+    r["grant_id"].as_i64().or_else(|| r["grant"]["id"].as_i64()).unwrap()
+}
+
 /// covers: R-SHR-14 (a counter with a grant on an electronic licence resource fetches the
 /// applicant's documents by identifier instead of asking for paper; each document carries its
 /// issuer, source version and grant, and its digest is verifiable against the audit chain),
@@ -927,38 +974,11 @@ async fn electronic_licences_are_fetched_by_identifier_and_verified() {
         let xs = srv.login("xs.officer").await; // a district counter
         let auditor = srv.login("auditor").await;
 
-        let (s, e) = officer.post_json("/api/v1/catalog/entries", json!({ "body": licence_body() })).await;
-        assert_eq!(s, StatusCode::CREATED, "{b}: {e}");
-        let entry = e["entry_id"].as_i64().unwrap();
-        let (s, e) = officer.post_json(&format!("/api/v1/catalog/entries/{entry}/submit"), json!({"version": 1})).await;
-        assert_eq!(s, StatusCode::OK, "{b}: {e}");
-        let (s, e) =
-            reviewer.post_json(&format!("/api/v1/catalog/entries/{entry}/approve"), json!({"version": 1})).await;
-        assert_eq!(s, StatusCode::OK, "{b}: {e}");
-        let code = |body: &str| pdp_domain::ids::complete_credit_code(&format!("91359903{body}")).unwrap();
-        let (firm_a, firm_b, nobody) = (code("MA123456"), code("MA678901"), code("MA555555"));
-        let csv = format!(
-            "licence_no,credit_code,ent_name,legal_rep,issue_date\n\
-             YYZZ-001,{firm_a},临江恒信科技有限公司,张三丰,2019-03-01\n\
-             SPJY-002,{firm_a},临江恒信科技有限公司（食品经营）,张三丰,2021-06-18\n\
-             YYZZ-003,{firm_b},临江瑞丰贸易有限公司,李四,2020-11-05\n"
-        );
-        let (s, r) =
-            officer.post_bytes(&format!("/api/v1/datasets/{entry}/loads?format=csv&mode=full"), csv.into_bytes()).await;
-        assert_eq!((s, r["accepted"].as_u64()), (StatusCode::OK, Some(3)), "{b}: {r}");
+        let (entry, firm_a, firm_b) = publish_licences(&officer, &reviewer).await;
+        let nobody = licence_holder("MA555555");
 
         // Unconditional data: granted at once, in view mode.
-        let (s, r) = xs
-            .post_json(
-                "/api/v1/share/requests",
-                json!({"entry_id": entry, "fields": ["licence_no", "credit_code", "ent_name", "legal_rep", "issue_date"],
-                       "mode": "view", "scenario": "食品经营许可办理", "legal_basis": "《食品经营许可和备案管理办法》第十四条",
-                       "purpose": "调取申请人营业执照，不再要求提交纸质复印件",
-                       "until": (today() + time::Duration::days(90)).to_string(), "pledge": true}),
-            )
-            .await;
-        assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("granted")), "{b}: {r}");
-        let grant = r["grant_id"].as_i64().or_else(|| r["grant"]["id"].as_i64()).unwrap();
+        let grant = request_licences(&xs, entry).await;
         let docs = format!("/api/v1/share/grants/{grant}/documents");
 
         // The applicant's documents by credit code, each complete and sealed by its digest.
