@@ -162,8 +162,16 @@ fn main() -> ExitCode {
     if let Some(d) = &cli.common.data_dir {
         cfg.data_dir = d.clone();
     }
+    // The Delta kernel logs an error whenever a table without commits is opened, which is how
+    // the lake asks whether a dataset has been loaded yet; silence that one target unless the
+    // configured filter names it.
+    let filter = if cfg.log.contains("buoyant_kernel") {
+        cfg.log.clone()
+    } else {
+        format!("{},buoyant_kernel::snapshot::builder=off", cfg.log)
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| "info".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
