@@ -14,6 +14,7 @@
 //! The lake's root is a URL: a local directory (`file://`) by default, object storage later,
 //! so Spark, Trino or DuckDB can read the same tables.
 
+pub mod keyindex;
 pub mod share;
 pub mod source;
 
@@ -277,6 +278,8 @@ pub struct Lake {
     /// One lock per dataset so two loads in this process never race for the same commit; the
     /// Delta commit protocol still refuses a conflicting commit from another process.
     locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// In-memory indexes for lookups by key, see [`keyindex`].
+    key_indexes: Arc<Mutex<keyindex::KeyIndexes>>,
 }
 
 impl std::fmt::Debug for Lake {
@@ -308,7 +311,7 @@ impl Lake {
             }
         };
         let root = if url.path().ends_with('/') { url } else { Url::parse(&format!("{url}/")).expect("url") };
-        Ok(Self { root, locks: Default::default() })
+        Ok(Self { root, locks: Default::default(), key_indexes: Default::default() })
     }
 
     pub fn root(&self) -> &Url {

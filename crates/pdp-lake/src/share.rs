@@ -104,6 +104,11 @@ impl Lake {
         offset: usize,
         limit: usize,
     ) -> Result<RowPage> {
+        if let Some(k) = key
+            && let Some(page) = self.lookup(dataset, sel, k, offset, limit).await?
+        {
+            return Ok(page);
+        }
         let mut filters = sel.filters.clone();
         if let Some((c, v)) = key {
             filters.push(ColumnFilter { column: c.to_string(), prefix: false, values: vec![v.to_string()] });

@@ -1,0 +1,169 @@
+//! Lookups by key from memory: view, verify and document fetches ask for the rows of one key,
+//! many times a second, and a DataFusion scan of the table per request costs milliseconds of
+//! log replay, planning and decoding (the sharing benchmark measured about 150 requests/s).
+//!
+//! A [`KeyIndex`] holds one version of a table as text rows with a map from key to rows. It is
+//! built on the first lookup of a (dataset, key column) and used while the table's latest
+//! version, read from the names in `_delta_log`, is the version it was built from; a load by
+//! this process or any other makes the next lookup rebuild it. Tables larger than
+//! [`MAX_ROWS`] rows are not indexed (the caller scans instead), so memory stays bounded:
+//! at most [`MAX_INDEXES`] indexes of at most that many rows.
+//!
+//! The index only answers what it answers exactly like the scan: the key column and every
+//! filtered column must be text, where comparing the stored text is the scan's comparison.
+//! Anything else returns `None` and the caller scans.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+
+use crate::share::{ColumnFilter, Selection};
+use crate::{Lake, Result, RowPage, batch_rows};
+
+/// The largest table indexed, in rows.
+pub const MAX_ROWS: usize = 250_000;
+/// The most indexes kept; the oldest is dropped first.
+pub const MAX_INDEXES: usize = 8;
+
+/// One version of a table as text rows, by key.
+#[derive(Debug)]
+pub struct KeyIndex {
+    version: u64,
+    /// `None` when the table has more than [`MAX_ROWS`] rows: remembered so that the size is
+    /// not counted again for this version.
+    data: Option<Indexed>,
+}
+
+#[derive(Debug)]
+struct Indexed {
+    columns: Vec<String>,
+    /// Whether each column is text.
+    text: Vec<bool>,
+    rows: Vec<Vec<Option<String>>>,
+    by_key: HashMap<String, Vec<u32>>,
+}
+
+/// The cache of a lake's key indexes, shared by its clones.
+#[derive(Debug, Default)]
+pub struct KeyIndexes {
+    map: HashMap<(String, String), Arc<KeyIndex>>,
+    /// Insertion order, for dropping the oldest.
+    order: Vec<(String, String)>,
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+fn passes(f: &ColumnFilter, v: Option<&str>) -> bool {
+    let Some(v) = v else { return false };
+    f.values.iter().any(|want| if f.prefix { v.starts_with(want.as_str()) } else { v == want })
+}
+
+impl Lake {
+    /// The latest committed version of a local table, read from its log's file names; `None`
+    /// for object storage or a table without commits (the caller then scans).
+    fn log_version(&self, dataset: &str) -> Option<u64> {
+        let url = self.table_url(dataset);
+        if url.scheme() != "file" {
+            return None;
+        }
+        let dir = url.to_file_path().ok()?.join("_delta_log");
+        std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name();
+                let name = name.to_str()?;
+                let stem = name.strip_suffix(".json")?;
+                (stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit())).then(|| stem.parse::<u64>().ok())?
+            })
+            .max()
+    }
+
+    async fn build_index(&self, dataset: &str, key: &str) -> Result<KeyIndex> {
+        let table = self.table_at(dataset, None).await?;
+        let version = table.version().unwrap_or(0) as u64;
+        let ctx = datafusion::prelude::SessionContext::new();
+        table.update_datafusion_session(&ctx.state())?;
+        let df = ctx.read_table(table.table_provider().await?)?;
+        let schema = df.schema().clone();
+        let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let text: Vec<bool> = schema.fields().iter().map(|f| is_text(f.data_type())).collect();
+        let Some(key_at) = columns.iter().position(|c| c == key).filter(|&i| text[i]) else {
+            return Ok(KeyIndex { version, data: None });
+        };
+        if df.clone().count().await? > MAX_ROWS {
+            return Ok(KeyIndex { version, data: None });
+        }
+        let mut rows = Vec::new();
+        for b in df.collect().await? {
+            rows.extend(batch_rows(&b)?);
+        }
+        let mut by_key: HashMap<String, Vec<u32>> = HashMap::with_capacity(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            if let Some(k) = &r[key_at] {
+                by_key.entry(k.clone()).or_default().push(i as u32);
+            }
+        }
+        Ok(KeyIndex { version, data: Some(Indexed { columns, text, rows, by_key }) })
+    }
+
+    /// The rows of one key from the index, or `None` when the index cannot answer exactly as
+    /// a scan would (see the module's documentation).
+    pub(crate) async fn lookup(
+        &self,
+        dataset: &str,
+        sel: &Selection,
+        key: (&str, &str),
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<RowPage>> {
+        let Some(version) = self.log_version(dataset) else { return Ok(None) };
+        let slot = (dataset.to_string(), key.0.to_string());
+        let cached = self.key_indexes.lock().expect("key index lock").map.get(&slot).cloned();
+        let index = match cached {
+            Some(i) if i.version == version => i,
+            _ => {
+                let built = Arc::new(self.build_index(dataset, key.0).await?);
+                let mut c = self.key_indexes.lock().expect("key index lock");
+                if c.map.insert(slot.clone(), built.clone()).is_none() {
+                    c.order.push(slot);
+                    if c.order.len() > MAX_INDEXES {
+                        let oldest = c.order.remove(0);
+                        c.map.remove(&oldest);
+                    }
+                }
+                built
+            }
+        };
+        let Some(ix) = &index.data else { return Ok(None) };
+        let at = |name: &str| ix.columns.iter().position(|c| c == name);
+        let Some(projection) = sel.columns.iter().map(|c| at(c)).collect::<Option<Vec<usize>>>() else {
+            return Ok(None);
+        };
+        let mut filters = Vec::new();
+        for f in &sel.filters {
+            match at(&f.column) {
+                Some(i) if ix.text[i] => filters.push((i, f)),
+                _ => return Ok(None),
+            }
+        }
+        let matched: Vec<&Vec<Option<String>>> = ix
+            .by_key
+            .get(key.1)
+            .into_iter()
+            .flatten()
+            .map(|&i| &ix.rows[i as usize])
+            .filter(|r| filters.iter().all(|(i, f)| passes(f, r[*i].as_deref())))
+            .collect();
+        let rows = matched
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|r| projection.iter().map(|&i| r[i].clone()).collect())
+            .collect();
+        Ok(Some(RowPage { columns: sel.columns.clone(), rows, total: matched.len() as u64 }))
+    }
+}
