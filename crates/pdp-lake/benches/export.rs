@@ -97,6 +97,7 @@ fn main() {
     let sel = Selection { columns: columns.clone(), filters: Vec::new() };
 
     reset_peak_rss();
+    eprintln!("# RSS at the start of the phase: {:.1} MB", peak_rss() as f64 / 1_048_576.0);
     let started = Instant::now();
     let (rows, bytes) = rt.block_on(async {
         let mut stream = lake.select_stream("BENCH_PEOPLE", &sel).await.expect("stream");
@@ -120,6 +121,7 @@ fn main() {
     line("export_csv", rows, bytes, started.elapsed().as_secs_f64());
 
     reset_peak_rss();
+    eprintln!("# RSS at the start of the phase: {:.1} MB", peak_rss() as f64 / 1_048_576.0);
     let started = Instant::now();
     let out = tmp.path().join("grant.parquet");
     let w = rt.block_on(lake.write_selection("BENCH_PEOPLE", &sel, &out, protect)).expect("write");
