@@ -110,7 +110,7 @@ impl Lake {
         Ok(KeyIndex { version, data: Some(Indexed { columns, text, rows, by_key }) })
     }
 
-    /// The rows of one key from the index, or `None` when the index cannot answer exactly as
+    /// The rows of one key from the index with the version they are of, or `None` when the index cannot answer exactly as
     /// a scan would (see the module's documentation).
     pub(crate) async fn lookup(
         &self,
@@ -119,7 +119,7 @@ impl Lake {
         key: (&str, &str),
         offset: usize,
         limit: usize,
-    ) -> Result<Option<RowPage>> {
+    ) -> Result<Option<(u64, RowPage)>> {
         let Some(version) = self.log_version(dataset) else { return Ok(None) };
         let slot = (dataset.to_string(), key.0.to_string());
         let cached = self.key_indexes.lock().expect("key index lock").map.get(&slot).cloned();
@@ -164,6 +164,6 @@ impl Lake {
             .take(limit)
             .map(|r| projection.iter().map(|&i| r[i].clone()).collect())
             .collect();
-        Ok(Some(RowPage { columns: sel.columns.clone(), rows, total: matched.len() as u64 }))
+        Ok(Some((index.version, RowPage { columns: sel.columns.clone(), rows, total: matched.len() as u64 })))
     }
 }

@@ -57,7 +57,11 @@ fn column(name: &str) -> Expr {
 impl Lake {
     /// The latest version of `dataset` with the filters applied, all columns.
     async fn filtered(&self, dataset: &str, filters: &[ColumnFilter]) -> Result<DataFrame> {
-        let table = self.table_at(dataset, None).await?;
+        Self::filtered_table(self.table_at(dataset, None).await?, filters).await
+    }
+
+    /// One opened version of a table with the filters applied, all columns.
+    async fn filtered_table(table: deltalake::DeltaTable, filters: &[ColumnFilter]) -> Result<DataFrame> {
         let ctx = SessionContext::new();
         table.update_datafusion_session(&ctx.state())?;
         let mut df = ctx.read_table(table.table_provider().await?)?;
@@ -104,23 +108,38 @@ impl Lake {
         offset: usize,
         limit: usize,
     ) -> Result<RowPage> {
+        Ok(self.select_rows_versioned(dataset, sel, key, offset, limit).await?.1)
+    }
+
+    /// [`Lake::select_rows`] with the table version the rows were read from, for answers that
+    /// must name their source version (electronic documents).
+    pub async fn select_rows_versioned(
+        &self,
+        dataset: &str,
+        sel: &Selection,
+        key: Option<(&str, &str)>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(u64, RowPage)> {
         if let Some(k) = key
-            && let Some(page) = self.lookup(dataset, sel, k, offset, limit).await?
+            && let Some(found) = self.lookup(dataset, sel, k, offset, limit).await?
         {
-            return Ok(page);
+            return Ok(found);
         }
         let mut filters = sel.filters.clone();
         if let Some((c, v)) = key {
             filters.push(ColumnFilter { column: c.to_string(), prefix: false, values: vec![v.to_string()] });
         }
-        let df = Self::project(self.filtered(dataset, &filters).await?, &sel.columns)?;
+        let table = self.table_at(dataset, None).await?;
+        let version = table.version().unwrap_or(0) as u64;
+        let df = Self::project(Self::filtered_table(table, &filters).await?, &sel.columns)?;
         let total = df.clone().count().await? as u64;
         let batches = df.limit(offset, Some(limit))?.collect().await?;
         let mut rows = Vec::new();
         for b in &batches {
             rows.extend(batch_rows(b)?);
         }
-        Ok(RowPage { columns: sel.columns.clone(), rows, total })
+        Ok((version, RowPage { columns: sel.columns.clone(), rows, total }))
     }
 
     /// The whole selection as a stream of record batches: memory stays bounded by the batch

@@ -112,20 +112,9 @@ pub async fn do_fetch(state: &AppState, p: &Principal, id: i64, holder: &str) ->
     let number_field = a.e.body.fields.iter().find(|f| f.rules.key && f.name != holder_field).map(|f| f.name.clone());
     let lake = lake(state)?;
     let sel = a.selection(a.g.fields.clone());
-    // Read the version before and after the rows, so the version printed on a document is the
-    // one its contents came from even when a load commits meanwhile.
-    let (version, page) = {
-        let mut tries = 0;
-        loop {
-            let before = lake.latest_version(&a.g.dataset).await?;
-            let page = lake.select_rows(&a.g.dataset, &sel, Some((&holder_field, holder)), 0, MAX_DOCUMENTS).await?;
-            let after = lake.latest_version(&a.g.dataset).await?;
-            tries += 1;
-            if before == after || tries == 3 {
-                break (after, page);
-            }
-        }
-    };
+    // The version printed on a document is the one its contents were read from.
+    let (version, page) =
+        lake.select_rows_versioned(&a.g.dataset, &sel, Some((&holder_field, holder)), 0, MAX_DOCUMENTS).await?;
     let label = |name: &str| {
         a.e.body.fields.iter().find(|f| f.name == name).map(|f| f.label.clone()).unwrap_or_else(|| name.to_string())
     };
