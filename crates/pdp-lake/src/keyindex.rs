@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use datafusion::arrow::datatypes::DataType;
 
@@ -50,7 +51,15 @@ pub struct KeyIndexes {
     map: HashMap<(String, String), Arc<KeyIndex>>,
     /// Insertion order, for dropping the oldest.
     order: Vec<(String, String)>,
+    /// Per dataset: the `_delta_log` directory's modification time when its version was last
+    /// listed, and that version (see [`Lake::log_version`]).
+    listed: HashMap<String, (SystemTime, u64)>,
 }
+
+/// How old a directory's modification time must be before it is trusted to show that no
+/// commit was added since: file times tick coarsely (a few milliseconds on Linux), so a
+/// commit landing in the same tick as the listing would leave the time unchanged.
+const SETTLED: Duration = Duration::from_secs(2);
 
 fn is_text(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
@@ -64,13 +73,27 @@ fn passes(f: &ColumnFilter, v: Option<&str>) -> bool {
 impl Lake {
     /// The latest committed version of a local table, read from its log's file names; `None`
     /// for object storage or a table without commits (the caller then scans).
+    ///
+    /// Listing the log costs a directory read that grows with the number of commits, on every
+    /// lookup; so the listing is skipped while the directory's modification time is the one
+    /// seen at a listing made when that time was already [`SETTLED`] (a new commit file then
+    /// changes it).
     fn log_version(&self, dataset: &str) -> Option<u64> {
         let url = self.table_url(dataset);
         if url.scheme() != "file" {
             return None;
         }
         let dir = url.to_file_path().ok()?.join("_delta_log");
-        std::fs::read_dir(dir)
+        let mtime = std::fs::metadata(&dir).and_then(|m| m.modified()).ok();
+        if let Some(mtime) = mtime {
+            let listed = self.key_indexes.lock().expect("key index lock").listed.get(dataset).copied();
+            if let Some((seen, version)) = listed
+                && seen == mtime
+            {
+                return Some(version);
+            }
+        }
+        let version = std::fs::read_dir(&dir)
             .ok()?
             .filter_map(|e| e.ok())
             .filter_map(|e| {
@@ -79,7 +102,15 @@ impl Lake {
                 let stem = name.strip_suffix(".json")?;
                 (stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit())).then(|| stem.parse::<u64>().ok())?
             })
-            .max()
+            .max()?;
+        // Remembered only when the time had settled before the listing: then any later commit
+        // falls in a later tick and changes the time.
+        if let Some(mtime) = mtime
+            && SystemTime::now().duration_since(mtime).is_ok_and(|age| age > SETTLED)
+        {
+            self.key_indexes.lock().expect("key index lock").listed.insert(dataset.to_string(), (mtime, version));
+        }
+        Some(version)
     }
 
     async fn build_index(&self, dataset: &str, key: &str) -> Result<KeyIndex> {

@@ -47,6 +47,10 @@ pub use source::{Encoding, RowSource, SourceFormat, SourceRow};
 const BATCH_ROWS: usize = 8192;
 /// Quarantined rows shown in a load report; the rest are in the quarantine file.
 const REPORT_ERRORS: usize = 20;
+/// Rows per Parquet row group of a load (see where the writer is made).
+const LOAD_ROW_GROUP_ROWS: usize = 131_072;
+/// The size at which a load rolls to a new Parquet file.
+const LOAD_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Errors of the lake. The web crate maps them to HTTP; each has a stable code.
 #[derive(Debug, thiserror::Error)]
@@ -473,7 +477,19 @@ impl Lake {
         let store = table.object_store();
         let quarantine_path = format!("_pdp_quarantine/{}.parquet", uuid::Uuid::new_v4());
         let mut qwriter: Option<datafusion::parquet::arrow::AsyncArrowWriter<_>> = None;
-        let mut writer = RecordBatchWriter::for_table(&table)?;
+        // Row groups of 128k rows rather than the Parquet default of 1M: the writer holds one
+        // row group's encoded columns in memory, and every reader (an export, a Delta Sharing
+        // client, DataFusion's scan) fetches a whole row group at a time, so the row group is
+        // what bounds memory on both sides. Files roll at 256 MB so a large load is several
+        // files that readers can take in parallel.
+        let mut writer = RecordBatchWriter::for_table(&table)?
+            .with_writer_properties(
+                datafusion::parquet::file::properties::WriterProperties::builder()
+                    .set_compression(datafusion::parquet::basic::Compression::SNAPPY)
+                    .set_max_row_group_row_count(Some(LOAD_ROW_GROUP_ROWS))
+                    .build(),
+            )
+            .with_target_file_size(LOAD_FILE_BYTES);
 
         // Rows are read and validated on a blocking thread and handed over in batches through
         // a small bounded channel, so memory stays flat however large the file is.

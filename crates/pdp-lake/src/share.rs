@@ -62,7 +62,15 @@ impl Lake {
 
     /// One opened version of a table with the filters applied, all columns.
     async fn filtered_table(table: deltalake::DeltaTable, filters: &[ColumnFilter]) -> Result<DataFrame> {
-        let ctx = SessionContext::new();
+        Self::filtered_table_in(SessionContext::new(), table, filters).await
+    }
+
+    /// [`Lake::filtered_table`] in a session of the caller's configuration.
+    async fn filtered_table_in(
+        ctx: SessionContext,
+        table: deltalake::DeltaTable,
+        filters: &[ColumnFilter],
+    ) -> Result<DataFrame> {
         table.update_datafusion_session(&ctx.state())?;
         let mut df = ctx.read_table(table.table_provider().await?)?;
         for f in filters {
@@ -145,8 +153,13 @@ impl Lake {
     /// The whole selection as a stream of record batches: memory stays bounded by the batch
     /// size, whatever the table's size.
     pub async fn select_stream(&self, dataset: &str, sel: &Selection) -> Result<SendableRecordBatchStream> {
-        let df = Self::project(self.filtered(dataset, &sel.filters).await?, &sel.columns)?;
-        Ok(df.execute_stream().await?)
+        // One partition: an export is consumed by one writer at the pace of the client, and
+        // every extra partition would read ahead a row group of its own into memory. The
+        // masking, not the scan, is the export's CPU cost.
+        let config = datafusion::prelude::SessionConfig::new().with_target_partitions(1);
+        let table = self.table_at(dataset, None).await?;
+        let df = Self::filtered_table_in(SessionContext::new_with_config(config), table, &sel.filters).await?;
+        Ok(Self::project(df, &sel.columns)?.execute_stream().await?)
     }
 
     /// Counts (and optionally sums or averages `measure`'s column) of the filtered rows by the

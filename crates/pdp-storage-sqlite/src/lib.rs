@@ -93,30 +93,34 @@ async fn append_in(
     let mut out = Vec::with_capacity(events.len());
     for e in events {
         let ae = chain_next(&head, alg, at, e);
-        sqlx::query(
-            "INSERT INTO audit_events (seq, at_micros, actor, actor_id, org_id, role, action, object, purpose, outcome, request_hash, detail, alg, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(ae.seq)
-        .bind(ae.at_micros)
-        .bind(&ae.event.actor)
-        .bind(ae.event.actor_id)
-        .bind(ae.event.org_id)
-        .bind(&ae.event.role)
-        .bind(&ae.event.action)
-        .bind(&ae.event.object)
-        .bind(&ae.event.purpose)
-        .bind(ae.event.outcome.as_str())
-        .bind(&ae.event.request_hash)
-        .bind(&ae.event.detail)
-        .bind(&ae.alg)
-        .bind(&ae.prev_hash)
-        .bind(&ae.hash)
-        .execute(&mut **tx)
-        .await
-        .map_err(backend)?;
         head = ChainHead { seq: ae.seq, hash: ae.hash.clone() };
         out.push(ae);
+    }
+    // Many rows per statement: the group commit of the access path hands in hundreds of
+    // events at once, and one statement per event would cost a round trip each. 15 values a
+    // row, 64 rows: 960 parameters, well under both databases' limits.
+    for chunk in out.chunks(64) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO audit_events (seq, at_micros, actor, actor_id, org_id, role, action, object, purpose, outcome, request_hash, detail, alg, prev_hash, hash) ",
+        );
+        q.push_values(chunk, |mut b, ae| {
+            b.push_bind(ae.seq)
+                .push_bind(ae.at_micros)
+                .push_bind(ae.event.actor.clone())
+                .push_bind(ae.event.actor_id)
+                .push_bind(ae.event.org_id)
+                .push_bind(ae.event.role.clone())
+                .push_bind(ae.event.action.clone())
+                .push_bind(ae.event.object.clone())
+                .push_bind(ae.event.purpose.clone())
+                .push_bind(ae.event.outcome.as_str())
+                .push_bind(ae.event.request_hash.clone())
+                .push_bind(ae.event.detail.clone())
+                .push_bind(ae.alg.clone())
+                .push_bind(ae.prev_hash.clone())
+                .push_bind(ae.hash.clone());
+        });
+        q.build().execute(&mut **tx).await.map_err(backend)?;
     }
     Ok(out)
 }

@@ -257,9 +257,22 @@ pub fn roles_from_text(s: &str) -> Vec<Role> {
 pub struct StorageSink(pub std::sync::Arc<dyn Storage>);
 
 #[async_trait]
-impl pdp_audit::appender::AuditSink for StorageSink {
-    async fn append_batch(&self, events: Vec<NewEvent>) -> Result<Vec<AuditEvent>, String> {
+impl pdp_audit::appender::BatchSink<NewEvent, AuditEvent> for StorageSink {
+    async fn write_batch(&self, events: Vec<NewEvent>) -> Result<Vec<AuditEvent>, String> {
         self.0.append_audit(events).await.map_err(|e| e.to_string())
+    }
+}
+
+/// Adapts any [`Storage`] to the group commit of data accesses: usage counters and audit
+/// events of many accesses in one transaction.
+pub struct AccessSink(pub std::sync::Arc<dyn Storage>);
+
+#[async_trait]
+impl pdp_audit::appender::BatchSink<AccessRecord, ()> for AccessSink {
+    async fn write_batch(&self, batch: Vec<AccessRecord>) -> Result<Vec<()>, String> {
+        let n = batch.len();
+        self.0.record_accesses(batch).await.map_err(|e| e.to_string())?;
+        Ok(vec![(); n])
     }
 }
 

@@ -337,6 +337,16 @@ pub struct NewUpwardRequest {
     pub legal_basis: String,
 }
 
+/// One use of a grant, as the access path records it: `accesses` counted, `rows` served, and
+/// its audit event (whose object, when empty, becomes `grant:{id}`).
+#[derive(Debug, Clone)]
+pub struct AccessRecord {
+    pub grant_id: i64,
+    pub accesses: i64,
+    pub rows: i64,
+    pub audit: NewEvent,
+}
+
 /// How much a grant has been used.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -411,7 +421,12 @@ pub trait ShareStore {
     /// Records use of a grant (`accesses` counted, `rows` served) with its audit event, in one
     /// transaction. A streamed export records its start (one access, no rows) and then its end
     /// (no access, the rows sent). The event's object, when empty, becomes `grant:{id}`.
-    async fn record_access(&self, grant_id: i64, accesses: i64, rows: i64, audit: NewEvent) -> Result<()>;
+    async fn record_access(&self, grant_id: i64, accesses: i64, rows: i64, audit: NewEvent) -> Result<()> {
+        self.record_accesses(vec![AccessRecord { grant_id, accesses, rows, audit }]).await
+    }
+    /// Records many uses at once (the group commit of the access path): the counters of each
+    /// grant and every event, in order, in one transaction.
+    async fn record_accesses(&self, batch: Vec<AccessRecord>) -> Result<()>;
     async fn grant_usage(&self, grant_id: i64) -> Result<GrantUsage>;
 
     async fn create_emergency(&self, e: NewEmergency, audit: NewEvent) -> Result<Emergency>;

@@ -170,15 +170,27 @@ async fn resolve_api_key(state: &AppState, token: &str, now: i64) -> Result<Prin
     let rest = token.strip_prefix("pdp_").ok_or_else(invalid)?;
     let (id, secret) = rest.split_once('_').ok_or_else(invalid)?;
     let id: i64 = id.parse().map_err(|_| invalid())?;
-    let key = state.storage.get_api_key(id).await?.ok_or_else(invalid)?;
+    let found = match state.access_cache.api_key(id) {
+        Some(found) => found,
+        None => {
+            // Taken before reading: see the access cache's invariants.
+            let generation = state.access_cache.generation();
+            let key = state.storage.get_api_key(id).await?.ok_or_else(invalid)?;
+            let user = state.storage.get_user(key.user_id).await?.ok_or_else(invalid)?;
+            let found = Arc::new((key, user));
+            state.access_cache.put_api_key(id, generation, found.clone());
+            found
+        }
+    };
+    // Every check runs on every request, on fresh or cached rows alike.
+    let (key, user) = (&found.0, &found.1);
     if !same(&key.secret_hash, &sha256_hex(secret)) || key.revoked_at_micros.is_some() || key.expires_at_micros < now {
         return Err(invalid());
     }
-    let user = state.storage.get_user(key.user_id).await?.ok_or_else(invalid)?;
     if user.disabled {
         return Err(invalid());
     }
-    Ok(Principal { user, via: Via::ApiKey { id: key.id }, org_id: key.org_id })
+    Ok(Principal { user: user.clone(), via: Via::ApiKey { id: key.id }, org_id: key.org_id })
 }
 
 /// Requests per API key: a token bucket per key that refills at `rate` per second and holds
@@ -259,13 +271,13 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
     let api = is_api(&path);
     let principal = match resolve(&state, req.headers()).await {
         Ok(p) => p,
-        Err(e) => return respond(api, e),
+        Err(e) => return respond(&path, e),
     };
     if let Some(Principal { via: Via::ApiKey { id }, .. }) = &principal
         && !state.rate.allow(*id, state.settings.api_key_rate_per_second)
     {
         let mut resp = respond(
-            api,
+            &path,
             ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
@@ -285,7 +297,7 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
     };
     let Some(principal) = principal else {
         if api {
-            return ApiError::unauthenticated().into_response();
+            return respond(&path, ApiError::unauthenticated());
         }
         let uri = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
         return Redirect::to(&format!("/login?next={}", urlencode(uri))).into_response();
@@ -293,9 +305,9 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
     if !principal.allows(perm) {
         let ev = principal.event("access.denied", &format!("{method} {path}")).with_outcome(Outcome::Denied);
         if let Err(e) = state.audit.append(ev).await {
-            return respond(api, e.into());
+            return respond(&path, e.into());
         }
-        return respond(api, ApiError::forbidden());
+        return respond(&path, ApiError::forbidden());
     }
     let mut req = req;
     if method != Method::GET
@@ -305,7 +317,7 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
         let (ok, rebuilt) = csrf_ok(req, csrf).await;
         if !ok {
             return respond(
-                api,
+                &path,
                 ApiError::new(
                     StatusCode::FORBIDDEN,
                     "csrf_failed",
@@ -317,7 +329,15 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
         req = rebuilt;
     }
     req.extensions_mut().insert(principal);
-    next.run(req).await
+    let changes =
+        method != Method::GET && method != Method::HEAD && !crate::routes::RECORD_ONLY.contains(&path.as_str());
+    let resp = next.run(req).await;
+    if changes {
+        // After the handler, so after its commit: see the access cache's invariants. Bumped
+        // whatever the outcome; a needless bump only costs a few reads.
+        state.access_cache.invalidate();
+    }
+    resp
 }
 
 /// Checks the CSRF token, buffering a form body to read its `csrf` field and handing the same
@@ -389,8 +409,17 @@ pub fn urlencode(s: &str) -> String {
         .collect()
 }
 
-fn respond(api: bool, e: ApiError) -> Response {
-    if api { e.into_response() } else { crate::pages::error_page(e) }
+/// A refusal in the shape the path's clients expect: the Delta Sharing protocol's
+/// `{"errorCode", "message"}` for its clients, the platform's JSON error for the API, an error
+/// page for the UI.
+fn respond(path: &str, e: ApiError) -> Response {
+    if path.starts_with("/delta-sharing/") {
+        crate::delta_sharing::DsError::from(e).into_response()
+    } else if is_api(path) {
+        e.into_response()
+    } else {
+        crate::pages::error_page(e)
+    }
 }
 
 /// Roles that an account may not give itself: nobody assigns their own roles (FS 40).

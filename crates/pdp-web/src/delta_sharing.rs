@@ -286,7 +286,7 @@ pub async fn query(
         &sha256_hex(out.as_bytes()),
     );
     ev.action = "share.access.delta_sharing".into();
-    state.storage.record_access(g.id, 1, w.rows as i64, ev).await.map_err(ApiError::from)?;
+    state.record_access(g.id, 1, w.rows as i64, ev).await.map_err(ApiError::from)?;
     Ok(ndjson_response(out, latest))
 }
 

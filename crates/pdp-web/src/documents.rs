@@ -166,7 +166,7 @@ pub async fn do_fetch(state: &AppState, p: &Principal, id: i64, holder: &str) ->
     ev.action = FETCH_ACTION.into();
     let digests: Vec<&str> = out.documents.iter().map(|d| d.digest.as_str()).collect();
     ev.object = format!("grant:{id} documents:{}", digests.join(","));
-    state.storage.record_access(id, 1, out.documents.len() as i64, ev).await?;
+    state.record_access(id, 1, out.documents.len() as i64, ev).await?;
     Ok(out)
 }
 

@@ -6,6 +6,7 @@
 //! permission it needs are declared in one table ([`routes`]), which both builds the router and
 //! drives the deny-by-default test.
 
+pub mod access_cache;
 pub mod api;
 pub mod auth;
 pub mod catalog;
@@ -36,10 +37,10 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
-use pdp_audit::appender::Appender;
+use pdp_audit::appender::{Appender, GroupCommit};
 use pdp_audit::{PublicKey, SigningKey};
 use pdp_domain::ids::FinalCheck;
-use pdp_storage::Storage;
+use pdp_storage::{AccessRecord, Storage};
 
 /// Security settings the web layer needs, from the configuration.
 #[derive(Debug, Clone)]
@@ -76,6 +77,11 @@ impl Default for Settings {
 pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub audit: Appender,
+    /// The group commit of data accesses: usage counters and audit events (see
+    /// [`AppState::record_access`]).
+    pub access_log: GroupCommit<AccessRecord, ()>,
+    /// API keys and grant terms read by every access, invalidated on change.
+    pub access_cache: access_cache::AccessCache,
     pub settings: Settings,
     pub throttle: auth::Throttle,
     pub rate: auth::RateLimiter,
@@ -95,9 +101,12 @@ pub struct AppState {
 impl AppState {
     pub fn new(storage: Arc<dyn Storage>, settings: Settings, signing: Option<&SigningKey>) -> Self {
         let audit = Appender::spawn(Arc::new(pdp_storage::StorageSink(storage.clone())), 512);
+        let access_log = GroupCommit::spawn(Arc::new(pdp_storage::AccessSink(storage.clone())), 512);
         Self {
             storage,
             audit,
+            access_log,
+            access_cache: access_cache::AccessCache::default(),
             settings,
             throttle: auth::Throttle::default(),
             rate: auth::RateLimiter::default(),
@@ -108,6 +117,20 @@ impl AppState {
             lake: None,
             share_url_key: auth::random_token().into_bytes(),
         }
+    }
+
+    /// Records one use of a grant (`accesses` counted, `rows` served) with its audit event,
+    /// and returns once both are durable, so no data leaves unrecorded. Concurrent accesses
+    /// share one transaction (group commit); the event's object, when empty, becomes
+    /// `grant:{id}`.
+    pub async fn record_access(
+        &self,
+        grant_id: i64,
+        accesses: i64,
+        rows: i64,
+        audit: pdp_audit::NewEvent,
+    ) -> Result<(), pdp_audit::appender::AppendError> {
+        self.access_log.submit(AccessRecord { grant_id, accesses, rows, audit }).await
     }
 }
 

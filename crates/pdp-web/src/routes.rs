@@ -18,6 +18,17 @@ use crate::{
     sharing_pages as shp, sources,
 };
 
+/// Routes that change nothing but usage counters and the audit log although they are not
+/// GETs: they leave the access cache alone. Every other POST, PUT or DELETE invalidates it
+/// (see [`crate::access_cache`]), so a new route is safe by default.
+pub const RECORD_ONLY: &[&str] = &[
+    "/api/v1/share/grants/{id}/verify",
+    "/api/v1/share/grants/{id}/statistics",
+    "/api/v1/documents/verify",
+    "/share/grants/{id}/verify",
+    "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/query",
+];
+
 /// One route and the permission it needs.
 #[derive(Debug, Clone)]
 pub struct RouteSpec {

@@ -1102,14 +1102,21 @@ pub async fn revoke(
 // ---------------------------------------------------------------- access
 
 /// What an access needs: the grant, the dataset's definition and the grant's pseudonym key.
-pub(crate) struct Access {
+/// Shared, because the access cache ([`crate::access_cache`]) hands the same terms to every
+/// request until something changes.
+pub(crate) type Access = Arc<AccessTerms>;
+
+/// The terms of one grant as the access path reads them.
+pub struct AccessTerms {
     pub(crate) g: Grant,
     pub(crate) e: EntryVersion,
     key: Vec<u8>,
     masking: BTreeMap<String, MaskRule>,
+    /// The emergency the grant was made under, if any (its end is checked on every access).
+    emergency: Option<pdp_storage::Emergency>,
 }
 
-impl Access {
+impl AccessTerms {
     pub(crate) fn selection(&self, columns: Vec<String>) -> Selection {
         Selection {
             columns,
@@ -1187,7 +1194,36 @@ pub(crate) async fn grant_for_access(
     id: i64,
     mode: ShareMode,
 ) -> Result<Access, ApiError> {
+    if let Some(terms) = state.access_cache.grant(id) {
+        check_grant(p, &terms.g, terms.emergency.as_ref(), id, mode)?;
+        return Ok(terms);
+    }
+    // Taken before reading: see the access cache's invariants.
+    let generation = state.access_cache.generation();
     let g = state.storage.get_grant(id).await?.ok_or_else(|| ApiError::not_found(&format!("grant {id}")))?;
+    let emergency = match g.emergency_id {
+        Some(eid) => state.storage.list_emergencies().await?.into_iter().find(|m| m.id == eid),
+        None => None,
+    };
+    check_grant(p, &g, emergency.as_ref(), id, mode)?;
+    let e = published_entry(state, g.entry_id).await?;
+    let key = state.storage.grant_key(id).await?.unwrap_or_default();
+    let masking =
+        g.masking.iter().map(|(k, v)| (k.clone(), MaskRule::parse(v).unwrap_or(MaskRule::Suppress))).collect();
+    let terms = Arc::new(AccessTerms { g, e, key, masking, emergency });
+    state.access_cache.put_grant(id, generation, terms.clone());
+    Ok(terms)
+}
+
+/// The checks of [`grant_for_access`] on a grant's rows, fresh or cached; the time-dependent
+/// ones (expiry, the emergency's end) are evaluated now, never cached.
+fn check_grant(
+    p: &Principal,
+    g: &Grant,
+    emergency: Option<&pdp_storage::Emergency>,
+    id: i64,
+    mode: ShareMode,
+) -> Result<(), ApiError> {
     if p.org_id != Some(g.user_org_id) {
         return Err(ApiError::not_found(&format!("grant {id}")));
     }
@@ -1195,23 +1231,15 @@ pub(crate) async fn grant_for_access(
     let expires = parse_date(&g.expires_on, "expires_on")?;
     let granted = mode_of(&g.mode)?;
     sharing::check_access(status, expires, today_date(), granted, mode).map_err(|e| denied(&e))?;
-    if let Some(eid) = g.emergency_id {
-        let now = now_micros();
-        let active = state.storage.list_emergencies().await?.iter().any(|m| m.id == eid && m.active_at(now));
-        if !active {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "share_emergency_over",
-                "该授权依应急状态作出，应急状态已结束",
-                "the grant was made under an emergency, and the emergency is over",
-            ));
-        }
+    if g.emergency_id.is_some() && !emergency.is_some_and(|m| m.active_at(now_micros())) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "share_emergency_over",
+            "该授权依应急状态作出，应急状态已结束",
+            "the grant was made under an emergency, and the emergency is over",
+        ));
     }
-    let e = published_entry(state, g.entry_id).await?;
-    let key = state.storage.grant_key(id).await?.unwrap_or_default();
-    let masking =
-        g.masking.iter().map(|(k, v)| (k.clone(), MaskRule::parse(v).unwrap_or(MaskRule::Suppress))).collect();
-    Ok(Access { g, e, key, masking })
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -1276,7 +1304,7 @@ pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewParams) -
         &format!("GET view {id} key={key} offset={offset} limit={limit}"),
         &sha256_hex(&body),
     );
-    state.storage.record_access(id, 1, out.rows.len() as i64, ev).await?;
+    state.record_access(id, 1, out.rows.len() as i64, ev).await?;
     Ok(out)
 }
 
@@ -1343,7 +1371,7 @@ pub async fn do_verify(state: &AppState, p: &Principal, id: i64, input: &VerifyI
     let body = serde_json::to_vec(&out).unwrap_or_default();
     let req = serde_json::to_string(&serde_json::json!({"key": input.key, "values": input.values})).unwrap_or_default();
     let ev = a.event(p, ShareMode::Verify, usize::from(out.found), &columns, &req, &sha256_hex(&body));
-    state.storage.record_access(id, 1, i64::from(out.found), ev).await?;
+    state.record_access(id, 1, i64::from(out.found), ev).await?;
     Ok(out)
 }
 
@@ -1459,7 +1487,7 @@ pub async fn statistics(
     let mut fields = group_by.clone();
     fields.extend(input.field.clone());
     let ev = a.event(&p, ShareMode::Statistics, out.cells.len(), &fields, &req, &sha256_hex(&body));
-    state.storage.record_access(id, 1, 0, ev).await?;
+    state.record_access(id, 1, 0, ev).await?;
     Ok(Json(out))
 }
 
@@ -1490,7 +1518,7 @@ pub async fn export(
     let mut stream = lake(&state)?.select_stream(&a.g.dataset, &a.selection(columns.clone())).await?;
     let request = format!("GET export {id}");
     let start = a.event(&p, ShareMode::Bulk, 0, &columns, &request, "");
-    state.storage.record_access(id, 1, 0, start).await?;
+    state.record_access(id, 1, 0, start).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
     let st = state.clone();
     tokio::spawn(async move {
@@ -1549,7 +1577,7 @@ pub async fn export(
         if !complete {
             end.outcome = pdp_audit::Outcome::Failure;
         }
-        if let Err(e) = st.storage.record_access(id, 0, rows as i64, end).await {
+        if let Err(e) = st.record_access(id, 0, rows as i64, end).await {
             tracing::error!(error = %e, grant = id, "could not record the end of a bulk export");
         }
     });
@@ -1591,7 +1619,7 @@ pub async fn export_parquet(
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "io_error", "读取文件失败", "reading the file failed")
     })?;
     let request = format!("GET export.parquet {id}");
-    state.storage.record_access(id, 1, 0, a.event(&p, ShareMode::Bulk, 0, &columns, &request, "")).await?;
+    state.record_access(id, 1, 0, a.event(&p, ShareMode::Bulk, 0, &columns, &request, "")).await?;
     if w.bytes == 0 {
         return Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -1614,7 +1642,7 @@ pub async fn export_parquet(
         }
         let (st, id) = (st.clone(), a.g.id);
         async move {
-            if let Err(e) = st.storage.record_access(id, 0, rows as i64, end).await {
+            if let Err(e) = st.record_access(id, 0, rows as i64, end).await {
                 tracing::error!(error = %e, grant = id, "could not record the end of a Parquet export");
             }
         }

@@ -2,6 +2,8 @@
 //! demands) in SQL that SQLite and
 //! PostgreSQL both accept (compiled into both crates; see `catalog.rs` for how).
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_storage::*;
@@ -543,23 +545,43 @@ impl ShareStore for Store {
         Ok(grant_row(row))
     }
 
-    async fn record_access(&self, grant_id: i64, accesses: i64, rows: i64, audit: NewEvent) -> Result<()> {
+    async fn record_accesses(&self, batch: Vec<AccessRecord>) -> Result<()> {
+        // One counter update per grant, however many of its accesses the batch holds.
+        let mut per_grant: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+        for r in &batch {
+            let c = per_grant.entry(r.grant_id).or_default();
+            c.0 += r.accesses;
+            c.1 += r.rows;
+        }
+        let now = now_micros();
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "UPDATE share_grants SET accesses = accesses + $4, rows_served = rows_served + $1, last_access = $2
-             WHERE id = $3",
-        )
-        .bind(rows)
-        .bind(now_micros())
-        .bind(grant_id)
-        .bind(accesses)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        for (grant_id, (accesses, rows)) in per_grant {
+            sqlx::query(
+                "UPDATE share_grants SET accesses = accesses + $4, rows_served = rows_served + $1, last_access = $2
+                 WHERE id = $3",
+            )
+            .bind(rows)
+            .bind(now)
+            .bind(grant_id)
+            .bind(accesses)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
         // The caller may name a more precise object (e.g. the digests of documents served);
         // otherwise the object is the grant.
-        let audit = if audit.object.is_empty() { audit.with_object(format!("grant:{grant_id}")) } else { audit };
-        append_in(&mut tx, self.alg, vec![audit]).await?;
+        let events =
+            batch
+                .into_iter()
+                .map(|r| {
+                    if r.audit.object.is_empty() {
+                        r.audit.with_object(format!("grant:{}", r.grant_id))
+                    } else {
+                        r.audit
+                    }
+                })
+                .collect();
+        append_in(&mut tx, self.alg, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(())
     }

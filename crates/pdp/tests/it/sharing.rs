@@ -225,6 +225,24 @@ async fn requests_grants_and_the_four_modes_on_every_backend() {
             .await;
         assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("share_field_not_granted")), "{b}: {r}");
 
+        // Concurrent accesses share audit transactions (group commit), yet each is counted,
+        // each has its own event, and the chain stays intact.
+        let before = audit_count(&auditor, "share.access.verify").await;
+        let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{verify_grant}")).await;
+        let used = g["usage"]["accesses"].as_i64().unwrap();
+        let url = format!("/api/v1/share/grants/{verify_grant}/verify");
+        let calls =
+            (0..40).map(|i| xs.post_json(&url, json!({"key": dh_person.0, "values": {"age": (20 + i).to_string()}})));
+        let answers = futures::future::join_all(calls).await;
+        assert!(answers.iter().all(|(s, r)| *s == StatusCode::OK && r["found"] == true), "{b}: {answers:?}");
+        let matched = answers.iter().filter(|(_, r)| r["matches"]["age"] == true).count();
+        assert_eq!(matched, 1, "{b}: exactly one claimed age is the real one");
+        let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{verify_grant}")).await;
+        assert_eq!(g["usage"]["accesses"].as_i64().unwrap(), used + 40, "{b}: {g}");
+        assert_eq!(audit_count(&auditor, "share.access.verify").await, before + 40, "{b}");
+        let (s, v) = auditor.post_json("/api/v1/audit/verify", json!({})).await;
+        assert_eq!((s, v["intact"].as_bool()), (StatusCode::OK, Some(true)), "{b}: {v}");
+
         // Statistics: by district, cells under 5 suppressed; masked fields are no dimension.
         let (_, r) =
             xs.post_json("/api/v1/share/requests", request(entry, "statistics", &["district", "age", "id_no"])).await;
@@ -617,6 +635,12 @@ async fn delta_sharing_serves_a_masked_grant_to_the_python_client() {
         assert!(python_client(&[&profile]).is_err(), "{b}: the client can no longer read");
         let (_, shares) = srv.with_key(&token).get_json("/delta-sharing/shares").await;
         assert_eq!(shares["items"], json!([]), "{b}");
+        // Refusals by the gate itself speak the protocol too.
+        let (s, e) = srv.anonymous().get_json("/delta-sharing/shares").await;
+        assert_eq!((s, e["errorCode"].as_str()), (StatusCode::UNAUTHORIZED, Some("UNAUTHENTICATED")), "{b}: {e}");
+        let (s, e) = srv.with_key(&format!("{token}x")).get_json("/delta-sharing/shares").await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_api_key")), "{b}: {e}");
+        assert_eq!(e["errorCode"], "UNAUTHENTICATED", "{b}: {e}");
     }
 }
 
