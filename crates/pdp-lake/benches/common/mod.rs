@@ -3,6 +3,10 @@
 
 use pdp_domain::catalog::EntryBody;
 
+/// The allocator of the `pdp` binary, so the benchmarks measure what the server does.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The catalog entry of the benchmark's person records.
 pub fn person_entry() -> EntryBody {
     serde_json::from_value(serde_json::json!({
