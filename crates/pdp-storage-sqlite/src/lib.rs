@@ -20,6 +20,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// SQL both dialects accept, shared with `pdp-storage-postgres` (see the module header).
 mod portable {
     mod aggregation;
+    pub(crate) mod audit;
     mod catalog;
     mod dataset;
     mod sharing;
@@ -96,32 +97,7 @@ async fn append_in(
         head = ChainHead { seq: ae.seq, hash: ae.hash.clone() };
         out.push(ae);
     }
-    // Many rows per statement: the group commit of the access path hands in hundreds of
-    // events at once, and one statement per event would cost a round trip each. 15 values a
-    // row, 64 rows: 960 parameters, well under both databases' limits.
-    for chunk in out.chunks(64) {
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT INTO audit_events (seq, at_micros, actor, actor_id, org_id, role, action, object, purpose, outcome, request_hash, detail, alg, prev_hash, hash) ",
-        );
-        q.push_values(chunk, |mut b, ae| {
-            b.push_bind(ae.seq)
-                .push_bind(ae.at_micros)
-                .push_bind(ae.event.actor.clone())
-                .push_bind(ae.event.actor_id)
-                .push_bind(ae.event.org_id)
-                .push_bind(ae.event.role.clone())
-                .push_bind(ae.event.action.clone())
-                .push_bind(ae.event.object.clone())
-                .push_bind(ae.event.purpose.clone())
-                .push_bind(ae.event.outcome.as_str())
-                .push_bind(ae.event.request_hash.clone())
-                .push_bind(ae.event.detail.clone())
-                .push_bind(ae.alg.clone())
-                .push_bind(ae.prev_hash.clone())
-                .push_bind(ae.hash.clone());
-        });
-        q.build().execute(&mut **tx).await.map_err(backend)?;
-    }
+    portable::audit::insert_events(tx, &out).await?;
     Ok(out)
 }
 
