@@ -418,14 +418,10 @@ pub trait ShareStore {
     async fn list_grants(&self, q: &GrantQuery) -> Result<Vec<Grant>>;
     /// Changes a grant's status from `from` to `to`; `Conflict` if it is no longer `from`.
     async fn set_grant_status(&self, id: i64, from: &str, to: &str, reason: &str, audit: NewEvent) -> Result<Grant>;
-    /// Records use of a grant (`accesses` counted, `rows` served) with its audit event, in one
-    /// transaction. A streamed export records its start (one access, no rows) and then its end
-    /// (no access, the rows sent). The event's object, when empty, becomes `grant:{id}`.
-    async fn record_access(&self, grant_id: i64, accesses: i64, rows: i64, audit: NewEvent) -> Result<()> {
-        self.record_accesses(vec![AccessRecord { grant_id, accesses, rows, audit }]).await
-    }
-    /// Records many uses at once (the group commit of the access path): the counters of each
-    /// grant and every event, in order, in one transaction.
+    /// Records uses of grants (see [`AccessRecord`]): the counters of each grant and every
+    /// event, in order, in one transaction; the web layer's group commit hands in whatever
+    /// accesses queued up together. A streamed export records its start (one access, no rows)
+    /// and then its end (no access, the rows sent).
     async fn record_accesses(&self, batch: Vec<AccessRecord>) -> Result<()>;
     async fn grant_usage(&self, grant_id: i64) -> Result<GrantUsage>;
 

@@ -329,8 +329,7 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
         req = rebuilt;
     }
     req.extensions_mut().insert(principal);
-    let changes =
-        method != Method::GET && method != Method::HEAD && !crate::routes::RECORD_ONLY.contains(&path.as_str());
+    let changes = method != Method::GET && method != Method::HEAD && !spec.record_only;
     let resp = next.run(req).await;
     if changes {
         // After the handler, so after its commit: see the access cache's invariants. Bumped

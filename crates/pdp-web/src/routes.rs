@@ -18,23 +18,16 @@ use crate::{
     sharing_pages as shp, sources,
 };
 
-/// Routes that change nothing but usage counters and the audit log although they are not
-/// GETs: they leave the access cache alone. Every other POST, PUT or DELETE invalidates it
-/// (see [`crate::access_cache`]), so a new route is safe by default.
-pub const RECORD_ONLY: &[&str] = &[
-    "/api/v1/share/grants/{id}/verify",
-    "/api/v1/share/grants/{id}/statistics",
-    "/api/v1/documents/verify",
-    "/share/grants/{id}/verify",
-    "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/query",
-];
-
 /// One route and the permission it needs.
 #[derive(Debug, Clone)]
 pub struct RouteSpec {
     pub method: Method,
     pub path: &'static str,
     pub perm: Option<Permission>,
+    /// A POST that changes nothing but usage counters and the audit log (a verify, a
+    /// statistics query): it leaves the access cache alone. Every other POST, PUT or DELETE
+    /// invalidates it (see [`crate::access_cache`]), so a new route is safe by default.
+    pub record_only: bool,
 }
 
 type Entry = (RouteSpec, MethodRouter<Arc<AppState>>);
@@ -53,7 +46,13 @@ where
     } else {
         MethodFilter::GET
     };
-    (RouteSpec { method, path, perm }, on(filter, handler))
+    (RouteSpec { method, path, perm, record_only: false }, on(filter, handler))
+}
+
+/// Marks a route as [`RouteSpec::record_only`].
+fn record_only((mut spec, router): Entry) -> Entry {
+    spec.record_only = true;
+    (spec, router)
 }
 
 /// The whole table, with handlers.
@@ -137,7 +136,7 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/share/requests/{id}/decide", Some(GovernData), shp::decide_submit),
         r(M::GET, "/share/grants/{id}", Some(ViewShares), shp::grant_page),
         r(M::POST, "/share/grants/{id}/status", Some(ManageGrants), shp::grant_status_submit),
-        r(M::POST, "/share/grants/{id}/verify", Some(UseShare), shp::verify_submit),
+        record_only(r(M::POST, "/share/grants/{id}/verify", Some(UseShare), shp::verify_submit)),
         r(M::GET, "/share/grants/{id}/documents", Some(UseShare), dcp::documents_page),
         r(M::GET, "/documents/verify", Some(UseShare), dcp::document_verify_page),
         r(M::POST, "/share/grants/{id}/reports", Some(UseShare), shp::report_submit),
@@ -162,7 +161,12 @@ pub fn table() -> Vec<Entry> {
             Some(UseShare),
             ds::metadata,
         ),
-        r(M::POST, "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/query", Some(UseShare), ds::query),
+        record_only(r(
+            M::POST,
+            "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/query",
+            Some(UseShare),
+            ds::query,
+        )),
         r(M::GET, "/delta-sharing/files/{token}", None, ds::file),
         // JSON API.
         r(M::GET, "/api/v1/me", Some(ViewDashboard), api::me),
@@ -254,12 +258,12 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/api/v1/share/grants/{id}/resume", Some(ManageGrants), sharing::resume),
         r(M::POST, "/api/v1/share/grants/{id}/revoke", Some(ManageGrants), sharing::revoke),
         r(M::GET, "/api/v1/share/grants/{id}/records", Some(UseShare), sharing::view),
-        r(M::POST, "/api/v1/share/grants/{id}/verify", Some(UseShare), sharing::verify),
-        r(M::POST, "/api/v1/share/grants/{id}/statistics", Some(UseShare), sharing::statistics),
+        record_only(r(M::POST, "/api/v1/share/grants/{id}/verify", Some(UseShare), sharing::verify)),
+        record_only(r(M::POST, "/api/v1/share/grants/{id}/statistics", Some(UseShare), sharing::statistics)),
         r(M::GET, "/api/v1/share/grants/{id}/export.csv", Some(UseShare), sharing::export),
         r(M::GET, "/api/v1/share/grants/{id}/export.parquet", Some(UseShare), sharing::export_parquet),
         r(M::GET, "/api/v1/share/grants/{id}/documents", Some(UseShare), documents::fetch),
-        r(M::POST, "/api/v1/documents/verify", Some(UseShare), documents::verify),
+        record_only(r(M::POST, "/api/v1/documents/verify", Some(UseShare), documents::verify)),
         r(M::GET, "/api/v1/share/grants/{id}/reports", Some(ViewShares), share_ops::list_reports),
         r(M::POST, "/api/v1/share/grants/{id}/reports", Some(UseShare), share_ops::file_report),
         r(M::GET, "/api/v1/share/reports/due", Some(ViewShares), share_ops::reports_due),
