@@ -87,11 +87,11 @@ fn citizen_check_char(first17: &[u8]) -> char {
     ID_CHECK[(sum % 11) as usize] as char
 }
 
-fn birth_date(y: i32, m: u8, d: u8, raw: &str) -> Result<Date, CitizenIdError> {
+fn birth_date(y: i32, m: u8, d: u8, raw: &[u8]) -> Result<Date, CitizenIdError> {
     Month::try_from(m)
         .ok()
         .and_then(|m| Date::from_calendar_date(y, m, d).ok())
-        .ok_or_else(|| CitizenIdError::BirthDate(raw.to_string()))
+        .ok_or_else(|| CitizenIdError::BirthDate(String::from_utf8_lossy(raw).into_owned()))
 }
 
 fn digits(s: &[u8]) -> u32 {
@@ -149,15 +149,16 @@ impl CitizenId {
         if !PROVINCES.contains(&province) {
             return Err(CitizenIdError::Province(String::from_utf8_lossy(&first17[..2]).into_owned()));
         }
-        let raw = String::from_utf8_lossy(&first17[6..14]).into_owned();
+        // The raw digits are only made into text for an error: this runs for every ID of a load.
+        let raw = &first17[6..14];
         let date = birth_date(
             digits(&first17[6..10]) as i32,
             digits(&first17[10..12]) as u8,
             digits(&first17[12..14]) as u8,
-            &raw,
+            raw,
         )?;
         if date > today {
-            return Err(CitizenIdError::FutureBirthDate(raw));
+            return Err(CitizenIdError::FutureBirthDate(String::from_utf8_lossy(raw).into_owned()));
         }
         Ok(())
     }
@@ -172,7 +173,7 @@ impl CitizenId {
     pub fn birth_date(&self) -> Date {
         let b = self.0.as_bytes();
         // Validated at parse time.
-        birth_date(digits(&b[6..10]) as i32, digits(&b[10..12]) as u8, digits(&b[12..14]) as u8, "")
+        birth_date(digits(&b[6..10]) as i32, digits(&b[10..12]) as u8, digits(&b[12..14]) as u8, b"")
             .expect("validated at parse time")
     }
     pub fn sex(&self) -> Sex {

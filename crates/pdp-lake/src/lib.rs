@@ -1,8 +1,9 @@
 //! The data lake: one Delta Lake table per cataloged dataset, written by validated loads and
 //! read with Apache DataFusion (R-AGG-01, R-AGG-02).
 //!
-//! A load streams rows from a [`RowSource`] through the entry's [`RowValidator`] on a blocking
-//! thread; accepted rows become Arrow record batches written as Parquet data files, refused rows
+//! A load streams rows from a [`RowSource`] through the entry's [`RowValidator`] on blocking
+//! threads (`ingest`: one reader, a validator per core, a sequencer that keeps keys unique with
+//! a mostly on-disk [`keyset::KeySet`]); accepted rows become Arrow record batches written as Parquet data files, refused rows
 //! become a quarantine Parquet file with their row number, cells and every reason. Nothing is
 //! visible until one Delta commit adds the new files (and, for a full replacement, removes the
 //! old ones) together with a [`CommitNote`] in the commit's metadata: the counts, the quarantine
@@ -14,17 +15,16 @@
 //! The lake's root is a URL: a local directory (`file://`) by default, object storage later,
 //! so Spark, Trino or DuckDB can read the same tables.
 
+mod ingest;
 pub mod keyindex;
+pub mod keyset;
 pub mod share;
 pub mod source;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Float64Builder, Int64Array, Int64Builder,
-    StringArray, StringBuilder, TimestampMicrosecondBuilder,
-};
+use datafusion::arrow::array::{Array, ArrayRef, Int64Array, StringArray};
 use datafusion::arrow::datatypes::{DataType as ArrowType, Field as ArrowField, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -35,16 +35,15 @@ use deltalake::kernel::{Action, StructField, Transaction};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use futures::TryStreamExt;
+use ingest::Chunk;
 use pdp_domain::catalog::{DataType, EntryBody, Field};
-use pdp_domain::dataset::{LoadStats, RowError, RowValidator, RulesError, Value};
+use pdp_domain::dataset::{LoadStats, RowError, RowValidator, RulesError};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use url::Url;
 
 pub use source::{Encoding, RowSource, SourceFormat, SourceRow};
 
-/// Accepted rows per record batch handed to the Parquet writer.
-const BATCH_ROWS: usize = 8192;
 /// Quarantined rows shown in a load report; the rest are in the quarantine file.
 const REPORT_ERRORS: usize = 20;
 /// Rows per Parquet row group of a load (see where the writer is made).
@@ -491,21 +490,26 @@ impl Lake {
             )
             .with_target_file_size(LOAD_FILE_BYTES);
 
-        // Rows are read and validated on a blocking thread and handed over in batches through
-        // a small bounded channel, so memory stays flat however large the file is.
+        // Rows are read and validated on blocking threads (see `ingest`) and handed over in
+        // batches through a small bounded channel, so memory stays flat however large the file is.
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
-        let fields = entry.fields.clone();
+        let key_hash = Arc::new(ingest::KeyHash::default());
         let producer = {
-            let schema = schema.clone();
-            let key_idx = key_idx.clone();
-            let reject = meta.reject_invalid;
-            tokio::task::spawn_blocking(move || {
-                produce(source, validator, fields, column_map, schema, key_idx, mode, reject, tx, progress)
-            })
+            let plan = ingest::Plan {
+                validator,
+                fields: entry.fields.clone(),
+                column_map,
+                schema: schema.clone(),
+                key_idx: key_idx.clone(),
+                mode,
+                reject_invalid: meta.reject_invalid,
+                key_hash: key_hash.clone(),
+            };
+            tokio::task::spawn_blocking(move || ingest::produce(source, plan, tx, progress))
         };
         let mut first_errors = Vec::new();
         let mut invalid = Vec::new();
-        let mut new_keys: HashSet<String> = HashSet::new();
+        let mut new_keys: HashSet<u128> = HashSet::new();
         while let Some(chunk) = rx.recv().await {
             match chunk {
                 Chunk::Accepted(batch, keys) => {
@@ -537,6 +541,8 @@ impl Lake {
         }
         let stats = producer.await.map_err(|e| LakeError::Io(format!("loader thread: {e}")))??;
         if !invalid.is_empty() {
+            // Duplicates are decided after the rows around them (see `ingest`).
+            invalid.sort_by_key(|r: &QuarantinedRow| r.row);
             return Err(LakeError::Invalid(invalid));
         }
         let quarantine_file = match qwriter {
@@ -560,7 +566,7 @@ impl Lake {
                 let batch = batch?;
                 let keys = batch_keys(&batch, &key_idx)?;
                 let mask: datafusion::arrow::array::BooleanArray =
-                    keys.iter().map(|k| Some(!new_keys.contains(k))).collect();
+                    keys.iter().map(|k| Some(!new_keys.contains(&key_hash.of(k)))).collect();
                 let keep = datafusion::arrow::compute::filter_record_batch(&batch, &mask)?;
                 if keep.num_rows() > 0 {
                     kept += keep.num_rows() as u64;
@@ -687,6 +693,8 @@ impl Lake {
                 });
             }
         }
+        // Rows held back to decide their key are written after the rows around them.
+        out.sort_by_key(|r| r.row);
         Ok(out)
     }
 
@@ -855,96 +863,6 @@ pub fn map_columns(header: &[String], fields: &[Field]) -> Result<Vec<usize>> {
     Ok(map)
 }
 
-enum Chunk {
-    Accepted(RecordBatch, Vec<String>),
-    Quarantined(Vec<QuarantinedRow>),
-}
-
-/// The blocking side of a load: read, align, validate, batch.
-#[allow(clippy::too_many_arguments)]
-fn produce(
-    mut source: Box<dyn RowSource>,
-    mut validator: RowValidator,
-    fields: Vec<Field>,
-    column_map: Vec<usize>,
-    schema: SchemaRef,
-    key_idx: Vec<usize>,
-    mode: LoadMode,
-    reject_invalid: bool,
-    tx: tokio::sync::mpsc::Sender<Chunk>,
-    progress: impl Fn(LoadProgress),
-) -> Result<LoadStats> {
-    let mut stats = LoadStats::default();
-    let mut builder = BatchBuilder::new(&fields);
-    let mut refused: Vec<QuarantinedRow> = Vec::new();
-    let header_len = source.header().len();
-    let want_keys = mode == LoadMode::Upsert;
-    let send = |chunk: Chunk| tx.blocking_send(chunk).map_err(|_| LakeError::Io("the load was cancelled".into()));
-    let mut row_no = 0u64;
-    while let Some(row) = source.next_row()? {
-        row_no += 1;
-        match row {
-            SourceRow::Unreadable { text, reason_zh, reason_en } => {
-                let errors = vec![RowError {
-                    field: String::new(),
-                    rule: "format".into(),
-                    message_zh: reason_zh,
-                    message_en: reason_en,
-                }];
-                stats.count(&[], Some(&errors));
-                refused.push(QuarantinedRow { row: row_no, cells: vec![text], aligned: false, errors });
-            }
-            SourceRow::Cells(cells) => {
-                let aligned = cells.len() == header_len;
-                let ordered: Vec<&str> = if aligned {
-                    column_map.iter().map(|&i| cells[i].as_str()).collect()
-                } else {
-                    cells.iter().map(String::as_str).collect()
-                };
-                match validator.check(&ordered) {
-                    Ok(values) => {
-                        stats.count(&ordered, None);
-                        builder.push(&values);
-                    }
-                    Err(errors) => {
-                        stats.count(&ordered, Some(&errors));
-                        refused.push(QuarantinedRow {
-                            row: row_no,
-                            cells: ordered.iter().map(|s| s.to_string()).collect(),
-                            aligned,
-                            errors,
-                        });
-                    }
-                }
-            }
-        }
-        if builder.len >= BATCH_ROWS {
-            let batch = builder.finish(&schema)?;
-            let keys = if want_keys { batch_keys(&batch, &key_idx)? } else { vec![] };
-            send(Chunk::Accepted(batch, keys))?;
-        }
-        if refused.len() >= 1024 {
-            send(Chunk::Quarantined(std::mem::take(&mut refused)))?;
-        }
-        if row_no.is_multiple_of(10_000) {
-            progress(LoadProgress { rows: row_no, bytes: source.bytes_read(), quarantined: stats.quarantined });
-        }
-        if reject_invalid && stats.quarantined > 1000 {
-            break;
-        }
-    }
-    if builder.len > 0 {
-        let batch = builder.finish(&schema)?;
-        let keys = if want_keys { batch_keys(&batch, &key_idx)? } else { vec![] };
-        send(Chunk::Accepted(batch, keys))?;
-    }
-    if !refused.is_empty() {
-        send(Chunk::Quarantined(refused))?;
-    }
-    progress(LoadProgress { rows: row_no, bytes: source.bytes_read(), quarantined: stats.quarantined });
-    Ok(stats)
-}
-
 /// The key of each row as one string, formatted from the Arrow values so that new and stored
 /// rows compare alike.
 fn batch_keys(batch: &RecordBatch, key_idx: &[usize]) -> Result<Vec<String>> {
@@ -990,82 +908,6 @@ fn quarantine_batch(rows: &[QuarantinedRow]) -> Result<RecordBatch> {
         schema,
         vec![Arc::new(row) as ArrayRef, Arc::new(aligned), Arc::new(cells), Arc::new(errors)],
     )?)
-}
-
-enum ColumnBuilder {
-    Text(StringBuilder),
-    Int(Int64Builder),
-    Decimal(Float64Builder),
-    Date(Date32Builder),
-    DateTime(TimestampMicrosecondBuilder),
-    Bool(BooleanBuilder),
-    Binary(BinaryBuilder),
-}
-
-struct BatchBuilder {
-    columns: Vec<ColumnBuilder>,
-    len: usize,
-}
-
-impl BatchBuilder {
-    fn new(fields: &[Field]) -> Self {
-        let columns = fields
-            .iter()
-            .map(|f| match f.data_type {
-                DataType::Text => ColumnBuilder::Text(StringBuilder::new()),
-                DataType::Integer => ColumnBuilder::Int(Int64Builder::new()),
-                DataType::Decimal => ColumnBuilder::Decimal(Float64Builder::new()),
-                DataType::Date => ColumnBuilder::Date(Date32Builder::new()),
-                DataType::DateTime => ColumnBuilder::DateTime(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
-                DataType::Boolean => ColumnBuilder::Bool(BooleanBuilder::new()),
-                DataType::Binary => ColumnBuilder::Binary(BinaryBuilder::new()),
-            })
-            .collect();
-        Self { columns, len: 0 }
-    }
-
-    /// Appends one validated row; the validator guarantees each value matches its field type.
-    fn push(&mut self, values: &[Value]) {
-        for (b, v) in self.columns.iter_mut().zip(values) {
-            match (b, v) {
-                (ColumnBuilder::Text(b), Value::Text(s)) => b.append_value(s),
-                (ColumnBuilder::Int(b), Value::Int(i)) => b.append_value(*i),
-                (ColumnBuilder::Decimal(b), Value::Decimal(d)) => b.append_value(*d),
-                (ColumnBuilder::Date(b), Value::Date(d)) => b.append_value(*d),
-                (ColumnBuilder::DateTime(b), Value::DateTime(t)) => b.append_value(*t),
-                (ColumnBuilder::Bool(b), Value::Bool(x)) => b.append_value(*x),
-                (ColumnBuilder::Binary(b), Value::Binary(x)) => b.append_value(x),
-                (ColumnBuilder::Text(b), _) => b.append_null(),
-                (ColumnBuilder::Int(b), _) => b.append_null(),
-                (ColumnBuilder::Decimal(b), _) => b.append_null(),
-                (ColumnBuilder::Date(b), _) => b.append_null(),
-                (ColumnBuilder::DateTime(b), _) => b.append_null(),
-                (ColumnBuilder::Bool(b), _) => b.append_null(),
-                (ColumnBuilder::Binary(b), _) => b.append_null(),
-            }
-        }
-        self.len += 1;
-    }
-
-    fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch> {
-        let arrays: Vec<ArrayRef> = self
-            .columns
-            .iter_mut()
-            .map(|b| -> ArrayRef {
-                match b {
-                    ColumnBuilder::Text(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Int(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Decimal(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Date(b) => Arc::new(b.finish()),
-                    ColumnBuilder::DateTime(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Bool(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Binary(b) => Arc::new(b.finish()),
-                }
-            })
-            .collect();
-        self.len = 0;
-        Ok(RecordBatch::try_new(schema.clone(), arrays)?)
-    }
 }
 
 /// A row source over JSON objects already in memory (the push API), with the entry's field
