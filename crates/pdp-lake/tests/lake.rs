@@ -276,3 +276,55 @@ async fn lookups_by_key_follow_new_versions_and_filters() {
     let none = ColumnFilter { column: "name".into(), prefix: false, values: vec![] };
     assert_eq!(find(lake, sel(vec![none]), GOOD[1]).await.total, 0, "a filter without values admits nothing");
 }
+
+// covers: R-AGG-02 (key uniqueness across a load larger than a validation chunk: every repeat
+// of an earlier accepted key is quarantined as a duplicate whatever thread validated it, the
+// first occurrence is the one kept, an invalid row does not take its key, nothing is lost)
+#[tokio::test]
+async fn duplicate_keys_across_chunks_keep_the_first_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    // Distinct valid citizen IDs for i < 84 000 (born 1980, months 1-3, days 1-28).
+    let id = |i: u32| {
+        let (k, seq) = (i / 1000, i % 1000);
+        pdp_domain::ids::complete_citizen_id(&format!("1101011980{:02}{:02}{seq:03}", k / 28 + 1, k % 28 + 1)).unwrap()
+    };
+    let n = 40_000u32;
+    let mut csv = String::from("id_no,name,age,born\n");
+    // The model: a valid row takes its key unless an earlier valid row took it.
+    let mut taken = std::collections::HashSet::new();
+    let (mut dups, mut invalid, mut freed) = (Vec::new(), Vec::new(), 0);
+    for i in 0..n {
+        let row = u64::from(i) + 1;
+        // Every seventh row repeats the key of a row about 20 000 rows (several chunks) back.
+        let key = if i % 7 == 6 { id(i.saturating_sub(20_000) / 7 * 7) } else { id(i) };
+        if i % 143 == 5 {
+            csv.push_str(&format!("{key},,30,\n")); // no name: invalid
+            invalid.push(row);
+        } else {
+            csv.push_str(&format!("{key},人{i},30,\n"));
+            if !taken.insert(key) {
+                dups.push(row);
+            } else if i % 7 == 6 {
+                freed += 1; // a repeat of a key only an invalid row had
+            }
+        }
+    }
+    assert!(dups.len() > 5000 && freed > 0 && !invalid.is_empty(), "the data exercises every case");
+    let r = load_csv(&lake, &csv, LoadMode::Full, meta()).await.unwrap();
+    assert_eq!(r.stats.input_rows, u64::from(n));
+    assert_eq!(r.stats.accepted + r.stats.quarantined, r.stats.input_rows, "nothing lost");
+    assert_eq!(r.stats.accepted, taken.len() as u64);
+    assert_eq!(r.stats.duplicate_rows, dups.len() as u64);
+    assert_eq!(r.stats.rule_counts.get("duplicate_key"), Some(&(dups.len() as u64)));
+    let q = lake.quarantine("101000/000001", r.version.unwrap()).await.unwrap();
+    let rows_with = |rule: &str| -> Vec<u64> { q.iter().filter(|r| r.errors[0].rule == rule).map(|r| r.row).collect() };
+    assert_eq!(rows_with("duplicate_key"), dups, "exactly the repeats, in row order");
+    assert_eq!(rows_with("required"), invalid);
+    assert!(q.iter().all(|r| r.cells.len() == 4 && r.aligned));
+    // The first occurrence stays: row 1's key is repeated by many later rows.
+    let first = lake.rows("101000/000001", None, Some(("id_no", id(0).as_str())), 0, 10).await.unwrap();
+    assert_eq!(first.total, 1);
+    assert_eq!(first.rows[0][1].as_deref(), Some("人0"));
+    assert_eq!(lake.rows("101000/000001", None, None, 0, 1).await.unwrap().total, r.stats.accepted);
+}
