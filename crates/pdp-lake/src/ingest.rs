@@ -19,7 +19,7 @@
 //! all. Either way every input row ends up counted once, as accepted or quarantined.
 
 use std::collections::{BTreeMap, HashSet};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -60,11 +60,7 @@ pub(crate) struct KeyHash(std::collections::hash_map::RandomState, std::collecti
 
 impl KeyHash {
     pub(crate) fn of(&self, key: &str) -> u128 {
-        let mut a = self.0.build_hasher();
-        let mut b = self.1.build_hasher();
-        key.hash(&mut a);
-        key.hash(&mut b);
-        (u128::from(a.finish()) << 64) | u128::from(b.finish())
+        (u128::from(self.0.hash_one(key)) << 64) | u128::from(self.1.hash_one(key))
     }
 }
 
