@@ -93,6 +93,26 @@ struct Compiled {
     values: HashSet<String>,
 }
 
+/// 128-bit fingerprints of keys, from two independent, randomly keyed SipHash functions:
+/// constant size whatever the key's length, no realistic chance that two different keys share
+/// one, and no way for a file's author to make them collide. Fingerprints compare only within
+/// one hasher (one load).
+#[derive(Default)]
+pub struct KeyHasher(std::collections::hash_map::RandomState, std::collections::hash_map::RandomState);
+
+impl KeyHasher {
+    /// The fingerprint of a key made of `parts`, in order.
+    pub fn of_parts<S: AsRef<str>>(&self, parts: impl IntoIterator<Item = S>) -> u128 {
+        let mut a = self.0.build_hasher();
+        let mut b = self.1.build_hasher();
+        for part in parts {
+            part.as_ref().hash(&mut a);
+            part.as_ref().hash(&mut b);
+        }
+        (u128::from(a.finish()) << 64) | u128::from(b.finish())
+    }
+}
+
 /// Checks rows of one entry. It keeps no state between rows, so one validator can check the
 /// chunks of a file on several threads at once; key uniqueness within a load needs every key
 /// seen so far, which is the loader's business (it keeps them out of memory), and this type
@@ -100,9 +120,7 @@ struct Compiled {
 pub struct RowValidator {
     fields: Vec<Compiled>,
     key_fields: Vec<usize>,
-    /// Two independent SipHash keys make a 128-bit fingerprint of a key: constant size whatever
-    /// the key's length, and no realistic chance that two different keys share one.
-    hashers: (std::collections::hash_map::RandomState, std::collections::hash_map::RandomState),
+    hasher: KeyHasher,
     today: Date,
 }
 
@@ -125,7 +143,7 @@ impl RowValidator {
             });
         }
         let key_fields = entry.fields.iter().enumerate().filter(|(_, f)| f.rules.key).map(|(i, _)| i).collect();
-        Ok(Self { fields, key_fields, hashers: Default::default(), today })
+        Ok(Self { fields, key_fields, hasher: KeyHasher::default(), today })
     }
 
     pub fn fields(&self) -> impl Iterator<Item = &Field> {
@@ -164,22 +182,11 @@ impl RowValidator {
         if self.key_fields.is_empty() {
             return None;
         }
-        let mut a = self.hashers.0.build_hasher();
-        let mut b = self.hashers.1.build_hasher();
-        for &i in &self.key_fields {
-            match &values[i] {
-                Value::Text(s) => {
-                    s.hash(&mut a);
-                    s.hash(&mut b);
-                }
-                other => {
-                    let s = display(other);
-                    s.hash(&mut a);
-                    s.hash(&mut b);
-                }
-            }
-        }
-        Some((u128::from(a.finish()) << 64) | u128::from(b.finish()))
+        let parts = self.key_fields.iter().map(|&i| match &values[i] {
+            Value::Text(s) => std::borrow::Cow::Borrowed(s.as_str()),
+            other => std::borrow::Cow::Owned(display(other)),
+        });
+        Some(self.hasher.of_parts(parts))
     }
 
     /// The reason a valid row is refused when an earlier row of the load has its key.

@@ -19,7 +19,6 @@
 //! all. Either way every input row ends up counted once, as accepted or quarantined.
 
 use std::collections::{BTreeMap, HashSet};
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -31,7 +30,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use pdp_domain::catalog::{DataType, Field};
-use pdp_domain::dataset::{LoadStats, RowError, RowValidator, Value};
+use pdp_domain::dataset::{KeyHasher, LoadStats, RowError, RowValidator, Value};
 
 use crate::keyset::{KeySet, Seen};
 use crate::{LakeError, LoadMode, LoadProgress, QuarantinedRow, Result, RowSource, SourceRow, batch_keys};
@@ -52,18 +51,6 @@ pub(crate) enum Chunk {
     Quarantined(Vec<QuarantinedRow>),
 }
 
-/// Hashes of keys formatted as text, for matching the rows an upsert brings against the stored
-/// ones (see `Lake::load`): 128 bits from two independent SipHash keys, so a set of them takes
-/// a sixth of the memory the key strings would, with no realistic chance of a false match.
-#[derive(Default)]
-pub(crate) struct KeyHash(std::collections::hash_map::RandomState, std::collections::hash_map::RandomState);
-
-impl KeyHash {
-    pub(crate) fn of(&self, key: &str) -> u128 {
-        (u128::from(self.0.hash_one(key)) << 64) | u128::from(self.1.hash_one(key))
-    }
-}
-
 /// What a load is: everything the threads share, read-only.
 pub(crate) struct Plan {
     pub validator: RowValidator,
@@ -73,7 +60,9 @@ pub(crate) struct Plan {
     pub key_idx: Vec<usize>,
     pub mode: LoadMode,
     pub reject_invalid: bool,
-    pub key_hash: Arc<KeyHash>,
+    /// Hashes the upsert's keys formatted as text (see `Lake::load`), so the set of them takes
+    /// 16 bytes per key whatever the key's length.
+    pub key_hash: Arc<KeyHasher>,
 }
 
 /// Source rows, numbered from `first_row` (1-based).
@@ -282,7 +271,7 @@ impl<'p> Sequencer<'p> {
 
     fn send_accepted(&self, batch: RecordBatch) -> Result<()> {
         let keys = if self.plan.mode == LoadMode::Upsert {
-            batch_keys(&batch, &self.plan.key_idx)?.iter().map(|k| self.plan.key_hash.of(k)).collect()
+            batch_keys(&batch, &self.plan.key_idx)?.iter().map(|k| self.plan.key_hash.of_parts([k])).collect()
         } else {
             vec![]
         };

@@ -484,18 +484,13 @@ impl Lake {
         // what bounds memory on both sides. Files roll at 256 MB so a large load is several
         // files that readers can take in parallel.
         let mut writer = RecordBatchWriter::for_table(&table)?
-            .with_writer_properties(
-                datafusion::parquet::file::properties::WriterProperties::builder()
-                    .set_compression(datafusion::parquet::basic::Compression::SNAPPY)
-                    .set_max_row_group_row_count(Some(LOAD_ROW_GROUP_ROWS))
-                    .build(),
-            )
+            .with_writer_properties(snappy_row_groups(LOAD_ROW_GROUP_ROWS))
             .with_target_file_size(LOAD_FILE_BYTES);
 
         // Rows are read and validated on blocking threads (see `ingest`) and handed over in
         // batches through a small bounded channel, so memory stays flat however large the file is.
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
-        let key_hash = Arc::new(ingest::KeyHash::default());
+        let key_hash = Arc::new(pdp_domain::dataset::KeyHasher::default());
         let producer = {
             let plan = ingest::Plan {
                 validator,
@@ -537,10 +532,7 @@ impl Lake {
                         // Small row groups: the writer holds the open row group in memory,
                         // and with the default of 1M rows a file with many bad rows kept them
                         // all (about 200 MB for 500k refused rows) until the end of the load.
-                        let props = datafusion::parquet::file::properties::WriterProperties::builder()
-                            .set_compression(datafusion::parquet::basic::Compression::SNAPPY)
-                            .set_max_row_group_row_count(Some(QUARANTINE_ROW_GROUP_ROWS))
-                            .build();
+                        let props = snappy_row_groups(QUARANTINE_ROW_GROUP_ROWS);
                         qwriter = Some(datafusion::parquet::arrow::AsyncArrowWriter::try_new(
                             obj,
                             batch.schema(),
@@ -578,7 +570,7 @@ impl Lake {
                 let batch = batch?;
                 let keys = batch_keys(&batch, &key_idx)?;
                 let mask: datafusion::arrow::array::BooleanArray =
-                    keys.iter().map(|k| Some(!new_keys.contains(&key_hash.of(k)))).collect();
+                    keys.iter().map(|k| Some(!new_keys.contains(&key_hash.of_parts([k])))).collect();
                 let keep = datafusion::arrow::compute::filter_record_batch(&batch, &mask)?;
                 if keep.num_rows() > 0 {
                     kept += keep.num_rows() as u64;
@@ -873,6 +865,14 @@ pub fn map_columns(header: &[String], fields: &[Field]) -> Result<Vec<usize>> {
         return Err(LakeError::BadFile { zh: zh.join("；"), en: en.join("; ") });
     }
     Ok(map)
+}
+
+/// Parquet writer settings of a load's files: Snappy, row groups of `rows` rows.
+fn snappy_row_groups(rows: usize) -> datafusion::parquet::file::properties::WriterProperties {
+    datafusion::parquet::file::properties::WriterProperties::builder()
+        .set_compression(datafusion::parquet::basic::Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(rows))
+        .build()
 }
 
 /// The key of each row as one string, formatted from the Arrow values so that new and stored
