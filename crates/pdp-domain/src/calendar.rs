@@ -4,8 +4,11 @@
 //! objections, 15 for catalog updates. A working day is a weekday that is not a statutory holiday,
 //! or a weekend day that the State Council has declared a make-up working day (调休). The tables
 //! are published once a year, so they ship as one data file per year under `data/holidays/`, each
-//! naming its source. A date outside the known years is an explicit error: guessing would silently
-//! move a legal deadline.
+//! naming its source. The notice for the next year comes out in November, often after a release,
+//! so the authority can also add (or amend) a year's table on the running platform; those tables
+//! are stored with who added them and replace the shipped table of the same year
+//! ([`WorkCalendar::set_year`]). A date outside the known years is an explicit error: guessing
+//! would silently move a legal deadline.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +17,9 @@ use time::{Date, Month, Weekday};
 
 use crate::Localized;
 
-/// The holiday files compiled into the binary. Add a year by adding a file and a line here.
+/// The holiday files compiled into the binary. Add a year by adding a file and a line here;
+/// between releases the authority adds a year's table on the platform (`/calendar`), which is
+/// stored in the metadata database and laid over these.
 const YEAR_FILES: &[&str] = &[include_str!("../data/holidays/2025.toml"), include_str!("../data/holidays/2026.toml")];
 
 /// Why a working-day computation could not be done.
@@ -69,6 +74,97 @@ pub struct YearTable {
     workdays: BTreeSet<Date>,
 }
 
+/// The years a table may be given for: a typo such as 20277 is refused rather than stored.
+pub const TABLE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+impl YearTable {
+    /// Builds and checks one year's table. `holidays` are dates (`YYYY-MM-DD`) or inclusive
+    /// ranges (`YYYY-MM-DD..YYYY-MM-DD`); `workdays` are the make-up working days (调休). Every
+    /// date must lie in `year`, no date may be both, and the source must be named, because a
+    /// deadline computed from the table has to be traceable to the notice it came from.
+    pub fn new(year: i32, source: &str, holidays: &[String], workdays: &[String]) -> Result<Self, CalendarError> {
+        if !TABLE_YEARS.contains(&year) {
+            return Err(CalendarError::BadTable(format!(
+                "year {year} is outside {}..={}",
+                TABLE_YEARS.start(),
+                TABLE_YEARS.end()
+            )));
+        }
+        let source = source.trim();
+        if source.is_empty() {
+            return Err(CalendarError::BadTable(format!("the table for {year} names no source")));
+        }
+        let mut hol = BTreeSet::new();
+        for item in holidays.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            let (from, to) = match item.split_once("..") {
+                Some((a, b)) => (parse_date(a)?, parse_date(b)?),
+                None => (parse_date(item)?, parse_date(item)?),
+            };
+            if from > to {
+                return Err(CalendarError::BadTable(format!("empty range {item}")));
+            }
+            let mut d = from;
+            while d <= to {
+                hol.insert(d);
+                d = d.next_day().ok_or_else(|| CalendarError::BadTable(item.to_string()))?;
+            }
+        }
+        let work = workdays
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(parse_date)
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        for d in hol.iter().chain(work.iter()) {
+            if d.year() != year {
+                return Err(CalendarError::BadTable(format!("{d} listed in the table for {year}")));
+            }
+        }
+        if let Some(d) = hol.intersection(&work).next() {
+            return Err(CalendarError::BadTable(format!("{d} is both a holiday and a working day")));
+        }
+        Ok(Self { year, source: source.to_string(), holidays: hol, workdays: work })
+    }
+
+    /// The statutory holidays of the year, in order.
+    pub fn holidays(&self) -> impl Iterator<Item = Date> + '_ {
+        self.holidays.iter().copied()
+    }
+
+    /// The make-up working days (weekend days worked) of the year, in order.
+    pub fn workdays(&self) -> impl Iterator<Item = Date> + '_ {
+        self.workdays.iter().copied()
+    }
+
+    /// The holidays as the table writes them: consecutive days folded into `from..to` ranges.
+    pub fn holiday_ranges(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut run: Option<(Date, Date)> = None;
+        for d in self.holidays() {
+            run = match run {
+                Some((a, b)) if b.next_day() == Some(d) => Some((a, d)),
+                Some((a, b)) => {
+                    out.push(range_text(a, b));
+                    Some((d, d))
+                }
+                None => Some((d, d)),
+            };
+        }
+        if let Some((a, b)) = run {
+            out.push(range_text(a, b));
+        }
+        out
+    }
+}
+
+fn iso(d: Date) -> String {
+    d.format(ISO_DATE).unwrap_or_default()
+}
+
+fn range_text(a: Date, b: Date) -> String {
+    if a == b { iso(a) } else { format!("{}..{}", iso(a), iso(b)) }
+}
+
 /// A calendar of working days over the years it has tables for.
 #[derive(Debug, Clone)]
 pub struct WorkCalendar {
@@ -92,36 +188,23 @@ impl WorkCalendar {
 
     /// Builds a calendar from TOML tables in the format of `data/holidays/*.toml`.
     pub fn from_tables(files: &[&str]) -> Result<Self, CalendarError> {
-        let mut years = BTreeMap::new();
+        let mut cal = Self { years: BTreeMap::new() };
         for text in files {
             let f: YearFile = toml::from_str(text).map_err(|e| CalendarError::BadTable(e.to_string()))?;
-            let mut holidays = BTreeSet::new();
-            for item in &f.holidays {
-                let (from, to) = match item.split_once("..") {
-                    Some((a, b)) => (parse_date(a)?, parse_date(b)?),
-                    None => (parse_date(item)?, parse_date(item)?),
-                };
-                if from > to {
-                    return Err(CalendarError::BadTable(format!("empty range {item}")));
-                }
-                let mut d = from;
-                while d <= to {
-                    holidays.insert(d);
-                    d = d.next_day().ok_or_else(|| CalendarError::BadTable(item.clone()))?;
-                }
-            }
-            let workdays = f.workdays.iter().map(|s| parse_date(s)).collect::<Result<BTreeSet<_>, _>>()?;
-            for d in holidays.iter().chain(workdays.iter()) {
-                if d.year() != f.year {
-                    return Err(CalendarError::BadTable(format!("{d} listed in the table for {}", f.year)));
-                }
-            }
-            if let Some(d) = holidays.intersection(&workdays).next() {
-                return Err(CalendarError::BadTable(format!("{d} is both a holiday and a working day")));
-            }
-            years.insert(f.year, YearTable { year: f.year, source: f.source, holidays, workdays });
+            cal.set_year(YearTable::new(f.year, &f.source, &f.holidays, &f.workdays)?);
         }
-        Ok(Self { years })
+        Ok(cal)
+    }
+
+    /// Puts a year's table in, replacing the one the calendar had for that year (the State
+    /// Council has amended a published table before, as in 2020).
+    pub fn set_year(&mut self, table: YearTable) {
+        self.years.insert(table.year, table);
+    }
+
+    /// The table of `year`, if the calendar has one.
+    pub fn year(&self, year: i32) -> Option<&YearTable> {
+        self.years.get(&year)
     }
 
     /// The years this calendar knows, with the source of each table.
@@ -240,6 +323,60 @@ mod tests {
         assert!(WorkCalendar::from_tables(&[wrong_year]).is_err());
         let unknown_key = "year = 2030\nsource = \"x\"\nholidays = []\nworkdays = []\nextra = 1";
         assert!(WorkCalendar::from_tables(&[unknown_key]).is_err());
+    }
+
+    /// covers: R-SHR-03, R-OBJ-02 (a year's table added at run time extends the deadlines past
+    /// the shipped years, and replaces a shipped year's table when amended)
+    #[test]
+    fn added_tables_extend_and_replace() {
+        let mut cal = WorkCalendar::official();
+        assert_eq!(cal.add_working_days(d("2026-12-24"), 10), Err(CalendarError::UnknownYear(2027)));
+        // A test table, not the official 2027 one: New Year's Day off, and one invented
+        // make-up Saturday so the test sees it counted.
+        let t = YearTable::new(2027, "测试用表", &["2027-01-01".into()], &["2027-01-09".into()]).unwrap();
+        cal.set_year(t);
+        // 12-25 | 28 29 30 31 | 01-01 off | 04 05 06 07 08: the tenth.
+        assert_eq!(cal.add_working_days(d("2026-12-24"), 10).unwrap(), d("2027-01-08"));
+        // 01-01 off | 04 05 06 07 08 | 09, the make-up Saturday, is the sixth.
+        assert_eq!(cal.add_working_days(d("2026-12-31"), 6).unwrap(), d("2027-01-09"));
+        // An amended 2026 table replaces the shipped one.
+        let amended = YearTable::new(2026, "修订", &["2026-11-23".into()], &[]).unwrap();
+        cal.set_year(amended);
+        assert!(!cal.is_working_day(d("2026-11-23")).unwrap());
+        assert!(cal.is_working_day(d("2026-10-02")).unwrap(), "the shipped table is gone, not merged");
+        assert_eq!(cal.year(2026).unwrap().source, "修订");
+    }
+
+    /// covers: R-SHR-03 (a table is checked before it is used)
+    #[test]
+    fn year_tables_are_checked() {
+        let bad = |year, src: &str, h: &[&str], w: &[&str]| {
+            let h: Vec<String> = h.iter().map(|s| s.to_string()).collect();
+            let w: Vec<String> = w.iter().map(|s| s.to_string()).collect();
+            YearTable::new(year, src, &h, &w).unwrap_err()
+        };
+        assert!(matches!(bad(20277, "x", &[], &[]), CalendarError::BadTable(_)));
+        assert!(matches!(bad(2027, "  ", &[], &[]), CalendarError::BadTable(_)));
+        assert!(matches!(bad(2027, "x", &["2027-02-30"], &[]), CalendarError::BadTable(_)));
+        assert!(matches!(bad(2027, "x", &["2027-02-10..2027-02-01"], &[]), CalendarError::BadTable(_)));
+        assert!(matches!(bad(2027, "x", &["2026-12-31"], &[]), CalendarError::BadTable(_)));
+        assert!(matches!(bad(2027, "x", &["2027-10-01..2027-10-07"], &["2027-10-03"]), CalendarError::BadTable(_)));
+    }
+
+    /// covers: R-SHR-03 (the ranges shown back are the table that was given)
+    #[test]
+    fn holiday_ranges_round_trip() {
+        let cal = WorkCalendar::official();
+        for t in cal.years() {
+            let again =
+                YearTable::new(t.year, &t.source, &t.holiday_ranges(), &t.workdays().map(iso).collect::<Vec<_>>())
+                    .unwrap();
+            assert_eq!(again.holidays().collect::<Vec<_>>(), t.holidays().collect::<Vec<_>>());
+            assert_eq!(again.workdays().collect::<Vec<_>>(), t.workdays().collect::<Vec<_>>());
+        }
+        let y2026 = cal.year(2026).unwrap().holiday_ranges();
+        assert_eq!(y2026[0], "2026-01-01..2026-01-03");
+        assert_eq!(y2026.len(), 7);
     }
 
     /// covers: R-SHR-03 (adding working days agrees with counting them)

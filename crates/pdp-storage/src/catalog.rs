@@ -1,5 +1,6 @@
 //! Records and the storage trait of the resource catalog: entries with their versions, change
-//! events with their update deadlines, and the information system registry.
+//! events with their update deadlines, the information system registry, and the holiday tables
+//! the authority added to the working-day calendar those deadlines are counted in.
 //!
 //! An entry is a stable code and provider; what it says lives in numbered versions, each with
 //! its workflow state. At most one version is published (in force) at a time, and at most one
@@ -159,6 +160,21 @@ pub struct NewInfoSystem {
     pub items: Vec<SystemDataItem>,
 }
 
+/// A year's holiday table added on the platform (the shipped ones live in the binary).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoredHolidayTable {
+    pub year: i64,
+    /// The notice the table comes from, e.g. 国务院办公厅关于2027年部分节假日安排的通知.
+    pub source: String,
+    /// Holidays as dates or inclusive ranges (`2027-10-01..2027-10-07`).
+    pub holidays: Vec<String>,
+    /// Make-up working days (调休).
+    pub workdays: Vec<String>,
+    pub added_by: String,
+    pub added_at_micros: i64,
+}
+
 /// Storage of the catalog. Every writing method records its audit event in the same transaction.
 #[async_trait]
 pub trait CatalogStore: Send + Sync {
@@ -220,4 +236,9 @@ pub trait CatalogStore: Send + Sync {
 
     async fn create_system(&self, s: NewInfoSystem, audit: NewEvent) -> Result<InfoSystem>;
     async fn list_systems(&self, org_id: Option<i64>) -> Result<Vec<InfoSystem>>;
+
+    /// Stores a year's holiday table, replacing an earlier one of the same year.
+    async fn put_holiday_table(&self, t: &StoredHolidayTable, audit: NewEvent) -> Result<()>;
+    /// The added holiday tables, by year.
+    async fn list_holiday_tables(&self) -> Result<Vec<StoredHolidayTable>>;
 }

@@ -19,7 +19,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use pdp_domain::calendar::{ISO_DATE, WorkCalendar};
+use pdp_domain::calendar::ISO_DATE;
 use pdp_domain::catalog::{
     Change, ChangeKind, DerivedCatalog, EntryBody, GradingMatrix, VersionStatus, Violation, WorkflowAction, diff,
     update_deadline, validate,
@@ -61,13 +61,14 @@ pub struct CatalogDoc;
 /// search index (absent when the index could not be opened; search then answers 503).
 pub struct CatalogCtx {
     pub matrix: GradingMatrix,
-    pub calendar: WorkCalendar,
+    /// The working-day calendar: the shipped tables and those the authority added.
+    pub calendar: crate::calendar::LiveCalendar,
     pub index: Option<Arc<CatalogIndex>>,
 }
 
 impl Default for CatalogCtx {
     fn default() -> Self {
-        Self { matrix: GradingMatrix::default(), calendar: WorkCalendar::official(), index: None }
+        Self { matrix: GradingMatrix::default(), calendar: Default::default(), index: None }
     }
 }
 
@@ -1192,7 +1193,7 @@ pub async fn do_record_change(state: &AppState, p: &Principal, input: ChangeInpu
     }
     let date = time::Date::parse(input.event_date.trim(), ISO_DATE)
         .map_err(|_| ApiError::bad_request("invalid_date", "日期格式应为 YYYY-MM-DD", "the date must be YYYY-MM-DD"))?;
-    let due = update_deadline(&state.catalog.calendar, date).map_err(|e| ApiError::domain(&e))?;
+    let due = update_deadline(&state.catalog.calendar.get(), date).map_err(|e| ApiError::domain(&e))?;
     let ev = p.event("catalog.change.record", &format!("org:{}", input.org_id));
     Ok(state
         .storage

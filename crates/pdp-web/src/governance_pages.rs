@@ -468,3 +468,111 @@ pub async fn answer_submit(
     .await;
     r.into()
 }
+
+// ---------------------------------------------------------------- working-day calendar
+
+#[derive(Debug, serde::Deserialize)]
+pub struct CalendarQuery {
+    pub ok: Option<String>,
+    /// The deadline calculator: a start date and a number of working days.
+    pub from: Option<String>,
+    pub days: Option<u32>,
+}
+
+/// Dates and ranges typed one per line (commas and spaces also separate them).
+fn date_list(s: &str) -> Vec<String> {
+    s.split(|c: char| c.is_whitespace() || matches!(c, ',' | '，' | '、' | ';' | '；'))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `/calendar`: the years the deadlines can be counted in, a deadline calculator, and for the
+/// authority the form that adds next year's table.
+pub async fn calendar(State(state): S, headers: HeaderMap, Extension(p): P, Query(q): Query<CalendarQuery>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let cal = crate::calendar::do_calendar(&state).await?;
+        let computed = match (&q.from, q.days) {
+            (Some(from), Some(days)) if !from.trim().is_empty() => {
+                let params = crate::calendar::DeadlineParams { from: from.clone(), days };
+                Some(crate::calendar::do_deadline(&state, &params).map_err(|e| lang.t(&e.zh, &e.en).to_string()))
+            }
+            _ => None,
+        };
+        let next = crate::datasets::today_date().year() + 1;
+        page(lang, Some(&p), "/calendar", lang.t("工作日历", "Working-day calendar"), html! {
+            (notice(q.ok.as_deref(), lang))
+            @if let Some(y) = cal.missing_next_year {
+                div.notice.warn #calendar-missing role="alert" {
+                    (lang.t(&format!("尚无{y}年节假日安排：期限落在{y}年的申请、异议和目录更新将无法计算截止日期。请依据国务院办公厅通知录入。"),
+                            &format!("No holiday table for {y} yet: requests, objections and catalog updates whose deadline falls in {y} cannot be given one. Enter the table from the State Council's notice.")))
+                }
+            }
+            p.muted { (lang.t("法定期限按工作日计算：自次日起算，扣除周末和法定节假日，调休上班日计入。", "Statutory deadlines count working days from the next day, skipping weekends and statutory holidays and counting make-up working days.")) }
+            table #calendar-years {
+                thead { tr { th { (lang.t("年度", "Year")) } th { (lang.t("依据", "Source")) } th { (lang.t("来源", "Origin")) } th { (lang.t("放假", "Holidays")) } th { (lang.t("调休上班", "Make-up working days")) } } }
+                tbody { @for y in &cal.years { tr {
+                    td { (y.year) }
+                    td { (y.source) }
+                    td { @if y.origin == "added" {
+                        (lang.t("平台录入", "Added")) " · " (y.added_by.clone().unwrap_or_default()) " " span.muted { (fmt_time(y.added_at_micros.unwrap_or_default())) }
+                    } @else { (lang.t("随版本发布", "Shipped")) } }
+                    td.mono { (y.holidays.join(", ")) " " span.muted { "(" (y.holiday_days) (lang.t(" 天", " days")) ")" } }
+                    td.mono { (y.workdays.join(", ")) }
+                } } }
+            }
+            h2 { (lang.t("期限计算", "Deadline calculator")) }
+            form #deadline-form method="get" action="/calendar" {
+                label { (lang.t("起算日", "Start date")) input type="date" name="from" value=(q.from.clone().unwrap_or_default()) required; }
+                label { (lang.t("工作日数", "Working days")) input type="number" name="days" min="0" max="366" value=(q.days.unwrap_or(10)) required; }
+                button type="submit" { (lang.t("计算", "Compute")) }
+            }
+            @match &computed {
+                Some(Ok(d)) => p #deadline-result { (d.from) " + " (d.days) (lang.t(" 个工作日 = ", " working days = ")) strong { (d.due) } },
+                Some(Err(m)) => div.notice.bad #deadline-result role="alert" { (m) },
+                None => {},
+            }
+            @if p.allows(Permission::GovernData) {
+                h2 { (lang.t("录入或修订年度节假日安排", "Add or amend a year's table")) }
+                section.card {
+                    form #calendar-form method="post" action="/calendar" {
+                        (csrf(&p))
+                        label { (lang.t("年度", "Year")) input type="number" name="year" value=(next) required; }
+                        label.wide { (lang.t("依据（通知名称与发布日期）", "Source (the notice and its date)")) input name="source" required placeholder=(format!("国务院办公厅关于{next}年部分节假日安排的通知")); }
+                        label.wide { (lang.t("放假日期（每行一项，连续日期写作 起..止）", "Holidays (one per line; a run of days as from..to)")) textarea name="holidays" rows="8" placeholder=(format!("{next}-01-01\n{next}-10-01..{next}-10-07")) {} }
+                        label.wide { (lang.t("调休上班日期（每行一项）", "Make-up working days (one per line)")) textarea name="workdays" rows="4" {} }
+                        button type="submit" { (lang.t("保存", "Save")) }
+                    }
+                }
+            }
+        })
+    }
+    .await;
+    r.into()
+}
+
+pub async fn calendar_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let r: Result<Response, ApiError> = async {
+        let year = crate::pages::opt_i64(&body, "year")?.unwrap_or_default();
+        let year = i32::try_from(year)
+            .map_err(|_| ApiError::bad_request("invalid_input", "年度无效", "the year is not valid"))?;
+        let input = crate::calendar::HolidayTableInput {
+            source: field(&body, "source"),
+            holidays: date_list(&field(&body, "holidays")),
+            workdays: date_list(&field(&body, "workdays")),
+        };
+        let y = crate::calendar::do_set_year(&state, &p, year, &input).await?;
+        let zh = format!("{}年节假日安排（放假 {} 天，调休上班 {} 天）", y.year, y.holiday_days, y.workdays.len());
+        let en = format!(
+            "holiday table of {} ({} days off, {} make-up working days)",
+            y.year,
+            y.holiday_days,
+            y.workdays.len()
+        );
+        see_other(&format!("/calendar?ok={}", crate::auth::urlencode(lang.t(&zh, &en))))
+    }
+    .await;
+    r.into()
+}

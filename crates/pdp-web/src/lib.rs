@@ -9,6 +9,7 @@
 pub mod access_cache;
 pub mod api;
 pub mod auth;
+pub mod calendar;
 pub mod catalog;
 pub mod catalog_pages;
 pub mod dataset_pages;
@@ -194,6 +195,7 @@ pub fn openapi_json() -> String {
     doc.merge(sharing::SharingDoc::openapi());
     doc.merge(share_ops::ShareOpsDoc::openapi());
     doc.merge(documents::DocumentsDoc::openapi());
+    doc.merge(calendar::CalendarDoc::openapi());
     let mut s = doc.to_pretty_json().unwrap_or_default();
     s.push('\n');
     s

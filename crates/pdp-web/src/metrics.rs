@@ -56,6 +56,20 @@ pub fn render(state: &AppState, audit_head: i64) -> String {
     let _ = writeln!(s, "# HELP pdp_audit_chain_length Events in the audit chain.");
     let _ = writeln!(s, "# TYPE pdp_audit_chain_length gauge");
     let _ = writeln!(s, "pdp_audit_chain_length {audit_head}");
+    let cal = state.catalog.calendar.get();
+    let _ = writeln!(
+        s,
+        "# HELP pdp_calendar_last_year The last year with a holiday table: deadlines after it cannot be computed."
+    );
+    let _ = writeln!(s, "# TYPE pdp_calendar_last_year gauge");
+    let _ = writeln!(s, "pdp_calendar_last_year {}", cal.years().last().map_or(0, |t| t.year));
+    let _ = writeln!(
+        s,
+        "# HELP pdp_calendar_next_year_missing 1 from November on while next year's holiday table is missing."
+    );
+    let _ = writeln!(s, "# TYPE pdp_calendar_next_year_missing gauge");
+    let _ =
+        writeln!(s, "pdp_calendar_next_year_missing {}", u8::from(crate::calendar::missing_next_year(&cal).is_some()));
     let _ = writeln!(s, "# HELP pdp_uptime_seconds Seconds since the server started.");
     let _ = writeln!(s, "# TYPE pdp_uptime_seconds gauge");
     let _ = writeln!(s, "pdp_uptime_seconds {}", state.started.elapsed().as_secs());

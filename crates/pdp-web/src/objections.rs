@@ -189,7 +189,7 @@ pub async fn do_raise(state: &AppState, p: &Principal, input: &ObjectionInput) -
             "your objection to this value is already under review",
         ));
     }
-    let due = objection_due(&state.catalog.calendar, today_date()).map_err(|e| ApiError::domain(&e))?;
+    let due = objection_due(&state.catalog.calendar.get(), today_date()).map_err(|e| ApiError::domain(&e))?;
     let raiser_kind = if p.user.roles.contains(&Role::PublicUser) { "subject" } else { "user" };
     let o = state
         .storage

@@ -86,6 +86,7 @@ pub(crate) fn layout(lang: Lang, p: Option<&Principal>, current: &str, title: &s
         ("/base/person", "基础库", "Base data", Permission::ViewBaseData),
         ("/share", "数据共享", "Sharing", Permission::ViewShares),
         ("/objections", "异议", "Objections", Permission::RaiseObjection),
+        ("/calendar", "工作日历", "Calendar", Permission::GovernData),
         ("/users", "用户与角色", "Users & roles", Permission::ViewUsers),
         ("/api-keys", "API 密钥", "API keys", Permission::ManageOwnApiKeys),
         ("/audit", "审计日志", "Audit log", Permission::ViewAudit),
@@ -340,6 +341,12 @@ pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extens
                 p { (lang.t("角色：", "Roles: ")) @for r in &p.user.roles { span.badge { (lang.t(r.label_zh(), r.label_en())) } } }
                 @if let Some(o) = my_org { p { (lang.t("所属单位：", "Organisation: ")) a href=(format!("/orgs/{}", o.id)) { (o.name) } } }
             }
+            @if p.allows(Permission::GovernData) { @if let Some(y) = crate::calendar::missing_next_year(&state.catalog.calendar.get()) {
+                div.notice.warn #calendar-missing role="alert" {
+                    (lang.t(&format!("尚无{y}年节假日安排，期限落在{y}年的事项将无法计算截止日期。"), &format!("No holiday table for {y} yet: deadlines falling in {y} cannot be computed. ")))
+                    " " a href="/calendar" { (lang.t("录入", "Add it")) }
+                }
+            } }
             (catalog)
             (aggregation)
             (sharing)

@@ -13,7 +13,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use pdp_domain::roles::Permission;
 
 use crate::{
-    AppState, api, catalog, catalog_pages as cp, dataset_pages as dp, datasets, delta_sharing as ds,
+    AppState, api, calendar, catalog, catalog_pages as cp, dataset_pages as dp, datasets, delta_sharing as ds,
     document_pages as dcp, documents, governance_pages as gp, objections, ops, pages, share_ops, sharing,
     sharing_pages as shp, sources,
 };
@@ -112,6 +112,8 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/datasets/{id}", Some(ViewDatasets), dp::detail),
         r(M::POST, "/datasets/{id}/quarantine/{version}/{row}", Some(LoadData), dp::correct),
         r(M::POST, "/quality/tasks/{id}/resolve", Some(LoadData), dp::resolve),
+        r(M::GET, "/calendar", Some(ViewDashboard), gp::calendar),
+        r(M::POST, "/calendar", Some(GovernData), gp::calendar_submit),
         r(M::GET, "/sources", Some(GovernData), gp::sources),
         r(M::POST, "/sources", Some(GovernData), gp::source_submit),
         r(M::POST, "/crosscheck", Some(GovernData), gp::crosscheck_submit),
@@ -222,6 +224,9 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/quality/tasks", Some(ViewDatasets), datasets::list_tasks),
         r(M::POST, "/api/v1/quality/tasks/{id}/resolve", Some(LoadData), datasets::resolve_task),
         // One number one source, base views, district return.
+        r(M::GET, "/api/v1/calendar", Some(ViewDashboard), calendar::calendar),
+        r(M::GET, "/api/v1/calendar/deadline", Some(ViewDashboard), calendar::deadline),
+        r(M::PUT, "/api/v1/calendar/{year}", Some(GovernData), calendar::set_year),
         r(M::GET, "/api/v1/sources", Some(GovernData), sources::list_sources),
         r(M::POST, "/api/v1/sources", Some(GovernData), sources::set_source),
         r(M::DELETE, "/api/v1/sources/{subject}/{element}", Some(GovernData), sources::remove_source),

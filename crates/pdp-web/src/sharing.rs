@@ -379,7 +379,7 @@ pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) ->
         Route::Direct => (RequestStatus::Granted, String::new()),
         Route::ProviderApproval => (
             RequestStatus::Pending,
-            iso(sharing::approval_due(&state.catalog.calendar, today).map_err(|e| ApiError::domain(&e))?),
+            iso(sharing::approval_due(&state.catalog.calendar.get(), today).map_err(|e| ApiError::domain(&e))?),
         ),
         Route::Negotiation => (RequestStatus::Negotiating, String::new()),
     };

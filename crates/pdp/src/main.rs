@@ -523,6 +523,11 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
     let mut state = pdp_web::AppState::new(storage.clone(), cfg.web_settings(), Some(&key));
     state.catalog.matrix = cfg.grading_matrix().map_err(anyhow::Error::msg)?;
     state.catalog.index = open_search_index(&cfg, storage.as_ref()).await;
+    match pdp_web::calendar::load_added_tables(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(tables = n, "holiday tables added on the platform are in force"),
+        Err(e) => anyhow::bail!("reading the added holiday tables: {}", e.en),
+    }
     let lake = pdp_lake::Lake::open(&cfg.lake_location()).map_err(|e| anyhow::anyhow!("opening the data lake: {e}"))?;
     match pdp_web::datasets::reconcile(storage.as_ref(), &lake).await {
         Ok(0) => {}

@@ -507,6 +507,50 @@ impl CatalogStore for Store {
             .map_err(backend)?;
         rows.into_iter().map(system_row).collect()
     }
+
+    async fn put_holiday_table(&self, t: &StoredHolidayTable, audit: NewEvent) -> Result<()> {
+        let json = |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StorageError::Backend(e.to_string()));
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO holiday_tables (year, source, holidays, workdays, added_by, added_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (year) DO UPDATE SET source = excluded.source, holidays = excluded.holidays,
+                workdays = excluded.workdays, added_by = excluded.added_by, added_at = excluded.added_at",
+        )
+        .bind(t.year)
+        .bind(&t.source)
+        .bind(json(&t.holidays)?)
+        .bind(json(&t.workdays)?)
+        .bind(&t.added_by)
+        .bind(t.added_at_micros)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("calendar:{}", t.year))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_holiday_tables(&self) -> Result<Vec<StoredHolidayTable>> {
+        let rows =
+            sqlx::query("SELECT * FROM holiday_tables ORDER BY year").fetch_all(&self.pool).await.map_err(backend)?;
+        rows.into_iter()
+            .map(|r| {
+                let list = |col: &str| -> Result<Vec<String>> {
+                    let text: String = r.get(col);
+                    serde_json::from_str(&text).map_err(|_| bad(col, &text))
+                };
+                Ok(StoredHolidayTable {
+                    year: r.get("year"),
+                    source: r.get("source"),
+                    holidays: list("holidays")?,
+                    workdays: list("workdays")?,
+                    added_by: r.get("added_by"),
+                    added_at_micros: r.get("added_at"),
+                })
+            })
+            .collect()
+    }
 }
 
 const CHANGE_SELECT_ONE: &str =

@@ -415,3 +415,111 @@ async fn objections_with_working_day_deadlines_on_every_backend() {
         let _ = a_code;
     }
 }
+
+/// covers: R-SHR-03, R-OBJ-02, R-CAT-04 (deadlines in working days: the authority adds next
+/// year's holiday table on the running platform, it is checked, stored with who added it,
+/// audited, in force at once and again after a restart; nobody else can change it)
+#[tokio::test]
+async fn holiday_tables_added_on_the_platform_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let mut srv = TestServer::start(&backend);
+        let reviewer = srv.login("reviewer").await;
+        let officer = srv.login("officer").await;
+        let dh = srv.login("dh.reviewer").await;
+        let auditor = srv.login("auditor").await;
+
+        // The shipped tables end with 2026: a deadline reaching into 2027 is refused, not guessed.
+        let (s, cal) = officer.get_json("/api/v1/calendar").await;
+        assert_eq!(s, StatusCode::OK, "{b}: {cal}");
+        let years: Vec<i64> = cal["years"].as_array().unwrap().iter().map(|y| y["year"].as_i64().unwrap()).collect();
+        assert!(years.contains(&2026) && !years.contains(&2027), "{b}: {cal}");
+        assert!(cal["years"].as_array().unwrap().iter().all(|y| y["origin"] == "shipped"), "{b}");
+        let (s, e) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-24&days=10").await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("calendar_unknown_year")), "{b}: {e}");
+        let (s, d) = officer.get_json("/api/v1/calendar/deadline?from=2026-09-17&days=10").await;
+        assert_eq!((s, d["due"].as_str()), (StatusCode::OK, Some("2026-10-08")), "{b}: {d}");
+
+        // A test table, not the official 2027 one: New Year's Day off, one invented make-up Saturday.
+        let table = json!({"source": "测试用表（非官方）", "holidays": ["2027-01-01"], "workdays": ["2027-01-09"]});
+        let (s, e) = officer.put_json("/api/v1/calendar/2027", table.clone()).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("permission_denied")), "{b}: {e}");
+        let (s, e) = dh.put_json("/api/v1/calendar/2027", table.clone()).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_city_authority")), "{b}: {e}");
+        for bad in [
+            json!({"source": "x", "holidays": ["2028-01-01"], "workdays": []}),
+            json!({"source": "x", "holidays": ["2027-10-01..2027-10-07"], "workdays": ["2027-10-02"]}),
+            json!({"source": " ", "holidays": [], "workdays": []}),
+            json!({"source": "x", "holidays": ["2027-02-30"]}),
+        ] {
+            let (s, e) = reviewer.put_json("/api/v1/calendar/2027", bad.clone()).await;
+            assert_eq!(
+                (s, e["code"].as_str()),
+                (StatusCode::BAD_REQUEST, Some("calendar_bad_table")),
+                "{b}: {bad} {e}"
+            );
+            assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{b}: {e}");
+        }
+        let (s, e) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-24&days=10").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: refused tables change nothing: {e}");
+
+        let (s, y) = reviewer.put_json("/api/v1/calendar/2027", table.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {y}");
+        assert_eq!(
+            (y["origin"].as_str(), y["added_by"].as_str(), y["holiday_days"].as_i64()),
+            (Some("added"), Some("reviewer"), Some(1))
+        );
+        // In force for the next request: 12-25 | 28 29 30 31 | 01-01 off | 04 05 06 07 08.
+        let (_, d) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-24&days=10").await;
+        assert_eq!(d["due"], "2027-01-08", "{b}: {d}");
+        // The make-up Saturday counts: 01-01 off | 04..08 | 09.
+        let (_, d) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-31&days=6").await;
+        assert_eq!(d["due"], "2027-01-09", "{b}: {d}");
+        assert_eq!(audit_count(&auditor, "calendar.set").await, 1, "{b}");
+
+        // Stored, not only held in memory: the table is laid over the shipped ones at start.
+        srv.restart();
+        let officer = srv.login("officer").await;
+        let (_, cal) = officer.get_json("/api/v1/calendar").await;
+        let y2027 = cal["years"].as_array().unwrap().iter().find(|y| y["year"] == 2027).cloned();
+        assert_eq!(y2027.as_ref().map(|y| y["source"].clone()), Some(json!("测试用表（非官方）")), "{b}: {cal}");
+        assert_eq!(cal["last_year"], 2027, "{b}");
+        assert_ne!(cal["missing_next_year"], 2027, "{b}: 2027's table is there");
+        let (_, d) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-24&days=10").await;
+        assert_eq!(d["due"], "2027-01-08", "{b}: {d}");
+        let (_, metrics) = srv.anonymous().get("/metrics").await;
+        assert!(metrics.contains("pdp_calendar_last_year 2027"), "{b}: {metrics}");
+
+        // The page shows where each year's table came from.
+        let (s, html) = officer.get("/calendar").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert!(html.contains("测试用表（非官方）") && html.contains("reviewer"), "{b}");
+        assert!(!html.contains("calendar-form"), "{b}: only the authority gets the form");
+
+        // The authority's form takes dates and ranges one per line, as the notice lists them.
+        let reviewer = srv.login("reviewer").await;
+        let auditor = srv.login("auditor").await;
+        let (s, _) = reviewer
+            .post_form(
+                "/calendar",
+                &[
+                    ("year", "2028"),
+                    ("source", "测试用表 2028"),
+                    ("holidays", "2028-01-01\r\n2028-10-01..2028-10-03\r\n"),
+                    ("workdays", "2028-10-07"),
+                ],
+                true,
+            )
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{b}");
+        let (_, cal) = officer.get_json("/api/v1/calendar").await;
+        let y2028 = cal["years"].as_array().unwrap().iter().find(|y| y["year"] == 2028).cloned().unwrap_or_default();
+        assert_eq!(y2028["holidays"], json!(["2028-01-01", "2028-10-01..2028-10-03"]), "{b}: {cal}");
+        assert_eq!(
+            (y2028["holiday_days"].as_i64(), y2028["workdays"].clone()),
+            (Some(4), json!(["2028-10-07"])),
+            "{b}"
+        );
+        assert_eq!(audit_count(&auditor, "calendar.set").await, 2, "{b}");
+    }
+}

@@ -8,7 +8,11 @@ use serde_json::json;
 use crate::server::{Backend, TestServer};
 
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "1").replace("{file}", "pdp.css").replace("{code}", "en").replace("{kind}", "share")
+    path.replace("{id}", "1")
+        .replace("{file}", "pdp.css")
+        .replace("{code}", "en")
+        .replace("{kind}", "share")
+        .replace("{year}", "2030")
 }
 
 /// covers: R-SEC-04 (deny by default: each route needs its declared permission), R-SEC-05

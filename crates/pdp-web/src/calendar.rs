@@ -1,0 +1,264 @@
+//! The working-day calendar on the running platform: which years' holiday tables it knows and
+//! where each came from, a deadline calculator, and the authority's way to add (or amend) a
+//! year's table without a new release (`/api/v1/calendar`, page `/calendar`).
+//!
+//! Every statutory deadline (share approvals, objections, catalog updates) is counted in this
+//! calendar, and a date in a year without a table is refused with `calendar_unknown_year`
+//! rather than guessed. The State Council publishes next year's table in November, so the
+//! platform warns from November on when next year's table is missing (dashboard, `/metrics`),
+//! and the authority enters it from the notice. An added table is stored in the metadata
+//! database with who added it, written to the audit chain in the same transaction, and takes
+//! effect for the next request; it is laid over the shipped tables at every start.
+
+use std::sync::{Arc, RwLock};
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use pdp_domain::Localized;
+use pdp_domain::calendar::{ISO_DATE, WorkCalendar, YearTable};
+use pdp_storage::StoredHolidayTable;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::catalog::{json_or, path_or, query_or};
+use crate::datasets::{now_micros, today_date};
+use crate::error::{ApiError, ErrorBody};
+
+type S = State<Arc<AppState>>;
+type P = Extension<Principal>;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(calendar, set_year, deadline),
+    components(schemas(CalendarOut, YearOut, HolidayTableInput, DeadlineOut)),
+    tags((name = "calendar", description = "The working-day calendar: holiday tables and deadlines"))
+)]
+pub struct CalendarDoc;
+
+/// The calendar the deadlines are counted in, swapped whole when a table is added so a
+/// computation never sees half a change.
+pub struct LiveCalendar(RwLock<Arc<WorkCalendar>>);
+
+impl Default for LiveCalendar {
+    fn default() -> Self {
+        Self(RwLock::new(Arc::new(WorkCalendar::official())))
+    }
+}
+
+impl LiveCalendar {
+    /// The calendar as it is now.
+    pub fn get(&self) -> Arc<WorkCalendar> {
+        // A poisoned lock only means a writer panicked between two whole values.
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set(&self, cal: WorkCalendar) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(cal);
+    }
+}
+
+fn table_of(t: &StoredHolidayTable) -> Result<YearTable, pdp_domain::calendar::CalendarError> {
+    let year = i32::try_from(t.year).unwrap_or(i32::MAX);
+    YearTable::new(year, &t.source, &t.holidays, &t.workdays)
+}
+
+/// Lays the stored tables over the shipped ones; called at start. A stored table that no longer
+/// reads (edited in the database by hand) is skipped and reported: the shipped tables still
+/// work, and a deadline in that year answers `calendar_unknown_year` instead of a wrong date.
+pub async fn load_added_tables(state: &AppState) -> Result<usize, ApiError> {
+    let mut cal = WorkCalendar::official();
+    let mut n = 0;
+    for t in state.storage.list_holiday_tables().await? {
+        match table_of(&t) {
+            Ok(y) => {
+                cal.set_year(y);
+                n += 1;
+            }
+            Err(e) => tracing::error!(year = t.year, error = %e.message_en(), "stored holiday table skipped"),
+        }
+    }
+    state.catalog.calendar.set(cal);
+    Ok(n)
+}
+
+/// One year of the calendar.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct YearOut {
+    pub year: i32,
+    pub source: String,
+    /// `shipped` (in the release) or `added` (entered on the platform).
+    pub origin: String,
+    pub added_by: Option<String>,
+    pub added_at_micros: Option<i64>,
+    /// Holidays, consecutive days as `from..to` ranges.
+    pub holidays: Vec<String>,
+    /// Days off in all (each day of each range).
+    pub holiday_days: usize,
+    /// Make-up working days (调休).
+    pub workdays: Vec<String>,
+}
+
+/// The years the calendar knows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarOut {
+    pub years: Vec<YearOut>,
+    /// The last year a deadline can fall in.
+    pub last_year: Option<i32>,
+    /// Set from November on while next year's table is missing: deadlines reaching into it
+    /// will be refused until the authority adds it.
+    pub missing_next_year: Option<i32>,
+}
+
+/// Next year, when its table is due (from November on) and missing.
+pub fn missing_next_year(cal: &WorkCalendar) -> Option<i32> {
+    let today = today_date();
+    let next = today.year() + 1;
+    (u8::from(today.month()) >= 11 && cal.year(next).is_none()).then_some(next)
+}
+
+fn iso(d: time::Date) -> String {
+    d.format(ISO_DATE).unwrap_or_default()
+}
+
+pub async fn do_calendar(state: &AppState) -> Result<CalendarOut, ApiError> {
+    let cal = state.catalog.calendar.get();
+    let added = state.storage.list_holiday_tables().await?;
+    let years = cal
+        .years()
+        .map(|t| {
+            let stored = added.iter().find(|a| a.year == i64::from(t.year));
+            YearOut {
+                year: t.year,
+                source: t.source.clone(),
+                origin: if stored.is_some() { "added" } else { "shipped" }.into(),
+                added_by: stored.map(|a| a.added_by.clone()),
+                added_at_micros: stored.map(|a| a.added_at_micros),
+                holidays: t.holiday_ranges(),
+                holiday_days: t.holidays().count(),
+                workdays: t.workdays().map(iso).collect(),
+            }
+        })
+        .collect::<Vec<_>>();
+    Ok(CalendarOut { last_year: years.last().map(|y| y.year), missing_next_year: missing_next_year(&cal), years })
+}
+
+/// The years the working-day calendar knows, with the source of each table.
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "calendar", responses((status = 200, body = CalendarOut)))]
+pub async fn calendar(State(state): S) -> Result<Json<CalendarOut>, ApiError> {
+    Ok(Json(do_calendar(&state).await?))
+}
+
+/// A year's holiday table as the State Council's notice gives it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HolidayTableInput {
+    /// The notice, e.g. 国务院办公厅关于2027年部分节假日安排的通知（2026年11月发布）.
+    pub source: String,
+    /// Days off: dates (`2027-01-01`) or inclusive ranges (`2027-10-01..2027-10-07`).
+    pub holidays: Vec<String>,
+    /// Make-up working days (调休), weekend days that are worked.
+    #[serde(default)]
+    pub workdays: Vec<String>,
+}
+
+/// Checks and stores a year's table (replacing an added one of that year), then swaps it into
+/// the live calendar. Only the city's authority does this; the audit event records the whole
+/// table, so any deadline can be traced to the table it was counted in.
+pub async fn do_set_year(
+    state: &AppState,
+    p: &Principal,
+    year: i32,
+    input: &HolidayTableInput,
+) -> Result<YearOut, ApiError> {
+    crate::sources::city_authority(state, p).await?;
+    let table =
+        YearTable::new(year, &input.source, &input.holidays, &input.workdays).map_err(|e| ApiError::domain(&e))?;
+    let stored = StoredHolidayTable {
+        year: i64::from(year),
+        source: table.source.clone(),
+        holidays: table.holiday_ranges(),
+        workdays: table.workdays().map(iso).collect(),
+        added_by: p.user.username.clone(),
+        added_at_micros: now_micros(),
+    };
+    let detail = serde_json::json!({
+        "source": stored.source, "holidays": stored.holidays, "workdays": stored.workdays,
+        "replaces": state.catalog.calendar.get().year(year).map(|t| t.source.clone()),
+    });
+    let ev = p.event("calendar.set", "").with_detail(&detail.to_string());
+    state.storage.put_holiday_table(&stored, ev).await?;
+    // Rebuilt from the database rather than patched, so the live calendar is always exactly
+    // the shipped tables plus what is stored.
+    load_added_tables(state).await?;
+    Ok(YearOut {
+        year,
+        source: stored.source,
+        origin: "added".into(),
+        added_by: Some(stored.added_by),
+        added_at_micros: Some(stored.added_at_micros),
+        holiday_days: table.holidays().count(),
+        holidays: stored.holidays,
+        workdays: stored.workdays,
+    })
+}
+
+/// Adds or replaces the holiday table of a year (the city's data authority).
+#[utoipa::path(put, path = "/api/v1/calendar/{year}", tag = "calendar", request_body = HolidayTableInput,
+    params(("year" = i32, Path, description = "The year of the table")),
+    responses((status = 200, body = YearOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn set_year(
+    State(state): S,
+    Extension(p): P,
+    year: Result<Path<i32>, PathRejection>,
+    body: Result<Json<HolidayTableInput>, JsonRejection>,
+) -> Result<Json<YearOut>, ApiError> {
+    let year = path_or(year)?;
+    let input = json_or(body)?;
+    Ok(Json(do_set_year(&state, &p, year, &input).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeadlineParams {
+    /// The start date (`YYYY-MM-DD`); counting begins the day after.
+    pub from: String,
+    /// Working days to add (at most 366).
+    pub days: u32,
+}
+
+/// A deadline counted in working days.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadlineOut {
+    pub from: String,
+    pub days: u32,
+    pub due: String,
+}
+
+/// The date `days` working days after `from`, as every statutory deadline is counted.
+#[utoipa::path(get, path = "/api/v1/calendar/deadline", tag = "calendar", params(DeadlineParams),
+    responses((status = 200, body = DeadlineOut), (status = 400, body = ErrorBody)))]
+pub async fn deadline(
+    State(state): S,
+    q: Result<Query<DeadlineParams>, QueryRejection>,
+) -> Result<Json<DeadlineOut>, ApiError> {
+    Ok(Json(do_deadline(&state, &query_or(q)?)?))
+}
+
+pub fn do_deadline(state: &AppState, q: &DeadlineParams) -> Result<DeadlineOut, ApiError> {
+    let from = time::Date::parse(q.from.trim(), ISO_DATE).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_date",
+            format!("日期“{}”应为 YYYY-MM-DD", q.from),
+            format!("date {:?} must be YYYY-MM-DD", q.from),
+        )
+    })?;
+    if q.days > 366 {
+        return Err(ApiError::bad_request("invalid_input", "工作日数不能超过 366", "days must be at most 366"));
+    }
+    let due = state.catalog.calendar.get().add_working_days(from, q.days).map_err(|e| ApiError::domain(&e))?;
+    Ok(DeadlineOut { from: iso(from), days: q.days, due: iso(due) })
+}
