@@ -8,6 +8,7 @@
 //! describes what valid data looks like. Nothing here does IO; the loader in `pdp-lake` streams
 //! rows through a [`RowValidator`] and writes the two outcomes.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hash, Hasher};
 
@@ -47,11 +48,12 @@ impl FieldRules {
     }
 }
 
-/// A typed cell.
+/// A typed cell. Text borrows the cell it was read from unless checking changed it (an
+/// identifier put in its normal form), so a valid row costs no allocation per text cell.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
-    Text(String),
+    Text(Cow<'a, str>),
     Int(i64),
     Decimal(f64),
     /// Days since 1970-01-01.
@@ -152,7 +154,15 @@ impl RowValidator {
 
     /// Validates one row of text cells in field order. Returns the typed values, or every
     /// reason the row fails. Key uniqueness is not checked here (see [`Self::fingerprint`]).
-    pub fn check(&self, cells: &[&str]) -> Result<Vec<Value>, Vec<RowError>> {
+    pub fn check<'a>(&self, cells: &[&'a str]) -> Result<Vec<Value<'a>>, Vec<RowError>> {
+        let mut values = Vec::with_capacity(cells.len());
+        self.check_into(cells, &mut values).map(|()| values)
+    }
+
+    /// [`Self::check`] into a vector the caller reuses from row to row (the loader's hot
+    /// path). `values` is cleared first; after an error its contents mean nothing.
+    pub fn check_into<'a>(&self, cells: &[&'a str], values: &mut Vec<Value<'a>>) -> Result<(), Vec<RowError>> {
+        values.clear();
         if cells.len() != self.fields.len() {
             return Err(vec![RowError {
                 field: String::new(),
@@ -161,7 +171,6 @@ impl RowValidator {
                 message_en: format!("the row has {} values, expected {}", cells.len(), self.fields.len()),
             }]);
         }
-        let mut values = Vec::with_capacity(cells.len());
         let mut errors = Vec::new();
         for (c, raw) in self.fields.iter().zip(cells) {
             match check_cell(c, raw, self.today) {
@@ -172,7 +181,7 @@ impl RowValidator {
                 }
             }
         }
-        if errors.is_empty() { Ok(values) } else { Err(errors) }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 
     /// The 128-bit fingerprint of a valid row's key (its normalised values, so `x` and `X` at the
@@ -183,8 +192,8 @@ impl RowValidator {
             return None;
         }
         let parts = self.key_fields.iter().map(|&i| match &values[i] {
-            Value::Text(s) => std::borrow::Cow::Borrowed(s.as_str()),
-            other => std::borrow::Cow::Owned(display(other)),
+            Value::Text(s) => Cow::Borrowed(s.as_ref()),
+            other => Cow::Owned(display(other)),
         });
         Some(self.hasher.of_parts(parts))
     }
@@ -206,7 +215,7 @@ impl RowValidator {
 pub fn display(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
-        Value::Text(s) => s.clone(),
+        Value::Text(s) => s.to_string(),
         Value::Int(i) => i.to_string(),
         Value::Decimal(d) => d.to_string(),
         Value::Date(d) => Date::from_julian_day(2_440_588 + d)
@@ -219,7 +228,7 @@ pub fn display(v: &Value) -> String {
     }
 }
 
-fn check_cell(c: &Compiled, raw: &str, today: Date) -> Result<Value, RowError> {
+fn check_cell<'a>(c: &Compiled, raw: &'a str, today: Date) -> Result<Value<'a>, RowError> {
     let f = &c.field;
     let s = raw.trim();
     if s.is_empty() {
@@ -231,15 +240,18 @@ fn check_cell(c: &Compiled, raw: &str, today: Date) -> Result<Value, RowError> {
     let value = parse_typed(f, s)?;
     // Identifiers are checked by their standards and stored in their normal form.
     let value = match (f.identifier, value) {
-        (IdentifierRole::CitizenId, Value::Text(t)) => match CitizenId::parse_at(&t, today) {
-            Ok(id) => Value::Text(id.as_str().to_string()),
+        (IdentifierRole::CitizenId, Value::Text(t)) => match CitizenId::normalise_at(&t, today) {
+            // The cell itself when it was already in normal form (nearly always).
+            Ok(Cow::Borrowed(_)) => Value::Text(t),
+            Ok(Cow::Owned(id)) => Value::Text(Cow::Owned(id)),
             Err(e) => {
                 use crate::Localized;
                 return Err(err(f, "citizen_id", e.message_zh(), e.message_en()));
             }
         },
         (IdentifierRole::CreditCode, Value::Text(t)) => match CreditCode::parse_with(&t, FinalCheck::Error) {
-            Ok(code) => Value::Text(code.as_str().to_string()),
+            Ok(code) if code.as_str() == t => Value::Text(t),
+            Ok(code) => Value::Text(Cow::Owned(code.as_str().to_string())),
             Err(e) => {
                 use crate::Localized;
                 return Err(err(f, "credit_code", e.message_zh(), e.message_en()));
@@ -312,9 +324,9 @@ fn type_error(f: &Field, s: &str) -> RowError {
     )
 }
 
-fn parse_typed(f: &Field, s: &str) -> Result<Value, RowError> {
+fn parse_typed<'a>(f: &Field, s: &'a str) -> Result<Value<'a>, RowError> {
     match f.data_type {
-        DataType::Text => Ok(Value::Text(s.to_string())),
+        DataType::Text => Ok(Value::Text(Cow::Borrowed(s))),
         DataType::Integer => s.parse::<i64>().map(Value::Int).map_err(|_| type_error(f, s)),
         DataType::Decimal => match s.parse::<f64>() {
             Ok(d) if d.is_finite() => Ok(Value::Decimal(d)),

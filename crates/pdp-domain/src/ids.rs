@@ -6,6 +6,7 @@
 //! by parsing, which normalises (`x` to `X`, 15-digit numbers upgraded to 18) and validates, so a
 //! value of either type is always well formed.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -109,8 +110,15 @@ impl CitizenId {
     /// Accepts 18-character numbers (lower-case `x` normalised) and legacy 15-digit numbers,
     /// which are upgraded by inserting `19` before the year and computing the check character.
     pub fn parse_at(s: &str, today: Date) -> Result<Self, CitizenIdError> {
-        let s = s.trim();
-        let b = s.as_bytes();
+        Self::normalise_at(s, today).map(|id| Self(id.into_owned()))
+    }
+
+    /// [`Self::parse_at`] without building the value: the number in its normal form, which is
+    /// `s` itself, borrowed, when `s` was already in it. The loader checks every ID of a file
+    /// this way, so a valid one costs no allocation.
+    pub fn normalise_at(s: &str, today: Date) -> Result<Cow<'_, str>, CitizenIdError> {
+        let t = s.trim();
+        let b = t.as_bytes();
         match b.len() {
             18 => {
                 if let Some(p) = b[..17].iter().position(|c| !c.is_ascii_digit()) {
@@ -125,7 +133,11 @@ impl CitizenId {
                 if expected != last as char {
                     return Err(CitizenIdError::Checksum { expected, found: last as char });
                 }
-                Ok(Self(s.to_ascii_uppercase()))
+                if t.len() == s.len() && b[17] == last {
+                    Ok(Cow::Borrowed(s))
+                } else {
+                    Ok(Cow::Owned(t.to_ascii_uppercase()))
+                }
             }
             15 => {
                 if let Some(p) = b.iter().position(|c| !c.is_ascii_digit()) {
@@ -138,9 +150,9 @@ impl CitizenId {
                 Self::check_body(&first17, today)?;
                 let mut out = String::from_utf8(first17.clone()).unwrap_or_default();
                 out.push(citizen_check_char(&first17));
-                Ok(Self(out))
+                Ok(Cow::Owned(out))
             }
-            _ => Err(CitizenIdError::Length(s.chars().count())),
+            _ => Err(CitizenIdError::Length(t.chars().count())),
         }
     }
 
@@ -485,6 +497,11 @@ mod tests {
             bytes[pos] = b'0' + (bytes[pos] - b'0' + delta) % 10;
             let changed = String::from_utf8(bytes).unwrap();
             prop_assert!(CitizenId::parse_at(&changed, today()).is_err());
+            // The normal form is the input itself, borrowed; a lower-case x or spaces around
+            // are made into a new, normal string.
+            prop_assert!(matches!(CitizenId::normalise_at(&id, today()), Ok(Cow::Borrowed(s)) if s == id));
+            let loose = format!(" {} ", id.to_ascii_lowercase());
+            prop_assert!(matches!(CitizenId::normalise_at(&loose, today()), Ok(Cow::Owned(s)) if s == id));
         }
 
         /// covers: R-AGG-02 (no panic on arbitrary input)

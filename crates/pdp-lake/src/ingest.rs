@@ -33,7 +33,8 @@ use pdp_domain::catalog::{DataType, Field};
 use pdp_domain::dataset::{KeyHasher, LoadStats, RowError, RowValidator, Value};
 
 use crate::keyset::{KeySet, Seen};
-use crate::{LakeError, LoadMode, LoadProgress, QuarantinedRow, Result, RowSource, SourceRow, batch_keys};
+use crate::source::{Cells, RowBlock, RowRef};
+use crate::{LakeError, LoadMode, LoadProgress, QuarantinedRow, Result, RowSource, batch_keys};
 
 /// Rows per chunk a validator takes at a time; also the most rows in one batch to the writer.
 pub(crate) const CHUNK_ROWS: usize = 8192;
@@ -69,7 +70,7 @@ pub(crate) struct Plan {
 struct RawChunk {
     seq: u64,
     first_row: u64,
-    rows: Vec<SourceRow>,
+    rows: RowBlock,
 }
 
 /// A chunk after validation.
@@ -77,7 +78,7 @@ struct Validated {
     seq: u64,
     first_row: u64,
     /// The source rows again, so the sequencer can hold back a row whose key needs deciding.
-    rows: Vec<SourceRow>,
+    rows: RowBlock,
     batch: Option<RecordBatch>,
     /// For each row of `batch`: its index in `rows` and its key fingerprint (if the entry has
     /// a key).
@@ -131,13 +132,8 @@ pub(crate) fn produce(
 fn read_chunks(mut source: Box<dyn RowSource>, tx: SyncSender<RawChunk>, bytes: &AtomicU64) -> Result<()> {
     let mut next_row = 1u64;
     for seq in 0.. {
-        let mut rows = Vec::with_capacity(CHUNK_ROWS);
-        while rows.len() < CHUNK_ROWS {
-            match source.next_row()? {
-                Some(row) => rows.push(row),
-                None => break,
-            }
-        }
+        let mut rows = RowBlock::default();
+        source.next_rows(&mut rows, CHUNK_ROWS)?;
         bytes.store(source.bytes_read(), Ordering::Relaxed);
         if rows.is_empty() {
             return Ok(());
@@ -155,13 +151,17 @@ fn read_chunks(mut source: Box<dyn RowSource>, tx: SyncSender<RawChunk>, bytes: 
     Ok(())
 }
 
-/// The cells of a row in the entry's field order, and whether they could be put in that order
-/// (a row with the wrong number of cells keeps its own order for the quarantine).
-fn ordered<'a>(cells: &'a [String], column_map: &[usize], header_len: usize) -> (Vec<&'a str>, bool) {
+/// Puts the cells of a row into `out` in the entry's field order, and says whether they could
+/// be put in that order (a row with the wrong number of cells keeps its own order for the
+/// quarantine).
+fn ordered<'a>(cells: Cells<'a>, column_map: &[usize], header_len: usize, out: &mut Vec<&'a str>) -> bool {
+    out.clear();
     if cells.len() == header_len {
-        (column_map.iter().map(|&i| cells[i].as_str()).collect(), true)
+        out.extend(column_map.iter().map(|&i| cells.get(i)));
+        true
     } else {
-        (cells.iter().map(String::as_str).collect(), false)
+        out.extend(cells.iter());
+        false
     }
 }
 
@@ -191,23 +191,27 @@ fn validate(plan: &Plan, header_len: usize, chunk: RawChunk) -> Result<Validated
     let mut fingerprints = Vec::new();
     let mut refused = Vec::new();
     let mut stats = LoadStats::default();
-    for (i, row) in chunk.rows.iter().enumerate() {
+    // Reused from row to row: a valid row allocates nothing here (text values borrow the
+    // chunk's buffer until the batch builder copies them).
+    let mut cells = Vec::with_capacity(plan.fields.len());
+    let mut values = Vec::with_capacity(plan.fields.len());
+    for i in 0..chunk.rows.len() {
         let row_no = chunk.first_row + i as u64;
-        match row {
-            SourceRow::Unreadable { text, reason_zh, reason_en } => {
+        match chunk.rows.row(i) {
+            RowRef::Unreadable { text, reason_zh, reason_en } => {
                 let errors = vec![RowError {
                     field: String::new(),
                     rule: "format".into(),
-                    message_zh: reason_zh.clone(),
-                    message_en: reason_en.clone(),
+                    message_zh: reason_zh.to_string(),
+                    message_en: reason_en.to_string(),
                 }];
                 stats.count(&[], Some(&errors));
-                refused.push(QuarantinedRow { row: row_no, cells: vec![text.clone()], aligned: false, errors });
+                refused.push(QuarantinedRow { row: row_no, cells: vec![text.to_string()], aligned: false, errors });
             }
-            SourceRow::Cells(cells) => {
-                let (cells, aligned) = ordered(cells, &plan.column_map, header_len);
-                match plan.validator.check(&cells) {
-                    Ok(values) => {
+            RowRef::Cells(row) => {
+                let aligned = ordered(row, &plan.column_map, header_len, &mut cells);
+                match plan.validator.check_into(&cells, &mut values) {
+                    Ok(()) => {
                         stats.count(&cells, None);
                         if let Some(fp) = plan.validator.fingerprint(&values) {
                             fingerprints.push(fp);
@@ -325,10 +329,11 @@ impl<'p> Sequencer<'p> {
                 for (j, &fp) in chunk.fingerprints.iter().enumerate() {
                     if keys.insert_new(fp).map_err(io)? == Seen::Maybe {
                         let i = chunk.accepted[j] as usize;
-                        let SourceRow::Cells(cells) = &chunk.rows[i] else {
+                        let RowRef::Cells(row) = chunk.rows.row(i) else {
                             return Err(LakeError::Io("an accepted row has no cells".into()));
                         };
-                        let (cells, aligned) = ordered(cells, &self.plan.column_map, self.header_len);
+                        let mut cells = Vec::new();
+                        let aligned = ordered(row, &self.plan.column_map, self.header_len, &mut cells);
                         self.held.push(Held {
                             row: chunk.first_row + i as u64,
                             fingerprint: fp,
@@ -443,7 +448,7 @@ impl BatchBuilder {
     pub(crate) fn push(&mut self, values: &[Value]) {
         for (b, v) in self.columns.iter_mut().zip(values) {
             match (b, v) {
-                (ColumnBuilder::Text(b), Value::Text(s)) => b.append_value(s),
+                (ColumnBuilder::Text(b), Value::Text(s)) => b.append_value(s.as_ref()),
                 (ColumnBuilder::Int(b), Value::Int(i)) => b.append_value(*i),
                 (ColumnBuilder::Decimal(b), Value::Decimal(d)) => b.append_value(*d),
                 (ColumnBuilder::Date(b), Value::Date(d)) => b.append_value(*d),

@@ -74,6 +74,104 @@ pub enum SourceRow {
     Unreadable { text: String, reason_zh: String, reason_en: String },
 }
 
+/// Records of a source in one block: every cell's text back to back in one buffer, so a
+/// block of thousands of rows costs a few allocations instead of one per cell (the loader
+/// reads files of many millions of rows).
+#[derive(Debug, Default)]
+pub struct RowBlock {
+    text: String,
+    /// The end of each cell in `text`, the cells of all rows in order.
+    ends: Vec<usize>,
+    rows: Vec<Slot>,
+    unreadable: Vec<(String, String, String)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    /// The row's first cell in `ends`, and its number of cells.
+    Cells(usize, usize),
+    /// Index into `unreadable`.
+    Unreadable(usize),
+}
+
+/// One record of a [`RowBlock`].
+pub enum RowRef<'a> {
+    Cells(Cells<'a>),
+    Unreadable { text: &'a str, reason_zh: &'a str, reason_en: &'a str },
+}
+
+/// The cells of one record of a [`RowBlock`].
+#[derive(Clone, Copy)]
+pub struct Cells<'a> {
+    block: &'a RowBlock,
+    first: usize,
+    len: usize,
+}
+
+impl<'a> Cells<'a> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Cell `i` of the record (`i < len`).
+    pub fn get(&self, i: usize) -> &'a str {
+        let k = self.first + i;
+        let start = if k == 0 { 0 } else { self.block.ends[k - 1] };
+        &self.block.text[start..self.block.ends[k]]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        (0..self.len).map(|i| self.get(i))
+    }
+}
+
+impl RowBlock {
+    /// Records in the block.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Appends a record of cells.
+    pub fn push_cells<'s>(&mut self, cells: impl IntoIterator<Item = &'s str>) {
+        let first = self.ends.len();
+        for c in cells {
+            self.text.push_str(c);
+            self.ends.push(self.text.len());
+        }
+        self.rows.push(Slot::Cells(first, self.ends.len() - first));
+    }
+
+    /// Appends a record as a reader gave it.
+    pub fn push(&mut self, row: SourceRow) {
+        match row {
+            SourceRow::Cells(cells) => self.push_cells(cells.iter().map(String::as_str)),
+            SourceRow::Unreadable { text, reason_zh, reason_en } => {
+                self.rows.push(Slot::Unreadable(self.unreadable.len()));
+                self.unreadable.push((text, reason_zh, reason_en));
+            }
+        }
+    }
+
+    /// Record `i` (`i < len`).
+    pub fn row(&self, i: usize) -> RowRef<'_> {
+        match self.rows[i] {
+            Slot::Cells(first, len) => RowRef::Cells(Cells { block: self, first, len }),
+            Slot::Unreadable(u) => {
+                let (text, zh, en) = &self.unreadable[u];
+                RowRef::Unreadable { text, reason_zh: zh, reason_en: en }
+            }
+        }
+    }
+}
+
 /// A stream of records with a header.
 pub trait RowSource: Send {
     /// Column names as the file gives them.
@@ -81,6 +179,17 @@ pub trait RowSource: Send {
     /// The next record, `None` at the end. An `Err` is an error of the whole file (IO), which
     /// aborts the load; a bad record is `Ok(Some(SourceRow::Unreadable))`.
     fn next_row(&mut self) -> Result<Option<SourceRow>, LakeError>;
+    /// Appends records to `block` until it holds `max` or the source ends. Readers of large
+    /// files override this to fill the block without building a [`SourceRow`] per record.
+    fn next_rows(&mut self, block: &mut RowBlock, max: usize) -> Result<(), LakeError> {
+        while block.len() < max {
+            match self.next_row()? {
+                Some(row) => block.push(row),
+                None => break,
+            }
+        }
+        Ok(())
+    }
     /// Bytes consumed so far, for progress.
     fn bytes_read(&self) -> u64;
 }
@@ -231,24 +340,41 @@ impl RowSource for CsvSource {
         match self.reader.read_record(&mut self.record) {
             Ok(false) => Ok(None),
             Ok(true) => Ok(Some(SourceRow::Cells(self.record.iter().map(str::to_string).collect()))),
-            Err(e) => match e.kind() {
-                csv::ErrorKind::Io(io) => Err(LakeError::Io(io.to_string())),
-                csv::ErrorKind::Utf8 { .. } => Ok(Some(SourceRow::Unreadable {
-                    text: String::new(),
-                    reason_zh: "本行不是有效的 UTF-8 文本（文件可能是 GBK 编码，请指定编码）".into(),
-                    reason_en: "the row is not valid UTF-8 (the file may be GBK: declare the encoding)".into(),
-                })),
-                _ => Ok(Some(SourceRow::Unreadable {
-                    text: String::new(),
-                    reason_zh: format!("无法解析本行：{e}"),
-                    reason_en: format!("cannot parse the row: {e}"),
-                })),
-            },
+            Err(e) => csv_error(e).map(Some),
         }
+    }
+
+    fn next_rows(&mut self, block: &mut RowBlock, max: usize) -> Result<(), LakeError> {
+        while block.len() < max {
+            match self.reader.read_record(&mut self.record) {
+                Ok(false) => break,
+                Ok(true) => block.push_cells(self.record.iter()),
+                Err(e) => block.push(csv_error(e)?),
+            }
+        }
+        Ok(())
     }
 
     fn bytes_read(&self) -> u64 {
         self.bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A record the CSV reader could not parse becomes an unreadable row; only an IO error ends the
+/// load.
+fn csv_error(e: csv::Error) -> Result<SourceRow, LakeError> {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => Err(LakeError::Io(io.to_string())),
+        csv::ErrorKind::Utf8 { .. } => Ok(SourceRow::Unreadable {
+            text: String::new(),
+            reason_zh: "本行不是有效的 UTF-8 文本（文件可能是 GBK 编码，请指定编码）".into(),
+            reason_en: "the row is not valid UTF-8 (the file may be GBK: declare the encoding)".into(),
+        }),
+        _ => Ok(SourceRow::Unreadable {
+            text: String::new(),
+            reason_zh: format!("无法解析本行：{e}"),
+            reason_en: format!("cannot parse the row: {e}"),
+        }),
     }
 }
 
