@@ -101,7 +101,11 @@ pub(crate) fn produce(
     std::thread::scope(|s| {
         let (work_tx, work_rx) = sync_channel::<RawChunk>(validators * 2);
         let (done_tx, done_rx) = sync_channel::<Result<Validated>>(validators * 2);
-        let reader = s.spawn(|| read_chunks(source, work_tx, &bytes));
+        // Named, so `top -H` and a profiler tell the stages of a running load apart.
+        let reader = std::thread::Builder::new()
+            .name("pdp-load-read".into())
+            .spawn_scoped(s, || read_chunks(source, work_tx, &bytes))
+            .map_err(|e| LakeError::Io(format!("starting the loader's reader: {e}")))?;
         // The validators share the chunk receiver; when the last of them stops (the sequencer
         // gave up), the receiver goes with it and the reader's next send fails, so no thread
         // waits for ever.
@@ -110,7 +114,10 @@ pub(crate) fn produce(
             let work_rx = work_rx.clone();
             let done_tx = done_tx.clone();
             let plan = &plan;
-            s.spawn(move || validate_chunks(plan, header_len, work_rx, done_tx));
+            std::thread::Builder::new()
+                .name("pdp-load-check".into())
+                .spawn_scoped(s, move || validate_chunks(plan, header_len, work_rx, done_tx))
+                .map_err(|e| LakeError::Io(format!("starting a validator of the load: {e}")))?;
         }
         drop((work_rx, done_tx));
         let mut seq = Sequencer::new(&plan, header_len, tx)?;
