@@ -483,9 +483,15 @@ impl Lake {
         // client, DataFusion's scan) fetches a whole row group at a time, so the row group is
         // what bounds memory on both sides. Files roll at 256 MB so a large load is several
         // files that readers can take in parallel.
-        let mut writer = RecordBatchWriter::for_table(&table)?
-            .with_writer_properties(snappy_row_groups(LOAD_ROW_GROUP_ROWS))
-            .with_target_file_size(LOAD_FILE_BYTES);
+        //
+        // The writer is made when the first batch arrives, so that batch can decide which
+        // columns get a dictionary (see `load_writer_properties`).
+        let new_writer = |sample: Option<&RecordBatch>| -> Result<RecordBatchWriter> {
+            Ok(RecordBatchWriter::for_table(&table)?
+                .with_writer_properties(load_writer_properties(sample, &entry.fields))
+                .with_target_file_size(LOAD_FILE_BYTES))
+        };
+        let mut writer: Option<RecordBatchWriter> = None;
 
         // Rows are read and validated on blocking threads (see `ingest`) and handed over in
         // batches through a small bounded channel, so memory stays flat however large the file is.
@@ -511,7 +517,11 @@ impl Lake {
             match chunk {
                 Chunk::Accepted(batch, keys) => {
                     new_keys.extend(keys);
-                    writer.write(batch).await?;
+                    let w = match writer.as_mut() {
+                        Some(w) => w,
+                        None => writer.insert(new_writer(Some(&batch))?),
+                    };
+                    w.write(batch).await?;
                 }
                 Chunk::Quarantined(rows) => {
                     if meta.reject_invalid {
@@ -532,7 +542,7 @@ impl Lake {
                         // Small row groups: the writer holds the open row group in memory,
                         // and with the default of 1M rows a file with many bad rows kept them
                         // all (about 200 MB for 500k refused rows) until the end of the load.
-                        let props = snappy_row_groups(QUARANTINE_ROW_GROUP_ROWS);
+                        let props = snappy_row_groups(QUARANTINE_ROW_GROUP_ROWS).build();
                         qwriter = Some(datafusion::parquet::arrow::AsyncArrowWriter::try_new(
                             obj,
                             batch.schema(),
@@ -557,6 +567,10 @@ impl Lake {
             None => None,
         };
 
+        let mut writer = match writer {
+            Some(w) => w,
+            None => new_writer(None)?,
+        };
         // For an upsert, the old rows whose key the load did not bring are rewritten into the
         // new version; the old files are then all removed, in the same commit.
         let mut kept = 0u64;
@@ -867,12 +881,42 @@ pub fn map_columns(header: &[String], fields: &[Field]) -> Result<Vec<usize>> {
     Ok(map)
 }
 
-/// Parquet writer settings of a load's files: Snappy, row groups of `rows` rows.
-fn snappy_row_groups(rows: usize) -> datafusion::parquet::file::properties::WriterProperties {
+/// Parquet writer settings of the lake's files: Snappy, row groups of `rows` rows.
+fn snappy_row_groups(rows: usize) -> datafusion::parquet::file::properties::WriterPropertiesBuilder {
     datafusion::parquet::file::properties::WriterProperties::builder()
         .set_compression(datafusion::parquet::basic::Compression::SNAPPY)
         .set_max_row_group_row_count(Some(rows))
-        .build()
+}
+
+/// Parquet settings of a load's data files. A dictionary pays only for columns that repeat
+/// values (names, districts, dates); for a column of mostly distinct values (keys, ID and phone
+/// numbers) the writer would hash every value into a dictionary that overflows and is dropped
+/// again, which took half of the writer's time in the 10M-row benchmark. So key columns, and
+/// text columns of which more than half the values of the first batch are distinct, are written
+/// without one.
+fn load_writer_properties(
+    sample: Option<&RecordBatch>,
+    fields: &[Field],
+) -> datafusion::parquet::file::properties::WriterProperties {
+    let mut b = snappy_row_groups(LOAD_ROW_GROUP_ROWS);
+    for (i, f) in fields.iter().enumerate() {
+        let distinct = f.rules.key || sample.is_some_and(|batch| mostly_distinct(batch.column(i)));
+        if distinct {
+            b = b.set_column_dictionary_enabled(f.name.as_str().into(), false);
+        }
+    }
+    b.build()
+}
+
+/// Whether more than half of a text column's values are distinct, judged on at least 1,024.
+fn mostly_distinct(column: &ArrayRef) -> bool {
+    let Some(text) = column.as_any().downcast_ref::<StringArray>() else { return false };
+    let values: Vec<&str> = text.iter().flatten().collect();
+    if values.len() < 1024 {
+        return false;
+    }
+    let distinct: HashSet<&str> = values.iter().copied().collect();
+    distinct.len() * 2 > values.len()
 }
 
 /// The key of each row as one string, formatted from the Arrow values so that new and stored

@@ -328,3 +328,62 @@ async fn duplicate_keys_across_chunks_keep_the_first_row() {
     assert_eq!(first.rows[0][1].as_deref(), Some("人0"));
     assert_eq!(lake.rows("101000/000001", None, None, 0, 1).await.unwrap().total, r.stats.accepted);
 }
+
+/// The column chunks of every data file of a dataset: (column name, has a dictionary page).
+fn dictionary_use(dir: &std::path::Path) -> Vec<(String, bool)> {
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if path.is_dir() && !name.starts_with('_') {
+                stack.push(path);
+            } else if name.ends_with(".parquet") {
+                let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+                for rg in reader.metadata().row_groups() {
+                    for c in rg.columns() {
+                        out.push((c.column_path().string(), c.dictionary_page_offset().is_some()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+// covers: R-AGG-01 (data files in an open format that any Parquet reader takes: columns of
+// repeated values carry a dictionary; key columns and mostly distinct text columns, where a
+// dictionary only costs the writer time, do not)
+#[tokio::test]
+async fn dictionaries_only_where_values_repeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    for (dataset, distinct_names) in [("101000/000001", false), ("101000/000002", true)] {
+        let mut csv = String::from("id_no,name,age,born\n");
+        for i in 0..5000u32 {
+            let (k, seq) = (i / 1000, i % 1000);
+            let id =
+                pdp_domain::ids::complete_citizen_id(&format!("1101011980{:02}{:02}{seq:03}", k / 28 + 1, k % 28 + 1));
+            let name = if distinct_names { format!("人{i}") } else { format!("人{}", i % 10) };
+            csv.push_str(&format!("{},{name},{},1980-01-01\n", id.unwrap(), i % 100));
+        }
+        let src =
+            open_reader(Box::new(std::io::Cursor::new(csv.into_bytes())), SourceFormat::Csv, Encoding::Auto).unwrap();
+        let r = lake.load(dataset, &people(), LoadMode::Full, today(), meta(), src, |_| {}).await.unwrap();
+        assert_eq!(r.stats.accepted, 5000, "{dataset}");
+        let page = lake.rows(dataset, None, None, 0, 10).await.unwrap();
+        assert_eq!(page.total, 5000, "{dataset}: the files read back");
+        let used = dictionary_use(&dir.path().join(pdp_lake::table_dir(dataset)));
+        assert!(!used.is_empty(), "{dataset}");
+        for (column, dict) in used {
+            let want = match column.as_str() {
+                "id_no" => false,
+                "name" => !distinct_names,
+                _ => true,
+            };
+            assert_eq!(dict, want, "{dataset} {column}");
+        }
+    }
+}
