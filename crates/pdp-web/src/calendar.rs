@@ -189,7 +189,7 @@ pub async fn do_set_year(
         "source": stored.source, "holidays": stored.holidays, "workdays": stored.workdays,
         "replaces": state.catalog.calendar.get().year(year).map(|t| t.source.clone()),
     });
-    let ev = p.event("calendar.set", "").with_detail(&detail.to_string());
+    let ev = p.event("calendar.set", "").with_detail(detail.to_string());
     state.storage.put_holiday_table(&stored, ev).await?;
     // Rebuilt from the database rather than patched, so the live calendar is always exactly
     // the shipped tables plus what is stored.

@@ -59,6 +59,7 @@ pub struct CatalogDoc;
 
 /// What the catalog needs besides storage: the grading matrix, the working-day calendar and the
 /// search index (absent when the index could not be opened; search then answers 503).
+#[derive(Default)]
 pub struct CatalogCtx {
     pub matrix: GradingMatrix,
     /// The working-day calendar: the shipped tables and those the authority added.
@@ -66,11 +67,6 @@ pub struct CatalogCtx {
     pub index: Option<Arc<CatalogIndex>>,
 }
 
-impl Default for CatalogCtx {
-    fn default() -> Self {
-        Self { matrix: GradingMatrix::default(), calendar: Default::default(), index: None }
-    }
-}
 
 /// Today in China Standard Time, as `YYYY-MM-DD`. Deadlines are calendar dates in the city.
 pub fn today() -> String {
