@@ -67,7 +67,6 @@ pub struct CatalogCtx {
     pub index: Option<Arc<CatalogIndex>>,
 }
 
-
 /// Today in China Standard Time, as `YYYY-MM-DD`. Deadlines are calendar dates in the city.
 pub fn today() -> String {
     let now =
