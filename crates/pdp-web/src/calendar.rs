@@ -27,6 +27,7 @@ use crate::auth::Principal;
 use crate::catalog::{json_or, path_or, query_or};
 use crate::datasets::{now_micros, today_date};
 use crate::error::{ApiError, ErrorBody};
+use crate::sharing::iso;
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -118,10 +119,6 @@ pub fn missing_next_year(cal: &WorkCalendar) -> Option<i32> {
     let today = today_date();
     let next = today.year() + 1;
     (u8::from(today.month()) >= 11 && cal.year(next).is_none()).then_some(next)
-}
-
-fn iso(d: time::Date) -> String {
-    d.format(ISO_DATE).unwrap_or_default()
 }
 
 pub async fn do_calendar(state: &AppState) -> Result<CalendarOut, ApiError> {

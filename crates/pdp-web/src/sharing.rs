@@ -66,7 +66,8 @@ const MAX_PAGE: usize = 100;
 /// The most dimensions of one statistics query.
 const MAX_DIMENSIONS: usize = 3;
 
-fn iso(d: time::Date) -> String {
+/// A date as `YYYY-MM-DD`.
+pub(crate) fn iso(d: time::Date) -> String {
     d.format(pdp_domain::calendar::ISO_DATE).unwrap_or_default()
 }
 
