@@ -911,12 +911,13 @@ fn load_writer_properties(
 /// Whether more than half of a text column's values are distinct, judged on at least 1,024.
 fn mostly_distinct(column: &ArrayRef) -> bool {
     let Some(text) = column.as_any().downcast_ref::<StringArray>() else { return false };
-    let values: Vec<&str> = text.iter().flatten().collect();
-    if values.len() < 1024 {
-        return false;
+    let mut distinct = HashSet::new();
+    let mut values = 0;
+    for v in text.iter().flatten() {
+        values += 1;
+        distinct.insert(v);
     }
-    let distinct: HashSet<&str> = values.iter().copied().collect();
-    distinct.len() * 2 > values.len()
+    values >= 1024 && distinct.len() * 2 > values
 }
 
 /// The key of each row as one string, formatted from the Arrow values so that new and stored

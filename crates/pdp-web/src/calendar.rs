@@ -40,25 +40,31 @@ type P = Extension<Principal>;
 )]
 pub struct CalendarDoc;
 
-/// The calendar the deadlines are counted in, swapped whole when a table is added so a
-/// computation never sees half a change.
-pub struct LiveCalendar(RwLock<Arc<WorkCalendar>>);
+/// The calendar the deadlines are counted in, with the added tables that are in force in it,
+/// swapped whole when a table is added so a computation never sees half a change and the
+/// listing always says where the table in force came from.
+pub struct LiveCalendar(RwLock<(Arc<WorkCalendar>, Arc<Vec<StoredHolidayTable>>)>);
 
 impl Default for LiveCalendar {
     fn default() -> Self {
-        Self(RwLock::new(Arc::new(WorkCalendar::official())))
+        Self(RwLock::new((Arc::new(WorkCalendar::official()), Arc::default())))
     }
 }
 
 impl LiveCalendar {
     /// The calendar as it is now.
     pub fn get(&self) -> Arc<WorkCalendar> {
+        self.snapshot().0
+    }
+
+    /// The calendar and the added tables in it, read together.
+    fn snapshot(&self) -> (Arc<WorkCalendar>, Arc<Vec<StoredHolidayTable>>) {
         // A poisoned lock only means a writer panicked between two whole values.
         self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn set(&self, cal: WorkCalendar) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(cal);
+    fn set(&self, cal: WorkCalendar, added: Vec<StoredHolidayTable>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = (Arc::new(cal), Arc::new(added));
     }
 }
 
@@ -67,22 +73,24 @@ fn table_of(t: &StoredHolidayTable) -> Result<YearTable, pdp_domain::calendar::C
     YearTable::new(year, &t.source, &t.holidays, &t.workdays)
 }
 
-/// Lays the stored tables over the shipped ones; called at start. A stored table that no longer
-/// reads (edited in the database by hand) is skipped and reported: the shipped tables still
-/// work, and a deadline in that year answers `calendar_unknown_year` instead of a wrong date.
+/// Lays the stored tables over the shipped ones; called at start and after each change. A
+/// stored table that no longer reads (edited in the database by hand) is skipped and reported:
+/// the shipped table of that year, if there is one, stays in force, and otherwise a deadline in
+/// that year answers `calendar_unknown_year` instead of a wrong date.
 pub async fn load_added_tables(state: &AppState) -> Result<usize, ApiError> {
     let mut cal = WorkCalendar::official();
-    let mut n = 0;
+    let mut in_force = Vec::new();
     for t in state.storage.list_holiday_tables().await? {
         match table_of(&t) {
             Ok(y) => {
                 cal.set_year(y);
-                n += 1;
+                in_force.push(t);
             }
             Err(e) => tracing::error!(year = t.year, error = %e.message_en(), "stored holiday table skipped"),
         }
     }
-    state.catalog.calendar.set(cal);
+    let n = in_force.len();
+    state.catalog.calendar.set(cal, in_force);
     Ok(n)
 }
 
@@ -121,9 +129,8 @@ pub fn missing_next_year(cal: &WorkCalendar) -> Option<i32> {
     (u8::from(today.month()) >= 11 && cal.year(next).is_none()).then_some(next)
 }
 
-pub async fn do_calendar(state: &AppState) -> Result<CalendarOut, ApiError> {
-    let cal = state.catalog.calendar.get();
-    let added = state.storage.list_holiday_tables().await?;
+pub fn do_calendar(state: &AppState) -> CalendarOut {
+    let (cal, added) = state.catalog.calendar.snapshot();
     let years = cal
         .years()
         .map(|t| {
@@ -140,13 +147,13 @@ pub async fn do_calendar(state: &AppState) -> Result<CalendarOut, ApiError> {
             }
         })
         .collect::<Vec<_>>();
-    Ok(CalendarOut { last_year: years.last().map(|y| y.year), missing_next_year: missing_next_year(&cal), years })
+    CalendarOut { last_year: years.last().map(|y| y.year), missing_next_year: missing_next_year(&cal), years }
 }
 
 /// The years the working-day calendar knows, with the source of each table.
 #[utoipa::path(get, path = "/api/v1/calendar", tag = "calendar", responses((status = 200, body = CalendarOut)))]
 pub async fn calendar(State(state): S) -> Result<Json<CalendarOut>, ApiError> {
-    Ok(Json(do_calendar(&state).await?))
+    Ok(Json(do_calendar(&state)))
 }
 
 /// A year's holiday table as the State Council's notice gives it.

@@ -492,7 +492,7 @@ fn date_list(s: &str) -> Vec<String> {
 pub async fn calendar(State(state): S, headers: HeaderMap, Extension(p): P, Query(q): Query<CalendarQuery>) -> Page {
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
-        let cal = crate::calendar::do_calendar(&state).await?;
+        let cal = crate::calendar::do_calendar(&state);
         let computed = match (&q.from, q.days) {
             (Some(from), Some(days)) if !from.trim().is_empty() => {
                 let params = crate::calendar::DeadlineParams { from: from.clone(), days };
