@@ -71,12 +71,16 @@ struct RawChunk {
     seq: u64,
     first_row: u64,
     rows: RowBlock,
+    /// The source's bytes read once the chunk was taken: with the size of a file, the first
+    /// chunk's estimates the load's row count (see [`Sequencer::keys_for`]).
+    bytes_end: u64,
 }
 
 /// A chunk after validation.
 struct Validated {
     seq: u64,
     first_row: u64,
+    bytes_end: u64,
     /// The source rows again, so the sequencer can hold back a row whose key needs deciding.
     rows: RowBlock,
     batch: Option<RecordBatch>,
@@ -97,6 +101,7 @@ pub(crate) fn produce(
 ) -> Result<LoadStats> {
     let validators = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
     let header_len = source.header().len();
+    let total_bytes = source.total_bytes();
     let bytes = AtomicU64::new(0);
     std::thread::scope(|s| {
         let (work_tx, work_rx) = sync_channel::<RawChunk>(validators * 2);
@@ -120,7 +125,7 @@ pub(crate) fn produce(
                 .map_err(|e| LakeError::Io(format!("starting a validator of the load: {e}")))?;
         }
         drop((work_rx, done_tx));
-        let mut seq = Sequencer::new(&plan, header_len, tx)?;
+        let mut seq = Sequencer::new(&plan, header_len, total_bytes, tx);
         let outcome = seq.run(done_rx, &bytes, &progress);
         let read = reader.join().map_err(|_| LakeError::Io("the loader's reader thread failed".into()))?;
         // A failure to read the file explains an early end better than anything after it.
@@ -141,13 +146,14 @@ fn read_chunks(mut source: Box<dyn RowSource>, tx: SyncSender<RawChunk>, bytes: 
     for seq in 0.. {
         let mut rows = RowBlock::default();
         source.next_rows(&mut rows, CHUNK_ROWS)?;
-        bytes.store(source.bytes_read(), Ordering::Relaxed);
+        let bytes_end = source.bytes_read();
+        bytes.store(bytes_end, Ordering::Relaxed);
         if rows.is_empty() {
             return Ok(());
         }
         let n = rows.len() as u64;
         let last = rows.len() < CHUNK_ROWS;
-        if tx.send(RawChunk { seq, first_row: next_row, rows }).is_err() {
+        if tx.send(RawChunk { seq, first_row: next_row, rows, bytes_end }).is_err() {
             return Ok(());
         }
         next_row += n;
@@ -243,6 +249,7 @@ fn validate(plan: &Plan, header_len: usize, chunk: RawChunk) -> Result<Validated
     Ok(Validated {
         seq: chunk.seq,
         first_row: chunk.first_row,
+        bytes_end: chunk.bytes_end,
         rows: chunk.rows,
         batch,
         accepted,
@@ -264,16 +271,41 @@ struct Sequencer<'p> {
     plan: &'p Plan,
     header_len: usize,
     tx: tokio::sync::mpsc::Sender<Chunk>,
+    /// Made at the first chunk, sized from the row count it lets us estimate.
     keys: Option<KeySet>,
+    total_bytes: Option<u64>,
     held: Vec<Held>,
     refused: Vec<QuarantinedRow>,
     stats: LoadStats,
 }
 
 impl<'p> Sequencer<'p> {
-    fn new(plan: &'p Plan, header_len: usize, tx: tokio::sync::mpsc::Sender<Chunk>) -> Result<Self> {
-        let keys = if plan.key_idx.is_empty() { None } else { Some(KeySet::new().map_err(io)?) };
-        Ok(Self { plan, header_len, tx, keys, held: vec![], refused: vec![], stats: LoadStats::default() })
+    fn new(plan: &'p Plan, header_len: usize, total_bytes: Option<u64>, tx: tokio::sync::mpsc::Sender<Chunk>) -> Self {
+        Self {
+            plan,
+            header_len,
+            tx,
+            keys: None,
+            total_bytes,
+            held: vec![],
+            refused: vec![],
+            stats: LoadStats::default(),
+        }
+    }
+
+    /// The load's key set, made at the first chunk: a file of known size and the bytes of its
+    /// first chunk's rows estimate the row count (with a quarter to spare), so the key set's
+    /// first Bloom filter holds every key and a new key costs one probe instead of one per
+    /// filter. A wrong estimate only adds filters.
+    fn key_set(&self, rows: usize, bytes_end: u64) -> Result<KeySet> {
+        let expected = match self.total_bytes {
+            Some(total) if bytes_end > 0 => {
+                let rows = rows as u128 * u128::from(total) / u128::from(bytes_end);
+                usize::try_from(rows + rows / 4).unwrap_or(usize::MAX)
+            }
+            _ => 0,
+        };
+        KeySet::with_capacity(expected).map_err(io)
     }
 
     fn send(&self, chunk: Chunk) -> Result<()> {
@@ -328,6 +360,9 @@ impl<'p> Sequencer<'p> {
     }
 
     fn take(&mut self, chunk: Validated) -> Result<()> {
+        if self.keys.is_none() && !self.plan.key_idx.is_empty() {
+            self.keys = Some(self.key_set(chunk.rows.len(), chunk.bytes_end)?);
+        }
         self.stats.merge(&chunk.stats);
         self.refused.extend(chunk.refused);
         if let Some(batch) = chunk.batch {

@@ -14,15 +14,22 @@
 //! A key the filters call "maybe seen" (a real duplicate, or one false positive in about a
 //! thousand) is not decided at once: the loader holds the row back and asks
 //! [`KeySet::logged_among`] about a whole batch of held rows at a time, one sequential read of
-//! the log. Filters are added as keys arrive, each four times the capacity of the last, so a
-//! load of unknown length needs no estimate and a 10M-row load probes three filters.
+//! the log. A new key must be probed in every filter, one cache miss each, so a load that can
+//! estimate its row count (a file of known size, see the sequencer) sizes the first filter for
+//! it and probes one; when keys outgrow the filters, another is added with four times the
+//! capacity of the last, so an estimate that is too low, or none, costs probes, never
+//! correctness.
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 
-/// Keys of the first filter; each further filter holds four times as many.
+/// Keys of the first filter when no larger estimate is given; each further filter holds four
+/// times as many as the last.
 const FIRST_CAPACITY: usize = 1 << 20;
+/// The largest first filter made from an estimate, in keys (128 MB of filter): an estimate is
+/// a guess, and a wrong guess must not take memory the load would never use.
+const MAX_ESTIMATE: usize = 1 << 26;
 /// Filter bits per key: a false positive rate of about 0.1% for split-block filters.
 const BITS_PER_KEY: usize = 16;
 
@@ -86,8 +93,14 @@ pub struct KeySet {
 
 impl KeySet {
     pub fn new() -> std::io::Result<Self> {
+        Self::with_capacity(0)
+    }
+
+    /// A key set whose first filter holds `expected` keys (at least [`FIRST_CAPACITY`], at
+    /// most [`MAX_ESTIMATE`]) before another filter is needed.
+    pub fn with_capacity(expected: usize) -> std::io::Result<Self> {
         Ok(Self {
-            filters: vec![Filter::new(FIRST_CAPACITY)],
+            filters: vec![Filter::new(expected.clamp(FIRST_CAPACITY, MAX_ESTIMATE))],
             log: BufWriter::with_capacity(1 << 20, tempfile::tempfile()?),
             logged: 0,
         })
@@ -196,5 +209,29 @@ mod tests {
         set.insert(fp(n + 1000)).unwrap();
         let last: HashSet<u128> = [fp(n + 1000)].into();
         assert_eq!(set.logged_among(&last).unwrap(), last);
+    }
+
+    // covers: R-AGG-02 (a key set sized from an estimate keeps one filter while the estimate
+    // holds, grows past a wrong one, and decides keys exactly either way)
+    #[test]
+    fn an_estimate_sizes_one_filter_and_a_wrong_one_only_adds_filters() {
+        let n = 2 * FIRST_CAPACITY as u64;
+        let mut sized = KeySet::with_capacity(n as usize).unwrap();
+        let mut small = KeySet::with_capacity(10).unwrap();
+        for i in 0..n {
+            sized.insert(fp(i)).unwrap();
+            small.insert(fp(i)).unwrap();
+        }
+        assert_eq!(sized.filters.len(), 1);
+        assert_eq!(small.filters.len(), 2);
+        for set in [&mut sized, &mut small] {
+            for i in (0..n).step_by(1009) {
+                assert_eq!(set.insert_new(fp(i)).unwrap(), Seen::Maybe);
+            }
+            let asked: HashSet<u128> = [fp(5), fp(n + 5)].into();
+            assert_eq!(set.logged_among(&asked).unwrap(), [fp(5)].into());
+        }
+        // An absurd estimate is capped.
+        assert!(KeySet::with_capacity(usize::MAX).unwrap().filter_bytes() <= MAX_ESTIMATE * BITS_PER_KEY / 8);
     }
 }

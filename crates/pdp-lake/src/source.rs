@@ -192,12 +192,42 @@ pub trait RowSource: Send {
     }
     /// Bytes consumed so far, for progress.
     fn bytes_read(&self) -> u64;
+    /// The size of the whole input in the units of [`RowSource::bytes_read`], when known (a
+    /// file, not a stream): with the bytes of the first rows it estimates the row count.
+    fn total_bytes(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// A source read from a file, whose size is known.
+struct FileSource {
+    inner: Box<dyn RowSource>,
+    size: u64,
+}
+
+impl RowSource for FileSource {
+    fn header(&self) -> &[String] {
+        self.inner.header()
+    }
+    fn next_row(&mut self) -> Result<Option<SourceRow>, LakeError> {
+        self.inner.next_row()
+    }
+    fn next_rows(&mut self, block: &mut RowBlock, max: usize) -> Result<(), LakeError> {
+        self.inner.next_rows(block, max)
+    }
+    fn bytes_read(&self) -> u64 {
+        self.inner.bytes_read()
+    }
+    fn total_bytes(&self) -> Option<u64> {
+        Some(self.size)
+    }
 }
 
 /// Opens `path` as `format`.
 pub fn open_file(path: &Path, format: SourceFormat, encoding: Encoding) -> Result<Box<dyn RowSource>, LakeError> {
     let file = std::fs::File::open(path).map_err(|e| LakeError::Io(format!("{}: {e}", path.display())))?;
-    open_reader(Box::new(file), format, encoding)
+    let size = file.metadata().map_err(|e| LakeError::Io(format!("{}: {e}", path.display())))?.len();
+    Ok(Box::new(FileSource { inner: open_reader(Box::new(file), format, encoding)?, size }))
 }
 
 /// Opens any reader as `format`.
