@@ -101,12 +101,17 @@ impl Principal {
         }
     }
 
-    /// An audit event by this caller.
-    pub fn event(&self, action: &str, object: &str) -> NewEvent {
-        let via = match &self.via {
+    /// How the caller came in, as events record it: `session` or `api_key:{id}`.
+    pub fn via_label(&self) -> String {
+        match &self.via {
             Via::Session { .. } => "session".to_string(),
             Via::ApiKey { id } => format!("api_key:{id}"),
-        };
+        }
+    }
+
+    /// An audit event by this caller.
+    pub fn event(&self, action: &str, object: &str) -> NewEvent {
+        let via = self.via_label();
         NewEvent {
             actor: self.user.username.clone(),
             actor_id: Some(self.user.id),

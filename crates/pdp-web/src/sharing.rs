@@ -1176,9 +1176,8 @@ impl AccessTerms {
         let mut ev = p.event(&format!("share.access.{}", mode.as_str()), "");
         ev.purpose = self.g.purpose.clone();
         ev.request_hash = sha256_hex(request.as_bytes());
-        let via: serde_json::Value = serde_json::from_str(&ev.detail).unwrap_or_default();
         ev.detail = serde_json::json!({
-            "via": via.get("via"), "grant": self.g.id, "dataset": self.g.dataset, "mode": mode.as_str(),
+            "via": p.via_label(), "grant": self.g.id, "dataset": self.g.dataset, "mode": mode.as_str(),
             "rows": rows, "fields": fields, "response_hash": response, "user_org": self.g.user_org_id,
             "provider_org": self.g.provider_org_id, "emergency": self.g.emergency_id,
         })
