@@ -5,6 +5,7 @@
 #
 #   bench/share_wrk.sh                      # 100 000 people, 20 s per run, 32 connections
 #   ROWS=1000000 DURATION=30s CONNS=64 bench/share_wrk.sh
+#   PERF_DIR=/tmp/prof bench/share_wrk.sh  # also records a perf profile of the server per run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pdp-release}"
@@ -46,20 +47,26 @@ VIEW_BYTES=$(curl -s -H "Authorization: Bearer $TOKEN" "$VIEW_URL" | wc -c)
 curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$BODY" "$VERIFY_URL"; echo
 curl -s -H "Authorization: Bearer $TOKEN" "$VIEW_URL"; echo
 
-run() { # name, lua script or '', url
-  local out
+run() { # name, lua script or '', url, tag of the profile
+  local out perf_pid=""
+  if [ -n "${PERF_DIR:-}" ]; then
+    mkdir -p "$PERF_DIR"
+    perf record -q -F 499 -g -p "$PID" -o "$PERF_DIR/$4.data" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   if [ -n "$2" ]; then out="$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "$2" "$3")"; else out="$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$3")"; fi
   local rps p50 p99 non2xx
   rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
   p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
   p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
   non2xx="$(awk '/Non-2xx/ {print $5}' <<<"$out")"
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   printf '| %s | %s | %s | %s | %s |\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
 }
 echo "| endpoint | requests/s | p50 | p99 | non-2xx |"
 echo "|---|---:|---:|---:|---:|"
-run "bare handler, $VERIFY_BYTES B" "" "$BASE/bench/bare?bytes=$VERIFY_BYTES"
-run "verify (POST, $VERIFY_BYTES B)" "$WORK/verify.lua" "$VERIFY_URL"
-run "bare handler, $VIEW_BYTES B" "" "$BASE/bench/bare?bytes=$VIEW_BYTES"
-run "view (GET, $VIEW_BYTES B)" "$WORK/view.lua" "$VIEW_URL"
+run "bare handler, $VERIFY_BYTES B" "" "$BASE/bench/bare?bytes=$VERIFY_BYTES" bare-verify
+run "verify (POST, $VERIFY_BYTES B)" "$WORK/verify.lua" "$VERIFY_URL" verify
+run "bare handler, $VIEW_BYTES B" "" "$BASE/bench/bare?bytes=$VIEW_BYTES" bare-view
+run "view (GET, $VIEW_BYTES B)" "$WORK/view.lua" "$VIEW_URL" view
 echo "# server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$PID/status)"
