@@ -79,11 +79,7 @@ impl Lake {
     /// seen at a listing made when that time was already [`SETTLED`] (a new commit file then
     /// changes it).
     fn log_version(&self, dataset: &str) -> Option<u64> {
-        let url = self.table_url(dataset);
-        if url.scheme() != "file" {
-            return None;
-        }
-        let dir = url.to_file_path().ok()?.join("_delta_log");
+        let dir = self.root_dir.as_ref()?.join(crate::table_dir(dataset)).join("_delta_log");
         let mtime = std::fs::metadata(&dir).and_then(|m| m.modified()).ok();
         if let Some(mtime) = mtime {
             let listed = self.key_indexes.lock().expect("key index lock").listed.get(dataset).copied();

@@ -280,6 +280,9 @@ pub struct RowPage {
 #[derive(Clone)]
 pub struct Lake {
     root: Url,
+    /// The root as a directory when the lake is local: the key index stats a table's log on
+    /// every lookup, and going through the URL each time cost a parse per request.
+    root_dir: Option<std::path::PathBuf>,
     /// One lock per dataset so two loads in this process never race for the same commit; the
     /// Delta commit protocol still refuses a conflicting commit from another process.
     locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
@@ -316,7 +319,8 @@ impl Lake {
             }
         };
         let root = if url.path().ends_with('/') { url } else { Url::parse(&format!("{url}/")).expect("url") };
-        Ok(Self { root, locks: Default::default(), key_indexes: Default::default() })
+        let root_dir = if root.scheme() == "file" { root.to_file_path().ok() } else { None };
+        Ok(Self { root, root_dir, locks: Default::default(), key_indexes: Default::default() })
     }
 
     pub fn root(&self) -> &Url {

@@ -33,7 +33,10 @@ type DbRow = SqliteRow;
 
 /// Metadata storage in one SQLite file.
 pub struct SqliteStorage {
+    /// Reads, and the few writes outside a write transaction.
     pool: SqlitePool,
+    /// The one connection write transactions use (see `connect`).
+    writer: SqlitePool,
     alg: HashAlg,
 }
 
@@ -64,18 +67,30 @@ impl SqliteStorage {
             .foreign_keys(true)
             // No commit checkpoints: see `checkpoints`.
             .pragma("wal_autocheckpoint", "0");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .connect_with(opts)
-            .await
-            .map_err(backend)?;
-        MIGRATOR.run(&pool).await.map_err(|e| StorageError::Backend(e.to_string()))?;
+        // Write transactions take turns on one connection of their own. SQLite has one writer
+        // at a time anyway, and a connection's page cache is dropped whenever another
+        // connection has written since its last transaction: with writes spread over the pool,
+        // every group commit of the access path started cold and re-read the audit table's
+        // index pages from the file. Waiting for the connection replaces waiting for the lock.
+        // An in-memory database is one per connection, so there the pools are one.
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await.map_err(backend)?;
+        MIGRATOR.run(&writer).await.map_err(|e| StorageError::Backend(e.to_string()))?;
+        let pool = if memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .connect_with(opts)
+                .await
+                .map_err(backend)?
+        };
         tokio::spawn(checkpoints(pool.clone()));
-        Ok(Self { pool, alg })
+        Ok(Self { pool, writer, alg })
     }
 
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
     }
 }
 
