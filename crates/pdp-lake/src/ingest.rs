@@ -72,7 +72,7 @@ struct RawChunk {
     first_row: u64,
     rows: RowBlock,
     /// The source's bytes read once the chunk was taken: with the size of a file, the first
-    /// chunk's estimates the load's row count (see [`Sequencer::keys_for`]).
+    /// chunk's estimates the load's row count (see [`Sequencer::key_set`]).
     bytes_end: u64,
 }
 
