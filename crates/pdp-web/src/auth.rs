@@ -109,9 +109,14 @@ impl Principal {
         }
     }
 
-    /// An audit event by this caller.
+    /// An audit event by this caller; its detail says how the caller came in.
     pub fn event(&self, action: &str, object: &str) -> NewEvent {
-        let via = self.via_label();
+        self.event_with_detail(action, object, serde_json::json!({ "via": self.via_label() }).to_string())
+    }
+
+    /// An audit event by this caller with a detail of the caller's making (which should say
+    /// how the caller came in, as [`Principal::event`]'s does).
+    pub fn event_with_detail(&self, action: &str, object: &str, detail: String) -> NewEvent {
         NewEvent {
             actor: self.user.username.clone(),
             actor_id: Some(self.user.id),
@@ -122,7 +127,7 @@ impl Principal {
             purpose: String::new(),
             outcome: Outcome::Success,
             request_hash: String::new(),
-            detail: serde_json::json!({ "via": via }).to_string(),
+            detail,
         }
     }
 }

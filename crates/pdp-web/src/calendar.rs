@@ -17,7 +17,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use pdp_domain::Localized;
-use pdp_domain::calendar::{ISO_DATE, WorkCalendar, YearTable};
+use pdp_domain::calendar::{WorkCalendar, YearTable};
 use pdp_storage::StoredHolidayTable;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -27,7 +27,7 @@ use crate::auth::Principal;
 use crate::catalog::{json_or, path_or, query_or};
 use crate::datasets::{now_micros, today_date};
 use crate::error::{ApiError, ErrorBody};
-use crate::sharing::iso;
+use crate::sharing::{iso, parse_date};
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -129,24 +129,24 @@ pub fn missing_next_year(cal: &WorkCalendar) -> Option<i32> {
     (u8::from(today.month()) >= 11 && cal.year(next).is_none()).then_some(next)
 }
 
+/// A year's table as listed, with where it came from (`stored` when it was added).
+fn year_out(t: &YearTable, stored: Option<&StoredHolidayTable>) -> YearOut {
+    YearOut {
+        year: t.year,
+        source: t.source.clone(),
+        origin: if stored.is_some() { "added" } else { "shipped" }.into(),
+        added_by: stored.map(|a| a.added_by.clone()),
+        added_at_micros: stored.map(|a| a.added_at_micros),
+        holidays: t.holiday_ranges(),
+        holiday_days: t.holidays().count(),
+        workdays: t.workdays().map(iso).collect(),
+    }
+}
+
 pub fn do_calendar(state: &AppState) -> CalendarOut {
     let (cal, added) = state.catalog.calendar.snapshot();
-    let years = cal
-        .years()
-        .map(|t| {
-            let stored = added.iter().find(|a| a.year == i64::from(t.year));
-            YearOut {
-                year: t.year,
-                source: t.source.clone(),
-                origin: if stored.is_some() { "added" } else { "shipped" }.into(),
-                added_by: stored.map(|a| a.added_by.clone()),
-                added_at_micros: stored.map(|a| a.added_at_micros),
-                holidays: t.holiday_ranges(),
-                holiday_days: t.holidays().count(),
-                workdays: t.workdays().map(iso).collect(),
-            }
-        })
-        .collect::<Vec<_>>();
+    let years =
+        cal.years().map(|t| year_out(t, added.iter().find(|a| a.year == i64::from(t.year)))).collect::<Vec<_>>();
     CalendarOut { last_year: years.last().map(|y| y.year), missing_next_year: missing_next_year(&cal), years }
 }
 
@@ -198,16 +198,7 @@ pub async fn do_set_year(
     // Rebuilt from the database rather than patched, so the live calendar is always exactly
     // the shipped tables plus what is stored.
     load_added_tables(state).await?;
-    Ok(YearOut {
-        year,
-        source: stored.source,
-        origin: "added".into(),
-        added_by: Some(stored.added_by),
-        added_at_micros: Some(stored.added_at_micros),
-        holiday_days: table.holidays().count(),
-        holidays: stored.holidays,
-        workdays: stored.workdays,
-    })
+    Ok(year_out(&table, Some(&stored)))
 }
 
 /// Adds or replaces the holiday table of a year (the city's data authority).
@@ -253,13 +244,7 @@ pub async fn deadline(
 }
 
 pub fn do_deadline(state: &AppState, q: &DeadlineParams) -> Result<DeadlineOut, ApiError> {
-    let from = time::Date::parse(q.from.trim(), ISO_DATE).map_err(|_| {
-        ApiError::bad_request(
-            "invalid_date",
-            format!("日期“{}”应为 YYYY-MM-DD", q.from),
-            format!("date {:?} must be YYYY-MM-DD", q.from),
-        )
-    })?;
+    let from = parse_date(&q.from, "from")?;
     if q.days > 366 {
         return Err(ApiError::bad_request("invalid_input", "工作日数不能超过 366", "days must be at most 366"));
     }

@@ -71,7 +71,7 @@ pub(crate) fn iso(d: time::Date) -> String {
     d.format(pdp_domain::calendar::ISO_DATE).unwrap_or_default()
 }
 
-fn parse_date(s: &str, what: &str) -> Result<time::Date, ApiError> {
+pub(crate) fn parse_date(s: &str, what: &str) -> Result<time::Date, ApiError> {
     time::Date::parse(s.trim(), pdp_domain::calendar::ISO_DATE).map_err(|_| {
         ApiError::bad_request(
             "invalid_date",
@@ -1173,15 +1173,15 @@ impl AccessTerms {
         request: &str,
         response: &str,
     ) -> pdp_audit::NewEvent {
-        let mut ev = p.event(&format!("share.access.{}", mode.as_str()), "");
-        ev.purpose = self.g.purpose.clone();
-        ev.request_hash = sha256_hex(request.as_bytes());
-        ev.detail = serde_json::json!({
+        let detail = serde_json::json!({
             "via": p.via_label(), "grant": self.g.id, "dataset": self.g.dataset, "mode": mode.as_str(),
             "rows": rows, "fields": fields, "response_hash": response, "user_org": self.g.user_org_id,
             "provider_org": self.g.provider_org_id, "emergency": self.g.emergency_id,
         })
         .to_string();
+        let mut ev = p.event_with_detail(&format!("share.access.{}", mode.as_str()), "", detail);
+        ev.purpose = self.g.purpose.clone();
+        ev.request_hash = sha256_hex(request.as_bytes());
         ev
     }
 }
