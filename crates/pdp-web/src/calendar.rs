@@ -244,7 +244,7 @@ pub async fn deadline(
 }
 
 pub fn do_deadline(state: &AppState, q: &DeadlineParams) -> Result<DeadlineOut, ApiError> {
-    let from = parse_date(&q.from, "from")?;
+    let from = parse_date(&q.from, "起算日期 / from")?;
     if q.days > 366 {
         return Err(ApiError::bad_request("invalid_input", "工作日数不能超过 366", "days must be at most 366"));
     }
