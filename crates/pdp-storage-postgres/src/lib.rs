@@ -4,6 +4,7 @@
 //! chain, so concurrent transactions extend the chain one after the other and never fork it.
 //! The schema can be set in configuration (`database.schema`); tests give each run its own.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -95,6 +96,31 @@ impl PostgresStorage {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut *tx).await.map_err(backend)?;
         Ok(tx)
+    }
+}
+
+impl PostgresStorage {
+    /// Writes a batch of the access path (see `portable::sharing::access_batch`): the grants'
+    /// usage counters and the chained events, in one transaction.
+    async fn write_accesses(&self, per_grant: BTreeMap<i64, (i64, i64)>, events: Vec<NewEvent>) -> Result<()> {
+        let now = now_micros();
+        let mut tx = self.write_tx().await?;
+        for (grant_id, (accesses, rows)) in per_grant {
+            sqlx::query(
+                "UPDATE share_grants SET accesses = accesses + $4, rows_served = rows_served + $1, last_access = $2
+                 WHERE id = $3",
+            )
+            .bind(rows)
+            .bind(now)
+            .bind(grant_id)
+            .bind(accesses)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        append_in(&mut tx, self.alg, events).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(())
     }
 }
 

@@ -17,6 +17,8 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool, Transaction};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+mod access_log;
+
 /// SQL both dialects accept, shared with `pdp-storage-postgres` (see the module header).
 mod portable {
     mod aggregation;
@@ -74,13 +76,22 @@ impl SqliteStorage {
         // index pages from the file. Waiting for the connection replaces waiting for the lock.
         // An in-memory database is one per connection, so there the pools are one.
         let memory = url.contains(":memory:") || url.contains("mode=memory");
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await.map_err(backend)?;
+        // No ping before handing out a connection (sqlx's default, meant for network
+        // databases): a SQLite connection is a thread of this process, and the ping was one more
+        // round trip to it on every query.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(opts.clone())
+            .await
+            .map_err(backend)?;
         MIGRATOR.run(&writer).await.map_err(|e| StorageError::Backend(e.to_string()))?;
         let pool = if memory {
             writer.clone()
         } else {
             SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
+                .test_before_acquire(false)
                 .connect_with(opts)
                 .await
                 .map_err(backend)?

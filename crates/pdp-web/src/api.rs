@@ -106,7 +106,7 @@ pub async fn me(Extension(p): P) -> Json<Me> {
         Via::Session { .. } => "session",
         Via::ApiKey { .. } => "api_key",
     };
-    Json(Me { org_id: p.org_id, user: p.user, permissions, via: via.into() })
+    Json(Me { org_id: p.org_id, user: (*p.user).clone(), permissions, via: via.into() })
 }
 
 // ---------------------------------------------------------------- regions

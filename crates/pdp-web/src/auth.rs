@@ -83,7 +83,9 @@ pub enum Via {
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user: User,
+    /// Shared with the access cache: every request clones its principal at least once (the
+    /// `Extension` extractor), and the account's strings need not be copied each time.
+    pub user: Arc<User>,
     pub via: Via,
     /// The organisation the caller acts for: the key's scope, or the account's organisation.
     pub org_id: Option<i64>,
@@ -164,7 +166,7 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Pri
         return Ok(None);
     }
     let org_id = user.org_id;
-    Ok(Some(Principal { user, via: Via::Session { token_hash, csrf: session.csrf_token }, org_id }))
+    Ok(Some(Principal { user: Arc::new(user), via: Via::Session { token_hash, csrf: session.csrf_token }, org_id }))
 }
 
 /// API keys look like `pdp_<id>_<secret>`; the id finds the row, the secret proves possession.
@@ -187,7 +189,7 @@ async fn resolve_api_key(state: &AppState, token: &str, now: i64) -> Result<Prin
             let generation = state.access_cache.generation();
             let key = state.storage.get_api_key(id).await?.ok_or_else(invalid)?;
             let user = state.storage.get_user(key.user_id).await?.ok_or_else(invalid)?;
-            let found = Arc::new((key, user));
+            let found = Arc::new((key, Arc::new(user)));
             state.access_cache.put_api_key(id, generation, found.clone());
             found
         }

@@ -294,7 +294,17 @@ pub fn route_table() -> &'static [RouteSpec] {
 }
 
 /// The entry for a matched route. HEAD is answered by the GET handler, so it needs what GET needs.
+/// Looked up by path in a map built once (the gate asks on every request, and a scan compared
+/// a few hundred strings each time); a path has at most a handful of methods.
 pub fn find(method: &Method, path: &str) -> Option<&'static RouteSpec> {
+    static BY_PATH: OnceLock<std::collections::HashMap<&'static str, Vec<&'static RouteSpec>>> = OnceLock::new();
+    let by_path = BY_PATH.get_or_init(|| {
+        let mut m: std::collections::HashMap<&'static str, Vec<&'static RouteSpec>> = Default::default();
+        for s in route_table() {
+            m.entry(s.path).or_default().push(s);
+        }
+        m
+    });
     let method = if method == Method::HEAD { &Method::GET } else { method };
-    route_table().iter().find(|s| s.method == method && s.path == path)
+    by_path.get(path)?.iter().copied().find(|s| s.method == method)
 }

@@ -1173,12 +1173,34 @@ impl AccessTerms {
         request: &str,
         response: &str,
     ) -> pdp_audit::NewEvent {
-        let detail = serde_json::json!({
-            "via": p.via_label(), "grant": self.g.id, "dataset": self.g.dataset, "mode": mode.as_str(),
-            "rows": rows, "fields": fields, "response_hash": response, "user_org": self.g.user_org_id,
-            "provider_org": self.g.provider_org_id, "emergency": self.g.emergency_id,
+        /// Written straight from borrowed fields: one of these is built for every access.
+        #[derive(Serialize)]
+        struct Detail<'a> {
+            via: &'a str,
+            grant: i64,
+            dataset: &'a str,
+            mode: &'a str,
+            rows: usize,
+            fields: &'a [String],
+            response_hash: &'a str,
+            user_org: i64,
+            provider_org: i64,
+            emergency: Option<i64>,
+        }
+        let via = p.via_label();
+        let detail = serde_json::to_string(&Detail {
+            via: &via,
+            grant: self.g.id,
+            dataset: &self.g.dataset,
+            mode: mode.as_str(),
+            rows,
+            fields,
+            response_hash: response,
+            user_org: self.g.user_org_id,
+            provider_org: self.g.provider_org_id,
+            emergency: self.g.emergency_id,
         })
-        .to_string();
+        .unwrap_or_default();
         let mut ev = p.event_with_detail(&format!("share.access.{}", mode.as_str()), "", detail);
         ev.purpose = self.g.purpose.clone();
         ev.request_hash = sha256_hex(request.as_bytes());
@@ -1369,7 +1391,14 @@ pub async fn do_verify(state: &AppState, p: &Principal, id: i64, input: &VerifyI
     };
     let out = VerifyOut { grant_id: id, found: !actual.is_empty(), matches: sharing::verify(&input.values, &actual) };
     let body = serde_json::to_vec(&out).unwrap_or_default();
-    let req = serde_json::to_string(&serde_json::json!({"key": input.key, "values": input.values})).unwrap_or_default();
+    // What was asked, hashed for the exchange log: serialised from the input as it is (an
+    // object with the key and the claimed values, in field order).
+    #[derive(Serialize)]
+    struct Asked<'a> {
+        key: &'a str,
+        values: &'a BTreeMap<String, String>,
+    }
+    let req = serde_json::to_string(&Asked { key: &input.key, values: &input.values }).unwrap_or_default();
     let ev = a.event(p, ShareMode::Verify, usize::from(out.found), &columns, &req, &sha256_hex(&body));
     state.record_access(id, 1, i64::from(out.found), ev).await?;
     Ok(out)

@@ -11,6 +11,24 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::{DbRow, Store, append_in, backend};
 
+/// A batch of the access path as the backends write it (each in its own `write_accesses`): one
+/// counter update per grant, however many of its accesses the batch holds, and the events.
+pub(crate) fn access_batch(batch: Vec<AccessRecord>) -> (BTreeMap<i64, (i64, i64)>, Vec<NewEvent>) {
+    let mut per_grant: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for r in &batch {
+        let c = per_grant.entry(r.grant_id).or_default();
+        c.0 += r.accesses;
+        c.1 += r.rows;
+    }
+    // The caller may name a more precise object (e.g. the digests of documents served);
+    // otherwise the object is the grant.
+    let events = batch
+        .into_iter()
+        .map(|r| if r.audit.object.is_empty() { r.audit.with_object(format!("grant:{}", r.grant_id)) } else { r.audit })
+        .collect();
+    (per_grant, events)
+}
+
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
@@ -546,44 +564,8 @@ impl ShareStore for Store {
     }
 
     async fn record_accesses(&self, batch: Vec<AccessRecord>) -> Result<()> {
-        // One counter update per grant, however many of its accesses the batch holds.
-        let mut per_grant: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-        for r in &batch {
-            let c = per_grant.entry(r.grant_id).or_default();
-            c.0 += r.accesses;
-            c.1 += r.rows;
-        }
-        let now = now_micros();
-        let mut tx = self.write_tx().await?;
-        for (grant_id, (accesses, rows)) in per_grant {
-            sqlx::query(
-                "UPDATE share_grants SET accesses = accesses + $4, rows_served = rows_served + $1, last_access = $2
-                 WHERE id = $3",
-            )
-            .bind(rows)
-            .bind(now)
-            .bind(grant_id)
-            .bind(accesses)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        // The caller may name a more precise object (e.g. the digests of documents served);
-        // otherwise the object is the grant.
-        let events =
-            batch
-                .into_iter()
-                .map(|r| {
-                    if r.audit.object.is_empty() {
-                        r.audit.with_object(format!("grant:{}", r.grant_id))
-                    } else {
-                        r.audit
-                    }
-                })
-                .collect();
-        append_in(&mut tx, self.alg, events).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(())
+        let (per_grant, events) = access_batch(batch);
+        self.write_accesses(per_grant, events).await
     }
 
     async fn grant_usage(&self, grant_id: i64) -> Result<GrantUsage> {
