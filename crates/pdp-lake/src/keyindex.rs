@@ -5,7 +5,8 @@
 //! A [`KeyIndex`] holds one version of a table as text rows with a map from key to rows. It is
 //! built on the first lookup of a (dataset, key column) and used while the table's latest
 //! version, read from the names in `_delta_log`, is the version it was built from; a load by
-//! this process or any other makes the next lookup rebuild it. Tables larger than
+//! this process makes the next lookup rebuild it, a load by another process (`pdp load`) a
+//! lookup at most [`RECHECK`] after that load's commit. Tables larger than
 //! [`MAX_ROWS`] rows are not indexed (the caller scans instead), so memory stays bounded:
 //! at most [`MAX_INDEXES`] indexes of at most that many rows.
 //!
@@ -15,7 +16,8 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
 
 use datafusion::arrow::datatypes::DataType;
 
@@ -54,7 +56,17 @@ pub struct KeyIndexes {
     /// Per dataset: the `_delta_log` directory's modification time when its version was last
     /// listed, and that version (see [`Lake::log_version`]).
     listed: HashMap<String, (SystemTime, u64)>,
+    /// Per dataset: when its version was last looked up in the file system, the count of this
+    /// process's writes then ([`Lake::writes`]), and the version found.
+    checked: HashMap<String, (Instant, u64, u64)>,
 }
+
+/// How long a table's version, once read from the file system, is taken as its latest without
+/// looking again, unless this process has written to a table since. The look is a `stat` of
+/// the log directory (a path walk in the kernel), which was 3 % of the server's CPU in the
+/// sharing benchmark when made for every lookup; so another process's load is seen by the
+/// lookups that start up to this long after its commit.
+pub const RECHECK: Duration = Duration::from_millis(50);
 
 /// How old a directory's modification time must be before it is trusted to show that no
 /// commit was added since: file times tick coarsely (a few milliseconds on Linux), so a
@@ -77,8 +89,29 @@ impl Lake {
     /// Listing the log costs a directory read that grows with the number of commits, on every
     /// lookup; so the listing is skipped while the directory's modification time is the one
     /// seen at a listing made when that time was already [`SETTLED`] (a new commit file then
-    /// changes it).
+    /// changes it), and the directory is not looked at again for [`RECHECK`] after a look
+    /// unless this process has written since.
     fn log_version(&self, dataset: &str) -> Option<u64> {
+        // Read before looking, so that a write of this process that ends during the look makes
+        // the next lookup look again.
+        let writes = self.writes.load(Ordering::Acquire);
+        if let Some(&(at, w, version)) = self.key_indexes.lock().expect("key index lock").checked.get(dataset)
+            && w == writes
+            && at.elapsed() < RECHECK
+        {
+            return Some(version);
+        }
+        let version = self.log_version_on_disk(dataset)?;
+        self.key_indexes
+            .lock()
+            .expect("key index lock")
+            .checked
+            .insert(dataset.to_string(), (Instant::now(), writes, version));
+        Some(version)
+    }
+
+    /// [`Lake::log_version`] as the file system shows it now.
+    fn log_version_on_disk(&self, dataset: &str) -> Option<u64> {
         let dir = self.root_dir.as_ref()?.join(crate::table_dir(dataset)).join("_delta_log");
         let mtime = std::fs::metadata(&dir).and_then(|m| m.modified()).ok();
         if let Some(mtime) = mtime {

@@ -22,6 +22,7 @@ pub mod share;
 pub mod source;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, ArrayRef, Int64Array, StringArray};
@@ -288,6 +289,23 @@ pub struct Lake {
     locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     /// In-memory indexes for lookups by key, see [`keyindex`].
     key_indexes: Arc<Mutex<keyindex::KeyIndexes>>,
+    /// Counts the operations of this process that may have committed to a table (one per
+    /// [`Writing`] released), so that the key indexes look at a table's log again at once
+    /// after this process's own loads instead of trusting a recent look.
+    writes: Arc<AtomicU64>,
+}
+
+/// A dataset's write lock, held by every operation that may commit to its table. Releasing it
+/// counts in [`Lake::writes`].
+struct Writing {
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+    writes: Arc<AtomicU64>,
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        self.writes.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 impl std::fmt::Debug for Lake {
@@ -320,7 +338,13 @@ impl Lake {
         };
         let root = if url.path().ends_with('/') { url } else { Url::parse(&format!("{url}/")).expect("url") };
         let root_dir = if root.scheme() == "file" { root.to_file_path().ok() } else { None };
-        Ok(Self { root, root_dir, locks: Default::default(), key_indexes: Default::default() })
+        Ok(Self {
+            root,
+            root_dir,
+            locks: Default::default(),
+            key_indexes: Default::default(),
+            writes: Default::default(),
+        })
     }
 
     pub fn root(&self) -> &Url {
@@ -331,8 +355,10 @@ impl Lake {
         self.root.join(&format!("{}/", table_dir(dataset))).expect("a relative path joins")
     }
 
-    fn lock(&self, dataset: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.locks.lock().expect("lock").entry(dataset.to_string()).or_default().clone()
+    /// Takes the dataset's write lock (see [`Writing`]).
+    async fn writing(&self, dataset: &str) -> Writing {
+        let lock = self.locks.lock().expect("lock").entry(dataset.to_string()).or_default().clone();
+        Writing { _guard: lock.lock_owned().await, writes: self.writes.clone() }
     }
 
     /// The table of a dataset, `None` if nothing was ever loaded.
@@ -353,8 +379,7 @@ impl Lake {
     /// longer be read. The latest version is never touched, the log and the quarantine files
     /// (under `_pdp_quarantine/`, which VACUUM skips) stay. Returns the deleted files.
     pub async fn vacuum(&self, dataset: &str, retention_hours: u64, actor: &str) -> Result<Vec<String>> {
-        let lock = self.lock(dataset);
-        let _guard = lock.lock().await;
+        let _writing = self.writing(dataset).await;
         let Some(table) = self.table(dataset).await? else { return Ok(vec![]) };
         let now = now_micros();
         let note = CommitNote {
@@ -453,8 +478,7 @@ impl Lake {
             return Err(LakeError::NoKey);
         }
         let column_map = map_columns(source.header(), &entry.fields)?;
-        let lock = self.lock(dataset);
-        let _guard = lock.lock().await;
+        let _writing = self.writing(dataset).await;
 
         let table = match self.table(dataset).await? {
             Some(t) => t,

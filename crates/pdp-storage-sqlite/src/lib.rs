@@ -39,6 +39,9 @@ pub struct SqliteStorage {
     pool: SqlitePool,
     /// The one connection write transactions use (see `connect`).
     writer: SqlitePool,
+    /// The thread and connection of the access path's batches, for a database file (see
+    /// `access_log`); `None` for an in-memory database.
+    access_writer: Option<access_log::AccessWriter>,
     alg: HashAlg,
 }
 
@@ -65,7 +68,7 @@ impl SqliteStorage {
             // In WAL mode NORMAL is durable against application crashes and keeps the
             // database consistent on power loss; the audit chain's checkpoints bound the loss.
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(access_log::BUSY_TIMEOUT)
             .foreign_keys(true)
             // No commit checkpoints: see `checkpoints`.
             .pragma("wal_autocheckpoint", "0");
@@ -86,18 +89,20 @@ impl SqliteStorage {
             .await
             .map_err(backend)?;
         MIGRATOR.run(&writer).await.map_err(|e| StorageError::Backend(e.to_string()))?;
-        let pool = if memory {
-            writer.clone()
+        let (pool, access_writer) = if memory {
+            (writer.clone(), None)
         } else {
-            SqlitePoolOptions::new()
+            let access_writer = access_log::AccessWriter::open(opts.get_filename(), alg)?;
+            let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .test_before_acquire(false)
                 .connect_with(opts)
                 .await
-                .map_err(backend)?
+                .map_err(backend)?;
+            (pool, Some(access_writer))
         };
         tokio::spawn(checkpoints(pool.clone()));
-        Ok(Self { pool, writer, alg })
+        Ok(Self { pool, writer, access_writer, alg })
     }
 
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {

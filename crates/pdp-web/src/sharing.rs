@@ -1293,13 +1293,40 @@ pub async fn view(
     Extension(p): P,
     id: Result<Path<i64>, PathRejection>,
     q: Result<Query<ViewParams>, QueryRejection>,
-) -> Result<Json<ViewOut>, ApiError> {
+) -> Result<Answer<ViewOut>, ApiError> {
     let id = path_or(id)?;
     let q = query_or(q)?;
-    Ok(Json(do_view(&state, &p, id, &q).await?))
+    do_view(&state, &p, id, &q).await
 }
 
-pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewParams) -> Result<ViewOut, ApiError> {
+/// An answer of the access path with the JSON its response hash was taken over. The API sends
+/// these very bytes, so the exchange log's hash (R-SHR-12) is that of what the caller received,
+/// and the answer is serialised once instead of once for the hash and again for the response.
+#[derive(Debug)]
+pub struct Answer<T> {
+    pub out: T,
+    body: Vec<u8>,
+}
+
+impl<T: Serialize> Answer<T> {
+    fn new(out: T) -> Self {
+        let body = serde_json::to_vec(&out).unwrap_or_default();
+        Self { out, body }
+    }
+
+    /// The hex SHA-256 of the body, as the exchange log records it.
+    fn hash(&self) -> String {
+        sha256_hex(&self.body)
+    }
+}
+
+impl<T> IntoResponse for Answer<T> {
+    fn into_response(self) -> Response {
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], self.body).into_response()
+    }
+}
+
+pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewParams) -> Result<Answer<ViewOut>, ApiError> {
     let a = grant_for_access(state, p, id, ShareMode::View).await?;
     let key = q.key.trim();
     if key.is_empty() {
@@ -1315,19 +1342,25 @@ pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewParams) -
         .select_rows(&a.g.dataset, &a.selection(a.g.fields.clone()), Some((&key_field, key)), offset, limit)
         .await?;
     let rows: Vec<_> = page.rows.into_iter().map(|r| a.protect(&page.columns, r)).collect();
-    let out =
-        ViewOut { grant_id: id, columns: page.columns, rows, total: page.total, offset, masking: a.g.masking.clone() };
-    let body = serde_json::to_vec(&out).unwrap_or_default();
+    let answer = Answer::new(ViewOut {
+        grant_id: id,
+        columns: page.columns,
+        rows,
+        total: page.total,
+        offset,
+        masking: a.g.masking.clone(),
+    });
+    let out = &answer.out;
     let ev = a.event(
         p,
         ShareMode::View,
         out.rows.len(),
         &out.columns,
         &format!("GET view {id} key={key} offset={offset} limit={limit}"),
-        &sha256_hex(&body),
+        &answer.hash(),
     );
     state.record_access(id, 1, out.rows.len() as i64, ev).await?;
-    Ok(out)
+    Ok(answer)
 }
 
 /// Claimed values of one record.
@@ -1358,12 +1391,17 @@ pub async fn verify(
     Extension(p): P,
     id: Result<Path<i64>, PathRejection>,
     body: Result<Json<VerifyInput>, JsonRejection>,
-) -> Result<Json<VerifyOut>, ApiError> {
+) -> Result<Answer<VerifyOut>, ApiError> {
     let id = path_or(id)?;
-    Ok(Json(do_verify(&state, &p, id, &json_or(body)?).await?))
+    do_verify(&state, &p, id, &json_or(body)?).await
 }
 
-pub async fn do_verify(state: &AppState, p: &Principal, id: i64, input: &VerifyInput) -> Result<VerifyOut, ApiError> {
+pub async fn do_verify(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    input: &VerifyInput,
+) -> Result<Answer<VerifyOut>, ApiError> {
     let a = grant_for_access(state, p, id, ShareMode::Verify).await?;
     if input.values.is_empty() || input.values.len() > 50 {
         return Err(ApiError::bad_request(
@@ -1389,8 +1427,12 @@ pub async fn do_verify(state: &AppState, p: &Principal, id: i64, input: &VerifyI
         Some(row) => columns.iter().cloned().zip(row).collect(),
         None => BTreeMap::new(),
     };
-    let out = VerifyOut { grant_id: id, found: !actual.is_empty(), matches: sharing::verify(&input.values, &actual) };
-    let body = serde_json::to_vec(&out).unwrap_or_default();
+    let answer = Answer::new(VerifyOut {
+        grant_id: id,
+        found: !actual.is_empty(),
+        matches: sharing::verify(&input.values, &actual),
+    });
+    let out = &answer.out;
     // What was asked, hashed for the exchange log: serialised from the input as it is (an
     // object with the key and the claimed values, in field order).
     #[derive(Serialize)]
@@ -1399,9 +1441,9 @@ pub async fn do_verify(state: &AppState, p: &Principal, id: i64, input: &VerifyI
         values: &'a BTreeMap<String, String>,
     }
     let req = serde_json::to_string(&Asked { key: &input.key, values: &input.values }).unwrap_or_default();
-    let ev = a.event(p, ShareMode::Verify, usize::from(out.found), &columns, &req, &sha256_hex(&body));
+    let ev = a.event(p, ShareMode::Verify, usize::from(out.found), &columns, &req, &answer.hash());
     state.record_access(id, 1, i64::from(out.found), ev).await?;
-    Ok(out)
+    Ok(answer)
 }
 
 /// An aggregate query under a statistics grant.

@@ -711,9 +711,9 @@ pub async fn grant_page(
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
         let records = match q.key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
-            Some(key) => {
-                Some(sh::do_view(&state, &p, id, &sh::ViewParams { key: key.into(), offset: None, limit: None }).await?)
-            }
+            Some(key) => Some(
+                sh::do_view(&state, &p, id, &sh::ViewParams { key: key.into(), offset: None, limit: None }).await?.out,
+            ),
             None => None,
         };
         grant_view(&state, &p, lang, id, q.ok.as_deref(), records, None).await
@@ -892,7 +892,7 @@ pub async fn verify_submit(
                 .map(|f| (f.clone(), field(&body, &format!("v_{f}"))))
                 .filter(|(_, v)| !v.trim().is_empty())
                 .collect();
-        let v = sh::do_verify(&state, &p, id, &sh::VerifyInput { key: field(&body, "key"), values }).await?;
+        let v = sh::do_verify(&state, &p, id, &sh::VerifyInput { key: field(&body, "key"), values }).await?.out;
         grant_view(&state, &p, lang, id, None, None, Some(v)).await
     }
     .await;
