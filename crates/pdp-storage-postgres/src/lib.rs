@@ -27,7 +27,7 @@ mod catalog;
 #[path = "../../pdp-storage-sqlite/src/portable/dataset.rs"]
 mod dataset;
 #[path = "../../pdp-storage-sqlite/src/portable/sharing.rs"]
-mod sharing;
+pub(crate) mod sharing;
 
 /// The names the portable modules code against.
 type Store = PostgresStorage;
@@ -103,24 +103,7 @@ impl PostgresStorage {
     /// Writes a batch of the access path (see `portable::sharing::access_batch`): the grants'
     /// usage counters and the chained events, in one transaction.
     async fn write_accesses(&self, per_grant: BTreeMap<i64, (i64, i64)>, events: Vec<NewEvent>) -> Result<()> {
-        let now = now_micros();
-        let mut tx = self.write_tx().await?;
-        for (grant_id, (accesses, rows)) in per_grant {
-            sqlx::query(
-                "UPDATE share_grants SET accesses = accesses + $4, rows_served = rows_served + $1, last_access = $2
-                 WHERE id = $3",
-            )
-            .bind(rows)
-            .bind(now)
-            .bind(grant_id)
-            .bind(accesses)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        append_in(&mut tx, self.alg, events).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(())
+        sharing::write_accesses_sqlx(self, per_grant, events).await
     }
 }
 

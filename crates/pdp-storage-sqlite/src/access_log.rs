@@ -27,7 +27,8 @@
 //! platform.
 //!
 //! An in-memory database is one per connection, so there a second connection would be a second
-//! database: batches go through sqlx's writer connection instead ([`write_with_sqlx`]).
+//! database: batches go through sqlx's writer connection instead
+//! (`portable::sharing::write_accesses_sqlx`, as on PostgreSQL).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -39,7 +40,7 @@ use pdp_storage::{Result, StorageError, now_micros};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use crate::{SqliteStorage, append_in, backend};
+use crate::SqliteStorage;
 
 /// How long a batch waits for SQLite's write lock while another connection holds it.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -118,30 +119,9 @@ impl SqliteStorage {
     ) -> Result<()> {
         match &self.access_writer {
             Some(w) => w.write(per_grant, events).await,
-            None => write_with_sqlx(self, per_grant, events).await,
+            None => crate::portable::sharing::write_accesses_sqlx(self, per_grant, events).await,
         }
     }
-}
-
-/// The batch through sqlx's writer connection, for an in-memory database.
-async fn write_with_sqlx(s: &SqliteStorage, per_grant: BTreeMap<i64, (i64, i64)>, events: Vec<NewEvent>) -> Result<()> {
-    let now = now_micros();
-    let mut tx = s.write_tx().await?;
-    for (grant_id, (accesses, rows)) in per_grant {
-        sqlx::query(
-            "UPDATE share_grants SET accesses = accesses + $1, rows_served = rows_served + $2, last_access = $3
-             WHERE id = $4",
-        )
-        .bind(accesses)
-        .bind(rows)
-        .bind(now)
-        .bind(grant_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-    }
-    append_in(&mut tx, s.alg, events).await?;
-    tx.commit().await.map_err(backend)
 }
 
 /// The batch's transaction: committed when every statement succeeded, rolled back otherwise,
@@ -218,6 +198,7 @@ mod tests {
     use pdp_storage::{Storage, verify_chain};
 
     use super::*;
+    use crate::append_in;
 
     /// covers: R-SEC-03, R-SHR-12 (an access batch that finds SQLite's write lock held by
     /// another writer waits for it instead of failing the accesses, then commits after it;

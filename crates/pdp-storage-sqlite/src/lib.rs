@@ -25,7 +25,7 @@ mod portable {
     pub(crate) mod audit;
     mod catalog;
     mod dataset;
-    mod sharing;
+    pub(crate) mod sharing;
 }
 
 /// The names the portable modules code against.

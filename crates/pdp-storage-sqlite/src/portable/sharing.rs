@@ -29,6 +29,33 @@ pub(crate) fn access_batch(batch: Vec<AccessRecord>) -> (BTreeMap<i64, (i64, i64
     (per_grant, events)
 }
 
+/// A batch written through sqlx in one write transaction: PostgreSQL's `write_accesses`, and
+/// SQLite's for an in-memory database (a database file has a writer of its own, see the SQLite
+/// crate's `access_log.rs`).
+pub(crate) async fn write_accesses_sqlx(
+    s: &Store,
+    per_grant: BTreeMap<i64, (i64, i64)>,
+    events: Vec<NewEvent>,
+) -> Result<()> {
+    let now = now_micros();
+    let mut tx = s.write_tx().await?;
+    for (grant_id, (accesses, rows)) in per_grant {
+        sqlx::query(
+            "UPDATE share_grants SET accesses = accesses + $1, rows_served = rows_served + $2, last_access = $3
+             WHERE id = $4",
+        )
+        .bind(accesses)
+        .bind(rows)
+        .bind(now)
+        .bind(grant_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    }
+    append_in(&mut tx, s.alg, events).await?;
+    tx.commit().await.map_err(backend)
+}
+
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
