@@ -18,13 +18,12 @@
 //!
 //! The invariants are those of every other write on this backend: a `BEGIN IMMEDIATE`
 //! transaction (so no other writer, this connection's or sqlx's, can extend the chain between
-//! reading its head and appending to it) and the same chain hashing (`pdp_audit::link_hash`,
-//! as `chain_next` applies it). This connection is a second writer beside sqlx's writer
-//! connection; the two take turns on SQLite's write lock, each waiting up to [`BUSY_TIMEOUT`]
-//! (this one on its own thread, so no Tokio worker sleeps on the lock). Nearly every write
-//! under load is an access batch, so this connection's page cache stays warm; the sqlx
-//! writer's is dropped after each batch, which costs only the rarer writes of the rest of the
-//! platform.
+//! reading its head and appending to it) and the same chain hashing (`pdp_audit::chain_next`).
+//! This connection is a second writer beside sqlx's writer connection; the two take turns on
+//! SQLite's write lock, each waiting up to [`BUSY_TIMEOUT`] (this one on its own thread, so no
+//! Tokio worker sleeps on the lock). Nearly every write under load is an access batch, so this
+//! connection's page cache stays warm; the sqlx writer's is dropped after each batch, which
+//! costs only the rarer writes of the rest of the platform.
 //!
 //! An in-memory database is one per connection, so there a second connection would be a second
 //! database: batches go through sqlx's writer connection instead
@@ -35,7 +34,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use pdp_audit::{ChainHead, HashAlg, NewEvent, link_hash};
+use pdp_audit::{ChainHead, HashAlg, NewEvent, chain_next};
 use pdp_storage::{Result, StorageError, now_micros};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
@@ -85,7 +84,7 @@ impl AccessWriter {
             .name("pdp-access-log".into())
             .spawn(move || {
                 for job in queue {
-                    let done = transaction(&db, alg, &job.per_grant, &job.events, now_micros());
+                    let done = transaction(&db, alg, &job.per_grant, job.events, now_micros());
                     // The caller may have gone (its task was cancelled); the batch stands.
                     let _ = job.reply.send(done.map_err(lite));
                 }
@@ -130,7 +129,7 @@ fn transaction(
     db: &Connection,
     alg: HashAlg,
     per_grant: &BTreeMap<i64, (i64, i64)>,
-    events: &[NewEvent],
+    events: Vec<NewEvent>,
     now: i64,
 ) -> rusqlite::Result<()> {
     run(db, "BEGIN IMMEDIATE")?;
@@ -145,7 +144,7 @@ fn write_in(
     db: &Connection,
     alg: HashAlg,
     per_grant: &BTreeMap<i64, (i64, i64)>,
-    events: &[NewEvent],
+    events: Vec<NewEvent>,
     now: i64,
 ) -> rusqlite::Result<()> {
     let mut update = db.prepare_cached(
@@ -165,13 +164,12 @@ fn write_in(
             request_hash, detail, alg, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
-    for ev in events {
-        // What `pdp_audit::chain_next` makes, from the borrowed event.
-        let seq = head.seq + 1;
-        let hash = link_hash(alg, &head.hash, seq, now, ev);
+    for e in events {
+        let ae = chain_next(&head, alg, now, e);
+        let ev = &ae.event;
         insert.execute(params![
-            seq,
-            now,
+            ae.seq,
+            ae.at_micros,
             ev.actor,
             ev.actor_id,
             ev.org_id,
@@ -182,11 +180,11 @@ fn write_in(
             ev.outcome.as_str(),
             ev.request_hash,
             ev.detail,
-            alg.as_str(),
-            head.hash,
-            hash,
+            ae.alg,
+            ae.prev_hash,
+            ae.hash,
         ])?;
-        head = ChainHead { seq, hash };
+        head = ChainHead { seq: ae.seq, hash: ae.hash };
     }
     Ok(())
 }
