@@ -74,21 +74,22 @@ pub enum SourceRow {
     Unreadable { text: String, reason_zh: String, reason_en: String },
 }
 
-/// Records of a source in one block: every cell's text back to back in one buffer, so a
-/// block of thousands of rows costs a few allocations instead of one per cell (the loader
-/// reads files of many millions of rows).
+/// Records of a source in one block: every cell's text in one buffer, so a block of thousands
+/// of rows costs a few allocations instead of one per cell (the loader reads files of many
+/// millions of rows). Cells are spans of the buffer, so a reader that has a record's text in
+/// one piece (the CSV reader's fast path) copies whole lines and lets the separators stay.
 #[derive(Debug, Default)]
 pub struct RowBlock {
     text: String,
-    /// The end of each cell in `text`, the cells of all rows in order.
-    ends: Vec<usize>,
+    /// The start and end of each cell in `text`, the cells of all rows in order.
+    spans: Vec<(usize, usize)>,
     rows: Vec<Slot>,
     unreadable: Vec<(String, String, String)>,
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Slot {
-    /// The row's first cell in `ends`, and its number of cells.
+    /// The row's first cell in `spans`, and its number of cells.
     Cells(usize, usize),
     /// Index into `unreadable`.
     Unreadable(usize),
@@ -119,9 +120,8 @@ impl<'a> Cells<'a> {
 
     /// Cell `i` of the record (`i < len`).
     pub fn get(&self, i: usize) -> &'a str {
-        let k = self.first + i;
-        let start = if k == 0 { 0 } else { self.block.ends[k - 1] };
-        &self.block.text[start..self.block.ends[k]]
+        let (start, end) = self.block.spans[self.first + i];
+        &self.block.text[start..end]
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
@@ -141,12 +141,13 @@ impl RowBlock {
 
     /// Appends a record of cells.
     pub fn push_cells<'s>(&mut self, cells: impl IntoIterator<Item = &'s str>) {
-        let first = self.ends.len();
+        let first = self.spans.len();
         for c in cells {
+            let start = self.text.len();
             self.text.push_str(c);
-            self.ends.push(self.text.len());
+            self.spans.push((start, self.text.len()));
         }
-        self.rows.push(Slot::Cells(first, self.ends.len() - first));
+        self.rows.push(Slot::Cells(first, self.spans.len() - first));
     }
 
     /// Appends a record as a reader gave it.
@@ -168,6 +169,18 @@ impl RowBlock {
                 let (text, zh, en) = &self.unreadable[u];
                 RowRef::Unreadable { text, reason_zh: zh, reason_en: en }
             }
+        }
+    }
+
+    /// Record `i` as a reader gives it.
+    pub fn to_source_row(&self, i: usize) -> SourceRow {
+        match self.row(i) {
+            RowRef::Cells(cells) => SourceRow::Cells(cells.iter().map(str::to_string).collect()),
+            RowRef::Unreadable { text, reason_zh, reason_en } => SourceRow::Unreadable {
+                text: text.to_string(),
+                reason_zh: reason_zh.to_string(),
+                reason_en: reason_en.to_string(),
+            },
         }
     }
 }
@@ -334,30 +347,233 @@ fn detect(mut reader: Box<dyn Read + Send>, encoding: Encoding) -> Result<(Box<d
     Ok((Box::new(head.chain(reader)), gb))
 }
 
+/// Bytes the CSV reader asks its input for at a time; a record longer than this grows the
+/// buffer.
+const CSV_BUFFER: usize = 1 << 20;
+
+/// CSV, streamed, with a header row; rows may have any number of cells (the loader quarantines
+/// a row whose count is wrong).
+///
+/// Most files the platform receives have no quoted fields, and splitting them is what the
+/// loader's reader thread spends its time on. So a stretch of the buffer that begins at a
+/// record boundary, holds no quote character and no carriage return except before a line feed,
+/// and is valid UTF-8 is split at its line feeds and commas directly, copying whole lines. It
+/// gives exactly the records `csv-core`'s parser would (the property test
+/// `the_fast_path_reads_what_the_parser_reads` compares them): the parser skips empty lines
+/// and ends records at `\r`, `\n` or `\r\n`, and without quotes that is all there is to CSV.
+/// The line with the first byte that breaks the rule goes through the parser, which handles
+/// quoting (and a record that spans lines), then splitting carries on after that record.
 pub struct CsvSource {
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    input: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    /// `buf[pos..len]` has been read and not yet taken.
+    pos: usize,
+    len: usize,
+    eof: bool,
+    /// `buf[pos..plain_end]` may be split the fast way (see the type's documentation).
+    plain_end: usize,
+    parser: csv_core::Reader,
+    /// The fields and field ends of the record the parser is reading.
+    fields: Vec<u8>,
+    ends: Vec<usize>,
     header: Vec<String>,
-    record: csv::StringRecord,
     bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl CsvSource {
     pub fn new(reader: Box<dyn Read + Send>, encoding: Encoding) -> Result<Self, LakeError> {
+        Self::with_buffer(reader, encoding, CSV_BUFFER)
+    }
+
+    fn with_buffer(reader: Box<dyn Read + Send>, encoding: Encoding, buffer: usize) -> Result<Self, LakeError> {
         let bytes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counted: Box<dyn Read + Send> = Box::new(Counting { inner: reader, count: bytes.clone() });
         let (reader, gb) = detect(counted, encoding)?;
-        let reader: Box<dyn Read + Send> = if gb { Box::new(Gb18030Reader::new(reader)) } else { reader };
-        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(reader);
-        let header = reader
-            .headers()
-            .map_err(|e| LakeError::BadFile {
-                zh: format!("无法读取 CSV 表头：{e}"),
-                en: format!("cannot read the CSV header: {e}"),
-            })?
-            .iter()
-            .map(|h| h.trim().to_string())
-            .collect();
-        Ok(Self { reader, header, record: csv::StringRecord::new(), bytes })
+        let input: Box<dyn Read + Send> = if gb { Box::new(Gb18030Reader::new(reader)) } else { reader };
+        let mut source = Self {
+            input,
+            buf: vec![0; buffer.max(1)],
+            pos: 0,
+            len: 0,
+            eof: false,
+            plain_end: 0,
+            parser: csv_core::Reader::new(),
+            fields: vec![0; 1024],
+            ends: vec![0; 64],
+            header: vec![],
+            bytes,
+        };
+        let mut first = RowBlock::default();
+        source.next_rows(&mut first, 1)?;
+        source.header = match first.rows.first() {
+            None => vec![],
+            Some(_) => match first.row(0) {
+                RowRef::Cells(cells) => cells.iter().map(|h| h.trim().to_string()).collect(),
+                RowRef::Unreadable { reason_zh, reason_en, .. } => {
+                    return Err(LakeError::BadFile {
+                        zh: format!("无法读取 CSV 表头：{reason_zh}"),
+                        en: format!("cannot read the CSV header: {reason_en}"),
+                    });
+                }
+            },
+        };
+        Ok(source)
+    }
+
+    /// Moves the unread bytes to the front and reads more after them (growing the buffer when
+    /// one record fills it). Returns whether anything was read.
+    fn refill(&mut self) -> Result<bool, LakeError> {
+        if self.eof {
+            return Ok(false);
+        }
+        self.buf.copy_within(self.pos..self.len, 0);
+        self.len -= self.pos;
+        self.plain_end = self.plain_end.saturating_sub(self.pos);
+        self.pos = 0;
+        if self.len == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        let before = self.len;
+        while self.len < self.buf.len() {
+            match self.input.read(&mut self.buf[self.len..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => self.len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(LakeError::Io(e.to_string())),
+            }
+        }
+        Ok(self.len > before)
+    }
+
+    /// How far from `pos` (a record boundary) the buffer may be split the fast way: up to the
+    /// start of the line holding the first quote or lone carriage return, or, without any, to
+    /// the end of the last whole line (of the input's last line, at its end). UTF-8 is checked
+    /// as the lines are split ([`split_plain`]).
+    fn find_plain(&self) -> usize {
+        let rest = &self.buf[self.pos..self.len];
+        let line_start = |i: usize| memchr::memrchr(b'\n', &rest[..i]).map_or(0, |j| j + 1);
+        let mut cut = match memchr::memchr(b'"', rest) {
+            Some(q) => line_start(q),
+            None if self.eof => rest.len(),
+            None => memchr::memrchr(b'\n', rest).map_or(0, |j| j + 1),
+        };
+        // A carriage return must end a line (`\r\n`); a lone one ends a record for the parser.
+        if let Some(r) = memchr::memchr_iter(b'\r', &rest[..cut]).find(|&r| rest.get(r + 1) != Some(&b'\n')) {
+            cut = line_start(r);
+        }
+        self.pos + cut
+    }
+
+    /// Reads one record through the parser into `block`. Returns false at the end of input.
+    fn parse_record(&mut self, block: &mut RowBlock) -> Result<bool, LakeError> {
+        use csv_core::ReadRecordResult as R;
+        let (mut out, mut nends) = (0, 0);
+        loop {
+            let (res, nin, nout, nend) = self.parser.read_record(
+                &self.buf[self.pos..self.len],
+                &mut self.fields[out..],
+                &mut self.ends[nends..],
+            );
+            self.pos += nin;
+            out += nout;
+            nends += nend;
+            match res {
+                R::InputEmpty => {
+                    // At the end of the input the parser is called with no input, which ends
+                    // its last record.
+                    if !self.refill()? && !self.eof {
+                        return Err(LakeError::Io("the CSV input stopped".into()));
+                    }
+                }
+                R::OutputFull => {
+                    let n = self.fields.len() * 2;
+                    self.fields.resize(n, 0);
+                }
+                R::OutputEndsFull => {
+                    let n = self.ends.len() * 2;
+                    self.ends.resize(n, 0);
+                }
+                R::Record => break,
+                R::End => return Ok(false),
+            }
+        }
+        match std::str::from_utf8(&self.fields[..out]) {
+            Ok(text) => {
+                let mut start = 0;
+                block.push_cells(self.ends[..nends].iter().map(|&end| {
+                    let cell = &text[start..end];
+                    start = end;
+                    cell
+                }));
+            }
+            Err(_) => {
+                let mut start = 0;
+                let cells: Vec<String> = self.ends[..nends]
+                    .iter()
+                    .map(|&end| {
+                        let cell = String::from_utf8_lossy(&self.fields[start..end]).into_owned();
+                        start = end;
+                        cell
+                    })
+                    .collect();
+                block.push(SourceRow::Unreadable {
+                    text: cells.join(","),
+                    reason_zh: "本行不是有效的 UTF-8 文本（文件可能是 GBK 编码，请指定编码）".into(),
+                    reason_en: "the row is not valid UTF-8 (the file may be GBK: declare the encoding)".into(),
+                });
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Splits whole lines of `bytes` (a plain stretch but for UTF-8, see [`CsvSource`]) into
+/// `block` until it holds `max` records, and returns the bytes taken, always whole lines. When
+/// the lines taken are not all UTF-8, only those before the first bad line are kept and
+/// `Err` returns their length: the bad line is the parser's to report.
+fn split_plain(bytes: &[u8], block: &mut RowBlock, max: usize) -> Result<usize, usize> {
+    let base = block.text.len();
+    let rows_before = block.rows.len();
+    let mut at = 0;
+    while at < bytes.len() && block.rows.len() < max {
+        let nl = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        let end = if nl > at && bytes[nl - 1] == b'\r' { nl - 1 } else { nl };
+        // Empty lines are skipped, as the parser skips them.
+        if end > at {
+            let first = block.spans.len();
+            let mut start = at;
+            for comma in memchr::memchr_iter(b',', &bytes[at..end]) {
+                block.spans.push((base + start, base + at + comma));
+                start = at + comma + 1;
+            }
+            block.spans.push((base + start, base + end));
+            block.rows.push(Slot::Cells(first, block.spans.len() - first));
+        }
+        at = (nl + 1).min(bytes.len());
+    }
+    // Checked once, here, for just the lines taken: a stretch is split over several blocks.
+    match std::str::from_utf8(&bytes[..at]) {
+        Ok(text) => {
+            block.text.push_str(text);
+            Ok(at)
+        }
+        Err(e) => {
+            let keep = memchr::memrchr(b'\n', &bytes[..e.valid_up_to()]).map_or(0, |j| j + 1);
+            while block.rows.len() > rows_before {
+                let Some(&Slot::Cells(first, _)) = block.rows.last() else { break };
+                if block.spans[first].0 < base + keep {
+                    break;
+                }
+                block.rows.pop();
+                block.spans.truncate(first);
+            }
+            // The lines before the bad one are UTF-8 (`valid_up_to` says so).
+            block.text.push_str(std::str::from_utf8(&bytes[..keep]).unwrap_or_default());
+            Err(keep)
+        }
     }
 }
 
@@ -367,44 +583,42 @@ impl RowSource for CsvSource {
     }
 
     fn next_row(&mut self) -> Result<Option<SourceRow>, LakeError> {
-        match self.reader.read_record(&mut self.record) {
-            Ok(false) => Ok(None),
-            Ok(true) => Ok(Some(SourceRow::Cells(self.record.iter().map(str::to_string).collect()))),
-            Err(e) => csv_error(e).map(Some),
-        }
+        let mut block = RowBlock::default();
+        self.next_rows(&mut block, 1)?;
+        Ok((!block.is_empty()).then(|| block.to_source_row(0)))
     }
 
     fn next_rows(&mut self, block: &mut RowBlock, max: usize) -> Result<(), LakeError> {
         while block.len() < max {
-            match self.reader.read_record(&mut self.record) {
-                Ok(false) => break,
-                Ok(true) => block.push_cells(self.record.iter()),
-                Err(e) => block.push(csv_error(e)?),
+            if self.pos < self.plain_end {
+                match split_plain(&self.buf[self.pos..self.plain_end], block, max) {
+                    Ok(n) => self.pos += n,
+                    Err(n) => {
+                        // The next line is not UTF-8: the parser reads it.
+                        self.pos += n;
+                        self.plain_end = self.pos;
+                    }
+                }
+                continue;
             }
+            // Here `pos` is at a record boundary.
+            if self.pos == self.len {
+                if !self.refill()? {
+                    break;
+                }
+            } else if !self.parse_record(block)? {
+                break;
+            }
+            self.plain_end = self.find_plain();
         }
         Ok(())
     }
 
     fn bytes_read(&self) -> u64 {
-        self.bytes.load(std::sync::atomic::Ordering::Relaxed)
-    }
-}
-
-/// A record the CSV reader could not parse becomes an unreadable row; only an IO error ends the
-/// load.
-fn csv_error(e: csv::Error) -> Result<SourceRow, LakeError> {
-    match e.kind() {
-        csv::ErrorKind::Io(io) => Err(LakeError::Io(io.to_string())),
-        csv::ErrorKind::Utf8 { .. } => Ok(SourceRow::Unreadable {
-            text: String::new(),
-            reason_zh: "本行不是有效的 UTF-8 文本（文件可能是 GBK 编码，请指定编码）".into(),
-            reason_en: "the row is not valid UTF-8 (the file may be GBK: declare the encoding)".into(),
-        }),
-        _ => Ok(SourceRow::Unreadable {
-            text: String::new(),
-            reason_zh: format!("无法解析本行：{e}"),
-            reason_en: format!("cannot parse the row: {e}"),
-        }),
+        // What was read less what is still in the buffer, so the first rows' bytes estimate
+        // the file's row count.
+        let read = self.bytes.load(std::sync::atomic::Ordering::Relaxed);
+        read.saturating_sub((self.len - self.pos) as u64)
     }
 }
 
@@ -661,6 +875,99 @@ mod tests {
 
     fn rows(mut s: Box<dyn RowSource>) -> Vec<SourceRow> {
         std::iter::from_fn(|| s.next_row().unwrap()).collect()
+    }
+
+    /// What the reference, the `csv` crate the loader used before, reads from `bytes`: the
+    /// header, or `None` when it cannot read one, and each record's cells (`None` for a record
+    /// that is not UTF-8).
+    fn reference(bytes: &[u8]) -> Option<(Vec<String>, Vec<Option<Vec<String>>>)> {
+        let mut r = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(bytes);
+        let header = r.headers().ok()?.iter().map(|h| h.trim().to_string()).collect();
+        let mut records = vec![];
+        let mut record = csv::StringRecord::new();
+        loop {
+            match r.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => records.push(Some(record.iter().map(str::to_string).collect())),
+                Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => records.push(None),
+                Err(e) => panic!("the reference failed: {e}"),
+            }
+        }
+        Some((header, records))
+    }
+
+    /// The same through [`CsvSource`] with a buffer of `buffer` bytes and blocks of `max` rows.
+    fn ours(bytes: &[u8], buffer: usize, max: usize) -> Option<(Vec<String>, Vec<Option<Vec<String>>>)> {
+        let mut s =
+            CsvSource::with_buffer(Box::new(std::io::Cursor::new(bytes.to_vec())), Encoding::Utf8, buffer).ok()?;
+        let header = s.header().to_vec();
+        let mut records = vec![];
+        loop {
+            let mut block = RowBlock::default();
+            s.next_rows(&mut block, max).unwrap();
+            if block.is_empty() {
+                break;
+            }
+            for i in 0..block.len() {
+                records.push(match block.row(i) {
+                    RowRef::Cells(c) => Some(c.iter().map(str::to_string).collect()),
+                    RowRef::Unreadable { .. } => None,
+                });
+            }
+        }
+        assert_eq!(s.bytes_read(), bytes.len() as u64, "every byte is taken");
+        Some((header, records))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+        // covers: R-AGG-02 (the CSV reader's fast path splits a file into exactly the records
+        // the full parser reads: quotes, line ends, empty lines, non-UTF-8 rows, records split
+        // over buffer refills and over blocks)
+        #[test]
+        fn the_fast_path_reads_what_the_parser_reads(
+            pieces in proptest::collection::vec(proptest::prop_oneof![
+                4 => proptest::strategy::Just(&b"ab"[..]),
+                3 => proptest::strategy::Just(&b","[..]),
+                3 => proptest::strategy::Just(&b"\n"[..]),
+                1 => proptest::strategy::Just(&b"\r\n"[..]),
+                1 => proptest::strategy::Just(&b"\r"[..]),
+                1 => proptest::strategy::Just(&b"\""[..]),
+                1 => proptest::strategy::Just(&b" "[..]),
+                1 => proptest::strategy::Just("中".as_bytes()),
+                1 => proptest::strategy::Just(&b"\xff"[..]),
+            ], 0..120),
+            buffer in 1usize..48,
+            max in 1usize..9,
+        ) {
+            let bytes: Vec<u8> = pieces.concat();
+            proptest::prop_assert_eq!(ours(&bytes, buffer, max), reference(&bytes));
+        }
+    }
+
+    // covers: R-AGG-02 (a plain file is split the fast way across refills, and a quoted field
+    // with a comma and a line break, a CRLF line and a non-UTF-8 row in the middle of it are
+    // read as the parser reads them)
+    #[test]
+    fn plain_and_quoted_rows_mix() {
+        let mut text = b"id,name\r\n".to_vec();
+        for i in 0..2000 {
+            text.extend_from_slice(format!("{i},名{i}\n").as_bytes());
+            if i == 700 {
+                text.extend_from_slice(b"x,\"a,\nb\"\r\n");
+            }
+            if i == 1500 {
+                text.extend_from_slice(b"y,\xff\n");
+            }
+        }
+        for buffer in [7, 64, 4096, CSV_BUFFER] {
+            assert_eq!(ours(&text, buffer, 100), reference(&text));
+        }
+        let (header, records) = ours(&text, 4096, 8192).unwrap();
+        assert_eq!(header, ["id", "name"]);
+        assert_eq!(records.len(), 2002);
+        assert_eq!(records[701], Some(vec!["x".to_string(), "a,\nb".to_string()]));
+        assert_eq!(records[1502], None);
     }
 
     // covers: R-AGG-02 (GBK files from office software are read without being declared)
