@@ -42,6 +42,9 @@ pub(crate) const CHUNK_ROWS: usize = 8192;
 /// key log. Real duplicates are held too, so this bounds the memory a file full of repeated
 /// keys can take.
 const HOLD_ROWS: usize = 65_536;
+/// How many keys ahead the sequencer asks for a key's filter block (see `KeySet::prefetch`):
+/// enough to cover a memory access while the keys in between are decided.
+const PREFETCH_KEYS: usize = 16;
 /// Quarantined rows handed to the writer at a time.
 const QUARANTINE_ROWS: usize = 1024;
 
@@ -185,6 +188,9 @@ fn validate_chunks(
     rx: Arc<Mutex<Receiver<RawChunk>>>,
     tx: SyncSender<Result<Validated>>,
 ) {
+    // A validator of its own (see `RowValidator`'s documentation): the same rules and
+    // fingerprints, and pattern matchers that do not take turns with the other threads.
+    let validator = plan.validator.clone();
     loop {
         // The lock is held only while waiting for the next chunk, never while validating.
         let chunk = match rx.lock() {
@@ -192,13 +198,13 @@ fn validate_chunks(
             Err(_) => return,
         };
         let Ok(chunk) = chunk else { return };
-        if tx.send(validate(plan, header_len, chunk)).is_err() {
+        if tx.send(validate(plan, &validator, header_len, chunk)).is_err() {
             return;
         }
     }
 }
 
-fn validate(plan: &Plan, header_len: usize, chunk: RawChunk) -> Result<Validated> {
+fn validate(plan: &Plan, validator: &RowValidator, header_len: usize, chunk: RawChunk) -> Result<Validated> {
     let mut builder = BatchBuilder::new(&plan.fields);
     let mut accepted = Vec::with_capacity(chunk.rows.len());
     let mut fingerprints = Vec::new();
@@ -223,10 +229,10 @@ fn validate(plan: &Plan, header_len: usize, chunk: RawChunk) -> Result<Validated
             }
             RowRef::Cells(row) => {
                 let aligned = ordered(row, &plan.column_map, header_len, &mut cells);
-                match plan.validator.check_into(&cells, &mut values) {
+                match validator.check_into(&cells, &mut values) {
                     Ok(()) => {
-                        stats.count(&cells, None);
-                        if let Some(fp) = plan.validator.fingerprint(&values) {
+                        stats.count_accepted(&values);
+                        if let Some(fp) = validator.fingerprint(&values) {
                             fingerprints.push(fp);
                         }
                         builder.push(&values);
@@ -369,6 +375,9 @@ impl<'p> Sequencer<'p> {
             let mut keep: Option<Vec<bool>> = None;
             if let Some(keys) = self.keys.as_mut() {
                 for (j, &fp) in chunk.fingerprints.iter().enumerate() {
+                    if let Some(&ahead) = chunk.fingerprints.get(j + PREFETCH_KEYS) {
+                        keys.prefetch(ahead);
+                    }
                     if keys.insert_new(fp).map_err(io)? == Seen::Maybe {
                         let i = chunk.accepted[j] as usize;
                         let RowRef::Cells(row) = chunk.rows.row(i) else {
