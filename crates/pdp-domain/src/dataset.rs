@@ -10,13 +10,14 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash};
 
 use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::catalog::{DataType, EntryBody, Field, IdentifierRole};
 use crate::ids::{CitizenId, CreditCode, FinalCheck};
+use crate::pattern::Pattern;
 
 /// Per-field rules beyond the data type. All optional; the default accepts any well-typed value
 /// or an empty cell.
@@ -92,27 +93,38 @@ pub struct RulesError {
 #[derive(Clone)]
 struct Compiled {
     field: Field,
-    pattern: Option<regex::Regex>,
+    pattern: Option<Pattern>,
     values: HashSet<String>,
 }
 
-/// 128-bit fingerprints of keys, from two independent, randomly keyed SipHash functions:
+/// 128-bit fingerprints of keys, from SipHash-1-3 with 128-bit output under a random key:
 /// constant size whatever the key's length, no realistic chance that two different keys share
-/// one, and no way for a file's author to make them collide. Fingerprints compare only within
-/// one hasher (one load).
-#[derive(Default, Clone)]
-pub struct KeyHasher(std::collections::hash_map::RandomState, std::collections::hash_map::RandomState);
+/// one, and no way for a file's author to make them collide. One pass over the key (two 64-bit
+/// SipHash functions with separate keys took twice as long). Fingerprints compare only within
+/// one hasher (one load); clones share its key.
+#[derive(Clone)]
+pub struct KeyHasher {
+    k0: u64,
+    k1: u64,
+}
+
+impl Default for KeyHasher {
+    fn default() -> Self {
+        // The standard library's random hasher keys, drawn from the operating system.
+        let random = std::collections::hash_map::RandomState::new();
+        Self { k0: random.hash_one(0u64), k1: random.hash_one(1u64) }
+    }
+}
 
 impl KeyHasher {
     /// The fingerprint of a key made of `parts`, in order.
     pub fn of_parts<S: AsRef<str>>(&self, parts: impl IntoIterator<Item = S>) -> u128 {
-        let mut a = self.0.build_hasher();
-        let mut b = self.1.build_hasher();
+        use siphasher::sip128::Hasher128;
+        let mut h = siphasher::sip128::SipHasher13::new_with_keys(self.k0, self.k1);
         for part in parts {
-            part.as_ref().hash(&mut a);
-            part.as_ref().hash(&mut b);
+            part.as_ref().hash(&mut h);
         }
-        (u128::from(a.finish()) << 64) | u128::from(b.finish())
+        h.finish128().as_u128()
     }
 }
 
@@ -138,10 +150,9 @@ impl RowValidator {
         let mut fields = Vec::with_capacity(entry.fields.len());
         for f in &entry.fields {
             let pattern = match &f.rules.pattern {
-                Some(p) if !p.is_empty() => Some(
-                    regex::Regex::new(&format!("^(?:{p})$"))
-                        .map_err(|e| RulesError { field: f.name.clone(), message: e.to_string() })?,
-                ),
+                Some(p) if !p.is_empty() => {
+                    Some(Pattern::new(p).map_err(|e| RulesError { field: f.name.clone(), message: e.to_string() })?)
+                }
                 _ => None,
             };
             fields.push(Compiled {

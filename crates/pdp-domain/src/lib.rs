@@ -14,6 +14,7 @@ pub mod document;
 pub mod error;
 pub mod ids;
 pub mod org;
+pub mod pattern;
 pub mod roles;
 pub mod sharing;
 pub mod subject;
