@@ -886,7 +886,10 @@ mod tests {
     /// What the reference, the `csv` crate the loader used before, reads from `bytes`: the
     /// header, or `None` when it cannot read one, and each record's cells (`None` for a record
     /// that is not UTF-8).
-    fn reference(bytes: &[u8]) -> Option<(Vec<String>, Vec<Option<Vec<String>>>)> {
+    /// A file as read: its header and each record's cells (`None` for an unreadable record).
+    type Parsed = Option<(Vec<String>, Vec<Option<Vec<String>>>)>;
+
+    fn reference(bytes: &[u8]) -> Parsed {
         let mut r = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(bytes);
         let header = r.headers().ok()?.iter().map(|h| h.trim().to_string()).collect();
         let mut records = vec![];
@@ -903,7 +906,7 @@ mod tests {
     }
 
     /// The same through [`CsvSource`] with a buffer of `buffer` bytes and blocks of `max` rows.
-    fn ours(bytes: &[u8], buffer: usize, max: usize) -> Option<(Vec<String>, Vec<Option<Vec<String>>>)> {
+    fn ours(bytes: &[u8], buffer: usize, max: usize) -> Parsed {
         let mut s =
             CsvSource::with_buffer(Box::new(std::io::Cursor::new(bytes.to_vec())), Encoding::Utf8, buffer).ok()?;
         let header = s.header().to_vec();
