@@ -53,7 +53,7 @@ impl Filter {
     /// random bits (keyed SipHash), so they are used as the hash directly: the high half picks
     /// the block, the low half the bits.
     fn locate(&self, fp: u128) -> (usize, [u32; 8]) {
-        let block = ((fp >> 64) as u64 as usize) & (self.blocks.len() - 1);
+        let block = self.block_of(fp);
         let low = fp as u32;
         let mut masks = [0u32; 8];
         for (m, salt) in masks.iter_mut().zip(SALT) {
@@ -70,11 +70,16 @@ impl Filter {
         self.len += 1;
     }
 
+    /// The block of a fingerprint: its high half, masked to the filter's size.
+    fn block_of(&self, fp: u128) -> usize {
+        ((fp >> 64) as u64 as usize) & (self.blocks.len() - 1)
+    }
+
     /// Asks the processor to start loading the block of `fp` into the cache, so the probe a
     /// few keys later finds it there: the filters are far larger than the cache, and a load
     /// spent most of its key-set time waiting for one block after another.
     fn prefetch(&self, fp: u128) {
-        let block = ((fp >> 64) as u64 as usize) & (self.blocks.len() - 1);
+        let block = self.block_of(fp);
         #[cfg(target_arch = "x86_64")]
         {
             let ptr = self.blocks[block].as_ptr().cast::<i8>();

@@ -557,30 +557,26 @@ fn split_plain(bytes: &[u8], block: &mut RowBlock, max: usize) -> Result<usize, 
     // Checked once, here, for just the lines taken: a stretch is split over several blocks.
     // `simdutf8` checks valid text several times faster than the standard library (Chinese
     // text is mostly three-byte characters); the standard library then finds the bad line.
-    if let Ok(text) = simdutf8::basic::from_utf8(&bytes[..at]) {
-        block.text.push_str(text);
-        return Ok(at);
-    }
-    match std::str::from_utf8(&bytes[..at]) {
-        Ok(text) => {
-            block.text.push_str(text);
-            Ok(at)
+    let keep = if simdutf8::basic::from_utf8(&bytes[..at]).is_ok() {
+        at
+    } else {
+        match std::str::from_utf8(&bytes[..at]) {
+            Ok(_) => at,
+            Err(e) => memchr::memrchr(b'\n', &bytes[..e.valid_up_to()]).map_or(0, |j| j + 1),
         }
-        Err(e) => {
-            let keep = memchr::memrchr(b'\n', &bytes[..e.valid_up_to()]).map_or(0, |j| j + 1);
-            while block.rows.len() > rows_before {
-                let Some(&Slot::Cells(first, _)) = block.rows.last() else { break };
-                if block.spans[first].0 < base + keep {
-                    break;
-                }
-                block.rows.pop();
-                block.spans.truncate(first);
-            }
-            // The lines before the bad one are UTF-8 (`valid_up_to` says so).
-            block.text.push_str(std::str::from_utf8(&bytes[..keep]).unwrap_or_default());
-            Err(keep)
+    };
+    // Rows from the first bad line on are the parser's to report.
+    while block.rows.len() > rows_before {
+        let Some(&Slot::Cells(first, _)) = block.rows.last() else { break };
+        if block.spans[first].0 < base + keep {
+            break;
         }
+        block.rows.pop();
+        block.spans.truncate(first);
     }
+    // `bytes[..keep]` is UTF-8: all of it, or the whole lines before `valid_up_to`.
+    block.text.push_str(std::str::from_utf8(&bytes[..keep]).unwrap_or_default());
+    if keep == at { Ok(at) } else { Err(keep) }
 }
 
 impl RowSource for CsvSource {
