@@ -557,12 +557,17 @@ fn split_plain(bytes: &[u8], block: &mut RowBlock, max: usize) -> Result<usize, 
     // Checked once, here, for just the lines taken: a stretch is split over several blocks.
     // `simdutf8` checks valid text several times faster than the standard library (Chinese
     // text is mostly three-byte characters); the standard library then finds the bad line.
-    let keep = if simdutf8::basic::from_utf8(&bytes[..at]).is_ok() {
-        at
-    } else {
-        match std::str::from_utf8(&bytes[..at]) {
-            Ok(_) => at,
-            Err(e) => memchr::memrchr(b'\n', &bytes[..e.valid_up_to()]).map_or(0, |j| j + 1),
+    // The text checked is kept, so valid text is checked once (a second check with the
+    // standard library before pushing it was 4 % of a load's CPU).
+    let (keep, text) = match simdutf8::basic::from_utf8(&bytes[..at]) {
+        Ok(text) => (at, text),
+        Err(_) => {
+            let keep = match std::str::from_utf8(&bytes[..at]) {
+                Ok(_) => at,
+                Err(e) => memchr::memrchr(b'\n', &bytes[..e.valid_up_to()]).map_or(0, |j| j + 1),
+            };
+            // `bytes[..keep]` is UTF-8: all of it, or the whole lines before `valid_up_to`.
+            (keep, std::str::from_utf8(&bytes[..keep]).unwrap_or_default())
         }
     };
     // Rows from the first bad line on are the parser's to report.
@@ -574,8 +579,7 @@ fn split_plain(bytes: &[u8], block: &mut RowBlock, max: usize) -> Result<usize, 
         block.rows.pop();
         block.spans.truncate(first);
     }
-    // `bytes[..keep]` is UTF-8: all of it, or the whole lines before `valid_up_to`.
-    block.text.push_str(std::str::from_utf8(&bytes[..keep]).unwrap_or_default());
+    block.text.push_str(text);
     if keep == at { Ok(at) } else { Err(keep) }
 }
 
