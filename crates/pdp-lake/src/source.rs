@@ -561,14 +561,14 @@ fn split_plain(bytes: &[u8], block: &mut RowBlock, max: usize) -> Result<usize, 
     // standard library before pushing it was 4 % of a load's CPU).
     let (keep, text) = match simdutf8::basic::from_utf8(&bytes[..at]) {
         Ok(text) => (at, text),
-        Err(_) => {
-            let keep = match std::str::from_utf8(&bytes[..at]) {
-                Ok(_) => at,
-                Err(e) => memchr::memrchr(b'\n', &bytes[..e.valid_up_to()]).map_or(0, |j| j + 1),
-            };
-            // `bytes[..keep]` is UTF-8: all of it, or the whole lines before `valid_up_to`.
-            (keep, std::str::from_utf8(&bytes[..keep]).unwrap_or_default())
-        }
+        Err(_) => match std::str::from_utf8(&bytes[..at]) {
+            Ok(text) => (at, text),
+            Err(e) => {
+                let keep = memchr::memrchr(b'\n', &bytes[..e.valid_up_to()]).map_or(0, |j| j + 1);
+                // `bytes[..keep]` is the whole lines before `valid_up_to`, so UTF-8.
+                (keep, std::str::from_utf8(&bytes[..keep]).unwrap_or_default())
+            }
+        },
     };
     // Rows from the first bad line on are the parser's to report.
     while block.rows.len() > rows_before {
