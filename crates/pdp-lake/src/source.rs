@@ -557,8 +557,7 @@ fn split_plain(bytes: &[u8], block: &mut RowBlock, max: usize) -> Result<usize, 
     // Checked once, here, for just the lines taken: a stretch is split over several blocks.
     // `simdutf8` checks valid text several times faster than the standard library (Chinese
     // text is mostly three-byte characters); the standard library then finds the bad line.
-    // The text checked is kept, so valid text is checked once (a second check with the
-    // standard library before pushing it was 4 % of a load's CPU).
+    // The text a check accepts is the text pushed, so valid text is checked only once.
     let (keep, text) = match simdutf8::basic::from_utf8(&bytes[..at]) {
         Ok(text) => (at, text),
         Err(_) => match std::str::from_utf8(&bytes[..at]) {
@@ -883,12 +882,12 @@ mod tests {
         std::iter::from_fn(|| s.next_row().unwrap()).collect()
     }
 
-    /// What the reference, the `csv` crate the loader used before, reads from `bytes`: the
-    /// header, or `None` when it cannot read one, and each record's cells (`None` for a record
-    /// that is not UTF-8).
-    /// A file as read: its header and each record's cells (`None` for an unreadable record).
+    /// A file as read: its header, or `None` when it cannot be read, and each record's cells
+    /// (`None` for an unreadable record).
     type Parsed = Option<(Vec<String>, Vec<Option<Vec<String>>>)>;
 
+    /// What the reference, the `csv` crate the loader used before, reads from `bytes` (a record
+    /// that is not UTF-8 is an unreadable one).
     fn reference(bytes: &[u8]) -> Parsed {
         let mut r = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(bytes);
         let header = r.headers().ok()?.iter().map(|h| h.trim().to_string()).collect();
