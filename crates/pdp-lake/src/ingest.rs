@@ -146,8 +146,8 @@ pub(crate) fn produce(
 /// The reader thread. Stops quietly when nobody takes its chunks any more.
 fn read_chunks(mut source: Box<dyn RowSource>, tx: SyncSender<RawChunk>, bytes: &AtomicU64) -> Result<()> {
     let mut next_row = 1u64;
+    let mut rows = RowBlock::default();
     for seq in 0.. {
-        let mut rows = RowBlock::default();
         source.next_rows(&mut rows, CHUNK_ROWS)?;
         let bytes_end = source.bytes_read();
         bytes.store(bytes_end, Ordering::Relaxed);
@@ -156,7 +156,9 @@ fn read_chunks(mut source: Box<dyn RowSource>, tx: SyncSender<RawChunk>, bytes: 
         }
         let n = rows.len() as u64;
         let last = rows.len() < CHUNK_ROWS;
-        if tx.send(RawChunk { seq, first_row: next_row, rows, bytes_end }).is_err() {
+        let next = rows.empty_like();
+        let full = std::mem::replace(&mut rows, next);
+        if tx.send(RawChunk { seq, first_row: next_row, rows: full, bytes_end }).is_err() {
             return Ok(());
         }
         next_row += n;

@@ -18,6 +18,7 @@
 mod ingest;
 pub mod keyindex;
 pub mod keyset;
+mod lanes;
 pub mod share;
 pub mod source;
 
@@ -29,14 +30,16 @@ use datafusion::arrow::array::{Array, ArrayRef, Int64Array, StringArray};
 use datafusion::arrow::datatypes::{DataType as ArrowType, Field as ArrowField, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::parquet::file::properties::EnabledStatistics;
 use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::{Action, StructField, Transaction};
 use deltalake::protocol::{DeltaOperation, SaveMode};
-use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use deltalake::writer::RecordBatchWriter;
 use futures::TryStreamExt;
 use ingest::Chunk;
+use lanes::{Feed, Lanes, Worker};
 use pdp_domain::catalog::{DataType, EntryBody, Field};
 use pdp_domain::dataset::{LoadStats, RowError, RowValidator, RulesError};
 use serde::{Deserialize, Serialize};
@@ -505,21 +508,26 @@ impl Lake {
         let schema = arrow_schema(&entry.fields);
         let store = table.object_store();
         let quarantine_path = format!("_pdp_quarantine/{}.parquet", uuid::Uuid::new_v4());
-        let mut qwriter: Option<datafusion::parquet::arrow::AsyncArrowWriter<_>> = None;
+        let mut quarantine: Option<Worker<Vec<QuarantinedRow>, ()>> = None;
         // Row groups of 128k rows rather than the Parquet default of 1M: the writer holds one
         // row group's encoded columns in memory, and every reader (an export, a Delta Sharing
         // client, DataFusion's scan) fetches a whole row group at a time, so the row group is
         // what bounds memory on both sides. Files roll at 256 MB so a large load is several
         // files that readers can take in parallel.
         //
-        // The writer is made when the first batch arrives, so that batch can decide which
-        // columns get a dictionary (see `load_writer_properties`).
-        let new_writer = |sample: Option<&RecordBatch>| -> Result<RecordBatchWriter> {
-            Ok(RecordBatchWriter::for_table(&table)?
-                .with_writer_properties(load_writer_properties(sample, &entry.fields))
-                .with_target_file_size(LOAD_FILE_BYTES))
+        // The lanes' writers are made when the first batch arrives, so that batch can decide
+        // which columns get a dictionary (see `load_writer_properties`).
+        let new_lanes = |sample: Option<&RecordBatch>| -> Result<Lanes> {
+            let writers = (0..Lanes::for_this_machine())
+                .map(|_| {
+                    Ok(RecordBatchWriter::for_table(&table)?
+                        .with_writer_properties(load_writer_properties(sample, &entry.fields))
+                        .with_target_file_size(LOAD_FILE_BYTES))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Lanes::new(writers, LOAD_ROW_GROUP_ROWS))
         };
-        let mut writer: Option<RecordBatchWriter> = None;
+        let mut lanes: Option<Lanes> = None;
 
         // Rows are read and validated on blocking threads (see `ingest`) and handed over in
         // batches through a small bounded channel, so memory stays flat however large the file is.
@@ -545,11 +553,11 @@ impl Lake {
             match chunk {
                 Chunk::Accepted(batch, keys) => {
                     new_keys.extend(keys);
-                    let w = match writer.as_mut() {
-                        Some(w) => w,
-                        None => writer.insert(new_writer(Some(&batch))?),
+                    let l = match lanes.as_mut() {
+                        Some(l) => l,
+                        None => lanes.insert(new_lanes(Some(&batch))?),
                     };
-                    w.write(batch).await?;
+                    l.write(batch).await?;
                 }
                 Chunk::Quarantined(rows) => {
                     if meta.reject_invalid {
@@ -558,26 +566,11 @@ impl Lake {
                     }
                     let room = REPORT_ERRORS.saturating_sub(first_errors.len());
                     first_errors.extend(rows.iter().take(room).cloned());
-                    let batch = quarantine_batch(&rows)?;
-                    if qwriter.is_none() {
-                        // The object-store writer is deprecated upstream in favour of a
-                        // hand-written adapter; it still does exactly what we need.
-                        #[allow(deprecated)]
-                        let obj = datafusion::parquet::arrow::async_writer::ParquetObjectWriter::new(
-                            store.clone(),
-                            deltalake::Path::from(quarantine_path.as_str()),
-                        );
-                        // Small row groups: the writer holds the open row group in memory,
-                        // and with the default of 1M rows a file with many bad rows kept them
-                        // all (about 200 MB for 500k refused rows) until the end of the load.
-                        let props = snappy_row_groups(QUARANTINE_ROW_GROUP_ROWS).build();
-                        qwriter = Some(datafusion::parquet::arrow::AsyncArrowWriter::try_new(
-                            obj,
-                            batch.schema(),
-                            Some(props),
-                        )?);
-                    }
-                    qwriter.as_mut().expect("just made").write(&batch).await?;
+                    let q = match quarantine.as_mut() {
+                        Some(q) => q,
+                        None => quarantine.insert(quarantine_writer(store.clone(), &quarantine_path)),
+                    };
+                    q.send(rows).await?;
                 }
             }
         }
@@ -587,17 +580,17 @@ impl Lake {
             invalid.sort_by_key(|r: &QuarantinedRow| r.row);
             return Err(LakeError::Invalid(invalid));
         }
-        let quarantine_file = match qwriter {
-            Some(w) => {
-                w.close().await?;
+        let quarantine_file = match quarantine {
+            Some(q) => {
+                q.finish().await?;
                 Some(quarantine_path)
             }
             None => None,
         };
 
-        let mut writer = match writer {
-            Some(w) => w,
-            None => new_writer(None)?,
+        let mut lanes = match lanes {
+            Some(l) => l,
+            None => new_lanes(None)?,
         };
         // For an upsert, the old rows whose key the load did not bring are rewritten into the
         // new version; the old files are then all removed, in the same commit.
@@ -624,12 +617,12 @@ impl Lake {
                         .map(|(c, f)| datafusion::arrow::compute::cast(c, f.data_type()))
                         .collect::<Result<Vec<_>, _>>()?;
                     let keep = RecordBatch::try_new(schema.clone(), columns)?;
-                    writer.write(keep).await?;
+                    lanes.write(keep).await?;
                 }
             }
         }
         let previous_rows = if mode == LoadMode::Append { rows_of(&table).await? } else { 0 };
-        let adds = writer.flush().await?;
+        let adds = lanes.finish().await?;
         let mut actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
         if mode != LoadMode::Append {
             let snapshot = table.snapshot()?.snapshot().clone();
@@ -922,15 +915,24 @@ fn snappy_row_groups(rows: usize) -> datafusion::parquet::file::properties::Writ
 /// again, which took half of the writer's time in the 10M-row benchmark. So key columns, and
 /// text columns of which more than half the values of the first batch are distinct, are written
 /// without one.
+///
+/// Those mostly distinct text columns other than keys also go without min/max statistics: in
+/// a file of unsorted, mostly distinct values (phone numbers, addresses) the minimum and maximum
+/// of every row group span nearly the whole range, so they never let a reader skip anything,
+/// while comparing every value to keep them was 3 % of a load's CPU. Key columns keep theirs
+/// (a source sorted by key makes them selective), and so do all other columns.
 fn load_writer_properties(
     sample: Option<&RecordBatch>,
     fields: &[Field],
 ) -> datafusion::parquet::file::properties::WriterProperties {
     let mut b = snappy_row_groups(LOAD_ROW_GROUP_ROWS);
     for (i, f) in fields.iter().enumerate() {
-        let distinct = f.rules.key || sample.is_some_and(|batch| mostly_distinct(batch.column(i)));
-        if distinct {
+        let distinct = sample.is_some_and(|batch| mostly_distinct(batch.column(i)));
+        if f.rules.key || distinct {
             b = b.set_column_dictionary_enabled(f.name.as_str().into(), false);
+        }
+        if distinct && !f.rules.key {
+            b = b.set_column_statistics_enabled(f.name.as_str().into(), EnabledStatistics::None);
         }
     }
     b.build()
@@ -976,6 +978,49 @@ pub fn batch_rows(batch: &RecordBatch) -> Result<Vec<Vec<Option<String>>>> {
                 .collect()
         })
         .collect())
+}
+
+/// The writer of a load's quarantine file, on a thread of its own (see `lanes`): it turns each
+/// group of refused rows into a batch (their cells and reasons as JSON) and appends it to one
+/// Parquet file at `path` in the table's store.
+fn quarantine_writer(store: deltalake::logstore::ObjectStoreRef, path: &str) -> Worker<Vec<QuarantinedRow>, ()> {
+    let path = deltalake::Path::from(path);
+    Worker::start(move |mut feed: Feed<Vec<QuarantinedRow>>| async move {
+        let mut writer = None;
+        while let Some(rows) = feed.next().await? {
+            let batch = quarantine_batch(&rows)?;
+            let w = match writer.as_mut() {
+                Some(w) => w,
+                None => {
+                    // The object-store writer is deprecated upstream in favour of a
+                    // hand-written adapter; it still does exactly what we need.
+                    #[allow(deprecated)]
+                    let obj =
+                        datafusion::parquet::arrow::async_writer::ParquetObjectWriter::new(store.clone(), path.clone());
+                    // Small row groups: the writer holds the open row group in memory, and with
+                    // the default of 1M rows a file with many bad rows kept them all (about
+                    // 200 MB for 500k refused rows) until the end of the load.
+                    // The row numbers and the cells are distinct from row to row, so a
+                    // dictionary for them would only be built to be dropped; the reasons
+                    // repeat and keep theirs.
+                    let props = snappy_row_groups(QUARANTINE_ROW_GROUP_ROWS)
+                        .set_column_dictionary_enabled("row".into(), false)
+                        .set_column_dictionary_enabled("cells".into(), false)
+                        .build();
+                    writer.insert(datafusion::parquet::arrow::AsyncArrowWriter::try_new(
+                        obj,
+                        batch.schema(),
+                        Some(props),
+                    )?)
+                }
+            };
+            w.write(&batch).await?;
+        }
+        if let Some(w) = writer {
+            w.close().await?;
+        }
+        Ok(())
+    })
 }
 
 fn quarantine_batch(rows: &[QuarantinedRow]) -> Result<RecordBatch> {

@@ -130,6 +130,18 @@ impl<'a> Cells<'a> {
 }
 
 impl RowBlock {
+    /// An empty block with room for what this one holds and a little more, so a reader
+    /// filling blocks of similar rows one after another does not grow each block from nothing
+    /// (every doubling of the text buffer copies it and touches fresh memory).
+    pub fn empty_like(&self) -> Self {
+        Self {
+            text: String::with_capacity(self.text.len() + self.text.len() / 16),
+            spans: Vec::with_capacity(self.spans.len() + self.spans.len() / 16),
+            rows: Vec::with_capacity(self.rows.len()),
+            unreadable: Vec::new(),
+        }
+    }
+
     /// Records in the block.
     pub fn len(&self) -> usize {
         self.rows.len()

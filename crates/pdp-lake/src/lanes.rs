@@ -1,0 +1,173 @@
+//! A load's files written on threads of their own, the data files on several at once (R-AGG-02).
+//!
+//! Encoding Parquet (statistics, dictionaries, Snappy) is the largest single piece of a load's
+//! work. With one writer on the load's task, that one thread was busy for three quarters of the
+//! 10M-row benchmark's time while the reader and the validators waited for it, and the quarantine
+//! file's JSON was encoded on the same thread. So a load writes through two kinds of [`Worker`]:
+//!
+//! - [`Lanes`]: one deltalake [`RecordBatchWriter`] per lane, each on a blocking thread, taking
+//!   runs of exactly one row group's rows in turn. Each lane writes files of its own and hands
+//!   back their `Add` actions; the load commits all of them in its one Delta commit, so the
+//!   version a reader sees is as atomic as before. A load of less than one row group uses the
+//!   first lane only and writes one file. A large load's rows are in the table in runs of a row
+//!   group rather than in file order; a Delta table promises no row order, and DataFusion reads
+//!   a table's files in parallel anyway.
+//! - the quarantine file's writer (see `Lake::load`), which also turns refused rows into their
+//!   JSON columns.
+//!
+//! A worker runs its loop with `Handle::block_on` on a thread from Tokio's blocking pool, so the
+//! CPU-bound encoding never holds up the runtime's workers (in the server, HTTP requests).
+
+use std::future::Future;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use deltalake::kernel::Add;
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::{LakeError, Result};
+
+/// Items a worker may have queued: enough to keep it busy while the next one is made, few
+/// enough that memory stays bounded (a data lane's item is up to one chunk of rows).
+const QUEUE: usize = 2;
+
+/// A loop over items, on a blocking thread of its own, with a result at the end.
+pub(crate) struct Worker<T, R> {
+    tx: mpsc::Sender<Message<T>>,
+    task: Option<JoinHandle<Result<R>>>,
+}
+
+enum Message<T> {
+    Item(T),
+    End,
+}
+
+/// A worker's input. The input ends either with [`Worker::finish`], after which the loop
+/// finishes its files, or because the load gave up (the worker was dropped): then
+/// [`Feed::next`] fails, so the loop leaves unfinished what nobody will commit.
+pub(crate) struct Feed<T>(mpsc::Receiver<Message<T>>);
+
+impl<T> Feed<T> {
+    /// The next item, `None` at the end of the input.
+    pub(crate) async fn next(&mut self) -> Result<Option<T>> {
+        match self.0.recv().await {
+            Some(Message::Item(item)) => Ok(Some(item)),
+            Some(Message::End) => Ok(None),
+            None => Err(LakeError::Io("the load was given up".into())),
+        }
+    }
+}
+
+impl<T: Send + 'static, R: Send + 'static> Worker<T, R> {
+    /// Starts `body` on its own thread with the items to come.
+    pub(crate) fn start<F, Fut>(body: F) -> Self
+    where
+        F: FnOnce(Feed<T>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<R>>,
+    {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let handle = tokio::runtime::Handle::current();
+        let task = tokio::task::spawn_blocking(move || handle.block_on(body(Feed(rx))));
+        Self { tx, task: Some(task) }
+    }
+
+    /// Hands over one item. A worker that stopped (its loop failed) stops the load with its
+    /// error.
+    pub(crate) async fn send(&mut self, item: T) -> Result<()> {
+        self.message(Message::Item(item)).await
+    }
+
+    async fn message(&mut self, message: Message<T>) -> Result<()> {
+        if self.tx.send(message).await.is_ok() {
+            return Ok(());
+        }
+        match self.task.take() {
+            Some(task) => match joined(task.await) {
+                Err(e) => Err(e),
+                Ok(_) => Err(LakeError::Io("a writer of the load ended before its input".into())),
+            },
+            None => Err(LakeError::Io("a writer of the load has stopped".into())),
+        }
+    }
+
+    /// Ends the input and waits for the loop's result.
+    pub(crate) async fn finish(mut self) -> Result<R> {
+        self.message(Message::End).await?;
+        match self.task.take() {
+            Some(task) => joined(task.await),
+            None => Err(LakeError::Io("a writer of the load has stopped".into())),
+        }
+    }
+}
+
+fn joined<R>(r: std::result::Result<Result<R>, tokio::task::JoinError>) -> Result<R> {
+    r.map_err(|e| LakeError::Io(format!("a writer thread of the load failed: {e}")))?
+}
+
+/// The data files of one load, written by several lanes (see the module's documentation).
+pub(crate) struct Lanes {
+    /// Writers of lanes not started yet; a lane starts with its first run of rows.
+    idle: Vec<RecordBatchWriter>,
+    running: Vec<Worker<RecordBatch, Vec<Add>>>,
+    /// The lane of the run being filled, and how many rows it has.
+    current: usize,
+    in_run: usize,
+    /// Rows per run: the writers' row group size, so each run is one whole row group.
+    run_rows: usize,
+}
+
+impl Lanes {
+    /// Lanes over `writers` (one each; at least one), each written `run_rows` rows at a time.
+    pub(crate) fn new(writers: Vec<RecordBatchWriter>, run_rows: usize) -> Self {
+        assert!(!writers.is_empty() && run_rows > 0, "lanes need a writer and a run length");
+        let mut idle = writers;
+        // Lanes start in order, and `pop` takes from the end.
+        idle.reverse();
+        Self { idle, running: Vec::new(), current: 0, in_run: 0, run_rows }
+    }
+
+    /// How many lanes a load uses on this machine: one per core, at most four (each holds a
+    /// row group in memory while it encodes it).
+    pub(crate) fn for_this_machine() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
+    }
+
+    fn lanes(&self) -> usize {
+        self.running.len() + self.idle.len()
+    }
+
+    /// Writes a batch, split where a run of rows ends.
+    pub(crate) async fn write(&mut self, mut batch: RecordBatch) -> Result<()> {
+        while batch.num_rows() > 0 {
+            let take = (self.run_rows - self.in_run).min(batch.num_rows());
+            let part = batch.slice(0, take);
+            batch = batch.slice(take, batch.num_rows() - take);
+            if self.current == self.running.len() {
+                let mut writer = self.idle.pop().expect("a lane not yet started");
+                self.running.push(Worker::start(move |mut feed: Feed<RecordBatch>| async move {
+                    while let Some(batch) = feed.next().await? {
+                        writer.write(batch).await?;
+                    }
+                    Ok(writer.flush().await?)
+                }));
+            }
+            self.running[self.current].send(part).await?;
+            self.in_run += take;
+            if self.in_run == self.run_rows {
+                self.in_run = 0;
+                self.current = (self.current + 1) % self.lanes();
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes every lane's files and returns their `Add` actions, lane by lane.
+    pub(crate) async fn finish(self) -> Result<Vec<Add>> {
+        let mut adds = Vec::new();
+        for lane in self.running {
+            adds.extend(lane.finish().await?);
+        }
+        Ok(adds)
+    }
+}
