@@ -7,6 +7,16 @@ use pdp_domain::catalog::EntryBody;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The allocator's purge delay as the `pdp` binary sets it (see `tune_allocator` in its
+/// main.rs, which says why); each benchmark calls this first.
+pub fn tune_allocator() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: `mi_option_set` only stores a number in mimalloc's option table; option 15
+        // is `mi_option_purge_delay` in mimalloc's `mimalloc.h`.
+        unsafe { libmimalloc_sys::mi_option_set(15, 10_000) }
+    }
+}
+
 /// The catalog entry of the benchmark's person records.
 pub fn person_entry() -> EntryBody {
     serde_json::from_value(serde_json::json!({
