@@ -36,6 +36,8 @@ const QUEUE: usize = 2;
 pub(crate) struct Worker<T, R> {
     tx: mpsc::Sender<Message<T>>,
     task: Option<JoinHandle<Result<R>>>,
+    /// Whether the end of the input was sent.
+    ended: bool,
 }
 
 enum Message<T> {
@@ -69,7 +71,7 @@ impl<T: Send + 'static, R: Send + 'static> Worker<T, R> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let handle = tokio::runtime::Handle::current();
         let task = tokio::task::spawn_blocking(move || handle.block_on(body(Feed(rx))));
-        Self { tx, task: Some(task) }
+        Self { tx, task: Some(task), ended: false }
     }
 
     /// Hands over one item. A worker that stopped (its loop failed) stops the load with its
@@ -91,9 +93,19 @@ impl<T: Send + 'static, R: Send + 'static> Worker<T, R> {
         }
     }
 
-    /// Ends the input and waits for the loop's result.
-    pub(crate) async fn finish(mut self) -> Result<R> {
+    /// Ends the input, so the loop can finish while the caller does other things (ends other
+    /// workers, say); [`Worker::finish`] then waits for its result.
+    pub(crate) async fn end(&mut self) -> Result<()> {
         self.message(Message::End).await?;
+        self.ended = true;
+        Ok(())
+    }
+
+    /// Ends the input (unless [`Worker::end`] did) and waits for the loop's result.
+    pub(crate) async fn finish(mut self) -> Result<R> {
+        if !self.ended {
+            self.end().await?;
+        }
         match self.task.take() {
             Some(task) => joined(task.await),
             None => Err(LakeError::Io("a writer of the load has stopped".into())),
@@ -162,8 +174,12 @@ impl Lanes {
         Ok(())
     }
 
-    /// Closes every lane's files and returns their `Add` actions, lane by lane.
-    pub(crate) async fn finish(self) -> Result<Vec<Add>> {
+    /// Closes every lane's files and returns their `Add` actions, lane by lane. Every lane is
+    /// told to finish before any is waited for, so their last row groups are encoded at once.
+    pub(crate) async fn finish(mut self) -> Result<Vec<Add>> {
+        for lane in &mut self.running {
+            lane.end().await?;
+        }
         let mut adds = Vec::new();
         for lane in self.running {
             adds.extend(lane.finish().await?);

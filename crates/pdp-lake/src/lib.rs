@@ -580,13 +580,10 @@ impl Lake {
             invalid.sort_by_key(|r: &QuarantinedRow| r.row);
             return Err(LakeError::Invalid(invalid));
         }
-        let quarantine_file = match quarantine {
-            Some(q) => {
-                q.finish().await?;
-                Some(quarantine_path)
-            }
-            None => None,
-        };
+        // The quarantine file is finished on its thread while the data files are.
+        if let Some(q) = quarantine.as_mut() {
+            q.end().await?;
+        }
 
         let mut lanes = match lanes {
             Some(l) => l,
@@ -623,6 +620,13 @@ impl Lake {
         }
         let previous_rows = if mode == LoadMode::Append { rows_of(&table).await? } else { 0 };
         let adds = lanes.finish().await?;
+        let quarantine_file = match quarantine {
+            Some(q) => {
+                q.finish().await?;
+                Some(quarantine_path)
+            }
+            None => None,
+        };
         let mut actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
         if mode != LoadMode::Append {
             let snapshot = table.snapshot()?.snapshot().clone();
