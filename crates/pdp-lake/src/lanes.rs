@@ -45,9 +45,9 @@ enum Message<T> {
     End,
 }
 
-/// A worker's input. The input ends either with [`Worker::finish`], after which the loop
-/// finishes its files, or because the load gave up (the worker was dropped): then
-/// [`Feed::next`] fails, so the loop leaves unfinished what nobody will commit.
+/// A worker's input. The input ends either with [`Worker::end`] or [`Worker::finish`], after
+/// which the loop finishes its files, or because the load gave up (the worker was dropped):
+/// then [`Feed::next`] fails, so the loop leaves unfinished what nobody will commit.
 pub(crate) struct Feed<T>(mpsc::Receiver<Message<T>>);
 
 impl<T> Feed<T> {

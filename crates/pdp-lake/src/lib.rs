@@ -509,8 +509,8 @@ impl Lake {
         let store = table.object_store();
         let quarantine_path = format!("_pdp_quarantine/{}.parquet", uuid::Uuid::new_v4());
         let mut quarantine: Option<Worker<Vec<QuarantinedRow>, ()>> = None;
-        // Row groups of 128k rows rather than the Parquet default of 1M: the writer holds one
-        // row group's encoded columns in memory, and every reader (an export, a Delta Sharing
+        // Row groups of 128k rows rather than the Parquet default of 1M: each lane's writer
+        // holds one row group's encoded columns in memory, and every reader (an export, a Delta Sharing
         // client, DataFusion's scan) fetches a whole row group at a time, so the row group is
         // what bounds memory on both sides. Files roll at 256 MB so a large load is several
         // files that readers can take in parallel.
