@@ -65,7 +65,7 @@ fn load(rt: &tokio::runtime::Runtime, lake: &Lake, entry: &EntryBody, file: &str
 }
 
 fn main() {
-    common::tune_allocator();
+    common::allocator::tune();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let Some(file) = args.first() else {
         eprintln!("usage: cargo bench -p pdp-lake --bench export -- FILE.csv [LAKE_DIR]");

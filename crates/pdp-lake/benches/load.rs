@@ -19,7 +19,7 @@ use pdp_lake::source::{Encoding, SourceFormat, open_file};
 use pdp_lake::{Lake, LoadMeta, LoadMode};
 
 fn main() {
-    common::tune_allocator();
+    common::allocator::tune();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let Some(file) = args.first() else {
         eprintln!("usage: cargo bench -p pdp-lake --bench load -- FILE.csv");

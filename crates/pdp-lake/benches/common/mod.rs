@@ -3,19 +3,10 @@
 
 use pdp_domain::catalog::EntryBody;
 
-/// The allocator of the `pdp` binary, so the benchmarks measure what the server does.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// The allocator's purge delay as the `pdp` binary sets it (see `tune_allocator` in its
-/// main.rs, which says why); each benchmark calls this first.
-pub fn tune_allocator() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: `mi_option_set` only stores a number in mimalloc's option table; option 15
-        // is `mi_option_purge_delay` in mimalloc's `mimalloc.h`.
-        unsafe { libmimalloc_sys::mi_option_set(15, 10_000) }
-    }
-}
+/// The `pdp` binary's allocator and its settings, from the binary's own source, so the
+/// benchmarks measure what the server does; each benchmark calls `allocator::tune()` first.
+#[path = "../../../pdp/src/allocator.rs"]
+pub mod allocator;
 
 /// The catalog entry of the benchmark's person records.
 pub fn person_entry() -> EntryBody {
