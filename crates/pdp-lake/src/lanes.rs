@@ -5,7 +5,7 @@
 //! 10M-row benchmark's time while the reader and the validators waited for it, and the quarantine
 //! file's JSON was encoded on the same thread. So a load writes through two kinds of [`Worker`]:
 //!
-//! - [`Lanes`]: one deltalake [`RecordBatchWriter`] per lane, each on a blocking thread, taking
+//! - [`Lanes`]: one writer of data files ([`DataFiles`]) per lane, each on a blocking thread, taking
 //!   runs of exactly one row group's rows in turn. Each lane writes files of its own and hands
 //!   back their `Add` actions; the load commits all of them in its one Delta commit, so the
 //!   version a reader sees is as atomic as before. A load of less than one row group uses the
@@ -22,10 +22,10 @@ use std::future::Future;
 
 use datafusion::arrow::record_batch::RecordBatch;
 use deltalake::kernel::Add;
-use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::datafile::DataFiles;
 use crate::{LakeError, Result};
 
 /// Items a worker may have queued: enough to keep it busy while the next one is made, few
@@ -120,7 +120,7 @@ fn joined<R>(r: std::result::Result<Result<R>, tokio::task::JoinError>) -> Resul
 /// The data files of one load, written by several lanes (see the module's documentation).
 pub(crate) struct Lanes {
     /// Writers of lanes not started yet; a lane starts with its first run of rows.
-    idle: Vec<RecordBatchWriter>,
+    idle: Vec<DataFiles>,
     running: Vec<Worker<RecordBatch, Vec<Add>>>,
     /// The lane of the run being filled, and how many rows it has.
     current: usize,
@@ -131,7 +131,7 @@ pub(crate) struct Lanes {
 
 impl Lanes {
     /// Lanes over `writers` (one each; at least one), each written `run_rows` rows at a time.
-    pub(crate) fn new(writers: Vec<RecordBatchWriter>, run_rows: usize) -> Self {
+    pub(crate) fn new(writers: Vec<DataFiles>, run_rows: usize) -> Self {
         assert!(!writers.is_empty() && run_rows > 0, "lanes need a writer and a run length");
         let mut idle = writers;
         // Lanes start in order, and `pop` takes from the end.
@@ -161,7 +161,7 @@ impl Lanes {
                     while let Some(batch) = feed.next().await? {
                         writer.write(batch).await?;
                     }
-                    Ok(writer.flush().await?)
+                    writer.finish().await
                 }));
             }
             self.running[self.current].send(part).await?;
@@ -217,14 +217,17 @@ mod tests {
     fn lanes(table: &DeltaTable, count: usize) -> Lanes {
         let props = WriterProperties::builder().set_max_row_group_row_count(Some(RUN)).build();
         let writers = (0..count)
-            .map(|_| RecordBatchWriter::for_table(table).expect("writer").with_writer_properties(props.clone()))
+            .map(|_| DataFiles::for_table(table, schema(), props.clone(), u64::MAX).expect("writer"))
             .collect();
         Lanes::new(writers, RUN)
     }
 
+    fn schema() -> Arc<Schema> {
+        Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]))
+    }
+
     fn batch(range: std::ops::Range<i64>) -> RecordBatch {
-        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
-        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(range))]).expect("batch")
+        RecordBatch::try_new(schema(), vec![Arc::new(Int64Array::from_iter_values(range))]).expect("batch")
     }
 
     /// The values of each row group of each file the `adds` name, file by file.

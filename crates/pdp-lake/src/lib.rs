@@ -15,6 +15,7 @@
 //! The lake's root is a URL: a local directory (`file://`) by default, object storage later,
 //! so Spark, Trino or DuckDB can read the same tables.
 
+mod datafile;
 mod ingest;
 pub mod keyindex;
 pub mod keyset;
@@ -26,6 +27,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use datafile::DataFiles;
 use datafusion::arrow::array::{Array, ArrayRef, Int64Array, StringArray};
 use datafusion::arrow::datatypes::{DataType as ArrowType, Field as ArrowField, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -36,7 +38,6 @@ use deltalake::DeltaTable;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::{Action, StructField, Transaction};
 use deltalake::protocol::{DeltaOperation, SaveMode};
-use deltalake::writer::RecordBatchWriter;
 use futures::TryStreamExt;
 use ingest::Chunk;
 use lanes::{Feed, Lanes, Worker};
@@ -520,9 +521,12 @@ impl Lake {
         let new_lanes = |sample: Option<&RecordBatch>| -> Result<Lanes> {
             let writers = (0..Lanes::for_this_machine())
                 .map(|_| {
-                    Ok(RecordBatchWriter::for_table(&table)?
-                        .with_writer_properties(load_writer_properties(sample, &entry.fields))
-                        .with_target_file_size(LOAD_FILE_BYTES))
+                    DataFiles::for_table(
+                        &table,
+                        schema.clone(),
+                        load_writer_properties(sample, &entry.fields),
+                        LOAD_FILE_BYTES,
+                    )
                 })
                 .collect::<Result<Vec<_>>>()?;
             Ok(Lanes::new(writers, LOAD_ROW_GROUP_ROWS))
