@@ -6,6 +6,7 @@
 #   bench/share_wrk.sh                      # 100 000 people, 20 s per run, 32 connections
 #   ROWS=1000000 DURATION=30s CONNS=64 bench/share_wrk.sh
 #   PERF_DIR=/tmp/prof bench/share_wrk.sh  # also records a perf profile of the server per run
+#   JOURNAL=false bench/share_wrk.sh        # accesses wait for a database commit instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pdp-release}"
@@ -20,7 +21,7 @@ cargo build -q --release -p pdp
 python3 bench/gen_people.py --rows "$ROWS" --out "$WORK/people.csv"
 
 PDP_DATA_DIR="$WORK/data" PDP_BENCH__BARE_ROUTE=true PDP_SECURITY__SECURE_COOKIES=false PDP_LOG=warn \
-  PDP_SECURITY__API_KEY_RATE_PER_SECOND=1000000 \
+  PDP_SECURITY__API_KEY_RATE_PER_SECOND=1000000 PDP_AUDIT__ACCESS_JOURNAL="${JOURNAL:-true}" \
   "$CARGO_TARGET_DIR/release/pdp" serve --demo --demo-scale 0.01 --listen "127.0.0.1:$PORT" > "$WORK/server.out" 2>&1 &
 PID=$!
 for _ in $(seq 1 120); do grep -q "listening on" "$WORK/server.out" && break; sleep 0.5; done
@@ -70,3 +71,7 @@ run "verify (POST, $VERIFY_BYTES B)" "$WORK/verify.lua" "$VERIFY_URL" verify
 run "bare handler, $VIEW_BYTES B" "" "$BASE/bench/bare?bytes=$VIEW_BYTES" bare-view
 run "view (GET, $VIEW_BYTES B)" "$WORK/view.lua" "$VIEW_URL" view
 echo "# server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$PID/status)"
+# Every access is on the record: the grants' usage counters, read back after the runs.
+for g in "$VERIFY" "$VIEW"; do
+  echo "# grant $g usage: $(curl -s -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/share/grants/$g" | python3 -c "import json,sys; print(json.load(sys.stdin).get('usage'))")"
+done

@@ -102,8 +102,13 @@ impl PostgresStorage {
 impl PostgresStorage {
     /// Writes a batch of the access path (see `portable::sharing::access_batch`): the grants'
     /// usage counters and the chained events, in one transaction.
-    async fn write_accesses(&self, per_grant: BTreeMap<i64, (i64, i64)>, events: Vec<NewEvent>) -> Result<()> {
-        sharing::write_accesses_sqlx(self, per_grant, events).await
+    async fn write_accesses(
+        &self,
+        per_grant: BTreeMap<i64, (i64, i64)>,
+        events: Vec<NewEvent>,
+        journal: Option<&str>,
+    ) -> Result<()> {
+        sharing::write_accesses_sqlx(self, per_grant, events, journal).await
     }
 }
 

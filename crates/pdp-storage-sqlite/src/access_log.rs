@@ -52,6 +52,8 @@ fn lite(e: rusqlite::Error) -> StorageError {
 struct Job {
     per_grant: BTreeMap<i64, (i64, i64)>,
     events: Vec<NewEvent>,
+    /// The access journal's segment the batch is, recorded with it.
+    journal: Option<String>,
     reply: oneshot::Sender<Result<()>>,
 }
 
@@ -84,7 +86,7 @@ impl AccessWriter {
             .name("pdp-access-log".into())
             .spawn(move || {
                 for job in queue {
-                    let done = transaction(&db, alg, &job.per_grant, job.events, now_micros());
+                    let done = transaction(&db, alg, &job.per_grant, job.events, job.journal.as_deref(), now_micros());
                     // The caller may have gone (its task was cancelled); the batch stands.
                     let _ = job.reply.send(done.map_err(lite));
                 }
@@ -94,10 +96,16 @@ impl AccessWriter {
     }
 
     /// Writes one batch and waits until it is committed (or refused).
-    pub(crate) async fn write(&self, per_grant: BTreeMap<i64, (i64, i64)>, events: Vec<NewEvent>) -> Result<()> {
+    pub(crate) async fn write(
+        &self,
+        per_grant: BTreeMap<i64, (i64, i64)>,
+        events: Vec<NewEvent>,
+        journal: Option<&str>,
+    ) -> Result<()> {
         let (reply, outcome) = oneshot::channel();
         let stopped = || StorageError::Backend("the access log thread has stopped".into());
-        self.jobs.send(Job { per_grant, events, reply }).map_err(|_| stopped())?;
+        let journal = journal.map(str::to_string);
+        self.jobs.send(Job { per_grant, events, journal, reply }).map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
     }
 }
@@ -115,10 +123,11 @@ impl SqliteStorage {
         &self,
         per_grant: BTreeMap<i64, (i64, i64)>,
         events: Vec<NewEvent>,
+        journal: Option<&str>,
     ) -> Result<()> {
         match &self.access_writer {
-            Some(w) => w.write(per_grant, events).await,
-            None => crate::portable::sharing::write_accesses_sqlx(self, per_grant, events).await,
+            Some(w) => w.write(per_grant, events, journal).await,
+            None => crate::portable::sharing::write_accesses_sqlx(self, per_grant, events, journal).await,
         }
     }
 }
@@ -130,10 +139,11 @@ fn transaction(
     alg: HashAlg,
     per_grant: &BTreeMap<i64, (i64, i64)>,
     events: Vec<NewEvent>,
+    journal: Option<&str>,
     now: i64,
 ) -> rusqlite::Result<()> {
     run(db, "BEGIN IMMEDIATE")?;
-    let done = write_in(db, alg, per_grant, events, now).and_then(|()| run(db, "COMMIT"));
+    let done = write_in(db, alg, per_grant, events, journal, now).and_then(|()| run(db, "COMMIT"));
     if done.is_err() && !db.is_autocommit() {
         let _ = db.execute_batch("ROLLBACK");
     }
@@ -145,8 +155,13 @@ fn write_in(
     alg: HashAlg,
     per_grant: &BTreeMap<i64, (i64, i64)>,
     events: Vec<NewEvent>,
+    journal: Option<&str>,
     now: i64,
 ) -> rusqlite::Result<()> {
+    if let Some(name) = journal {
+        db.prepare_cached("INSERT INTO access_journal (name, records, indexed_at) VALUES (?1, ?2, ?3)")?
+            .execute(params![name, events.len() as i64, now])?;
+    }
     let mut update = db.prepare_cached(
         "UPDATE share_grants SET accesses = accesses + ?1, rows_served = rows_served + ?2, last_access = ?3
          WHERE id = ?4",
@@ -214,7 +229,9 @@ mod tests {
         append_in(&mut tx, s.alg, vec![NewEvent::system("test.other_writer", "o:1")]).await.unwrap();
         let batch = tokio::spawn({
             let s = s.clone();
-            async move { s.write_accesses(BTreeMap::new(), vec![NewEvent::system("share.access.view", "grant:1")]).await }
+            async move {
+                s.write_accesses(BTreeMap::new(), vec![NewEvent::system("share.access.view", "grant:1")], None).await
+            }
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!batch.is_finished(), "the batch waits while another writer holds the lock");
@@ -222,7 +239,9 @@ mod tests {
         batch.await.unwrap().expect("the batch commits once the lock is free");
 
         // The fast path again, now that the lock is free.
-        s.write_accesses(BTreeMap::new(), vec![NewEvent::system("share.access.verify", "grant:1")]).await.unwrap();
+        s.write_accesses(BTreeMap::new(), vec![NewEvent::system("share.access.verify", "grant:1")], None)
+            .await
+            .unwrap();
         let events = s.audit_after(before, 10).await.unwrap();
         let actions: Vec<&str> = events.iter().map(|e| e.event.action.as_str()).collect();
         assert_eq!(actions, ["test.other_writer", "share.access.view", "share.access.verify"]);

@@ -271,8 +271,23 @@ pub struct AccessSink(pub std::sync::Arc<dyn Storage>);
 impl pdp_audit::appender::BatchSink<AccessRecord, ()> for AccessSink {
     async fn write_batch(&self, batch: Vec<AccessRecord>) -> Result<Vec<()>, String> {
         let n = batch.len();
-        self.0.record_accesses(batch).await.map_err(|e| e.to_string())?;
+        self.0.record_accesses(batch, None).await.map_err(|e| e.to_string())?;
         Ok(vec![(); n])
+    }
+}
+
+/// Adapts any [`Storage`] to the access journal: each segment's records in one transaction
+/// with the segment's name.
+pub struct JournalAccessSink(pub std::sync::Arc<dyn Storage>);
+
+#[async_trait]
+impl pdp_audit::journal::JournalSink<AccessRecord> for JournalAccessSink {
+    async fn index(&self, name: &str, records: Vec<AccessRecord>) -> Result<(), String> {
+        self.0.record_accesses(records, Some(name)).await.map_err(|e| e.to_string())
+    }
+
+    async fn indexed(&self, names: &[String]) -> Result<Vec<String>, String> {
+        self.0.journal_indexed(names).await.map_err(|e| e.to_string())
     }
 }
 

@@ -338,8 +338,9 @@ pub struct NewUpwardRequest {
 }
 
 /// One use of a grant, as the access path records it: `accesses` counted, `rows` served, and
-/// its audit event (whose object, when empty, becomes `grant:{id}`).
-#[derive(Debug, Clone)]
+/// its audit event (whose object, when empty, becomes `grant:{id}`). Serialisable: it is the
+/// line the access journal writes (`pdp_audit::journal`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessRecord {
     pub grant_id: i64,
     pub accesses: i64,
@@ -421,8 +422,12 @@ pub trait ShareStore {
     /// Records uses of grants (see [`AccessRecord`]): the counters of each grant and every
     /// event, in order, in one transaction; the web layer's group commit hands in whatever
     /// accesses queued up together. A streamed export records its start (one access, no rows)
-    /// and then its end (no access, the rows sent).
-    async fn record_accesses(&self, batch: Vec<AccessRecord>) -> Result<()>;
+    /// and then its end (no access, the rows sent). `journal` names the access journal's
+    /// segment the batch is (`pdp_audit::journal`): it is recorded in the same transaction, so
+    /// a segment is never indexed twice (see [`ShareStore::journal_indexed`]).
+    async fn record_accesses(&self, batch: Vec<AccessRecord>, journal: Option<&str>) -> Result<()>;
+    /// Which of these access journal segments are recorded as indexed.
+    async fn journal_indexed(&self, names: &[String]) -> Result<Vec<String>>;
     async fn grant_usage(&self, grant_id: i64) -> Result<GrantUsage>;
 
     async fn create_emergency(&self, e: NewEmergency, audit: NewEvent) -> Result<Emergency>;

@@ -65,7 +65,7 @@ pub fn random_token() -> String {
 }
 
 pub fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
+    pdp_audit::hex_lower(&Sha256::digest(s.as_bytes()))
 }
 
 /// Compares two strings in time independent of where they differ.
@@ -341,6 +341,11 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
         req = rebuilt;
     }
     req.extensions_mut().insert(principal);
+    if perm != Permission::UseShare {
+        // Any page or API call but a data access may read the audit log or usage counters:
+        // it sees every access recorded before it (see the access journal's invariants).
+        state.sync_accesses().await;
+    }
     let changes = method != Method::GET && method != Method::HEAD && !spec.record_only;
     let resp = next.run(req).await;
     if changes {

@@ -39,6 +39,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use pdp_audit::appender::{Appender, GroupCommit};
+use pdp_audit::journal::{Journal, JournalConfig};
 use pdp_audit::{PublicKey, SigningKey};
 use pdp_domain::ids::FinalCheck;
 use pdp_storage::{AccessRecord, Storage};
@@ -81,6 +82,9 @@ pub struct AppState {
     /// The group commit of data accesses: usage counters and audit events (see
     /// [`AppState::record_access`]).
     pub access_log: GroupCommit<AccessRecord, ()>,
+    /// The access journal, when the server runs with a data directory: then accesses are
+    /// appended there instead of going through `access_log` (see [`AppState::open_journal`]).
+    pub journal: Option<Journal<AccessRecord>>,
     /// API keys and grant terms read by every access, invalidated on change.
     pub access_cache: access_cache::AccessCache,
     pub settings: Settings,
@@ -107,6 +111,7 @@ impl AppState {
             storage,
             audit,
             access_log,
+            journal: None,
             access_cache: access_cache::AccessCache::default(),
             settings,
             throttle: auth::Throttle::default(),
@@ -121,8 +126,9 @@ impl AppState {
     }
 
     /// Records one use of a grant (`accesses` counted, `rows` served) with its audit event,
-    /// and returns once both are durable, so no data leaves unrecorded. Concurrent accesses
-    /// share one transaction (group commit); the event's object, when empty, becomes
+    /// and returns once both are durable, so no data leaves unrecorded: written to the access
+    /// journal when there is one, else committed to the database with whatever accesses
+    /// queued up together (group commit). The event's object, when empty, becomes
     /// `grant:{id}`.
     pub async fn record_access(
         &self,
@@ -131,7 +137,32 @@ impl AppState {
         rows: i64,
         audit: pdp_audit::NewEvent,
     ) -> Result<(), pdp_audit::appender::AppendError> {
-        self.access_log.submit(AccessRecord { grant_id, accesses, rows, audit }).await
+        let record = AccessRecord { grant_id, accesses, rows, audit };
+        match &self.journal {
+            Some(j) => j.append(record),
+            None => self.access_log.submit(record).await,
+        }
+    }
+
+    /// Records accesses through an access journal in `dir` from now on, moved into the
+    /// database every `interval`, after indexing what an earlier process left there.
+    pub async fn open_journal(&mut self, dir: &std::path::Path, interval: Duration) -> Result<(), String> {
+        let sink = Arc::new(pdp_storage::JournalAccessSink(self.storage.clone()));
+        let config = JournalConfig { interval, ..JournalConfig::default() };
+        self.journal = Some(Journal::open(dir, sink, config).await?);
+        Ok(())
+    }
+
+    /// Waits until every access recorded so far is in the database, so what a request reads
+    /// of the audit log or of usage counters includes them. Gives up after a few seconds (the
+    /// database is not taking records; the journal keeps them) and the read goes ahead.
+    pub async fn sync_accesses(&self) {
+        if let Some(j) = &self.journal
+            && j.pending() > 0
+            && !j.sync(Duration::from_secs(5)).await
+        {
+            tracing::warn!(pending = j.pending(), "access records not yet in the database; reading without them");
+        }
     }
 }
 

@@ -105,7 +105,7 @@ fn mode_of(s: &str) -> Result<ShareMode, ApiError> {
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    pdp_audit::hex_lower(&Sha256::digest(bytes))
 }
 
 /// Marks pending requests past their due date as escalated (R-SHR-03). Called before

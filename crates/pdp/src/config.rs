@@ -113,6 +113,15 @@ pub struct AuditConfig {
     /// The Ed25519 checkpoint key (hex seed). Empty means `<data_dir>/audit-signing.key`,
     /// created on first start. Keep a copy of its public key off the server.
     pub signing_key_file: Option<PathBuf>,
+    /// Record data accesses through the access journal in `<data_dir>/access-journal` (one
+    /// file write per access, moved into the database every few milliseconds) instead of a
+    /// database commit per batch of accesses. Either way no data leaves before its record is
+    /// written; `false` makes every access wait for the database.
+    pub access_journal: bool,
+    /// Milliseconds between moves of the access journal into the database. Any request that
+    /// reads the audit log or usage counters moves it first, so this only bounds how long
+    /// accesses wait on disk (and what a separate `pdp` command sees).
+    pub access_journal_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -155,7 +164,13 @@ impl Default for DatabaseConfig {
 
 impl Default for AuditConfig {
     fn default() -> Self {
-        Self { hash: "sha256".into(), checkpoint_interval_secs: 60, signing_key_file: None }
+        Self {
+            hash: "sha256".into(),
+            checkpoint_interval_secs: 60,
+            signing_key_file: None,
+            access_journal: true,
+            access_journal_interval_ms: 50,
+        }
     }
 }
 
@@ -203,6 +218,9 @@ impl Config {
             return Err("security.credit_code_final_check 须为 error 或 warning / must be error or warning".into());
         }
         self.grading_matrix()?;
+        if self.audit.access_journal_interval_ms == 0 {
+            return Err("audit.access_journal_interval_ms 须大于 0 / must be positive".into());
+        }
         if self.audit.checkpoint_interval_secs == 0 {
             return Err("audit.checkpoint_interval_secs 须大于 0 / must be positive".into());
         }

@@ -517,6 +517,18 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
         }
     }
     let mut state = pdp_web::AppState::new(storage.clone(), cfg.web_settings(), Some(&key));
+    // Data accesses are recorded through the access journal (pdp_audit::journal); what an
+    // earlier run left in it is indexed here, before anything is served.
+    // Opened even when off, so what a run with it on left there is indexed.
+    let journal_dir = cfg.data_dir.join("access-journal");
+    let every = std::time::Duration::from_millis(cfg.audit.access_journal_interval_ms);
+    state
+        .open_journal(&journal_dir, every)
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the access journal in {}: {e}", journal_dir.display()))?;
+    if !cfg.audit.access_journal {
+        state.journal = None;
+    }
     state.catalog.matrix = cfg.grading_matrix().map_err(anyhow::Error::msg)?;
     state.catalog.index = open_search_index(&cfg, storage.as_ref()).await;
     match pdp_web::calendar::load_added_tables(&state).await {
@@ -562,6 +574,7 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             }
         }
     });
+    let finish = state.clone();
     let mut app = pdp_web::app(state);
     if cfg.bench.bare_route {
         tracing::warn!("bench.bare_route is on: GET /bench/bare answers anyone (for benchmarks only)");
@@ -587,6 +600,8 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
         }
     });
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    // The last accesses go into the database, so the final checkpoint covers them.
+    finish.sync_accesses().await;
     pdp_storage::checkpoint(storage.as_ref(), &key).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

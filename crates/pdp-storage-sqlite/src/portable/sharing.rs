@@ -36,9 +36,19 @@ pub(crate) async fn write_accesses_sqlx(
     s: &Store,
     per_grant: BTreeMap<i64, (i64, i64)>,
     events: Vec<NewEvent>,
+    journal: Option<&str>,
 ) -> Result<()> {
     let now = now_micros();
     let mut tx = s.write_tx().await?;
+    if let Some(name) = journal {
+        sqlx::query("INSERT INTO access_journal (name, records, indexed_at) VALUES ($1, $2, $3)")
+            .bind(name)
+            .bind(events.len() as i64)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
     for (grant_id, (accesses, rows)) in per_grant {
         sqlx::query(
             "UPDATE share_grants SET accesses = accesses + $1, rows_served = rows_served + $2, last_access = $3
@@ -590,9 +600,24 @@ impl ShareStore for Store {
         Ok(grant_row(row))
     }
 
-    async fn record_accesses(&self, batch: Vec<AccessRecord>) -> Result<()> {
+    async fn record_accesses(&self, batch: Vec<AccessRecord>, journal: Option<&str>) -> Result<()> {
         let (per_grant, events) = access_batch(batch);
-        self.write_accesses(per_grant, events).await
+        self.write_accesses(per_grant, events, journal).await
+    }
+
+    async fn journal_indexed(&self, names: &[String]) -> Result<Vec<String>> {
+        let mut done = Vec::new();
+        for name in names {
+            let row = sqlx::query("SELECT name FROM access_journal WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+            if row.is_some() {
+                done.push(name.clone());
+            }
+        }
+        Ok(done)
     }
 
     async fn grant_usage(&self, grant_id: i64) -> Result<GrantUsage> {

@@ -793,6 +793,74 @@ async fn emergencies_demands_and_usage_reports_on_every_backend() {
     }
 }
 
+/// The access journal's segments left in a data dir.
+fn journal_segments(srv: &TestServer) -> Vec<std::path::PathBuf> {
+    let dir = srv.dir.path().join("access-journal");
+    std::fs::read_dir(&dir)
+        .map(|d| {
+            d.filter_map(|e| Some(e.ok()?.path())).filter(|p| p.extension().is_some_and(|x| x == "jsonl")).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// covers: R-SHR-12 (every answered access is on the record: accesses a killed server had
+/// written only to its access journal are moved into the database by the next start, exactly
+/// once; usage counters, exchange-log events and the chain agree), R-SEC-03
+#[tokio::test]
+async fn accesses_survive_a_killed_server_exactly_once_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        // The journal moves into the database only when a read asks, so the kill finds the
+        // last accesses still in it.
+        let mut srv = TestServer::start_with(&backend, &[("PDP_AUDIT__ACCESS_JOURNAL_INTERVAL_MS", "3600000")]);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let approver = srv.login("approver").await;
+        let xs = srv.login("xs.officer").await;
+        let auditor = srv.login("auditor").await;
+        let entry = publish(&officer, &reviewer, "人员信息（访问日志测试）", "conditional").await;
+        load(&officer, entry).await;
+        if pdp_domain::sharing::approval_due(&pdp_domain::calendar::WorkCalendar::official(), today()).is_err() {
+            continue; // Past the holiday tables no deadline can be set; the routing test covers that.
+        }
+        let (s, r) = xs.post_json("/api/v1/share/requests", request(entry, "verify", &["id_no", "person_name"])).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        let rid = r["id"].as_i64().unwrap();
+        let (s, r) = approver.post_json(&format!("/api/v1/share/requests/{rid}/approve"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        let grant = r["grant"]["id"].as_i64().unwrap();
+        let person = &people()[0];
+        let url = format!("/api/v1/share/grants/{grant}/verify");
+        let claim = json!({"key": person.0, "values": {"person_name": person.1}});
+
+        // One access, moved into the database by the auditor's read; then five more.
+        let (s, r) = xs.post_json(&url, claim.clone()).await;
+        assert_eq!((s, &r["matches"]["person_name"]), (StatusCode::OK, &json!(true)), "{b}: {r}");
+        assert_eq!(audit_count(&auditor, "share.access.verify").await, 1, "{b}: a read sees the access");
+        assert!(journal_segments(&srv).is_empty(), "{b}: moved segments are deleted");
+        for _ in 0..5 {
+            let (s, r) = xs.post_json(&url, claim.clone()).await;
+            assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        }
+        srv.stop();
+        assert_eq!(journal_segments(&srv).len(), 1, "{b}: the killed server left its last accesses in the journal");
+
+        // The next start moves them, once: a second restart finds nothing more to move.
+        for start in 1..=2 {
+            srv.restart();
+            assert!(journal_segments(&srv).is_empty(), "{b}: start {start} moved the journal and deleted it");
+            let auditor = srv.login("auditor").await;
+            let xs = srv.login("xs.officer").await;
+            assert_eq!(audit_count(&auditor, "share.access.verify").await, 6, "{b}: start {start}");
+            let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
+            assert_eq!(g["usage"]["accesses"], 6, "{b}: start {start}: {g}");
+            assert_eq!(g["usage"]["rows"], 6, "{b}: start {start}: {g}");
+            let (s, v) = auditor.post_json("/api/v1/audit/verify", json!({})).await;
+            assert_eq!((s, v["intact"].as_bool()), (StatusCode::OK, Some(true)), "{b}: {v}");
+        }
+    }
+}
+
 /// covers: R-SHR-04 (rate limits per API key: a key past its rate is refused with 429,
 /// `rate_limited` and Retry-After, and served again once its bucket refills), R-SEC-05
 #[tokio::test]
