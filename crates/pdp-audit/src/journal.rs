@@ -66,7 +66,7 @@ pub struct JournalConfig {
 
 impl Default for JournalConfig {
     fn default() -> Self {
-        Self { interval: Duration::from_millis(50), max_pending: 1 << 20, segment_bytes: 32 << 20 }
+        Self { interval: Duration::from_millis(50), max_pending: 1 << 20, segment_bytes: 8 << 20 }
     }
 }
 
@@ -152,8 +152,10 @@ fn read_segment<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, String> {
     Ok(records)
 }
 
-/// Creates a segment file of `size` bytes (sparse: pages are taken as records fill them) and
-/// maps it.
+/// Creates a segment file of `size` bytes with its disk space allocated, and maps it. The space
+/// is taken now because a write into a mapped page that the file system cannot allocate is not
+/// an error the program can handle but a `SIGBUS` that ends the process: with the space taken,
+/// a full disk refuses the segment here and the access with it.
 fn create_segment(path: &Path, size: usize) -> Result<memmap2::MmapMut, String> {
     let file = OpenOptions::new()
         .create_new(true)
@@ -161,10 +163,34 @@ fn create_segment(path: &Path, size: usize) -> Result<memmap2::MmapMut, String> 
         .write(true)
         .open(path)
         .map_err(|e| io_err("cannot create", path, e))?;
-    file.set_len(size as u64).map_err(|e| io_err("cannot size", path, e))?;
+    if let Err(e) = allocate(&file, size) {
+        let _ = fs::remove_file(path);
+        return Err(io_err("cannot allocate", path, e));
+    }
     // SAFETY: the file was just created by this process and only this journal writes it; the
     // mapping is only ever touched under the journal's lock.
     unsafe { memmap2::MmapMut::map_mut(&file) }.map_err(|e| io_err("cannot map", path, e))
+}
+
+/// Takes `size` bytes of disk space for `file` (which is empty), zeros as far as it is read.
+#[cfg(target_os = "linux")]
+fn allocate(file: &std::fs::File, size: usize) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let len = libc::off_t::try_from(size).map_err(|_| std::io::Error::other("segment too large"))?;
+    // SAFETY: a plain system call on a file descriptor this function borrows.
+    match unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) } {
+        0 => Ok(()),
+        e => Err(std::io::Error::from_raw_os_error(e)),
+    }
+}
+
+/// Elsewhere, by writing the zeros.
+#[cfg(not(target_os = "linux"))]
+fn allocate(file: &std::fs::File, size: usize) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(file);
+    w.write_all(&vec![0; size])?;
+    w.flush()
 }
 
 impl<T: Serialize + DeserializeOwned + Send + 'static> Journal<T> {
