@@ -21,10 +21,13 @@
 //! - An `append` that returns `Ok` has written the whole line, its line feed last; a record
 //!   cut short by a crash has no line feed and is skipped when read back (its access was never
 //!   answered). A segment file is created at its full size, so its unused end reads as zeros.
-//! - A segment is indexed exactly once: its name is committed with its records, and on start
-//!   ([`Journal::open`]) every segment left by an earlier process is indexed unless the
-//!   database already names it, then deleted. A segment whose indexing failed stays on disk and
-//!   is read back from it on the next try.
+//! - A segment is indexed exactly once: segments are indexed one at a time in the order of
+//!   their names, each in a transaction that records its name as the last one indexed, and on
+//!   start ([`Journal::open`]) every segment left by an earlier process is indexed unless its
+//!   name sorts at or before the last one indexed, then deleted. Names sort in the order the
+//!   segments were made, also across restarts and a clock set back: a name is never smaller
+//!   than the last one indexed or the one before it. A segment whose indexing failed stays on
+//!   disk and is read back from it on the next try.
 //! - Readers of access records (the audit log, usage counters) that must see every access so
 //!   far call [`Journal::sync`] first; the web layer does so for every request that is not
 //!   itself a data access.
@@ -47,10 +50,11 @@ use crate::appender::AppendError;
 #[async_trait::async_trait]
 pub trait JournalSink<T>: Send + Sync + 'static {
     /// Writes every record of the segment `name` in one transaction that also records `name`
-    /// as indexed.
+    /// as the last segment indexed (replacing the one before).
     async fn index(&self, name: &str, records: Vec<T>) -> Result<(), String>;
-    /// Which of `names` are recorded as indexed.
-    async fn indexed(&self, names: &[String]) -> Result<Vec<String>, String>;
+    /// The name of the last segment indexed. Segments are indexed in the order of their names,
+    /// so every segment whose name sorts at or before it is in the database.
+    async fn last_indexed(&self) -> Result<Option<String>, String>;
 }
 
 /// How the journal runs.
@@ -98,7 +102,8 @@ struct Inner<T> {
     appended: AtomicU64,
     indexed: watch::Sender<u64>,
     wake: Notify,
-    names: AtomicU64,
+    /// The time of the last name made: the next is later.
+    micros: AtomicU64,
 }
 
 /// A cheap, cloneable handle to the journal.
@@ -150,6 +155,11 @@ fn read_segment<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, String> {
         }
     }
     Ok(records)
+}
+
+/// The time of a segment's name.
+fn name_micros(name: &str) -> Option<u64> {
+    name.strip_suffix(SUFFIX)?.parse().ok()
 }
 
 /// Creates a segment file of `size` bytes with its disk space allocated, and maps it. The space
@@ -206,14 +216,15 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Journal<T> {
             .collect();
         // Names start with the creation time, so this is the order they were written in.
         left.sort();
+        let mut last = sink.last_indexed().await?;
         if !left.is_empty() {
-            let done = sink.indexed(&left).await?;
             for name in &left {
                 let path = dir.join(name);
-                if !done.contains(name) {
+                if last.as_ref().is_none_or(|l| name > l) {
                     let records: Vec<T> = read_segment(&path)?;
                     tracing::info!(segment = %name, records = records.len(), "indexing an access journal segment left by an earlier run");
                     sink.index(name, records).await?;
+                    last = Some(name.clone());
                 }
                 fs::remove_file(&path).map_err(|e| io_err("cannot remove", &path, e))?;
             }
@@ -226,7 +237,8 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Journal<T> {
             appended: AtomicU64::new(0),
             indexed,
             wake: Notify::new(),
-            names: AtomicU64::new(0),
+            // New names sort after the last one indexed, whatever the clock says now.
+            micros: AtomicU64::new(last.as_deref().and_then(name_micros).unwrap_or(0)),
         });
         inner.open.lock().unwrap_or_else(PoisonError::into_inner).seg.name = inner.next_name();
         let task = inner.clone();
@@ -291,13 +303,19 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Journal<T> {
 }
 
 impl<T: Serialize + DeserializeOwned + Send + 'static> Inner<T> {
-    /// A segment name that sorts after every earlier one: the time, then a counter.
+    /// A segment name that sorts after every earlier one: a time in microseconds, later than
+    /// the last name's (so a clock set back, or two names in one microsecond, cannot reorder
+    /// them), zero-padded so names sort as numbers.
     fn next_name(&self) -> String {
-        let micros = std::time::SystemTime::now()
+        let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros())
+            .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
             .unwrap_or_default();
-        format!("{micros:020}-{:06}{SUFFIX}", self.names.fetch_add(1, Ordering::Relaxed))
+        let prev = self
+            .micros
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| Some(now.max(last + 1)))
+            .unwrap_or_else(|last| last);
+        format!("{:020}{SUFFIX}", now.max(prev + 1))
     }
 
     async fn run(self: Arc<Self>, sink: Arc<dyn JournalSink<T>>) {
@@ -385,9 +403,8 @@ mod tests {
             self.done.lock().unwrap().push((name.to_string(), records));
             Ok(())
         }
-        async fn indexed(&self, names: &[String]) -> Result<Vec<String>, String> {
-            let done = self.done.lock().unwrap();
-            Ok(names.iter().filter(|n| done.iter().any(|(d, _)| d == *n)).cloned().collect())
+        async fn last_indexed(&self) -> Result<Option<String>, String> {
+            Ok(self.done.lock().unwrap().iter().map(|(n, _)| n.clone()).max())
         }
     }
 
@@ -419,16 +436,16 @@ mod tests {
     }
 
     /// covers: R-SEC-03, R-SHR-12 (what a stopped process left is indexed on the next start,
-    /// exactly once: a segment the database already names is only deleted; an unfinished last
+    /// exactly once: a segment at or before the last one indexed is only deleted; an unfinished last
     /// line is skipped)
     #[tokio::test]
     async fn a_restart_indexes_what_was_left_exactly_once() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("00000000000000000001-000000.jsonl"), "1\n2\n").unwrap();
-        fs::write(dir.path().join("00000000000000000002-000000.jsonl"), "3\n4\n5\0\0\0").unwrap();
-        fs::write(dir.path().join("00000000000000000000-000000.jsonl"), "0\n").unwrap();
+        fs::write(dir.path().join("00000000000000000001.jsonl"), "1\n2\n").unwrap();
+        fs::write(dir.path().join("00000000000000000002.jsonl"), "3\n4\n5\0\0\0").unwrap();
+        fs::write(dir.path().join("00000000000000000000.jsonl"), "0\n").unwrap();
         let sink = Arc::new(MemSink::default());
-        sink.done.lock().unwrap().push(("00000000000000000000-000000.jsonl".into(), vec![0]));
+        sink.done.lock().unwrap().push(("00000000000000000000.jsonl".into(), vec![0]));
         let _j = Journal::open(dir.path(), sink.clone(), slow()).await.unwrap();
         assert_eq!(all(&sink), vec![0, 1, 2, 3, 4], "0 was indexed before; 5 was never finished");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -457,11 +474,29 @@ mod tests {
         assert_eq!(all(&sink), (0..100).collect::<Vec<_>>());
     }
 
+    /// covers: R-SEC-03 (names made after a start sort after the last one indexed, even when
+    /// that one is later than the clock, so a restart never takes a new segment for an old one)
+    #[tokio::test]
+    async fn new_names_sort_after_the_last_indexed_whatever_the_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = Arc::new(MemSink::default());
+        let future = "10000000000000000000.jsonl".to_string();
+        sink.done.lock().unwrap().push((future.clone(), vec![]));
+        let j = Journal::open(dir.path(), sink.clone(), slow()).await.unwrap();
+        for i in 0..3 {
+            j.append(i).unwrap();
+            assert!(j.sync(Duration::from_secs(5)).await);
+        }
+        let names: Vec<String> = sink.done.lock().unwrap().iter().map(|(n, _)| n.clone()).collect();
+        assert_eq!(names.len(), 4);
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "names increase: {names:?}");
+    }
+
     /// covers: R-SEC-03 (a segment changed by hand is not indexed: the journal refuses to open)
     #[tokio::test]
     async fn a_damaged_segment_stops_the_start() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("00000000000000000001-000000.jsonl"), "1\nnot a record\n2\n").unwrap();
+        fs::write(dir.path().join("00000000000000000001.jsonl"), "1\nnot a record\n2\n").unwrap();
         let sink = Arc::new(MemSink::default());
         let e = Journal::open(dir.path(), sink, slow()).await.unwrap_err();
         assert!(e.contains("line 2"), "{e}");

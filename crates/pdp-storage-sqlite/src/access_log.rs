@@ -159,6 +159,8 @@ fn write_in(
     now: i64,
 ) -> rusqlite::Result<()> {
     if let Some(name) = journal {
+        // One row: the last segment recorded is all a start needs (see `last_journal_segment`).
+        run(db, "DELETE FROM access_journal")?;
         db.prepare_cached("INSERT INTO access_journal (name, records, indexed_at) VALUES (?1, ?2, ?3)")?
             .execute(params![name, events.len() as i64, now])?;
     }

@@ -286,8 +286,8 @@ impl pdp_audit::journal::JournalSink<AccessRecord> for JournalAccessSink {
         self.0.record_accesses(records, Some(name)).await.map_err(|e| e.to_string())
     }
 
-    async fn indexed(&self, names: &[String]) -> Result<Vec<String>, String> {
-        self.0.journal_indexed(names).await.map_err(|e| e.to_string())
+    async fn last_indexed(&self) -> Result<Option<String>, String> {
+        self.0.last_journal_segment().await.map_err(|e| e.to_string())
     }
 }
 

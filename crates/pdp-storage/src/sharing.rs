@@ -423,11 +423,12 @@ pub trait ShareStore {
     /// event, in order, in one transaction; the web layer's group commit hands in whatever
     /// accesses queued up together. A streamed export records its start (one access, no rows)
     /// and then its end (no access, the rows sent). `journal` names the access journal's
-    /// segment the batch is (`pdp_audit::journal`): it is recorded in the same transaction, so
-    /// a segment is never indexed twice (see [`ShareStore::journal_indexed`]).
+    /// segment the batch is (`pdp_audit::journal`): it replaces the last segment recorded, in
+    /// the same transaction, so a segment is never indexed twice (see
+    /// [`ShareStore::last_journal_segment`]).
     async fn record_accesses(&self, batch: Vec<AccessRecord>, journal: Option<&str>) -> Result<()>;
-    /// Which of these access journal segments are recorded as indexed.
-    async fn journal_indexed(&self, names: &[String]) -> Result<Vec<String>>;
+    /// The last access journal segment recorded by [`ShareStore::record_accesses`].
+    async fn last_journal_segment(&self) -> Result<Option<String>>;
     async fn grant_usage(&self, grant_id: i64) -> Result<GrantUsage>;
 
     async fn create_emergency(&self, e: NewEmergency, audit: NewEvent) -> Result<Emergency>;

@@ -41,6 +41,8 @@ pub(crate) async fn write_accesses_sqlx(
     let now = now_micros();
     let mut tx = s.write_tx().await?;
     if let Some(name) = journal {
+        // One row: the last segment recorded is all a start needs (see `last_journal_segment`).
+        sqlx::query("DELETE FROM access_journal").execute(&mut *tx).await.map_err(backend)?;
         sqlx::query("INSERT INTO access_journal (name, records, indexed_at) VALUES ($1, $2, $3)")
             .bind(name)
             .bind(events.len() as i64)
@@ -605,19 +607,10 @@ impl ShareStore for Store {
         self.write_accesses(per_grant, events, journal).await
     }
 
-    async fn journal_indexed(&self, names: &[String]) -> Result<Vec<String>> {
-        let mut done = Vec::new();
-        for name in names {
-            let row = sqlx::query("SELECT name FROM access_journal WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-            if row.is_some() {
-                done.push(name.clone());
-            }
-        }
-        Ok(done)
+    async fn last_journal_segment(&self) -> Result<Option<String>> {
+        let row =
+            sqlx::query("SELECT max(name) AS name FROM access_journal").fetch_one(&self.pool).await.map_err(backend)?;
+        row.try_get::<Option<String>, _>("name").map_err(backend)
     }
 
     async fn grant_usage(&self, grant_id: i64) -> Result<GrantUsage> {
