@@ -1,5 +1,7 @@
-//! The access path's batches on SQLite: every view, verify, statistics query or export waits
-//! for its audit event to be committed, and the group commit hands them here in batches.
+//! The access path's batches on SQLite: the usage counters and audit events of views,
+//! verifications, statistics queries and exports, handed here a segment at a time by the
+//! access journal's indexer (`pdp_audit::journal`), or, with the journal off, by the group
+//! commit that each of those accesses waits for.
 //!
 //! A database file gets an [`AccessWriter`]: a thread of its own (`pdp-access-log`) with a
 //! rusqlite connection of its own, which writes each batch in one transaction with statements

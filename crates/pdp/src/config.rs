@@ -113,9 +113,9 @@ pub struct AuditConfig {
     /// The Ed25519 checkpoint key (hex seed). Empty means `<data_dir>/audit-signing.key`,
     /// created on first start. Keep a copy of its public key off the server.
     pub signing_key_file: Option<PathBuf>,
-    /// Record data accesses through the access journal in `<data_dir>/access-journal` (one
-    /// file write per access, moved into the database every few milliseconds) instead of a
-    /// database commit per batch of accesses. Either way no data leaves before its record is
+    /// Record data accesses through the access journal in `<data_dir>/access-journal` (each
+    /// access's record copied into a memory-mapped file, moved into the database every few
+    /// milliseconds) instead of a database commit per batch of accesses. Either way no data leaves before its record is
     /// written; `false` makes every access wait for the database.
     pub access_journal: bool,
     /// Milliseconds between moves of the access journal into the database. Any request that
