@@ -341,7 +341,7 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
         req = rebuilt;
     }
     req.extensions_mut().insert(principal);
-    if perm != Permission::UseShare {
+    if !spec.data_access {
         // Any page or API call but a data access may read the audit log or usage counters:
         // it sees every access recorded before it (see the access journal's invariants).
         state.sync_accesses().await;

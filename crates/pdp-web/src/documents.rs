@@ -236,9 +236,6 @@ pub async fn do_verify(
     if !document::is_digest(&digest) {
         return Err(bad_digest());
     }
-    // The fetch being verified may have been answered a moment ago and its event still be in
-    // the access journal; the gate does not move it for this route, which is a data access's.
-    state.sync_accesses().await;
     let found = state
         .storage
         .search_audit(&AuditQuery {

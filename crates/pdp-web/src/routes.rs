@@ -28,6 +28,11 @@ pub struct RouteSpec {
     /// statistics query): it leaves the access cache alone. Every other POST, PUT or DELETE
     /// invalidates it (see [`crate::access_cache`]), so a new route is safe by default.
     pub record_only: bool,
+    /// A data access (a view, verify, statistics query, export or document fetch): it records
+    /// accesses and reads none, so the gate lets it run without first moving the access
+    /// journal into the database. Every other route waits for that move (see
+    /// [`crate::AppState::sync_accesses`]), so a new route sees every earlier access by default.
+    pub data_access: bool,
 }
 
 type Entry = (RouteSpec, MethodRouter<Arc<AppState>>);
@@ -46,11 +51,19 @@ where
     } else {
         MethodFilter::GET
     };
-    (RouteSpec { method, path, perm, record_only: false }, on(filter, handler))
+    (RouteSpec { method, path, perm, record_only: false, data_access: false }, on(filter, handler))
 }
 
 /// Marks a route as [`RouteSpec::record_only`].
 fn record_only((mut spec, router): Entry) -> Entry {
+    spec.record_only = true;
+    (spec, router)
+}
+
+/// Marks a route as a [`RouteSpec::data_access`]; it is [`RouteSpec::record_only`] too, since
+/// an access changes nothing but usage counters and the audit log.
+fn access((mut spec, router): Entry) -> Entry {
+    spec.data_access = true;
     spec.record_only = true;
     (spec, router)
 }
@@ -138,8 +151,8 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/share/requests/{id}/decide", Some(GovernData), shp::decide_submit),
         r(M::GET, "/share/grants/{id}", Some(ViewShares), shp::grant_page),
         r(M::POST, "/share/grants/{id}/status", Some(ManageGrants), shp::grant_status_submit),
-        record_only(r(M::POST, "/share/grants/{id}/verify", Some(UseShare), shp::verify_submit)),
-        r(M::GET, "/share/grants/{id}/documents", Some(UseShare), dcp::documents_page),
+        access(r(M::POST, "/share/grants/{id}/verify", Some(UseShare), shp::verify_submit)),
+        access(r(M::GET, "/share/grants/{id}/documents", Some(UseShare), dcp::documents_page)),
         r(M::GET, "/documents/verify", Some(UseShare), dcp::document_verify_page),
         r(M::POST, "/share/grants/{id}/reports", Some(UseShare), shp::report_submit),
         r(M::POST, "/share/emergencies", Some(GovernData), shp::emergency_submit),
@@ -163,7 +176,7 @@ pub fn table() -> Vec<Entry> {
             Some(UseShare),
             ds::metadata,
         ),
-        record_only(r(
+        access(r(
             M::POST,
             "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/query",
             Some(UseShare),
@@ -262,12 +275,12 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/api/v1/share/grants/{id}/suspend", Some(ManageGrants), sharing::suspend),
         r(M::POST, "/api/v1/share/grants/{id}/resume", Some(ManageGrants), sharing::resume),
         r(M::POST, "/api/v1/share/grants/{id}/revoke", Some(ManageGrants), sharing::revoke),
-        r(M::GET, "/api/v1/share/grants/{id}/records", Some(UseShare), sharing::view),
-        record_only(r(M::POST, "/api/v1/share/grants/{id}/verify", Some(UseShare), sharing::verify)),
-        record_only(r(M::POST, "/api/v1/share/grants/{id}/statistics", Some(UseShare), sharing::statistics)),
-        r(M::GET, "/api/v1/share/grants/{id}/export.csv", Some(UseShare), sharing::export),
-        r(M::GET, "/api/v1/share/grants/{id}/export.parquet", Some(UseShare), sharing::export_parquet),
-        r(M::GET, "/api/v1/share/grants/{id}/documents", Some(UseShare), documents::fetch),
+        access(r(M::GET, "/api/v1/share/grants/{id}/records", Some(UseShare), sharing::view)),
+        access(r(M::POST, "/api/v1/share/grants/{id}/verify", Some(UseShare), sharing::verify)),
+        access(r(M::POST, "/api/v1/share/grants/{id}/statistics", Some(UseShare), sharing::statistics)),
+        access(r(M::GET, "/api/v1/share/grants/{id}/export.csv", Some(UseShare), sharing::export)),
+        access(r(M::GET, "/api/v1/share/grants/{id}/export.parquet", Some(UseShare), sharing::export_parquet)),
+        access(r(M::GET, "/api/v1/share/grants/{id}/documents", Some(UseShare), documents::fetch)),
         record_only(r(M::POST, "/api/v1/documents/verify", Some(UseShare), documents::verify)),
         r(M::GET, "/api/v1/share/grants/{id}/reports", Some(ViewShares), share_ops::list_reports),
         r(M::POST, "/api/v1/share/grants/{id}/reports", Some(UseShare), share_ops::file_report),

@@ -731,9 +731,9 @@ async fn grant_view(
     records: Option<sh::ViewOut>,
     verdict: Option<sh::VerifyOut>,
 ) -> Result<Response, ApiError> {
-    // The page shows the grant's usage, and a verify or a view lookup has just recorded an
-    // access in this same request: the gate's sync ran before it (or, for the verify form, a
-    // data access, not at all), so the access journal is moved into the database here too.
+    // The page shows the grant's usage, and a verify or a view lookup may have just recorded
+    // an access in this same request, after the gate's sync (or, for the verify form, a data
+    // access, with none), so the access journal is moved into the database here.
     state.sync_accesses().await;
     let g = sh::do_get_grant(state, p, id).await?;
     let user = p.org_id == Some(g.g.user_org_id) && p.allows(Permission::UseShare);
