@@ -7,6 +7,7 @@
 #   ROWS=1000000 DURATION=30s CONNS=64 bench/share_wrk.sh
 #   PERF_DIR=/tmp/prof bench/share_wrk.sh  # also records a perf profile of the server per run
 #   JOURNAL=false bench/share_wrk.sh        # accesses wait for a database commit instead
+#   SERVER=/tmp/pdp-old bench/share_wrk.sh  # another build of the server, to compare builds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pdp-release}"
@@ -17,12 +18,15 @@ PORT="${PORT:-18080}"
 WORK="$(mktemp -d)"
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
-cargo build -q --release -p pdp
+if [ -z "${SERVER:-}" ]; then
+  cargo build -q --release -p pdp
+  SERVER="$CARGO_TARGET_DIR/release/pdp"
+fi
 python3 bench/gen_people.py --rows "$ROWS" --out "$WORK/people.csv"
 
 PDP_DATA_DIR="$WORK/data" PDP_BENCH__BARE_ROUTE=true PDP_SECURITY__SECURE_COOKIES=false PDP_LOG=warn \
   PDP_SECURITY__API_KEY_RATE_PER_SECOND=1000000 PDP_AUDIT__ACCESS_JOURNAL="${JOURNAL:-true}" \
-  "$CARGO_TARGET_DIR/release/pdp" serve --demo --demo-scale 0.01 --listen "127.0.0.1:$PORT" > "$WORK/server.out" 2>&1 &
+  "$SERVER" serve --demo --demo-scale 0.01 --listen "127.0.0.1:$PORT" > "$WORK/server.out" 2>&1 &
 PID=$!
 for _ in $(seq 1 120); do grep -q "listening on" "$WORK/server.out" && break; sleep 0.5; done
 BASE="http://127.0.0.1:$PORT"
@@ -48,6 +52,8 @@ VIEW_BYTES=$(curl -s -H "Authorization: Bearer $TOKEN" "$VIEW_URL" | wc -c)
 curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$BODY" "$VERIFY_URL"; echo
 curl -s -H "Authorization: Bearer $TOKEN" "$VIEW_URL"; echo
 
+# The server's CPU time so far, user and system, in clock ticks of 10 ms (all its threads).
+cpu() { awk '{print $14, $15}' "/proc/$PID/stat"; }
 run() { # name, lua script or '', url, tag of the profile
   local out perf_pid=""
   if [ -n "${PERF_DIR:-}" ]; then
@@ -55,17 +61,21 @@ run() { # name, lua script or '', url, tag of the profile
     perf record -q -F 499 -g -p "$PID" -o "$PERF_DIR/$4.data" >/dev/null 2>&1 &
     perf_pid=$!
   fi
+  local cpu0; cpu0="$(cpu)"
   if [ -n "$2" ]; then out="$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "$2" "$3")"; else out="$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$3")"; fi
-  local rps p50 p99 non2xx
+  local rps p50 p99 non2xx cpu1 requests
+  cpu1="$(cpu)"
+  requests="$(awk '/requests in/ {print $1}' <<<"$out")"
   rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
   p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
   p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
   non2xx="$(awk '/Non-2xx/ {print $5}' <<<"$out")"
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
-  printf '| %s | %s | %s | %s | %s |\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}" \
+    "$(python3 -c "import sys; a, b, n = sys.argv[1].split(), sys.argv[2].split(), int(sys.argv[3]); print('%.1f / %.1f' % ((int(b[0]) - int(a[0])) * 1e4 / n, (int(b[1]) - int(a[1])) * 1e4 / n))" "$cpu0" "$cpu1" "$requests")"
 }
-echo "| endpoint | requests/s | p50 | p99 | non-2xx |"
-echo "|---|---:|---:|---:|---:|"
+echo "| endpoint | requests/s | p50 | p99 | non-2xx | server CPU µs per request (user / system) |"
+echo "|---|---:|---:|---:|---:|---:|"
 run "bare handler, $VERIFY_BYTES B" "" "$BASE/bench/bare?bytes=$VERIFY_BYTES" bare-verify
 run "verify (POST, $VERIFY_BYTES B)" "$WORK/verify.lua" "$VERIFY_URL" verify
 run "bare handler, $VIEW_BYTES B" "" "$BASE/bench/bare?bytes=$VIEW_BYTES" bare-view

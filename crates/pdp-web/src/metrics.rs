@@ -3,12 +3,9 @@
 //! A handful of counters does not justify a metrics framework; the format is simple and stable.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::AppState;
@@ -22,13 +19,11 @@ pub struct Metrics {
     pub logins: AtomicU64,
 }
 
-pub async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let res = next.run(req).await;
+/// Counts a response that took since `start` (called by the application's outer middleware).
+pub fn track(metrics: &Metrics, start: Instant, res: &Response) {
     let class = (res.status().as_u16() / 100).min(5) as usize;
-    state.metrics.responses[class].fetch_add(1, Relaxed);
-    state.metrics.duration_micros_sum.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
-    res
+    metrics.responses[class].fetch_add(1, Relaxed);
+    metrics.duration_micros_sum.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
 }
 
 /// Renders all metrics; `audit_head` is the chain's last sequence number.

@@ -1188,7 +1188,8 @@ impl AccessTerms {
             emergency: Option<i64>,
         }
         let via = p.via_label();
-        let detail = serde_json::to_string(&Detail {
+        let mut detail = Vec::with_capacity(512);
+        serde_json::to_writer(&mut detail, &Detail {
             via: &via,
             grant: self.g.id,
             dataset: &self.g.dataset,
@@ -1201,7 +1202,15 @@ impl AccessTerms {
             emergency: self.g.emergency_id,
         })
         .unwrap_or_default();
-        let mut ev = p.event_with_detail(&format!("share.access.{}", mode.as_str()), "", detail);
+        // serde_json writes valid UTF-8.
+        let detail = String::from_utf8(detail).unwrap_or_default();
+        let action = match mode {
+            ShareMode::Bulk => "share.access.bulk",
+            ShareMode::View => "share.access.view",
+            ShareMode::Verify => "share.access.verify",
+            ShareMode::Statistics => "share.access.statistics",
+        };
+        let mut ev = p.event_with_detail(action, "", detail);
         ev.purpose = self.g.purpose.clone();
         ev.request_hash = sha256_hex(request.as_bytes());
         ev
@@ -1310,7 +1319,10 @@ pub struct Answer<T> {
 
 impl<T: Serialize> Answer<T> {
     fn new(out: T) -> Self {
-        let body = serde_json::to_vec(&out).unwrap_or_default();
+        let mut body = Vec::with_capacity(512);
+        if serde_json::to_writer(&mut body, &out).is_err() {
+            body.clear();
+        }
         Self { out, body }
     }
 
