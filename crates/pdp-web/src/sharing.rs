@@ -1189,18 +1189,21 @@ impl AccessTerms {
         }
         let via = p.via_label();
         let mut detail = Vec::with_capacity(512);
-        serde_json::to_writer(&mut detail, &Detail {
-            via: &via,
-            grant: self.g.id,
-            dataset: &self.g.dataset,
-            mode: mode.as_str(),
-            rows,
-            fields,
-            response_hash: response,
-            user_org: self.g.user_org_id,
-            provider_org: self.g.provider_org_id,
-            emergency: self.g.emergency_id,
-        })
+        serde_json::to_writer(
+            &mut detail,
+            &Detail {
+                via: &via,
+                grant: self.g.id,
+                dataset: &self.g.dataset,
+                mode: mode.as_str(),
+                rows,
+                fields,
+                response_hash: response,
+                user_org: self.g.user_org_id,
+                provider_org: self.g.provider_org_id,
+                emergency: self.g.emergency_id,
+            },
+        )
         .unwrap_or_default();
         // serde_json writes valid UTF-8.
         let detail = String::from_utf8(detail).unwrap_or_default();
