@@ -794,11 +794,16 @@ async fn emergencies_demands_and_usage_reports_on_every_backend() {
 }
 
 /// The access journal's segments left in a data dir.
+/// The access journal's segment files that hold records. The indexer keeps one spare segment
+/// ready for the next appends; until then it is all zeros and holds none.
 fn journal_segments(srv: &TestServer) -> Vec<std::path::PathBuf> {
     let dir = srv.dir.path().join("access-journal");
     std::fs::read_dir(&dir)
         .map(|d| {
-            d.filter_map(|e| Some(e.ok()?.path())).filter(|p| p.extension().is_some_and(|x| x == "jsonl")).collect()
+            d.filter_map(|e| Some(e.ok()?.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .filter(|p| std::fs::read(p).is_ok_and(|bytes| bytes.iter().any(|&b| b != 0)))
+                .collect()
         })
         .unwrap_or_default()
 }
