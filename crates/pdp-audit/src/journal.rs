@@ -88,8 +88,9 @@ struct Segment<T> {
 }
 
 impl<T> Segment<T> {
-    fn new(name: String) -> Self {
-        Self { name, map: None, len: 0, records: Vec::new() }
+    /// A segment not started yet: the first append gives it its name and file.
+    fn unstarted() -> Self {
+        Self { name: String::new(), map: None, len: 0, records: Vec::new() }
     }
 }
 
@@ -248,7 +249,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Journal<T> {
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
             config,
-            open: Mutex::new(Open { seg: Segment::new(String::new()), full: Vec::new(), spare: None }),
+            open: Mutex::new(Open { seg: Segment::unstarted(), full: Vec::new(), spare: None }),
             appended: AtomicU64::new(0),
             indexed,
             wake: Notify::new(),
@@ -278,7 +279,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Journal<T> {
             return Err(AppendError(format!("the access journal holds {pending} records the database has not taken")));
         }
         if open.seg.len + line.len() > cap {
-            let full = std::mem::replace(&mut open.seg, Segment::new(String::new()));
+            let full = std::mem::replace(&mut open.seg, Segment::unstarted());
             open.full.push(full);
         }
         if open.seg.map.is_none() {
@@ -410,7 +411,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Inner<T> {
             }
             let mut segments = std::mem::take(&mut open.full);
             if !open.seg.records.is_empty() {
-                segments.push(std::mem::replace(&mut open.seg, Segment::new(String::new())));
+                segments.push(std::mem::replace(&mut open.seg, Segment::unstarted()));
             }
             (segments, self.appended.load(Ordering::Acquire))
         };
@@ -587,14 +588,19 @@ mod tests {
             v.sort();
             v
         };
-        let spare = |j: &Journal<u32>| j.inner.open.lock().unwrap().spare.as_ref().map(|s| s.name.clone());
-        for round in 0..3 {
+        // The spare's name, once the indexer has prepared it.
+        async fn spare(j: &Journal<u32>) -> String {
             let deadline = std::time::Instant::now() + Duration::from_secs(10);
-            while spare(&j).is_none() {
+            loop {
+                if let Some(s) = &j.inner.open.lock().unwrap().spare {
+                    return s.name.clone();
+                }
                 assert!(std::time::Instant::now() < deadline, "no spare was prepared");
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            let ready = spare(&j).unwrap();
+        }
+        for round in 0..3 {
+            let ready = spare(&j).await;
             assert_eq!(files(), vec![ready.clone()], "the spare is the only file");
             j.append(round).unwrap();
             assert_eq!(files(), vec![ready.clone()], "the append wrote into the spare");
@@ -605,11 +611,7 @@ mod tests {
         let names: Vec<String> = sink.done.lock().unwrap().iter().map(|(n, _)| n.clone()).collect();
         assert!(names.windows(2).all(|w| w[0] < w[1]), "names increase: {names:?}");
         // A new process over the directory indexes nothing twice and clears the spare away.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while spare(&j).is_none() {
-            assert!(std::time::Instant::now() < deadline, "no spare was prepared");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        spare(&j).await;
         let sink2 = Arc::new(MemSink::default());
         sink2.done.lock().unwrap().push((names.last().unwrap().clone(), vec![]));
         let _j2 = Journal::open(dir.path(), sink2.clone(), slow()).await.unwrap();
