@@ -1173,40 +1173,20 @@ impl AccessTerms {
         request: &str,
         response: &str,
     ) -> pdp_audit::NewEvent {
-        /// Written straight from borrowed fields: one of these is built for every access.
-        #[derive(Serialize)]
-        struct Detail<'a> {
-            via: &'a str,
-            grant: i64,
-            dataset: &'a str,
-            mode: &'a str,
-            rows: usize,
-            fields: &'a [String],
-            response_hash: &'a str,
-            user_org: i64,
-            provider_org: i64,
-            emergency: Option<i64>,
-        }
         let via = p.via_label();
-        let mut detail = Vec::with_capacity(512);
-        serde_json::to_writer(
-            &mut detail,
-            &Detail {
-                via: &via,
-                grant: self.g.id,
-                dataset: &self.g.dataset,
-                mode: mode.as_str(),
-                rows,
-                fields,
-                response_hash: response,
-                user_org: self.g.user_org_id,
-                provider_org: self.g.provider_org_id,
-                emergency: self.g.emergency_id,
-            },
-        )
-        .unwrap_or_default();
-        // serde_json writes valid UTF-8.
-        let detail = String::from_utf8(detail).unwrap_or_default();
+        let detail = AccessDetail {
+            via: &via,
+            grant: self.g.id,
+            dataset: &self.g.dataset,
+            mode: mode.as_str(),
+            rows,
+            fields,
+            response_hash: response,
+            user_org: self.g.user_org_id,
+            provider_org: self.g.provider_org_id,
+            emergency: self.g.emergency_id,
+        }
+        .to_json();
         let action = match mode {
             ShareMode::Bulk => "share.access.bulk",
             ShareMode::View => "share.access.view",
@@ -1217,6 +1197,65 @@ impl AccessTerms {
         ev.purpose = self.g.purpose.clone();
         ev.request_hash = sha256_hex(request.as_bytes());
         ev
+    }
+}
+
+/// The detail of an access's audit event (R-SHR-12): how the caller came in, the grant, the
+/// mode, the rows and fields served and the hash of the answer. Borrowed: one is written for
+/// every access.
+#[derive(Serialize)]
+struct AccessDetail<'a> {
+    via: &'a str,
+    grant: i64,
+    dataset: &'a str,
+    mode: &'a str,
+    rows: usize,
+    fields: &'a [String],
+    response_hash: &'a str,
+    user_org: i64,
+    provider_org: i64,
+    emergency: Option<i64>,
+}
+
+impl AccessDetail<'_> {
+    /// The JSON text, written by hand exactly as the derived `Serialize` writes it (a test
+    /// compares them), since `serde_json` escapes strings a byte at a time.
+    fn to_json(&self) -> String {
+        use pdp_audit::json;
+        let mut out = Vec::with_capacity(256 + self.fields.iter().map(|f| f.len() + 3).sum::<usize>());
+        out.push(b'{');
+        json::key(&mut out, "via");
+        json::str(&mut out, self.via);
+        out.push(b',');
+        json::key(&mut out, "grant");
+        json::int(&mut out, self.grant);
+        out.push(b',');
+        json::key(&mut out, "dataset");
+        json::str(&mut out, self.dataset);
+        out.push(b',');
+        json::key(&mut out, "mode");
+        json::str(&mut out, self.mode);
+        out.push(b',');
+        json::key(&mut out, "rows");
+        json::uint(&mut out, self.rows as u64);
+        out.push(b',');
+        json::key(&mut out, "fields");
+        json::strs(&mut out, self.fields);
+        out.push(b',');
+        json::key(&mut out, "response_hash");
+        json::str(&mut out, self.response_hash);
+        out.push(b',');
+        json::key(&mut out, "user_org");
+        json::int(&mut out, self.user_org);
+        out.push(b',');
+        json::key(&mut out, "provider_org");
+        json::int(&mut out, self.provider_org);
+        out.push(b',');
+        json::key(&mut out, "emergency");
+        json::opt_int(&mut out, self.emergency);
+        out.push(b'}');
+        // Only whole strings and ASCII were written.
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 
@@ -1772,4 +1811,45 @@ pub async fn export_parquet(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// covers: R-SHR-12 (the exchange log's detail of an access is what the derived `Serialize`
+    /// writes, with awkward strings and with and without an emergency)
+    #[test]
+    fn access_details_are_written_as_serde_writes_them() {
+        let fields = vec!["id_no".to_string(), "姓名 \"名\"".to_string()];
+        let cases = [
+            AccessDetail {
+                via: "api_key:7",
+                grant: 5,
+                dataset: "ds_people",
+                mode: "view",
+                rows: 3,
+                fields: &fields,
+                response_hash: "ab12",
+                user_org: 2,
+                provider_org: 9,
+                emergency: None,
+            },
+            AccessDetail {
+                via: "session",
+                grant: -1,
+                dataset: "a\\b\n",
+                mode: "verify",
+                rows: 0,
+                fields: &[],
+                response_hash: "",
+                user_org: i64::MAX,
+                provider_org: 0,
+                emergency: Some(4),
+            },
+        ];
+        for d in &cases {
+            assert_eq!(d.to_json(), serde_json::to_string(d).unwrap());
+        }
+    }
 }
