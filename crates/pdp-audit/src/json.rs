@@ -18,18 +18,19 @@ const fn lanes(b: u8) -> u64 {
     u64::from_ne_bytes([b; 8])
 }
 
-/// Whether any of the eight bytes of `w` must be escaped in a JSON string: a control character
-/// (below 0x20), a quote or a backslash. Exact as a yes or no (the classic "has a byte less
-/// than n" and "has a zero byte" tests, which can only mark wrong lanes after a true one).
+/// The eight bytes of `w` that must be escaped in a JSON string, a control character (below
+/// 0x20), a quote or a backslash, as a mask with the high bit of each such byte set. Exact for
+/// every lane: each test adds within a lane only (a lane's low seven bits plus at most 0x7f
+/// cannot carry out of it), unlike the shorter "has a zero byte" test, which can mark a lane
+/// wrongly above a true one.
 #[inline]
-fn any_special(w: u64) -> bool {
-    const HIGH: u64 = lanes(0x80);
-    let below_space = w.wrapping_sub(lanes(0x20)) & !w;
-    let q = w ^ lanes(b'"');
-    let quote = q.wrapping_sub(lanes(1)) & !q;
-    let s = w ^ lanes(b'\\');
-    let backslash = s.wrapping_sub(lanes(1)) & !s;
-    (below_space | quote | backslash) & HIGH != 0
+fn special(w: u64) -> u64 {
+    const LOW7: u64 = lanes(0x7f);
+    // A lane is zero exactly when its low seven bits plus 0x7f leave the high bit clear and
+    // its own high bit is clear.
+    let zero = |x: u64| !((x & LOW7).wrapping_add(LOW7) | x) & !LOW7;
+    let below_space = !((w & LOW7).wrapping_add(lanes(0x80 - 0x20)) | w) & !LOW7;
+    below_space | zero(w ^ lanes(b'"')) | zero(w ^ lanes(b'\\'))
 }
 
 /// Writes the escape of `b`, a byte that must be escaped, as `serde_json` writes it.
@@ -58,24 +59,26 @@ pub fn str(out: &mut Vec<u8>, s: &str) {
     out.reserve(b.len() + 2);
     out.push(b'"');
     // `run` is where the bytes not yet copied start; they need no escape.
-    let (mut run, mut i) = (0, 0);
-    while i < b.len() {
-        if let Some(chunk) = b.get(i..i + 8) {
-            let w = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
-            if !any_special(w) {
-                i += 8;
-                continue;
-            }
+    let mut run = 0;
+    let mut chunks = b.chunks_exact(8);
+    for (c, chunk) in chunks.by_ref().enumerate() {
+        let mut m = special(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+        while m != 0 {
+            // Little-endian: the lowest set bit is the first byte to escape.
+            let j = c * 8 + (m.trailing_zeros() / 8) as usize;
+            out.extend_from_slice(&b[run..j]);
+            escape(out, b[j]);
+            run = j + 1;
+            m &= m - 1;
         }
-        // A chunk with something to escape, or the tail: byte by byte.
-        for (j, &c) in b.iter().enumerate().take((i + 8).min(b.len())).skip(i) {
-            if c < 0x20 || c == b'"' || c == b'\\' {
-                out.extend_from_slice(&b[run..j]);
-                escape(out, c);
-                run = j + 1;
-            }
+    }
+    let tail = b.len() - chunks.remainder().len();
+    for (j, &c) in b.iter().enumerate().skip(tail) {
+        if c < 0x20 || c == b'"' || c == b'\\' {
+            out.extend_from_slice(&b[run..j]);
+            escape(out, c);
+            run = j + 1;
         }
-        i = (i + 8).min(b.len());
     }
     out.extend_from_slice(&b[run..]);
     out.push(b'"');
@@ -174,17 +177,19 @@ mod tests {
         }
     }
 
-    /// covers: R-SEC-03 (the chunk test is exact: it flags a chunk exactly when one of its
-    /// bytes must be escaped, for every byte value in every lane)
+    /// covers: R-SEC-03 (the chunk test marks exactly the bytes that must be escaped, for every
+    /// byte value in every lane, beside every other byte value)
     #[test]
-    fn the_chunk_test_flags_exactly_the_chunks_with_an_escape() {
+    fn the_chunk_test_marks_exactly_the_bytes_to_escape() {
+        let must = |c: u8| c < 0x20 || c == b'"' || c == b'\\';
         for b in 0..=255u8 {
-            for lane in 0..8 {
-                for fill in [b'a', 0xe4, 0x7f, 0x20, 0xff] {
-                    let mut chunk = [fill; 8];
+            for other in 0..=255u8 {
+                for lane in 0..8 {
+                    let mut chunk = [other; 8];
                     chunk[lane] = b;
-                    let expected = chunk.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
-                    assert_eq!(any_special(u64::from_ne_bytes(chunk)), expected, "{chunk:?}");
+                    let expected: u64 =
+                        chunk.iter().enumerate().filter(|(_, c)| must(**c)).map(|(i, _)| 0x80u64 << (8 * i)).sum();
+                    assert_eq!(special(u64::from_le_bytes(chunk)), expected, "{chunk:?}");
                 }
             }
         }
