@@ -231,10 +231,11 @@ pub fn link_hash(alg: HashAlg, prev_hash: &str, seq: i64, at_micros: i64, e: &Ne
 /// string a character at a time; this runs for several hashes on every data access.
 pub fn hex_lower(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = Vec::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 0x0f)]);
+    // Written into a buffer of its final size, pairs at a time: no capacity check per digit.
+    let mut out = vec![0u8; bytes.len() * 2];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0f)];
     }
     // Only ASCII digits and letters were pushed.
     String::from_utf8(out).unwrap_or_default()

@@ -1359,12 +1359,92 @@ pub struct Answer<T> {
     body: Vec<u8>,
 }
 
-impl<T: Serialize> Answer<T> {
+/// An answer's JSON, written by hand exactly as its derived `Serialize` writes it (tests compare
+/// them): these are the access path's answers, and `serde_json` escapes strings a byte at a time.
+pub trait AnswerJson {
+    fn write_json(&self, out: &mut Vec<u8>);
+}
+
+impl AnswerJson for ViewOut {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        use pdp_audit::json;
+        out.push(b'{');
+        json::key(out, "grant_id");
+        json::int(out, self.grant_id);
+        out.push(b',');
+        json::key(out, "columns");
+        json::strs(out, &self.columns);
+        out.push(b',');
+        json::key(out, "rows");
+        out.push(b'[');
+        for (i, row) in self.rows.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'[');
+            for (j, v) in row.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                match v {
+                    Some(v) => json::str(out, v),
+                    None => out.extend_from_slice(b"null"),
+                }
+            }
+            out.push(b']');
+        }
+        out.push(b']');
+        out.push(b',');
+        json::key(out, "total");
+        json::uint(out, self.total);
+        out.push(b',');
+        json::key(out, "offset");
+        json::uint(out, self.offset as u64);
+        out.push(b',');
+        json::key(out, "masking");
+        out.push(b'{');
+        for (i, (k, v)) in self.masking.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::str(out, k);
+            out.push(b':');
+            json::str(out, v);
+        }
+        out.push(b'}');
+        out.push(b'}');
+    }
+}
+
+impl AnswerJson for VerifyOut {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        use pdp_audit::json;
+        out.push(b'{');
+        json::key(out, "grant_id");
+        json::int(out, self.grant_id);
+        out.push(b',');
+        json::key(out, "found");
+        out.extend_from_slice(if self.found { b"true" } else { b"false" });
+        out.push(b',');
+        json::key(out, "matches");
+        out.push(b'{');
+        for (i, (k, v)) in self.matches.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::str(out, k);
+            out.push(b':');
+            out.extend_from_slice(if *v { b"true" } else { b"false" });
+        }
+        out.push(b'}');
+        out.push(b'}');
+    }
+}
+
+impl<T: AnswerJson> Answer<T> {
     fn new(out: T) -> Self {
         let mut body = Vec::with_capacity(512);
-        if serde_json::to_writer(&mut body, &out).is_err() {
-            body.clear();
-        }
+        out.write_json(&mut body);
         Self { out, body }
     }
 
@@ -1850,6 +1930,44 @@ mod tests {
         ];
         for d in &cases {
             assert_eq!(d.to_json(), serde_json::to_string(d).unwrap());
+        }
+    }
+
+    /// covers: R-SHR-04, R-SHR-12 (the view and verify answers, whose bytes the exchange log
+    /// hashes, are what the derived `Serialize` writes: the OpenAPI document describes those)
+    #[test]
+    fn answers_are_written_as_serde_writes_them() {
+        let views = [
+            ViewOut {
+                grant_id: 6,
+                columns: vec!["id_no".into(), "person_name".into(), "ad\"dr".into()],
+                rows: vec![
+                    vec![Some("359902********0007".into()), Some("罗*".into()), None],
+                    vec![None, Some("a\\b\n".into()), Some(String::new())],
+                ],
+                total: 2,
+                offset: 40,
+                masking: [("id_no".to_string(), "id_number".to_string()), ("x\"".into(), "name".into())].into(),
+            },
+            ViewOut { grant_id: -1, columns: vec![], rows: vec![], total: 0, offset: 0, masking: BTreeMap::new() },
+        ];
+        for v in &views {
+            let mut out = Vec::new();
+            v.write_json(&mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(v).unwrap());
+        }
+        let verifies = [
+            VerifyOut {
+                grant_id: 5,
+                found: true,
+                matches: [("person_name".to_string(), true), ("mobile\t".to_string(), false)].into(),
+            },
+            VerifyOut { grant_id: 5, found: false, matches: BTreeMap::new() },
+        ];
+        for v in &verifies {
+            let mut out = Vec::new();
+            v.write_json(&mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(v).unwrap());
         }
     }
 }
