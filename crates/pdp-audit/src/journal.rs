@@ -395,9 +395,10 @@ impl<T: JournalRecord> Inner<T> {
     }
 
     async fn run(self: Arc<Self>, sink: Arc<dyn JournalSink<T>>) {
-        // How much of a spare to prefault: twice what the last segment used, so the next one
-        // (of about as many records at a steady load) takes no faults, and no more, since
-        // prefaulting pages that stay unused costs what the faults would have.
+        // How much of a spare to prefault: what the last segment used and a quarter more, so
+        // the next one (of about as many records at a steady load) takes few faults, and no
+        // more, since a prefaulted page that stays unused is zeroed and freed for nothing.
+        // (Twice the last segment was tried first: docs/benchmarks.md, issue 5.)
         let mut warm = 64 << 10;
         loop {
             self.install_spare(warm).await;
@@ -406,7 +407,7 @@ impl<T: JournalRecord> Inner<T> {
                 () = self.wake.notified() => {}
             }
             if let Some(used) = self.index_open(sink.as_ref()).await {
-                warm = (2 * used).max(64 << 10);
+                warm = (used + used / 4).max(64 << 10);
             }
         }
     }
