@@ -125,6 +125,91 @@ pub fn strs(out: &mut Vec<u8>, items: &[String]) {
     out.push(b']');
 }
 
+/// Writes `true` or `false`.
+#[inline]
+pub fn bool(out: &mut Vec<u8>, b: bool) {
+    out.extend_from_slice(if b { b"true" } else { b"false" });
+}
+
+/// Writes a map with string keys as a JSON object, in the entries' order, each value by
+/// `value`: how `serde_json` writes a `BTreeMap<String, _>`.
+pub fn map<'k, V>(
+    out: &mut Vec<u8>,
+    entries: impl IntoIterator<Item = (&'k String, V)>,
+    mut value: impl FnMut(&mut Vec<u8>, V),
+) {
+    out.push(b'{');
+    for (i, (k, v)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        str(out, k);
+        out.push(b':');
+        value(out, v);
+    }
+    out.push(b'}');
+}
+
+/// A JSON object being written: its members in the order given, with the commas between them,
+/// as `serde_json` writes a struct's fields. The keys are field names of ours and need no
+/// escape. [`Object::end`] closes it.
+pub struct Object<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Object<'a> {
+    /// Opens an object at the end of `out`.
+    pub fn begin(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, first: true }
+    }
+
+    /// Writes the next member's key and returns the buffer its value is to be written to.
+    pub fn member(&mut self, k: &str) -> &mut Vec<u8> {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b',');
+        }
+        key(self.out, k);
+        self.out
+    }
+
+    pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
+        str(self.member(k), v);
+        self
+    }
+
+    pub fn int(&mut self, k: &str, n: i64) -> &mut Self {
+        int(self.member(k), n);
+        self
+    }
+
+    pub fn uint(&mut self, k: &str, n: u64) -> &mut Self {
+        uint(self.member(k), n);
+        self
+    }
+
+    pub fn opt_int(&mut self, k: &str, n: Option<i64>) -> &mut Self {
+        opt_int(self.member(k), n);
+        self
+    }
+
+    pub fn strs(&mut self, k: &str, items: &[String]) -> &mut Self {
+        strs(self.member(k), items);
+        self
+    }
+
+    pub fn bool(&mut self, k: &str, b: bool) -> &mut Self {
+        bool(self.member(k), b);
+        self
+    }
+
+    /// Closes the object.
+    pub fn end(self) {
+        self.out.push(b'}');
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +298,38 @@ mod tests {
         let mut out = Vec::new();
         strs(&mut out, &[]);
         assert_eq!(out, b"[]");
+    }
+
+    /// covers: R-SHR-12 (objects and maps as serde_json writes a struct and a BTreeMap: members
+    /// in order, commas only between them, map keys escaped)
+    #[test]
+    fn objects_and_maps_match_serde_json() {
+        use std::collections::BTreeMap;
+        #[derive(serde::Serialize)]
+        struct All<'a> {
+            s: &'a str,
+            i: i64,
+            u: u64,
+            none: Option<i64>,
+            some: Option<i64>,
+            list: &'a [String],
+            yes: bool,
+            m: BTreeMap<String, bool>,
+        }
+        let list = vec!["x\\y".to_string()];
+        let m: BTreeMap<String, bool> = [("k\"1".to_string(), true), ("\u{1}".to_string(), false)].into();
+        let all = All { s: "tab\there", i: -7, u: u64::MAX, none: None, some: Some(3), list: &list, yes: true, m };
+        let mut out = Vec::new();
+        let mut o = Object::begin(&mut out);
+        o.str("s", all.s).int("i", all.i).uint("u", all.u).opt_int("none", all.none).opt_int("some", all.some);
+        o.strs("list", all.list).bool("yes", all.yes);
+        map(o.member("m"), &all.m, |out, v| bool(out, *v));
+        o.end();
+        assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&all).unwrap());
+
+        let mut out = Vec::new();
+        Object::begin(&mut out).end();
+        map(&mut out, &BTreeMap::<String, bool>::new(), |out, v| bool(out, *v));
+        assert_eq!(out, b"{}{}");
     }
 }

@@ -154,32 +154,18 @@ impl NewEvent {
     /// Writes the event as JSON, exactly as its `Serialize` does (see [`json`]): the access
     /// journal writes one per data access.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        json::key(out, "actor");
-        json::str(out, &self.actor);
-        out.push(b',');
-        json::key(out, "actor_id");
-        json::opt_int(out, self.actor_id);
-        out.push(b',');
-        json::key(out, "org_id");
-        json::opt_int(out, self.org_id);
-        for (k, v) in
-            [("role", &self.role), ("action", &self.action), ("object", &self.object), ("purpose", &self.purpose)]
-        {
-            out.push(b',');
-            json::key(out, k);
-            json::str(out, v);
-        }
-        out.push(b',');
-        json::key(out, "outcome");
-        json::str(out, self.outcome.as_str());
-        out.push(b',');
-        json::key(out, "request_hash");
-        json::str(out, &self.request_hash);
-        out.push(b',');
-        json::key(out, "detail");
-        json::str(out, &self.detail);
-        out.push(b'}');
+        let mut o = json::Object::begin(out);
+        o.str("actor", &self.actor)
+            .opt_int("actor_id", self.actor_id)
+            .opt_int("org_id", self.org_id)
+            .str("role", &self.role)
+            .str("action", &self.action)
+            .str("object", &self.object)
+            .str("purpose", &self.purpose)
+            .str("outcome", self.outcome.as_str())
+            .str("request_hash", &self.request_hash)
+            .str("detail", &self.detail);
+        o.end();
     }
 }
 

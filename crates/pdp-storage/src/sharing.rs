@@ -352,20 +352,10 @@ impl pdp_audit::journal::JournalRecord for AccessRecord {
     /// Written by hand, exactly as the derived `Serialize` writes it (a test compares them):
     /// one of these is written on every data access.
     fn write_line(&self, out: &mut Vec<u8>) -> std::result::Result<(), String> {
-        use pdp_audit::json;
-        out.push(b'{');
-        json::key(out, "grant_id");
-        json::int(out, self.grant_id);
-        out.push(b',');
-        json::key(out, "accesses");
-        json::int(out, self.accesses);
-        out.push(b',');
-        json::key(out, "rows");
-        json::int(out, self.rows);
-        out.push(b',');
-        json::key(out, "audit");
-        self.audit.write_json(out);
-        out.push(b'}');
+        let mut o = pdp_audit::json::Object::begin(out);
+        o.int("grant_id", self.grant_id).int("accesses", self.accesses).int("rows", self.rows);
+        self.audit.write_json(o.member("audit"));
+        o.end();
         Ok(())
     }
 }

@@ -1221,39 +1221,19 @@ impl AccessDetail<'_> {
     /// The JSON text, written by hand exactly as the derived `Serialize` writes it (a test
     /// compares them), since `serde_json` escapes strings a byte at a time.
     fn to_json(&self) -> String {
-        use pdp_audit::json;
         let mut out = Vec::with_capacity(256 + self.fields.iter().map(|f| f.len() + 3).sum::<usize>());
-        out.push(b'{');
-        json::key(&mut out, "via");
-        json::str(&mut out, self.via);
-        out.push(b',');
-        json::key(&mut out, "grant");
-        json::int(&mut out, self.grant);
-        out.push(b',');
-        json::key(&mut out, "dataset");
-        json::str(&mut out, self.dataset);
-        out.push(b',');
-        json::key(&mut out, "mode");
-        json::str(&mut out, self.mode);
-        out.push(b',');
-        json::key(&mut out, "rows");
-        json::uint(&mut out, self.rows as u64);
-        out.push(b',');
-        json::key(&mut out, "fields");
-        json::strs(&mut out, self.fields);
-        out.push(b',');
-        json::key(&mut out, "response_hash");
-        json::str(&mut out, self.response_hash);
-        out.push(b',');
-        json::key(&mut out, "user_org");
-        json::int(&mut out, self.user_org);
-        out.push(b',');
-        json::key(&mut out, "provider_org");
-        json::int(&mut out, self.provider_org);
-        out.push(b',');
-        json::key(&mut out, "emergency");
-        json::opt_int(&mut out, self.emergency);
-        out.push(b'}');
+        let mut o = pdp_audit::json::Object::begin(&mut out);
+        o.str("via", self.via)
+            .int("grant", self.grant)
+            .str("dataset", self.dataset)
+            .str("mode", self.mode)
+            .uint("rows", self.rows as u64)
+            .strs("fields", self.fields)
+            .str("response_hash", self.response_hash)
+            .int("user_org", self.user_org)
+            .int("provider_org", self.provider_org)
+            .opt_int("emergency", self.emergency);
+        o.end();
         // Only whole strings and ASCII were written.
         String::from_utf8(out).unwrap_or_default()
     }
@@ -1368,76 +1348,40 @@ pub trait AnswerJson {
 impl AnswerJson for ViewOut {
     fn write_json(&self, out: &mut Vec<u8>) {
         use pdp_audit::json;
-        out.push(b'{');
-        json::key(out, "grant_id");
-        json::int(out, self.grant_id);
-        out.push(b',');
-        json::key(out, "columns");
-        json::strs(out, &self.columns);
-        out.push(b',');
-        json::key(out, "rows");
-        out.push(b'[');
+        let mut o = json::Object::begin(out);
+        o.int("grant_id", self.grant_id).strs("columns", &self.columns);
+        let rows = o.member("rows");
+        rows.push(b'[');
         for (i, row) in self.rows.iter().enumerate() {
             if i > 0 {
-                out.push(b',');
+                rows.push(b',');
             }
-            out.push(b'[');
+            rows.push(b'[');
             for (j, v) in row.iter().enumerate() {
                 if j > 0 {
-                    out.push(b',');
+                    rows.push(b',');
                 }
                 match v {
-                    Some(v) => json::str(out, v),
-                    None => out.extend_from_slice(b"null"),
+                    Some(v) => json::str(rows, v),
+                    None => rows.extend_from_slice(b"null"),
                 }
             }
-            out.push(b']');
+            rows.push(b']');
         }
-        out.push(b']');
-        out.push(b',');
-        json::key(out, "total");
-        json::uint(out, self.total);
-        out.push(b',');
-        json::key(out, "offset");
-        json::uint(out, self.offset as u64);
-        out.push(b',');
-        json::key(out, "masking");
-        out.push(b'{');
-        for (i, (k, v)) in self.masking.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            json::str(out, k);
-            out.push(b':');
-            json::str(out, v);
-        }
-        out.push(b'}');
-        out.push(b'}');
+        rows.push(b']');
+        o.uint("total", self.total).uint("offset", self.offset as u64);
+        json::map(o.member("masking"), &self.masking, |out, v| json::str(out, v));
+        o.end();
     }
 }
 
 impl AnswerJson for VerifyOut {
     fn write_json(&self, out: &mut Vec<u8>) {
         use pdp_audit::json;
-        out.push(b'{');
-        json::key(out, "grant_id");
-        json::int(out, self.grant_id);
-        out.push(b',');
-        json::key(out, "found");
-        out.extend_from_slice(if self.found { b"true" } else { b"false" });
-        out.push(b',');
-        json::key(out, "matches");
-        out.push(b'{');
-        for (i, (k, v)) in self.matches.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            json::str(out, k);
-            out.push(b':');
-            out.extend_from_slice(if *v { b"true" } else { b"false" });
-        }
-        out.push(b'}');
-        out.push(b'}');
+        let mut o = json::Object::begin(out);
+        o.int("grant_id", self.grant_id).bool("found", self.found);
+        json::map(o.member("matches"), &self.matches, |out, v| json::bool(out, *v));
+        o.end();
     }
 }
 
