@@ -6,8 +6,8 @@
 //! commit, and measured on the sharing benchmark it cost a third of the access path's
 //! throughput: hand-offs between the request's task, the group commit's task and the database
 //! writer, and a row per access in a transaction of a few dozen. Here the request's own task
-//! serialises its record and copies it into the open *segment*, a file of JSON lines mapped
-//! into memory, under a lock held for nothing else; when `append` returns, the record is in the
+//! serialises its record and copies it into the open *segment*, a file of lines (JSON, see
+//! [`JournalRecord`]) mapped into memory, under a lock held for nothing else; when `append` returns, the record is in the
 //! operating system's page cache and survives the process, as a commit does under SQLite's
 //! `synchronous = NORMAL` that the platform runs with. (A `write` per record was measured
 //! first: the system call and the file system's write path cost a tenth of the sharing
@@ -61,15 +61,26 @@ pub trait JournalSink<T>: Send + Sync + 'static {
     async fn last_indexed(&self) -> Result<Option<String>, String>;
 }
 
-/// A record the journal holds: written as one line of JSON by [`JournalRecord::write_line`]
-/// (on the request's path, so a record type can write itself faster than through `serde`, see
-/// [`crate::json`]) and read back with `serde_json` when a segment is indexed after a restart.
-/// The line must hold no line feed and no zero byte (JSON escapes both inside strings).
+/// A record the journal holds: written as one line by [`JournalRecord::write_line`] (on the
+/// request's path, so a record type can write itself faster than through `serde`, see
+/// [`crate::json`]) and read back by [`JournalRecord::read_line`] when a segment is indexed
+/// after a restart. The line must hold no line feed and no zero byte (JSON escapes both inside
+/// strings). By default the line is the record's JSON, written and read with `serde_json`.
 pub trait JournalRecord: Serialize + DeserializeOwned + Send + 'static {
-    /// Appends the record's JSON to `out`. The default writes it through `serde_json`.
+    /// Appends the record's line to `out`, without the line feed.
     fn write_line(&self, out: &mut Vec<u8>) -> Result<(), String> {
         serde_json::to_writer(out, self).map_err(|e| e.to_string())
     }
+
+    /// The record a line written by [`JournalRecord::write_line`] holds.
+    fn read_line(line: &[u8]) -> Result<Self, String> {
+        from_json(line)
+    }
+}
+
+/// A record read from its JSON, as [`JournalRecord::read_line`] does by default.
+pub fn from_json<T: DeserializeOwned>(json: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(json).map_err(|e| e.to_string())
 }
 
 /// How the journal runs.
@@ -161,7 +172,7 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> String {
 /// and so is a line with zeros in it: pages of the mapping the operating system had not yet
 /// written when the machine lost power. Any other line that does not parse is an error, since
 /// the file was changed by something other than the journal.
-fn read_segment<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, String> {
+fn read_segment<T: JournalRecord>(path: &Path) -> Result<Vec<T>, String> {
     let bytes = fs::read(path).map_err(|e| io_err("cannot read", path, e))?;
     let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     let mut lines: Vec<&[u8]> = bytes[..end].split(|&b| b == b'\n').collect();
@@ -176,7 +187,7 @@ fn read_segment<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, String> {
             tracing::warn!(file = %path.display(), line = i + 1, "skipping an access journal record lost in a power failure");
             continue;
         }
-        match serde_json::from_slice(line) {
+        match T::read_line(line) {
             Ok(r) => records.push(r),
             Err(e) => return Err(format!("line {} of {} is not a journal record: {e}", i + 1, path.display())),
         }

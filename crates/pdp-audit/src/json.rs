@@ -72,12 +72,21 @@ pub fn str(out: &mut Vec<u8>, s: &str) {
             m &= m - 1;
         }
     }
-    let tail = b.len() - chunks.remainder().len();
-    for (j, &c) in b.iter().enumerate().skip(tail) {
-        if c < 0x20 || c == b'"' || c == b'\\' {
+    // The last bytes, fewer than eight, as one more chunk padded with spaces, which are never
+    // escaped: the short strings of the access path (names, field names, masked values) are
+    // mostly tail.
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let tail = b.len() - rest.len();
+        let mut padded = [b' '; 8];
+        padded[..rest.len()].copy_from_slice(rest);
+        let mut m = special(u64::from_le_bytes(padded));
+        while m != 0 {
+            let j = tail + (m.trailing_zeros() / 8) as usize;
             out.extend_from_slice(&b[run..j]);
-            escape(out, c);
+            escape(out, b[j]);
             run = j + 1;
+            m &= m - 1;
         }
     }
     out.extend_from_slice(&b[run..]);

@@ -154,6 +154,11 @@ impl NewEvent {
     /// Writes the event as JSON, exactly as its `Serialize` does (see [`json`]): the access
     /// journal writes one per data access.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_json_with_detail(out, &self.detail);
+    }
+
+    /// [`NewEvent::write_json`] with `detail` in place of the event's own.
+    pub fn write_json_with_detail(&self, out: &mut Vec<u8>, detail: &str) {
         let mut o = json::Object::begin(out);
         o.str("actor", &self.actor)
             .opt_int("actor_id", self.actor_id)
@@ -164,7 +169,7 @@ impl NewEvent {
             .str("purpose", &self.purpose)
             .str("outcome", self.outcome.as_str())
             .str("request_hash", &self.request_hash)
-            .str("detail", &self.detail);
+            .str("detail", detail);
         o.end();
     }
 }

@@ -181,12 +181,15 @@ impl Lake {
         limit: usize,
     ) -> Result<Option<(u64, RowPage)>> {
         let Some(version) = self.log_version(dataset) else { return Ok(None) };
-        let slot = (dataset.to_string(), key.0.to_string());
-        let cached = self.key_indexes.lock().expect("key index lock").map.get(&slot).cloned();
+        // At most MAX_INDEXES entries: found by comparing names, without making a key to hash.
+        let cached = (self.key_indexes.lock().expect("key index lock").map.iter())
+            .find(|((d, c), _)| d == dataset && c == key.0)
+            .map(|(_, i)| i.clone());
         let index = match cached {
             Some(i) if i.version == version => i,
             _ => {
                 let built = Arc::new(self.build_index(dataset, key.0).await?);
+                let slot = (dataset.to_string(), key.0.to_string());
                 let mut c = self.key_indexes.lock().expect("key index lock");
                 if c.map.insert(slot.clone(), built.clone()).is_none() {
                     c.order.push(slot);
