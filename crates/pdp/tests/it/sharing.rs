@@ -810,7 +810,8 @@ fn journal_segments(srv: &TestServer) -> Vec<std::path::PathBuf> {
 
 /// covers: R-SHR-12 (every answered access is on the record: accesses a killed server had
 /// written only to its access journal are moved into the database by the next start, exactly
-/// once; usage counters, exchange-log events and the chain agree), R-SEC-03
+/// once, their details as written; usage counters, exchange-log events and the chain agree),
+/// R-SEC-03
 #[tokio::test]
 async fn accesses_survive_a_killed_server_exactly_once_on_every_backend() {
     for backend in backends() {
@@ -857,6 +858,14 @@ async fn accesses_survive_a_killed_server_exactly_once_on_every_backend() {
             let auditor = srv.login("auditor").await;
             let xs = srv.login("xs.officer").await;
             assert_eq!(audit_count(&auditor, "share.access.verify").await, 6, "{b}: start {start}");
+            // Each event's detail came back from the journal as it was written.
+            let (_, ev) = auditor.get_json("/api/v1/audit/events?action=share.access.verify&limit=500").await;
+            for e in ev.as_array().unwrap() {
+                let d: Value = serde_json::from_str(e["detail"].as_str().unwrap()).unwrap();
+                assert_eq!((d["grant"].as_i64(), d["mode"].as_str()), (Some(grant), Some("verify")), "{b}: {e}");
+                assert_eq!(d["fields"], json!(["person_name"]), "{b}: {e}");
+                assert_eq!(d["response_hash"].as_str().map(str::len), Some(64), "{b}: {e}");
+            }
             let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
             assert_eq!(g["usage"]["accesses"], 6, "{b}: start {start}: {g}");
             assert_eq!(g["usage"]["rows"], 6, "{b}: start {start}: {g}");
