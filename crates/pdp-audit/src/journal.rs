@@ -7,9 +7,9 @@
 //! throughput: hand-offs between the request's task, the group commit's task and the database
 //! writer, and a row per access in a transaction of a few dozen. Here the request's own task
 //! serialises its record and copies it into the open *segment*, a file of lines (JSON, see
-//! [`JournalRecord`]) mapped into memory, under a lock held for nothing else; when `append` returns, the record is in the
-//! operating system's page cache and survives the process, as a commit does under SQLite's
-//! `synchronous = NORMAL` that the platform runs with. (A `write` per record was measured
+//! [`JournalRecord`]) mapped into memory, under a lock held for nothing else; when `append`
+//! returns, the record is in the operating system's page cache and survives the process, as a
+//! commit does under SQLite's `synchronous = NORMAL` that the platform runs with. (A `write` per record was measured
 //! first: the system call and the file system's write path cost a tenth of the sharing
 //! benchmark's CPU.) Mapped pages cost a page fault each on first write, and those faults were
 //! measured too (a twentieth of the server's CPU, taken under the lock, so the other worker

@@ -53,6 +53,20 @@ fn escape(out: &mut Vec<u8>, b: u8) {
     out.extend_from_slice(&[b'\\', short]);
 }
 
+/// Escapes the bytes of the chunk of `b` at `at` that `m` marks (see [`special`]), copying the
+/// bytes since `run` before each; `run` ends past the last one escaped.
+#[inline]
+fn escape_marked(out: &mut Vec<u8>, b: &[u8], at: usize, mut m: u64, run: &mut usize) {
+    while m != 0 {
+        // Little-endian: the lowest set bit is the first byte to escape.
+        let j = at + (m.trailing_zeros() / 8) as usize;
+        out.extend_from_slice(&b[*run..j]);
+        escape(out, b[j]);
+        *run = j + 1;
+        m &= m - 1;
+    }
+}
+
 /// Writes `s` as a JSON string, quotes included.
 pub fn str(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
@@ -62,15 +76,8 @@ pub fn str(out: &mut Vec<u8>, s: &str) {
     let mut run = 0;
     let mut chunks = b.chunks_exact(8);
     for (c, chunk) in chunks.by_ref().enumerate() {
-        let mut m = special(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
-        while m != 0 {
-            // Little-endian: the lowest set bit is the first byte to escape.
-            let j = c * 8 + (m.trailing_zeros() / 8) as usize;
-            out.extend_from_slice(&b[run..j]);
-            escape(out, b[j]);
-            run = j + 1;
-            m &= m - 1;
-        }
+        let m = special(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+        escape_marked(out, b, c * 8, m, &mut run);
     }
     // The last bytes, fewer than eight, as one more chunk padded with spaces, which are never
     // escaped: the short strings of the access path (names, field names, masked values) are
@@ -80,14 +87,7 @@ pub fn str(out: &mut Vec<u8>, s: &str) {
         let tail = b.len() - rest.len();
         let mut padded = [b' '; 8];
         padded[..rest.len()].copy_from_slice(rest);
-        let mut m = special(u64::from_le_bytes(padded));
-        while m != 0 {
-            let j = tail + (m.trailing_zeros() / 8) as usize;
-            out.extend_from_slice(&b[run..j]);
-            escape(out, b[j]);
-            run = j + 1;
-            m &= m - 1;
-        }
+        escape_marked(out, b, tail, special(u64::from_le_bytes(padded)), &mut run);
     }
     out.extend_from_slice(&b[run..]);
     out.push(b'"');

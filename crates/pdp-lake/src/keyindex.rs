@@ -50,9 +50,9 @@ struct Indexed {
 /// The cache of a lake's key indexes, shared by its clones.
 #[derive(Debug, Default)]
 pub struct KeyIndexes {
-    map: HashMap<(String, String), Arc<KeyIndex>>,
-    /// Insertion order, for dropping the oldest.
-    order: Vec<(String, String)>,
+    /// At most [`MAX_INDEXES`] indexes by dataset and key column, oldest first: so few that
+    /// they are found by comparing names, without making a key to hash.
+    indexes: Vec<(String, String, Arc<KeyIndex>)>,
     /// Per dataset: the `_delta_log` directory's modification time when its version was last
     /// listed, and that version (see [`Lake::log_version`]).
     listed: HashMap<String, (SystemTime, u64)>,
@@ -181,21 +181,21 @@ impl Lake {
         limit: usize,
     ) -> Result<Option<(u64, RowPage)>> {
         let Some(version) = self.log_version(dataset) else { return Ok(None) };
-        // At most MAX_INDEXES entries: found by comparing names, without making a key to hash.
-        let cached = (self.key_indexes.lock().expect("key index lock").map.iter())
-            .find(|((d, c), _)| d == dataset && c == key.0)
-            .map(|(_, i)| i.clone());
+        let cached = (self.key_indexes.lock().expect("key index lock").indexes.iter())
+            .find(|(d, c, _)| d == dataset && c == key.0)
+            .map(|(_, _, i)| i.clone());
         let index = match cached {
             Some(i) if i.version == version => i,
             _ => {
                 let built = Arc::new(self.build_index(dataset, key.0).await?);
-                let slot = (dataset.to_string(), key.0.to_string());
                 let mut c = self.key_indexes.lock().expect("key index lock");
-                if c.map.insert(slot.clone(), built.clone()).is_none() {
-                    c.order.push(slot);
-                    if c.order.len() > MAX_INDEXES {
-                        let oldest = c.order.remove(0);
-                        c.map.remove(&oldest);
+                match c.indexes.iter_mut().find(|(d, k, _)| d == dataset && k == key.0) {
+                    Some(slot) => slot.2 = built.clone(),
+                    None => {
+                        c.indexes.push((dataset.to_string(), key.0.to_string(), built.clone()));
+                        if c.indexes.len() > MAX_INDEXES {
+                            c.indexes.remove(0);
+                        }
                     }
                 }
                 built
