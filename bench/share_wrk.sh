@@ -8,6 +8,10 @@
 #   PERF_DIR=/tmp/prof bench/share_wrk.sh  # also records a perf profile of the server per run
 #   JOURNAL=false bench/share_wrk.sh        # accesses wait for a database commit instead
 #   SERVER=/tmp/pdp-old bench/share_wrk.sh  # another build of the server, to compare builds
+#   ROUNDS=5 DURATION=4s bench/share_wrk.sh  # the four runs five times over, then the ratios of
+#                                           # the totals: the bare handler's own rate moves by a
+#                                           # fifth from minute to minute on a shared machine, and
+#                                           # short runs taken in turn see the same machine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pdp-release}"
@@ -71,15 +75,28 @@ run() { # name, lua script or '', url, tag of the profile
   p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
   non2xx="$(awk '/Non-2xx/ {print $5}' <<<"$out")"
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+  echo "$4 $requests" >> "$WORK/totals"
   printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}" \
     "$(python3 -c "import sys; a, b, n = sys.argv[1].split(), sys.argv[2].split(), int(sys.argv[3]); print('%.1f / %.1f' % ((int(b[0]) - int(a[0])) * 1e4 / n, (int(b[1]) - int(a[1])) * 1e4 / n))" "$cpu0" "$cpu1" "$requests")"
 }
 echo "| endpoint | requests/s | p50 | p99 | non-2xx | server CPU µs per request (user / system) |"
 echo "|---|---:|---:|---:|---:|---:|"
-run "bare handler, $VERIFY_BYTES B" "" "$BASE/bench/bare?bytes=$VERIFY_BYTES" bare-verify
-run "verify (POST, $VERIFY_BYTES B)" "$WORK/verify.lua" "$VERIFY_URL" verify
-run "bare handler, $VIEW_BYTES B" "" "$BASE/bench/bare?bytes=$VIEW_BYTES" bare-view
-run "view (GET, $VIEW_BYTES B)" "$WORK/view.lua" "$VIEW_URL" view
+for _ in $(seq 1 "${ROUNDS:-1}"); do
+  run "bare handler, $VERIFY_BYTES B" "" "$BASE/bench/bare?bytes=$VERIFY_BYTES" bare-verify
+  run "verify (POST, $VERIFY_BYTES B)" "$WORK/verify.lua" "$VERIFY_URL" verify
+  run "bare handler, $VIEW_BYTES B" "" "$BASE/bench/bare?bytes=$VIEW_BYTES" bare-view
+  run "view (GET, $VIEW_BYTES B)" "$WORK/view.lua" "$VIEW_URL" view
+done
+# The ratios of the totals over every round, and the lowest and highest round's.
+python3 - "$WORK/totals" <<'PY'
+import sys
+runs = [line.split() for line in open(sys.argv[1])]
+rounds = [dict((k, int(n)) for k, n in runs[i:i + 4]) for i in range(0, len(runs), 4)]
+for kind in ("verify", "view"):
+    total = sum(r[kind] for r in rounds) / sum(r["bare-" + kind] for r in rounds)
+    each = [r[kind] / r["bare-" + kind] for r in rounds]
+    print(f"# {kind} / bare: {total:.3f} over {len(rounds)} round(s) (each {min(each):.3f} to {max(each):.3f})")
+PY
 echo "# server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$PID/status)"
 # Every access is on the record: the grants' usage counters, read back after the runs.
 for g in "$VERIFY" "$VIEW"; do

@@ -1119,6 +1119,13 @@ pub struct AccessTerms {
     gate: Gate,
     /// Every granted field under the grant's row filters: what a view reads.
     all_fields: Selection,
+    /// The masking rule of each of `all_fields`' columns, in their order: a view's rows are
+    /// masked without looking a rule up by name per value.
+    all_rules: Vec<MaskRule>,
+    /// The grant's masking as a view's answer states it, shared by every answer.
+    masking_shown: Arc<BTreeMap<String, String>>,
+    /// The JSON of `all_fields`' columns and of the masking, as every view answers them.
+    view_json: ViewJson,
 }
 
 /// What the gate of every access reads of a grant's row, parsed: the row's text is parsed once
@@ -1166,15 +1173,22 @@ impl AccessTerms {
 
     /// A row's values with the grant's masking applied, in `columns` order.
     pub(crate) fn protect(&self, columns: &[String], row: Vec<Option<String>>) -> Vec<Option<String>> {
-        columns
-            .iter()
-            .zip(row)
-            .map(|(c, v)| {
-                // A field without a rule is not granted and never reaches here; suppress it anyway.
-                let rule = self.masking.get(c).copied().unwrap_or(MaskRule::Suppress);
-                sharing::protect(rule, &self.key, v.as_deref())
-            })
-            .collect()
+        if columns == self.all_fields.columns.as_slice() {
+            // A view's columns: every granted field, whose rules were found once per grant.
+            return self
+                .all_rules
+                .iter()
+                .zip(row)
+                .map(|(&rule, v)| sharing::protect(rule, &self.key, v.as_deref()))
+                .collect();
+        }
+        columns.iter().zip(row).map(|(c, v)| sharing::protect(self.rule(c), &self.key, v.as_deref())).collect()
+    }
+
+    /// The masking rule of a field. A field without one is not granted and never reaches the
+    /// masking; it is suppressed anyway.
+    fn rule(&self, field: &str) -> MaskRule {
+        self.masking.get(field).copied().unwrap_or(MaskRule::Suppress)
     }
 
     /// The field that addresses a record: the entry's identifier field, else its one key.
@@ -1296,10 +1310,14 @@ pub(crate) async fn grant_for_access(
     check_grant(p, &g, gate, emergency.as_ref(), id, mode)?;
     let e = published_entry(state, g.entry_id).await?;
     let key = state.storage.grant_key(id).await?.unwrap_or_default();
-    let masking =
+    let masking: BTreeMap<String, MaskRule> =
         g.masking.iter().map(|(k, v)| (k.clone(), MaskRule::parse(v).unwrap_or(MaskRule::Suppress))).collect();
+    let all_fields = selection(&g, g.fields.clone());
+    let all_rules = all_fields.columns.iter().map(|c| masking.get(c).copied().unwrap_or(MaskRule::Suppress)).collect();
+    let masking_shown = Arc::new(g.masking.clone());
+    let view_json = ViewJson::of(&all_fields.columns, &masking_shown);
     let terms =
-        Arc::new(AccessTerms { all_fields: selection(&g, g.fields.clone()), g, e, key, masking, emergency, gate });
+        Arc::new(AccessTerms { view_json, all_fields, all_rules, masking_shown, g, e, key, masking, emergency, gate });
     state.access_cache.put_grant(id, generation, terms.clone());
     Ok(terms)
 }
@@ -1346,8 +1364,8 @@ pub struct ViewOut {
     pub rows: Vec<Vec<Option<String>>>,
     pub total: u64,
     pub offset: usize,
-    /// The masking applied per column.
-    pub masking: BTreeMap<String, String>,
+    /// The masking applied per column (the grant's, shared by its answers).
+    pub masking: Arc<BTreeMap<String, String>>,
 }
 
 /// View mode (查阅): records by identifier, paged, only granted fields, masked.
@@ -1381,9 +1399,19 @@ pub trait AnswerJson {
 
 impl AnswerJson for ViewOut {
     fn write_json(&self, out: &mut Vec<u8>) {
+        let mut columns = Vec::new();
+        pdp_audit::json::strs(&mut columns, &self.columns);
+        self.write_json_with(out, &columns, &masking_json(&self.masking));
+    }
+}
+
+impl ViewOut {
+    /// [`AnswerJson::write_json`] with the JSON of the columns and of the masking given: a
+    /// grant's views all answer the same two, written once per grant ([`ViewJson`]).
+    fn write_json_with(&self, out: &mut Vec<u8>, columns_json: &[u8], masking_json: &[u8]) {
         use pdp_audit::json;
         let mut o = json::Object::begin(out);
-        o.int("grant_id", self.grant_id).strs("columns", &self.columns);
+        o.int("grant_id", self.grant_id).member("columns").extend_from_slice(columns_json);
         let rows = o.member("rows");
         rows.push(b'[');
         for (i, row) in self.rows.iter().enumerate() {
@@ -1404,8 +1432,30 @@ impl AnswerJson for ViewOut {
         }
         rows.push(b']');
         o.uint("total", self.total).uint("offset", self.offset as u64);
-        json::map(o.member("masking"), &self.masking, |out, v| json::str(out, v));
+        o.member("masking").extend_from_slice(masking_json);
         o.end();
+    }
+}
+
+/// The JSON of a view's masking member.
+fn masking_json(masking: &BTreeMap<String, String>) -> Vec<u8> {
+    let mut out = Vec::new();
+    pdp_audit::json::map(&mut out, masking, |out, v| pdp_audit::json::str(out, v));
+    out
+}
+
+/// The parts of a view's answer that are the same for every view under a grant, as JSON:
+/// the columns (every granted field) and the masking.
+struct ViewJson {
+    columns: Vec<u8>,
+    masking: Vec<u8>,
+}
+
+impl ViewJson {
+    fn of(columns: &[String], masking: &BTreeMap<String, String>) -> Self {
+        let mut c = Vec::new();
+        pdp_audit::json::strs(&mut c, columns);
+        Self { columns: c, masking: masking_json(masking) }
     }
 }
 
@@ -1423,6 +1473,11 @@ impl<T: AnswerJson> Answer<T> {
     fn new(out: T) -> Self {
         let mut body = Vec::with_capacity(512);
         out.write_json(&mut body);
+        Self { out, body }
+    }
+
+    /// An answer whose JSON was written by the caller, as `out.write_json` writes it.
+    fn with_body(out: T, body: Vec<u8>) -> Self {
         Self { out, body }
     }
 
@@ -1452,25 +1507,50 @@ pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewParams) -
     let key_field = a.key_field()?;
     let page = lake(state)?.select_rows(&a.g.dataset, &a.all_fields, Some((key_field, key)), offset, limit).await?;
     let rows: Vec<_> = page.rows.into_iter().map(|r| a.protect(&page.columns, r)).collect();
-    let answer = Answer::new(ViewOut {
+    let view = ViewOut {
         grant_id: id,
         columns: page.columns,
         rows,
         total: page.total,
         offset,
-        masking: a.g.masking.clone(),
-    });
+        masking: a.masking_shown.clone(),
+    };
+    let answer = if view.columns == a.all_fields.columns {
+        // Every granted field, as a view reads: the grant's columns and masking as JSON already.
+        let mut body = Vec::with_capacity(512);
+        view.write_json_with(&mut body, &a.view_json.columns, &a.view_json.masking);
+        Answer::with_body(view, body)
+    } else {
+        Answer::new(view)
+    };
     let out = &answer.out;
     let ev = a.event(
         p,
         ShareMode::View,
         out.rows.len(),
         &out.columns,
-        &format!("GET view {id} key={key} offset={offset} limit={limit}"),
+        &view_request(id, key, offset, limit),
         &answer.hash(),
     );
     state.record_access(id, 1, out.rows.len() as i64, ev).await?;
     Ok(answer)
+}
+
+/// What a view asked, as its exchange log entry hashes it: `GET view {id} key={key}
+/// offset={offset} limit={limit}`. Put together without `format!`, whose machinery showed in the
+/// access path's profile.
+fn view_request(id: i64, key: &str, offset: usize, limit: usize) -> String {
+    let mut n = itoa::Buffer::new();
+    let mut s = String::with_capacity(64 + key.len());
+    s.push_str("GET view ");
+    s.push_str(n.format(id));
+    s.push_str(" key=");
+    s.push_str(key);
+    s.push_str(" offset=");
+    s.push_str(n.format(offset));
+    s.push_str(" limit=");
+    s.push_str(n.format(limit));
+    s
 }
 
 /// Claimed values of one record.
@@ -1923,13 +2003,20 @@ mod tests {
                 ],
                 total: 2,
                 offset: 40,
-                masking: [("id_no".to_string(), "id_number".to_string()), ("x\"".into(), "name".into())].into(),
+                masking: Arc::new(
+                    [("id_no".to_string(), "id_number".to_string()), ("x\"".into(), "name".into())].into(),
+                ),
             },
-            ViewOut { grant_id: -1, columns: vec![], rows: vec![], total: 0, offset: 0, masking: BTreeMap::new() },
+            ViewOut { grant_id: -1, columns: vec![], rows: vec![], total: 0, offset: 0, masking: Arc::default() },
         ];
         for v in &views {
             let mut out = Vec::new();
             v.write_json(&mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(v).unwrap());
+            // A grant's views write their columns and masking from the grant's JSON of them.
+            let parts = ViewJson::of(&v.columns, &v.masking);
+            let mut out = Vec::new();
+            v.write_json_with(&mut out, &parts.columns, &parts.masking);
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(v).unwrap());
         }
         let verifies = [
@@ -1944,6 +2031,19 @@ mod tests {
             let mut out = Vec::new();
             v.write_json(&mut out);
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(v).unwrap());
+        }
+    }
+
+    /// covers: R-SHR-12 (the request a view's exchange log hashes is the text it always was)
+    #[test]
+    fn a_views_request_text_is_unchanged() {
+        for (id, key, offset, limit) in
+            [(7, "110101199003077777", 0, 20), (-1, "", usize::MAX, 1), (i64::MAX, "键 x=1", 40, 100)]
+        {
+            assert_eq!(
+                view_request(id, key, offset, limit),
+                format!("GET view {id} key={key} offset={offset} limit={limit}")
+            );
         }
     }
 }
