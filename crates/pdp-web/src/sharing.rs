@@ -1364,7 +1364,8 @@ pub struct ViewOut {
     pub rows: Vec<Vec<Option<String>>>,
     pub total: u64,
     pub offset: usize,
-    /// The masking applied per column (the grant's, shared by its answers).
+    /// The masking applied per column.
+    // Shared: every answer under a grant states the grant's one map.
     pub masking: Arc<BTreeMap<String, String>>,
 }
 
