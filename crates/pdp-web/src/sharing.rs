@@ -1149,6 +1149,12 @@ impl Gate {
     }
 }
 
+/// The masking rule of `field` under a grant's masking. A field without one is not granted and
+/// never reaches the masking; it is suppressed anyway.
+fn rule_of(masking: &BTreeMap<String, MaskRule>, field: &str) -> MaskRule {
+    masking.get(field).copied().unwrap_or(MaskRule::Suppress)
+}
+
 /// `columns` of the rows a grant's row filters let through.
 fn selection(g: &Grant, columns: Vec<String>) -> Selection {
     Selection {
@@ -1185,10 +1191,9 @@ impl AccessTerms {
         columns.iter().zip(row).map(|(c, v)| sharing::protect(self.rule(c), &self.key, v.as_deref())).collect()
     }
 
-    /// The masking rule of a field. A field without one is not granted and never reaches the
-    /// masking; it is suppressed anyway.
+    /// The masking rule of a field ([`rule_of`]).
     fn rule(&self, field: &str) -> MaskRule {
-        self.masking.get(field).copied().unwrap_or(MaskRule::Suppress)
+        rule_of(&self.masking, field)
     }
 
     /// The field that addresses a record: the entry's identifier field, else its one key.
@@ -1313,7 +1318,7 @@ pub(crate) async fn grant_for_access(
     let masking: BTreeMap<String, MaskRule> =
         g.masking.iter().map(|(k, v)| (k.clone(), MaskRule::parse(v).unwrap_or(MaskRule::Suppress))).collect();
     let all_fields = selection(&g, g.fields.clone());
-    let all_rules = all_fields.columns.iter().map(|c| masking.get(c).copied().unwrap_or(MaskRule::Suppress)).collect();
+    let all_rules = all_fields.columns.iter().map(|c| rule_of(&masking, c)).collect();
     let masking_shown = Arc::new(g.masking.clone());
     let view_json = ViewJson::of(&all_fields.columns, &masking_shown);
     let terms =
@@ -1400,9 +1405,8 @@ pub trait AnswerJson {
 
 impl AnswerJson for ViewOut {
     fn write_json(&self, out: &mut Vec<u8>) {
-        let mut columns = Vec::new();
-        pdp_audit::json::strs(&mut columns, &self.columns);
-        self.write_json_with(out, &columns, &masking_json(&self.masking));
+        let parts = ViewJson::of(&self.columns, &self.masking);
+        self.write_json_with(out, &parts.columns, &parts.masking);
     }
 }
 
@@ -1438,13 +1442,6 @@ impl ViewOut {
     }
 }
 
-/// The JSON of a view's masking member.
-fn masking_json(masking: &BTreeMap<String, String>) -> Vec<u8> {
-    let mut out = Vec::new();
-    pdp_audit::json::map(&mut out, masking, |out, v| pdp_audit::json::str(out, v));
-    out
-}
-
 /// The parts of a view's answer that are the same for every view under a grant, as JSON:
 /// the columns (every granted field) and the masking.
 struct ViewJson {
@@ -1454,9 +1451,11 @@ struct ViewJson {
 
 impl ViewJson {
     fn of(columns: &[String], masking: &BTreeMap<String, String>) -> Self {
-        let mut c = Vec::new();
-        pdp_audit::json::strs(&mut c, columns);
-        Self { columns: c, masking: masking_json(masking) }
+        use pdp_audit::json;
+        let (mut c, mut m) = (Vec::new(), Vec::new());
+        json::strs(&mut c, columns);
+        json::map(&mut m, masking, |out, v| json::str(out, v));
+        Self { columns: c, masking: m }
     }
 }
 
