@@ -55,6 +55,9 @@ VERIFY_BYTES=$(curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Typ
 VIEW_BYTES=$(curl -s -H "Authorization: Bearer $TOKEN" "$VIEW_URL" | wc -c)
 curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$BODY" "$VERIFY_URL"; echo
 curl -s -H "Authorization: Bearer $TOKEN" "$VIEW_URL"; echo
+# Whole responses, status line and headers included: the bare handler's must be the same size.
+size() { curl -s -i "$@" | wc -c; }
+echo "# response bytes: verify $(size -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$BODY" "$VERIFY_URL"), bare $(size "$BASE/bench/bare?bytes=$VERIFY_BYTES"); view $(size -H "Authorization: Bearer $TOKEN" "$VIEW_URL"), bare $(size "$BASE/bench/bare?bytes=$VIEW_BYTES")"
 
 # The server's CPU time so far, user and system, in clock ticks of 10 ms (all its threads).
 cpu() { awk '{print $14, $15}' "/proc/$PID/stat"; }

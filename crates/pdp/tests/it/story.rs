@@ -233,3 +233,30 @@ async fn pages_are_chinese_first_with_english_switch() {
         (StatusCode::NOT_FOUND, Some("not_found"), Some("not_found"))
     );
 }
+
+/// covers: R-SEC-04, R-SHR-04 (the sharing benchmark's floor: `bench.bare_route` answers with the
+/// headers every platform response carries, so its whole response is the size of an access's
+/// with a body of the same size; off unless configured)
+#[tokio::test]
+async fn the_benchmarks_bare_route_answers_the_platforms_headers() {
+    use std::collections::BTreeMap;
+    let headers = |r: &reqwest::Response| -> BTreeMap<String, String> {
+        r.headers()
+            .iter()
+            .filter(|(n, _)| *n != "date" && *n != "content-length")
+            .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect()
+    };
+    let srv = TestServer::start_with(&crate::server::Backend::Sqlite, &[("PDP_BENCH__BARE_ROUTE", "true")]);
+    let http = TestServer::http();
+    let bare = http.get(format!("{}/bench/bare?bytes=100", srv.url)).send().await.unwrap();
+    let api = http.get(format!("{}/api/v1/nope", srv.url)).send().await.unwrap();
+    assert_eq!(bare.status(), StatusCode::OK);
+    assert_eq!(headers(&bare), headers(&api));
+    assert!(headers(&bare)["content-security-policy"].contains("default-src 'self'"));
+    assert_eq!(bare.bytes().await.unwrap().len(), 100);
+    // Without the setting the route does not exist.
+    let plain = TestServer::start(&crate::server::Backend::Sqlite);
+    let (s, _) = plain.anonymous().get("/bench/bare?bytes=100").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
