@@ -260,10 +260,13 @@ pub async fn query(
     let columns = a.g.fields.clone();
     let w = match pdp_lake::share::written_file(&path) {
         Some(w) => w,
-        None => lake(&state)?
-            .write_selection(&a.g.dataset, &a.selection(columns.clone()), &path, |row| a.protect(&columns, row))
-            .await
-            .map_err(ApiError::from)?,
+        None => {
+            let rules = a.rules(&columns);
+            lake(&state)?
+                .write_selection(&a.g.dataset, &a.selection(columns.clone()), &path, |row| a.protect(&rules, row))
+                .await
+                .map_err(ApiError::from)?
+        }
     };
     let expires_micros = now_micros() + URL_TTL_MICROS;
     let payload = format!("{}.{latest}.{expires_micros}", g.id);

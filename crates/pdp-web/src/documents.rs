@@ -122,8 +122,9 @@ pub async fn do_fetch(state: &AppState, p: &Principal, id: i64, holder: &str) ->
     let obtained_by = org_name(state, a.g.user_org_id).await;
     let obtained_at = rfc3339(now_micros());
     let mut documents = Vec::new();
+    let rules = a.rules(&page.columns);
     for row in page.rows {
-        let values = a.protect(&page.columns, row);
+        let values = a.protect(&rules, row);
         let fields: Vec<DocumentField> = page
             .columns
             .iter()

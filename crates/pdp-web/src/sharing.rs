@@ -9,6 +9,7 @@
 //! with its usage in one transaction before the response leaves: if the audit event cannot be
 //! written, no data is served (R-SHR-12, R-SEC-03).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -1177,23 +1178,20 @@ impl AccessTerms {
         selection(&self.g, columns)
     }
 
-    /// A row's values with the grant's masking applied, in `columns` order.
-    pub(crate) fn protect(&self, columns: &[String], row: Vec<Option<String>>) -> Vec<Option<String>> {
+    /// The grant's masking rule of each of `columns`, in their order: found once for all the
+    /// rows of an answer or an export, not per value. Every granted field, as a view reads, has
+    /// its rules found once per cached grant and borrowed here.
+    pub(crate) fn rules(&self, columns: &[String]) -> Cow<'_, [MaskRule]> {
         if columns == self.all_fields.columns.as_slice() {
-            // A view's columns: every granted field, whose rules were found once per grant.
-            return self
-                .all_rules
-                .iter()
-                .zip(row)
-                .map(|(&rule, v)| sharing::protect(rule, &self.key, v.as_deref()))
-                .collect();
+            Cow::Borrowed(&self.all_rules)
+        } else {
+            Cow::Owned(columns.iter().map(|c| rule_of(&self.masking, c)).collect())
         }
-        columns.iter().zip(row).map(|(c, v)| sharing::protect(self.rule(c), &self.key, v.as_deref())).collect()
     }
 
-    /// The masking rule of a field ([`rule_of`]).
-    fn rule(&self, field: &str) -> MaskRule {
-        rule_of(&self.masking, field)
+    /// A row's values with `rules` ([`AccessTerms::rules`] of the row's columns) applied.
+    pub(crate) fn protect(&self, rules: &[MaskRule], row: Vec<Option<String>>) -> Vec<Option<String>> {
+        rules.iter().zip(row).map(|(&rule, v)| sharing::protect(rule, &self.key, v.as_deref())).collect()
     }
 
     /// The field that addresses a record: the entry's identifier field, else its one key.
@@ -1506,7 +1504,10 @@ pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewParams) -
     let (offset, limit) = (q.offset.unwrap_or(0), q.limit.unwrap_or(20).clamp(1, MAX_PAGE));
     let key_field = a.key_field()?;
     let page = lake(state)?.select_rows(&a.g.dataset, &a.all_fields, Some((key_field, key)), offset, limit).await?;
-    let rows: Vec<_> = page.rows.into_iter().map(|r| a.protect(&page.columns, r)).collect();
+    let rules = a.rules(&page.columns);
+    // The grant's own rules are borrowed exactly when the columns are every granted field.
+    let every_field = matches!(rules, Cow::Borrowed(_));
+    let rows: Vec<_> = page.rows.into_iter().map(|r| a.protect(&rules, r)).collect();
     let view = ViewOut {
         grant_id: id,
         columns: page.columns,
@@ -1515,7 +1516,7 @@ pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewParams) -
         offset,
         masking: a.masking_shown.clone(),
     };
-    let answer = if view.columns == a.all_fields.columns {
+    let answer = if every_field {
         // Every granted field, as a view reads: the grant's columns and masking as JSON already.
         let mut body = Vec::with_capacity(512);
         view.write_json_with(&mut body, &a.view_json.columns, &a.view_json.masking);
@@ -1785,6 +1786,7 @@ pub async fn export(
     tokio::spawn(async move {
         let mut hasher = Sha256::new();
         let mut rows = 0usize;
+        let rules = a.rules(&columns);
         let mut head = String::new();
         for (i, c) in columns.iter().enumerate() {
             if i > 0 {
@@ -1820,7 +1822,7 @@ pub async fn export(
             };
             let mut text = String::new();
             for row in batch {
-                let row = a.protect(&columns, row);
+                let row = a.protect(&rules, row);
                 for (i, v) in row.iter().enumerate() {
                     if i > 0 {
                         text.push(',');
@@ -1871,8 +1873,8 @@ pub async fn export_parquet(
     let w = match pdp_lake::share::written_file(&path) {
         Some(w) => w,
         None => {
-            lk.write_selection(&a.g.dataset, &a.selection(columns.clone()), &path, |row| a.protect(&columns, row))
-                .await?
+            let rules = a.rules(&columns);
+            lk.write_selection(&a.g.dataset, &a.selection(columns.clone()), &path, |row| a.protect(&rules, row)).await?
         }
     };
     let file = tokio::fs::File::open(&path).await.map_err(|e| {
