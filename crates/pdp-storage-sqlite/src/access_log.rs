@@ -217,6 +217,44 @@ mod tests {
     use super::*;
     use crate::append_in;
 
+    /// covers: R-SEC-03, R-SHR-12 (a database the platform creates has pages of 16 KiB, which
+    /// cut the access path's log writes to a quarter of the calls; a database file made before,
+    /// with SQLite's 4 KiB pages and in WAL mode, opens as it is, keeps its page size, and takes
+    /// access batches and other writers' events on one chain that verifies)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn new_databases_get_16_kib_pages_and_older_files_keep_theirs() {
+        let page_size = |path: &Path| -> i64 {
+            Connection::open(path).unwrap().query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("fresh.db");
+        let s = SqliteStorage::connect(&format!("sqlite://{}", fresh.display()), 2, HashAlg::Sha256).await.unwrap();
+        s.write_accesses(BTreeMap::new(), vec![NewEvent::system("share.access.view", "grant:1")], None).await.unwrap();
+        assert_eq!(page_size(&fresh), 16384);
+
+        // A file as an earlier version made it: 4 KiB pages, already in WAL mode, with data.
+        let older = dir.path().join("older.db");
+        {
+            let db = Connection::open(&older).unwrap();
+            db.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE before_upgrade (x);")
+                .unwrap();
+        }
+        assert_eq!(page_size(&older), 4096);
+        let s = Arc::new(
+            SqliteStorage::connect(&format!("sqlite://{}", older.display()), 2, HashAlg::Sha256).await.unwrap(),
+        );
+        let before = s.audit_head().await.unwrap().seq;
+        let mut tx = s.write_tx().await.unwrap();
+        append_in(&mut tx, s.alg, vec![NewEvent::system("test.other_writer", "o:1")]).await.unwrap();
+        tx.commit().await.unwrap();
+        let events: Vec<NewEvent> = (0..300).map(|_| NewEvent::system("share.access.verify", "grant:1")).collect();
+        s.write_accesses(BTreeMap::new(), events, None).await.unwrap();
+        assert_eq!(s.audit_after(before, 1000).await.unwrap().len(), 301);
+        assert_eq!(page_size(&older), 4096, "an existing file keeps its page size");
+        let report = verify_chain(s.as_ref(), None).await.unwrap();
+        assert!(report.is_ok(), "the chain verifies: {report:?}");
+    }
+
     /// covers: R-SEC-03, R-SHR-12 (an access batch that finds SQLite's write lock held by
     /// another writer waits for it instead of failing the accesses, then commits after it;
     /// the chain holds both writers' events in order and verifies)
