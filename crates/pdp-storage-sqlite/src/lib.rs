@@ -71,7 +71,8 @@ impl SqliteStorage {
             // reads each page back and writes it again. Measured on the sharing benchmark's view
             // runs: 0.43 `pwrite` and 0.14 `pread` per access with 4 KiB pages, 0.11 and 0.035
             // with 16 KiB, the same bytes in a quarter of the calls, and verify's share of the
-            // bare handler's rate from 0.47-0.50 to 0.51-0.53 (docs/benchmarks.md, issue 5).
+            // bare handler's rate from 0.49 to 0.52 on average, builds run side by side
+            // (docs/benchmarks.md, issue 5).
             .page_size(16384)
             .journal_mode(SqliteJournalMode::Wal)
             // In WAL mode NORMAL is durable against application crashes and keeps the
