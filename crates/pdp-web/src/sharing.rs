@@ -1179,8 +1179,8 @@ impl AccessTerms {
     }
 
     /// The grant's masking rule of each of `columns`, in their order: found once for all the
-    /// rows of an answer or an export, not per value. Every granted field, as a view reads, has
-    /// its rules found once per cached grant and borrowed here.
+    /// rows of an answer or an export, not per value. The rules of every granted field, in the
+    /// grant's order, were found once per cached grant and are borrowed.
     pub(crate) fn rules(&self, columns: &[String]) -> Cow<'_, [MaskRule]> {
         if columns == self.all_fields.columns.as_slice() {
             Cow::Borrowed(&self.all_rules)
@@ -1504,10 +1504,11 @@ pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewParams) -
     let (offset, limit) = (q.offset.unwrap_or(0), q.limit.unwrap_or(20).clamp(1, MAX_PAGE));
     let key_field = a.key_field()?;
     let page = lake(state)?.select_rows(&a.g.dataset, &a.all_fields, Some((key_field, key)), offset, limit).await?;
-    let rules = a.rules(&page.columns);
-    // The grant's own rules are borrowed exactly when the columns are every granted field.
-    let every_field = matches!(rules, Cow::Borrowed(_));
-    let rows: Vec<_> = page.rows.into_iter().map(|r| a.protect(&rules, r)).collect();
+    // A view reads every granted field (`all_fields`), and the lake answers the columns it was
+    // asked for: the rules and the JSON of the columns and of the masking are the grant's own,
+    // found once per cached grant.
+    debug_assert_eq!(page.columns, a.all_fields.columns);
+    let rows: Vec<_> = page.rows.into_iter().map(|r| a.protect(&a.all_rules, r)).collect();
     let view = ViewOut {
         grant_id: id,
         columns: page.columns,
@@ -1516,14 +1517,9 @@ pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewParams) -
         offset,
         masking: a.masking_shown.clone(),
     };
-    let answer = if every_field {
-        // Every granted field, as a view reads: the grant's columns and masking as JSON already.
-        let mut body = Vec::with_capacity(512);
-        view.write_json_with(&mut body, &a.view_json.columns, &a.view_json.masking);
-        Answer::with_body(view, body)
-    } else {
-        Answer::new(view)
-    };
+    let mut body = Vec::with_capacity(512);
+    view.write_json_with(&mut body, &a.view_json.columns, &a.view_json.masking);
+    let answer = Answer::with_body(view, body);
     let out = &answer.out;
     let ev = a.event(
         p,
