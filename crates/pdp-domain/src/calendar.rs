@@ -7,8 +7,14 @@
 //! naming its source. The notice for the next year comes out in November, often after a release,
 //! so the authority can also add (or amend) a year's table on the running platform; those tables
 //! are stored with who added them and replace the shipped table of the same year
-//! ([`WorkCalendar::set_year`]). A date outside the known years is an explicit error: guessing
-//! would silently move a legal deadline.
+//! ([`WorkCalendar::set_year`]).
+//!
+//! A statutory deadline must still be given when it reaches past the last year with a table
+//! (requests submitted in late December before the new notice is entered): [`WorkCalendar::deadline`]
+//! counts such a year on weekdays alone and marks the date *provisional*, and the platform counts
+//! the date again when the year's table is added. A date before the first known year stays an
+//! explicit error, since no table will ever be added for it and a guess would silently move a
+//! legal deadline.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -165,6 +171,16 @@ fn range_text(a: Date, b: Date) -> String {
     if a == b { iso(a) } else { format!("{}..{}", iso(a), iso(b)) }
 }
 
+/// A deadline counted in working days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    /// The last day.
+    pub due: Date,
+    /// Counted over a year after the last known one, on weekdays alone: it moves when that
+    /// year's table (with its holidays and make-up days) is added.
+    pub provisional: bool,
+}
+
 /// A calendar of working days over the years it has tables for.
 #[derive(Debug, Clone)]
 pub struct WorkCalendar {
@@ -243,6 +259,40 @@ impl WorkCalendar {
         Ok(d)
     }
 
+    /// The deadline `n` working days after `start`, as every statutory deadline is counted.
+    ///
+    /// Days in a year after the last year with a table count as working days when they are
+    /// weekdays, and the deadline is then provisional; a day in an unknown year before that
+    /// (a gap, or before the first table) is an error, as in [`Self::add_working_days`].
+    pub fn deadline(&self, start: Date, n: u32) -> Result<Deadline, CalendarError> {
+        let last = self.years.keys().next_back().copied().unwrap_or(i32::MIN);
+        let day = |d: Date| -> Result<(bool, bool), CalendarError> {
+            if d.year() > last {
+                Ok((!matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday), true))
+            } else {
+                Ok((self.is_working_day(d)?, false))
+            }
+        };
+        let (_, mut provisional) = day(start)?;
+        let mut d = start;
+        let mut left = n;
+        while left > 0 {
+            d = d.next_day().ok_or(CalendarError::UnknownYear(i32::MAX))?;
+            let (working, guessed) = day(d)?;
+            provisional |= guessed;
+            if working {
+                left -= 1;
+            }
+        }
+        Ok(Deadline { due: d, provisional })
+    }
+
+    /// Whether a deadline counted from `start` to `due` was counted without a table for one of
+    /// its years, so that it is provisional in this calendar.
+    pub fn is_provisional(&self, start: Date, due: Date) -> bool {
+        (start.year()..=due.year()).any(|y| !self.years.contains_key(&y))
+    }
+
     /// Working days strictly after `from` up to and including `to` (0 if `to <= from`).
     pub fn working_days_between(&self, from: Date, to: Date) -> Result<u32, CalendarError> {
         let mut n = 0;
@@ -312,6 +362,34 @@ mod tests {
         let e = CalendarError::UnknownYear(2027);
         assert!(e.message_zh().contains("2027"));
         assert_eq!(e.code(), "calendar_unknown_year");
+    }
+
+    /// covers: R-SHR-03, R-OBJ-02, R-CAT-04 (past the last table a deadline is still given, on
+    /// weekdays alone, marked provisional, and counted again in full once the table is there)
+    #[test]
+    fn deadlines_past_the_last_table_are_provisional() {
+        let mut cal = WorkCalendar::official();
+        // Within the tables: the same date as add_working_days, not provisional.
+        let within = cal.deadline(d("2026-09-17"), 10).unwrap();
+        assert_eq!(within, Deadline { due: d("2026-10-08"), provisional: false });
+        // 12-25 | 28 29 30 31 | 2027: 01 04 05 06 07 on weekdays alone: the tenth is 01-07.
+        let past = cal.deadline(d("2026-12-24"), 10).unwrap();
+        assert_eq!(past, Deadline { due: d("2027-01-07"), provisional: true });
+        assert!(cal.is_provisional(d("2026-12-24"), past.due));
+        // A start in the unknown year itself, and n = 0, are provisional too.
+        assert_eq!(cal.deadline(d("2027-03-01"), 0).unwrap(), Deadline { due: d("2027-03-01"), provisional: true });
+        // A deadline that stays in 2026 is final even in late December.
+        assert_eq!(cal.deadline(d("2026-12-17"), 10).unwrap(), Deadline { due: d("2026-12-31"), provisional: false });
+        // Before the first table there is nothing to wait for: still an error.
+        assert_eq!(cal.deadline(d("2024-06-03"), 1), Err(CalendarError::UnknownYear(2024)));
+        // With the year's table (test data: New Year's Day off) the same deadline moves and is final.
+        cal.set_year(YearTable::new(2027, "测试用表", &["2027-01-01".into()], &[]).unwrap());
+        let again = cal.deadline(d("2026-12-24"), 10).unwrap();
+        assert_eq!(again, Deadline { due: d("2027-01-08"), provisional: false });
+        assert!(!cal.is_provisional(d("2026-12-24"), again.due));
+        // A gap (2028 missing while 2029 is known) is an error, not a guess.
+        cal.set_year(YearTable::new(2029, "测试用表", &[], &[]).unwrap());
+        assert_eq!(cal.deadline(d("2027-12-24"), 10), Err(CalendarError::UnknownYear(2028)));
     }
 
     /// covers: R-SHR-03

@@ -191,6 +191,38 @@ labeled_enum!(
     }
 );
 
+impl MaskRule {
+    /// Characters a partial mask shows of a typical value, most first: ID and bank card numbers
+    /// keep 6 + 4, mobiles 3 + 4, names the first one.
+    fn shown(self) -> Option<u8> {
+        match self {
+            Self::IdNumber | Self::BankCard => Some(10),
+            Self::Mobile => Some(7),
+            Self::Name => Some(1),
+            _ => None,
+        }
+    }
+
+    /// Whether `self` reveals no more of any value than `other` does: the order in which an
+    /// approver may only strengthen the catalog's masking (R-SHR-06). Suppression reveals
+    /// nothing; a keyed pseudonym reveals only equality within one grant; the partial masks
+    /// are ordered by how many characters they keep (`id_number` keeps 10 of a mobile's 11, so
+    /// it is weaker than `mobile`); keeping the first character (`name`) is stronger than
+    /// hiding the last eight (`address`) or keeping a mailbox's domain (`email`). Rules of
+    /// different shapes that neither order covers (`mobile` and `address`) are not comparable,
+    /// and a rule not comparable is not stronger.
+    pub fn at_least_as_strong_as(self, other: MaskRule) -> bool {
+        use MaskRule::*;
+        match (self, other) {
+            (a, b) if a == b => true,
+            (Suppress, _) | (_, None) => true,
+            (Pseudonym, b) => b != Suppress,
+            (Name, Address | Email) => true,
+            (a, b) => matches!((a.shown(), b.shown()), (Some(x), Some(y)) if x <= y),
+        }
+    }
+}
+
 labeled_enum!(
     /// 共享类型 (R-SHR-01).
     ShareType {
@@ -902,8 +934,8 @@ pub const UPDATE_DEADLINE_WORKING_DAYS: u32 = 15;
 pub fn update_deadline(
     cal: &crate::calendar::WorkCalendar,
     event_date: time::Date,
-) -> Result<time::Date, crate::calendar::CalendarError> {
-    cal.add_working_days(event_date, UPDATE_DEADLINE_WORKING_DAYS)
+) -> Result<crate::calendar::Deadline, crate::calendar::CalendarError> {
+    cal.deadline(event_date, UPDATE_DEADLINE_WORKING_DAYS)
 }
 
 labeled_enum!(
@@ -915,7 +947,7 @@ labeled_enum!(
 );
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn field(name: &str, grade: Grade) -> Field {
@@ -1162,11 +1194,11 @@ mod tests {
         let cal = crate::calendar::WorkCalendar::official();
         let d = |y, m, d| crate::calendar::date(y, m, d).unwrap();
         // Monday 2026-03-02 + 15 working days = Monday 2026-03-23 (no holidays in between).
-        assert_eq!(update_deadline(&cal, d(2026, 3, 2)).unwrap(), d(2026, 3, 23));
+        assert_eq!(update_deadline(&cal, d(2026, 3, 2)).unwrap().due, d(2026, 3, 23));
         // Across the National Day holiday (2026-10-01..07 off, 2026-10-10 a make-up working day).
         // Mon 09-28: 09-29, 09-30, then 10-08, 10-09, Saturday 10-10 (make-up day), and ten more
         // working days ends on Friday 10-23.
-        assert_eq!(update_deadline(&cal, d(2026, 9, 28)).unwrap(), d(2026, 10, 23));
+        assert_eq!(update_deadline(&cal, d(2026, 9, 28)).unwrap().due, d(2026, 10, 23));
     }
 
     // covers: R-CAT-05

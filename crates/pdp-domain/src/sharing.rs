@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::Localized;
-use crate::calendar::{CalendarError, WorkCalendar};
+use crate::calendar::{CalendarError, Deadline, WorkCalendar};
 use crate::catalog::{Field, MaskRule, ShareMode, ShareType};
 
 /// Working days a provider has to answer a conditional request (JN 24, FS 26, AS 21).
@@ -52,8 +52,8 @@ pub fn route(share_type: ShareType, matches_scenario: bool) -> Route {
 }
 
 /// The last day for the provider's answer to a request submitted on `submitted`.
-pub fn approval_due(cal: &WorkCalendar, submitted: Date) -> Result<Date, CalendarError> {
-    cal.add_working_days(submitted, APPROVAL_WORKING_DAYS)
+pub fn approval_due(cal: &WorkCalendar, submitted: Date) -> Result<Deadline, CalendarError> {
+    cal.deadline(submitted, APPROVAL_WORKING_DAYS)
 }
 
 /// The state of a share request.
@@ -550,7 +550,8 @@ pub fn check_request(
 }
 
 /// Checks the masking an approver fixes for a grant: every field keeps at least the catalog's
-/// masking (an approver may strengthen it, never drop it), and row filters name real fields.
+/// masking in the order of [`MaskRule::at_least_as_strong_as`] (an approver may strengthen it,
+/// never weaken or drop it), and row filters name real fields.
 /// Returns the masking per granted field with catalog defaults filled in.
 pub fn fix_masking(
     fields: &[Field],
@@ -562,7 +563,7 @@ pub fn fix_masking(
     for name in granted {
         let f = fields.iter().find(|f| &f.name == name).ok_or_else(|| ShareSpecError::UnknownField(name.clone()))?;
         let rule = asked.get(name).copied().unwrap_or(f.mask);
-        if f.mask != MaskRule::None && rule == MaskRule::None {
+        if !rule.at_least_as_strong_as(f.mask) {
             return Err(ShareSpecError::WeakerMask(name.clone()));
         }
         out.insert(name.clone(), rule);
@@ -720,12 +721,34 @@ mod tests {
         assert_eq!(route(ShareType::NotShared, true), Route::Negotiation);
     }
 
+    /// covers: R-SHR-06 (an approver's masking is at least as strong as the catalog's, in a
+    /// strength order per rule: `mobile` -> `id_number` shows more and is refused)
+    #[test]
+    fn approval_masking_only_strengthens() {
+        use MaskRule::*;
+        let field = |mask| Field { mask, ..crate::catalog::tests::field("f", crate::catalog::Grade::L2) };
+        let fix = |catalog, asked| {
+            fix_masking(&[field(catalog)], &["f".to_string()], &BTreeMap::from([("f".to_string(), asked)]), &[])
+        };
+        for (catalog, asked) in [(Mobile, IdNumber), (Mobile, None), (Name, Mobile), (Pseudonym, Name), (Suppress, Pseudonym), (Mobile, Address), (Address, Mobile), (Email, BankCard)] {
+            assert_eq!(fix(catalog, asked), Err(ShareSpecError::WeakerMask("f".into())), "{catalog:?} -> {asked:?}");
+        }
+        for (catalog, asked) in [(Mobile, Mobile), (Mobile, Name), (IdNumber, Mobile), (Address, Name), (Email, Name), (Name, Pseudonym), (Pseudonym, Suppress), (None, IdNumber), (BankCard, IdNumber)] {
+            assert_eq!(fix(catalog, asked).map(|m| m["f"]), Ok(asked), "{catalog:?} -> {asked:?}");
+        }
+        // Whatever the pair, suppression is never weaker and nothing is stronger than it.
+        for &r in MaskRule::ALL {
+            assert!(Suppress.at_least_as_strong_as(r) && r.at_least_as_strong_as(None) && r.at_least_as_strong_as(r));
+            assert_eq!(r.at_least_as_strong_as(Suppress), r == Suppress, "{r:?}");
+        }
+    }
+
     /// covers: R-SHR-03 (10 working days, holidays and make-up days counted)
     #[test]
     fn approval_due_in_working_days() {
         let cal = WorkCalendar::official();
-        assert_eq!(approval_due(&cal, date(2026, 9, 17).unwrap()).unwrap(), date(2026, 10, 8).unwrap());
-        assert_eq!(approval_due(&cal, date(2026, 2, 10).unwrap()).unwrap(), date(2026, 3, 2).unwrap());
+        assert_eq!(approval_due(&cal, date(2026, 9, 17).unwrap()).unwrap().due, date(2026, 10, 8).unwrap());
+        assert_eq!(approval_due(&cal, date(2026, 2, 10).unwrap()).unwrap().due, date(2026, 3, 2).unwrap());
         let due = date(2026, 10, 8).unwrap();
         assert!(!approval_overdue(RequestStatus::Pending, due, due));
         assert!(approval_overdue(RequestStatus::Pending, due, date(2026, 10, 9).unwrap()));

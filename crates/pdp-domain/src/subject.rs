@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::calendar::{CalendarError, WorkCalendar};
+use crate::calendar::{CalendarError, Deadline, WorkCalendar};
 use crate::catalog::{EntryBody, IdentifierRole};
 
 /// What a record is about.
@@ -220,8 +220,8 @@ impl ObjectionStatus {
 
 /// The day by which the provider must answer an objection raised on `raised`: ten working days,
 /// counted from the next day (STANDARDS.md, working days).
-pub fn objection_due(cal: &WorkCalendar, raised: Date) -> Result<Date, CalendarError> {
-    cal.add_working_days(raised, OBJECTION_WORKING_DAYS)
+pub fn objection_due(cal: &WorkCalendar, raised: Date) -> Result<Deadline, CalendarError> {
+    cal.deadline(raised, OBJECTION_WORKING_DAYS)
 }
 
 /// Whether an objection still open on `today` has passed its due date and goes to the authority.
@@ -315,11 +315,12 @@ mod tests {
     #[test]
     fn objection_deadline() {
         let cal = WorkCalendar::official();
-        let due = objection_due(&cal, date(2026, 9, 17).unwrap()).unwrap();
-        assert_eq!(due, date(2026, 10, 8).unwrap());
+        let Deadline { due, provisional } = objection_due(&cal, date(2026, 9, 17).unwrap()).unwrap();
+        assert_eq!((due, provisional), (date(2026, 10, 8).unwrap(), false));
         assert!(!objection_overdue(ObjectionStatus::Open, due, due));
         assert!(objection_overdue(ObjectionStatus::Open, due, date(2026, 10, 9).unwrap()));
         assert!(!objection_overdue(ObjectionStatus::Corrected, due, date(2026, 10, 9).unwrap()));
-        assert!(objection_due(&cal, date(2031, 1, 5).unwrap()).is_err());
+        // Past the last table the objection still gets a deadline, marked provisional (R-OBJ-02).
+        assert!(objection_due(&cal, date(2031, 1, 5).unwrap()).unwrap().provisional);
     }
 }

@@ -11,8 +11,10 @@
 //! either every entry parsed and passed the domain rules, or the caller gets the whole list of
 //! problems and writes nothing.
 
+pub mod csvcell;
+pub mod xlsx;
+
 use std::collections::BTreeMap;
-use std::io::Cursor;
 
 use pdp_domain::catalog::{
     CategoryClass, DataType, EntryBody, Field, Format, Frequency, Grade, GradingMatrix, IdentifierRole, MaskRule,
@@ -208,17 +210,13 @@ pub fn to_rows(entries: &[ExportEntry]) -> Vec<Vec<String>> {
 }
 
 /// CSV in UTF-8 with a byte-order mark, so that Excel on a Chinese desktop opens it correctly.
+/// Cells go through [`csvcell`], so none is taken for a formula.
 pub fn write_csv(entries: &[ExportEntry]) -> Vec<u8> {
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::Writer::from_writer(&mut out);
-        for row in to_rows(entries) {
-            // Writing to a Vec cannot fail.
-            let _ = w.write_record(&row);
-        }
-        let _ = w.flush();
+    let mut out = String::from("\u{feff}");
+    for row in to_rows(entries) {
+        csvcell::push_row(&mut out, &row);
     }
-    out
+    out.into_bytes()
 }
 
 /// An XLSX workbook with one sheet in the template layout.
@@ -300,25 +298,16 @@ pub fn example_entries() -> Vec<ExportEntry> {
 
 /// The cells of a CSV or XLSX file. XLSX is recognised by its ZIP signature; CSV must be UTF-8
 /// (a byte-order mark is allowed).
-pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<String>>, Box<ImportIssue>> {
+pub fn read_table(bytes: &[u8], limits: &xlsx::SheetLimits) -> Result<Vec<Vec<String>>, Box<ImportIssue>> {
     let fail = |zh: String, en: String| Box::new(issue(1, "", "", "unreadable_file", zh, en));
     if bytes.starts_with(b"PK\x03\x04") {
-        use calamine::Reader;
-        let mut wb = calamine::Xlsx::new(Cursor::new(bytes.to_vec()))
-            .map_err(|e| fail(format!("无法读取 XLSX 文件：{e}"), format!("cannot read the XLSX file: {e}")))?;
-        let range = wb
-            .worksheet_range_at(0)
-            .ok_or_else(|| fail("XLSX 文件没有工作表".into(), "the XLSX file has no sheet".into()))?
-            .map_err(|e| fail(format!("无法读取工作表：{e}"), format!("cannot read the sheet: {e}")))?;
-        // Rows are indexed from the sheet's first cell, so leading empty rows keep their numbers.
-        let (start_row, start_col) = range.start().unwrap_or((0, 0));
-        let mut rows: Vec<Vec<String>> = vec![Vec::new(); start_row as usize];
-        for r in range.rows() {
-            let mut row = vec![String::new(); start_col as usize];
-            row.extend(r.iter().map(cell_text));
-            rows.push(row);
-        }
-        return Ok(rows);
+        // Rows keep their sheet numbers: leading empty rows are there, empty.
+        return xlsx::read_first_sheet(bytes, limits, |d| cell_text(&d)).map_err(|e| match e {
+            xlsx::SheetError::Unreadable(e) => {
+                fail(format!("无法读取 XLSX 文件：{e}"), format!("cannot read the XLSX file: {e}"))
+            }
+            xlsx::SheetError::TooLarge { zh, en } => Box::new(issue(1, "", "", "file_too_large", zh, en)),
+        });
     }
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(text).map_err(|_| {
@@ -340,7 +329,7 @@ pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<String>>, Box<ImportIssue>> {
                 format!("malformed CSV: {e}"),
             ))
         })?;
-        rows.push(rec.iter().map(|s| s.to_string()).collect());
+        rows.push(rec.iter().map(|s| csvcell::restore(s).to_string()).collect());
     }
     Ok(rows)
 }
@@ -366,9 +355,13 @@ fn cell_text(c: &calamine::Data) -> String {
 }
 
 /// Reads and checks a template: every cell, then every domain rule of every entry. Returns the
-/// entries only when there is no problem at all.
-pub fn parse(bytes: &[u8], matrix: &GradingMatrix) -> Result<Vec<ParsedEntry>, Vec<ImportIssue>> {
-    let rows = read_table(bytes).map_err(|e| vec![*e])?;
+/// entries only when there is no problem at all. An XLSX sheet is read within `limits`.
+pub fn parse(
+    bytes: &[u8],
+    matrix: &GradingMatrix,
+    limits: &xlsx::SheetLimits,
+) -> Result<Vec<ParsedEntry>, Vec<ImportIssue>> {
+    let rows = read_table(bytes, limits).map_err(|e| vec![*e])?;
     parse_rows(&rows, matrix)
 }
 
@@ -794,7 +787,7 @@ mod tests {
     fn export_then_import_round_trips() {
         let ex = example_entries();
         for bytes in [write_csv(&ex), write_xlsx(&ex).unwrap()] {
-            let parsed = parse(&bytes, &m()).unwrap_or_else(|e| panic!("{e:?}"));
+            let parsed = parse(&bytes, &m(), &Default::default()).unwrap_or_else(|e| panic!("{e:?}"));
             assert_eq!(parsed.len(), 1);
             assert_eq!(parsed[0].body, ex[0].body);
             assert_eq!(parsed[0].first_row, 2);
@@ -847,6 +840,6 @@ mod tests {
         let issues = parse_rows(&rows, &m()).unwrap_err();
         assert!(issues.iter().any(|i| i.code == "unknown_column" && i.column == "颜色"));
         assert!(issues.iter().any(|i| i.code == "missing_column" && i.column == "信息项名称"));
-        assert!(read_table(b"\xff\xfe\x00bad").is_err());
+        assert!(read_table(b"\xff\xfe\x00bad", &Default::default()).is_err());
     }
 }

@@ -85,6 +85,15 @@ pub enum LakeError {
     Query(String),
 }
 
+/// Refuses a page whose end does not fit in a `usize` (DataFusion adds skip and fetch). Callers
+/// bound offsets far below this; the check keeps an unchecked caller from ending the process.
+pub(crate) fn page_fits(offset: usize, limit: usize) -> Result<()> {
+    match offset.checked_add(limit) {
+        Some(_) => Ok(()),
+        None => Err(LakeError::Query(format!("offset {offset} is out of range"))),
+    }
+}
+
 impl From<deltalake::DeltaTableError> for LakeError {
     fn from(e: deltalake::DeltaTableError) -> Self {
         Self::Delta(e.to_string())
@@ -765,6 +774,7 @@ impl Lake {
             let value = datafusion::prelude::cast(datafusion::prelude::lit(v), field.data_type().clone());
             df = df.filter(datafusion::prelude::col(datafusion::common::Column::new_unqualified(c)).eq(value))?;
         }
+        page_fits(offset, limit)?;
         let total = df.clone().count().await? as u64;
         let batches = df.limit(offset, Some(limit))?.collect().await?;
         let columns = table.snapshot()?.schema().fields().map(|f| f.name().clone()).collect();

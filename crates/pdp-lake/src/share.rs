@@ -129,6 +129,7 @@ impl Lake {
         offset: usize,
         limit: usize,
     ) -> Result<(u64, RowPage)> {
+        crate::page_fits(offset, limit)?;
         if let Some(k) = key
             && let Some(found) = self.lookup(dataset, sel, k, offset, limit).await?
         {

@@ -1,8 +1,9 @@
 //! Readers that turn an uploaded file into rows of text cells: CSV (UTF-8, or GBK / GB18030
 //! detected or declared), JSON Lines, XLSX and Parquet.
 //!
-//! Every reader streams except XLSX (the format is a zip of XML; calamine reads a sheet at once,
-//! and spreadsheets large enough for that to matter are uploaded as CSV in practice). A record a
+//! Every reader streams except XLSX (the format is a zip of XML; the sheet is read at once, cell
+//! by cell within [`SheetLimits`], and spreadsheets large enough for that to matter are uploaded
+//! as CSV in practice). A record a
 //! reader cannot parse does not stop the load: it comes out as a [`SourceRow::Unreadable`] so
 //! the loader can quarantine it with its row number, keeping accepted + quarantined = input.
 
@@ -13,6 +14,7 @@ use datafusion::arrow::array::Array;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use crate::LakeError;
+pub use pdp_interchange::xlsx::SheetLimits;
 
 /// The file formats a load reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -248,11 +250,21 @@ impl RowSource for FileSource {
     }
 }
 
-/// Opens `path` as `format`.
+/// Opens `path` as `format`, reading a sheet within the default [`SheetLimits`].
 pub fn open_file(path: &Path, format: SourceFormat, encoding: Encoding) -> Result<Box<dyn RowSource>, LakeError> {
+    open_file_within(path, format, encoding, &SheetLimits::default())
+}
+
+/// Opens `path` as `format`, reading a sheet within `limits`.
+pub fn open_file_within(
+    path: &Path,
+    format: SourceFormat,
+    encoding: Encoding,
+    limits: &SheetLimits,
+) -> Result<Box<dyn RowSource>, LakeError> {
     let file = std::fs::File::open(path).map_err(|e| LakeError::Io(format!("{}: {e}", path.display())))?;
     let size = file.metadata().map_err(|e| LakeError::Io(format!("{}: {e}", path.display())))?.len();
-    Ok(Box::new(FileSource { inner: open_reader(Box::new(file), format, encoding)?, size }))
+    Ok(Box::new(FileSource { inner: open_reader_within(Box::new(file), format, encoding, limits)?, size }))
 }
 
 /// Opens any reader as `format`.
@@ -261,10 +273,19 @@ pub fn open_reader(
     format: SourceFormat,
     encoding: Encoding,
 ) -> Result<Box<dyn RowSource>, LakeError> {
+    open_reader_within(reader, format, encoding, &SheetLimits::default())
+}
+
+fn open_reader_within(
+    reader: Box<dyn Read + Send>,
+    format: SourceFormat,
+    encoding: Encoding,
+    limits: &SheetLimits,
+) -> Result<Box<dyn RowSource>, LakeError> {
     Ok(match format {
         SourceFormat::Csv => Box::new(CsvSource::new(reader, encoding)?),
         SourceFormat::Jsonl => Box::new(JsonlSource::new(reader)),
-        SourceFormat::Xlsx => Box::new(XlsxSource::new(reader)?),
+        SourceFormat::Xlsx => Box::new(XlsxSource::new(reader, limits)?),
         SourceFormat::Parquet => Box::new(ParquetSource::new(reader)?),
     })
 }
@@ -741,19 +762,21 @@ pub struct XlsxSource {
 }
 
 impl XlsxSource {
-    pub fn new(mut reader: Box<dyn Read + Send>) -> Result<Self, LakeError> {
-        use calamine::Reader;
+    pub fn new(mut reader: Box<dyn Read + Send>, limits: &SheetLimits) -> Result<Self, LakeError> {
+        use pdp_interchange::xlsx::{SheetError, read_first_sheet};
         let mut buf = Vec::new();
         reader.read_to_end(&mut buf).map_err(|e| LakeError::Io(e.to_string()))?;
         let size = buf.len() as u64;
-        let bad = |e: String| LakeError::BadFile {
-            zh: format!("无法读取 XLSX 文件：{e}"),
-            en: format!("cannot read the XLSX file: {e}"),
-        };
-        let mut book = calamine::Xlsx::new(std::io::Cursor::new(buf)).map_err(|e| bad(e.to_string()))?;
-        let range =
-            book.worksheet_range_at(0).ok_or_else(|| bad("no worksheet".into()))?.map_err(|e| bad(e.to_string()))?;
-        let mut rows = range.rows().map(|r| r.iter().map(xlsx_cell).collect::<Vec<String>>());
+        let sheet = read_first_sheet(&buf, limits, |d| xlsx_cell(&d)).map_err(|e| match e {
+            SheetError::Unreadable(e) => LakeError::BadFile {
+                zh: format!("无法读取 XLSX 文件：{e}"),
+                en: format!("cannot read the XLSX file: {e}"),
+            },
+            SheetError::TooLarge { zh, en } => LakeError::BadFile { zh, en },
+        })?;
+        drop(buf);
+        // The header is the first row with a cell, as a spreadsheet's used range begins there.
+        let mut rows = sheet.into_iter().skip_while(|r| r.is_empty());
         let header: Vec<String> = rows.next().unwrap_or_default().into_iter().map(|h| h.trim().to_string()).collect();
         let rows: Vec<Vec<String>> = rows.collect();
         let total_rows = rows.len() as u64;

@@ -175,6 +175,45 @@ pub struct StoredHolidayTable {
     pub added_at_micros: i64,
 }
 
+/// What a statutory deadline belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineKind {
+    /// A pending share request: the provider's answer (10 working days).
+    ShareRequest,
+    /// An open objection: the provider's answer (10 working days).
+    Objection,
+    /// A change of legal basis or functions: its organisation's catalog update (15 working days).
+    CatalogChange,
+}
+
+/// When a running deadline started counting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeadlineStart {
+    /// A moment (microseconds since the epoch), whose date in the platform's time zone counts.
+    At(i64),
+    /// A date (`YYYY-MM-DD`) given by the user, such as a change event's date.
+    On(String),
+}
+
+/// A deadline still running that a new holiday table may move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningDeadline {
+    pub kind: DeadlineKind,
+    pub id: i64,
+    pub start: DeadlineStart,
+    pub due_date: String,
+}
+
+/// A running deadline counted again in a new holiday table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadlineMove {
+    pub kind: DeadlineKind,
+    pub id: i64,
+    pub from: String,
+    pub to: String,
+}
+
 /// Storage of the catalog. Every writing method records its audit event in the same transaction.
 #[async_trait]
 pub trait CatalogStore: Send + Sync {
@@ -237,8 +276,20 @@ pub trait CatalogStore: Send + Sync {
     async fn create_system(&self, s: NewInfoSystem, audit: NewEvent) -> Result<InfoSystem>;
     async fn list_systems(&self, org_id: Option<i64>) -> Result<Vec<InfoSystem>>;
 
-    /// Stores a year's holiday table, replacing an earlier one of the same year.
-    async fn put_holiday_table(&self, t: &StoredHolidayTable, audit: NewEvent) -> Result<()>;
+    /// Stores a year's holiday table, replacing an earlier one of the same year, and moves the
+    /// running deadlines counted again in it, all in one transaction; `moves_audit` is recorded
+    /// only when something moved.
+    async fn put_holiday_table(
+        &self,
+        t: &StoredHolidayTable,
+        moves: &[DeadlineMove],
+        audit: NewEvent,
+        moves_audit: NewEvent,
+    ) -> Result<()>;
+    /// The deadlines still running and due on or after `from` (`YYYY-MM-DD`): pending share
+    /// requests, open objections and change events' update deadlines. These are the ones a
+    /// holiday table for `from`'s year or later can move.
+    async fn running_deadlines(&self, from: &str) -> Result<Vec<RunningDeadline>>;
     /// The added holiday tables, by year.
     async fn list_holiday_tables(&self) -> Result<Vec<StoredHolidayTable>>;
 }

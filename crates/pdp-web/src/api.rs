@@ -69,7 +69,7 @@ impl utoipa::Modify for BearerAuth {
 }
 
 fn json_or<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    r.map(|Json(v)| v).map_err(rejection)
+    r.map(|Json(v)| v).map_err(|e| crate::error::body_rejection(e.status(), e))
 }
 
 fn path_or<T>(r: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
@@ -390,8 +390,11 @@ fn parse_roles(names: &[String]) -> Result<Vec<Role>, ApiError> {
     Ok(roles)
 }
 
+/// The longest account name.
+pub const MAX_USERNAME_CHARS: usize = 32;
+
 fn valid_username(u: &str) -> bool {
-    (3..=32).contains(&u.len()) && u.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+    (3..=MAX_USERNAME_CHARS).contains(&u.len()) && u.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
 }
 
 /// Creates an account. Used by the API, the pages and `pdp admin create-user` (with `actor`
@@ -689,12 +692,6 @@ pub async fn search_audit(
     Ok(Json(events.into_iter().map(EventOut::from).collect()))
 }
 
-fn csv_field(s: &str) -> String {
-    // Cells that a spreadsheet would run as a formula are prefixed with a quote (CSV injection).
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
-}
-
 /// Renders events as CSV with a UTF-8 byte-order mark so that spreadsheet programs used in
 /// Chinese offices open it with the right encoding.
 pub fn events_csv(events: Vec<AuditEvent>) -> String {
@@ -719,8 +716,7 @@ pub fn events_csv(events: Vec<AuditEvent>) -> String {
             e.prev_hash,
             e.hash,
         ];
-        out.push_str(&cols.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
-        out.push('\n');
+        pdp_interchange::csvcell::push_row(&mut out, &cols);
     }
     out
 }

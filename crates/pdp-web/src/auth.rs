@@ -235,33 +235,99 @@ impl RateLimiter {
     }
 }
 
-/// Failed logins per account name within a sliding window.
+/// Login attempts per account name and per client address within a sliding window.
+///
+/// An attempt is reserved before its password is checked and released only when it succeeds,
+/// so concurrent guesses count each other and none gets past the limit. The map holds at most
+/// `max` instants per key and at most [`Throttle::MAX_KEYS`] keys: when it is full of keys with
+/// recent attempts, a new name or address is refused until some expire (deny, not forget).
 #[derive(Debug, Default)]
 pub struct Throttle {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+    attempts: Mutex<HashMap<String, std::collections::VecDeque<Instant>>>,
+}
+
+/// The throttle's answer to a login attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Reserved: check the password, then call [`Throttle::succeeded`] if it was right.
+    Go,
+    /// Too many recent attempts for this account name.
+    NameLocked,
+    /// Too many recent attempts from this client address.
+    AddressLocked,
 }
 
 impl Throttle {
-    fn key(username: &str) -> String {
-        username.trim().to_lowercase()
+    /// Keys (names and addresses) tracked at once.
+    pub const MAX_KEYS: usize = 100_000;
+
+    fn name_key(username: &str) -> String {
+        format!("u:{}", username.trim().to_lowercase())
     }
 
-    /// Whether the account is locked because of too many recent failures.
-    pub fn locked(&self, username: &str, max: u32, window: Duration) -> bool {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = map.entry(Self::key(username)).or_default();
-        entry.retain(|t| t.elapsed() < window);
-        entry.len() as u32 >= max
+    fn addr_key(addr: std::net::IpAddr) -> String {
+        format!("a:{addr}")
     }
 
-    pub fn fail(&self, username: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(Self::key(username)).or_default().push(Instant::now());
+    /// Reserves one attempt for `username` (at most `max` in `window`) and for `addr` (at most
+    /// `max_addr`), both or neither.
+    pub fn begin(
+        &self,
+        username: &str,
+        addr: Option<std::net::IpAddr>,
+        max: u32,
+        max_addr: u32,
+        window: Duration,
+    ) -> Attempt {
+        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut keys = vec![(Self::name_key(username), max, Attempt::NameLocked)];
+        if let Some(a) = addr {
+            keys.push((Self::addr_key(a), max_addr, Attempt::AddressLocked));
+        }
+        for (k, limit, locked) in &keys {
+            let recent = match map.get_mut(k) {
+                Some(q) => {
+                    while q.front().is_some_and(|t| t.elapsed() >= window) {
+                        q.pop_front();
+                    }
+                    q.len()
+                }
+                None => 0,
+            };
+            if recent >= *limit as usize {
+                return *locked;
+            }
+        }
+        let new_keys = keys.iter().filter(|(k, ..)| !map.contains_key(k)).count();
+        if map.len() + new_keys > Self::MAX_KEYS {
+            map.retain(|_, q| q.back().is_some_and(|t| t.elapsed() < window));
+            if map.len() + new_keys > Self::MAX_KEYS {
+                tracing::warn!("login throttle full: refusing attempts from new names and addresses");
+                return Attempt::AddressLocked;
+            }
+        }
+        let now = Instant::now();
+        for (k, ..) in keys {
+            map.entry(k).or_default().push_back(now);
+        }
+        Attempt::Go
     }
 
-    pub fn clear(&self, username: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&Self::key(username));
+    /// A reserved attempt succeeded: the name's attempts are forgotten and the address gets
+    /// its reservation back.
+    pub fn succeeded(&self, username: &str, addr: Option<std::net::IpAddr>) {
+        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(&Self::name_key(username));
+        if let Some(a) = addr
+            && let Some(q) = map.get_mut(&Self::addr_key(a))
+        {
+            q.pop_back();
+        }
+    }
+
+    /// Keys tracked now (for tests and metrics).
+    pub fn tracked(&self) -> usize {
+        self.attempts.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 }
 
@@ -467,19 +533,59 @@ mod tests {
         assert!(!verify_password("x", "not a hash"));
     }
 
-    /// covers: R-SEC-04, R-SEC-06 (login throttling against password guessing)
+    /// covers: R-SEC-04, R-SEC-06 (login throttling against password guessing, per name and
+    /// per address, reserved before the check so concurrent guesses count)
     #[test]
-    fn throttle_locks_after_max_failures() {
+    fn throttle_locks_after_max_attempts() {
         let t = Throttle::default();
         let w = Duration::from_secs(60);
-        for _ in 0..4 {
-            t.fail("Alice");
+        let a: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        for _ in 0..5 {
+            assert_eq!(t.begin("Alice", Some(a), 5, 50, w), Attempt::Go);
         }
-        assert!(!t.locked("alice", 5, w));
-        t.fail("alice ");
-        assert!(t.locked("ALICE", 5, w));
-        t.clear("alice");
-        assert!(!t.locked("alice", 5, w));
+        // Five reservations, none released: the sixth is refused, whatever the case or spaces.
+        assert_eq!(t.begin("alice ", Some(a), 5, 50, w), Attempt::NameLocked);
+        t.succeeded("ALICE", Some(a));
+        assert_eq!(t.begin("alice", Some(a), 5, 50, w), Attempt::Go);
+        // One address guessing many names is stopped by the address limit.
+        let b: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+        for i in 0..3 {
+            assert_eq!(t.begin(&format!("u{i}"), Some(b), 5, 3, w), Attempt::Go);
+        }
+        assert_eq!(t.begin("u9", Some(b), 5, 3, w), Attempt::AddressLocked);
+        // Concurrent attempts: exactly `max` get through.
+        let t = std::sync::Arc::new(Throttle::default());
+        let go: usize = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..32)
+                .map(|_| {
+                    let t = t.clone();
+                    s.spawn(move || usize::from(t.begin("bob", None, 5, 50, w) == Attempt::Go))
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(go, 5);
+    }
+
+    /// covers: R-SEC-06 (the throttle's memory is bounded)
+    #[test]
+    fn throttle_holds_a_bounded_number_of_keys() {
+        let t = Throttle::default();
+        let w = Duration::from_secs(600);
+        for i in 0..Throttle::MAX_KEYS {
+            assert_eq!(t.begin(&format!("n{i}"), None, 5, 50, w), Attempt::Go);
+        }
+        assert_eq!(t.begin("one-more", None, 5, 50, w), Attempt::AddressLocked);
+        assert_eq!(t.tracked(), Throttle::MAX_KEYS);
+        // Known keys still work; expired ones make room.
+        assert_eq!(t.begin("n1", None, 5, 50, w), Attempt::Go);
+        let t = Throttle::default();
+        for i in 0..Throttle::MAX_KEYS {
+            t.begin(&format!("n{i}"), None, 5, 50, Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(t.begin("new", None, 5, 50, Duration::from_millis(1)), Attempt::Go);
+        assert!(t.tracked() < 10);
     }
 
     /// covers: R-SEC-04 (the CSRF token is read from form bodies exactly, including escapes)

@@ -3,12 +3,15 @@
 //! year's table without a new release (`/api/v1/calendar`, page `/calendar`).
 //!
 //! Every statutory deadline (share approvals, objections, catalog updates) is counted in this
-//! calendar, and a date in a year without a table is refused with `calendar_unknown_year`
-//! rather than guessed. The State Council publishes next year's table in November, so the
-//! platform warns from November on when next year's table is missing (dashboard, `/metrics`),
-//! and the authority enters it from the notice. An added table is stored in the metadata
-//! database with who added it, written to the audit chain in the same transaction, and takes
-//! effect for the next request; it is laid over the shipped tables at every start.
+//! calendar. A deadline that reaches past the last year with a table is counted on weekdays
+//! alone and marked provisional (`due_provisional`); a date before the first table is refused
+//! with `calendar_unknown_year`. The State Council publishes next year's table in November, so
+//! the platform warns from November on when next year's table is missing (dashboard,
+//! `/metrics`), and the authority enters it from the notice. An added table is stored in the
+//! metadata database with who added it, written to the audit chain in the same transaction,
+//! and takes effect for the next request; the deadlines still running that it reaches are
+//! counted again in it in that transaction (`calendar.deadlines.recount`); it is laid over the
+//! shipped tables at every start.
 
 use std::sync::{Arc, RwLock};
 
@@ -18,7 +21,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use pdp_domain::Localized;
 use pdp_domain::calendar::{WorkCalendar, YearTable};
-use pdp_storage::StoredHolidayTable;
+use pdp_storage::{DeadlineKind, DeadlineMove, DeadlineStart, StoredHolidayTable};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -117,16 +120,21 @@ pub struct CalendarOut {
     pub years: Vec<YearOut>,
     /// The last year a deadline can fall in.
     pub last_year: Option<i32>,
-    /// Set from November on while next year's table is missing: deadlines reaching into it
-    /// will be refused until the authority adds it.
+    /// Set while this year's table is missing, and from November on while next year's is:
+    /// deadlines reaching into that year are provisional (weekdays alone) until the authority
+    /// adds it.
     pub missing_next_year: Option<i32>,
 }
 
-/// Next year, when its table is due (from November on) and missing.
+/// The year whose table is due and missing: this year's, or next year's from November on (the
+/// State Council publishes it in November).
 pub fn missing_next_year(cal: &WorkCalendar) -> Option<i32> {
     let today = today_date();
-    let next = today.year() + 1;
-    (u8::from(today.month()) >= 11 && cal.year(next).is_none()).then_some(next)
+    let this = today.year();
+    if cal.year(this).is_none() {
+        return Some(this);
+    }
+    (u8::from(today.month()) >= 11 && cal.year(this + 1).is_none()).then_some(this + 1)
 }
 
 /// A year's table as listed, with where it came from (`stored` when it was added).
@@ -189,16 +197,46 @@ pub async fn do_set_year(
         added_by: p.user.username.clone(),
         added_at_micros: now_micros(),
     };
+    let current = state.catalog.calendar.get();
     let detail = serde_json::json!({
         "source": stored.source, "holidays": stored.holidays, "workdays": stored.workdays,
-        "replaces": state.catalog.calendar.get().year(year).map(|t| t.source.clone()),
+        "replaces": current.year(year).map(|t| t.source.clone()),
     });
     let ev = p.event("calendar.set", "").with_detail(detail.to_string());
-    state.storage.put_holiday_table(&stored, ev).await?;
+    // Every deadline still running that reaches into the year was counted in the table it
+    // replaces or, before any, on weekdays alone: count it again in the new calendar.
+    let mut next = (*current).clone();
+    next.set_year(table.clone());
+    let moves = recount(&next, state.storage.running_deadlines(&format!("{year:04}-01-01")).await?);
+    let moves_ev = p.event("calendar.deadlines.recount", "").with_detail(
+        serde_json::json!({"year": year, "moved": moves.len(), "moves": moves}).to_string(),
+    );
+    state.storage.put_holiday_table(&stored, &moves, ev, moves_ev).await?;
     // Rebuilt from the database rather than patched, so the live calendar is always exactly
     // the shipped tables plus what is stored.
     load_added_tables(state).await?;
     Ok(year_out(&table, Some(&stored)))
+}
+
+/// The running deadlines whose date changes when counted in `cal`, each from the date it started.
+fn recount(cal: &WorkCalendar, running: Vec<pdp_storage::RunningDeadline>) -> Vec<DeadlineMove> {
+    running
+        .into_iter()
+        .filter_map(|d| {
+            let start = match &d.start {
+                DeadlineStart::At(micros) => crate::share_ops::date_of(*micros),
+                DeadlineStart::On(text) => time::Date::parse(text, pdp_domain::calendar::ISO_DATE).ok()?,
+            };
+            let due = match d.kind {
+                DeadlineKind::ShareRequest => pdp_domain::sharing::approval_due(cal, start),
+                DeadlineKind::Objection => pdp_domain::subject::objection_due(cal, start),
+                DeadlineKind::CatalogChange => pdp_domain::catalog::update_deadline(cal, start),
+            };
+            // A deadline the new calendar cannot count (a gap year) keeps the date it has.
+            let to = iso(due.ok()?.due);
+            (to != d.due_date).then(|| DeadlineMove { kind: d.kind, id: d.id, from: d.due_date, to })
+        })
+        .collect()
 }
 
 /// Adds or replaces the holiday table of a year (the city's data authority).
@@ -231,6 +269,9 @@ pub struct DeadlineOut {
     pub from: String,
     pub days: u32,
     pub due: String,
+    /// Counted over a year without a holiday table, on weekdays alone: the date moves when the
+    /// authority adds that year's table.
+    pub provisional: bool,
 }
 
 /// The date `days` working days after `from`, as every statutory deadline is counted.
@@ -248,6 +289,6 @@ pub fn do_deadline(state: &AppState, q: &DeadlineParams) -> Result<DeadlineOut, 
     if q.days > 366 {
         return Err(ApiError::bad_request("invalid_input", "工作日数不能超过 366", "days must be at most 366"));
     }
-    let due = state.catalog.calendar.get().add_working_days(from, q.days).map_err(|e| ApiError::domain(&e))?;
-    Ok(DeadlineOut { from: iso(from), days: q.days, due: iso(due) })
+    let d = state.catalog.calendar.get().deadline(from, q.days).map_err(|e| ApiError::domain(&e))?;
+    Ok(DeadlineOut { from: iso(from), days: q.days, due: iso(d.due), provisional: d.provisional })
 }

@@ -183,7 +183,7 @@ fn forbidden_org() -> ApiError {
 }
 
 pub(crate) fn json_or<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    r.map(|Json(v)| v).map_err(rejection)
+    r.map(|Json(v)| v).map_err(|e| crate::error::body_rejection(e.status(), e))
 }
 
 pub(crate) fn path_or<T>(r: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
@@ -448,7 +448,7 @@ pub async fn do_list_entries(state: &AppState, p: &Principal, q: &ListParams) ->
         region_id: q.region_id,
         status,
         limit: Some(q.limit.unwrap_or(500).clamp(1, 5000)),
-        offset: q.offset,
+        offset: Some(crate::limits::offset(state, q.offset)? as i64),
     };
     if view == EntryView::Published {
         return Ok(state.storage.list_entries(&query).await?);
@@ -936,7 +936,9 @@ pub struct ImportResult {
 /// any problem fails the whole import with every problem listed, and nothing is written.
 pub async fn do_import(state: &AppState, p: &Principal, bytes: &[u8]) -> Result<ImportResult, ApiError> {
     let org_id = p.org_id.ok_or_else(forbidden_org)?;
-    let parsed = pdp_interchange::parse(bytes, &state.catalog.matrix);
+    // Parsing a sheet is CPU work: off the async workers, within the configured sheet limits.
+    let (owned, matrix, sheet) = (bytes.to_vec(), state.catalog.matrix.clone(), state.settings.limits.sheet);
+    let parsed = crate::limits::on_cpu(state, move || pdp_interchange::parse(&owned, &matrix, &sheet)).await?;
     let mut issues = match &parsed {
         Ok(_) => Vec::new(),
         Err(e) => e.clone(),
@@ -1009,7 +1011,12 @@ pub async fn do_import(state: &AppState, p: &Principal, bytes: &[u8]) -> Result<
 #[utoipa::path(post, path = "/api/v1/catalog/import", tag = "catalog",
     request_body(content = String, content_type = "application/octet-stream", description = "A CSV (UTF-8) or XLSX file in the template layout"),
     responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody)))]
-pub async fn import(State(state): S, Extension(p): P, body: axum::body::Bytes) -> Result<Json<ImportResult>, ApiError> {
+pub async fn import(
+    State(state): S,
+    Extension(p): P,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<ImportResult>, ApiError> {
+    let body = body.map_err(|e| crate::error::body_rejection(e.status(), e))?;
     Ok(Json(do_import(&state, &p, &body).await?))
 }
 
@@ -1102,7 +1109,7 @@ pub async fn do_search(state: &AppState, q: &SearchParams) -> Result<SearchOut, 
         text: q.q.clone().unwrap_or_default(),
         filters: q.filters(),
         limit: q.limit.unwrap_or(20).clamp(1, 200),
-        offset: q.offset.unwrap_or(0),
+        offset: crate::limits::offset(state, q.offset)?,
     };
     let res = tokio::task::spawn_blocking(move || index.search(&query))
         .await
@@ -1188,7 +1195,7 @@ pub async fn do_record_change(state: &AppState, p: &Principal, input: ChangeInpu
     }
     let date = time::Date::parse(input.event_date.trim(), ISO_DATE)
         .map_err(|_| ApiError::bad_request("invalid_date", "日期格式应为 YYYY-MM-DD", "the date must be YYYY-MM-DD"))?;
-    let due = update_deadline(&state.catalog.calendar.get(), date).map_err(|e| ApiError::domain(&e))?;
+    let due = update_deadline(&state.catalog.calendar.get(), date).map_err(|e| ApiError::domain(&e))?.due;
     let ev = p.event("catalog.change.record", &format!("org:{}", input.org_id));
     Ok(state
         .storage

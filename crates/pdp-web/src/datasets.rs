@@ -56,7 +56,15 @@ impl From<LakeError> for ApiError {
             _ => StatusCode::BAD_REQUEST,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
+            // The detail names files and directories of the server: it goes to the log, and
+            // the client gets the code alone.
             tracing::error!(error = %e, "data lake failure");
+            return ApiError::new(
+                status,
+                e.code(),
+                "数据湖内部错误，已记录日志，请联系平台管理员",
+                "internal data lake error; it is logged, contact the platform administrator",
+            );
         }
         let details = match &e {
             LakeError::Invalid(rows) => rows
@@ -579,16 +587,23 @@ fn parse_mode(s: Option<&str>) -> Result<LoadMode, ApiError> {
 }
 
 /// Streams a request body to a temporary file, so an upload of any size uses little memory.
-async fn spool(body: Body) -> Result<tempfile::NamedTempFile, ApiError> {
+async fn spool(body: Body, max: u64) -> Result<tempfile::NamedTempFile, ApiError> {
     use futures::StreamExt;
     use tokio::io::AsyncWriteExt;
     let tmp = tempfile::NamedTempFile::new().map_err(|e| ApiError::from(LakeError::Io(e.to_string())))?;
     let mut f = tokio::fs::File::from_std(tmp.reopen().map_err(|e| ApiError::from(LakeError::Io(e.to_string())))?);
     let mut stream = body.into_data_stream();
+    let mut written: u64 = 0;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
             ApiError::bad_request("upload_interrupted", format!("上传中断：{e}"), format!("upload interrupted: {e}"))
         })?;
+        // The spool file is deleted on the way out (NamedTempFile), so a refused upload leaves
+        // nothing on disk.
+        written += chunk.len() as u64;
+        if written > max {
+            return Err(crate::limits::upload_too_large(max));
+        }
         f.write_all(&chunk).await.map_err(|e| ApiError::from(LakeError::Io(e.to_string())))?;
     }
     f.flush().await.map_err(|e| ApiError::from(LakeError::Io(e.to_string())))?;
@@ -625,11 +640,12 @@ pub async fn do_upload(
         )
     })?;
     let mode = parse_mode(q.mode.as_deref())?;
-    let tmp = spool(body).await?;
+    let tmp = spool(body, state.settings.limits.upload_bytes).await?;
     let path = tmp.path().to_path_buf();
-    let source = tokio::task::spawn_blocking(move || pdp_lake::source::open_file(&path, format, encoding))
-        .await
-        .map_err(|e| ApiError::from(LakeError::Io(e.to_string())))??;
+    let sheet = state.settings.limits.sheet;
+    let source =
+        crate::limits::on_cpu(state, move || pdp_lake::source::open_file_within(&path, format, encoding, &sheet))
+            .await??;
     let meta = LoadMeta {
         actor: p.user.username.clone(),
         source: if filename.is_empty() { "upload".into() } else { filename },
@@ -804,6 +820,7 @@ pub struct DisputedCell {
 
 /// Reads rows of the provider's own dataset (audited).
 pub async fn do_read_rows(state: &AppState, p: &Principal, id: i64, q: &RowsParams) -> Result<RowsOut, ApiError> {
+    let offset = crate::limits::offset(state, q.offset)?;
     let e = provider_entry(state, p, id).await?;
     let filter = match (&q.column, &q.value) {
         (Some(c), Some(v)) if !c.is_empty() => {
@@ -819,7 +836,7 @@ pub async fn do_read_rows(state: &AppState, p: &Principal, id: i64, q: &RowsPara
         _ => None,
     };
     let page =
-        lake(state)?.rows(&e.code, q.version, filter, q.offset.unwrap_or(0), q.limit.unwrap_or(50).min(500)).await?;
+        lake(state)?.rows(&e.code, q.version, filter, offset, q.limit.unwrap_or(50).clamp(1, 500)).await?;
     let mut ev = p.event("dataset.read", &format!("dataset:{}", e.code));
     ev.purpose = format!("rows={} version={:?}", page.rows.len(), q.version);
     state.audit.append(ev).await?;

@@ -142,6 +142,20 @@ impl IntoResponse for ApiError {
 }
 
 /// Maps an extractor rejection (bad JSON, bad query, bad path) to a bilingual 400.
+/// A body extractor's rejection: past the body limit a 413 that names the limit's key, else
+/// a malformed request.
+pub fn body_rejection(status: StatusCode, e: impl std::fmt::Display) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "请求体超过上限（limits.body_bytes）",
+            "the request body is larger than the limit (limits.body_bytes)",
+        );
+    }
+    rejection(e)
+}
+
 pub fn rejection(e: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request("invalid_input", format!("请求格式错误：{e}"), format!("malformed request: {e}"))
 }

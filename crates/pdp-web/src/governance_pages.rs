@@ -330,7 +330,7 @@ fn objection_table(lang: Lang, list: &[obj::ObjectionOut]) -> Markup {
                 td { (o.field_label) " " span.mono.muted { (o.o.field) } }
                 td { (o.o.claimed_value) }
                 td { span.badge { (lang.t(&o.status_zh, &o.status_en)) } @if o.o.escalated_at_micros.is_some() { " " span.badge.st-rejected { (lang.t("已提级", "escalated")) } } }
-                td { (o.o.due_date) @if o.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } }
+                td { (o.o.due_date) @if o.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } @if o.due_provisional { " " span.badge title=(lang.t("节假日表未录入，暂按周一至周五计算", "no holiday table yet: counted on weekdays alone")) { (lang.t("暂定", "provisional")) } } }
             } } }
         }
     }
@@ -414,7 +414,7 @@ pub async fn objection(
                 dt { (lang.t("主张的值", "Claimed value")) } dd { (o.o.claimed_value) }
                 dt { (lang.t("理由", "Reason")) } dd { (o.o.reason) }
                 dt { (lang.t("提出人", "Raised by")) } dd { (o.o.raised_by_name) " · " (fmt_time(o.o.raised_at_micros)) }
-                dt { (lang.t("答复期限", "Due")) } dd { (o.o.due_date) @if o.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } @if o.o.escalated_at_micros.is_some() { " " span.badge.st-rejected { (lang.t("已提交主管部门督办", "escalated to the authority")) } } }
+                dt { (lang.t("答复期限", "Due")) } dd { (o.o.due_date) @if o.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } @if o.due_provisional { " " span.badge title=(lang.t("节假日表未录入，暂按周一至周五计算", "no holiday table yet: counted on weekdays alone")) { (lang.t("暂定", "provisional")) } } @if o.o.escalated_at_micros.is_some() { " " span.badge.st-rejected { (lang.t("已提交主管部门督办", "escalated to the authority")) } } }
                 dt { (lang.t("状态", "State")) } dd #objection-status { span.badge { (lang.t(&o.status_zh, &o.status_en)) } }
                 @if !o.o.response.is_empty() { dt { (lang.t("答复", "Answer")) } dd #objection-response { (o.o.response) @if let Some(v) = o.o.correction_version { " " span.muted { (lang.t("（更正为第 ", "(correction in version ")) (v) (lang.t(" 版）", ")")) } } } }
                 @if o.o.evidence_size > 0 { dt { (lang.t("证明材料", "Evidence")) } dd { a href=(format!("/api/v1/objections/{id}/evidence")) { (o.o.evidence_name) } " (" (o.o.evidence_size) " B)" } }
@@ -505,8 +505,8 @@ pub async fn calendar(State(state): S, headers: HeaderMap, Extension(p): P, Quer
             (notice(q.ok.as_deref(), lang))
             @if let Some(y) = cal.missing_next_year {
                 div.notice.warn #calendar-missing role="alert" {
-                    (lang.t(&format!("尚无{y}年节假日安排：期限落在{y}年的申请、异议和目录更新将无法计算截止日期。请依据国务院办公厅通知录入。"),
-                            &format!("No holiday table for {y} yet: requests, objections and catalog updates whose deadline falls in {y} cannot be given one. Enter the table from the State Council's notice.")))
+                    (lang.t(&format!("尚无{y}年节假日安排：期限落在{y}年的申请、异议和目录更新暂按周一至周五计算，标为暂定，录入后自动重新计算。请依据国务院办公厅通知录入。"),
+                            &format!("No holiday table for {y} yet: requests, objections and catalog updates whose deadline falls in {y} count weekdays alone and are marked provisional until it is added, then counted again. Enter the table from the State Council's notice.")))
                 }
             }
             p.muted { (lang.t("法定期限按工作日计算：自次日起算，扣除周末和法定节假日，调休上班日计入。", "Statutory deadlines count working days from the next day, skipping weekends and statutory holidays and counting make-up working days.")) }

@@ -20,6 +20,7 @@ pub mod documents;
 pub mod error;
 pub mod governance_pages;
 pub mod i18n;
+pub mod limits;
 pub mod metrics;
 pub mod objections;
 pub mod ops;
@@ -59,6 +60,13 @@ pub struct Settings {
     pub credit_code_final_check: FinalCheck,
     /// Requests per second one API key may make (bursts up to twice that); 0 means no limit.
     pub api_key_rate_per_second: u32,
+    /// Failed logins from one client address within `login_window` before its logins are
+    /// refused (`security.login_max_failures_per_address`).
+    pub login_max_failures_per_address: u32,
+    /// Sizes, offsets, timeouts and concurrency (`limits.*`).
+    pub limits: limits::Limits,
+    /// `/metrics` answers anyone (`security.metrics_public`); otherwise only operators.
+    pub metrics_public: bool,
 }
 
 impl Default for Settings {
@@ -71,6 +79,9 @@ impl Default for Settings {
             api_key_max_days: 365,
             credit_code_final_check: FinalCheck::Error,
             api_key_rate_per_second: 100,
+            login_max_failures_per_address: 50,
+            limits: limits::Limits::default(),
+            metrics_public: false,
         }
     }
 }
@@ -89,6 +100,8 @@ pub struct AppState {
     pub access_cache: access_cache::AccessCache,
     pub settings: Settings,
     pub throttle: auth::Throttle,
+    /// The semaphores of the request and CPU limits.
+    pub gates: limits::Gates,
     pub rate: auth::RateLimiter,
     pub metrics: metrics::Metrics,
     /// The trusted checkpoint key, for verification from the auditor's page.
@@ -107,6 +120,7 @@ impl AppState {
     pub fn new(storage: Arc<dyn Storage>, settings: Settings, signing: Option<&SigningKey>) -> Self {
         let audit = Appender::spawn(Arc::new(pdp_storage::StorageSink(storage.clone())), 512);
         let access_log = GroupCommit::spawn(Arc::new(pdp_storage::AccessSink(storage.clone())), 512);
+        let gates = limits::Gates::new(&settings.limits);
         Self {
             storage,
             audit,
@@ -115,6 +129,7 @@ impl AppState {
             access_cache: access_cache::AccessCache::default(),
             settings,
             throttle: auth::Throttle::default(),
+            gates,
             rate: auth::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
             checkpoint_key: signing.map(|k| k.public()),
@@ -175,7 +190,9 @@ pub fn app(state: Arc<AppState>) -> Router {
     router
         .route_layer(from_fn_with_state(state.clone(), auth::gate))
         .fallback(ops::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(state.settings.limits.body_bytes))
         .layer(from_fn_with_state(state.clone(), envelope))
+        .layer(from_fn_with_state(state.clone(), limits::bound))
         .with_state(state)
 }
 
@@ -204,7 +221,7 @@ pub fn bench_router() -> Router {
 }
 
 /// Sets the headers every platform response carries: they keep pages from being framed,
-/// sniffed or from loading anything off-site.
+/// sniffed, cached or from loading anything off-site.
 pub fn security_headers(h: &mut axum::http::HeaderMap) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -215,6 +232,9 @@ pub fn security_headers(h: &mut axum::http::HeaderMap) {
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    // Pages and answers carry records, tokens and CSRF secrets: no browser or proxy keeps them
+    // (a shared office computer's back button, a caching proxy). Vendored assets say otherwise.
+    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
 }
 
 /// What every response gets, in one middleware rather than one each (each costs a boxed

@@ -54,7 +54,7 @@ pub fn render(state: &AppState, audit_head: i64) -> String {
     let cal = state.catalog.calendar.get();
     let _ = writeln!(
         s,
-        "# HELP pdp_calendar_last_year The last year with a holiday table: deadlines after it cannot be computed."
+        "# HELP pdp_calendar_last_year The last year with a holiday table: deadlines after it are provisional (weekdays alone)."
     );
     let _ = writeln!(s, "# TYPE pdp_calendar_last_year gauge");
     let _ = writeln!(s, "pdp_calendar_last_year {}", cal.years().last().map_or(0, |t| t.year));

@@ -99,6 +99,9 @@ pub struct ObjectionOut {
     pub status_en: String,
     /// Open and past its due date.
     pub overdue: bool,
+    /// The due date was counted over a year without a holiday table, on weekdays alone; it is
+    /// counted again when the authority adds that year's table.
+    pub due_provisional: bool,
     /// The reader is the provider and may answer.
     pub can_answer: bool,
 }
@@ -135,6 +138,9 @@ async fn out(state: &AppState, p: &Principal, mut o: Objection) -> ObjectionOut 
         status_zh: status.label_zh().into(),
         status_en: status.label_en().into(),
         overdue: due.is_some_and(|d| objection_overdue(status, d, today_date())),
+        due_provisional: due.is_some_and(|d| {
+            state.catalog.calendar.get().is_provisional(crate::share_ops::date_of(o.raised_at_micros), d)
+        }),
         can_answer: can_answer(p, &o),
         o,
     }
@@ -189,7 +195,7 @@ pub async fn do_raise(state: &AppState, p: &Principal, input: &ObjectionInput) -
             "your objection to this value is already under review",
         ));
     }
-    let due = objection_due(&state.catalog.calendar.get(), today_date()).map_err(|e| ApiError::domain(&e))?;
+    let due = objection_due(&state.catalog.calendar.get(), today_date()).map_err(|e| ApiError::domain(&e))?.due;
     let raiser_kind = if p.user.roles.contains(&Role::PublicUser) { "subject" } else { "user" };
     let o = state
         .storage

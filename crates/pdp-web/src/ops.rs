@@ -25,7 +25,29 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+/// The Prometheus metrics. They describe the platform's load, failures and backlog, which an
+/// attacker should not read, so they are served only to the platform's operators (platform
+/// administrator, security administrator, auditor; Prometheus sends such an account's API key
+/// as its bearer token), or to anyone when `security.metrics_public` is set for a scraper on a
+/// closed network.
+pub async fn metrics(
+    State(state): State<Arc<AppState>>,
+    principal: Option<axum::Extension<crate::auth::Principal>>,
+) -> Response {
+    use pdp_domain::roles::Permission;
+    if !state.settings.metrics_public {
+        match principal {
+            None => return crate::error::ApiError::unauthenticated().into_response(),
+            Some(axum::Extension(p))
+                if ![Permission::ManageOrgs, Permission::ManageAllApiKeys, Permission::ViewAudit]
+                    .iter()
+                    .any(|perm| p.allows(*perm)) =>
+            {
+                return crate::error::ApiError::forbidden().into_response();
+            }
+            Some(_) => {}
+        }
+    }
     let head = state.storage.audit_head().await.map(|h| h.seq).unwrap_or(-1);
     let mut text = crate::metrics::render(&state, head);
     if let Ok(d) = crate::datasets::overdue_summary(state.storage.as_ref()).await {

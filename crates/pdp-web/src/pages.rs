@@ -168,8 +168,15 @@ pub struct NextQuery {
 }
 
 /// Only local paths are allowed as a post-login destination (no open redirect).
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') { next } else { "/" }
+/// The page to return to after logging in: a path on this site only. Browsers drop tabs and
+/// line breaks inside URLs and read a backslash as a slash, so `/\t/evil.example` or
+/// `/\\evil.example` would leave the site; any control character, space or backslash is
+/// refused, as is a second leading slash.
+pub(crate) fn safe_next(next: &str) -> &str {
+    let same_origin = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    if same_origin { next } else { "/" }
 }
 
 fn login_form(lang: Lang, next: &str, error: Option<&ApiError>) -> Markup {
@@ -205,7 +212,12 @@ pub async fn login_page(
     login_form(Lang::from_headers(&headers), safe_next(q.next.as_deref().unwrap_or("/")), None).into_response()
 }
 
-pub async fn login_submit(State(state): S, headers: HeaderMap, body: String) -> Page {
+pub async fn login_submit(
+    State(state): S,
+    headers: HeaderMap,
+    peer: Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    body: String,
+) -> Page {
     let lang = Lang::from_headers(&headers);
     let username = field(&body, "username").trim().to_lowercase();
     let password = field(&body, "password");
@@ -215,20 +227,41 @@ pub async fn login_submit(State(state): S, headers: HeaderMap, body: String) -> 
         let status = e.status;
         Ok((status, login_form(lang, &next, Some(&e))).into_response())
     };
+    // A name longer than any account's can name no account: it is refused before it reaches
+    // the throttle or the audit chain, which would otherwise keep it forever.
+    if username.chars().count() > crate::api::MAX_USERNAME_CHARS || password.len() > 1024 {
+        return fail(ApiError::bad_request(
+            "invalid_username",
+            format!("用户名最长 {} 个字符", crate::api::MAX_USERNAME_CHARS),
+            format!("a username has at most {} characters", crate::api::MAX_USERNAME_CHARS),
+        ))
+        .into();
+    }
+    let addr = peer.map(|Extension(c)| c.0.ip());
     let s = &state.settings;
-    if state.throttle.locked(&username, s.login_max_failures, s.login_window) {
+    let attempt = state.throttle.begin(
+        &username,
+        addr,
+        s.login_max_failures,
+        s.login_max_failures_per_address,
+        s.login_window,
+    );
+    if attempt != auth::Attempt::Go {
         state.metrics.login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let reason = if attempt == auth::Attempt::NameLocked { "throttled" } else { "throttled_address" };
+        // One event per window and key would be enough; the throttle already bounds how many
+        // refused attempts reach here per name, and the address limit per client.
         let ev = NewEvent { actor: username.clone(), ..NewEvent::system("auth.login", "") }
             .with_outcome(Outcome::Denied)
-            .with_detail(r#"{"reason":"throttled"}"#);
+            .with_detail(format!(r#"{{"reason":"{reason}"}}"#));
         if let Err(e) = state.audit.append(ev).await {
             return Page(Err(e.into()));
         }
         return fail(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "login_throttled",
-            format!("登录失败次数过多，请 {} 分钟后再试", s.login_window.as_secs() / 60),
-            format!("too many failed logins; try again in {} minutes", s.login_window.as_secs() / 60),
+            format!("登录尝试次数过多，请 {} 分钟后再试", s.login_window.as_secs() / 60),
+            format!("too many login attempts; try again in {} minutes", s.login_window.as_secs() / 60),
         ))
         .into();
     }
@@ -239,11 +272,15 @@ pub async fn login_submit(State(state): S, headers: HeaderMap, body: String) -> 
     // The hash is checked even for unknown names so that timing does not reveal which exist.
     let hash = user
         .as_ref()
-        .map(|u| u.password_hash.as_str())
-        .unwrap_or("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000");
-    let ok = auth::verify_password(&password, hash) && user.as_ref().is_some_and(|u| !u.disabled);
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000".into());
+    // argon2 is deliberately slow: it runs on the CPU pool, not on an async worker.
+    let verified = match crate::limits::on_cpu(&state, move || auth::verify_password(&password, &hash)).await {
+        Ok(v) => v,
+        Err(e) => return Page(Err(e)),
+    };
+    let ok = verified && user.as_ref().is_some_and(|u| !u.disabled);
     let Some(user) = user.filter(|_| ok) else {
-        state.throttle.fail(&username);
         state.metrics.login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ev =
             NewEvent { actor: username.clone(), ..NewEvent::system("auth.login", "") }.with_outcome(Outcome::Failure);
@@ -258,7 +295,7 @@ pub async fn login_submit(State(state): S, headers: HeaderMap, body: String) -> 
         ))
         .into();
     };
-    state.throttle.clear(&username);
+    state.throttle.succeeded(&username, addr);
     let token = auth::random_token();
     let now = now_micros();
     let ttl = s.session_ttl.as_micros() as i64;
@@ -343,7 +380,7 @@ pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extens
             }
             @if p.allows(Permission::GovernData) { @if let Some(y) = crate::calendar::missing_next_year(&state.catalog.calendar.get()) {
                 div.notice.warn #calendar-missing role="alert" {
-                    (lang.t(&format!("尚无{y}年节假日安排，期限落在{y}年的事项将无法计算截止日期。"), &format!("No holiday table for {y} yet: deadlines falling in {y} cannot be computed. ")))
+                    (lang.t(&format!("尚无{y}年节假日安排：期限落在{y}年的事项暂按周一至周五计算（暂定），录入后将重新计算。"), &format!("No holiday table for {y} yet: deadlines falling in {y} count weekdays alone (provisional) and are counted again once it is added. ")))
                     " " a href="/calendar" { (lang.t("录入", "Add it")) }
                 }
             } }

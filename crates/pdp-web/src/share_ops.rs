@@ -804,10 +804,6 @@ pub async fn forward_upward(State(state): S, Extension(p): P) -> Result<Json<For
     Ok(Json(do_forward(&state, &p).await?))
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
-
 /// One forwarding batch as CSV (UTF-8 with BOM, for spreadsheet tools), the form in which the
 /// city sends it up.
 #[utoipa::path(get, path = "/api/v1/share/upward/batches/{batch}", tag = "sharing", params(("batch" = String, Path)),
@@ -843,8 +839,7 @@ pub async fn upward_batch(
             u.u.legal_basis.clone(),
             at,
         ];
-        out.push_str(&cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
-        out.push('\n');
+        pdp_interchange::csvcell::push_row(&mut out, &cells);
     }
     let mut ev = p.event("share.upward.export", &format!("upward_batch:{batch}"));
     ev.purpose = format!("{} requests", rows.len());

@@ -234,6 +234,9 @@ pub struct RequestOut {
     pub status_en: String,
     /// Pending and past its due date.
     pub overdue: bool,
+    /// The due date was counted over a year without a holiday table, on weekdays alone; it is
+    /// counted again when the authority adds that year's table.
+    pub due_provisional: bool,
     pub can_approve: bool,
     pub can_withdraw: bool,
     pub can_decide: bool,
@@ -265,6 +268,9 @@ async fn request_out(state: &AppState, p: &Principal, r: ShareRequest, full: boo
         status_zh: status.label_zh().into(),
         status_en: status.label_en().into(),
         overdue: due.is_some_and(|d| sharing::approval_overdue(status, d, today_date())),
+        due_provisional: due.is_some_and(|d| {
+            state.catalog.calendar.get().is_provisional(crate::share_ops::date_of(r.submitted_at_micros), d)
+        }),
         can_approve: provider
             && p.allows(Permission::ApproveShare)
             && matches!(status, RequestStatus::Pending | RequestStatus::Negotiating),
@@ -381,7 +387,7 @@ pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) ->
         Route::Direct => (RequestStatus::Granted, String::new()),
         Route::ProviderApproval => (
             RequestStatus::Pending,
-            iso(sharing::approval_due(&state.catalog.calendar.get(), today).map_err(|e| ApiError::domain(&e))?),
+            iso(sharing::approval_due(&state.catalog.calendar.get(), today).map_err(|e| ApiError::domain(&e))?.due),
         ),
         Route::Negotiation => (RequestStatus::Negotiating, String::new()),
     };
@@ -1501,7 +1507,7 @@ pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewParams) -
             "give the key of the record to look up",
         ));
     }
-    let (offset, limit) = (q.offset.unwrap_or(0), q.limit.unwrap_or(20).clamp(1, MAX_PAGE));
+    let (offset, limit) = (crate::limits::offset(state, q.offset)?, q.limit.unwrap_or(20).clamp(1, MAX_PAGE));
     let key_field = a.key_field()?;
     let page = lake(state)?.select_rows(&a.g.dataset, &a.all_fields, Some((key_field, key)), offset, limit).await?;
     // A view reads every granted field (`all_fields`), and the lake answers the columns it was
@@ -1749,15 +1755,9 @@ pub async fn statistics(
     Ok(Json(out))
 }
 
+/// A cell of a bulk export, through the platform's one CSV cell writer (formulas neutralised).
 fn csv_cell(out: &mut String, v: Option<&str>) {
-    let v = v.unwrap_or("");
-    if v.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&v.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(v);
-    }
+    pdp_interchange::csvcell::push_cell(out, v.unwrap_or(""));
 }
 
 /// Bulk mode: every granted row and field as CSV, masked, streamed. The export's start is

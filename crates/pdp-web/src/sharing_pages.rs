@@ -59,7 +59,7 @@ fn request_table(lang: Lang, id: &str, list: &[sh::RequestOut]) -> Markup {
                     td { (r.provider_org_name) }
                     td { (mode_label(lang, &r.r.mode)) }
                     td { span.badge { (lang.t(&r.status_zh, &r.status_en)) } }
-                    td { (r.r.due_date) @if r.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } }
+                    td { (r.r.due_date) @if r.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } @if r.due_provisional { " " span.badge title=(lang.t("节假日表未录入，暂按周一至周五计算", "no holiday table yet: counted on weekdays alone")) { (lang.t("暂定", "provisional")) } } }
                 } } }
             }
         }
@@ -496,7 +496,7 @@ pub async fn request_page(
                 dt { (lang.t("使用期限至", "Needed until")) } dd { (o.r.until) }
                 dt { (lang.t("承诺", "Pledge")) } dd { @if o.r.pledged { (lang.t("已承诺", "given")) } @else { "—" } }
                 @if !o.r.due_date.is_empty() {
-                    dt { (lang.t("答复期限", "Due")) } dd { (o.r.due_date) @if o.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } }
+                    dt { (lang.t("答复期限", "Due")) } dd { (o.r.due_date) @if o.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } @if o.due_provisional { " " span.badge title=(lang.t("节假日表未录入，暂按周一至周五计算", "no holiday table yet: counted on weekdays alone")) { (lang.t("暂定", "provisional")) } } }
                 }
                 dt { (lang.t("状态", "State")) } dd #request-status { span.badge { (lang.t(&o.status_zh, &o.status_en)) } }
                 @if !o.r.decision_reason.is_empty() { dt { (lang.t("理由", "Reason")) } dd #decision-reason { (o.r.decision_reason) } }

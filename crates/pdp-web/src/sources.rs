@@ -360,7 +360,7 @@ pub async fn crosscheck(
                 .list_conflicts(
                     r.id,
                     q.element.as_deref().filter(|e| !e.is_empty()),
-                    q.offset.unwrap_or(0).max(0),
+                    crate::limits::offset(&state, q.offset)? as i64,
                     q.limit.unwrap_or(100).clamp(1, 500),
                 )
                 .await?
@@ -502,6 +502,7 @@ pub async fn do_base_view(
     kind: SubjectKind,
     q: &BaseParams,
 ) -> Result<BaseViewOut, ApiError> {
+    let offset = crate::limits::offset(state, q.offset)?;
     let lake = lake(state)?;
     let datasets = subject_datasets(state.storage.as_ref()).await?;
     let by_code: BTreeMap<&str, &SubjectDataset> = datasets.iter().map(|d| (d.entry.code.as_str(), d)).collect();
@@ -570,7 +571,6 @@ pub async fn do_base_view(
     let count = lake.sql(&names, &format!("{with} SELECT COUNT(*) FROM keys")).await?;
     out.total = count.rows.first().and_then(|r| r.first().cloned().flatten()).and_then(|v| v.parse().ok()).unwrap_or(0);
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let offset = q.offset.unwrap_or(0);
     let page = lake
         .sql(
             &names,
@@ -1020,7 +1020,7 @@ pub async fn do_return_rows(
     let lake = lake(state)?;
     let version = current_version(lake, &r.dataset).await?.ok_or_else(|| ApiError::from(pdp_lake::LakeError::Empty))?;
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let offset = q.offset.unwrap_or(0);
+    let offset = crate::limits::offset(state, q.offset)?;
     let tables = [("t", r.dataset.as_str())];
     let count = lake.sql(&tables, &format!("SELECT COUNT(*) FROM t WHERE {cond}")).await?;
     let total = count.rows.first().and_then(|r| r.first().cloned().flatten()).and_then(|v| v.parse().ok()).unwrap_or(0);

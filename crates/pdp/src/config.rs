@@ -56,7 +56,47 @@ pub struct Config {
     pub security: SecurityConfig,
     pub catalog: CatalogConfig,
     pub lake: LakeConfig,
+    pub limits: LimitsConfig,
     pub bench: BenchConfig,
+}
+
+/// What one request may ask of the server (see `pdp_web::limits`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// The largest JSON, form or catalog-import body.
+    pub body_bytes: u64,
+    /// The largest dataset upload (spooled to disk, then loaded).
+    pub upload_bytes: u64,
+    pub request_timeout_secs: u64,
+    pub max_concurrent_requests: u32,
+    /// CPU-heavy tasks (password hashing, parsing files) at once; 0 means the number of cores.
+    pub cpu_tasks: u32,
+    /// The largest offset of a paged listing.
+    pub max_offset: u64,
+    pub xlsx_max_rows: u32,
+    pub xlsx_max_columns: u32,
+    pub xlsx_max_cells: u64,
+    /// The decompressed size of any part of an XLSX file.
+    pub xlsx_max_part_bytes: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let web = pdp_web::limits::Limits::default();
+        Self {
+            body_bytes: web.body_bytes as u64,
+            upload_bytes: web.upload_bytes,
+            request_timeout_secs: web.request_timeout.as_secs(),
+            max_concurrent_requests: web.max_concurrent_requests as u32,
+            cpu_tasks: 0,
+            max_offset: web.max_offset,
+            xlsx_max_rows: web.sheet.max_rows,
+            xlsx_max_columns: web.sheet.max_columns,
+            xlsx_max_cells: web.sheet.max_cells,
+            xlsx_max_part_bytes: web.sheet.max_part_bytes,
+        }
+    }
 }
 
 /// Settings for measuring the server, off by default.
@@ -138,6 +178,9 @@ pub struct SecurityConfig {
     /// Requests per second one API key may make, with bursts up to twice that; 0 turns the
     /// limit off.
     pub api_key_rate_per_second: u32,
+    pub login_max_failures_per_address: u32,
+    /// Serve `/metrics` without authentication (for a scraper on a closed network).
+    pub metrics_public: bool,
 }
 
 impl Default for Config {
@@ -151,6 +194,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             catalog: CatalogConfig::default(),
             lake: LakeConfig::default(),
+            limits: LimitsConfig::default(),
             bench: BenchConfig::default(),
         }
     }
@@ -184,6 +228,8 @@ impl Default for SecurityConfig {
             api_key_max_days: 365,
             credit_code_final_check: "error".into(),
             api_key_rate_per_second: 100,
+            login_max_failures_per_address: 50,
+            metrics_public: false,
         }
     }
 }
@@ -223,6 +269,24 @@ impl Config {
         }
         if self.audit.checkpoint_interval_secs == 0 {
             return Err("audit.checkpoint_interval_secs 须大于 0 / must be positive".into());
+        }
+        let l = &self.limits;
+        for (key, v) in [
+            ("limits.body_bytes", l.body_bytes),
+            ("limits.upload_bytes", l.upload_bytes),
+            ("limits.request_timeout_secs", l.request_timeout_secs),
+            ("limits.max_concurrent_requests", u64::from(l.max_concurrent_requests)),
+            ("limits.xlsx_max_rows", u64::from(l.xlsx_max_rows)),
+            ("limits.xlsx_max_columns", u64::from(l.xlsx_max_columns)),
+            ("limits.xlsx_max_cells", l.xlsx_max_cells),
+            ("limits.xlsx_max_part_bytes", l.xlsx_max_part_bytes),
+        ] {
+            if v == 0 {
+                return Err(format!("{key} 须大于 0 / must be positive"));
+            }
+        }
+        if usize::try_from(l.body_bytes).is_err() {
+            return Err("limits.body_bytes 过大 / is too large".into());
         }
         Ok(())
     }
@@ -281,6 +345,28 @@ impl Config {
                 pdp_domain::ids::FinalCheck::Error
             },
             api_key_rate_per_second: s.api_key_rate_per_second,
+            login_max_failures_per_address: s.login_max_failures_per_address,
+            metrics_public: s.metrics_public,
+            limits: self.web_limits(),
+        }
+    }
+
+    pub fn web_limits(&self) -> pdp_web::limits::Limits {
+        let l = &self.limits;
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        pdp_web::limits::Limits {
+            body_bytes: usize::try_from(l.body_bytes).unwrap_or(usize::MAX),
+            upload_bytes: l.upload_bytes,
+            request_timeout: std::time::Duration::from_secs(l.request_timeout_secs),
+            max_concurrent_requests: l.max_concurrent_requests as usize,
+            cpu_tasks: if l.cpu_tasks == 0 { cores } else { l.cpu_tasks as usize },
+            max_offset: l.max_offset,
+            sheet: pdp_web::limits::SheetLimits {
+                max_rows: l.xlsx_max_rows,
+                max_columns: l.xlsx_max_columns,
+                max_cells: l.xlsx_max_cells,
+                max_part_bytes: l.xlsx_max_part_bytes,
+            },
         }
     }
 }

@@ -594,7 +594,7 @@ pub async fn seed_catalog(storage: &dyn Storage, org_ids: &[i64]) -> anyhow::Res
     // so its entries are overdue on the dashboards.
     let cal = pdp_domain::calendar::WorkCalendar::official();
     let event = pdp_domain::calendar::date(2026, 10, 9).ok_or_else(|| anyhow::anyhow!("date"))?;
-    let due = pdp_domain::catalog::update_deadline(&cal, event)?;
+    let due = pdp_domain::catalog::update_deadline(&cal, event)?.due;
     storage
         .record_change(
             NewChangeEvent {

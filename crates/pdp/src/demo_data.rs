@@ -308,13 +308,7 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
     // Open objections: residents disputing their addresses, a developer a company's name.
     let cal = pdp_domain::calendar::WorkCalendar::official();
     let today = pdp_web::datasets::today_date();
-    let due = match pdp_domain::subject::objection_due(&cal, today) {
-        Ok(d) => d.format(pdp_domain::calendar::ISO_DATE)?,
-        Err(e) => {
-            tracing::warn!(error = %e, "no demo objections: the holiday table does not cover the deadline");
-            return Ok(report);
-        }
-    };
+    let due = pdp_domain::subject::objection_due(&cal, today)?.due.format(pdp_domain::calendar::ISO_DATE)?;
     let citizen = storage.get_user_by_name("citizen").await?;
     let developer = storage.get_user_by_name("developer").await?;
     let mut objections = Vec::new();

@@ -599,7 +599,10 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             }
         }
     });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    // The peer address feeds the per-address login throttle.
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await?;
     // The last accesses go into the database, so the final checkpoint covers them.
     finish.sync_accesses().await;
     pdp_storage::checkpoint(storage.as_ref(), &key).await?;

@@ -508,7 +508,13 @@ impl CatalogStore for Store {
         rows.into_iter().map(system_row).collect()
     }
 
-    async fn put_holiday_table(&self, t: &StoredHolidayTable, audit: NewEvent) -> Result<()> {
+    async fn put_holiday_table(
+        &self,
+        t: &StoredHolidayTable,
+        moves: &[DeadlineMove],
+        audit: NewEvent,
+        moves_audit: NewEvent,
+    ) -> Result<()> {
         let json = |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StorageError::Backend(e.to_string()));
         let mut tx = self.write_tx().await?;
         sqlx::query(
@@ -526,9 +532,60 @@ impl CatalogStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("calendar:{}", t.year))]).await?;
+        // Only a deadline still running moves: a request decided or an objection answered
+        // since it was listed keeps the date it was handled against.
+        for m in moves {
+            let statements: &[&str] = match m.kind {
+                DeadlineKind::ShareRequest => {
+                    &["UPDATE share_requests SET due_date = $2 WHERE id = $1 AND status = 'pending'"]
+                }
+                DeadlineKind::Objection => &["UPDATE objections SET due_date = $2 WHERE id = $1 AND status = 'open'"],
+                DeadlineKind::CatalogChange => &[
+                    "UPDATE catalog_change_events SET due_date = $2 WHERE id = $1",
+                    "UPDATE catalog_deadlines SET due_date = $2 WHERE event_id = $1",
+                ],
+            };
+            for sql in statements {
+                sqlx::query(sql).bind(m.id).bind(&m.to).execute(&mut *tx).await.map_err(backend)?;
+            }
+        }
+        let mut events = vec![audit.with_object(format!("calendar:{}", t.year))];
+        if !moves.is_empty() {
+            events.push(moves_audit.with_object(format!("calendar:{}", t.year)));
+        }
+        append_in(&mut tx, self.alg, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(())
+    }
+
+    async fn running_deadlines(&self, from: &str) -> Result<Vec<RunningDeadline>> {
+        let mut out = Vec::new();
+        for (kind, sql) in [
+            (
+                DeadlineKind::ShareRequest,
+                "SELECT id, submitted_at AS at, '' AS on_date, due_date FROM share_requests
+                 WHERE status = 'pending' AND due_date >= $1 ORDER BY id",
+            ),
+            (
+                DeadlineKind::Objection,
+                "SELECT id, raised_at AS at, '' AS on_date, due_date FROM objections
+                 WHERE status = 'open' AND due_date >= $1 ORDER BY id",
+            ),
+            (
+                DeadlineKind::CatalogChange,
+                "SELECT id, CAST(0 AS BIGINT) AS at, event_date AS on_date, due_date FROM catalog_change_events
+                 WHERE due_date >= $1 ORDER BY id",
+            ),
+        ] {
+            for r in sqlx::query(sql).bind(from).fetch_all(&self.pool).await.map_err(backend)? {
+                let start = match kind {
+                    DeadlineKind::CatalogChange => DeadlineStart::On(r.get("on_date")),
+                    _ => DeadlineStart::At(r.get("at")),
+                };
+                out.push(RunningDeadline { kind, id: r.get("id"), start, due_date: r.get("due_date") });
+            }
+        }
+        Ok(out)
     }
 
     async fn list_holiday_tables(&self) -> Result<Vec<StoredHolidayTable>> {

@@ -190,11 +190,10 @@ async fn upload_quarantine_correct_push_on_every_backend() {
         assert_eq!((mine["overdue"].as_bool(), mine["rows"].as_i64()), (Some(false), Some(3)), "{mine}");
         assert_eq!(mine["scores"]["timeliness"], 100.0);
         assert!(list.iter().any(|d| d["overdue"] == true && d["latest_version"].is_null()));
-        let (_, metrics) = srv.anonymous().get("/metrics").await;
-        assert!(metrics.contains("pdp_datasets_overdue"), "{metrics}");
-
         // Every load, correction and read is in the audit chain.
         let auditor = srv.login("auditor").await;
+        let (_, metrics) = auditor.get("/metrics").await;
+        assert!(metrics.contains("pdp_datasets_overdue"), "{metrics}");
         for action in
             ["dataset.load", "dataset.quarantine.correct", "dataset.push", "dataset.read", "quality.task.resolve"]
         {

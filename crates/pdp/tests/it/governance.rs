@@ -284,14 +284,13 @@ async fn objections_with_working_day_deadlines_on_every_backend() {
 
         let raise = json!({"entry_id": a_id, "key": p1, "field": "address", "claimed_value": "望湖路8号",
                            "reason": "本人已搬迁，住址未更新"});
-        let expected_due = pdp_domain::subject::objection_due(&pdp_domain::calendar::WorkCalendar::official(), today());
+        // Past the last holiday table the deadline is still given, provisional (weekdays alone).
+        let expected = pdp_domain::subject::objection_due(&pdp_domain::calendar::WorkCalendar::official(), today())
+            .expect("a deadline is always given from today");
+        let due = expected.due;
         let (s, o) = citizen.post_json("/api/v1/objections", raise.clone()).await;
-        let Ok(due) = expected_due else {
-            // Past the last holiday table the deadline cannot be computed, and PDP says so.
-            assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {o}");
-            continue;
-        };
         assert_eq!(s, StatusCode::OK, "{b}: {o}");
+        assert_eq!(o["due_provisional"], expected.provisional, "{b}: {o}");
         assert_eq!(o["status"], "open");
         assert_eq!(o["raiser_kind"], "subject");
         assert_eq!(o["due_date"], due.format(pdp_domain::calendar::ISO_DATE).unwrap(), "{b}: 10 working days");
@@ -429,16 +428,25 @@ async fn holiday_tables_added_on_the_platform_on_every_backend() {
         let dh = srv.login("dh.reviewer").await;
         let auditor = srv.login("auditor").await;
 
-        // The shipped tables end with 2026: a deadline reaching into 2027 is refused, not guessed.
+        // The shipped tables end with 2026: a deadline reaching into 2027 is still given, counted
+        // on weekdays alone and marked provisional (12-25 | 28 29 30 31 | 01 04 05 06 07).
         let (s, cal) = officer.get_json("/api/v1/calendar").await;
         assert_eq!(s, StatusCode::OK, "{b}: {cal}");
         let years: Vec<i64> = cal["years"].as_array().unwrap().iter().map(|y| y["year"].as_i64().unwrap()).collect();
         assert!(years.contains(&2026) && !years.contains(&2027), "{b}: {cal}");
         assert!(cal["years"].as_array().unwrap().iter().all(|y| y["origin"] == "shipped"), "{b}");
-        let (s, e) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-24&days=10").await;
-        assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("calendar_unknown_year")), "{b}: {e}");
+        let (s, d) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-24&days=10").await;
+        assert_eq!((s, d["due"].as_str(), d["provisional"].as_bool()), (StatusCode::OK, Some("2027-01-07"), Some(true)), "{b}: {d}");
         let (s, d) = officer.get_json("/api/v1/calendar/deadline?from=2026-09-17&days=10").await;
-        assert_eq!((s, d["due"].as_str()), (StatusCode::OK, Some("2026-10-08")), "{b}: {d}");
+        assert_eq!((s, d["due"].as_str(), d["provisional"].as_bool()), (StatusCode::OK, Some("2026-10-08"), Some(false)), "{b}: {d}");
+        // A catalog change recorded now with an update deadline in 2027 (15 working days on
+        // weekdays alone: 12-17 18 | 21..25 | 28..31 | 01 04 05 06), counted again below.
+        let me = officer.get_json("/api/v1/me").await.1;
+        let org = me["org_id"].as_i64().unwrap();
+        let change = json!({"org_id": org, "kind": "functions", "description": "职能调整（日历测试）", "event_date": "2026-12-16"});
+        let (s, c) = officer.post_json("/api/v1/catalog/changes", change).await;
+        assert_eq!((s, c["due_date"].as_str()), (StatusCode::CREATED, Some("2027-01-06")), "{b}: {c}");
+        let change_id = c["id"].as_i64().unwrap();
 
         // A test table, not the official 2027 one: New Year's Day off, one invented make-up Saturday.
         let table = json!({"source": "测试用表（非官方）", "holidays": ["2027-01-01"], "workdays": ["2027-01-09"]});
@@ -460,8 +468,8 @@ async fn holiday_tables_added_on_the_platform_on_every_backend() {
             );
             assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{b}: {e}");
         }
-        let (s, e) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-24&days=10").await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: refused tables change nothing: {e}");
+        let (s, d) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-24&days=10").await;
+        assert_eq!((s, d["provisional"].as_bool()), (StatusCode::OK, Some(true)), "{b}: refused tables change nothing: {d}");
 
         let (s, y) = reviewer.put_json("/api/v1/calendar/2027", table.clone()).await;
         assert_eq!(s, StatusCode::OK, "{b}: {y}");
@@ -471,7 +479,13 @@ async fn holiday_tables_added_on_the_platform_on_every_backend() {
         );
         // In force for the next request: 12-25 | 28 29 30 31 | 01-01 off | 04 05 06 07 08.
         let (_, d) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-24&days=10").await;
-        assert_eq!(d["due"], "2027-01-08", "{b}: {d}");
+        assert_eq!((d["due"].as_str(), d["provisional"].as_bool()), (Some("2027-01-08"), Some(false)), "{b}: {d}");
+        // The provisional deadline recorded before is counted again in the new table: New
+        // Year's Day is off, so the fifteenth working day is 01-07, and the move is audited.
+        let (_, changes) = officer.get_json(&format!("/api/v1/catalog/changes?org_id={org}")).await;
+        let c = changes.as_array().unwrap().iter().find(|c| c["id"] == change_id).cloned().unwrap();
+        assert_eq!(c["due_date"], "2027-01-07", "{b}: {c}");
+        assert_eq!(audit_count(&auditor, "calendar.deadlines.recount").await, 1, "{b}");
         // The make-up Saturday counts: 01-01 off | 04..08 | 09.
         let (_, d) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-31&days=6").await;
         assert_eq!(d["due"], "2027-01-09", "{b}: {d}");
@@ -487,7 +501,7 @@ async fn holiday_tables_added_on_the_platform_on_every_backend() {
         assert_ne!(cal["missing_next_year"], 2027, "{b}: 2027's table is there");
         let (_, d) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-24&days=10").await;
         assert_eq!(d["due"], "2027-01-08", "{b}: {d}");
-        let (_, metrics) = srv.anonymous().get("/metrics").await;
+        let (_, metrics) = srv.login("auditor").await.get("/metrics").await;
         assert!(metrics.contains("pdp_calendar_last_year 2027"), "{b}: {metrics}");
 
         // The page shows where each year's table came from.

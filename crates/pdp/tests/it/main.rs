@@ -9,6 +9,7 @@ mod catalog;
 mod cli;
 mod datasets;
 mod governance;
+mod hostile;
 mod openapi;
 mod routes;
 mod sharing;

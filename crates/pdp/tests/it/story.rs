@@ -224,7 +224,12 @@ async fn pages_are_chinese_first_with_english_switch() {
     assert_eq!((s, body.as_str()), (StatusCode::OK, "ok"));
     let (s, body) = anon.get("/readyz").await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    let (s, metrics) = anon.get("/metrics").await;
+    // Metrics are for the platform's operators (R-SEC-06): not for anyone, nor for a data officer.
+    let (s, _) = anon.get("/metrics").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = srv.login("officer").await.get("/metrics").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, metrics) = srv.login("admin").await.get("/metrics").await;
     assert_eq!(s, StatusCode::OK);
     assert!(metrics.contains("pdp_audit_chain_length "));
     let (s, e) = anon.get_json("/api/v1/nope").await;
