@@ -29,7 +29,7 @@ fi
 python3 bench/gen_people.py --rows "$ROWS" --out "$WORK/people.csv"
 
 PDP_DATA_DIR="$WORK/data" PDP_BENCH__BARE_ROUTE=true PDP_SECURITY__SECURE_COOKIES=false PDP_LOG=warn \
-  PDP_SECURITY__API_KEY_RATE_PER_SECOND=1000000 PDP_AUDIT__ACCESS_JOURNAL="${JOURNAL:-true}" \
+  PDP_SECURITY__API_KEY_RATE_PER_SECOND=1000000 PDP_SECURITY__VERIFY_RATE_PER_GRANT=0 PDP_AUDIT__ACCESS_JOURNAL="${JOURNAL:-true}" \
   "$SERVER" serve --demo --demo-scale 0.01 --listen "127.0.0.1:$PORT" > "$WORK/server.out" 2>&1 &
 PID=$!
 for _ in $(seq 1 120); do grep -q "listening on" "$WORK/server.out" && break; sleep 0.5; done

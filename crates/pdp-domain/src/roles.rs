@@ -299,6 +299,17 @@ pub fn validate_roles(roles: &[Role], has_org: bool) -> Result<(), RoleError> {
             return Err(RoleError::NeedsOrganisation(a));
         }
     }
+    // Who asks for data does not also decide on it: a role that requests shares and one that
+    // approves them (or, as the authority, decides escalated requests) are never one account's,
+    // so nobody grants their own organisation's request (R-SEC-06).
+    let requests = |r: &Role| r.permissions().contains(&Permission::RequestShare);
+    let decides = |r: &Role| {
+        let p = r.permissions();
+        p.contains(&Permission::ApproveShare) || p.contains(&Permission::GovernData)
+    };
+    if let (Some(a), Some(b)) = (roles.iter().find(|r| requests(r)), roles.iter().find(|r| decides(r))) {
+        return Err(RoleError::SeparationOfDuties(*a, *b));
+    }
     Ok(())
 }
 
@@ -306,6 +317,18 @@ pub fn validate_roles(roles: &[Role], has_org: bool) -> Result<(), RoleError> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// covers: R-SEC-06 (requesting and approving or deciding shares are never one account's)
+    #[test]
+    fn requesting_and_deciding_conflict() {
+        for decider in [Role::OrgApprover, Role::CatalogReviewer] {
+            assert_eq!(
+                validate_roles(&[Role::OrgDataOfficer, decider], true),
+                Err(RoleError::SeparationOfDuties(Role::OrgDataOfficer, decider))
+            );
+        }
+        assert_eq!(validate_roles(&[Role::OrgApprover, Role::CatalogReviewer], true), Ok(()));
+    }
 
     /// covers: R-SEC-05 (security admin and auditor never together)
     #[test]
@@ -330,7 +353,8 @@ mod tests {
     /// covers: R-SEC-05
     #[test]
     fn compatible_roles_pass() {
-        assert!(validate_roles(&[Role::OrgDataOfficer, Role::OrgApprover], true).is_ok());
+        assert!(validate_roles(&[Role::OrgApprover, Role::CatalogReviewer], true).is_ok());
+        assert!(validate_roles(&[Role::OrgDataOfficer, Role::PublicUser], true).is_ok());
         assert!(validate_roles(&[Role::Auditor, Role::PublicUser], false).is_ok());
         assert_eq!(validate_roles(&[], true), Err(RoleError::Empty));
         assert_eq!(validate_roles(&[Role::Developer], false), Err(RoleError::NeedsOrganisation(Role::Developer)));

@@ -596,6 +596,47 @@ pub fn cell_shown(count: i64, min_group: i64) -> bool {
     count >= min_group.max(1)
 }
 
+/// Which cells of a statistics answer may be shown (R-SHR-04): cells of fewer than
+/// `min_group` members are suppressed (primary suppression), and then, so that no suppressed
+/// cell can be had back by subtracting the shown cells from a total the user can ask for
+/// separately, every margin keeps either no suppressed cell or at least two (secondary
+/// suppression). The margins are the groups of cells that agree on any proper subset of the
+/// dimensions, the empty subset (the grand total) included: each is the answer to a query with
+/// fewer dimensions. Where a margin has exactly one suppressed cell, its smallest shown cell is
+/// suppressed too, until no margin has exactly one.
+///
+/// This is the usual heuristic of statistical offices for small tables; it does not defend
+/// against every combination of queries (an attacker who differences two grants' answers, or
+/// queries filtered subsets, is outside it), which is why the usage record counts every row
+/// aggregated and the grant's queries are audited.
+pub fn shown_cells(dims: &[Vec<Option<String>>], counts: &[i64], min_group: i64) -> Vec<bool> {
+    let mut shown: Vec<bool> = counts.iter().map(|c| cell_shown(*c, min_group)).collect();
+    let n = dims.first().map_or(0, Vec::len);
+    loop {
+        let mut changed = false;
+        // Every proper subset of the dimensions, as a bit mask (n is at most a handful).
+        for subset in 0..(1u32 << n) - 1 {
+            let mut margins: std::collections::HashMap<Vec<&Option<String>>, Vec<usize>> = Default::default();
+            for (i, d) in dims.iter().enumerate() {
+                let key = (0..n).filter(|k| subset & (1 << k) != 0).map(|k| &d[k]).collect();
+                margins.entry(key).or_default().push(i);
+            }
+            for cells in margins.values() {
+                let hidden = cells.iter().filter(|i| !shown[**i]).count();
+                if hidden == 1
+                    && let Some(&i) = cells.iter().filter(|i| shown[**i]).min_by_key(|i| counts[**i])
+                {
+                    shown[i] = false;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return shown;
+        }
+    }
+}
+
 /// The share type an entry has during an emergency that raises it to `to` (R-SHR-10): an
 /// emergency opens data up, it never closes it.
 pub fn raised(current: ShareType, to: ShareType) -> ShareType {
@@ -730,10 +771,29 @@ mod tests {
         let fix = |catalog, asked| {
             fix_masking(&[field(catalog)], &["f".to_string()], &BTreeMap::from([("f".to_string(), asked)]), &[])
         };
-        for (catalog, asked) in [(Mobile, IdNumber), (Mobile, None), (Name, Mobile), (Pseudonym, Name), (Suppress, Pseudonym), (Mobile, Address), (Address, Mobile), (Email, BankCard)] {
+        for (catalog, asked) in [
+            (Mobile, IdNumber),
+            (Mobile, None),
+            (Name, Mobile),
+            (Pseudonym, Name),
+            (Suppress, Pseudonym),
+            (Mobile, Address),
+            (Address, Mobile),
+            (Email, BankCard),
+        ] {
             assert_eq!(fix(catalog, asked), Err(ShareSpecError::WeakerMask("f".into())), "{catalog:?} -> {asked:?}");
         }
-        for (catalog, asked) in [(Mobile, Mobile), (Mobile, Name), (IdNumber, Mobile), (Address, Name), (Email, Name), (Name, Pseudonym), (Pseudonym, Suppress), (None, IdNumber), (BankCard, IdNumber)] {
+        for (catalog, asked) in [
+            (Mobile, Mobile),
+            (Mobile, Name),
+            (IdNumber, Mobile),
+            (Address, Name),
+            (Email, Name),
+            (Name, Pseudonym),
+            (Pseudonym, Suppress),
+            (None, IdNumber),
+            (BankCard, IdNumber),
+        ] {
             assert_eq!(fix(catalog, asked).map(|m| m["f"]), Ok(asked), "{catalog:?} -> {asked:?}");
         }
         // Whatever the pair, suppression is never weaker and nothing is stronger than it.
@@ -741,6 +801,35 @@ mod tests {
             assert!(Suppress.at_least_as_strong_as(r) && r.at_least_as_strong_as(None) && r.at_least_as_strong_as(r));
             assert_eq!(r.at_least_as_strong_as(Suppress), r == Suppress, "{r:?}");
         }
+    }
+
+    /// covers: R-SHR-04 (statistics disclose no rows: primary and secondary suppression)
+    #[test]
+    fn suppression_leaves_no_margin_with_one_hidden_cell() {
+        let d = |v: &[&str]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
+        // One dimension: 东湖 8, 西山 3, 南港 9. The grand total (20) less 8 and 9 would give
+        // 西山's 3, so the smallest shown cell (东湖) is suppressed too.
+        let dims = vec![d(&["东湖"]), d(&["西山"]), d(&["南港"])];
+        assert_eq!(shown_cells(&dims, &[8, 3, 9], 5), vec![false, false, true]);
+        // Two cells under the threshold already protect each other.
+        assert_eq!(shown_cells(&dims, &[8, 3, 2], 5), vec![true, false, false]);
+        // Two dimensions: the row and column margins are protected as well as the total.
+        let dims = vec![d(&["东湖", "男"]), d(&["东湖", "女"]), d(&["西山", "男"]), d(&["西山", "女"])];
+        let shown = shown_cells(&dims, &[10, 2, 7, 9], 5);
+        assert_eq!(shown.iter().filter(|s| !**s).count() % 2, 0, "{shown:?}");
+        for subset in [vec![0], vec![1], vec![]] {
+            let mut groups: BTreeMap<Vec<&Option<String>>, usize> = BTreeMap::new();
+            for (i, c) in dims.iter().enumerate() {
+                if !shown[i] {
+                    *groups.entry(subset.iter().map(|k| &c[*k]).collect()).or_default() += 1;
+                }
+            }
+            assert!(groups.values().all(|h| *h != 1), "{subset:?}: {shown:?}");
+        }
+        assert!(!shown[1], "the small cell stays hidden");
+        // Nothing to protect: everything shown.
+        assert_eq!(shown_cells(&dims, &[10, 12, 7, 9], 5), vec![true; 4]);
+        assert_eq!(shown_cells(&[vec![]], &[3], 5), vec![false]);
     }
 
     /// covers: R-SHR-03 (10 working days, holidays and make-up days counted)

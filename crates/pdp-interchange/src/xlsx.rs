@@ -107,7 +107,12 @@ pub fn read_first_sheet(
         if c >= limits.max_columns {
             return Err(SheetError::too_large(
                 format!("工作表超过 {} 列（第 {} 行第 {} 列）", limits.max_columns, r + 1, u64::from(c) + 1),
-                format!("the sheet has more than {} columns (row {}, column {})", limits.max_columns, r + 1, u64::from(c) + 1),
+                format!(
+                    "the sheet has more than {} columns (row {}, column {})",
+                    limits.max_columns,
+                    r + 1,
+                    u64::from(c) + 1
+                ),
             ));
         }
         let value: Data = cell.get_value().clone().into();
@@ -176,7 +181,10 @@ mod tests {
     fn reads_cells_in_place() {
         let book = workbook(&[("A1", "编码"), ("C1", "名称"), ("B3", "x")], "A1:C3");
         let rows = read_first_sheet(&book, &SheetLimits::default(), text).unwrap();
-        assert_eq!(rows, vec![vec!["编码".to_string(), String::new(), "名称".into()], vec![], vec![String::new(), "x".into()]]);
+        assert_eq!(
+            rows,
+            vec![vec!["编码".to_string(), String::new(), "名称".into()], vec![], vec![String::new(), "x".into()]]
+        );
     }
 
     /// covers: R-SEC-05 (a sparse sheet cannot make the reader allocate its bounding box)

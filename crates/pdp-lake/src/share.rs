@@ -171,6 +171,7 @@ impl Lake {
         filters: &[ColumnFilter],
         group_by: &[String],
         measure: Option<(Measure, &str)>,
+        max_cells: usize,
     ) -> Result<RowPage> {
         let df = self.filtered(dataset, filters).await?;
         let groups: Vec<Expr> = group_by.iter().map(|g| column(g)).collect();
@@ -187,6 +188,8 @@ impl Lake {
         if !sort.is_empty() {
             df = df.sort(sort)?;
         }
+        // At most `max_cells` groups are collected, however fine the grouping.
+        let df = df.limit(0, Some(max_cells))?;
         let columns = df.schema().fields().iter().map(|f| f.name().clone()).collect();
         let batches = df.collect().await?;
         let mut rows = Vec::new();

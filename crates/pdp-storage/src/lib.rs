@@ -313,6 +313,48 @@ pub async fn verify_chain(
     Ok(v.finish(&checkpoints, key))
 }
 
+/// How well signed checkpoints must cover the chain for `pdp audit verify` to pass: links alone
+/// can be rewritten by anyone who can write the database, from the first changed event on, so a
+/// chain is trusted only as far as recent signatures reach.
+#[derive(Debug, Clone, Copy)]
+pub struct Coverage {
+    /// The newest checkpoint may be at most this much older than the newest event.
+    pub max_lag_micros: i64,
+    /// At most this many events after the newest checkpoint.
+    pub max_unsigned_events: i64,
+}
+
+/// What is wrong with the checkpoints' coverage of a chain whose links verified, if anything:
+/// no checkpoint at all, or the newest one too old or too far behind the head.
+pub async fn coverage_gap(storage: &dyn Storage, report: &pdp_audit::Report, c: Coverage) -> Result<Option<String>> {
+    if report.events == 0 {
+        return Ok(None);
+    }
+    let Some(newest) = storage.list_checkpoints().await?.into_iter().max_by_key(|k| k.seq) else {
+        return Ok(Some("没有任何签名检查点 / there is no signed checkpoint".into()));
+    };
+    let unsigned = report.head.seq - newest.seq;
+    if unsigned > c.max_unsigned_events {
+        return Ok(Some(format!(
+            "最新检查点落后链头 {unsigned} 条事件 / the newest checkpoint is {unsigned} events behind the head (at most {})",
+            c.max_unsigned_events
+        )));
+    }
+    if unsigned > 0 {
+        let head_at = storage.audit_after(report.head.seq - 1, 1).await?.first().map_or(0, |e| e.at_micros);
+        let lag = head_at - newest.at_micros;
+        if lag > c.max_lag_micros {
+            return Ok(Some(format!(
+                "最新检查点比最新事件早 {} 秒 / the newest checkpoint is {} s older than the newest event (at most {} s)",
+                lag / 1_000_000,
+                lag / 1_000_000,
+                c.max_lag_micros / 1_000_000
+            )));
+        }
+    }
+    Ok(None)
+}
+
 /// Signs the current end of the chain unless it is already checkpointed.
 pub async fn checkpoint(storage: &dyn Storage, key: &pdp_audit::SigningKey) -> Result<Option<Checkpoint>> {
     let head = storage.audit_head().await?;

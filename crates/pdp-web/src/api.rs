@@ -394,7 +394,8 @@ fn parse_roles(names: &[String]) -> Result<Vec<Role>, ApiError> {
 pub const MAX_USERNAME_CHARS: usize = 32;
 
 fn valid_username(u: &str) -> bool {
-    (3..=MAX_USERNAME_CHARS).contains(&u.len()) && u.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+    (3..=MAX_USERNAME_CHARS).contains(&u.len())
+        && u.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
 }
 
 /// Creates an account. Used by the API, the pages and `pdp admin create-user` (with `actor`

@@ -208,9 +208,9 @@ pub async fn do_set_year(
     let mut next = (*current).clone();
     next.set_year(table.clone());
     let moves = recount(&next, state.storage.running_deadlines(&format!("{year:04}-01-01")).await?);
-    let moves_ev = p.event("calendar.deadlines.recount", "").with_detail(
-        serde_json::json!({"year": year, "moved": moves.len(), "moves": moves}).to_string(),
-    );
+    let moves_ev = p
+        .event("calendar.deadlines.recount", "")
+        .with_detail(serde_json::json!({"year": year, "moved": moves.len(), "moves": moves}).to_string());
     state.storage.put_holiday_table(&stored, &moves, ev, moves_ev).await?;
     // Rebuilt from the database rather than patched, so the live calendar is always exactly
     // the shipped tables plus what is stored.

@@ -835,8 +835,7 @@ pub async fn do_read_rows(state: &AppState, p: &Principal, id: i64, q: &RowsPara
         }
         _ => None,
     };
-    let page =
-        lake(state)?.rows(&e.code, q.version, filter, offset, q.limit.unwrap_or(50).clamp(1, 500)).await?;
+    let page = lake(state)?.rows(&e.code, q.version, filter, offset, q.limit.unwrap_or(50).clamp(1, 500)).await?;
     let mut ev = p.event("dataset.read", &format!("dataset:{}", e.code));
     ev.purpose = format!("rows={} version={:?}", page.rows.len(), q.version);
     state.audit.append(ev).await?;

@@ -37,8 +37,14 @@ pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
         let sources = state.storage.list_sources().await?;
-        let run = state.storage.latest_crosscheck().await?;
-        let conflicts = match &run { Some(r) => state.storage.list_conflicts(r.id, None, 0, 200).await?, None => vec![] };
+        // Conflicts name people with both values: the city's authority sees them (audited).
+        let (run, conflicts) = if src::city_authority(&state, &p).await.is_ok() {
+            let q = src::ConflictParams { element: None, offset: None, limit: Some(200) };
+            let out = src::do_read_conflicts(&state, &p, &q).await?;
+            (out.run, out.conflicts)
+        } else {
+            (state.storage.latest_crosscheck().await?, vec![])
+        };
         let dups = src::do_duplicates(&state).await?;
         let returns = src::do_list_returns(&state, &p).await?;
         let datasets = src::subject_datasets(state.storage.as_ref()).await?;

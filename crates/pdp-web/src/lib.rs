@@ -67,6 +67,9 @@ pub struct Settings {
     pub limits: limits::Limits,
     /// `/metrics` answers anyone (`security.metrics_public`); otherwise only operators.
     pub metrics_public: bool,
+    /// Verifications per second per grant, and per signed-in account (bursts up to twice
+    /// that); 0 means no limit (`security.verify_rate_per_grant`).
+    pub verify_rate_per_grant: u32,
 }
 
 impl Default for Settings {
@@ -82,6 +85,7 @@ impl Default for Settings {
             login_max_failures_per_address: 50,
             limits: limits::Limits::default(),
             metrics_public: false,
+            verify_rate_per_grant: 20,
         }
     }
 }
@@ -103,6 +107,8 @@ pub struct AppState {
     /// The semaphores of the request and CPU limits.
     pub gates: limits::Gates,
     pub rate: auth::RateLimiter,
+    /// Verifications per grant (keyed by grant id) and per account (keyed by minus its id).
+    pub verify_rate: auth::RateLimiter,
     pub metrics: metrics::Metrics,
     /// The trusted checkpoint key, for verification from the auditor's page.
     pub checkpoint_key: Option<PublicKey>,
@@ -131,6 +137,7 @@ impl AppState {
             throttle: auth::Throttle::default(),
             gates,
             rate: auth::RateLimiter::default(),
+            verify_rate: auth::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
             checkpoint_key: signing.map(|k| k.public()),
             started: Instant::now(),

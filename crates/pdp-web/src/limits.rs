@@ -84,7 +84,10 @@ pub async fn bound(State(state): State<Arc<AppState>>, req: Request, next: Next)
             StatusCode::SERVICE_UNAVAILABLE,
             "request_timeout",
             format!("请求处理超过 {} 秒，已中止", state.settings.limits.request_timeout.as_secs()),
-            format!("the request took longer than {} s and was stopped", state.settings.limits.request_timeout.as_secs()),
+            format!(
+                "the request took longer than {} s and was stopped",
+                state.settings.limits.request_timeout.as_secs()
+            ),
         )
         .into_response(),
     }
@@ -92,7 +95,10 @@ pub async fn bound(State(state): State<Arc<AppState>>, req: Request, next: Next)
 
 /// Runs CPU-heavy work (password hashing, parsing a file) on the blocking pool, at most
 /// `cpu_tasks` at once, so that the async workers keep answering other requests.
-pub async fn on_cpu<T: Send + 'static>(state: &AppState, f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+pub async fn on_cpu<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
     let internal = || ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "内部错误", "internal error");
     let _permit = state.gates.cpu.clone().acquire_owned().await.map_err(|_| internal())?;
     tokio::task::spawn_blocking(f).await.map_err(|_| internal())

@@ -239,13 +239,8 @@ pub async fn login_submit(
     }
     let addr = peer.map(|Extension(c)| c.0.ip());
     let s = &state.settings;
-    let attempt = state.throttle.begin(
-        &username,
-        addr,
-        s.login_max_failures,
-        s.login_max_failures_per_address,
-        s.login_window,
-    );
+    let attempt =
+        state.throttle.begin(&username, addr, s.login_max_failures, s.login_max_failures_per_address, s.login_window);
     if attempt != auth::Attempt::Go {
         state.metrics.login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let reason = if attempt == auth::Attempt::NameLocked { "throttled" } else { "throttled_address" };
@@ -270,10 +265,9 @@ pub async fn login_submit(
         Err(e) => return Page(Err(e.into())),
     };
     // The hash is checked even for unknown names so that timing does not reveal which exist.
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000".into());
+    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| {
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000".into()
+    });
     // argon2 is deliberately slow: it runs on the CPU pool, not on an async worker.
     let verified = match crate::limits::on_cpu(&state, move || auth::verify_password(&password, &hash)).await {
         Ok(v) => v,

@@ -234,6 +234,22 @@ pub async fn do_end(state: &AppState, p: &Principal, id: i64, reason: &str) -> R
     if !p.allows(Permission::GovernData) {
         return Err(only_authority());
     }
+    // Only an authority over every entry the emergency opened may end it, as only such an
+    // authority could declare it.
+    let m = state
+        .storage
+        .list_emergencies()
+        .await?
+        .into_iter()
+        .find(|m| m.id == id)
+        .ok_or_else(|| ApiError::not_found(&format!("emergency {id}")))?;
+    let scope = review_scope(state, p).await?;
+    for entry in &m.entry_ids {
+        let e = published_entry(state, *entry).await?;
+        if !scope.contains(e.org_id) {
+            return Err(crate::sharing::out_of_region(&e.body.name));
+        }
+    }
     if reason.trim().is_empty() {
         return Err(ApiError::bad_request("reason_required", "请说明理由", "give a reason"));
     }
@@ -303,7 +319,8 @@ async fn demand_out(state: &AppState, p: &Principal, d: Demand) -> DemandOut {
 
 /// Demands the reader may see: its organisation's (asked or assigned), all for the authority.
 pub async fn do_list_demands(state: &AppState, p: &Principal) -> Result<Vec<DemandOut>, ApiError> {
-    let all = p.allows(Permission::GovernData);
+    // The demand list is the city's: a district's authority sees its own organisation's.
+    let all = p.allows(Permission::GovernData) && review_scope(state, p).await?.all;
     let mut out = Vec::new();
     for d in state.storage.list_demands().await? {
         if all || p.org_id == Some(d.requester_org_id) || (p.org_id.is_some() && p.org_id == d.provider_org_id) {
@@ -393,6 +410,7 @@ pub async fn do_assign(state: &AppState, p: &Principal, id: i64, input: &AssignI
     if !p.allows(Permission::GovernData) {
         return Err(only_authority());
     }
+    crate::sources::city_authority(state, p).await?;
     let d = demand(state, id).await?;
     let (action, event) = match input.provider_org_id {
         Some(org) => {
@@ -692,7 +710,8 @@ async fn upward_out(state: &AppState, u: UpwardRequest) -> UpwardOut {
 
 /// Upward requests the reader may see: its organisation's; all for the authority.
 pub async fn do_list_upward(state: &AppState, p: &Principal) -> Result<Vec<UpwardOut>, ApiError> {
-    let all = p.allows(Permission::GovernData);
+    // The city collects requests upward; a district's authority sees its own organisation's.
+    let all = p.allows(Permission::GovernData) && review_scope(state, p).await?.all;
     let mut out = Vec::new();
     for u in state.storage.list_upward().await? {
         if all || p.org_id == Some(u.requester_org_id) {
@@ -776,6 +795,7 @@ pub async fn do_forward(state: &AppState, p: &Principal) -> Result<ForwardOut, A
     if !p.allows(Permission::GovernData) {
         return Err(only_authority());
     }
+    crate::sources::city_authority(state, p).await?;
     let today = today_date().to_string();
     let same_day = state
         .storage
@@ -818,6 +838,7 @@ pub async fn upward_batch(
     if !p.allows(Permission::GovernData) {
         return Err(only_authority());
     }
+    crate::sources::city_authority(&state, &p).await?;
     let rows: Vec<UpwardOut> =
         do_list_upward(&state, &p).await?.into_iter().filter(|u| u.u.batch == batch).rev().collect();
     if rows.is_empty() {
@@ -866,6 +887,7 @@ pub async fn do_outcome(state: &AppState, p: &Principal, id: i64, input: &Outcom
     if !p.allows(Permission::GovernData) {
         return Err(only_authority());
     }
+    crate::sources::city_authority(state, p).await?;
     if input.response.trim().is_empty() {
         return Err(ApiError::bad_request("reason_required", "请填写上级的答复", "give the answer from above"));
     }

@@ -120,8 +120,32 @@ pub async fn escalate_due(storage: &dyn pdp_storage::Storage) -> Result<usize, A
 }
 
 /// Whether `p` speaks for the authority over organisation `org`.
-async fn authority_over(state: &AppState, p: &Principal, org: i64) -> Result<bool, ApiError> {
+pub(crate) async fn authority_over(state: &AppState, p: &Principal, org: i64) -> Result<bool, ApiError> {
     Ok(p.allows(Permission::GovernData) && review_scope(state, p).await?.contains(org))
+}
+
+/// Separation of duties: nobody decides a request of their own organisation, whether as its
+/// provider's approver or as the authority after escalating it (R-SEC-06).
+fn no_self_decision(p: &Principal, r: &ShareRequest) -> Result<(), ApiError> {
+    if p.user.id == r.requester_user_id || p.org_id == Some(r.requester_org_id) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "own_request",
+            "不能审批或裁决本单位提出的申请",
+            "nobody may approve or decide a request of their own organisation",
+        ));
+    }
+    Ok(())
+}
+
+/// The refusal of an authority acting on data outside its region.
+pub(crate) fn out_of_region(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "not_authority",
+        format!("“{what}”不在本主管部门的管辖范围内"),
+        format!("{what:?} is outside the authority's region"),
+    )
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -149,6 +173,11 @@ pub async fn list_scenarios(State(state): S) -> Result<Json<Vec<Scenario>>, ApiE
 
 pub async fn do_create_scenario(state: &AppState, p: &Principal, input: &ScenarioInput) -> Result<Scenario, ApiError> {
     let e = published_entry(state, input.entry_id).await?;
+    // A scenario grants requests without the provider's approval, so only an authority over
+    // the provider may approve one: a district's authority not for the city's data.
+    if !authority_over(state, p, e.org_id).await? {
+        return Err(out_of_region(&e.body.name));
+    }
     let mode = mode_of(&input.mode)?;
     sharing::check_request(&e.body.fields, &e.body.share.modes, mode, &input.fields)
         .map_err(|e| ApiError::domain(&e))?;
@@ -666,6 +695,7 @@ pub async fn do_approve(
             "only an approver of the providing organisation may approve the request",
         ));
     }
+    no_self_decision(p, &r)?;
     let to = transition(&r, RequestAction::Approve)?;
     let e = published_entry(state, r.entry_id).await?;
     let grant = grant_from(&r, &e, input, &p.user.username)?;
@@ -892,6 +922,7 @@ pub async fn do_decide(state: &AppState, p: &Principal, id: i64, input: &DecideI
             "only the authority decides escalated requests",
         ));
     }
+    no_self_decision(p, &r)?;
     let reason = reason_required(&input.reason)?;
     let action = if input.grant { RequestAction::AuthorityGrant } else { RequestAction::AuthorityRefuse };
     let to = transition(&r, action)?;
@@ -1596,6 +1627,19 @@ pub async fn do_verify(
     input: &VerifyInput,
 ) -> Result<Answer<VerifyOut>, ApiError> {
     let a = grant_for_access(state, p, id, ShareMode::Verify).await?;
+    // Verify answers yes or no about a value the grant may mask: unlimited, it would be an
+    // oracle that guesses masked values back. Every caller is limited per grant, and a
+    // signed-in person per account too (API keys have their own limit at the gate).
+    let rate = state.settings.verify_rate_per_grant;
+    let per_user = matches!(p.via, crate::auth::Via::Session { .. });
+    if !state.verify_rate.allow(id, rate) || (per_user && !state.verify_rate.allow(-p.user.id, rate)) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "verify_rate_limited",
+            format!("核验请求过于频繁（每个授权每秒 {rate} 次），请稍后再试"),
+            format!("too many verifications (at most {rate} per second per grant); retry shortly"),
+        ));
+    }
     if input.values.is_empty() || input.values.len() > 50 {
         return Err(ApiError::bad_request(
             "verify_no_values",
@@ -1652,14 +1696,14 @@ pub struct StatsInput {
     pub field: Option<String>,
 }
 
+/// A shown cell. Suppressed cells are not listed at all: not their count, value or dimension
+/// values; `suppressed_cells` says how many there were.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StatsCell {
     pub dimensions: Vec<Option<String>>,
-    /// Absent when the cell is suppressed.
-    pub count: Option<i64>,
+    pub count: i64,
+    /// The sum or average, for those measures.
     pub value: Option<String>,
-    /// Fewer members than the grant's minimum group: count and value withheld.
-    pub suppressed: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -1668,8 +1712,13 @@ pub struct StatsOut {
     pub group_by: Vec<String>,
     pub min_group: i64,
     pub cells: Vec<StatsCell>,
+    /// Cells withheld: fewer members than `min_group`, or suppressed so that no withheld cell
+    /// can be had back from the totals (secondary suppression).
     pub suppressed_cells: usize,
 }
+
+/// The most cells one statistics answer may have; a finer grouping is refused.
+pub const MAX_STATS_CELLS: usize = 10_000;
 
 /// Statistics mode: counts, sums or averages by allowed dimensions; cells smaller than the
 /// grant's minimum group are suppressed.
@@ -1710,11 +1759,12 @@ pub async fn statistics(
                     .fields
                     .iter()
                     .any(|x| x.name == f && matches!(x.data_type, DataType::Integer | DataType::Decimal));
-            if !a.g.fields.iter().any(|g| g == f) || !numeric {
+            // A sum or an average of a masked field would let its values be differenced out.
+            if a.masking.get(f) != Some(&MaskRule::None) || !numeric {
                 return Err(ApiError::bad_request(
                     "stats_bad_measure",
-                    format!("“{f}”不是授权范围内的数值型信息项"),
-                    format!("{f:?} is not a granted numeric field"),
+                    format!("“{f}”不是授权范围内、不脱敏的数值型信息项"),
+                    format!("{f:?} is not a granted, unmasked numeric field"),
                 ));
             }
             Some((if m == "sum" { Measure::Sum } else { Measure::Avg }, f))
@@ -1728,20 +1778,33 @@ pub async fn statistics(
         }
     };
     let filters = a.selection(Vec::new()).filters;
-    let page = lake(&state)?.aggregate(&a.g.dataset, &filters, &group_by, measure).await?;
-    let n = group_by.len();
-    let mut cells = Vec::new();
-    for row in page.rows {
-        let count: i64 = row.get(n).cloned().flatten().and_then(|c| c.parse().ok()).unwrap_or(0);
-        let shown = sharing::cell_shown(count, a.g.min_group);
-        cells.push(StatsCell {
-            dimensions: row[..n.min(row.len())].to_vec(),
-            count: shown.then_some(count),
-            value: if shown { row.get(n + 1).cloned().flatten() } else { None },
-            suppressed: !shown,
-        });
+    let page = lake(&state)?.aggregate(&a.g.dataset, &filters, &group_by, measure, MAX_STATS_CELLS + 1).await?;
+    if page.rows.len() > MAX_STATS_CELLS {
+        return Err(ApiError::bad_request(
+            "stats_too_many_cells",
+            format!("分组结果超过 {MAX_STATS_CELLS} 个单元格，请减少分组维度"),
+            format!("the grouping gives more than {MAX_STATS_CELLS} cells; use fewer dimensions"),
+        ));
     }
-    let suppressed_cells = cells.iter().filter(|c| c.suppressed).count();
+    let n = group_by.len();
+    let mut dims = Vec::with_capacity(page.rows.len());
+    let mut counts = Vec::with_capacity(page.rows.len());
+    let mut values = Vec::with_capacity(page.rows.len());
+    for mut row in page.rows {
+        counts.push(row.get(n).cloned().flatten().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0));
+        values.push(row.get(n + 1).cloned().flatten());
+        row.truncate(n);
+        dims.push(row);
+    }
+    let shown = sharing::shown_cells(&dims, &counts, a.g.min_group);
+    let aggregated: i64 = counts.iter().sum();
+    let mut cells = Vec::new();
+    for (((d, count), value), show) in dims.into_iter().zip(counts).zip(values).zip(&shown) {
+        if *show {
+            cells.push(StatsCell { dimensions: d, count, value });
+        }
+    }
+    let suppressed_cells = shown.len() - cells.len();
     let out = StatsOut { grant_id: id, group_by: group_by.clone(), min_group: a.g.min_group, cells, suppressed_cells };
     let body = serde_json::to_vec(&out).unwrap_or_default();
     let req = serde_json::to_string(
@@ -1750,8 +1813,9 @@ pub async fn statistics(
     .unwrap_or_default();
     let mut fields = group_by.clone();
     fields.extend(input.field.clone());
-    let ev = a.event(&p, ShareMode::Statistics, out.cells.len(), &fields, &req, &sha256_hex(&body));
-    state.record_access(id, 1, 0, ev).await?;
+    // The usage record counts the rows aggregated, the measure of how much data was used.
+    let ev = a.event(&p, ShareMode::Statistics, aggregated as usize, &fields, &req, &sha256_hex(&body));
+    state.record_access(id, 1, aggregated, ev).await?;
     Ok(Json(out))
 }
 

@@ -349,9 +349,16 @@ pub struct ConflictParams {
     responses((status = 200, body = CrossCheckOut)))]
 pub async fn crosscheck(
     State(state): S,
+    Extension(p): P,
     q: Result<Query<ConflictParams>, QueryRejection>,
 ) -> Result<Json<CrossCheckOut>, ApiError> {
-    let q = query_or(q)?;
+    Ok(Json(do_read_conflicts(&state, &p, &query_or(q)?).await?))
+}
+
+/// The conflicts name citizens and enterprises with both values: the city's authority reads
+/// them, and every read is audited.
+pub async fn do_read_conflicts(state: &AppState, p: &Principal, q: &ConflictParams) -> Result<CrossCheckOut, ApiError> {
+    city_authority(state, p).await?;
     let run = state.storage.latest_crosscheck().await?;
     let conflicts = match &run {
         Some(r) => {
@@ -360,14 +367,22 @@ pub async fn crosscheck(
                 .list_conflicts(
                     r.id,
                     q.element.as_deref().filter(|e| !e.is_empty()),
-                    crate::limits::offset(&state, q.offset)? as i64,
+                    crate::limits::offset(state, q.offset)? as i64,
                     q.limit.unwrap_or(100).clamp(1, 500),
                 )
                 .await?
         }
         None => vec![],
     };
-    Ok(Json(CrossCheckOut { run, conflicts }))
+    let mut ev = p.event("crosscheck.read", &run.as_ref().map(|r| format!("crosscheck:{}", r.id)).unwrap_or_default());
+    ev.purpose = format!(
+        "element={} offset={} rows={}",
+        q.element.as_deref().unwrap_or(""),
+        q.offset.unwrap_or(0),
+        conflicts.len()
+    );
+    state.audit.append(ev).await?;
+    Ok(CrossCheckOut { run, conflicts })
 }
 
 // ---------------------------------------------------------------- duplicate collection
@@ -502,6 +517,9 @@ pub async fn do_base_view(
     kind: SubjectKind,
     q: &BaseParams,
 ) -> Result<BaseViewOut, ApiError> {
+    // The base views are the whole city's population and legal entities: the city's
+    // authority reads them; a district reads its residents through a data return.
+    city_authority(state, p).await?;
     let offset = crate::limits::offset(state, q.offset)?;
     let lake = lake(state)?;
     let datasets = subject_datasets(state.storage.as_ref()).await?;
@@ -660,6 +678,7 @@ pub struct SubjectOut {
 }
 
 pub async fn do_subject(state: &AppState, p: &Principal, kind: SubjectKind, key: &str) -> Result<SubjectOut, ApiError> {
+    city_authority(state, p).await?;
     let key = key.trim().to_uppercase();
     let valid = match kind {
         SubjectKind::Person => pdp_domain::ids::CitizenId::parse(&key).is_ok(),
@@ -1032,10 +1051,27 @@ pub async fn do_return_rows(
             &format!("SELECT {} FROM t WHERE {cond} ORDER BY {order} LIMIT {limit} OFFSET {offset}", cols.join(", ")),
         )
         .await?;
+    // The district's authority reads the returned rows as they are; the district's other
+    // organisations get them with the catalog's masking of each field, as a grant would give
+    // them: a return is not a way around masking.
+    let unmasked = p.allows(Permission::ViewBaseData);
+    let rows = if unmasked {
+        page.rows
+    } else {
+        page.rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .zip(&entry.body.fields)
+                    .map(|(v, f)| v.and_then(|v| pdp_domain::sharing::mask(f.mask, &v)))
+                    .collect()
+            })
+            .collect()
+    };
     let mut ev = p.event("return.read", &format!("return:{id}"));
-    ev.purpose = format!("dataset={} version={version} rows={}", r.dataset, page.rows.len());
+    ev.purpose = format!("dataset={} version={version} rows={} masked={}", r.dataset, rows.len(), !unmasked);
     state.audit.append(ev).await?;
-    Ok(ReturnRowsOut { version, columns: page.columns, rows: page.rows, total })
+    Ok(ReturnRowsOut { version, columns: page.columns, rows, total })
 }
 
 /// Rows of a returned subset: only those about the district, at the dataset's latest version.

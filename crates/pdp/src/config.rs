@@ -153,6 +153,15 @@ pub struct AuditConfig {
     /// The Ed25519 checkpoint key (hex seed). Empty means `<data_dir>/audit-signing.key`,
     /// created on first start. Keep a copy of its public key off the server.
     pub signing_key_file: Option<PathBuf>,
+    /// The public key that verifies checkpoints (hex); written beside the signing key when
+    /// that is created. The signing key can then live elsewhere and verification needs only
+    /// this file. Default `<data_dir>/audit-signing.pub`.
+    pub public_key_file: Option<PathBuf>,
+    /// `pdp audit verify` fails when the newest checkpoint is older than the newest event by
+    /// more than this many checkpoint intervals...
+    pub max_checkpoint_lag_intervals: u64,
+    /// ...or when more events than this follow it.
+    pub max_unsigned_events: u64,
     /// Record data accesses through the access journal in `<data_dir>/access-journal` (each
     /// access's record copied into a memory-mapped file, moved into the database every few
     /// milliseconds) instead of a database commit per batch of accesses. Either way no data leaves before its record is
@@ -181,6 +190,8 @@ pub struct SecurityConfig {
     pub login_max_failures_per_address: u32,
     /// Serve `/metrics` without authentication (for a scraper on a closed network).
     pub metrics_public: bool,
+    /// Verifications per second per grant and per signed-in account; 0 means no limit.
+    pub verify_rate_per_grant: u32,
 }
 
 impl Default for Config {
@@ -212,6 +223,9 @@ impl Default for AuditConfig {
             hash: "sha256".into(),
             checkpoint_interval_secs: 60,
             signing_key_file: None,
+            public_key_file: None,
+            max_checkpoint_lag_intervals: 3,
+            max_unsigned_events: 100_000,
             access_journal: true,
             access_journal_interval_ms: 50,
         }
@@ -230,6 +244,7 @@ impl Default for SecurityConfig {
             api_key_rate_per_second: 100,
             login_max_failures_per_address: 50,
             metrics_public: false,
+            verify_rate_per_grant: 20,
         }
     }
 }
@@ -327,6 +342,22 @@ impl Config {
         self.audit.signing_key_file.clone().unwrap_or_else(|| self.data_dir.join("audit-signing.key"))
     }
 
+    pub fn public_key_path(&self) -> PathBuf {
+        self.audit.public_key_file.clone().unwrap_or_else(|| self.data_dir.join("audit-signing.pub"))
+    }
+
+    /// How well checkpoints must cover the chain for `pdp audit verify`.
+    pub fn coverage(&self) -> pdp_storage::Coverage {
+        let a = &self.audit;
+        pdp_storage::Coverage {
+            max_lag_micros: i64::try_from(
+                a.checkpoint_interval_secs.saturating_mul(a.max_checkpoint_lag_intervals).saturating_mul(1_000_000),
+            )
+            .unwrap_or(i64::MAX),
+            max_unsigned_events: i64::try_from(a.max_unsigned_events).unwrap_or(i64::MAX),
+        }
+    }
+
     pub fn hash_alg(&self) -> pdp_audit::HashAlg {
         pdp_audit::HashAlg::parse(&self.audit.hash).unwrap_or_default()
     }
@@ -347,6 +378,7 @@ impl Config {
             api_key_rate_per_second: s.api_key_rate_per_second,
             login_max_failures_per_address: s.login_max_failures_per_address,
             metrics_public: s.metrics_public,
+            verify_rate_per_grant: s.verify_rate_per_grant,
             limits: self.web_limits(),
         }
     }

@@ -206,7 +206,7 @@ async fn open_storage(cfg: &Config) -> anyhow::Result<Arc<dyn Storage>> {
         .with_context(|| format!("opening PostgreSQL at {}", config::Secret(url.clone()).masked()))?;
         Ok(Arc::new(s))
     } else if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+        create_data_dir(&cfg.data_dir)?;
         let s = pdp_storage_sqlite::SqliteStorage::connect(&url, cfg.database.max_connections, alg)
             .await
             .with_context(|| format!("opening SQLite at {url}"))?;
@@ -217,12 +217,56 @@ async fn open_storage(cfg: &Config) -> anyhow::Result<Arc<dyn Storage>> {
 }
 
 /// Loads the checkpoint signing key, creating it (readable by the owner only) on first use.
+/// Creates the data directory readable by its owner only (0700): it holds the database, the
+/// lake and the signing key. An existing directory keeps its mode.
+fn create_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Writes the checkpoint key's public half where verification reads it, unless it is there.
+fn write_public_key(cfg: &Config, key: &SigningKey) -> anyhow::Result<()> {
+    let path = cfg.public_key_path();
+    if !path.exists() {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, format!("{}\n", key.public().to_hex()))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The public key that verifies checkpoints: from its file, or else from the signing key.
+fn verify_key(cfg: &Config) -> anyhow::Result<Option<pdp_audit::PublicKey>> {
+    let path = cfg.public_key_path();
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let key = pdp_audit::PublicKey::from_hex(text.trim())
+            .with_context(|| format!("{} is not a hex Ed25519 public key", path.display()))?;
+        return Ok(Some(key));
+    }
+    Ok(signing_key(cfg, false)?.map(|k| k.public()))
+}
+
 fn signing_key(cfg: &Config, create: bool) -> anyhow::Result<Option<SigningKey>> {
     let path = cfg.signing_key_path();
     if path.exists() {
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         let key =
             SigningKey::from_hex(&text).with_context(|| format!("{} is not a hex Ed25519 seed", path.display()))?;
+        if create {
+            write_public_key(cfg, &key)?;
+        }
         return Ok(Some(key));
     }
     if !create {
@@ -243,6 +287,7 @@ fn signing_key(cfg: &Config, create: bool) -> anyhow::Result<Option<SigningKey>>
     }
     let mut f = opts.open(&path).with_context(|| format!("creating {}", path.display()))?;
     writeln!(f, "{}", key.to_hex())?;
+    write_public_key(cfg, &key)?;
     tracing::info!(public_key = %key.public().to_hex(), path = %path.display(), "created the audit checkpoint key");
     Ok(Some(key))
 }
@@ -298,16 +343,26 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let storage = open_storage(&cfg).await?;
-            let key = signing_key(&cfg, false)?;
-            if key.is_none() {
-                eprintln!(
-                    "警告 / warning: no checkpoint key at {}; checking links only",
+            // Links alone can be recomputed by whoever rewrites the database: without the key
+            // that checks the signatures there is nothing to verify against.
+            let Some(public) = verify_key(&cfg)? else {
+                println!(
+                    "无法验证 / cannot verify: no checkpoint public key at {} (nor signing key at {})",
+                    cfg.public_key_path().display(),
                     cfg.signing_key_path().display()
                 );
-            }
-            let public = key.as_ref().map(|k| k.public());
-            match pdp_storage::verify_chain(storage.as_ref(), public.as_ref()).await? {
+                return Ok(ExitCode::from(1));
+            };
+            match pdp_storage::verify_chain(storage.as_ref(), Some(&public)).await? {
                 Ok(r) => {
+                    if let Some(gap) = pdp_storage::coverage_gap(storage.as_ref(), &r, cfg.coverage()).await? {
+                        println!(
+                            "审计链未被签名覆盖 / audit chain NOT COVERED by signed checkpoints: {gap} \
+                             ({} events, head {}; run `pdp audit checkpoint` if this is expected)",
+                            r.events, r.head.seq
+                        );
+                        return Ok(ExitCode::from(1));
+                    }
                     println!(
                         "审计链完整 / audit chain intact: {} events, head {} ({}), {} signed checkpoints verified",
                         r.events, r.head.seq, r.head.hash, r.checkpoints_verified

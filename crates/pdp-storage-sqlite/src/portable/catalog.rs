@@ -535,7 +535,7 @@ impl CatalogStore for Store {
         // Only a deadline still running moves: a request decided or an objection answered
         // since it was listed keeps the date it was handled against.
         for m in moves {
-            let statements: &[&str] = match m.kind {
+            let statements: &[&'static str] = match m.kind {
                 DeadlineKind::ShareRequest => {
                     &["UPDATE share_requests SET due_date = $2 WHERE id = $1 AND status = 'pending'"]
                 }
@@ -546,7 +546,7 @@ impl CatalogStore for Store {
                 ],
             };
             for sql in statements {
-                sqlx::query(sql).bind(m.id).bind(&m.to).execute(&mut *tx).await.map_err(backend)?;
+                sqlx::query(*sql).bind(m.id).bind(&m.to).execute(&mut *tx).await.map_err(backend)?;
             }
         }
         let mut events = vec![audit.with_object(format!("calendar:{}", t.year))];

@@ -125,3 +125,110 @@ async fn failing_audit_write_fails_the_action() {
         assert_eq!((s, e["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("audit_unavailable")), "{b}");
     }
 }
+
+/// covers: R-SEC-03 (links alone prove nothing to someone who can rewrite them: `pdp audit
+/// verify` fails without the key that checks the signatures, without checkpoints, and on a
+/// truncated tail; checkpoints are append-only; the public key alone verifies)
+#[tokio::test]
+async fn verify_needs_the_key_and_checkpoints_that_cover_the_chain() {
+    for backend in backends() {
+        let b = backend.name();
+        let mut srv = TestServer::start(&backend);
+        srv.login("admin").await;
+        srv.stop();
+        let out = srv.pdp(&["audit", "checkpoint"]);
+        assert!(out.status.success(), "{b}: {}", String::from_utf8_lossy(&out.stderr));
+        let verify = |env: &[(&str, &str)]| {
+            let out = srv.pdp_command(&["audit", "verify"]).envs(env.iter().copied()).output().unwrap();
+            (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
+        };
+
+        // The public key was written beside the signing key, and is all verification needs.
+        let public = srv.dir.path().join("audit-signing.pub");
+        assert!(public.exists(), "{b}");
+        let elsewhere = srv.dir.path().join("moved-away.key");
+        let (code, out) = verify(&[("PDP_AUDIT__SIGNING_KEY_FILE", elsewhere.to_str().unwrap())]);
+        assert_eq!(code, Some(0), "{b}: {out}");
+        // With neither key there is nothing to check the signatures against.
+        let none = srv.dir.path().join("none.pub");
+        let (code, out) = verify(&[
+            ("PDP_AUDIT__SIGNING_KEY_FILE", elsewhere.to_str().unwrap()),
+            ("PDP_AUDIT__PUBLIC_KEY_FILE", none.to_str().unwrap()),
+        ]);
+        assert_eq!(code, Some(1), "{b}: {out}");
+        assert!(out.contains("cannot verify"), "{b}: {out}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(srv.dir.path().join("audit-signing.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{b}: the signing key is the owner's alone");
+            // A data directory the platform creates is its owner's alone too.
+            let fresh = srv.dir.path().join("fresh").join("pdp-data");
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_pdp"))
+                .args(["audit", "checkpoint", "--data-dir"])
+                .arg(&fresh)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{b}: {}", String::from_utf8_lossy(&out.stderr));
+            let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{b}");
+        }
+
+        // Checkpoints cannot be deleted casually; an intruder who drops the guard and deletes
+        // them leaves a chain that no signature covers, and verification fails.
+        if let Backend::Sqlite = backend {
+            let url = format!("sqlite://{}", srv.dir.path().join("pdp.db").display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            let r = sqlx::query("DELETE FROM audit_checkpoints").execute(&mut c).await;
+            assert!(r.unwrap_err().to_string().contains("append-only"), "{b}");
+        }
+        let drop_guard = match backend {
+            Backend::Sqlite => "DROP TRIGGER audit_checkpoints_no_delete",
+            Backend::Postgres(_) => "ALTER TABLE audit_checkpoints DISABLE TRIGGER audit_checkpoints_no_change",
+        };
+        tamper_raw(&srv, &[drop_guard, "DELETE FROM audit_checkpoints"]).await;
+        let (code, out) = verify(&[]);
+        assert_eq!(code, Some(1), "{b}: {out}");
+        assert!(out.contains("no signed checkpoint"), "{b}: {out}");
+
+        // Signed again, it verifies; then the tail the checkpoint covers is cut off.
+        let out = srv.pdp(&["audit", "checkpoint"]);
+        assert!(out.status.success(), "{b}");
+        assert_eq!(verify(&[]).0, Some(0), "{b}");
+        let drop_events_guard = match backend {
+            Backend::Sqlite => "DROP TRIGGER audit_events_no_delete",
+            Backend::Postgres(_) => "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change",
+        };
+        tamper_raw(
+            &srv,
+            &[drop_events_guard, "DELETE FROM audit_events WHERE seq > (SELECT MAX(seq) - 3 FROM audit_events)"],
+        )
+        .await;
+        let (code, out) = verify(&[]);
+        assert_eq!(code, Some(1), "{b}: {out}");
+        assert!(out.contains("BROKEN"), "{b}: {out}");
+    }
+}
+
+/// Runs statements as they are (no trigger translation), on either backend.
+async fn tamper_raw(srv: &TestServer, sql: &[&str]) {
+    match &srv.backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", srv.dir.path().join("pdp.db").display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            for s in sql {
+                sqlx::query(sqlx::AssertSqlSafe(s.to_string())).execute(&mut c).await.unwrap();
+            }
+        }
+        Backend::Postgres(url) => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {}", srv.schema)))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            for s in sql {
+                sqlx::query(sqlx::AssertSqlSafe(s.to_string())).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+}

@@ -224,6 +224,13 @@ async fn sources_crosscheck_base_views_and_district_return_on_every_backend() {
             rows["rows"].as_array().unwrap().iter().all(|r| r[0].as_str().unwrap().starts_with("359903")),
             "{b}: {rows}"
         );
+        // A district organisation gets the rows with the catalog's masking (R-SEC-05): the ID
+        // number keeps its first 6 and last 4, the name its first character.
+        assert!(
+            rows["rows"].as_array().unwrap().iter().all(|r| r[0].as_str().unwrap().contains("********")
+                && r[1].as_str().unwrap().chars().skip(1).all(|c| c == '*')),
+            "{b}: {rows}"
+        );
         let (s, r) = officer.get_json(&format!("/api/v1/returns/{rid}/data")).await;
         assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_in_district")), "{b}");
         let p7 = id("359903", 7);
@@ -436,9 +443,17 @@ async fn holiday_tables_added_on_the_platform_on_every_backend() {
         assert!(years.contains(&2026) && !years.contains(&2027), "{b}: {cal}");
         assert!(cal["years"].as_array().unwrap().iter().all(|y| y["origin"] == "shipped"), "{b}");
         let (s, d) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-24&days=10").await;
-        assert_eq!((s, d["due"].as_str(), d["provisional"].as_bool()), (StatusCode::OK, Some("2027-01-07"), Some(true)), "{b}: {d}");
+        assert_eq!(
+            (s, d["due"].as_str(), d["provisional"].as_bool()),
+            (StatusCode::OK, Some("2027-01-07"), Some(true)),
+            "{b}: {d}"
+        );
         let (s, d) = officer.get_json("/api/v1/calendar/deadline?from=2026-09-17&days=10").await;
-        assert_eq!((s, d["due"].as_str(), d["provisional"].as_bool()), (StatusCode::OK, Some("2026-10-08"), Some(false)), "{b}: {d}");
+        assert_eq!(
+            (s, d["due"].as_str(), d["provisional"].as_bool()),
+            (StatusCode::OK, Some("2026-10-08"), Some(false)),
+            "{b}: {d}"
+        );
         // A catalog change recorded now with an update deadline in 2027 (15 working days on
         // weekdays alone: 12-17 18 | 21..25 | 28..31 | 01 04 05 06), counted again below.
         let me = officer.get_json("/api/v1/me").await.1;
@@ -469,7 +484,11 @@ async fn holiday_tables_added_on_the_platform_on_every_backend() {
             assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{b}: {e}");
         }
         let (s, d) = officer.get_json("/api/v1/calendar/deadline?from=2026-12-24&days=10").await;
-        assert_eq!((s, d["provisional"].as_bool()), (StatusCode::OK, Some(true)), "{b}: refused tables change nothing: {d}");
+        assert_eq!(
+            (s, d["provisional"].as_bool()),
+            (StatusCode::OK, Some(true)),
+            "{b}: refused tables change nothing: {d}"
+        );
 
         let (s, y) = reviewer.put_json("/api/v1/calendar/2027", table.clone()).await;
         assert_eq!(s, StatusCode::OK, "{b}: {y}");

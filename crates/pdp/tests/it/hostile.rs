@@ -41,7 +41,10 @@ async fn hostile_input_leaves_the_server_answering_on_every_backend() {
         let reviewer = srv.login("reviewer").await;
         let auditor = srv.login("auditor").await;
         let (id, _code) = publish(&officer, &reviewer, "企业登记信息（恶意输入测试）").await;
-        let csv = format!("统一社会信用代码,企业名称,注册资本,成立日期\n{},临江甲公司,1,2020-01-02\n", crate::datasets::credit_code(7));
+        let csv = format!(
+            "统一社会信用代码,企业名称,注册资本,成立日期\n{},临江甲公司,1,2020-01-02\n",
+            crate::datasets::credit_code(7)
+        );
         let (s, r) = officer.post_bytes(&format!("/api/v1/datasets/{id}/loads?filename=a.csv"), csv.into_bytes()).await;
         assert_eq!((s, r["version"].as_u64()), (StatusCode::OK, Some(1)), "{b}: {r}");
 
@@ -55,7 +58,11 @@ async fn hostile_input_leaves_the_server_answering_on_every_backend() {
         ] {
             let (s, e) = reviewer.get_json(&path).await;
             let (s, e) = if s == StatusCode::FORBIDDEN { officer.get_json(&path).await } else { (s, e) };
-            assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("offset_out_of_range")), "{b} {path}: {e}");
+            assert_eq!(
+                (s, e["code"].as_str()),
+                (StatusCode::BAD_REQUEST, Some("offset_out_of_range")),
+                "{b} {path}: {e}"
+            );
             assert!(e["message"].as_str().is_some_and(|m| m.contains("offset")), "{b}: {e}");
         }
         let (s, page) = officer.get_json(&format!("/api/v1/datasets/{id}/data?offset=1000000&limit=500")).await;
@@ -89,9 +96,7 @@ async fn hostile_input_leaves_the_server_answering_on_every_backend() {
             assert_eq!(e["code"], "upload_too_large", "{b}: {e}");
         }
         // A JSON body past limits.body_bytes is a 413 with its code.
-        let (s, e) = officer
-            .post_json("/api/v1/catalog/entries", json!({"body": {"name": "x".repeat(300_000)}}))
-            .await;
+        let (s, e) = officer.post_json("/api/v1/catalog/entries", json!({"body": {"name": "x".repeat(300_000)}})).await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large")), "{b}: {e}");
         let (_, loads) = officer.get_json(&format!("/api/v1/datasets/{id}/loads")).await;
         assert_eq!(loads.as_array().map(|l| l.len()), Some(1), "{b}: refused files load nothing: {loads}");
@@ -139,7 +144,10 @@ async fn hostile_input_leaves_the_server_answering_on_every_backend() {
         let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
         let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
         assert_eq!((checked, throttled), (5, 11), "{b}: {statuses:?}");
-        assert_eq!(srv.login_with("approver", &srv.accounts["approver"]).await.err(), Some(StatusCode::TOO_MANY_REQUESTS));
+        assert_eq!(
+            srv.login_with("approver", &srv.accounts["approver"]).await.err(),
+            Some(StatusCode::TOO_MANY_REQUESTS)
+        );
         healthy(&srv, b).await;
 
         // Nothing was lost: the dataset is as loaded and the chain verifies.

@@ -12,5 +12,6 @@ mod governance;
 mod hostile;
 mod openapi;
 mod routes;
+mod scope;
 mod sharing;
 mod story;

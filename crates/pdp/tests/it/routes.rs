@@ -34,6 +34,9 @@ async fn every_route_with_every_role() {
             Some(_) => assert_eq!(status, StatusCode::SEE_OTHER, "{} {path}", spec.method),
             // Public pages answer anyone; `POST /login` answers 401 to a wrong password, which is
             // its job, not a denial.
+            // `/metrics` is for operators unless `security.metrics_public` is set: its handler
+            // asks for an operator's session or key.
+            None if path == "/metrics" => assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}"),
             None if spec.method == Method::GET => {
                 assert!(
                     status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,

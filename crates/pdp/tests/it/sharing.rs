@@ -110,7 +110,9 @@ fn request(entry: i64, mode: &str, fields: &[&str]) -> Value {
 async fn requests_grants_and_the_four_modes_on_every_backend() {
     for backend in backends() {
         let b = backend.name();
-        let srv = TestServer::start(&backend);
+        // The concurrency check below sends 40 verifications at once; the per-grant limit has
+        // a test of its own.
+        let srv = TestServer::start_with(&backend, &[("PDP_SECURITY__VERIFY_RATE_PER_GRANT", "1000")]);
         let officer = srv.login("officer").await; // the provider's data officer
         let approver = srv.login("approver").await; // the provider's approver
         let xs = srv.login("xs.officer").await; // the requesting organisation
@@ -260,11 +262,20 @@ async fn requests_grants_and_the_four_modes_on_every_backend() {
         let cell = |d: &str| cells.iter().find(|c| c["dimensions"][0] == d).cloned().unwrap();
         assert_eq!(cell("东湖区")["count"], 8, "{b}: {r}");
         assert_eq!(cell("东湖区")["value"], (30..38).sum::<u32>().to_string(), "{b}: {r}");
-        for small in ["西山区", "南港区"] {
-            assert_eq!(cell(small)["suppressed"], true, "{b}: {r}");
-            assert!(cell(small)["count"].is_null() && cell(small)["value"].is_null(), "{b}: {r}");
-        }
-        assert_eq!(r["suppressed_cells"], 2);
+        // Suppressed cells are not listed: not even their dimension values (R-SHR-04).
+        assert_eq!((cells.len(), r["suppressed_cells"].as_u64()), (1, Some(2)), "{b}: {r}");
+        assert!(!r.to_string().contains("西山区") && !r.to_string().contains("南港区"), "{b}: {r}");
+        // The usage record counts the rows aggregated (8 + 2 + 2), not the cells shown.
+        let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{stats_grant}")).await;
+        assert_eq!(g["usage"]["rows"], 12, "{b}: {g}");
+        // Sums and averages only of fields the grant leaves unmasked (id_no is masked).
+        let (s, e) = xs
+            .post_json(
+                &format!("/api/v1/share/grants/{stats_grant}/statistics"),
+                json!({"measure": "avg", "field": "id_no"}),
+            )
+            .await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("stats_bad_measure")), "{b}: {e}");
         let (s, r) = xs
             .post_json(&format!("/api/v1/share/grants/{stats_grant}/statistics"), json!({"group_by": ["id_no"]}))
             .await;
@@ -902,6 +913,51 @@ async fn api_keys_are_rate_limited() {
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         let (s, _) = app.get_json("/api/v1/share/grants").await;
         assert_eq!(s, StatusCode::OK, "{b}: the bucket refilled");
+    }
+}
+
+/// covers: R-SHR-04 (verify is no oracle: every caller is limited per grant, whether it comes
+/// with a session or an API key), R-SEC-05
+#[tokio::test]
+async fn verify_is_rate_limited_per_grant() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start_with(&backend, &[("PDP_SECURITY__VERIFY_RATE_PER_GRANT", "3")]);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let approver = srv.login("approver").await;
+        let xs = srv.login("xs.officer").await;
+        let entry = publish(&officer, &reviewer, "人员信息（核验限流测试）", "conditional").await;
+        load(&officer, entry).await;
+        let (s, r) = xs.post_json("/api/v1/share/requests", request(entry, "verify", &["id_no", "person_name"])).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        let rid = r["id"].as_i64().unwrap();
+        let (s, r) = approver.post_json(&format!("/api/v1/share/requests/{rid}/approve"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        let grant = r["grant"]["id"].as_i64().unwrap();
+        let url = format!("/api/v1/share/grants/{grant}/verify");
+        let person = &people()[0];
+        let mut statuses = Vec::new();
+        for i in 0..10 {
+            let (s, r) =
+                xs.post_json(&url, json!({"key": person.0, "values": {"person_name": format!("猜{i}")}})).await;
+            if s == StatusCode::TOO_MANY_REQUESTS {
+                assert_eq!(r["code"], "verify_rate_limited", "{b}: {r}");
+            }
+            statuses.push(s.as_u16());
+        }
+        // A burst of twice the rate passes, then the grant waits.
+        assert!(statuses[..6].iter().all(|s| *s == 200), "{b}: {statuses:?}");
+        assert!(statuses[6..].contains(&429), "{b}: {statuses:?}");
+        // Another caller of the same grant (an API key) finds the grant's bucket empty too.
+        let (s, key) = xs.post_json("/api/v1/api-keys", json!({"name": "核验限流", "expires_in_days": 1})).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {key}");
+        let app = srv.with_key(key["token"].as_str().unwrap());
+        let (s, r) = app.post_json(&url, json!({"key": person.0, "values": {"person_name": "再猜"}})).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("verify_rate_limited")), "{b}: {r}");
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let (s, r) = app.post_json(&url, json!({"key": person.0, "values": {"person_name": person.1}})).await;
+        assert_eq!((s, r["matches"]["person_name"].as_bool()), (StatusCode::OK, Some(true)), "{b}: refilled: {r}");
     }
 }
 

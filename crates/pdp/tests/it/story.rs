@@ -83,8 +83,13 @@ async fn day_one_story_on_every_backend() {
         let uid = user["id"].as_i64().unwrap();
 
         let security = srv.login("security").await;
-        let (s, u) = security
+        // R-SEC-06: who requests shares does not also approve them.
+        let (s, e) = security
             .put_json(&format!("/api/v1/users/{uid}/roles"), json!({"roles": ["org_data_officer", "org_approver"]}))
+            .await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("separation_of_duties")), "{b}: {e}");
+        let (s, u) = security
+            .put_json(&format!("/api/v1/users/{uid}/roles"), json!({"roles": ["org_data_officer", "public_user"]}))
             .await;
         assert_eq!(s, StatusCode::OK, "{b}: {u}");
         // R-SEC-05: auditor with a data-operating role, and security admin with auditor, fail.
