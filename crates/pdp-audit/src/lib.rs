@@ -461,7 +461,7 @@ impl PublicKey {
 mod json_tests {
     use super::*;
 
-    /// covers: R-SEC-03, R-SHR-12 (an event written by hand reads back as the same event and is
+    /// internals, no requirement (an event written by hand reads back as the same event and is
     /// byte for byte what its derived `Serialize` writes, so the access journal's format is
     /// the same whichever wrote it)
     #[test]

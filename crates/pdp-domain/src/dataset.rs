@@ -828,7 +828,7 @@ mod tests {
             }
         }
 
-        // covers: R-AGG-02 (the fast reading of YYYY-MM-DD dates accepts and refuses exactly
+        // internals, no requirement (the fast reading of YYYY-MM-DD dates accepts and refuses exactly
         // what the general date parser does)
         #[test]
         fn fast_dates_agree_with_the_general_parser(y in 0u32..10_000, m in 0u32..14, d in 0u32..33, sep in "[-/]") {

@@ -105,7 +105,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    // covers: R-AGG-02 (the patterns catalog entries use are matched without the regex engine)
+    // internals, no requirement (the patterns catalog entries use are matched without the regex engine)
     #[test]
     fn common_patterns_are_fixed() {
         for p in ["1[3-9][0-9]{9}", r"1[3-9]\d{9}", r"\d{6}", "[A-Z]{2}[0-9]{4}", "(?i)ab[c-e]", "(0[1-9])", "a|b"] {
@@ -124,7 +124,7 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
-        // covers: R-AGG-02 (a pattern matched by byte sets gives the regex's answer for every
+        // internals, no requirement (a pattern matched by byte sets gives the regex's answer for every
         // value)
         #[test]
         fn byte_sets_agree_with_the_regex(

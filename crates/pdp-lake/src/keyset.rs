@@ -204,7 +204,7 @@ mod tests {
         (u128::from(a.finish()) << 64) | u128::from(b.finish())
     }
 
-    // covers: R-AGG-02 (key uniqueness: a key accepted once is never "certainly new" again, and
+    // internals, no requirement (key uniqueness: a key accepted once is never "certainly new" again, and
     // the log decides exactly which held-back keys were accepted)
     #[test]
     fn repeated_keys_are_never_new_and_the_log_is_exact() {
@@ -241,7 +241,7 @@ mod tests {
         assert_eq!(set.logged_among(&last).unwrap(), last);
     }
 
-    // covers: R-AGG-02 (a key set sized from an estimate keeps one filter while the estimate
+    // internals, no requirement (a key set sized from an estimate keeps one filter while the estimate
     // holds, grows past a wrong one, and decides keys exactly either way)
     #[test]
     fn an_estimate_sizes_one_filter_and_a_wrong_one_only_adds_filters() {

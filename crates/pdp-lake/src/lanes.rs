@@ -257,7 +257,7 @@ mod tests {
             .collect()
     }
 
-    /// covers: R-AGG-02 (every accepted row is written once, in whole row groups of file order)
+    /// internals, no requirement (every accepted row is written once, in whole row groups of file order)
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn runs_of_a_row_group_go_to_the_lanes_in_turn_and_every_row_is_written_once() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -284,7 +284,7 @@ mod tests {
         assert_eq!(seen, (0..95).collect::<Vec<i64>>(), "every row once");
     }
 
-    /// covers: R-AGG-02 (a small load stays one file; a current-thread runtime, as in tests of
+    /// internals, no requirement (a small load stays one file; a current-thread runtime, as in tests of
     /// the lake, drives the lanes too)
     #[tokio::test]
     async fn less_than_a_run_is_one_file_of_the_first_lane() {
@@ -298,7 +298,7 @@ mod tests {
         assert_eq!(row_groups(dir.path(), &adds), vec![vec![(0..9).collect::<Vec<i64>>()]]);
     }
 
-    /// covers: R-AGG-02 (a load given up commits nothing: its lanes stop without an error
+    /// internals, no requirement (a load given up commits nothing: its lanes stop without an error
     /// escaping and finish no file)
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn lanes_dropped_unfinished_leave_no_finished_file() {

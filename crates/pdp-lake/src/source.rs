@@ -964,7 +964,7 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
-        // covers: R-AGG-02 (the CSV reader's fast path splits a file into exactly the records
+        // internals, no requirement (the CSV reader's fast path splits a file into exactly the records
         // the full parser reads: quotes, line ends, empty lines, non-UTF-8 rows, records split
         // over buffer refills and over blocks)
         #[test]
@@ -988,7 +988,7 @@ mod tests {
         }
     }
 
-    // covers: R-AGG-02 (a plain file is split the fast way across refills, and a quoted field
+    // internals, no requirement (a plain file is split the fast way across refills, and a quoted field
     // with a comma and a line break, a CRLF line and a non-UTF-8 row in the middle of it are
     // read as the parser reads them)
     #[test]

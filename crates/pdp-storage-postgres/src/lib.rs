@@ -185,6 +185,7 @@ fn user(r: PgRow) -> User {
         roles: roles_from_text(&roles),
         disabled: r.get("disabled"),
         created_at_micros: r.get("created_at"),
+        must_change_password: r.get("must_change_password"),
     }
 }
 
@@ -327,7 +328,7 @@ impl Storage for PostgresStorage {
     async fn create_user(&self, u: NewUser, audit: NewEvent) -> Result<User> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(
-            "INSERT INTO users (username, display_name, password_hash, org_id, roles, disabled, created_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6) RETURNING *",
+            "INSERT INTO users (username, display_name, password_hash, org_id, roles, disabled, created_at, must_change_password) VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7) RETURNING *",
         )
         .bind(&u.username)
         .bind(&u.display_name)
@@ -335,6 +336,7 @@ impl Storage for PostgresStorage {
         .bind(u.org_id)
         .bind(roles_to_text(&u.roles))
         .bind(now_micros())
+        .bind(u.must_change_password)
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
@@ -385,6 +387,69 @@ impl Storage for PostgresStorage {
         }
         append_in(&mut tx, self.alg, vec![audit]).await?;
         tx.commit().await.map_err(backend)
+    }
+
+    async fn set_password(&self, user_id: i64, hash: &str, must_change: bool, audit: NewEvent) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(must_change)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        if n == 0 {
+            return Err(StorageError::NotFound(format!("user:{user_id}")));
+        }
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("user:{user_id}"))]).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn set_disabled(&self, user_id: i64, disabled: bool, audit: NewEvent) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(disabled)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        if n == 0 {
+            return Err(StorageError::NotFound(format!("user:{user_id}")));
+        }
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("user:{user_id}"))]).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn end_sessions(&self, user_id: i64, audit: NewEvent) -> Result<u64> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("user:{user_id}"))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(n)
+    }
+
+    async fn touch_session(&self, token_hash: &str, expires_at_micros: i64) -> Result<()> {
+        sqlx::query("UPDATE sessions SET expires_at = $1 WHERE token_hash = $2")
+            .bind(expires_at_micros)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn create_session(&self, s: Session, audit: NewEvent) -> Result<()> {

@@ -217,7 +217,7 @@ mod tests {
     use super::*;
     use crate::append_in;
 
-    /// covers: R-SEC-03, R-SHR-12 (a database the platform creates has pages of 16 KiB, which
+    /// internals, no requirement (a database the platform creates has pages of 16 KiB, which
     /// cut the access path's log writes to a quarter of the calls; a database file made before,
     /// with SQLite's 4 KiB pages and in WAL mode, opens as it is, keeps its page size, and takes
     /// access batches and other writers' events on one chain that verifies)

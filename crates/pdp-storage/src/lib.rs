@@ -117,6 +117,10 @@ pub struct User {
     pub roles: Vec<Role>,
     pub disabled: bool,
     pub created_at_micros: i64,
+    /// Someone else chose the password (an administrator creating the account): the account
+    /// chooses its own before doing anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +130,7 @@ pub struct NewUser {
     pub password_hash: String,
     pub org_id: Option<i64>,
     pub roles: Vec<Role>,
+    pub must_change_password: bool,
 }
 
 /// A server-side login session; the browser holds only the token, the database its hash.
@@ -215,6 +220,14 @@ pub trait Storage: CatalogStore + DatasetStore + AggregationStore + ShareStore +
     async fn count_users(&self) -> Result<i64>;
     /// Replaces the roles of an account. The caller has checked the separation of duties.
     async fn set_roles(&self, user_id: i64, roles: &[Role], audit: NewEvent) -> Result<()>;
+    /// Replaces an account's password hash and whether it must be changed at the next login.
+    async fn set_password(&self, user_id: i64, hash: &str, must_change: bool, audit: NewEvent) -> Result<()>;
+    /// Disables or enables an account; disabling ends its sessions in the same transaction.
+    async fn set_disabled(&self, user_id: i64, disabled: bool, audit: NewEvent) -> Result<()>;
+    /// Ends every session of an account; returns how many there were.
+    async fn end_sessions(&self, user_id: i64, audit: NewEvent) -> Result<u64>;
+    /// Moves a session's expiry (its idle timeout slides with use). Not audited: it is no action.
+    async fn touch_session(&self, token_hash: &str, expires_at_micros: i64) -> Result<()>;
 
     async fn create_session(&self, s: Session, audit: NewEvent) -> Result<()>;
     async fn get_session(&self, token_hash: &str) -> Result<Option<Session>>;

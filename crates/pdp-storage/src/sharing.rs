@@ -498,7 +498,7 @@ mod tests {
 
     use super::*;
 
-    /// covers: R-SHR-12, R-SEC-03 (the access journal's line of an access is the JSON the
+    /// internals, no requirement (the access journal's line of an access is the JSON the
     /// derived `Serialize` writes, with the detail after it as it is, and reads back as the
     /// same record after a restart, whatever the detail holds; a line written as plain JSON, as
     /// earlier versions wrote every line, still reads back)

@@ -452,7 +452,16 @@ pub async fn create_account(
     let ev = hashed(ev, &redacted).with_detail(serde_json::json!({ "roles": roles_to_text(&roles) }).to_string());
     Ok(storage
         .create_user(
-            NewUser { username: input.username, display_name, password_hash: hash, org_id: input.org_id, roles },
+            NewUser {
+                username: input.username,
+                display_name,
+                password_hash: hash,
+                org_id: input.org_id,
+                roles,
+                // An administrator chose this password: the account chooses its own at first
+                // login. The console's operator creates the first administrators for themselves.
+                must_change_password: actor.is_some(),
+            },
             ev,
         )
         .await?)

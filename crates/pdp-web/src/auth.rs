@@ -163,6 +163,14 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Pri
     if session.expires_at_micros < now {
         return Ok(None);
     }
+    // The idle timeout slides with use, at most up to the session's whole lifetime; the expiry
+    // is written at most once a minute per session.
+    let idle = state.settings.session_idle.as_micros() as i64;
+    let end = session.created_at_micros.saturating_add(state.settings.session_ttl.as_micros() as i64);
+    let slid = now.saturating_add(idle).min(end);
+    if slid - session.expires_at_micros > 60_000_000 {
+        state.storage.touch_session(&token_hash, slid).await?;
+    }
     let Some(user) = state.storage.get_user(session.user_id).await? else { return Ok(None) };
     if user.disabled {
         return Ok(None);
@@ -351,8 +359,35 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
     let api = is_api(&path);
     let principal = match resolve(&state, req.headers()).await {
         Ok(p) => p,
-        Err(e) => return respond(&path, e),
+        Err(e) => {
+            // A presented key that does not hold is a security event (a guessed, leaked or
+            // revoked key): audited, at a bounded rate so it cannot flood the chain.
+            if e.code == "invalid_api_key" {
+                audit_refusal(&state, NewEvent::system("auth.api_key", &format!("{method} {path}")), REFUSAL_BAD_KEY)
+                    .await;
+            }
+            return respond(&path, e);
+        }
     };
+    // An account whose password an administrator chose does nothing before choosing its own.
+    if let Some(p) = &principal
+        && p.user.must_change_password
+        && matches!(p.via, Via::Session { .. })
+        && !crate::accounts::allowed_before_password_change(&path)
+    {
+        if api {
+            return respond(
+                &path,
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "password_change_required",
+                    "请先修改由管理员设置的密码",
+                    "change the password an administrator set first",
+                ),
+            );
+        }
+        return Redirect::to("/account/password").into_response();
+    }
     if let Some(Principal { via: Via::ApiKey { id }, .. }) = &principal
         && !state.rate.allow(*id, state.settings.api_key_rate_per_second)
     {
@@ -396,6 +431,9 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
     {
         let (ok, rebuilt) = csrf_ok(req, csrf).await;
         if !ok {
+            // A forged cross-site request, or a stale form: audited at a bounded rate.
+            let ev = principal.event("auth.csrf", &format!("{method} {path}")).with_outcome(Outcome::Denied);
+            audit_refusal(&state, ev, REFUSAL_CSRF).await;
             return respond(
                 &path,
                 ApiError::new(
@@ -496,6 +534,25 @@ pub fn urlencode(s: &str) -> String {
 /// A refusal in the shape the path's clients expect: the Delta Sharing protocol's
 /// `{"errorCode", "message"}` for its clients, the platform's JSON error for the API, an error
 /// page for the UI.
+const REFUSAL_BAD_KEY: i64 = 1;
+const REFUSAL_CSRF: i64 = 2;
+/// A use of another organisation's grant.
+pub(crate) const REFUSAL_OTHER_ORG: i64 = 3;
+/// Refused requests of each kind written to the audit chain per second (bursts of twice that).
+const REFUSALS_AUDITED_PER_SECOND: u32 = 5;
+
+/// Writes a refusal to the audit chain unless refusals of its kind come faster than
+/// [`REFUSALS_AUDITED_PER_SECOND`]: the chain records that an attack happened without letting
+/// the attack fill it. The refusal itself is answered either way.
+pub(crate) async fn audit_refusal(state: &AppState, ev: NewEvent, kind: i64) {
+    if !state.refusal_rate.allow(kind, REFUSALS_AUDITED_PER_SECOND) {
+        return;
+    }
+    if let Err(e) = state.audit.append(ev.with_outcome(Outcome::Denied)).await {
+        tracing::error!(error = %ApiError::from(e).en, "could not audit a refused request");
+    }
+}
+
 fn respond(path: &str, e: ApiError) -> Response {
     if path.starts_with("/delta-sharing/") {
         crate::delta_sharing::DsError::from(e).into_response()

@@ -234,7 +234,7 @@ fn recount(cal: &WorkCalendar, running: Vec<pdp_storage::RunningDeadline>) -> Ve
             };
             // A deadline the new calendar cannot count (a gap year) keeps the date it has.
             let to = iso(due.ok()?.due);
-            (to != d.due_date).then(|| DeadlineMove { kind: d.kind, id: d.id, from: d.due_date, to })
+            (to != d.due_date).then_some(DeadlineMove { kind: d.kind, id: d.id, from: d.due_date, to })
         })
         .collect()
 }

@@ -1375,8 +1375,8 @@ pub struct SystemReportRow {
     pub uncataloged: Vec<String>,
     /// Data items whose entry is not yet published, so nothing can be aggregated for it.
     pub unpublished: Vec<String>,
-    /// Data items whose entry is published but has no dataset in the lake yet. Aggregation
-    /// arrives with the data lake; until then every published item is listed here.
+    /// Data items whose entry is published but whose dataset has no version in the data lake:
+    /// nothing of it has been aggregated.
     pub not_aggregated: Vec<String>,
 }
 
@@ -1391,7 +1391,16 @@ pub async fn do_systems_report(state: &AppState, org_id: Option<i64>) -> Result<
                 Some(eid) => match state.storage.get_entry(eid).await? {
                     None => row.uncataloged.push(item.name.clone()),
                     Some(e) if e.published_version.is_none() => row.unpublished.push(item.name.clone()),
-                    Some(_) => row.not_aggregated.push(item.name.clone()),
+                    // The lake is what was aggregated, not what the catalog says should be.
+                    Some(e) => {
+                        let loaded = match &state.lake {
+                            Some(lake) => lake.latest_version(&e.code).await.is_ok(),
+                            None => false,
+                        };
+                        if !loaded {
+                            row.not_aggregated.push(item.name.clone());
+                        }
+                    }
                 },
             }
         }

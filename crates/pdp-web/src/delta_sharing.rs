@@ -228,18 +228,17 @@ fn sign(state: &AppState, payload: &str) -> String {
     sharing::pseudonym(&state.share_url_key, payload)
 }
 
-/// The scheme and host the client reached us at, for absolute file URLs.
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-    let proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
-    format!("{proto}://{host}")
+/// The platform's configured public address, for absolute file URLs. Never the request's
+/// `Host` header: a client that sent a forged one would be handed links to another server,
+/// carrying the signed file tokens there.
+fn base_url(state: &AppState) -> &str {
+    state.public_url.get().map(String::as_str).unwrap_or("http://127.0.0.1:8080")
 }
 
 /// Lists the grant's one file: written on the first query of a table version, then reused.
 pub async fn query(
     State(state): S,
     Extension(p): P,
-    headers: HeaderMap,
     Path((share, schema, table)): Path<(String, String, String)>,
     body: Bytes,
 ) -> R<Response> {
@@ -270,7 +269,7 @@ pub async fn query(
     };
     let expires_micros = now_micros() + URL_TTL_MICROS;
     let payload = format!("{}.{latest}.{expires_micros}", g.id);
-    let url = format!("{}/delta-sharing/files/{payload}.{}", base_url(&headers), sign(&state, &payload));
+    let url = format!("{}/delta-sharing/files/{payload}.{}", base_url(&state), sign(&state, &payload));
     let mut lines = protocol_and_metadata(&a.g).to_vec();
     let file = json!({
         "url": url, "id": sha256_hex(format!("grant-{}-v{latest}", g.id).as_bytes()), "partitionValues": {}, "size": w.bytes,
@@ -367,6 +366,13 @@ pub async fn file(State(state): S, headers: HeaderMap, Path(token): Path<String>
         None => (StatusCode::OK, 0, len.saturating_sub(1)),
     };
     let count = if len == 0 { 0 } else { end - start + 1 };
+    // Every download of a grant's file is on the record (the query that handed out the URL
+    // is the access; the downloads say which bytes left, and when).
+    let mut ev = pdp_audit::NewEvent::system("share.access.delta_sharing.file", &format!("grant:{grant}"));
+    ev.actor = format!("signed-url:grant:{grant}");
+    ev.org_id = Some(g.user_org_id);
+    ev.purpose = format!("version={version} bytes={start}-{end} of {len}");
+    state.audit.append(ev).await.map_err(ApiError::from)?;
     f.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| io_error(&e))?;
     let stream = futures::stream::unfold((f.take(count), vec![0u8; 64 * 1024]), |(mut r, mut buf)| async move {
         match r.read(&mut buf).await {

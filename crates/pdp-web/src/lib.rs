@@ -7,6 +7,7 @@
 //! drives the deny-by-default test.
 
 pub mod access_cache;
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod calendar;
@@ -51,6 +52,9 @@ pub struct Settings {
     /// Send cookies with `Secure` (only over HTTPS, or to localhost in browsers).
     pub secure_cookies: bool,
     pub session_ttl: Duration,
+    /// A session unused this long ends (`security.session_idle_minutes`); it never outlives
+    /// `session_ttl` from its login.
+    pub session_idle: Duration,
     pub login_max_failures: u32,
     pub login_window: Duration,
     /// The longest lifetime an API key may be given.
@@ -77,6 +81,7 @@ impl Default for Settings {
         Self {
             secure_cookies: true,
             session_ttl: Duration::from_secs(8 * 3600),
+            session_idle: Duration::from_secs(30 * 60),
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
             api_key_max_days: 365,
@@ -109,6 +114,8 @@ pub struct AppState {
     pub rate: auth::RateLimiter,
     /// Verifications per grant (keyed by grant id) and per account (keyed by minus its id).
     pub verify_rate: auth::RateLimiter,
+    /// Refused requests (bad API keys, CSRF failures) audited per kind per second.
+    pub refusal_rate: auth::RateLimiter,
     pub metrics: metrics::Metrics,
     /// The trusted checkpoint key, for verification from the auditor's page.
     pub checkpoint_key: Option<PublicKey>,
@@ -120,6 +127,8 @@ pub struct AppState {
     /// Signs the file URLs of the Delta Sharing server, which are fetched without a bearer
     /// token. Made fresh at start: a restart only makes clients ask for new URLs.
     pub share_url_key: Vec<u8>,
+    /// The address clients reach the platform at, set once the server listens (`public_url`).
+    pub public_url: std::sync::OnceLock<String>,
 }
 
 impl AppState {
@@ -138,12 +147,14 @@ impl AppState {
             gates,
             rate: auth::RateLimiter::default(),
             verify_rate: auth::RateLimiter::default(),
+            refusal_rate: auth::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
             checkpoint_key: signing.map(|k| k.public()),
             started: Instant::now(),
             catalog: catalog::CatalogCtx::default(),
             lake: None,
             share_url_key: auth::random_token().into_bytes(),
+            public_url: std::sync::OnceLock::new(),
         }
     }
 
@@ -267,6 +278,7 @@ pub fn openapi_json() -> String {
     doc.merge(share_ops::ShareOpsDoc::openapi());
     doc.merge(documents::DocumentsDoc::openapi());
     doc.merge(calendar::CalendarDoc::openapi());
+    doc.merge(accounts::AccountsDoc::openapi());
     let mut s = doc.to_pretty_json().unwrap_or_default();
     s.push('\n');
     s

@@ -292,7 +292,7 @@ pub async fn login_submit(
     state.throttle.succeeded(&username, addr);
     let token = auth::random_token();
     let now = now_micros();
-    let ttl = s.session_ttl.as_micros() as i64;
+    let ttl = s.session_ttl.min(s.session_idle).as_micros() as i64;
     let session = Session {
         token_hash: auth::sha256_hex(&token),
         user_id: user.id,
@@ -316,7 +316,9 @@ pub async fn login_submit(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         s.session_ttl.as_secs()
     );
-    let mut res = Redirect::to(&next).into_response();
+    // An account whose password an administrator chose sets its own before anything else.
+    let to = if user.must_change_password { "/account/password" } else { next.as_str() };
+    let mut res = Redirect::to(to).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }

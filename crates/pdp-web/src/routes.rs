@@ -13,9 +13,9 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use pdp_domain::roles::Permission;
 
 use crate::{
-    AppState, api, calendar, catalog, catalog_pages as cp, dataset_pages as dp, datasets, delta_sharing as ds,
-    document_pages as dcp, documents, governance_pages as gp, objections, ops, pages, share_ops, sharing,
-    sharing_pages as shp, sources,
+    AppState, accounts, api, calendar, catalog, catalog_pages as cp, dataset_pages as dp, datasets,
+    delta_sharing as ds, document_pages as dcp, documents, governance_pages as gp, objections, ops, pages, share_ops,
+    sharing, sharing_pages as shp, sources,
 };
 
 /// One route and the permission it needs.
@@ -84,6 +84,8 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/lang/{code}", None, pages::set_lang),
         // Pages.
         r(M::POST, "/logout", Some(ViewDashboard), pages::logout),
+        r(M::GET, "/account/password", Some(ViewDashboard), accounts::password_page),
+        r(M::POST, "/account/password", Some(ViewDashboard), accounts::password_submit),
         r(M::GET, "/", Some(ViewDashboard), pages::dashboard),
         r(M::GET, "/regions", Some(ViewOrgs), pages::regions),
         r(M::POST, "/regions", Some(ManageOrgs), pages::region_create),
@@ -195,6 +197,9 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/users", Some(ViewUsers), api::list_users),
         r(M::POST, "/api/v1/users", Some(ManageUsers), api::create_user),
         r(M::PUT, "/api/v1/users/{id}/roles", Some(AssignRoles), api::set_roles),
+        r(M::POST, "/api/v1/users/{id}/disable", Some(ManageUsers), accounts::set_disabled),
+        r(M::POST, "/api/v1/users/{id}/sessions/end", Some(ManageUsers), accounts::end_sessions),
+        r(M::POST, "/api/v1/me/password", Some(ViewDashboard), accounts::change_password),
         r(M::GET, "/api/v1/api-keys", Some(ManageOwnApiKeys), api::list_api_keys),
         r(M::POST, "/api/v1/api-keys", Some(ManageOwnApiKeys), api::create_api_key),
         r(M::POST, "/api/v1/api-keys/{id}/revoke", Some(ManageOwnApiKeys), api::revoke_api_key),

@@ -1087,6 +1087,19 @@ pub async fn do_change_grant(
     }
     let action = GrantAction::parse(action).ok_or_else(|| ApiError::not_found(&format!("grant action {action}")))?;
     let reason = reason_required(reason)?;
+    // A suspension the authority ordered is lifted by the authority, not by the provider it
+    // may have been ordered against (R-SHR-13).
+    if action == GrantAction::Resume
+        && suspended_by_authority(state, &g).await?
+        && !authority_over(state, p, g.provider_org_id).await?
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "suspended_by_authority",
+            "该授权由主管部门暂停，只能由主管部门恢复",
+            "the authority suspended this grant, so only the authority may resume it",
+        ));
+    }
     let from = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
     let to =
         from.next(action).map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.message_zh(), e.message_en()))?;
@@ -1094,6 +1107,20 @@ pub async fn do_change_grant(
     ev.purpose = reason.into();
     let g = state.storage.set_grant_status(id, from.as_str(), to.as_str(), reason, ev).await?;
     grant_out(state, p, g).await
+}
+
+/// Whether the grant's last suspension was made by someone outside its providing organisation
+/// (the authority), read from the audit chain, where every suspension is recorded.
+async fn suspended_by_authority(state: &AppState, g: &Grant) -> Result<bool, ApiError> {
+    let object = format!("grant:{}", g.id);
+    let q = pdp_storage::AuditQuery {
+        action: Some("share.grant.suspend".into()),
+        object: Some(object.clone()),
+        limit: Some(100),
+        ..Default::default()
+    };
+    let last = state.storage.search_audit(&q).await?.into_iter().find(|e| e.event.object == object);
+    Ok(last.is_some_and(|e| e.event.org_id != Some(g.provider_org_id)))
 }
 
 /// Suspends a grant (provider or authority, with a reason); the next access is refused (R-SHR-13).
@@ -1332,6 +1359,9 @@ pub(crate) async fn grant_for_access(
     mode: ShareMode,
 ) -> Result<Access, ApiError> {
     if let Some(terms) = state.access_cache.grant(id) {
+        if p.org_id != Some(terms.g.user_org_id) {
+            return Err(other_orgs_grant(state, p, id).await);
+        }
         check_grant(p, &terms.g, terms.gate, terms.emergency.as_ref(), id, mode)?;
         return Ok(terms);
     }
@@ -1344,7 +1374,7 @@ pub(crate) async fn grant_for_access(
     };
     // Whose grant it is comes first: another organisation learns nothing of the row.
     if p.org_id != Some(g.user_org_id) {
-        return Err(ApiError::not_found(&format!("grant {id}")));
+        return Err(other_orgs_grant(state, p, id).await);
     }
     let gate = Gate::of(&g)?;
     check_grant(p, &g, gate, emergency.as_ref(), id, mode)?;
@@ -1360,6 +1390,14 @@ pub(crate) async fn grant_for_access(
         Arc::new(AccessTerms { view_json, all_fields, all_rules, masking_shown, g, e, key, masking, emergency, gate });
     state.access_cache.put_grant(id, generation, terms.clone());
     Ok(terms)
+}
+
+/// The answer to a use of another organisation's grant: "not found", as for a grant that does
+/// not exist, and an audit event (at a bounded rate), since it is someone probing grants.
+async fn other_orgs_grant(state: &AppState, p: &Principal, id: i64) -> ApiError {
+    let ev = p.event("share.access.other_org", &format!("grant:{id}"));
+    crate::auth::audit_refusal(state, ev, crate::auth::REFUSAL_OTHER_ORG).await;
+    ApiError::not_found(&format!("grant {id}"))
 }
 
 /// The checks of [`grant_for_access`] on a grant's rows, fresh or cached; the time-dependent
@@ -1819,6 +1857,14 @@ pub async fn statistics(
     Ok(Json(out))
 }
 
+/// Whether a grant still serves bulk data now (read fresh, not from the access cache).
+async fn grant_still_serves(state: &AppState, id: i64) -> bool {
+    let Ok(Some(g)) = state.storage.get_grant(id).await else { return false };
+    let status = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
+    let Ok(ends) = time::Date::parse(&g.expires_on, pdp_domain::calendar::ISO_DATE) else { return false };
+    sharing::check_access(status, ends, today_date(), ShareMode::Bulk, ShareMode::Bulk).is_ok()
+}
+
 /// A cell of a bulk export, through the platform's one CSV cell writer (formulas neutralised).
 fn csv_cell(out: &mut String, v: Option<&str>) {
     pdp_interchange::csvcell::push_cell(out, v.unwrap_or(""));
@@ -1868,6 +1914,15 @@ pub async fn export(
                 break;
             }
             let Some(batch) = stream.next().await else { break };
+            // A grant suspended, revoked or expired while its export streams stops the export
+            // at the next batch: the client gets a broken download, and the end is recorded
+            // as a failure with the rows that did leave.
+            if !grant_still_serves(&st, id).await {
+                tracing::warn!(grant = id, "bulk export stopped: the grant no longer serves");
+                let _ = tx.send(Err(std::io::Error::other("the grant no longer serves"))).await;
+                complete = false;
+                break;
+            }
             let batch = match batch
                 .map_err(|e| e.to_string())
                 .and_then(|b| pdp_lake::batch_rows(&b).map_err(|e| e.to_string()))
@@ -2015,7 +2070,7 @@ pub async fn export_parquet(
 mod tests {
     use super::*;
 
-    /// covers: R-SHR-12 (the exchange log's detail of an access is what the derived `Serialize`
+    /// internals, no requirement (the exchange log's detail of an access is what the derived `Serialize`
     /// writes, with awkward strings and with and without an emergency)
     #[test]
     fn access_details_are_written_as_serde_writes_them() {
@@ -2051,7 +2106,7 @@ mod tests {
         }
     }
 
-    /// covers: R-SHR-04, R-SHR-12 (the view and verify answers, whose bytes the exchange log
+    /// internals, no requirement (the view and verify answers, whose bytes the exchange log
     /// hashes, are what the derived `Serialize` writes: the OpenAPI document describes those)
     #[test]
     fn answers_are_written_as_serde_writes_them() {
@@ -2096,7 +2151,7 @@ mod tests {
         }
     }
 
-    /// covers: R-SHR-12 (the request a view's exchange log hashes is the text it always was)
+    /// internals, no requirement (the request a view's exchange log hashes is the text it always was)
     #[test]
     fn a_views_request_text_is_unchanged() {
         for (id, key, offset, limit) in

@@ -49,6 +49,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Address to listen on, e.g. `127.0.0.1:8080`; port 0 picks a free port.
     pub listen: String,
+    /// The address clients reach the platform at (`https://data.city.gov.cn`), for the absolute
+    /// URLs it hands out; default `http://` and the listening address.
+    pub public_url: Option<String>,
     /// Log filter in `tracing` syntax, e.g. `info` or `pdp_web=debug,info`.
     pub log: String,
     pub database: DatabaseConfig,
@@ -179,6 +182,7 @@ pub struct SecurityConfig {
     /// Mark cookies `Secure`. Browsers still send them to `localhost` over plain HTTP.
     pub secure_cookies: bool,
     pub session_ttl_minutes: u64,
+    pub session_idle_minutes: u64,
     pub login_max_failures: u32,
     pub login_window_minutes: u64,
     pub api_key_max_days: i64,
@@ -199,6 +203,7 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("pdp-data"),
             listen: "127.0.0.1:8080".into(),
+            public_url: None,
             log: "info".into(),
             database: DatabaseConfig::default(),
             audit: AuditConfig::default(),
@@ -237,6 +242,7 @@ impl Default for SecurityConfig {
         Self {
             secure_cookies: true,
             session_ttl_minutes: 480,
+            session_idle_minutes: 30,
             login_max_failures: 5,
             login_window_minutes: 15,
             api_key_max_days: 365,
@@ -367,6 +373,7 @@ impl Config {
         pdp_web::Settings {
             secure_cookies: s.secure_cookies,
             session_ttl: std::time::Duration::from_secs(s.session_ttl_minutes * 60),
+            session_idle: std::time::Duration::from_secs(s.session_idle_minutes.max(1) * 60),
             login_max_failures: s.login_max_failures,
             login_window: std::time::Duration::from_secs(s.login_window_minutes * 60),
             api_key_max_days: s.api_key_max_days,

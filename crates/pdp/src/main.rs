@@ -638,6 +638,20 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
     let listener =
         tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
     let addr = listener.local_addr()?;
+    // Absolute URLs the platform hands out (Delta Sharing file URLs) start with the configured
+    // public URL, never with what a request's Host header claims.
+    let public = match &cfg.public_url {
+        Some(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_string(),
+        _ => {
+            if addr.ip().is_unspecified() {
+                tracing::warn!(
+                    "public_url is not set and the server listens on all addresses: set public_url to the address clients use"
+                );
+            }
+            format!("http://{addr}")
+        }
+    };
+    let _ = finish.public_url.set(public);
     println!("PDP listening on http://{addr}");
 
     // Checkpoints are signed on a timer and once more at shutdown.

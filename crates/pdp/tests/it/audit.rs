@@ -186,7 +186,9 @@ async fn verify_needs_the_key_and_checkpoints_that_cover_the_chain() {
             Backend::Sqlite => "DROP TRIGGER audit_checkpoints_no_delete",
             Backend::Postgres(_) => "ALTER TABLE audit_checkpoints DISABLE TRIGGER audit_checkpoints_no_change",
         };
-        tamper_raw(&srv, &[drop_guard, "DELETE FROM audit_checkpoints"]).await;
+        for sql in [drop_guard, "DELETE FROM audit_checkpoints"] {
+            crate::governance::exec(&srv, sql).await;
+        }
         let (code, out) = verify(&[]);
         assert_eq!(code, Some(1), "{b}: {out}");
         assert!(out.contains("no signed checkpoint"), "{b}: {out}");
@@ -199,36 +201,11 @@ async fn verify_needs_the_key_and_checkpoints_that_cover_the_chain() {
             Backend::Sqlite => "DROP TRIGGER audit_events_no_delete",
             Backend::Postgres(_) => "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change",
         };
-        tamper_raw(
-            &srv,
-            &[drop_events_guard, "DELETE FROM audit_events WHERE seq > (SELECT MAX(seq) - 3 FROM audit_events)"],
-        )
-        .await;
+        for sql in [drop_events_guard, "DELETE FROM audit_events WHERE seq > (SELECT MAX(seq) - 3 FROM audit_events)"] {
+            crate::governance::exec(&srv, sql).await;
+        }
         let (code, out) = verify(&[]);
         assert_eq!(code, Some(1), "{b}: {out}");
         assert!(out.contains("BROKEN"), "{b}: {out}");
-    }
-}
-
-/// Runs statements as they are (no trigger translation), on either backend.
-async fn tamper_raw(srv: &TestServer, sql: &[&str]) {
-    match &srv.backend {
-        Backend::Sqlite => {
-            let url = format!("sqlite://{}", srv.dir.path().join("pdp.db").display());
-            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            for s in sql {
-                sqlx::query(sqlx::AssertSqlSafe(s.to_string())).execute(&mut c).await.unwrap();
-            }
-        }
-        Backend::Postgres(url) => {
-            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {}", srv.schema)))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            for s in sql {
-                sqlx::query(sqlx::AssertSqlSafe(s.to_string())).execute(&mut c).await.unwrap();
-            }
-        }
     }
 }

@@ -439,12 +439,19 @@ async fn system_registry_on_every_backend() {
         let officer = srv.login("officer").await;
         let reviewer = srv.login("reviewer").await;
         let published = publish(&officer, &reviewer, body("系统甲：许可证信息", "许可证")).await;
+        let loaded = publish(&officer, &reviewer, body("系统丁：年报信息", "年报")).await;
+        let csv = format!("统一社会信用代码,企业名称\n{},临江甲公司\n", crate::datasets::credit_code(3));
+        let (s, r) = officer
+            .post_bytes(&format!("/api/v1/datasets/{}/loads?filename=a.csv", loaded["entry_id"]), csv.into_bytes())
+            .await;
+        assert_eq!((s, r["accepted"].as_u64()), (StatusCode::OK, Some(1)), "{b}: {r}");
         let draft = create(&officer, body("系统乙：检查记录", "检查记录")).await;
         let (s, sys) = officer
             .post_json(
                 "/api/v1/catalog/systems",
                 json!({"name": "市场监管综合业务系统", "owner": "临江市市场监督管理局", "funding": "市财政 2024 年信息化专项", "status": "运行中",
-                       "items": [{"name": "许可证", "entry_id": published["entry_id"]}, {"name": "检查记录", "entry_id": draft["entry_id"]}, {"name": "投诉举报"}]}),
+                       "items": [{"name": "许可证", "entry_id": published["entry_id"]}, {"name": "检查记录", "entry_id": draft["entry_id"]},
+                                 {"name": "投诉举报"}, {"name": "年报", "entry_id": loaded["entry_id"]}]}),
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{b}: {sys}");
@@ -456,6 +463,7 @@ async fn system_registry_on_every_backend() {
         let row = report.as_array().unwrap().iter().find(|r| r["system"]["id"] == sys["id"]).unwrap().clone();
         assert_eq!(row["uncataloged"], json!(["投诉举报"]), "{b}");
         assert_eq!(row["unpublished"], json!(["检查记录"]), "{b}");
+        // Read from the lake: the loaded dataset is aggregated, the other published one is not.
         assert_eq!(row["not_aggregated"], json!(["许可证"]), "{b}");
         // An entry may name its source system only if it is registered for its organisation.
         let mut e = body("系统丙", "来源系统");

@@ -267,6 +267,26 @@ pub(crate) async fn exec(srv: &TestServer, sql: &str) {
     }
 }
 
+/// Reads one integer straight from the server's database.
+pub(crate) async fn query_i64(srv: &TestServer, sql: &str) -> i64 {
+    use sqlx::Row;
+    match &srv.backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", srv.dir.path().join("pdp.db").display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(&mut c).await.unwrap().get(0)
+        }
+        Backend::Postgres(url) => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {}", srv.schema)))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(&mut c).await.unwrap().get(0)
+        }
+    }
+}
+
 pub(crate) fn today() -> time::Date {
     time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap()).date()
 }

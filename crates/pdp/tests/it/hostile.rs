@@ -150,6 +150,26 @@ async fn hostile_input_leaves_the_server_answering_on_every_backend() {
         );
         healthy(&srv, b).await;
 
+        // 6. A flood of bad API keys is refused and audited, but at a bounded rate: the chain
+        //    records the attack without being filled by it (R-SEC-03).
+        let before = audit_count(&auditor, "auth.api_key").await;
+        let guessers: Vec<_> = (0..60).map(|i| srv.with_key(&format!("pdp_{i}_guess"))).collect();
+        let answers = futures::future::join_all(guessers.iter().map(|c| c.get_json("/api/v1/me"))).await;
+        assert!(answers.iter().all(|(s, e)| *s == StatusCode::UNAUTHORIZED && e["code"] == "invalid_api_key"), "{b}");
+        let audited = audit_count(&auditor, "auth.api_key").await - before;
+        assert!((1..=20).contains(&audited), "{b}: {audited} of 60 bad keys audited");
+        // Another organisation's grant is "not found", and the probe is audited.
+        let xs = srv.login("xs.officer").await;
+        let xs_org = xs.get_json("/api/v1/me").await.1["org_id"].as_i64().unwrap();
+        let (_, grants) = xs.get_json("/api/v1/share/grants").await;
+        let theirs =
+            grants.as_array().unwrap().iter().find(|g| g["user_org_id"] == xs_org).expect("a demo grant of 西山区");
+        let url = format!("/api/v1/share/grants/{}/verify", theirs["id"]);
+        let (s, e) = officer.post_json(&url, json!({"key": "x", "values": {"a": "b"}})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{b}: {e}");
+        assert!(audit_count(&auditor, "share.access.other_org").await >= 1, "{b}");
+        healthy(&srv, b).await;
+
         // Nothing was lost: the dataset is as loaded and the chain verifies.
         let (_, rows) = officer.get_json(&format!("/api/v1/datasets/{id}/data")).await;
         assert_eq!(rows["total"], 1, "{b}: {rows}");

@@ -2,7 +2,7 @@
 
 use pdp_web::routes::route_table;
 
-/// covers: R-OPN-03 (the API is described by a generated, committed OpenAPI document)
+/// internals, no requirement (the API is described by a generated, committed OpenAPI document)
 #[test]
 fn openapi_document_is_committed_and_complete() {
     let generated = pdp_web::openapi_json();

@@ -324,6 +324,18 @@ async fn requests_grants_and_the_four_modes_on_every_backend() {
         assert_eq!(s, StatusCode::OK, "{b}");
         let (s, _) = xs.get_json(&view_url).await;
         assert_eq!(s, StatusCode::OK, "{b}");
+        // A suspension the authority orders is the authority's to lift, not the provider's.
+        let (s, _) = reviewer
+            .post_json(&format!("/api/v1/share/grants/{view_grant}/suspend"), json!({"reason": "督查发现问题"}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (s, r) =
+            approver.post_json(&format!("/api/v1/share/grants/{view_grant}/resume"), json!({"reason": "已整改"})).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("suspended_by_authority")), "{b}: {r}");
+        let (s, _) = reviewer
+            .post_json(&format!("/api/v1/share/grants/{view_grant}/resume"), json!({"reason": "整改到位"}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
         let (s, _) = reviewer
             .post_json(&format!("/api/v1/share/grants/{view_grant}/revoke"), json!({"reason": "违规未整改"}))
             .await;
@@ -576,6 +588,9 @@ async fn delta_sharing_serves_a_masked_grant_to_the_python_client() {
         let resp = http
             .post(format!("{table}/{name}/query"))
             .bearer_auth(&token)
+            // A forged Host header changes nothing: file URLs start with the platform's own
+            // address (R-SEC-05).
+            .header("host", "evil.example")
             .json(&json!({"predicateHints": ["district = '西山区'"]}))
             .send()
             .await
@@ -591,6 +606,7 @@ async fn delta_sharing_serves_a_masked_grant_to_the_python_client() {
             "{b}: the grant's rows, whatever the hint: {file}"
         );
         let url = file["url"].as_str().unwrap().to_string();
+        assert!(url.starts_with(&format!("{}/delta-sharing/files/", srv.url)), "{b}: {url}");
         let bytes = http.get(&url).send().await.unwrap();
         assert_eq!(bytes.status(), StatusCode::OK, "{b}: a signed URL needs no bearer token");
         let parquet = dir.path().join("served.parquet");
@@ -624,6 +640,9 @@ async fn delta_sharing_serves_a_masked_grant_to_the_python_client() {
         }
         assert_eq!(out["stats"], false, "{b}: no column statistics in the served file");
         assert!(audit_count(&auditor, "share.access.delta_sharing").await >= 2, "{b}");
+        // Each download of the file is on the record too, with the bytes that left (R-SHR-12):
+        // the whole file, the footer, and the Python client's reads.
+        assert!(audit_count(&auditor, "share.access.delta_sharing.file").await >= 3, "{b}");
         assert_eq!(audit_count(&auditor, "share.access.bulk.end").await, 1, "{b}: the Parquet export's end");
         let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{gid}")).await;
         assert!(g["usage"]["rows"].as_i64().unwrap() >= 24, "{b}: {g}");

@@ -110,8 +110,52 @@ async fn day_one_story_on_every_backend() {
             .await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("self_assignment")), "{b}");
 
+        // The administrator chose li.na's password, so li.na chooses its own before anything
+        // else (R-SEC-06): the first login leads to the password page, and the API refuses.
+        let res = TestServer::http()
+            .post(format!("{}/login", srv.url))
+            .form(&[("username", "li.na"), ("password", "Correct-Horse-42"), ("next", "/catalog")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{b}");
+        assert_eq!(res.headers()["location"], "/account/password", "{b}");
+        let set = res.headers()["set-cookie"].to_str().unwrap().to_string();
+        let mut first = crate::server::Client {
+            base: srv.url.clone(),
+            http: TestServer::http(),
+            cookie: Some(set.split(';').next().unwrap().to_string()),
+            csrf: String::new(),
+            bearer: None,
+        };
+        let (s, e) = first.get_json("/api/v1/share/grants").await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("password_change_required")), "{b}: {e}");
+        let (s, _) = first.get("/").await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{b}: pages lead to the password page");
+        let (s, page) = first.get("/account/password").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert!(page.contains("must-change"), "{b}");
+        let marker = "name=\"csrf\" value=\"";
+        let at = page.find(marker).expect("csrf field") + marker.len();
+        first.csrf = page[at..at + 64].to_string();
+        let (s, e) = first
+            .post_json("/api/v1/me/password", json!({"current": "Wrong-Horse-42", "new": "Li-Na-Chose-2026"}))
+            .await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("wrong_password")), "{b}: {e}");
+        let (s, e) = first
+            .post_json("/api/v1/me/password", json!({"current": "Correct-Horse-42", "new": "Li-Na-Chose-2026"}))
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{b}: {e}");
+        let (s, _) = first.get_json("/api/v1/share/grants").await;
+        assert_eq!(s, StatusCode::OK, "{b}: the same session goes on with the new password");
+        assert_eq!(
+            srv.login_with("li.na", "Correct-Horse-42").await.err(),
+            Some(StatusCode::UNAUTHORIZED),
+            "{b}: the password the administrator knew no longer works"
+        );
+
         // The new officer logs in and makes an API key for an application.
-        let officer = srv.login_with("li.na", "Correct-Horse-42").await.expect("login");
+        let officer = srv.login_with("li.na", "Li-Na-Chose-2026").await.expect("login");
         let (s, created) =
             officer.post_json("/api/v1/api-keys", json!({"name": "政务服务系统", "expires_in_days": 30})).await;
         assert_eq!(s, StatusCode::CREATED, "{b}: {created}");
@@ -128,6 +172,31 @@ async fn day_one_story_on_every_backend() {
         assert_eq!(s, StatusCode::FORBIDDEN, "{b}: a data officer's key cannot list users");
         let (s, e) = app.post_json("/api/v1/api-keys", json!({"name": "x"})).await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("key_needs_session")), "{b}");
+
+        // The administrator disables the account: its sessions end and its key stops; nobody
+        // disables their own account; enabled again, it logs in anew (R-SEC-06).
+        let (s, e) =
+            admin.post_json(&format!("/api/v1/users/{uid}/disable"), json!({"disabled": true, "reason": "调岗"})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{b}: {e}");
+        assert_eq!(officer.get_json("/api/v1/me").await.0, StatusCode::UNAUTHORIZED, "{b}: the session ended");
+        assert_eq!(app.get_json("/api/v1/me").await.0, StatusCode::UNAUTHORIZED, "{b}: the key stopped");
+        assert_eq!(srv.login_with("li.na", "Li-Na-Chose-2026").await.err(), Some(StatusCode::UNAUTHORIZED), "{b}");
+        let (_, me) = admin.get_json("/api/v1/me").await;
+        let admin_id = me["user"]["id"].as_i64().unwrap();
+        let (s, e) = admin
+            .post_json(&format!("/api/v1/users/{admin_id}/disable"), json!({"disabled": true, "reason": "x"}))
+            .await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("self_account")), "{b}: {e}");
+        let (s, _) = admin
+            .post_json(&format!("/api/v1/users/{uid}/disable"), json!({"disabled": false, "reason": "复岗"}))
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+        let again = srv.login_with("li.na", "Li-Na-Chose-2026").await.expect("enabled again");
+        let (s, ended) = admin.post_json(&format!("/api/v1/users/{uid}/sessions/end"), json!({})).await;
+        assert_eq!((s, ended["ended"].as_u64()), (StatusCode::OK, Some(1)), "{b}: {ended}");
+        assert_eq!(again.get_json("/api/v1/me").await.0, StatusCode::UNAUTHORIZED, "{b}: its sessions ended");
+        let officer = srv.login_with("li.na", "Li-Na-Chose-2026").await.expect("logs in anew");
+        assert_eq!(app.get_json("/api/v1/me").await.0, StatusCode::OK, "{b}: enabled again, the key works");
         let (s, e) = srv.with_key(&format!("{token}x")).get_json("/api/v1/me").await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_api_key")), "{b}");
         let key_id = created["key"]["id"].as_i64().unwrap();
@@ -269,4 +338,29 @@ async fn the_benchmarks_bare_route_answers_the_platforms_headers() {
     let plain = TestServer::start(&crate::server::Backend::Sqlite);
     let (s, _) = plain.anonymous().get("/bench/bare?bytes=100").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+/// covers: R-SEC-04 (sessions end when idle: a session lives `session_idle_minutes` after its
+/// last use, sliding with use, and never past `session_ttl_minutes` from its login)
+#[tokio::test]
+async fn sessions_end_when_idle_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let now = || (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64;
+        let expiry = "SELECT MAX(expires_at) FROM sessions";
+        let minute = 60_000_000;
+        // A new session ends 30 idle minutes from now (the default), not 8 hours.
+        let left = crate::governance::query_i64(&srv, expiry).await - now();
+        assert!((29 * minute..=30 * minute).contains(&left), "{b}: {left}");
+        // Used with little time left, it slides back to 30 minutes.
+        crate::governance::exec(&srv, &format!("UPDATE sessions SET expires_at = {}", now() + 5 * minute)).await;
+        assert_eq!(officer.get_json("/api/v1/me").await.0, StatusCode::OK, "{b}");
+        let left = crate::governance::query_i64(&srv, expiry).await - now();
+        assert!(left > 29 * minute, "{b}: slid to {left}");
+        // Left idle past its expiry, it is over.
+        crate::governance::exec(&srv, &format!("UPDATE sessions SET expires_at = {}", now() - 1)).await;
+        assert_eq!(officer.get_json("/api/v1/me").await.0, StatusCode::UNAUTHORIZED, "{b}");
+    }
 }
