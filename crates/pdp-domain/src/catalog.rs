@@ -779,6 +779,15 @@ labeled_enum!(
 );
 
 labeled_enum!(
+    /// Where a request to withdraw a published entry stands (R-CAT-06).
+    WithdrawalStatus {
+        Pending => "pending", "待审核", "Pending";
+        Approved => "approved", "已撤销发布", "Withdrawn";
+        Rejected => "rejected", "未同意", "Rejected";
+    }
+);
+
+labeled_enum!(
     /// A workflow step on a version.
     WorkflowAction {
         Submit => "submit", "提交审核", "Submit";

@@ -175,6 +175,34 @@ pub struct StoredHolidayTable {
     pub added_at_micros: i64,
 }
 
+/// A request to withdraw a published entry (R-CAT-06).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Withdrawal {
+    pub id: i64,
+    pub entry_id: i64,
+    /// The published version to withdraw.
+    pub version: i64,
+    pub reason: String,
+    pub requested_by: Option<i64>,
+    pub requested_at_micros: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: pdp_domain::catalog::WithdrawalStatus,
+    pub decided_by: Option<i64>,
+    pub decided_at_micros: Option<i64>,
+    pub decision_reason: String,
+}
+
+/// What an approved withdrawal did.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WithdrawalEffects {
+    /// Grants on the entry that were active or suspended, now revoked.
+    pub revoked_grants: Vec<i64>,
+    /// Requests for the entry still open, now refused.
+    pub refused_requests: Vec<i64>,
+}
+
 /// What a statutory deadline belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -286,6 +314,31 @@ pub trait CatalogStore: Send + Sync {
         audit: NewEvent,
         moves_audit: NewEvent,
     ) -> Result<()>;
+    /// Records a request to withdraw the published `version` of an entry; `Conflict` when one
+    /// is already pending for the entry.
+    async fn request_withdrawal(
+        &self,
+        entry_id: i64,
+        version: i64,
+        reason: &str,
+        requested_by: Option<i64>,
+        audit: NewEvent,
+    ) -> Result<Withdrawal>;
+    async fn get_withdrawal(&self, id: i64) -> Result<Option<Withdrawal>>;
+    /// Withdrawal requests, newest first.
+    async fn list_withdrawals(&self) -> Result<Vec<Withdrawal>>;
+    /// Decides a pending request (`Conflict` if it is no longer pending). Approval, in the same
+    /// transaction: the published version becomes `withdrawn` and the entry has no published
+    /// version; every active or suspended grant on the entry is revoked and every open request
+    /// for it refused, each with the reason.
+    async fn decide_withdrawal(
+        &self,
+        id: i64,
+        approve: bool,
+        decided_by: Option<i64>,
+        reason: &str,
+        audit: NewEvent,
+    ) -> Result<(Withdrawal, WithdrawalEffects)>;
     /// The deadlines still running and due on or after `from` (`YYYY-MM-DD`): pending share
     /// requests, open objections and change events' update deadlines. These are the ones a
     /// holiday table for `from`'s year or later can move.

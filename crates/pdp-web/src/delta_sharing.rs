@@ -224,6 +224,54 @@ pub(crate) fn share_file(state: &AppState, grant: i64, version: u64) -> Result<P
     Ok(root.join("_shares").join(format!("grant-{grant}")).join(format!("v{version}.parquet")))
 }
 
+/// Deletes the copies made for a grant: all of them when the grant no longer serves (`keep`
+/// `None`), or those of versions other than `keep` once their file URLs have expired (a copy is
+/// made per grant and version; a grant serves the latest version only). A copy is the grant's
+/// data, masked: it must not outlive the grant.
+pub(crate) fn remove_share_files(state: &AppState, grant: i64, keep: Option<u64>) {
+    let Ok(path) = share_file(state, grant, keep.unwrap_or(0)) else { return };
+    let Some(dir) = path.parent() else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let url_ttl = std::time::Duration::from_micros(URL_TTL_MICROS as u64);
+    for entry in entries.flatten() {
+        let p = entry.path();
+        if keep.is_some_and(|v| p.file_name().is_some_and(|n| n == format!("v{v}.parquet").as_str())) {
+            continue;
+        }
+        let old_enough = keep.is_none()
+            || entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|e| e > url_ttl));
+        if old_enough && let Err(e) = std::fs::remove_file(&p) {
+            tracing::warn!(error = %e, file = %p.display(), "could not delete a grant's copy");
+        }
+    }
+    if keep.is_none() {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+/// Deletes the copies of every grant that no longer serves (revoked, expired; run hourly by
+/// `pdp serve`), and the superseded versions of those that do.
+pub async fn sweep_share_files(state: &AppState) -> Result<usize, ApiError> {
+    let mut removed = 0;
+    for g in state.storage.list_grants(&pdp_storage::GrantQuery::default()).await? {
+        let status = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
+        let ends = time::Date::parse(&g.expires_on, pdp_domain::calendar::ISO_DATE).ok();
+        let serves = ends.is_some_and(|ends| {
+            sharing::check_access(status, ends, today_date(), ShareMode::Bulk, ShareMode::Bulk).is_ok()
+                || status == GrantStatus::Suspended
+        });
+        if serves {
+            if let Ok(v) = lake(state)?.latest_version(&g.dataset).await {
+                remove_share_files(state, g.id, Some(v));
+            }
+        } else if share_file(state, g.id, 0).is_ok_and(|p| p.parent().is_some_and(|d| d.exists())) {
+            remove_share_files(state, g.id, None);
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 fn sign(state: &AppState, payload: &str) -> String {
     sharing::pseudonym(&state.share_url_key, payload)
 }

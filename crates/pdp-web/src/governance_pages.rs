@@ -83,7 +83,7 @@ pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query
                     thead { tr { th { (lang.t("数据项", "Element")) } th { (lang.t("标识", "Key")) } th { (lang.t("权威值", "Source value")) } th { (lang.t("权威来源", "Source")) } th { (lang.t("其他值", "Other value")) } th { (lang.t("其他来源", "Other source")) } } }
                     tbody { @for c in &conflicts { tr {
                         td.mono { (c.element) }
-                        td.mono { @if p.allows(Permission::ViewBaseData) { a href=(format!("/subjects/{}/{}", c.subject, c.key)) { (c.key) } } @else { (c.key) } }
+                        td.mono { @if p.allows(Permission::ViewBaseData) { (subject_button(&p, &c.subject, &c.key)) } @else { (c.key) } }
                         td { (c.source_value) } td.mono { (c.source_dataset) "@v" (c.source_version) }
                         td { (c.other_value) } td.mono { (c.other_dataset) "@v" (c.other_version) }
                     } } }
@@ -234,9 +234,6 @@ pub async fn base(
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
         let kind = kind_or(&kind)?;
-        if let Some(key) = q.key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
-            return see_other(&format!("/subjects/{}/{}", kind.as_str(), key));
-        }
         let offset = q.offset.unwrap_or(0);
         let view = src::do_base_view(&state, &p, kind, &src::BaseParams { prefix: q.prefix.clone(), offset: Some(offset), limit: Some(50) }).await?;
         let title = format!("{}{}", lang.t(kind.label_zh(), kind.label_en()), lang.t("基础库", " base data"));
@@ -244,7 +241,9 @@ pub async fn base(
             p {
                 a href="/base/person" { (lang.t("人口", "Population")) } " · " a href="/base/legal_entity" { (lang.t("法人", "Legal entities")) }
             }
-            form.inline method="get" action=(format!("/base/{}", kind.as_str())) {
+            // Posted, not put in the URL: identifiers stay out of logs and browser history.
+            form.inline #subject-lookup method="post" action=(format!("/subjects/{}", kind.as_str())) {
+                (csrf(&p))
                 label { (lang.t("查询主体", "Look up a subject")) input name="key" placeholder=(lang.t("公民身份号码 / 统一社会信用代码", "citizen ID / credit code")); }
                 button type="submit" { (lang.t("查询", "Look up")) }
             }
@@ -260,7 +259,7 @@ pub async fn base(
                     @for a in &view.attributes { th { (a.label) br; span.mono.muted { (a.element) " ← " (a.dataset) "@v" (a.version) } } }
                 } }
                 tbody { @for row in &view.rows { tr {
-                    td.mono { a href=(format!("/subjects/{}/{}", kind.as_str(), row.key)) { (row.key) } }
+                    td.mono { (subject_button(&p, kind.as_str(), &row.key)) }
                     @for (a, v) in view.attributes.iter().zip(&row.values) {
                         td.disputed[row.disputed.contains(&a.element)] { (v.clone().unwrap_or_default()) @if row.disputed.contains(&a.element) { " " span.badge.st-rejected { (lang.t("异议中", "disputed")) } } }
                     }
@@ -276,14 +275,27 @@ pub async fn base(
     r.into()
 }
 
-/// `/subjects/{subject}/{key}`: one person or entity across datasets.
+/// A key that opens its subject page: a small form posting the key, so that it never appears
+/// in a URL.
+fn subject_button(p: &Principal, kind: &str, key: &str) -> Markup {
+    html! {
+        form.inline.subject-open method="post" action=(format!("/subjects/{kind}")) {
+            (csrf(p)) input type="hidden" name="key" value=(key);
+            button.link type="submit" { (key) }
+        }
+    }
+}
+
+/// `POST /subjects/{subject}` (the key in the form): one person or entity across datasets.
 pub async fn subject(
     State(state): S,
     headers: HeaderMap,
     Extension(p): P,
-    Path((kind, key)): Path<(String, String)>,
+    Path(kind): Path<String>,
+    body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
+    let key = field(&body, "key");
     let r: Result<Response, ApiError> = async {
         let kind = kind_or(&kind)?;
         let s = src::do_subject(&state, &p, kind, &key).await?;

@@ -31,6 +31,7 @@ pub mod share_ops;
 pub mod sharing;
 pub mod sharing_pages;
 pub mod sources;
+pub mod withdrawals;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -279,6 +280,7 @@ pub fn openapi_json() -> String {
     doc.merge(documents::DocumentsDoc::openapi());
     doc.merge(calendar::CalendarDoc::openapi());
     doc.merge(accounts::AccountsDoc::openapi());
+    doc.merge(withdrawals::WithdrawalsDoc::openapi());
     let mut s = doc.to_pretty_json().unwrap_or_default();
     s.push('\n');
     s

@@ -15,7 +15,7 @@ use pdp_domain::roles::Permission;
 use crate::{
     AppState, accounts, api, calendar, catalog, catalog_pages as cp, dataset_pages as dp, datasets,
     delta_sharing as ds, document_pages as dcp, documents, governance_pages as gp, objections, ops, pages, share_ops,
-    sharing, sharing_pages as shp, sources,
+    sharing, sharing_pages as shp, sources, withdrawals,
 };
 
 /// One route and the permission it needs.
@@ -135,7 +135,7 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/returns", Some(GovernData), gp::return_submit),
         r(M::GET, "/returns/{id}", Some(ViewDatasets), gp::return_page),
         r(M::GET, "/base/{kind}", Some(ViewBaseData), gp::base),
-        r(M::GET, "/subjects/{kind}/{key}", Some(ViewBaseData), gp::subject),
+        record_only(r(M::POST, "/subjects/{kind}", Some(ViewBaseData), gp::subject)),
         r(M::GET, "/objections", Some(ViewDashboard), gp::objections),
         r(M::POST, "/objections", Some(RaiseObjection), gp::objection_submit),
         r(M::GET, "/objections/{id}", Some(ViewDashboard), gp::objection),
@@ -225,6 +225,10 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/catalog/export", Some(ViewCatalog), catalog::export),
         r(M::GET, "/api/v1/catalog/template", Some(ViewCatalog), catalog::template),
         r(M::POST, "/api/v1/catalog/import", Some(EditCatalog), catalog::import),
+        r(M::POST, "/api/v1/catalog/entries/{id}/withdrawal", Some(EditCatalog), withdrawals::request),
+        r(M::GET, "/api/v1/catalog/withdrawals", Some(ViewCatalog), withdrawals::list),
+        r(M::POST, "/api/v1/catalog/withdrawals/{id}/approve", Some(ReviewCatalog), withdrawals::approve),
+        r(M::POST, "/api/v1/catalog/withdrawals/{id}/reject", Some(ReviewCatalog), withdrawals::reject),
         r(M::GET, "/api/v1/catalog/search", Some(ViewCatalog), catalog::search),
         r(M::GET, "/api/v1/catalog/changes", Some(ViewCatalog), catalog::list_changes),
         r(M::POST, "/api/v1/catalog/changes", Some(RecordCatalogChange), catalog::create_change),
@@ -252,7 +256,7 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/api/v1/crosscheck", Some(GovernData), sources::run_crosscheck),
         r(M::GET, "/api/v1/catalog/duplicates", Some(GovernData), sources::duplicates),
         r(M::GET, "/api/v1/base/{subject}", Some(ViewBaseData), sources::base_view),
-        r(M::GET, "/api/v1/subjects/{subject}/{key}", Some(ViewBaseData), sources::subject),
+        record_only(r(M::POST, "/api/v1/subjects/{subject}/lookup", Some(ViewBaseData), sources::subject)),
         r(M::GET, "/api/v1/returns", Some(ViewDatasets), sources::list_returns),
         r(M::POST, "/api/v1/returns", Some(GovernData), sources::create_return),
         r(M::GET, "/api/v1/returns/{id}/data", Some(ViewDatasets), sources::return_data),

@@ -1087,6 +1087,9 @@ pub async fn do_change_grant(
     }
     let action = GrantAction::parse(action).ok_or_else(|| ApiError::not_found(&format!("grant action {action}")))?;
     let reason = reason_required(reason)?;
+    let from = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
+    let to =
+        from.next(action).map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.message_zh(), e.message_en()))?;
     // A suspension the authority ordered is lifted by the authority, not by the provider it
     // may have been ordered against (R-SHR-13).
     if action == GrantAction::Resume
@@ -1100,12 +1103,13 @@ pub async fn do_change_grant(
             "the authority suspended this grant, so only the authority may resume it",
         ));
     }
-    let from = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
-    let to =
-        from.next(action).map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.message_zh(), e.message_en()))?;
     let mut ev = p.event(&format!("share.grant.{}", action.as_str()), "");
     ev.purpose = reason.into();
     let g = state.storage.set_grant_status(id, from.as_str(), to.as_str(), reason, ev).await?;
+    if to == GrantStatus::Revoked {
+        // The grant's masked copies go with it.
+        crate::delta_sharing::remove_share_files(state, id, None);
+    }
     grant_out(state, p, g).await
 }
 

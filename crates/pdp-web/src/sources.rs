@@ -47,7 +47,7 @@ type P = Extension<Principal>;
     components(schemas(
         AuthoritativeSource, SourceInput, CrossCheckOut, CrossCheckRun, Conflict, DuplicateOut, CollectorOut,
         BaseViewOut, BaseAttribute, BaseRow, SubjectOut, SubjectRecords, SubjectValue, DistrictReturn, ReturnInput,
-        ReturnOut, ReturnRowsOut
+        ReturnOut, ReturnRowsOut, SubjectLookup
     )),
     tags((name = "sources", description = "One number one source, cross-check, base views, district data return"))
 )]
@@ -765,16 +765,27 @@ pub async fn do_subject(state: &AppState, p: &Principal, kind: SubjectKind, key:
     Ok(SubjectOut { subject: kind.as_str().into(), key, values, records, open_objections: objections })
 }
 
+/// Which subject to look up: in the body, since a citizen ID number in a URL would stay in
+/// proxies' and browsers' logs.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectLookup {
+    /// The citizen ID number or unified social credit code.
+    pub key: String,
+}
+
 /// One person or legal entity across every dataset about it (audited).
-#[utoipa::path(get, path = "/api/v1/subjects/{subject}/{key}", tag = "sources",
-    params(("subject" = String, Path), ("key" = String, Path, description = "citizen ID or credit code")),
+#[utoipa::path(post, path = "/api/v1/subjects/{subject}/lookup", tag = "sources",
+    params(("subject" = String, Path)), request_body = SubjectLookup,
     responses((status = 200, body = SubjectOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn subject(
     State(state): S,
     Extension(p): P,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<SubjectLookup>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<SubjectOut>, ApiError> {
-    let (kind, key) = path_or(path)?;
+    let kind = path_or(path)?;
+    let key = crate::catalog::json_or(body)?.key;
     Ok(Json(do_subject(&state, &p, parse_kind(&kind)?, &key).await?))
 }
 

@@ -617,6 +617,7 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
     // Objections and share requests past their deadlines go to the authority; the sweep runs
     // hourly (and listings run it too, so nothing waits for the timer).
     let sweep_storage = storage.clone();
+    let sweep_state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
@@ -626,6 +627,12 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             }
             if let Err(e) = pdp_web::sharing::escalate_due(sweep_storage.as_ref()).await {
                 tracing::error!(error = %e.en, "share request escalation sweep failed");
+            }
+            // Copies made for grants that no longer serve are deleted (R-SEC-05).
+            match pdp_web::delta_sharing::sweep_share_files(&sweep_state).await {
+                Ok(n) if n > 0 => tracing::info!(grants = n, "deleted the copies of grants that ended"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e.en, "grant copy sweep failed"),
             }
         }
     });

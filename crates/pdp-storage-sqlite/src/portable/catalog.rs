@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
-use pdp_domain::catalog::{ChangeKind, EntryBody, VersionStatus};
+use pdp_domain::catalog::{ChangeKind, EntryBody, VersionStatus, WithdrawalStatus};
 use pdp_storage::*;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -558,6 +558,149 @@ impl CatalogStore for Store {
         Ok(())
     }
 
+    async fn request_withdrawal(
+        &self,
+        entry_id: i64,
+        version: i64,
+        reason: &str,
+        requested_by: Option<i64>,
+        audit: NewEvent,
+    ) -> Result<Withdrawal> {
+        let mut tx = self.write_tx().await?;
+        let pending: i64 =
+            sqlx::query("SELECT COUNT(*) FROM catalog_withdrawals WHERE entry_id = $1 AND status = 'pending'")
+                .bind(entry_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?
+                .get(0);
+        if pending > 0 {
+            return Err(StorageError::Conflict(format!("a withdrawal of entry {entry_id} is already pending")));
+        }
+        let row = sqlx::query(
+            "INSERT INTO catalog_withdrawals (entry_id, version, reason, requested_by, requested_at, status, decision_reason)
+             VALUES ($1, $2, $3, $4, $5, 'pending', '') RETURNING *",
+        )
+        .bind(entry_id)
+        .bind(version)
+        .bind(reason)
+        .bind(requested_by)
+        .bind(now_micros())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let w = withdrawal_row(row)?;
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("entry:{entry_id}"))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(w)
+    }
+
+    async fn get_withdrawal(&self, id: i64) -> Result<Option<Withdrawal>> {
+        let row = sqlx::query("SELECT * FROM catalog_withdrawals WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(withdrawal_row).transpose()
+    }
+
+    async fn list_withdrawals(&self) -> Result<Vec<Withdrawal>> {
+        let rows = sqlx::query("SELECT * FROM catalog_withdrawals ORDER BY id DESC")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.into_iter().map(withdrawal_row).collect()
+    }
+
+    async fn decide_withdrawal(
+        &self,
+        id: i64,
+        approve: bool,
+        decided_by: Option<i64>,
+        reason: &str,
+        audit: NewEvent,
+    ) -> Result<(Withdrawal, WithdrawalEffects)> {
+        let mut tx = self.write_tx().await?;
+        let now = now_micros();
+        let to = if approve { WithdrawalStatus::Approved } else { WithdrawalStatus::Rejected };
+        let row = sqlx::query(
+            "UPDATE catalog_withdrawals SET status = $1, decided_by = $2, decided_at = $3, decision_reason = $4
+             WHERE id = $5 AND status = 'pending' RETURNING *",
+        )
+        .bind(to.as_str())
+        .bind(decided_by)
+        .bind(now)
+        .bind(reason)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| StorageError::Conflict(format!("withdrawal {id} is no longer pending")))?;
+        let w = withdrawal_row(row)?;
+        let mut effects = WithdrawalEffects::default();
+        if approve {
+            let changed = sqlx::query(
+                "UPDATE catalog_versions SET status = 'withdrawn', reviewed_at = $1, reviewer_id = $2, review_reason = $3
+                 WHERE entry_id = $4 AND version = $5 AND status = 'published'",
+            )
+            .bind(now)
+            .bind(decided_by)
+            .bind(reason)
+            .bind(w.entry_id)
+            .bind(w.version)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+            if changed == 0 {
+                return Err(StorageError::Conflict(format!(
+                    "entry {} version {} is no longer published",
+                    w.entry_id, w.version
+                )));
+            }
+            sqlx::query("UPDATE catalog_entries SET published_version = NULL WHERE id = $1")
+                .bind(w.entry_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            let why = format!("目录已撤销发布 / the catalog entry was withdrawn: {reason}");
+            for r in sqlx::query(
+                "UPDATE share_grants SET status = 'revoked', changed_at = $1, change_reason = $2
+                 WHERE entry_id = $3 AND status IN ('active', 'suspended') RETURNING id",
+            )
+            .bind(now)
+            .bind(&why)
+            .bind(w.entry_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?
+            {
+                effects.revoked_grants.push(r.get("id"));
+            }
+            for r in sqlx::query(
+                "UPDATE share_requests SET status = 'refused', decided_by = $1, decided_at = $2, decision_reason = $3
+                 WHERE entry_id = $4 AND status IN ('pending', 'negotiating', 'escalated') RETURNING id",
+            )
+            .bind(decided_by)
+            .bind(now)
+            .bind(&why)
+            .bind(w.entry_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?
+            {
+                effects.refused_requests.push(r.get("id"));
+            }
+            effects.revoked_grants.sort_unstable();
+            effects.refused_requests.sort_unstable();
+        }
+        let detail = serde_json::to_string(&effects).map_err(|e| StorageError::Backend(e.to_string()))?;
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("entry:{}", w.entry_id)).with_detail(detail)])
+            .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok((w, effects))
+    }
+
     async fn running_deadlines(&self, from: &str) -> Result<Vec<RunningDeadline>> {
         let mut out = Vec::new();
         for (kind, sql) in [
@@ -608,6 +751,22 @@ impl CatalogStore for Store {
             })
             .collect()
     }
+}
+
+fn withdrawal_row(r: DbRow) -> Result<Withdrawal> {
+    let status: String = r.get("status");
+    Ok(Withdrawal {
+        id: r.get("id"),
+        entry_id: r.get("entry_id"),
+        version: r.get("version"),
+        reason: r.get("reason"),
+        requested_by: r.get("requested_by"),
+        requested_at_micros: r.get("requested_at"),
+        status: WithdrawalStatus::parse(&status).ok_or_else(|| bad("withdrawal status", &status))?,
+        decided_by: r.get("decided_by"),
+        decided_at_micros: r.get("decided_at"),
+        decision_reason: r.get("decision_reason"),
+    })
 }
 
 const CHANGE_SELECT_ONE: &str =

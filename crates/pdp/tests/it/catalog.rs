@@ -616,3 +616,72 @@ async fn demo_catalog_and_reindex() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("{} published entries", published.len())), "{text}");
 }
+
+/// covers: R-CAT-06 (a published entry is withdrawn through review: the organisation asks with a
+/// reason and is told the consequences, a reviewer in scope who did not ask decides; approval
+/// takes the entry out of the published catalog, revokes its grants and refuses its open
+/// requests), R-SEC-03 (each step audited)
+#[tokio::test]
+async fn published_entries_are_withdrawn_through_review_on_every_backend() {
+    use crate::sharing::{load, publish, request};
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let district = srv.login("dh.reviewer").await;
+        let approver = srv.login("approver").await;
+        let xs = srv.login("xs.officer").await;
+        let auditor = srv.login("auditor").await;
+        let entry = publish(&officer, &reviewer, "人员信息（撤销发布测试）", "conditional").await;
+        load(&officer, entry).await;
+        let (_, r) = xs.post_json("/api/v1/share/requests", request(entry, "view", &["id_no", "person_name"])).await;
+        let granted = r["id"].as_i64().unwrap();
+        let (s, r) = approver.post_json(&format!("/api/v1/share/requests/{granted}/approve"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        let grant = r["grant"]["id"].as_i64().unwrap();
+        let (_, r) = xs.post_json("/api/v1/share/requests", request(entry, "verify", &["id_no"])).await;
+        assert_eq!(r["status"], "pending", "{b}: {r}");
+        let pending = r["id"].as_i64().unwrap();
+
+        // Only the providing organisation asks, with a reason; the answer states the consequences.
+        let url = format!("/api/v1/catalog/entries/{entry}/withdrawal");
+        let (s, e) = xs.post_json(&url, json!({"reason": "x"})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: {e}");
+        let (s, e) = officer.post_json(&url, json!({"reason": " "})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("reason_required")), "{b}");
+        let (s, w) = officer.post_json(&url, json!({"reason": "法定依据已废止"})).await;
+        assert_eq!((s, w["status"].as_str()), (StatusCode::CREATED, Some("pending")), "{b}: {w}");
+        assert_eq!(w["effects"], json!({"revoked_grants": [grant], "refused_requests": [pending]}), "{b}: {w}");
+        let (s, e) = officer.post_json(&url, json!({"reason": "再次申请"})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}: one pending request per entry: {e}");
+        let wid = w["id"].as_i64().unwrap();
+        // Still published and serving until a reviewer decides.
+        let (s, _) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+
+        // The district's reviewer does not review the city's organisation.
+        let decide = format!("/api/v1/catalog/withdrawals/{wid}/approve");
+        let (s, e) = district.post_json(&decide, json!({"reason": "同意"})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("catalog_not_your_region")), "{b}: {e}");
+        let (s, d) = reviewer.post_json(&decide, json!({"reason": "依据已废止，同意撤销"})).await;
+        assert_eq!((s, d["status"].as_str()), (StatusCode::OK, Some("approved")), "{b}: {d}");
+        assert_eq!(d["effects"], json!({"revoked_grants": [grant], "refused_requests": [pending]}), "{b}: {d}");
+        let (s, e) = reviewer.post_json(&decide, json!({"reason": "again"})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}: decided once: {e}");
+
+        // Applied: out of the published catalog, the grant revoked, the request refused.
+        let (_, published) = officer.get_json("/api/v1/catalog/entries?view=published&limit=5000").await;
+        assert!(!published.as_array().unwrap().iter().any(|e| e["entry_id"] == entry), "{b}");
+        let (s, e) =
+            xs.get_json(&format!("/api/v1/share/grants/{grant}/records?key={}", crate::sharing::people()[0].0)).await;
+        assert!(s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND, "{b}: {s} {e}");
+        let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
+        assert_eq!(g["status"], "revoked", "{b}: {g}");
+        let (_, r) = xs.get_json(&format!("/api/v1/share/requests/{pending}")).await;
+        assert_eq!(r["status"], "refused", "{b}: {r}");
+        for action in ["catalog.entry.withdrawal.request", "catalog.entry.withdrawal.approve"] {
+            assert_eq!(crate::governance::audit_count(&auditor, action).await, 1, "{b}: {action}");
+        }
+    }
+}

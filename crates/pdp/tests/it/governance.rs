@@ -185,7 +185,7 @@ async fn sources_crosscheck_base_views_and_district_return_on_every_backend() {
         assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("base_bad_prefix")), "{b}");
 
         // The subject page shows the person in both datasets with the conflict marked.
-        let (s, p) = reviewer.get_json(&format!("/api/v1/subjects/person/{p2}")).await;
+        let (s, p) = reviewer.post_json("/api/v1/subjects/person/lookup", json!({"key": p2})).await;
         assert_eq!(s, StatusCode::OK, "{b}: {p}");
         assert_eq!(p["records"].as_array().unwrap().len(), 2, "{b}: {p}");
         let names: Vec<&Value> =
@@ -193,11 +193,18 @@ async fn sources_crosscheck_base_views_and_district_return_on_every_backend() {
         assert_eq!(names.len(), 2);
         assert!(names.iter().all(|v| v["conflict"] == true), "{b}: {names:?}");
         assert!(names.iter().any(|v| v["dataset"] == a_code.as_str() && v["authoritative"] == true));
-        let (s, r) = reviewer.get_json("/api/v1/subjects/person/12345").await;
+        let (s, r) = reviewer.post_json("/api/v1/subjects/person/lookup", json!({"key": "12345"})).await;
         assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("subject_bad_key")), "{b}");
-        let (s, _) = officer.get_json(&format!("/api/v1/subjects/person/{p2}")).await;
+        let (s, _) = officer.post_json("/api/v1/subjects/person/lookup", json!({"key": p2})).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
         assert!(audit_count(&auditor, "subject.view").await >= 1, "{b}");
+        // Identifiers stay out of URLs (R-SEC-05): there is no GET with the ID number, and the
+        // base view's keys open the subject page by posting it.
+        let (s, _) = reviewer.get_json(&format!("/api/v1/subjects/person/{p2}")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+        let (s, html) = reviewer.get("/base/person?prefix=350102").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert!(html.contains(&p2) && !html.contains(&format!("/{p2}")) && !html.contains(&format!("={p2}")), "{b}");
         assert!(audit_count(&auditor, "base.view").await >= 1, "{b}");
         assert!(audit_count(&auditor, "crosscheck.run").await >= 1, "{b}");
         assert!(audit_count(&auditor, "source.assign").await >= 2, "{b}");
@@ -354,7 +361,7 @@ async fn objections_with_working_day_deadlines_on_every_backend() {
         let (_, rows) = officer.get_json(&format!("/api/v1/datasets/{a_id}/data?column=id_no&value={p1}")).await;
         assert_eq!(rows["disputed"], json!([{"row": 0, "field": "address"}]), "{b}: {rows}");
         assert_eq!(rows["rows"][0][2], "东湖路1号");
-        let (_, p) = reviewer.get_json(&format!("/api/v1/subjects/person/{p1}")).await;
+        let (_, p) = reviewer.post_json("/api/v1/subjects/person/lookup", json!({"key": p1})).await;
         assert!(
             p["values"].as_array().unwrap().iter().any(|v| v["element"] == "address" && v["disputed"] == true),
             "{b}: {p}"

@@ -90,7 +90,7 @@ pub(crate) async fn load(officer: &Client, entry: i64) {
     assert_eq!(r["accepted"], 12, "{r}");
 }
 
-fn request(entry: i64, mode: &str, fields: &[&str]) -> Value {
+pub(crate) fn request(entry: i64, mode: &str, fields: &[&str]) -> Value {
     json!({
         "entry_id": entry, "fields": fields, "mode": mode, "scenario": "企业登记核验申请人身份",
         "legal_basis": "《市场主体登记管理条例》第十六条", "purpose": "核验登记申请人身份信息",
@@ -367,7 +367,7 @@ async fn requests_grants_and_the_four_modes_on_every_backend() {
         assert_eq!(detail["response_hash"].as_str().unwrap().len(), 64, "{b}: {detail}");
         assert_eq!(ev[0]["request_hash"].as_str().unwrap().len(), 64, "{b}");
         assert_eq!(audit_count(&auditor, "share.access.bulk.end").await, 1, "{b}");
-        assert_eq!(audit_count(&auditor, "share.grant.suspend").await, 1, "{b}");
+        assert_eq!(audit_count(&auditor, "share.grant.suspend").await, 2, "{b}: the provider's and the authority's");
         assert_eq!(audit_count(&auditor, "share.request.refuse").await, 1, "{b}");
 
         // Unconditional data is granted at once; the authority sees it.
@@ -647,10 +647,14 @@ async fn delta_sharing_serves_a_masked_grant_to_the_python_client() {
         let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{gid}")).await;
         assert!(g["usage"]["rows"].as_i64().unwrap() >= 24, "{b}: {g}");
 
-        // Revoked: the share is gone and the signed URL no longer serves.
+        // Revoked: the share is gone, the signed URL no longer serves, and the grant's masked
+        // copy is deleted with it (R-SEC-05).
+        let copies = srv.dir.path().join("lake").join("_shares").join(format!("grant-{gid}"));
+        assert!(copies.exists(), "{b}: the served copy is on disk while the grant serves");
         let (s, _) =
             approver.post_json(&format!("/api/v1/share/grants/{gid}/revoke"), json!({"reason": "项目结束"})).await;
         assert_eq!(s, StatusCode::OK, "{b}");
+        assert!(!copies.exists(), "{b}: the revoked grant's copy is deleted");
         let resp =
             http.post(format!("{table}/{name}/query")).bearer_auth(&token).json(&json!({})).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{b}");
