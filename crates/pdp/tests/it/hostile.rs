@@ -170,6 +170,22 @@ async fn hostile_input_leaves_the_server_answering_on_every_backend() {
         assert!(audit_count(&auditor, "share.access.other_org").await >= 1, "{b}");
         healthy(&srv, b).await;
 
+        // 7. What a user typed never runs as a formula in a CSV the platform writes (R-SEC-05):
+        //    a login attempt as `=hyperlink(…)` lands in the audit log, and its export shows the
+        //    cell as text.
+        let formula = "=hyperlink(\"x\")";
+        let res = TestServer::http()
+            .post(format!("{}/login", srv.url))
+            .form(&[("username", formula), ("password", "x"), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{b}");
+        let csv = String::from_utf8(auditor.get_bytes("/api/v1/audit/events.csv?action=auth.login").await).unwrap();
+        let line = csv.lines().find(|l| l.contains("hyperlink")).unwrap_or_else(|| panic!("{b}: {csv}"));
+        assert!(line.contains(",\"'=hyperlink(\"\"x\"\")\","), "{b}: {line}");
+        assert!(!line.split(',').any(|cell| cell.starts_with('=')), "{b}: {line}");
+
         // Nothing was lost: the dataset is as loaded and the chain verifies.
         let (_, rows) = officer.get_json(&format!("/api/v1/datasets/{id}/data")).await;
         assert_eq!(rows["total"], 1, "{b}: {rows}");
