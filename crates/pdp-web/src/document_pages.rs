@@ -25,22 +25,18 @@ use crate::pages::{Page, page};
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
 
-#[derive(Debug, Deserialize)]
-pub struct HolderQuery {
-    pub holder: Option<String>,
-}
-
-/// The documents of one applicant under a grant, as a counter files them.
+/// The documents of one applicant under a grant, as a counter files them. The applicant's
+/// identifier is posted from the grant's page, never put in the URL.
 pub async fn documents_page(
     State(state): S,
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    Query(q): Query<HolderQuery>,
+    body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
-        let holder = q.holder.unwrap_or_default();
+        let holder = crate::pages::field(&body, "holder");
         let out = docs::do_fetch(&state, &p, id, &holder).await?;
         page(
             lang,

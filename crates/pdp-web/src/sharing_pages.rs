@@ -695,12 +695,10 @@ pub async fn decide_submit(
 #[derive(Debug, Deserialize)]
 pub struct GrantQuery {
     ok: Option<String>,
-    /// A view lookup: the record's identifier.
-    key: Option<String>,
 }
 
 /// `/share/grants/{id}`: the grant, its usage and life cycle; for the user organisation, the
-/// tool of its mode. A view lookup (`?key=`) is a data access, audited like the API's.
+/// tool of its mode.
 pub async fn grant_page(
     State(state): S,
     headers: HeaderMap,
@@ -709,14 +707,24 @@ pub async fn grant_page(
     Query(q): Query<GrantQuery>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
+    grant_view(&state, &p, lang, id, q.ok.as_deref(), None, None).await.into()
+}
+
+/// `POST /share/grants/{id}/records`: a view lookup from the grant's page, a data access
+/// audited like the API's. The key is posted: a citizen ID number in a page's URL would stay in
+/// the browser's history and in proxies' logs.
+pub async fn view_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    body: String,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
-        let records = match q.key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
-            Some(key) => Some(
-                sh::do_view(&state, &p, id, &sh::ViewParams { key: key.into(), offset: None, limit: None }).await?.out,
-            ),
-            None => None,
-        };
-        grant_view(&state, &p, lang, id, q.ok.as_deref(), records, None).await
+        let key = field(&body, "key");
+        let out = sh::do_view(&state, &p, id, &sh::ViewParams { key, offset: None, limit: None }).await?.out;
+        grant_view(&state, &p, lang, id, None, Some(out), None).await
     }
     .await;
     r.into()
@@ -803,13 +811,15 @@ async fn grant_view(
                         @if licence {
                             h2 { (lang.t("调取电子证照", "Fetch electronic licences")) }
                             p.muted { (lang.t("按申请人的身份证号码或统一社会信用代码调取证照，代替纸质材料。", "Fetch an applicant's licences by citizen ID or credit code instead of asking for paper.")) }
-                            form #documents-form method="get" action=(format!("/share/grants/{id}/documents")) {
+                            form #documents-form method="post" action=(format!("/share/grants/{id}/documents")) {
+                                (csrf(p))
                                 label { (lang.t("申请人标识", "Applicant identifier")) input name="holder" required; }
                                 button type="submit" { (lang.t("调取", "Fetch")) }
                             }
                         }
                         h2 { (lang.t("查询", "Look up")) }
-                        form #view-form method="get" action=(format!("/share/grants/{id}")) {
+                        form #view-form method="post" action=(format!("/share/grants/{id}/records")) {
+                            (csrf(p))
                             label { (lang.t("记录标识", "Record key")) input name="key" required; }
                             button type="submit" { (lang.t("查询", "Look up")) }
                         }

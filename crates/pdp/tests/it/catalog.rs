@@ -656,9 +656,14 @@ async fn published_entries_are_withdrawn_through_review_on_every_backend() {
         let (s, e) = officer.post_json(&url, json!({"reason": "再次申请"})).await;
         assert_eq!(s, StatusCode::CONFLICT, "{b}: one pending request per entry: {e}");
         let wid = w["id"].as_i64().unwrap();
-        // Still published and serving until a reviewer decides.
+        // Still published and serving until a reviewer decides: a counter looks a record up on
+        // the grant's page, the identifier posted rather than put in the URL (R-SEC-05).
         let (s, _) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
         assert_eq!(s, StatusCode::OK, "{b}");
+        let person = crate::sharing::people()[0].0.clone();
+        let (s, html) = xs.post_form(&format!("/share/grants/{grant}/records"), &[("key", &person)], true).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {html}");
+        assert!(html.contains("id=\"records\"") && html.contains(&person[..6]) && !html.contains(&person), "{b}");
 
         // The district's reviewer does not review the city's organisation.
         let decide = format!("/api/v1/catalog/withdrawals/{wid}/approve");

@@ -1204,8 +1204,11 @@ async fn electronic_licences_are_fetched_by_identifier_and_verified() {
         assert_eq!(v["issued"], true, "{b}: by digest alone: {v}");
 
         // The pages: the counter's document view and the verification page.
-        let (s, html) = xs.get(&format!("/share/grants/{grant}/documents?holder={firm_a}")).await;
+        // The applicant's code is posted from the grant's page, never put in its URL.
+        let (s, html) = xs.post_form(&format!("/share/grants/{grant}/documents"), &[("holder", &firm_a)], true).await;
         assert_eq!(s, StatusCode::OK, "{b}");
+        let (s, _) = xs.get(&format!("/share/grants/{grant}/documents?holder={firm_a}")).await;
+        assert_ne!(s, StatusCode::OK, "{b}: no lookup by GET");
         assert!(html.contains("临江恒信科技有限公司") && html.contains("SPJY-002"), "{b}: {html}");
         let (_, html) = xs.get(&format!("/documents/verify?digest={}", doc["digest"].as_str().unwrap())).await;
         assert!(html.contains("真实有效"), "{b}: {html}");
