@@ -226,6 +226,14 @@ pub async fn detail(
             && p.allows(Permission::ReviewCatalog)
             && cat::review_scope(&state, &p).await?.contains(latest.org_id)
             && latest.author_id != Some(p.user.id);
+        // A pending request to withdraw the published entry, with what approval would do.
+        let withdrawal = match latest.published_version {
+            Some(_) => crate::withdrawals::pending_of(&state, id).await?,
+            None => None,
+        };
+        let may_decide_withdrawal = withdrawal.as_ref().is_some_and(|w| w.w.requested_by != Some(p.user.id))
+            && p.allows(Permission::ReviewCatalog)
+            && cat::review_scope(&state, &p).await?.contains(latest.org_id);
         let b = &shown.body;
         let title = b.name.clone();
         page(lang, Some(&p), "/catalog", &title, html! {
@@ -275,6 +283,23 @@ pub async fn detail(
                     td { (f.purpose) }
                 } } }
             }
+            @if let Some(w) = &withdrawal {
+                div.notice.warn #withdrawal-pending role="status" {
+                    (lang.t("撤销发布申请待审核：", "Withdrawal pending review: ")) (w.w.reason)
+                    br;
+                    (lang.t("批准后将撤销 ", "Approval revokes ")) (w.effects.revoked_grants.len()) (lang.t(" 个共享授权，驳回 ", " grant(s) and refuses "))
+                    (w.effects.refused_requests.len()) (lang.t(" 个未决申请。", " open request(s)."))
+                }
+                @if may_decide_withdrawal {
+                    @for (action, zh, en) in [("approve", "同意撤销", "Approve"), ("reject", "不同意", "Reject")] {
+                        form.inline method="post" action=(format!("/catalog/withdrawals/{}/{action}", w.w.id)) {
+                            (csrf(&p))
+                            input name="reason" required placeholder=(lang.t("审核意见", "Reason")) aria-label=(lang.t("审核意见", "Reason"));
+                            button type="submit" { (lang.t(zh, en)) }
+                        }
+                    }
+                }
+            }
             h2 { (lang.t("操作", "Actions")) }
             div.actions {
                 @if own && latest.status != VersionStatus::Submitted {
@@ -289,6 +314,13 @@ pub async fn detail(
                 @if reviewable {
                     (step_form(lang, &p, id, latest.version, WorkflowAction::Approve, false))
                     (step_form(lang, &p, id, latest.version, WorkflowAction::Reject, true))
+                }
+                @if own && latest.published_version.is_some() && withdrawal.is_none() {
+                    form.inline #withdrawal-form method="post" action=(format!("/catalog/entries/{id}/withdrawal")) {
+                        (csrf(&p))
+                        input name="reason" required placeholder=(lang.t("撤销发布的理由", "Why withdraw")) aria-label=(lang.t("撤销发布的理由", "Why withdraw"));
+                        button.danger type="submit" { (lang.t("申请撤销发布", "Ask to withdraw")) }
+                    }
                 }
                 @if own && latest.published_version.is_none() {
                     form method="post" action=(format!("/catalog/entries/{id}/delete")) {

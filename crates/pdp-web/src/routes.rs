@@ -114,6 +114,8 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/catalog/entries/{id}/delete", Some(EditCatalog), cp::delete),
         r(M::POST, "/catalog/entries/{id}/submit", Some(EditCatalog), cp::submit),
         r(M::POST, "/catalog/entries/{id}/withdraw", Some(EditCatalog), cp::withdraw),
+        r(M::POST, "/catalog/entries/{id}/withdrawal", Some(EditCatalog), withdrawals::request_submit),
+        r(M::POST, "/catalog/withdrawals/{id}/{action}", Some(ReviewCatalog), withdrawals::decide_submit),
         r(M::POST, "/catalog/entries/{id}/approve", Some(ReviewCatalog), cp::approve),
         r(M::POST, "/catalog/entries/{id}/reject", Some(ReviewCatalog), cp::reject),
         r(M::GET, "/catalog/review", Some(ReviewCatalog), cp::review),

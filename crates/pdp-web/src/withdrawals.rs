@@ -163,6 +163,43 @@ pub async fn request(
     Ok((StatusCode::CREATED, Json(do_request(&state, &p, id, &input.reason).await?)))
 }
 
+/// The pending request to withdraw an entry, if there is one, with what approval would do.
+pub async fn pending_of(state: &AppState, entry_id: i64) -> Result<Option<WithdrawalOut>, ApiError> {
+    let pending = state
+        .storage
+        .list_withdrawals()
+        .await?
+        .into_iter()
+        .find(|w| w.entry_id == entry_id && w.status == WithdrawalStatus::Pending);
+    match pending {
+        Some(w) => Ok(Some(out(state, w, None).await?)),
+        None => Ok(None),
+    }
+}
+
+/// `POST /catalog/entries/{id}/withdrawal` from the entry's page.
+pub async fn request_submit(State(state): S, Extension(p): P, Path(id): Path<i64>, body: String) -> crate::pages::Page {
+    let reason = crate::pages::field(&body, "reason");
+    let r = do_request(&state, &p, id, &reason).await;
+    r.and_then(|_| crate::pages::see_other(&format!("/catalog/entries/{id}?ok=withdrawal"))).into()
+}
+
+/// `POST /catalog/withdrawals/{id}/approve|reject` from the entry's page.
+pub async fn decide_submit(
+    State(state): S,
+    Extension(p): P,
+    Path((id, action)): Path<(i64, String)>,
+    body: String,
+) -> crate::pages::Page {
+    let reason = crate::pages::field(&body, "reason");
+    let r = match action.as_str() {
+        "approve" | "reject" => do_decide(&state, &p, id, action == "approve", &reason).await,
+        _ => Err(ApiError::not_found(&format!("withdrawal action {action}"))),
+    };
+    r.and_then(|w| crate::pages::see_other(&format!("/catalog/entries/{}?ok={}", w.w.entry_id, w.w.status.as_str())))
+        .into()
+}
+
 /// Withdrawal requests the caller may see: its organisation's, and those of the organisations it
 /// reviews.
 pub async fn do_list(state: &AppState, p: &Principal) -> Result<Vec<WithdrawalOut>, ApiError> {

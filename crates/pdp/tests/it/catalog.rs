@@ -644,6 +644,10 @@ async fn published_entries_are_withdrawn_through_review_on_every_backend() {
         assert_eq!(r["status"], "pending", "{b}: {r}");
         let pending = r["id"].as_i64().unwrap();
 
+        // The entry's page offers its organisation the request.
+        let page = format!("/catalog/entries/{entry}");
+        let (_, html) = officer.get(&page).await;
+        assert!(html.contains("withdrawal-form"), "{b}");
         // Only the providing organisation asks, with a reason; the answer states the consequences.
         let url = format!("/api/v1/catalog/entries/{entry}/withdrawal");
         let (s, e) = xs.post_json(&url, json!({"reason": "x"})).await;
@@ -664,6 +668,16 @@ async fn published_entries_are_withdrawn_through_review_on_every_backend() {
         let (s, html) = xs.post_form(&format!("/share/grants/{grant}/records"), &[("key", &person)], true).await;
         assert_eq!(s, StatusCode::OK, "{b}: {html}");
         assert!(html.contains("id=\"records\"") && html.contains(&person[..6]) && !html.contains(&person), "{b}");
+
+        // The pages show the pending request and its consequences; the form to decide only to a
+        // reviewer in scope.
+        let (_, html) = officer.get(&page).await;
+        assert!(html.contains("withdrawal-pending") && !html.contains("withdrawal-form"), "{b}");
+        assert!(!html.contains(&format!("/catalog/withdrawals/{wid}/approve")), "{b}: the officer does not decide");
+        let (_, html) = reviewer.get(&page).await;
+        assert!(html.contains(&format!("/catalog/withdrawals/{wid}/approve")), "{b}");
+        let (_, html) = district.get(&page).await;
+        assert!(!html.contains(&format!("/catalog/withdrawals/{wid}/approve")), "{b}: out of the district's scope");
 
         // The district's reviewer does not review the city's organisation.
         let decide = format!("/api/v1/catalog/withdrawals/{wid}/approve");
