@@ -288,6 +288,19 @@ pub struct ReviewInput {
     pub reason: String,
 }
 
+/// Refuses unless `p` reviews the catalog of `org_id` (its region's, or all for the city).
+pub(crate) async fn require_reviewer_of(state: &AppState, p: &Principal, org_id: i64) -> Result<(), ApiError> {
+    if !p.allows(Permission::ReviewCatalog) || !review_scope(state, p).await?.contains(org_id) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "catalog_not_your_region",
+            "该单位不在您的审核范围内",
+            "this organisation is outside the region you review",
+        ));
+    }
+    Ok(())
+}
+
 pub async fn do_transition(
     state: &AppState,
     p: &Principal,
@@ -311,14 +324,7 @@ pub async fn do_transition(
             }
         }
         WorkflowAction::Approve | WorkflowAction::Reject => {
-            if !p.allows(Permission::ReviewCatalog) || !review_scope(state, p).await?.contains(e.org_id) {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "catalog_not_your_region",
-                    "该单位不在您的审核范围内",
-                    "this organisation is outside the region you review",
-                ));
-            }
+            require_reviewer_of(state, p, e.org_id).await?;
             if e.author_id == Some(p.user.id) {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,

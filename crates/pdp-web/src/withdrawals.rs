@@ -235,14 +235,7 @@ pub async fn do_decide(
         .get_entry(w.entry_id)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("catalog entry {}", w.entry_id)))?;
-    if !p.allows(Permission::ReviewCatalog) || !review_scope(state, p).await?.contains(e.org_id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "catalog_not_your_region",
-            "该单位不在您的审核范围内",
-            "this organisation is outside the region you review",
-        ));
-    }
+    crate::catalog::require_reviewer_of(state, p, e.org_id).await?;
     if w.requested_by == Some(p.user.id) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
