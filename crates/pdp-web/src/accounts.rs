@@ -122,8 +122,12 @@ pub async fn set_disabled(
     body: Result<Json<DisableInput>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_or(id)?;
-    let input = json_or(body)?;
-    not_self(&p, id)?;
+    do_set_disabled(&state, &p, id, &json_or(body)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn do_set_disabled(state: &AppState, p: &Principal, id: i64, input: &DisableInput) -> Result<(), ApiError> {
+    not_self(p, id)?;
     let reason = input.reason.trim();
     if reason.is_empty() {
         return Err(ApiError::bad_request("reason_required", "请说明理由", "give a reason"));
@@ -131,7 +135,7 @@ pub async fn set_disabled(
     let mut ev = p.event(if input.disabled { "user.disable" } else { "user.enable" }, "");
     ev.purpose = reason.into();
     state.storage.set_disabled(id, input.disabled, ev).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// How many sessions were ended.
@@ -148,11 +152,27 @@ pub async fn end_sessions(
     Extension(p): P,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<SessionsEnded>, ApiError> {
-    let id = path_or(id)?;
-    not_self(&p, id)?;
+    Ok(Json(do_end_sessions(&state, &p, path_or(id)?).await?))
+}
+
+pub async fn do_end_sessions(state: &AppState, p: &Principal, id: i64) -> Result<SessionsEnded, ApiError> {
+    not_self(p, id)?;
     state.storage.get_user(id).await?.ok_or_else(|| ApiError::not_found(&format!("user:{id}")))?;
     let ended = state.storage.end_sessions(id, p.event("user.sessions.end", "")).await?;
-    Ok(Json(SessionsEnded { ended }))
+    Ok(SessionsEnded { ended })
+}
+
+/// `POST /users/{id}/disable` from the users page (`disabled` = `true` or `false`).
+pub async fn disable_submit(State(state): S, Extension(p): P, Path(id): Path<i64>, body: String) -> Page {
+    let input = DisableInput { disabled: field(&body, "disabled") == "true", reason: field(&body, "reason") };
+    let r = do_set_disabled(&state, &p, id, &input).await;
+    r.and_then(|()| see_other(&format!("/users?ok=user-{id}"))).into()
+}
+
+/// `POST /users/{id}/sessions/end` from the users page.
+pub async fn end_sessions_submit(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Page {
+    let r = do_end_sessions(&state, &p, id).await;
+    r.and_then(|e| see_other(&format!("/users?ok=sessions-{}", e.ended))).into()
 }
 
 fn password_form(lang: Lang, p: &Principal, error: Option<&ApiError>) -> Result<Response, ApiError> {

@@ -654,7 +654,7 @@ pub async fn users(
             p.muted { (lang.t("安全管理、数据操作和审计须由不同人员负责：安全管理员不能兼任审计员，审计员不能兼任任何操作数据的角色。",
                 "Security management, data operation and audit review are done by different people: a security administrator is never an auditor, and an auditor holds no role that operates data.")) }
             table {
-                thead { tr { th { (lang.t("用户名", "Username")) } th { (lang.t("姓名", "Name")) } th { (lang.t("单位", "Organisation")) } th { (lang.t("角色", "Roles")) } } }
+                thead { tr { th { (lang.t("用户名", "Username")) } th { (lang.t("姓名", "Name")) } th { (lang.t("单位", "Organisation")) } th { (lang.t("角色", "Roles")) } th { (lang.t("账号", "Account")) } } }
                 tbody { @for u in &users { tr {
                     td.mono { (u.username) }
                     td { (u.display_name) }
@@ -668,6 +668,23 @@ pub async fn users(
                             }
                         } @else {
                             @for r in &u.roles { span.badge { (lang.t(r.label_zh(), r.label_en())) } }
+                        }
+                    }
+                    td {
+                        @if u.disabled { span.badge.st-rejected { (lang.t("已停用", "disabled")) } " " }
+                        @if u.must_change_password { span.badge { (lang.t("待改初始密码", "initial password")) } " " }
+                        // Nobody disables their own account or ends their own sessions.
+                        @if p.allows(Permission::ManageUsers) && u.id != p.user.id {
+                            form.inline.account-disable method="post" action=(format!("/users/{}/disable", u.id)) {
+                                (csrf(&p))
+                                input type="hidden" name="disabled" value=(if u.disabled { "false" } else { "true" });
+                                input name="reason" required placeholder=(lang.t("理由", "Reason")) aria-label=(lang.t("理由", "Reason"));
+                                button type="submit" { @if u.disabled { (lang.t("启用", "Enable")) } @else { (lang.t("停用", "Disable")) } }
+                            }
+                            form.inline method="post" action=(format!("/users/{}/sessions/end", u.id)) {
+                                (csrf(&p))
+                                button type="submit" { (lang.t("结束会话", "End sessions")) }
+                            }
                         }
                     }
                 } } }

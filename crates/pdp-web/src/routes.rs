@@ -96,6 +96,8 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/users", Some(ViewUsers), pages::users),
         r(M::POST, "/users", Some(ManageUsers), pages::user_create),
         r(M::POST, "/users/{id}/roles", Some(AssignRoles), pages::user_roles),
+        r(M::POST, "/users/{id}/disable", Some(ManageUsers), accounts::disable_submit),
+        r(M::POST, "/users/{id}/sessions/end", Some(ManageUsers), accounts::end_sessions_submit),
         r(M::GET, "/api-keys", Some(ManageOwnApiKeys), pages::api_keys),
         r(M::POST, "/api-keys", Some(ManageOwnApiKeys), pages::api_key_create),
         r(M::POST, "/api-keys/{id}/revoke", Some(ManageOwnApiKeys), pages::api_key_revoke),

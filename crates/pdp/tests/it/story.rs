@@ -232,6 +232,22 @@ async fn day_one_story_on_every_backend() {
         // Reading the log is itself on the record.
         let (_, reads) = auditor.get_json("/api/v1/audit/events?action=audit.export").await;
         assert!(!reads.as_array().unwrap().is_empty(), "{b}");
+
+        // The same from the users page: the administrator disables li.na there (its session
+        // ends), and enables it again; there is no such form for the administrator's own row.
+        let officer = srv.login_with("li.na", "Li-Na-Chose-2026").await.expect("li.na");
+        let (_, html) = admin.get("/users").await;
+        assert!(html.contains(&format!("/users/{uid}/disable")), "{b}");
+        assert!(!html.contains(&format!("/users/{admin_id}/disable")), "{b}");
+        let disable = format!("/users/{uid}/disable");
+        let (s, _) = admin.post_form(&disable, &[("disabled", "true"), ("reason", "离岗")], true).await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{b}");
+        assert_eq!(officer.get_json("/api/v1/me").await.0, StatusCode::UNAUTHORIZED, "{b}");
+        let (_, html) = admin.get("/users").await;
+        assert!(html.contains("已停用"), "{b}");
+        let (s, _) = admin.post_form(&disable, &[("disabled", "false"), ("reason", "返岗")], true).await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{b}");
+        assert!(srv.login_with("li.na", "Li-Na-Chose-2026").await.is_ok(), "{b}");
     }
 }
 
