@@ -196,9 +196,25 @@ impl AuditQuery {
     }
 }
 
+/// An account's password and hold, and its sessions' expiry. Every writing method records its
+/// audit event in the same transaction.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Replaces an account's password hash and whether it must be changed at the next login.
+    async fn set_password(&self, user_id: i64, hash: &str, must_change: bool, audit: NewEvent) -> Result<()>;
+    /// Disables or enables an account; disabling ends its sessions in the same transaction.
+    async fn set_disabled(&self, user_id: i64, disabled: bool, audit: NewEvent) -> Result<()>;
+    /// Ends every session of an account; returns how many there were.
+    async fn end_sessions(&self, user_id: i64, audit: NewEvent) -> Result<u64>;
+    /// Moves a session's expiry (its idle timeout slides with use). Not audited: it is no action.
+    async fn touch_session(&self, token_hash: &str, expires_at_micros: i64) -> Result<()>;
+}
+
 /// The metadata store. All times are microseconds since the Unix epoch, UTC.
 #[async_trait]
-pub trait Storage: CatalogStore + DatasetStore + AggregationStore + ShareStore + Send + Sync + 'static {
+pub trait Storage:
+    CatalogStore + DatasetStore + AggregationStore + ShareStore + AccountStore + Send + Sync + 'static
+{
     /// A short name of the backend for logs and `/readyz`.
     fn backend(&self) -> &'static str;
     /// Checks that the database answers.
@@ -220,14 +236,6 @@ pub trait Storage: CatalogStore + DatasetStore + AggregationStore + ShareStore +
     async fn count_users(&self) -> Result<i64>;
     /// Replaces the roles of an account. The caller has checked the separation of duties.
     async fn set_roles(&self, user_id: i64, roles: &[Role], audit: NewEvent) -> Result<()>;
-    /// Replaces an account's password hash and whether it must be changed at the next login.
-    async fn set_password(&self, user_id: i64, hash: &str, must_change: bool, audit: NewEvent) -> Result<()>;
-    /// Disables or enables an account; disabling ends its sessions in the same transaction.
-    async fn set_disabled(&self, user_id: i64, disabled: bool, audit: NewEvent) -> Result<()>;
-    /// Ends every session of an account; returns how many there were.
-    async fn end_sessions(&self, user_id: i64, audit: NewEvent) -> Result<u64>;
-    /// Moves a session's expiry (its idle timeout slides with use). Not audited: it is no action.
-    async fn touch_session(&self, token_hash: &str, expires_at_micros: i64) -> Result<()>;
 
     async fn create_session(&self, s: Session, audit: NewEvent) -> Result<()>;
     async fn get_session(&self, token_hash: &str) -> Result<Option<Session>>;

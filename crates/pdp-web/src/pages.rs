@@ -229,13 +229,17 @@ pub async fn login_submit(
     };
     // A name longer than any account's can name no account: it is refused before it reaches
     // the throttle or the audit chain, which would otherwise keep it forever.
-    if username.chars().count() > crate::api::MAX_USERNAME_CHARS || password.len() > 1024 {
+    if username.chars().count() > crate::api::MAX_USERNAME_CHARS {
         return fail(ApiError::bad_request(
             "invalid_username",
             format!("用户名最长 {} 个字符", crate::api::MAX_USERNAME_CHARS),
             format!("a username has at most {} characters", crate::api::MAX_USERNAME_CHARS),
         ))
         .into();
+    }
+    // argon2's cost grows with the input: a password no account can have is not hashed.
+    if password.len() > 1024 {
+        return fail(ApiError::bad_request("password_too_long", "密码过长", "the password is too long")).into();
     }
     let addr = peer.map(|Extension(c)| c.0.ip());
     let s = &state.settings;
