@@ -48,7 +48,8 @@ host = urllib.parse.urlparse(base).netloc
 auth = {"Authorization": f"Bearer {setup['token']}"}
 body = json.dumps({"key": setup["key"], "values": {"person_name": setup["name"]}}, ensure_ascii=False).encode()
 verify = f"/api/v1/share/grants/{setup['verify']}/verify"
-view = f"/api/v1/share/grants/{setup['view']}/records?key={setup['key']}"
+view = f"/api/v1/share/grants/{setup['view']}/records"
+view_body = json.dumps({"key": setup["key"]}).encode()
 conn = http.client.HTTPConnection(host)
 
 def send(method, path, payload=None, headers=None):
@@ -60,12 +61,12 @@ def send(method, path, payload=None, headers=None):
     return data
 
 size = {"verify": len(send("POST", verify, body, {**auth, "Content-Type": "application/json"})),
-        "view": len(send("GET", view, None, auth))}
+        "view": len(send("POST", view, view_body, {**auth, "Content-Type": "application/json"}))}
 kinds = [
     ("bare-verify", lambda: send("GET", f"/bench/bare?bytes={size['verify']}")),
     ("verify", lambda: send("POST", verify, body, {**auth, "Content-Type": "application/json"})),
     ("bare-view", lambda: send("GET", f"/bench/bare?bytes={size['view']}")),
-    ("view", lambda: send("GET", view, None, auth)),
+    ("view", lambda: send("POST", view, view_body, {**auth, "Content-Type": "application/json"})),
 ]
 ctl = lambda *a: subprocess.run(["callgrind_control", *a, pid], check=True, capture_output=True)
 print(f"| requests | instructions per request ({n} requests each) |")

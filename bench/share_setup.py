@@ -93,7 +93,7 @@ def main():
         next(f)
         for line in f:
             pid, name = line.split(",")[:2]
-            view = requests.get(f"{base}/api/v1/share/grants/{grants['view']}/records", params={"key": pid},
+            view = requests.post(f"{base}/api/v1/share/grants/{grants['view']}/records", json={"key": pid},
                                 headers={"authorization": f"Bearer {token}"}).json()
             if view.get("rows"):
                 break

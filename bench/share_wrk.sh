@@ -46,18 +46,22 @@ wrk.body = '$BODY'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $TOKEN"
 LUA
+VIEW_BODY="{\"key\":\"$KEY\"}"
 cat > "$WORK/view.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$VIEW_BODY'
+wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $TOKEN"
 LUA
 VERIFY_URL="$BASE/api/v1/share/grants/$VERIFY/verify"
-VIEW_URL="$BASE/api/v1/share/grants/$VIEW/records?key=$KEY"
+VIEW_URL="$BASE/api/v1/share/grants/$VIEW/records"
 VERIFY_BYTES=$(curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$BODY" "$VERIFY_URL" | wc -c)
-VIEW_BYTES=$(curl -s -H "Authorization: Bearer $TOKEN" "$VIEW_URL" | wc -c)
+VIEW_BYTES=$(curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$VIEW_BODY" "$VIEW_URL" | wc -c)
 curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$BODY" "$VERIFY_URL"; echo
-curl -s -H "Authorization: Bearer $TOKEN" "$VIEW_URL"; echo
+curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$VIEW_BODY" "$VIEW_URL"; echo
 # Whole responses, status line and headers included: the bare handler's must be the same size.
 size() { curl -s -i "$@" | wc -c; }
-echo "# response bytes: verify $(size -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$BODY" "$VERIFY_URL"), bare $(size "$BASE/bench/bare?bytes=$VERIFY_BYTES"); view $(size -H "Authorization: Bearer $TOKEN" "$VIEW_URL"), bare $(size "$BASE/bench/bare?bytes=$VIEW_BYTES")"
+echo "# response bytes: verify $(size -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$BODY" "$VERIFY_URL"), bare $(size "$BASE/bench/bare?bytes=$VERIFY_BYTES"); view $(size -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$VIEW_BODY" "$VIEW_URL"), bare $(size "$BASE/bench/bare?bytes=$VIEW_BYTES")"
 
 # The server's CPU time so far, user and system, in clock ticks of 10 ms (all its threads).
 cpu() { awk '{print $14, $15}' "/proc/$PID/stat"; }
@@ -88,7 +92,7 @@ for _ in $(seq 1 "${ROUNDS:-1}"); do
   run "bare handler, $VERIFY_BYTES B" "" "$BASE/bench/bare?bytes=$VERIFY_BYTES" bare-verify
   run "verify (POST, $VERIFY_BYTES B)" "$WORK/verify.lua" "$VERIFY_URL" verify
   run "bare handler, $VIEW_BYTES B" "" "$BASE/bench/bare?bytes=$VIEW_BYTES" bare-view
-  run "view (GET, $VIEW_BYTES B)" "$WORK/view.lua" "$VIEW_URL" view
+  run "view (POST, $VIEW_BYTES B)" "$WORK/view.lua" "$VIEW_URL" view
 done
 # The ratios of the totals over every round, and the lowest and highest round's.
 python3 - "$WORK/totals" <<'PY'

@@ -12,18 +12,18 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
 use pdp_domain::catalog::ShareMode;
 use pdp_domain::document::{self, DOCUMENT_FORMAT, Document, DocumentField};
 use pdp_storage::AuditQuery;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::api::rfc3339;
 use crate::auth::Principal;
-use crate::catalog::{json_or, path_or, query_or};
+use crate::catalog::{json_or, path_or};
 use crate::datasets::{lake, now_micros};
 use crate::error::{ApiError, ErrorBody};
 use crate::sharing::{self, org_name, sha256_hex};
@@ -39,17 +39,18 @@ const MAX_DOCUMENTS: usize = 20;
 #[derive(OpenApi)]
 #[openapi(
     paths(fetch, verify),
-    components(schemas(DocumentsOut, DocumentOut, VerifyDocumentInput, DocumentVerdict)),
+    components(schemas(FetchInput, DocumentsOut, DocumentOut, VerifyDocumentInput, DocumentVerdict)),
     tags((name = "documents", description = "Electronic licences fetched under a grant instead of paper, and their verification"))
 )]
 pub struct DocumentsDoc;
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct FetchParams {
+/// A licence lookup: whose documents are wanted.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FetchInput {
     /// The applicant's identifier: citizen ID number or unified social credit code.
     pub holder: String,
 }
-
 /// One document and its digest.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DocumentOut {
@@ -71,17 +72,20 @@ pub struct DocumentsOut {
 }
 
 /// Fetches the electronic licences of an applicant under a view grant on a licence resource.
-#[utoipa::path(get, path = "/api/v1/share/grants/{id}/documents", tag = "documents", params(("id" = i64, Path), FetchParams),
+///
+/// The applicant's identifier is posted in the body, never put in the URL.
+#[utoipa::path(post, path = "/api/v1/share/grants/{id}/documents", tag = "documents", params(("id" = i64, Path)),
+    request_body = FetchInput,
     responses((status = 200, body = DocumentsOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn fetch(
     State(state): S,
     Extension(p): P,
     id: Result<Path<i64>, PathRejection>,
-    q: Result<Query<FetchParams>, QueryRejection>,
+    body: Result<Json<FetchInput>, JsonRejection>,
 ) -> Result<Json<DocumentsOut>, ApiError> {
     let id = path_or(id)?;
-    let q = query_or(q)?;
-    Ok(Json(do_fetch(&state, &p, id, &q.holder).await?))
+    let input = json_or(body)?;
+    Ok(Json(do_fetch(&state, &p, id, &input.holder).await?))
 }
 
 pub async fn do_fetch(state: &AppState, p: &Principal, id: i64, holder: &str) -> Result<DocumentsOut, ApiError> {

@@ -55,7 +55,7 @@ type P = Extension<Principal>;
     ),
     components(schemas(
         ScenarioInput, Scenario, RequestInput, RequestOut, ShareRequest, RequestNote, ApproveInput, ReasonInput,
-        NoteInput, DecideInput, Grant, GrantOut, GrantUsage, ViewOut, VerifyInput, VerifyOut, StatsInput, StatsOut,
+        NoteInput, DecideInput, Grant, GrantOut, GrantUsage, ViewInput, ViewOut, VerifyInput, VerifyOut, StatsInput, StatsOut,
         StatsCell
     )),
     tags((name = "sharing", description = "Sharing between organisations: requests, grants and the four share modes"))
@@ -1429,8 +1429,10 @@ fn check_grant(
     Ok(())
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct ViewParams {
+/// A view lookup: the record's key and the page wanted.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViewInput {
     /// The record's identifier (e.g. the citizen ID number).
     pub key: String,
     pub offset: Option<usize>,
@@ -1452,17 +1454,19 @@ pub struct ViewOut {
 }
 
 /// View mode (查阅): records by identifier, paged, only granted fields, masked.
-#[utoipa::path(get, path = "/api/v1/share/grants/{id}/records", tag = "sharing", params(("id" = i64, Path), ViewParams),
-    responses((status = 200, body = ViewOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+///
+/// The key is posted in the body, never put in the URL: URLs end up in proxy and server logs.
+#[utoipa::path(post, path = "/api/v1/share/grants/{id}/records", tag = "sharing", params(("id" = i64, Path)),
+    request_body = ViewInput,
+    responses((status = 200, body = ViewOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn view(
     State(state): S,
     Extension(p): P,
     id: Result<Path<i64>, PathRejection>,
-    q: Result<Query<ViewParams>, QueryRejection>,
+    body: Result<Json<ViewInput>, JsonRejection>,
 ) -> Result<Answer<ViewOut>, ApiError> {
     let id = path_or(id)?;
-    let q = query_or(q)?;
-    do_view(&state, &p, id, &q).await
+    do_view(&state, &p, id, &json_or(body)?).await
 }
 
 /// An answer of the access path with the JSON its response hash was taken over. The API sends
@@ -1570,7 +1574,7 @@ impl<T> IntoResponse for Answer<T> {
     }
 }
 
-pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewParams) -> Result<Answer<ViewOut>, ApiError> {
+pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewInput) -> Result<Answer<ViewOut>, ApiError> {
     let a = grant_for_access(state, p, id, ShareMode::View).await?;
     let key = q.key.trim();
     if key.is_empty() {

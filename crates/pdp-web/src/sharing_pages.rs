@@ -723,7 +723,7 @@ pub async fn view_submit(
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, ApiError> = async {
         let key = field(&body, "key");
-        let out = sh::do_view(&state, &p, id, &sh::ViewParams { key, offset: None, limit: None }).await?.out;
+        let out = sh::do_view(&state, &p, id, &sh::ViewInput { key, offset: None, limit: None }).await?.out;
         grant_view(&state, &p, lang, id, None, Some(out), None).await
     }
     .await;

@@ -692,8 +692,9 @@ async fn published_entries_are_withdrawn_through_review_on_every_backend() {
         // Applied: out of the published catalog, the grant revoked, the request refused.
         let (_, published) = officer.get_json("/api/v1/catalog/entries?view=published&limit=5000").await;
         assert!(!published.as_array().unwrap().iter().any(|e| e["entry_id"] == entry), "{b}");
-        let (s, e) =
-            xs.get_json(&format!("/api/v1/share/grants/{grant}/records?key={}", crate::sharing::people()[0].0)).await;
+        let (s, e) = xs
+            .post_json(&format!("/api/v1/share/grants/{grant}/records"), json!({"key": crate::sharing::people()[0].0}))
+            .await;
         assert!(s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND, "{b}: {s} {e}");
         let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
         assert_eq!(g["status"], "revoked", "{b}: {g}");

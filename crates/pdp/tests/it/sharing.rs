@@ -180,7 +180,8 @@ async fn requests_grants_and_the_four_modes_on_every_backend() {
         // View: only granted fields, masked; the row filter hides other districts.
         let people = people();
         let (dh_person, xs_person) = (&people[0], &people[8]);
-        let (s, v) = xs.get_json(&format!("/api/v1/share/grants/{view_grant}/records?key={}", dh_person.0)).await;
+        let (s, v) =
+            xs.post_json(&format!("/api/v1/share/grants/{view_grant}/records"), json!({"key": dh_person.0})).await;
         assert_eq!(s, StatusCode::OK, "{b}: {v}");
         assert_eq!(v["columns"], json!(["id_no", "person_name"]), "{b}: no ungranted field");
         let row = &v["rows"][0];
@@ -189,10 +190,15 @@ async fn requests_grants_and_the_four_modes_on_every_backend() {
         let pseud = row[1].as_str().unwrap();
         assert_eq!(pseud.len(), 32, "{b}: a keyed pseudonym");
         assert!(!v.to_string().contains(dh_person.1) && !v.to_string().contains("东湖路"), "{b}: {v}");
-        let (_, v2) = xs.get_json(&format!("/api/v1/share/grants/{view_grant}/records?key={}", xs_person.0)).await;
+        let (_, v2) =
+            xs.post_json(&format!("/api/v1/share/grants/{view_grant}/records"), json!({"key": xs_person.0})).await;
         assert_eq!(v2["total"], 0, "{b}: outside the row filter: {v2}");
+        // The key travels in the body: a lookup with the citizen ID in the URL is not served (R-SEC-03).
+        let (s, _) = xs.get(&format!("/api/v1/share/grants/{view_grant}/records?key={}", dh_person.0)).await;
+        assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{b}: no lookup by GET");
         // Only the user organisation may use the grant, and only in its mode.
-        let (s, _) = officer.get_json(&format!("/api/v1/share/grants/{view_grant}/records?key={}", dh_person.0)).await;
+        let (s, _) =
+            officer.post_json(&format!("/api/v1/share/grants/{view_grant}/records"), json!({"key": dh_person.0})).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
         let (s, r) = xs
             .post_json(
@@ -265,9 +271,27 @@ async fn requests_grants_and_the_four_modes_on_every_backend() {
         // Suppressed cells are not listed: not even their dimension values (R-SHR-04).
         assert_eq!((cells.len(), r["suppressed_cells"].as_u64()), (1, Some(2)), "{b}: {r}");
         assert!(!r.to_string().contains("西山区") && !r.to_string().contains("南港区"), "{b}: {r}");
-        // The usage record counts the rows aggregated (8 + 2 + 2), not the cells shown.
+        // The usage record counts the rows aggregated (8 + 3 + 1), not the cells shown.
         let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{stats_grant}")).await;
         assert_eq!(g["usage"]["rows"], 12, "{b}: {g}");
+        // Secondary suppression (R-SHR-04): with a smallest group of 2 only 南港区 (1) is under
+        // it, but the grand total is a query away (12), so 西山区 (3) would give 南港区 back as
+        // 12 - 8 - 3; the smallest shown cell of that margin is withheld too.
+        let (_, r) = xs.post_json("/api/v1/share/requests", request(entry, "statistics", &["district", "age"])).await;
+        let sid = r["id"].as_i64().unwrap();
+        let (s, r) =
+            approver.post_json(&format!("/api/v1/share/requests/{sid}/approve"), json!({"min_group": 2})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        let small_grant = r["grant"]["id"].as_i64().unwrap();
+        let stats = format!("/api/v1/share/grants/{small_grant}/statistics");
+        let (_, total) = xs.post_json(&stats, json!({"measure": "count"})).await;
+        assert_eq!(total["cells"][0]["count"], 12, "{b}: the grand total is asked for separately: {total}");
+        let (s, r) = xs.post_json(&stats, json!({"group_by": ["district"], "measure": "count"})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        assert_eq!((r["min_group"].as_i64(), r["suppressed_cells"].as_u64()), (Some(2), Some(2)), "{b}: {r}");
+        let shown: Vec<&str> =
+            r["cells"].as_array().unwrap().iter().map(|c| c["dimensions"][0].as_str().unwrap()).collect();
+        assert_eq!(shown, ["东湖区"], "{b}: 西山区 is withheld with 南港区: {r}");
         // Sums and averages only of fields the grant leaves unmasked (id_no is masked).
         let (s, e) = xs
             .post_json(
@@ -310,19 +334,20 @@ async fn requests_grants_and_the_four_modes_on_every_backend() {
         assert_eq!(r["decision_reason"], "住址不属于核验身份所需", "{b}");
 
         // Suspension, resumption and revocation take effect on the next request.
-        let view_url = format!("/api/v1/share/grants/{view_grant}/records?key={}", dh_person.0);
+        let view_url = format!("/api/v1/share/grants/{view_grant}/records");
+        let view_key = json!({"key": dh_person.0});
         let (s, _) = xs.post_json(&format!("/api/v1/share/grants/{view_grant}/suspend"), json!({"reason": "x"})).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{b}: the user does not manage its grant");
         let (s, r) = approver
             .post_json(&format!("/api/v1/share/grants/{view_grant}/suspend"), json!({"reason": "超范围使用，限期整改"}))
             .await;
         assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("suspended")), "{b}: {r}");
-        let (s, r) = xs.get_json(&view_url).await;
+        let (s, r) = xs.post_json(&view_url, view_key.clone()).await;
         assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("grant_suspended")), "{b}: {r}");
         let (s, _) =
             approver.post_json(&format!("/api/v1/share/grants/{view_grant}/resume"), json!({"reason": "已整改"})).await;
         assert_eq!(s, StatusCode::OK, "{b}");
-        let (s, _) = xs.get_json(&view_url).await;
+        let (s, _) = xs.post_json(&view_url, view_key.clone()).await;
         assert_eq!(s, StatusCode::OK, "{b}");
         // A suspension the authority orders is the authority's to lift, not the provider's.
         let (s, _) = reviewer
@@ -340,7 +365,7 @@ async fn requests_grants_and_the_four_modes_on_every_backend() {
             .post_json(&format!("/api/v1/share/grants/{view_grant}/revoke"), json!({"reason": "违规未整改"}))
             .await;
         assert_eq!(s, StatusCode::OK, "{b}: the authority may revoke");
-        let (s, r) = xs.get_json(&view_url).await;
+        let (s, r) = xs.post_json(&view_url, view_key.clone()).await;
         assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("grant_revoked")), "{b}: {r}");
         let (s, _) =
             approver.post_json(&format!("/api/v1/share/grants/{view_grant}/resume"), json!({"reason": "x"})).await;
@@ -538,6 +563,81 @@ fn python_client(args: &[&std::path::Path]) -> Result<Value, String> {
     }
 }
 
+/// covers: R-SHR-13 (a grant revoked while its bulk export streams stops the export at the
+/// next batch: the client gets a broken download, not the rest of the rows, and the export's end
+/// is recorded as a failure with the rows that did leave), R-SHR-12
+#[tokio::test]
+async fn a_bulk_export_stops_when_its_grant_is_revoked_mid_stream() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const ROWS: u32 = 120_000;
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let approver = srv.login("approver").await;
+        let xs = srv.login("xs.officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let auditor = srv.login("auditor").await;
+        let entry = publish(&officer, &reviewer, "人员信息（批量导出中止测试）", "conditional").await;
+        // Enough rows for many of the lake's batches, so that most of them are still unread
+        // when the grant ends: a thousand people born on each of 120 days.
+        let mut csv = String::from("id_no,person_name,address,district,age\n");
+        let born = time::Date::from_calendar_date(1960, time::Month::January, 1).unwrap();
+        for i in 0..ROWS {
+            let d = born + time::Duration::days(i64::from(i / 1000));
+            let day = format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day());
+            let id = pdp_domain::ids::complete_citizen_id(&format!("350102{day}{:03}", i % 1000)).unwrap();
+            csv.push_str(&format!("{id},张三,临江市东湖路1号,东湖区,{}\n", 20 + i % 50));
+        }
+        let (s, r) =
+            officer.post_bytes(&format!("/api/v1/datasets/{entry}/loads?format=csv&mode=full"), csv.into_bytes()).await;
+        assert_eq!((s, r["accepted"].as_u64()), (StatusCode::OK, Some(u64::from(ROWS))), "{b}: {r}");
+        let (_, r) = xs.post_json("/api/v1/share/requests", request(entry, "bulk", &["id_no", "district"])).await;
+        let rid = r["id"].as_i64().unwrap_or_else(|| panic!("{b}: {r}"));
+        let (s, r) = approver.post_json(&format!("/api/v1/share/requests/{rid}/approve"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        let gid = r["grant_id"].as_i64().unwrap();
+        let (_, key) = xs.post_json("/api/v1/api-keys", json!({"name": "批量导出", "expires_in_days": 1})).await;
+        let token = key["token"].as_str().unwrap().to_string();
+
+        // A client that reads slowly: a small receive buffer, and nothing read past the start
+        // until the grant is revoked.
+        let addr: std::net::SocketAddr = srv.url.trim_start_matches("http://").parse().unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut conn = socket.connect(addr).await.unwrap();
+        let head = format!(
+            "GET /api/v1/share/grants/{gid}/export.csv HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        let mut received = vec![0u8; 1024];
+        let n = conn.read(&mut received).await.unwrap();
+        received.truncate(n);
+        assert!(received.starts_with(b"HTTP/1.1 200"), "{b}: {}", String::from_utf8_lossy(&received));
+        let (s, r) =
+            approver.post_json(&format!("/api/v1/share/grants/{gid}/revoke"), json!({"reason": "用途已结束"})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        // The rest of the download: it ends (the server closes the connection) without the rows
+        // of the batches after the revocation and without the chunked body's last chunk.
+        tokio::time::timeout(std::time::Duration::from_secs(120), conn.read_to_end(&mut received))
+            .await
+            .unwrap_or_else(|_| panic!("{b}: the download never ended"))
+            .ok();
+        let text = String::from_utf8_lossy(&received);
+        let rows = text.matches("********").count();
+        assert!(rows < ROWS as usize, "{b}: {rows} of {ROWS} rows left after the revocation");
+        assert!(!text.ends_with("\r\n0\r\n\r\n"), "{b}: a broken download, not a complete one");
+
+        // The end of the export is on the record as a failure, with the rows that left.
+        let (_, ev) = auditor.get_json("/api/v1/audit/events?action=share.access.bulk.end&limit=10").await;
+        let end = ev.as_array().and_then(|a| a.first()).cloned().unwrap_or_else(|| panic!("{b}: {ev}"));
+        assert_eq!(end["outcome"], "failure", "{b}: {end}");
+        let detail: Value = serde_json::from_str(end["detail"].as_str().unwrap()).unwrap();
+        let sent = detail["rows"].as_u64().unwrap_or_else(|| panic!("{b}: {detail}"));
+        assert!(sent >= rows as u64 && sent < u64::from(ROWS), "{b}: {sent} rows recorded, {rows} received: {detail}");
+    }
+}
+
 /// covers: R-SHR-04 (bulk over the Delta Sharing protocol: the Python client lists and loads a
 /// grant's table; the file served is made for the grant, with only the granted columns, the
 /// rows its filter admits, masked values and no column statistics; the file URL is signed and
@@ -726,7 +826,7 @@ async fn emergencies_demands_and_usage_reports_on_every_backend() {
         let gid = r["grant_id"].as_i64().unwrap();
         assert_eq!(r["grant"]["emergency_id"], eid, "{b}");
         let key = people()[0].0.clone();
-        let (s, v) = xs.get_json(&format!("/api/v1/share/grants/{gid}/records?key={key}")).await;
+        let (s, v) = xs.post_json(&format!("/api/v1/share/grants/{gid}/records"), json!({"key": key})).await;
         assert_eq!((s, v["rows"].as_array().map(Vec::len)), (StatusCode::OK, Some(1)), "{b}: {v}");
         let (_, events) = auditor.get_json("/api/v1/audit/events?action=share.access.view&limit=10").await;
         let marked = events.as_array().unwrap().iter().any(|e| {
@@ -744,7 +844,7 @@ async fn emergencies_demands_and_usage_reports_on_every_backend() {
         let (s, m) =
             reviewer.post_json(&format!("/api/v1/share/emergencies/{eid}/end"), json!({"reason": "险情解除"})).await;
         assert_eq!((s, m["active"].as_bool()), (StatusCode::OK, Some(false)), "{b}: {m}");
-        let (s, r) = xs.get_json(&format!("/api/v1/share/grants/{gid}/records?key={key}")).await;
+        let (s, r) = xs.post_json(&format!("/api/v1/share/grants/{gid}/records"), json!({"key": key})).await;
         assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("share_emergency_over")), "{b}: {r}");
         let (s, _) = reviewer.post_json(&format!("/api/v1/share/emergencies/{eid}/end"), json!({"reason": "x"})).await;
         assert_eq!(s, StatusCode::CONFLICT, "{b}");
@@ -1156,7 +1256,7 @@ async fn electronic_licences_are_fetched_by_identifier_and_verified() {
         let docs = format!("/api/v1/share/grants/{grant}/documents");
 
         // The applicant's documents by credit code, each complete and sealed by its digest.
-        let (s, out) = xs.get_json(&format!("{docs}?holder={firm_a}")).await;
+        let (s, out) = xs.post_json(&docs, json!({"holder": firm_a})).await;
         assert_eq!(s, StatusCode::OK, "{b}: {out}");
         let list = out["documents"].as_array().unwrap();
         assert_eq!(list.len(), 2, "{b}: both of firm A's licences: {out}");
@@ -1174,14 +1274,14 @@ async fn electronic_licences_are_fetched_by_identifier_and_verified() {
         assert_eq!((value("ent_name"), value("legal_rep")), (json!("临江恒信科技有限公司"), json!("张三丰")), "{b}");
         assert!(!out.to_string().contains("瑞丰"), "{b}: another holder's licence never appears");
         assert!(out["legal_effect_zh"].as_str().unwrap().contains("同等效力"));
-        let (_, out_b) = xs.get_json(&format!("{docs}?holder={firm_b}")).await;
+        let (_, out_b) = xs.post_json(&docs, json!({"holder": firm_b})).await;
         assert_eq!(out_b["documents"].as_array().map(Vec::len), Some(1), "{b}: {out_b}");
-        let (s, none) = xs.get_json(&format!("{docs}?holder={nobody}")).await;
+        let (s, none) = xs.post_json(&docs, json!({"holder": nobody})).await;
         assert_eq!((s, none["documents"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "{b}: {none}");
-        let (s, r) = xs.get_json(&format!("{docs}?holder=%20")).await;
+        let (s, r) = xs.post_json(&docs, json!({"holder": " "})).await;
         assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("document_holder_required")), "{b}: {r}");
         // Only the grant's user organisation fetches.
-        let (s, _) = officer.get_json(&format!("{docs}?holder={firm_a}")).await;
+        let (s, _) = officer.post_json(&docs, json!({"holder": firm_a})).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
 
         // Verification: the document as issued is genuine; any change is detected.
@@ -1217,7 +1317,7 @@ async fn electronic_licences_are_fetched_by_identifier_and_verified() {
         let people_entry = publish(&officer, &reviewer, "人员信息（证照对照）", "unconditional").await;
         let (_, r) = xs.post_json("/api/v1/share/requests", request(people_entry, "view", &["id_no"])).await;
         let other = r["grant_id"].as_i64().or_else(|| r["grant"]["id"].as_i64()).unwrap();
-        let (s, r) = xs.get_json(&format!("/api/v1/share/grants/{other}/documents?holder={firm_a}")).await;
+        let (s, r) = xs.post_json(&format!("/api/v1/share/grants/{other}/documents"), json!({"holder": firm_a})).await;
         assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("document_not_licence")), "{b}: {r}");
 
         // Every fetch is on the record; revocation stops fetching but not verification.
@@ -1227,7 +1327,7 @@ async fn electronic_licences_are_fetched_by_identifier_and_verified() {
         let (s, _) =
             reviewer.post_json(&format!("/api/v1/share/grants/{grant}/revoke"), json!({"reason": "测试撤销"})).await;
         assert_eq!(s, StatusCode::OK, "{b}");
-        let (s, r) = xs.get_json(&format!("{docs}?holder={firm_a}")).await;
+        let (s, r) = xs.post_json(&docs, json!({"holder": firm_a})).await;
         assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("grant_revoked")), "{b}: {r}");
         let (_, v) = xs.post_json("/api/v1/documents/verify", json!({"digest": doc["digest"]})).await;
         assert_eq!(v["issued"], true, "{b}: a document issued stays verifiable: {v}");
