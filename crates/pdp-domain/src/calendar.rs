@@ -191,6 +191,10 @@ pub struct WorkCalendar {
 pub const ISO_DATE: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
 
+// Serde for dates as `YYYY-MM-DD` (`#[serde(with = "iso_date")]`, and `iso_date::option`):
+// records carry `time::Date`, and their JSON shows the date as people write it.
+time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
+
 fn parse_date(s: &str) -> Result<Date, CalendarError> {
     Date::parse(s.trim(), ISO_DATE).map_err(|e| CalendarError::BadTable(format!("{s}: {e}")))
 }

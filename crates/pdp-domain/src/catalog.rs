@@ -35,6 +35,17 @@ macro_rules! labeled_enum {
         }
     };
 }
+pub(crate) use labeled_enum;
+
+labeled_enum!(
+    /// Where an information system built with public funds stands (R-CAT-08).
+    SystemStatus {
+        Planned => "planned", "规划中", "Planned";
+        Building => "building", "建设中", "Being built";
+        InService => "in_service", "运行中", "In service";
+        Retired => "retired", "已停用", "Retired";
+    }
+);
 
 labeled_enum!(
     /// The three classes of the 2017 guide (类): base, theme and department resources.

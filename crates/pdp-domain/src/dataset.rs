@@ -19,6 +19,86 @@ use crate::catalog::{DataType, EntryBody, Field, IdentifierRole};
 use crate::ids::{CitizenId, CreditCode, FinalCheck};
 use crate::pattern::Pattern;
 
+/// How a load changes a dataset; the catalog entry's provider chooses per load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadMode {
+    /// The load is the whole dataset: the new version has exactly the accepted rows.
+    #[default]
+    Full,
+    /// Rows replace the rows with the same key and the others are kept (needs a key field).
+    Upsert,
+    /// Rows are added (for datasets without a key, such as event records).
+    Append,
+}
+
+impl LoadMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Upsert => "upsert",
+            Self::Append => "append",
+        }
+    }
+
+    /// Parses the mode's code, or `replace` and `incremental` as people also call them.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "full" | "replace" => Some(Self::Full),
+            "upsert" | "incremental" => Some(Self::Upsert),
+            "append" => Some(Self::Append),
+            _ => None,
+        }
+    }
+}
+
+/// What kind of commit a version of a dataset is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitKind {
+    Create,
+    Load,
+    /// Quarantined rows corrected by the provider.
+    Correction,
+    /// Retention removed the data files of old versions (Delta VACUUM); the rows are unchanged.
+    Retention,
+}
+
+impl CommitKind {
+    pub const ALL: [CommitKind; 4] = [Self::Create, Self::Load, Self::Correction, Self::Retention];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Load => "load",
+            Self::Correction => "correction",
+            Self::Retention => "retention",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s.trim())
+    }
+}
+
+crate::catalog::labeled_enum!(
+    /// Why a data quality task was raised for a dataset's provider (R-AGG-04).
+    QualityTaskKind {
+        Quarantine => "quarantine", "隔离数据待处理", "Rows in quarantine";
+        LowScore => "low_score", "质量评分偏低", "Low quality score";
+    }
+);
+
+crate::catalog::labeled_enum!(
+    /// Where a data quality task stands: open, or closed by the provider as confirmed (the
+    /// data is right as it is) or corrected.
+    QualityTaskStatus {
+        Open => "open", "待处理", "Open";
+        Confirmed => "confirmed", "核实无误", "Confirmed as is";
+        Corrected => "corrected", "已更正", "Corrected";
+    }
+);
+
 /// Per-field rules beyond the data type. All optional; the default accepts any well-typed value
 /// or an empty cell.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

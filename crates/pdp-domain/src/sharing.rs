@@ -17,7 +17,7 @@ use time::Date;
 
 use crate::Localized;
 use crate::calendar::{CalendarError, Deadline, WorkCalendar};
-use crate::catalog::{Field, MaskRule, ShareMode, ShareType};
+use crate::catalog::{Field, MaskRule, ShareMode, ShareType, labeled_enum};
 
 /// Working days a provider has to answer a conditional request (JN 24, FS 26, AS 21).
 pub const APPROVAL_WORKING_DAYS: u32 = 10;
@@ -40,6 +40,52 @@ pub enum Route {
     /// Not-shared data cannot be requested, only negotiated, then escalated (R-SHR-09).
     Negotiation,
 }
+
+impl Route {
+    pub const ALL: [Route; 3] = [Self::Direct, Self::ProviderApproval, Self::Negotiation];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::ProviderApproval => "provider_approval",
+            Self::Negotiation => "negotiation",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s.trim())
+    }
+}
+
+labeled_enum!(
+    /// What a note on a share request records.
+    NoteKind {
+        Negotiation => "negotiation", "协商", "Negotiation";
+        Escalation => "escalation", "提请协调", "Escalation";
+        Decision => "decision", "决定", "Decision";
+        Approval => "approval", "审批意见", "Approval";
+    }
+);
+
+labeled_enum!(
+    /// Where the data an upward request asks for is held (R-SHR-15).
+    UpwardLevel {
+        Provincial => "provincial", "省级", "Provincial";
+        National => "national", "国家级", "National";
+        OtherRegion => "other_region", "其他地区", "Another region";
+    }
+);
+
+labeled_enum!(
+    /// Where an upward request stands: collected by the city authority, forwarded in a batch,
+    /// then answered from above one way or the other.
+    UpwardStatus {
+        Collected => "collected", "已汇总，待报送", "Collected, to forward";
+        Forwarded => "forwarded", "已报送上级", "Forwarded";
+        Answered => "answered", "上级已同意", "Granted above";
+        Refused => "refused", "上级未同意", "Refused above";
+    }
+);
 
 /// Routes a request by the entry's (effective) share type and whether it matches a scenario.
 pub fn route(share_type: ShareType, matches_scenario: bool) -> Route {

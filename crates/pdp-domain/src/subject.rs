@@ -176,6 +176,24 @@ pub fn values_conflict(a: Option<&str>, b: Option<&str>) -> bool {
 /// Working days a provider has to answer an objection (FS 30).
 pub const OBJECTION_WORKING_DAYS: u32 = 10;
 
+crate::catalog::labeled_enum!(
+    /// How a district return finds a row's district (R-AGG-07): by the division code inside the
+    /// key (citizen ID or credit code), or by a field holding the division code or the
+    /// district's name.
+    ReturnMethod {
+        AreaCode => "area_code", "按号码中的区划", "Area code in the key";
+        Field => "field", "按区划字段", "A region field";
+    }
+);
+
+crate::catalog::labeled_enum!(
+    /// Who raised an objection: the person or entity the record is about, or a data user.
+    RaiserKind {
+        Subject => "subject", "信息主体", "The record's subject";
+        User => "user", "数据使用单位", "A data user";
+    }
+);
+
 /// Where an objection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -156,49 +156,16 @@ impl pdp_domain::Localized for LakeError {
     }
 }
 
+// The load's mode and the commit's kind are the domain's: the metadata database records them too.
+pub use pdp_domain::dataset::{CommitKind, LoadMode};
+
 pub type Result<T, E = LakeError> = std::result::Result<T, E>;
-
-/// How a load changes a dataset; the catalog entry's provider chooses per load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LoadMode {
-    /// The load is the whole dataset: the new version has exactly the accepted rows.
-    #[default]
-    Full,
-    /// Rows replace the rows with the same key and the others are kept (needs a key field).
-    Upsert,
-    /// Rows are added (for datasets without a key, such as event records).
-    Append,
-}
-
-impl LoadMode {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "full" | "replace" => Some(Self::Full),
-            "upsert" | "incremental" => Some(Self::Upsert),
-            "append" => Some(Self::Append),
-            _ => None,
-        }
-    }
-}
 
 /// Which row of which version's quarantine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct QuarantineRef {
     pub version: u64,
     pub row: u64,
-}
-
-/// What kind of commit a version is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CommitKind {
-    Create,
-    Load,
-    /// Quarantined rows corrected by the provider.
-    Correction,
-    /// Retention removed the data files of old versions (Delta VACUUM); the rows are unchanged.
-    Retention,
 }
 
 /// PDP's record in each commit's metadata (key `pdp`).

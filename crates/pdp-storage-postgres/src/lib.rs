@@ -28,6 +28,8 @@ mod audit;
 mod catalog;
 #[path = "../../pdp-storage-sqlite/src/portable/dataset.rs"]
 mod dataset;
+#[path = "../../pdp-storage-sqlite/src/portable/rows.rs"]
+mod rows;
 #[path = "../../pdp-storage-sqlite/src/portable/sharing.rs"]
 pub(crate) mod sharing;
 

@@ -26,6 +26,7 @@ mod portable {
     pub(crate) mod audit;
     mod catalog;
     mod dataset;
+    mod rows;
     pub(crate) mod sharing;
 }
 

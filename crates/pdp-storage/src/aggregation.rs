@@ -6,7 +6,10 @@
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
+use pdp_domain::calendar::iso_date;
+use pdp_domain::subject::{ObjectionStatus, RaiserKind, ReturnMethod, SubjectKind};
 use serde::{Deserialize, Serialize};
+use time::Date;
 
 use crate::Result;
 
@@ -15,7 +18,8 @@ use crate::Result;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthoritativeSource {
     /// `person` or `legal_entity`.
-    pub subject: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub subject: SubjectKind,
     /// The element: a field name of the city's data element standard.
     pub element: String,
     /// The authoritative dataset (catalog entry code).
@@ -56,7 +60,8 @@ pub struct NewCrossCheckRun {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conflict {
     pub run_id: i64,
-    pub subject: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub subject: SubjectKind,
     pub element: String,
     /// The citizen ID or credit code.
     pub key: String,
@@ -77,7 +82,8 @@ pub struct DistrictReturn {
     pub region_id: i64,
     /// `area_code`: the division code inside the key (citizen ID or credit code); `field`: a
     /// field holding the division code or the district's name.
-    pub method: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub method: ReturnMethod,
     /// The region field when `method` is `field`.
     pub field: String,
     pub created_by: String,
@@ -92,7 +98,7 @@ pub struct DistrictReturn {
 pub struct NewDistrictReturn {
     pub dataset: String,
     pub region_id: i64,
-    pub method: String,
+    pub method: ReturnMethod,
     pub field: String,
     pub created_by: String,
 }
@@ -116,12 +122,16 @@ pub struct Objection {
     pub raised_by: i64,
     pub raised_by_name: String,
     /// `subject` (the person or entity the record is about) or `user` (a data user).
-    pub raiser_kind: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub raiser_kind: RaiserKind,
     /// `open`, `confirmed` or `corrected`.
-    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: ObjectionStatus,
     pub raised_at_micros: i64,
     /// The last day of the provider's 10 working days, `YYYY-MM-DD`.
-    pub due_date: String,
+    #[serde(with = "iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub due_date: Date,
     /// When the objection passed its due date unanswered and went to the authority.
     pub escalated_at_micros: Option<i64>,
     pub response: String,
@@ -145,8 +155,8 @@ pub struct NewObjection {
     pub reason: String,
     pub raised_by: i64,
     pub raised_by_name: String,
-    pub raiser_kind: String,
-    pub due_date: String,
+    pub raiser_kind: RaiserKind,
+    pub due_date: Date,
 }
 
 /// Which objections to list; every filter given must hold.
@@ -164,7 +174,7 @@ pub trait AggregationStore {
     /// Names (or replaces) the authoritative source of an element.
     async fn set_source(&self, s: AuthoritativeSource, audit: NewEvent) -> Result<()>;
     /// Removes an assignment; `false` if there was none.
-    async fn remove_source(&self, subject: &str, element: &str, audit: NewEvent) -> Result<bool>;
+    async fn remove_source(&self, subject: SubjectKind, element: &str, audit: NewEvent) -> Result<bool>;
     async fn list_sources(&self) -> Result<Vec<AuthoritativeSource>>;
 
     /// Stores a finished cross-check with the conflicts it keeps.
@@ -197,15 +207,15 @@ pub trait AggregationStore {
     async fn answer_objection(
         &self,
         id: i64,
-        status: &str,
+        status: ObjectionStatus,
         response: &str,
         by: i64,
         correction_version: Option<i64>,
         audit: NewEvent,
     ) -> Result<Objection>;
-    /// Marks every open objection whose due date is before `today` (`YYYY-MM-DD`) and that is
+    /// Marks every open objection whose due date is before `today` and that is
     /// not escalated yet as escalated, with one audit event each. Returns those objections.
-    async fn escalate_objections(&self, today: &str, at_micros: i64) -> Result<Vec<Objection>>;
+    async fn escalate_objections(&self, today: Date, at_micros: i64) -> Result<Vec<Objection>>;
     async fn set_objection_evidence(&self, id: i64, name: &str, content: &[u8], audit: NewEvent) -> Result<()>;
     async fn get_objection_evidence(&self, id: i64) -> Result<Option<(String, Vec<u8>)>>;
 }

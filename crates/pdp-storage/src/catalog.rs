@@ -10,8 +10,10 @@
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
-use pdp_domain::catalog::{ChangeKind, EntryBody, VersionStatus};
+use pdp_domain::calendar::iso_date;
+use pdp_domain::catalog::{ChangeKind, EntryBody, SystemStatus, VersionStatus};
 use serde::{Deserialize, Serialize};
+use time::Date;
 
 use crate::Result;
 
@@ -32,7 +34,9 @@ pub struct EntryVersion {
     /// The version in force, if any version was ever approved.
     pub published_version: Option<i64>,
     /// The earliest open update deadline of the entry (`YYYY-MM-DD`), from a change event.
-    pub update_due: Option<String>,
+    #[serde(with = "iso_date::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub update_due: Option<Date>,
     pub author_id: Option<i64>,
     pub created_at_micros: i64,
     pub updated_at_micros: i64,
@@ -77,9 +81,13 @@ pub struct ChangeEvent {
     pub kind: ChangeKind,
     pub description: String,
     /// The day the change took effect, `YYYY-MM-DD`.
-    pub event_date: String,
+    #[serde(with = "iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub event_date: Date,
     /// The 15th working day after it.
-    pub due_date: String,
+    #[serde(with = "iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub due_date: Date,
     pub created_by: Option<i64>,
     pub created_at_micros: i64,
     /// How many published entries it obliged to be updated.
@@ -91,8 +99,8 @@ pub struct NewChangeEvent {
     pub org_id: i64,
     pub kind: ChangeKind,
     pub description: String,
-    pub event_date: String,
-    pub due_date: String,
+    pub event_date: Date,
+    pub due_date: Date,
     pub created_by: Option<i64>,
 }
 
@@ -108,7 +116,9 @@ pub struct Deadline {
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "functions"))]
     pub kind: ChangeKind,
     pub description: String,
-    pub due_date: String,
+    #[serde(with = "iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub due_date: Date,
     /// When an updated version was submitted, which meets the duty.
     pub met_at_micros: Option<i64>,
 }
@@ -142,7 +152,8 @@ pub struct InfoSystem {
     /// Funding source, e.g. 财政资金 and the project number.
     pub funding: String,
     /// `planned`, `building`, `in_service` or `retired`.
-    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: SystemStatus,
     pub items: Vec<SystemDataItem>,
     pub created_at_micros: i64,
 }
@@ -155,7 +166,8 @@ pub struct NewInfoSystem {
     pub name: String,
     pub owner: String,
     pub funding: String,
-    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: SystemStatus,
     #[serde(default)]
     pub items: Vec<SystemDataItem>,
 }
@@ -220,8 +232,8 @@ pub enum DeadlineKind {
 pub enum DeadlineStart {
     /// A moment (microseconds since the epoch), whose date in the platform's time zone counts.
     At(i64),
-    /// A date (`YYYY-MM-DD`) given by the user, such as a change event's date.
-    On(String),
+    /// A date given by the user, such as a change event's date.
+    On(Date),
 }
 
 /// A deadline still running that a new holiday table may move.
@@ -230,7 +242,7 @@ pub struct RunningDeadline {
     pub kind: DeadlineKind,
     pub id: i64,
     pub start: DeadlineStart,
-    pub due_date: String,
+    pub due_date: Date,
 }
 
 /// A running deadline counted again in a new holiday table.
@@ -238,8 +250,10 @@ pub struct RunningDeadline {
 pub struct DeadlineMove {
     pub kind: DeadlineKind,
     pub id: i64,
-    pub from: String,
-    pub to: String,
+    #[serde(with = "iso_date")]
+    pub from: Date,
+    #[serde(with = "iso_date")]
+    pub to: Date,
 }
 
 /// Storage of the catalog. Every writing method records its audit event in the same transaction.
@@ -339,10 +353,10 @@ pub trait CatalogStore: Send + Sync {
         reason: &str,
         audit: NewEvent,
     ) -> Result<(Withdrawal, WithdrawalEffects)>;
-    /// The deadlines still running and due on or after `from` (`YYYY-MM-DD`): pending share
+    /// The deadlines still running and due on or after `from`: pending share
     /// requests, open objections and change events' update deadlines. These are the ones a
     /// holiday table for `from`'s year or later can move.
-    async fn running_deadlines(&self, from: &str) -> Result<Vec<RunningDeadline>>;
+    async fn running_deadlines(&self, from: Date) -> Result<Vec<RunningDeadline>>;
     /// The added holiday tables, by year.
     async fn list_holiday_tables(&self) -> Result<Vec<StoredHolidayTable>>;
 }

@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
+use pdp_domain::dataset::{CommitKind, LoadMode, QualityTaskKind, QualityTaskStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
@@ -22,9 +23,11 @@ pub struct DatasetLoad {
     /// The providing organisation.
     pub org_id: i64,
     /// `load` or `correction`.
-    pub kind: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub kind: CommitKind,
     /// `full`, `upsert` or `append`.
-    pub mode: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub mode: LoadMode,
     pub input_rows: i64,
     pub accepted: i64,
     pub quarantined: i64,
@@ -47,10 +50,12 @@ pub struct QualityTask {
     pub version: i64,
     pub org_id: i64,
     /// `quarantine` (rows refused) or `low_score`.
-    pub kind: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub kind: QualityTaskKind,
     pub description: String,
     /// `open`, `confirmed` (the provider confirms the data is right as it is) or `corrected`.
-    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: QualityTaskStatus,
     pub response: String,
     pub created_at_micros: i64,
     pub resolved_by: Option<i64>,
@@ -59,7 +64,7 @@ pub struct QualityTask {
 
 #[derive(Debug, Clone)]
 pub struct NewQualityTask {
-    pub kind: String,
+    pub kind: QualityTaskKind,
     pub description: String,
 }
 
@@ -78,7 +83,7 @@ pub trait DatasetStore {
     async fn resolve_quality_task(
         &self,
         id: i64,
-        status: &str,
+        status: QualityTaskStatus,
         response: &str,
         by: i64,
         audit: NewEvent,

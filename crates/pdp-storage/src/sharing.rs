@@ -9,8 +9,13 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
-use pdp_domain::sharing::RowFilter;
+use pdp_domain::calendar::iso_date;
+use pdp_domain::catalog::{ShareMode, ShareType};
+use pdp_domain::sharing::{
+    DemandStatus, GrantStatus, NoteKind, RequestStatus, Route, RowFilter, UpwardLevel, UpwardStatus,
+};
 use serde::{Deserialize, Serialize};
+use time::Date;
 
 use crate::Result;
 
@@ -23,7 +28,8 @@ pub struct Scenario {
     pub name: String,
     pub entry_id: i64,
     /// `bulk`, `view`, `verify` or `statistics`.
-    pub mode: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub mode: ShareMode,
     pub fields: Vec<String>,
     pub purpose: String,
     pub legal_basis: String,
@@ -37,7 +43,7 @@ pub struct Scenario {
 pub struct NewScenario {
     pub name: String,
     pub entry_id: i64,
-    pub mode: String,
+    pub mode: ShareMode,
     pub fields: Vec<String>,
     pub purpose: String,
     pub legal_basis: String,
@@ -58,26 +64,34 @@ pub struct ShareRequest {
     pub dataset: String,
     pub provider_org_id: i64,
     pub fields: Vec<String>,
-    pub mode: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub mode: ShareMode,
     pub scenario_id: Option<i64>,
     /// The application scenario in the requester's words.
     pub scenario: String,
     pub legal_basis: String,
     pub purpose: String,
     /// The last day the requester needs the data, `YYYY-MM-DD`.
-    pub until: String,
+    #[serde(with = "iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub until: Date,
     /// The requester pledged truthfulness, security and compliance.
     pub pledged: bool,
     /// The share type the entry had when the request was routed.
-    pub share_type: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub share_type: ShareType,
     /// `direct`, `provider_approval` or `negotiation`.
-    pub route: String,
-    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub route: Route,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: RequestStatus,
     /// Fields the chosen scenario does not need (the least-data check), shown to approvers.
     pub beyond_need: Vec<String>,
     pub submitted_at_micros: i64,
     /// The provider's last day to answer (`YYYY-MM-DD`), for provider approval.
-    pub due_date: String,
+    #[serde(with = "iso_date::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub due_date: Option<Date>,
     pub escalated_at_micros: Option<i64>,
     pub decided_by: Option<i64>,
     pub decided_at_micros: Option<i64>,
@@ -97,18 +111,18 @@ pub struct NewShareRequest {
     pub dataset: String,
     pub provider_org_id: i64,
     pub fields: Vec<String>,
-    pub mode: String,
+    pub mode: ShareMode,
     pub scenario_id: Option<i64>,
     pub scenario: String,
     pub legal_basis: String,
     pub purpose: String,
-    pub until: String,
+    pub until: Date,
     pub pledged: bool,
-    pub share_type: String,
-    pub route: String,
-    pub status: String,
+    pub share_type: ShareType,
+    pub route: Route,
+    pub status: RequestStatus,
     pub beyond_need: Vec<String>,
-    pub due_date: String,
+    pub due_date: Option<Date>,
     pub emergency_id: Option<i64>,
 }
 
@@ -122,7 +136,8 @@ pub struct RequestNote {
     pub author_name: String,
     pub org_id: Option<i64>,
     /// `negotiation`, `escalation`, `decision` or `approval`.
-    pub kind: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub kind: NoteKind,
     pub body: String,
     pub created_at_micros: i64,
 }
@@ -132,7 +147,7 @@ pub struct NewRequestNote {
     pub author_id: Option<i64>,
     pub author_name: String,
     pub org_id: Option<i64>,
-    pub kind: String,
+    pub kind: NoteKind,
     pub body: String,
 }
 
@@ -148,7 +163,8 @@ pub struct Grant {
     pub user_org_id: i64,
     pub scenario: String,
     pub purpose: String,
-    pub mode: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub mode: ShareMode,
     pub fields: Vec<String>,
     /// The masking rule per granted field (`none`, `id_number`, `pseudonym`, ...).
     pub masking: BTreeMap<String, String>,
@@ -157,9 +173,12 @@ pub struct Grant {
     /// Statistics: the smallest group shown.
     pub min_group: i64,
     /// The last day the grant may be used, `YYYY-MM-DD`.
-    pub expires_on: String,
+    #[serde(with = "iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub expires_on: Date,
     /// `active`, `suspended` or `revoked`.
-    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: GrantStatus,
     pub created_by: String,
     pub created_at_micros: i64,
     pub changed_at_micros: Option<i64>,
@@ -177,12 +196,12 @@ pub struct NewGrant {
     pub user_org_id: i64,
     pub scenario: String,
     pub purpose: String,
-    pub mode: String,
+    pub mode: ShareMode,
     pub fields: Vec<String>,
     pub masking: BTreeMap<String, String>,
     pub row_filters: Vec<RowFilter>,
     pub min_group: i64,
-    pub expires_on: String,
+    pub expires_on: Date,
     pub created_by: String,
     /// The secret key of the grant's pseudonyms; never shown or logged.
     pub pseudonym_key: Vec<u8>,
@@ -199,7 +218,8 @@ pub struct Emergency {
     /// The event and what the data is needed for.
     pub scope: String,
     /// `unconditional` or `conditional`.
-    pub raise_to: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub raise_to: ShareType,
     pub entry_ids: Vec<i64>,
     pub org_ids: Vec<i64>,
     pub starts_at_micros: i64,
@@ -227,7 +247,7 @@ impl Emergency {
 pub struct NewEmergency {
     pub name: String,
     pub scope: String,
-    pub raise_to: String,
+    pub raise_to: ShareType,
     pub entry_ids: Vec<i64>,
     pub org_ids: Vec<i64>,
     pub starts_at_micros: i64,
@@ -242,7 +262,9 @@ pub struct UsageReport {
     pub id: i64,
     pub grant_id: i64,
     /// The last day the report covers, `YYYY-MM-DD`.
-    pub period_end: String,
+    #[serde(with = "iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub period_end: Date,
     pub body: String,
     pub filed_by: i64,
     pub filed_by_name: String,
@@ -252,7 +274,7 @@ pub struct UsageReport {
 #[derive(Debug, Clone)]
 pub struct NewUsageReport {
     pub grant_id: i64,
-    pub period_end: String,
+    pub period_end: Date,
     pub body: String,
     pub filed_by: i64,
     pub filed_by_name: String,
@@ -270,7 +292,8 @@ pub struct Demand {
     pub description: String,
     pub purpose: String,
     /// `open`, `assigned`, `fulfilled` or `declined`.
-    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: DemandStatus,
     /// The organisation the authority assigned it to.
     pub provider_org_id: Option<i64>,
     /// The catalog entry that meets it, once fulfilled.
@@ -294,8 +317,8 @@ pub struct NewDemand {
 /// A step of a demand, taken only if the demand is still in `from`.
 #[derive(Debug, Clone)]
 pub struct DemandChange {
-    pub from: String,
-    pub to: String,
+    pub from: DemandStatus,
+    pub to: DemandStatus,
     pub provider_org_id: Option<i64>,
     pub entry_id: Option<i64>,
     pub response: String,
@@ -310,14 +333,16 @@ pub struct UpwardRequest {
     pub requester_user_id: i64,
     pub requester_name: String,
     /// `provincial`, `national` or `other_region`.
-    pub level: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub level: UpwardLevel,
     /// The agency that holds the data, as the requester knows it.
     pub holder: String,
     pub data_wanted: String,
     pub purpose: String,
     pub legal_basis: String,
     /// `collected`, `forwarded`, `answered` or `refused`.
-    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: UpwardStatus,
     /// The forwarding batch, once forwarded.
     pub batch: String,
     pub response: String,
@@ -330,7 +355,7 @@ pub struct NewUpwardRequest {
     pub requester_org_id: i64,
     pub requester_user_id: i64,
     pub requester_name: String,
-    pub level: String,
+    pub level: UpwardLevel,
     pub holder: String,
     pub data_wanted: String,
     pub purpose: String,
@@ -402,7 +427,7 @@ pub struct RequestQuery {
     pub party_org: Option<i64>,
     pub requester_org: Option<i64>,
     pub provider_org: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<RequestStatus>,
     pub open_only: bool,
 }
 
@@ -412,14 +437,14 @@ pub struct GrantQuery {
     pub user_org: Option<i64>,
     pub provider_org: Option<i64>,
     pub entry_id: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<GrantStatus>,
 }
 
 /// A decision on a request: its new status, who took it and why, and the grant it makes.
 #[derive(Debug, Clone)]
 pub struct Decision {
-    pub from: String,
-    pub to: String,
+    pub from: RequestStatus,
+    pub to: RequestStatus,
     pub by: Option<i64>,
     pub reason: String,
     pub note: Option<NewRequestNote>,
@@ -446,16 +471,23 @@ pub trait ShareStore {
     async fn decide_request(&self, id: i64, d: Decision, audit: NewEvent) -> Result<(ShareRequest, Option<Grant>)>;
     async fn add_request_note(&self, request_id: i64, n: NewRequestNote, audit: NewEvent) -> Result<RequestNote>;
     async fn list_request_notes(&self, request_id: i64) -> Result<Vec<RequestNote>>;
-    /// Escalates every pending request whose due date is before `today` (`YYYY-MM-DD`), with
-    /// one audit event each; returns them.
-    async fn escalate_requests(&self, today: &str, at_micros: i64) -> Result<Vec<ShareRequest>>;
+    /// Escalates every pending request whose due date is before `today`, with one audit event
+    /// each; returns them.
+    async fn escalate_requests(&self, today: Date, at_micros: i64) -> Result<Vec<ShareRequest>>;
 
     async fn get_grant(&self, id: i64) -> Result<Option<Grant>>;
     /// The grant's pseudonym key (for the access path only).
     async fn grant_key(&self, id: i64) -> Result<Option<Vec<u8>>>;
     async fn list_grants(&self, q: &GrantQuery) -> Result<Vec<Grant>>;
     /// Changes a grant's status from `from` to `to`; `Conflict` if it is no longer `from`.
-    async fn set_grant_status(&self, id: i64, from: &str, to: &str, reason: &str, audit: NewEvent) -> Result<Grant>;
+    async fn set_grant_status(
+        &self,
+        id: i64,
+        from: GrantStatus,
+        to: GrantStatus,
+        reason: &str,
+        audit: NewEvent,
+    ) -> Result<Grant>;
     /// Records uses of grants (see [`AccessRecord`]): the counters of each grant and every
     /// event, in order, in one transaction; the web layer's group commit hands in whatever
     /// accesses queued up together. A streamed export records its start (one access, no rows)
@@ -489,7 +521,8 @@ pub trait ShareStore {
     /// its audit event; returns the batch (empty when nothing was waiting).
     async fn forward_upward(&self, batch: &str, audit: NewEvent) -> Result<Vec<UpwardRequest>>;
     /// Records the answer from above on a forwarded request; `Conflict` unless it is forwarded.
-    async fn upward_outcome(&self, id: i64, to: &str, response: &str, audit: NewEvent) -> Result<UpwardRequest>;
+    async fn upward_outcome(&self, id: i64, to: UpwardStatus, response: &str, audit: NewEvent)
+    -> Result<UpwardRequest>;
 }
 
 #[cfg(test)]

@@ -207,7 +207,19 @@ pub async fn do_set_year(
     // replaces or, before any, on weekdays alone: count it again in the new calendar.
     let mut next = (*current).clone();
     next.set_year(table.clone());
-    let moves = recount(&next, state.storage.running_deadlines(&format!("{year:04}-01-01")).await?);
+    let moves = recount(
+        &next,
+        state
+            .storage
+            .running_deadlines(time::Date::from_calendar_date(year, time::Month::January, 1).map_err(|_| {
+                ApiError::bad_request(
+                    "calendar_bad_year",
+                    format!("年份无效：{year}"),
+                    format!("not a valid year: {year}"),
+                )
+            })?)
+            .await?,
+    );
     let moves_ev = p
         .event("calendar.deadlines.recount", "")
         .with_detail(serde_json::json!({"year": year, "moved": moves.len(), "moves": moves}).to_string());
@@ -225,7 +237,7 @@ fn recount(cal: &WorkCalendar, running: Vec<pdp_storage::RunningDeadline>) -> Ve
         .filter_map(|d| {
             let start = match &d.start {
                 DeadlineStart::At(micros) => crate::share_ops::date_of(*micros),
-                DeadlineStart::On(text) => time::Date::parse(text, pdp_domain::calendar::ISO_DATE).ok()?,
+                DeadlineStart::On(date) => *date,
             };
             let due = match d.kind {
                 DeadlineKind::ShareRequest => pdp_domain::sharing::approval_due(cal, start),
@@ -233,7 +245,7 @@ fn recount(cal: &WorkCalendar, running: Vec<pdp_storage::RunningDeadline>) -> Ve
                 DeadlineKind::CatalogChange => pdp_domain::catalog::update_deadline(cal, start),
             };
             // A deadline the new calendar cannot count (a gap year) keeps the date it has.
-            let to = iso(due.ok()?.due);
+            let to = due.ok()?.due;
             (to != d.due_date).then_some(DeadlineMove { kind: d.kind, id: d.id, from: d.due_date, to })
         })
         .collect()

@@ -21,8 +21,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pdp_domain::calendar::ISO_DATE;
 use pdp_domain::catalog::{
-    Change, ChangeKind, DerivedCatalog, EntryBody, GradingMatrix, VersionStatus, Violation, WorkflowAction, diff,
-    update_deadline, validate,
+    Change, ChangeKind, DerivedCatalog, EntryBody, GradingMatrix, SystemStatus, VersionStatus, Violation,
+    WorkflowAction, diff, update_deadline, validate,
 };
 use pdp_domain::org::RegionLevel;
 use pdp_domain::roles::{Permission, Role};
@@ -65,13 +65,6 @@ pub struct CatalogCtx {
     /// The working-day calendar: the shipped tables and those the authority added.
     pub calendar: crate::calendar::LiveCalendar,
     pub index: Option<Arc<CatalogIndex>>,
-}
-
-/// Today in China Standard Time, as `YYYY-MM-DD`. Deadlines are calendar dates in the city.
-pub fn today() -> String {
-    let now =
-        time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));
-    now.date().format(ISO_DATE).unwrap_or_default()
 }
 
 // ---------------------------------------------------------------- scope
@@ -1210,8 +1203,8 @@ pub async fn do_record_change(state: &AppState, p: &Principal, input: ChangeInpu
                 org_id: input.org_id,
                 kind,
                 description: description.into(),
-                event_date: date.format(ISO_DATE).unwrap_or_default(),
-                due_date: due.format(ISO_DATE).unwrap_or_default(),
+                event_date: date,
+                due_date: due,
                 created_by: Some(p.user.id),
             },
             ev,
@@ -1265,7 +1258,7 @@ pub struct DeadlineParams {
 }
 
 pub async fn do_deadlines(state: &AppState, q: &DeadlineParams) -> Result<Vec<DeadlineOut>, ApiError> {
-    let today = today();
+    let today = crate::datasets::today_date();
     let overdue_only = q.overdue.unwrap_or(false);
     let rows = state
         .storage
@@ -1303,7 +1296,8 @@ pub struct SystemInput {
     pub owner: String,
     #[serde(default)]
     pub funding: String,
-    /// e.g. `建设中`, `运行中`, `已停用`.
+    /// `planned`, `building`, `in_service` or `retired` (or 规划中, 建设中, 运行中, 已停用);
+    /// `in_service` when not given.
     #[serde(default)]
     pub status: String,
     #[serde(default)]
@@ -1337,6 +1331,16 @@ pub async fn do_create_system(state: &AppState, p: &Principal, input: SystemInpu
             }
         }
     }
+    let status = match input.status.trim() {
+        "" => SystemStatus::InService,
+        s => SystemStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_field",
+                "系统状态应为规划中、建设中、运行中或已停用",
+                "the system's status must be planned, building, in_service or retired",
+            )
+        })?,
+    };
     let ev = p.event("catalog.system.create", "");
     Ok(state
         .storage
@@ -1346,7 +1350,7 @@ pub async fn do_create_system(state: &AppState, p: &Principal, input: SystemInpu
                 name: name.into(),
                 owner: input.owner.trim().into(),
                 funding: input.funding.trim().into(),
-                status: input.status.trim().into(),
+                status,
                 items: input.items,
             },
             ev,

@@ -940,7 +940,7 @@ pub async fn systems(State(state): S, headers: HeaderMap, Extension(p): P, Query
                 tbody { @for s in &list { tr {
                     td { (s.id) } td { (s.name) }
                     td { (orgs.get(&s.org_id).map(|o| o.name.as_str()).unwrap_or("")) }
-                    td { (s.owner) } td { (s.funding) } td { (s.status) }
+                    td { (s.owner) } td { (s.funding) } td { (lang.t(s.status.label_zh(), s.status.label_en())) }
                     td { @for i in &s.items { span.badge { (i.name) @if let Some(e) = i.entry_id { " → " a href=(format!("/catalog/entries/{e}")) { "#" (e) } } } " " } }
                 } } }
             }
@@ -958,7 +958,7 @@ pub async fn systems(State(state): S, headers: HeaderMap, Extension(p): P, Query
                     label { (lang.t("系统名称", "Name")) input name="name" required; }
                     label { (lang.t("建设/运维单位", "Owner")) input name="owner"; }
                     label { (lang.t("资金来源", "Funding")) input name="funding"; }
-                    label { (lang.t("状态", "Status")) select name="status" { option { "建设中" } option selected { "运行中" } option { "已停用" } } }
+                    label { (lang.t("状态", "Status")) select name="status" { @for st in pdp_domain::catalog::SystemStatus::ALL { option value=(st.as_str()) selected[*st == pdp_domain::catalog::SystemStatus::InService] { (lang.t(st.label_zh(), st.label_en())) } } } }
                     label.wide { (lang.t("数据清单（每行一项；“名称=条目编号”关联目录条目）", "Data list (one per line; \"name=entry id\" links a catalog entry)")) textarea name="items" rows="4" {} }
                     button type="submit" { (lang.t("登记", "Register")) }
                 } }

@@ -57,8 +57,8 @@ fn task_table(lang: Lang, p: &Principal, tasks: &[pdp_storage::QualityTask]) -> 
                 td.mono { (t.dataset) }
                 td { (t.version) }
                 td { (t.description) }
-                td { (t.status) @if !t.response.is_empty() { br; span.muted { (t.response) } } }
-                td { @if t.status == "open" && p.org_id == Some(t.org_id) && p.allows(Permission::LoadData) {
+                td { (lang.t(t.status.label_zh(), t.status.label_en())) @if !t.response.is_empty() { br; span.muted { (t.response) } } }
+                td { @if t.status == pdp_domain::dataset::QualityTaskStatus::Open && p.org_id == Some(t.org_id) && p.allows(Permission::LoadData) {
                     form.inline method="post" action=(format!("/quality/tasks/{}/resolve", t.id)) {
                         (csrf(p))
                         select name="status" {
@@ -227,7 +227,7 @@ pub async fn detail(
                     th { (lang.t("来源", "Source")) } th { (lang.t("操作人", "By")) }
                 } }
                 tbody { @for l in loads.iter().rev() { tr {
-                    td { (l.version) } td { (fmt_time(l.loaded_at_micros)) } td { (l.kind) } td { (l.mode) }
+                    td { (l.version) } td { (fmt_time(l.loaded_at_micros)) } td { (l.kind.as_str()) } td { (l.mode.as_str()) }
                     td { (l.input_rows) } td { (l.accepted) } td { (l.quarantined) } td { (l.rows_after) }
                     td { (score_cell(Some(l.completeness))) } td { (score_cell(Some(l.validity))) } td { (score_cell(Some(l.uniqueness))) } td { (score_cell(Some(l.consistency))) }
                     td { (l.source) } td { (l.actor) }

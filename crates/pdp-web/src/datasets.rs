@@ -19,7 +19,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use pdp_audit::NewEvent;
 use pdp_domain::Localized;
-use pdp_domain::dataset::{QualityScores, is_overdue};
+use pdp_domain::dataset::{QualityScores, QualityTaskKind, QualityTaskStatus, is_overdue};
 use pdp_lake::{Lake, LakeError, LoadMeta, LoadMode, LoadProgress, LoadReport, QuarantinedRow, RowSource};
 use pdp_storage::catalog::{EntryQuery, EntryVersion, EntryView};
 use pdp_storage::{DatasetLoad, NewQualityTask, QualityTask, Storage};
@@ -117,7 +117,7 @@ fn tasks_for(report: &LoadReport, scores: &QualityScores) -> Vec<NewQualityTask>
     if report.stats.quarantined > 0 {
         let n = report.stats.quarantined;
         tasks.push(NewQualityTask {
-            kind: "quarantine".into(),
+            kind: QualityTaskKind::Quarantine,
             description: format!(
                 "第 {v} 版有 {n} 行未通过校验，已隔离，请更正或重新上传 / {n} rows of version {v} failed validation and are in quarantine: correct or re-upload them"
             ),
@@ -135,7 +135,7 @@ fn tasks_for(report: &LoadReport, scores: &QualityScores) -> Vec<NewQualityTask>
     .collect();
     if !low.is_empty() {
         tasks.push(NewQualityTask {
-            kind: "low_score".into(),
+            kind: QualityTaskKind::LowScore,
             description: format!(
                 "第 {v} 版质量评分低于 90 / quality scores of version {v} below 90: {}",
                 low.join(", ")
@@ -153,8 +153,8 @@ fn load_record(entry: &EntryVersion, version: u64, note: &pdp_lake::CommitNote) 
         version: version as i64,
         entry_id: entry.entry_id,
         org_id: entry.org_id,
-        kind: serde_json::to_value(note.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
-        mode: serde_json::to_value(note.mode).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+        kind: note.kind,
+        mode: note.mode,
         input_rows: note.stats.input_rows as i64,
         accepted: note.stats.accepted as i64,
         quarantined: note.stats.quarantined as i64,
@@ -192,7 +192,11 @@ pub async fn load_and_record(
     let mut ev = event;
     ev.purpose = format!(
         "mode={} input={} accepted={} quarantined={} source={}",
-        record.mode, record.input_rows, record.accepted, record.quarantined, record.source
+        record.mode.as_str(),
+        record.input_rows,
+        record.accepted,
+        record.quarantined,
+        record.source
     );
     storage.record_load(record, tasks_for(&report, &scores), ev).await?;
     crate::sources::refresh_returns_of(storage, lake, &entry.code).await;
@@ -562,7 +566,7 @@ pub fn report_out(r: &LoadReport) -> LoadReportOut {
     LoadReportOut {
         version: r.version,
         already_loaded: r.already_loaded,
-        mode: serde_json::to_value(r.mode).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+        mode: r.mode.as_str().into(),
         input_rows: r.stats.input_rows,
         accepted: r.stats.accepted,
         quarantined: r.stats.quarantined,
@@ -913,18 +917,19 @@ pub async fn do_resolve(
     if p.org_id != Some(t.org_id) || !p.allows(pdp_domain::roles::Permission::LoadData) {
         return Err(not_provider());
     }
-    if !matches!(input.status.as_str(), "confirmed" | "corrected") {
-        return Err(ApiError::bad_request(
-            "task_bad_status",
-            "处理结果应为 confirmed（确认无误）或 corrected（已更正）",
-            "status must be confirmed or corrected",
-        ));
-    }
+    let status =
+        QualityTaskStatus::parse(&input.status).filter(|s| *s != QualityTaskStatus::Open).ok_or_else(|| {
+            ApiError::bad_request(
+                "task_bad_status",
+                "处理结果应为 confirmed（确认无误）或 corrected（已更正）",
+                "status must be confirmed or corrected",
+            )
+        })?;
     if input.response.trim().is_empty() {
         return Err(ApiError::bad_request("task_response_required", "请填写处理说明", "a response is required"));
     }
     let ev = p.event("quality.task.resolve", "");
-    Ok(state.storage.resolve_quality_task(id, &input.status, input.response.trim(), p.user.id, ev).await?)
+    Ok(state.storage.resolve_quality_task(id, status, input.response.trim(), p.user.id, ev).await?)
 }
 
 /// Answers a quality task: the provider confirms the data or says it corrected it.

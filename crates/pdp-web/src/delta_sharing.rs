@@ -92,12 +92,7 @@ async fn bulk_grants(state: &AppState, p: &Principal) -> R<Vec<Grant>> {
         .map_err(ApiError::from)?;
     Ok(grants
         .into_iter()
-        .filter(|g| {
-            let expires = time::Date::parse(&g.expires_on, pdp_domain::calendar::ISO_DATE).ok();
-            g.mode == ShareMode::Bulk.as_str()
-                && GrantStatus::parse(&g.status) == Some(GrantStatus::Active)
-                && expires.is_some_and(|d| today <= d)
-        })
+        .filter(|g| g.mode == ShareMode::Bulk && g.status == GrantStatus::Active && today <= g.expires_on)
         .collect())
 }
 
@@ -259,12 +254,10 @@ pub async fn sweep_share_files(state: &AppState) -> Result<usize, ApiError> {
         if !share_file(state, g.id, 0).is_ok_and(|p| p.parent().is_some_and(|d| d.exists())) {
             continue;
         }
-        let status = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
-        let ends = time::Date::parse(&g.expires_on, pdp_domain::calendar::ISO_DATE).ok();
-        let serves = ends.is_some_and(|ends| {
-            sharing::check_access(status, ends, today_date(), ShareMode::Bulk, ShareMode::Bulk).is_ok()
-                || status == GrantStatus::Suspended
-        });
+        let status = g.status;
+        let serves = sharing::check_access(status, g.expires_on, today_date(), ShareMode::Bulk, ShareMode::Bulk)
+            .is_ok()
+            || status == GrantStatus::Suspended;
         if serves {
             if let Ok(v) = lake(state)?.latest_version(&g.dataset).await {
                 remove_share_files(state, g.id, Some(v));
@@ -397,9 +390,7 @@ pub async fn file(State(state): S, headers: HeaderMap, Path(token): Path<String>
         return Err(refused());
     }
     let g = state.storage.get_grant(grant).await.map_err(ApiError::from)?.ok_or_else(refused)?;
-    let status = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
-    let ends = time::Date::parse(&g.expires_on, pdp_domain::calendar::ISO_DATE).map_err(|_| refused())?;
-    sharing::check_access(status, ends, today_date(), ShareMode::Bulk, ShareMode::Bulk)
+    sharing::check_access(g.status, g.expires_on, today_date(), ShareMode::Bulk, ShareMode::Bulk)
         .map_err(|e| DsError(crate::sharing::denied(&e)))?;
     let path = share_file(&state, grant, version)?;
     let mut f = tokio::fs::File::open(&path).await.map_err(|_| not_found("file"))?;

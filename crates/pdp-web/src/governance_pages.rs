@@ -56,7 +56,7 @@ pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query
             table #sources {
                 thead { tr { th { (lang.t("主体", "Subject")) } th { (lang.t("数据项", "Element")) } th { (lang.t("权威数据集", "Source dataset")) } th { (lang.t("说明", "Note")) } th { (lang.t("指定人", "By")) } } }
                 tbody { @for s in &sources { tr {
-                    td { (s.subject) } td.mono { (s.element) } td.mono { (s.dataset) } td { (s.note) } td { (s.assigned_by) " " span.muted { (fmt_time(s.assigned_at_micros)) } }
+                    td { (lang.t(s.subject.label_zh(), s.subject.label_en())) } td.mono { (s.element) } td.mono { (s.dataset) } td { (s.note) } td { (s.assigned_by) " " span.muted { (fmt_time(s.assigned_at_micros)) } }
                 } } }
             }
             section.card {
@@ -83,7 +83,7 @@ pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query
                     thead { tr { th { (lang.t("数据项", "Element")) } th { (lang.t("标识", "Key")) } th { (lang.t("权威值", "Source value")) } th { (lang.t("权威来源", "Source")) } th { (lang.t("其他值", "Other value")) } th { (lang.t("其他来源", "Other source")) } } }
                     tbody { @for c in &conflicts { tr {
                         td.mono { (c.element) }
-                        td.mono { @if p.allows(Permission::ViewBaseData) { (subject_button(&p, &c.subject, &c.key)) } @else { (c.key) } }
+                        td.mono { @if p.allows(Permission::ViewBaseData) { (subject_button(&p, c.subject.as_str(), &c.key)) } @else { (c.key) } }
                         td { (c.source_value) } td.mono { (c.source_dataset) "@v" (c.source_version) }
                         td { (c.other_value) } td.mono { (c.other_dataset) "@v" (c.other_version) }
                     } } }
@@ -104,7 +104,7 @@ pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query
                 thead { tr { th { (lang.t("数据集", "Dataset")) } th { (lang.t("区县", "District")) } th { (lang.t("方式", "Method")) } th { (lang.t("已同步版本", "Refreshed at version")) } th { (lang.t("行数", "Rows")) } } }
                 tbody { @for r in &returns { tr {
                     td { (r.dataset_name) " " span.mono.muted { (r.r.dataset) } } td { (r.region_name) }
-                    td { (r.r.method) " " span.mono { (r.r.field) } }
+                    td { (lang.t(r.r.method.label_zh(), r.r.method.label_en())) " " span.mono { (r.r.field) } }
                     td { (r.r.refreshed_version.map(|v| v.to_string()).unwrap_or_default()) }
                     td { (r.r.refreshed_rows.map(|v| v.to_string()).unwrap_or_default()) }
                 } } }
@@ -437,7 +437,7 @@ pub async fn objection(
                 @if !o.o.response.is_empty() { dt { (lang.t("答复", "Answer")) } dd #objection-response { (o.o.response) @if let Some(v) = o.o.correction_version { " " span.muted { (lang.t("（更正为第 ", "(correction in version ")) (v) (lang.t(" 版）", ")")) } } } }
                 @if o.o.evidence_size > 0 { dt { (lang.t("证明材料", "Evidence")) } dd { a href=(format!("/api/v1/objections/{id}/evidence")) { (o.o.evidence_name) } " (" (o.o.evidence_size) " B)" } }
             }
-            @if o.o.raised_by == p.user.id && o.o.status == "open" {
+            @if o.o.raised_by == p.user.id && o.o.status == pdp_domain::subject::ObjectionStatus::Open {
                 section.card {
                     form #evidence-form data-upload=(format!("/api/v1/objections/{id}/evidence")) data-method="PUT" data-csrf=(p.csrf()) {
                         label { (lang.t("证明材料（不超过 5 MB）", "Evidence (at most 5 MB)")) input type="file" name="file" required; }

@@ -18,7 +18,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pdp_domain::roles::{Permission, Role};
-use pdp_domain::subject::{ObjectionStatus, objection_due, objection_overdue};
+use pdp_domain::subject::{ObjectionStatus, RaiserKind, objection_due, objection_overdue};
 use pdp_lake::{LoadMeta, LoadMode};
 use pdp_storage::catalog::EntryVersion;
 use pdp_storage::{NewObjection, Objection, ObjectionQuery};
@@ -45,10 +45,6 @@ pub struct ObjectionsDoc;
 /// The largest evidence file accepted.
 pub const MAX_EVIDENCE_BYTES: usize = 5 * 1024 * 1024;
 
-fn today_iso() -> String {
-    today_date().format(pdp_domain::calendar::ISO_DATE).unwrap_or_default()
-}
-
 /// The key field of a dataset an objection can address: its one key field.
 fn key_field(e: &EntryVersion) -> Result<&pdp_domain::catalog::Field, ApiError> {
     let keys: Vec<_> = e.body.fields.iter().filter(|f| f.rules.key).collect();
@@ -65,7 +61,7 @@ fn key_field(e: &EntryVersion) -> Result<&pdp_domain::catalog::Field, ApiError> 
 /// Marks open objections past their due date as escalated (R-OBJ-02). Called before listings
 /// and by the server's hourly sweep; idempotent.
 pub async fn escalate_due(storage: &dyn pdp_storage::Storage) -> Result<usize, ApiError> {
-    let n = storage.escalate_objections(&today_iso(), now_micros()).await?.len();
+    let n = storage.escalate_objections(today_date(), now_micros()).await?.len();
     if n > 0 {
         tracing::info!(escalated = n, "objections past their due date went to the authority");
     }
@@ -115,13 +111,13 @@ async fn may_see(state: &AppState, p: &Principal, o: &Objection) -> Result<bool,
 }
 
 fn can_answer(p: &Principal, o: &Objection) -> bool {
-    o.status == "open" && p.org_id == Some(o.org_id) && p.allows(Permission::LoadData)
+    o.status == ObjectionStatus::Open && p.org_id == Some(o.org_id) && p.allows(Permission::LoadData)
 }
 
 async fn out(state: &AppState, p: &Principal, mut o: Objection) -> ObjectionOut {
     let entry = published_entry(state, o.entry_id).await.ok();
-    let status = ObjectionStatus::parse(&o.status).unwrap_or(ObjectionStatus::Open);
-    let due = time::Date::parse(&o.due_date, pdp_domain::calendar::ISO_DATE).ok();
+    let status = o.status;
+    let due = o.due_date;
     // A data subject sees the outcome, not the provider's other data: the value served is
     // shown to the provider and the authority only.
     let provider_side = p.org_id == Some(o.org_id) || p.allows(Permission::GovernData);
@@ -137,10 +133,12 @@ async fn out(state: &AppState, p: &Principal, mut o: Objection) -> ObjectionOut 
             .unwrap_or_default(),
         status_zh: status.label_zh().into(),
         status_en: status.label_en().into(),
-        overdue: due.is_some_and(|d| objection_overdue(status, d, today_date())),
-        due_provisional: due.is_some_and(|d| {
-            state.catalog.calendar.get().is_provisional(crate::share_ops::date_of(o.raised_at_micros), d)
-        }),
+        overdue: objection_overdue(status, due, today_date()),
+        due_provisional: state
+            .catalog
+            .calendar
+            .get()
+            .is_provisional(crate::share_ops::date_of(o.raised_at_micros), due),
         can_answer: can_answer(p, &o),
         o,
     }
@@ -196,7 +194,7 @@ pub async fn do_raise(state: &AppState, p: &Principal, input: &ObjectionInput) -
         ));
     }
     let due = objection_due(&state.catalog.calendar.get(), today_date()).map_err(|e| ApiError::domain(&e))?.due;
-    let raiser_kind = if p.user.roles.contains(&Role::PublicUser) { "subject" } else { "user" };
+    let raiser_kind = if p.user.roles.contains(&Role::PublicUser) { RaiserKind::Subject } else { RaiserKind::User };
     let o = state
         .storage
         .create_objection(
@@ -211,8 +209,8 @@ pub async fn do_raise(state: &AppState, p: &Principal, input: &ObjectionInput) -
                 reason: reason.to_string(),
                 raised_by: p.user.id,
                 raised_by_name: p.user.display_name.clone(),
-                raiser_kind: raiser_kind.into(),
-                due_date: due.format(pdp_domain::calendar::ISO_DATE).unwrap_or_default(),
+                raiser_kind,
+                due_date: due,
             },
             p.event("objection.raise", ""),
         )
@@ -324,7 +322,7 @@ pub async fn do_answer(
             "only a data officer of the providing organisation may answer an objection",
         ));
     }
-    if o.status != "open" {
+    if o.status != ObjectionStatus::Open {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "objection_closed",
@@ -394,7 +392,7 @@ pub async fn do_answer(
     }
     let mut ev = p.event("objection.answer", "");
     ev.purpose = format!("decision={} version={version:?}", decision.as_str());
-    let o = state.storage.answer_objection(id, decision.as_str(), response, p.user.id, version, ev).await?;
+    let o = state.storage.answer_objection(id, decision, response, p.user.id, version, ev).await?;
     Ok(out(state, p, o).await)
 }
 
@@ -438,7 +436,7 @@ pub async fn put_evidence(
     if o.raised_by != p.user.id {
         return Err(ApiError::not_found(&format!("objection {id}")));
     }
-    if o.status != "open" {
+    if o.status != ObjectionStatus::Open {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "objection_closed",

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use pdp_domain::catalog::ShareType;
 use pdp_domain::roles::Permission;
-use pdp_domain::sharing::{self, DemandAction, DemandStatus, GrantStatus};
+use pdp_domain::sharing::{self, DemandAction, DemandStatus, GrantStatus, UpwardLevel, UpwardStatus};
 use pdp_storage::{
     Demand, DemandChange, Emergency, GrantQuery, NewDemand, NewEmergency, NewUpwardRequest, NewUsageReport,
     UpwardRequest, UsageReport,
@@ -198,7 +198,7 @@ pub async fn do_declare(state: &AppState, p: &Principal, input: &EmergencyInput)
             NewEmergency {
                 name: input.name.trim().into(),
                 scope: input.scope.trim().into(),
-                raise_to: raise_to.as_str().into(),
+                raise_to,
                 entry_ids: input.entry_ids.clone(),
                 org_ids: input.org_ids.clone(),
                 starts_at_micros: now,
@@ -299,7 +299,7 @@ pub struct DemandOut {
 }
 
 async fn demand_out(state: &AppState, p: &Principal, d: Demand) -> DemandOut {
-    let status = DemandStatus::parse(&d.status).unwrap_or(DemandStatus::Open);
+    let status = d.status;
     let name = |id: Option<i64>| async move {
         match id {
             Some(id) => state.storage.get_org(id).await.ok().flatten().map(|o| o.name).unwrap_or_default(),
@@ -387,7 +387,7 @@ async fn demand(state: &AppState, id: i64) -> Result<Demand, ApiError> {
 }
 
 fn step(d: &Demand, action: DemandAction) -> Result<DemandStatus, ApiError> {
-    let from = DemandStatus::parse(&d.status).unwrap_or(DemandStatus::Open);
+    let from = d.status;
     from.next(action).map_err(|e| {
         ApiError::new(
             StatusCode::CONFLICT,
@@ -432,8 +432,8 @@ pub async fn do_assign(state: &AppState, p: &Principal, id: i64, input: &AssignI
     let mut ev = p.event(event, "");
     ev.purpose = input.note.trim().into();
     let c = DemandChange {
-        from: d.status.clone(),
-        to: to.as_str().into(),
+        from: d.status,
+        to,
         provider_org_id: input.provider_org_id,
         entry_id: None,
         response: input.note.trim().into(),
@@ -495,8 +495,8 @@ pub async fn do_answer(state: &AppState, p: &Principal, id: i64, input: &DemandA
     let mut ev = p.event(event, "");
     ev.purpose = input.response.trim().into();
     let c = DemandChange {
-        from: d.status.clone(),
-        to: to.as_str().into(),
+        from: d.status,
+        to,
         provider_org_id: None,
         entry_id: input.entry_id,
         response: input.response.trim().into(),
@@ -583,7 +583,7 @@ pub async fn do_file_report(
         .file_usage_report(
             NewUsageReport {
                 grant_id: id,
-                period_end: period_end.to_string(),
+                period_end,
                 body: input.body.trim().into(),
                 filed_by: p.user.id,
                 filed_by_name: p.user.display_name.clone(),
@@ -625,24 +625,19 @@ pub async fn do_reports_due(state: &AppState, p: &Principal) -> Result<Vec<Repor
     let reports = state.storage.list_usage_reports(None).await?;
     let today = today_date();
     let mut out = Vec::new();
-    for g in state
-        .storage
-        .list_grants(&GrantQuery { status: Some(GrantStatus::Active.as_str().into()), ..Default::default() })
-        .await?
-    {
+    for g in state.storage.list_grants(&GrantQuery { status: Some(GrantStatus::Active), ..Default::default() }).await? {
         let party = p.org_id == Some(g.user_org_id) || p.org_id == Some(g.provider_org_id);
         if !party && !scope.as_ref().is_some_and(|s| s.contains(g.provider_org_id)) {
             continue;
         }
-        let last = reports.iter().filter(|r| r.grant_id == g.id).map(|r| r.period_end.clone()).max();
-        let last_date = last.as_deref().and_then(|s| time::Date::parse(s, pdp_domain::calendar::ISO_DATE).ok());
-        let due = sharing::report_due(date_of(g.created_at_micros), last_date);
+        let last = reports.iter().filter(|r| r.grant_id == g.id).map(|r| r.period_end).max();
+        let due = sharing::report_due(date_of(g.created_at_micros), last);
         out.push(ReportDue {
             grant_id: g.id,
             dataset: g.dataset,
             user_org_id: g.user_org_id,
             provider_org_id: g.provider_org_id,
-            last_period_end: last,
+            last_period_end: last.map(|d| d.to_string()),
             due: due.to_string(),
             overdue: today > due,
         });
@@ -681,18 +676,8 @@ pub struct UpwardOut {
     pub status_en: String,
 }
 
-fn upward_status(s: &str) -> (&'static str, &'static str) {
-    match s {
-        "collected" => ("已汇总，待报送", "collected, to forward"),
-        "forwarded" => ("已报送上级", "forwarded"),
-        "answered" => ("上级已同意", "granted above"),
-        "refused" => ("上级未同意", "refused above"),
-        _ => ("未知", "unknown"),
-    }
-}
-
 async fn upward_out(state: &AppState, u: UpwardRequest) -> UpwardOut {
-    let (zh, en) = upward_status(&u.status);
+    let (zh, en) = (u.status.label_zh(), u.status.label_en());
     UpwardOut {
         requester_org_name: state
             .storage
@@ -736,13 +721,13 @@ pub async fn do_create_upward(state: &AppState, p: &Principal, input: &UpwardInp
             "this action is taken for an organisation, and the account has none",
         )
     })?;
-    if !matches!(input.level.as_str(), "provincial" | "national" | "other_region") {
-        return Err(ApiError::bad_request(
+    let level = UpwardLevel::parse(&input.level).ok_or_else(|| {
+        ApiError::bad_request(
             "upward_bad_level",
             "数据所在层级应为 provincial（省级）、national（国家级）或 other_region（其他地区）",
             "the level must be provincial, national or other_region",
-        ));
-    }
+        )
+    })?;
     let blank = |s: &str| s.trim().is_empty();
     if blank(&input.holder) || blank(&input.data_wanted) || blank(&input.purpose) || blank(&input.legal_basis) {
         return Err(ApiError::bad_request(
@@ -760,7 +745,7 @@ pub async fn do_create_upward(state: &AppState, p: &Principal, input: &UpwardInp
                 requester_org_id: org,
                 requester_user_id: p.user.id,
                 requester_name: p.user.display_name.clone(),
-                level: input.level.clone(),
+                level,
                 holder: input.holder.trim().into(),
                 data_wanted: input.data_wanted.trim().into(),
                 purpose: input.purpose.trim().into(),
@@ -853,7 +838,7 @@ pub async fn upward_batch(
             u.u.id.to_string(),
             u.requester_org_name.clone(),
             u.u.requester_name.clone(),
-            u.u.level.clone(),
+            u.u.level.label_zh().to_string(),
             u.u.holder.clone(),
             u.u.data_wanted.clone(),
             u.u.purpose.clone(),
@@ -893,7 +878,7 @@ pub async fn do_outcome(state: &AppState, p: &Principal, id: i64, input: &Outcom
     }
     let mut ev = p.event("share.upward.outcome", "");
     ev.purpose = input.response.trim().into();
-    let to = if input.granted { "answered" } else { "refused" };
+    let to = if input.granted { UpwardStatus::Answered } else { UpwardStatus::Refused };
     let u = state.storage.upward_outcome(id, to, input.response.trim(), ev).await?;
     Ok(upward_out(state, u).await)
 }

@@ -25,7 +25,8 @@ use pdp_domain::Localized;
 use pdp_domain::catalog::{DataType, MaskRule, ShareMode};
 use pdp_domain::roles::Permission;
 use pdp_domain::sharing::{
-    self, DEFAULT_MIN_GROUP, GrantAction, GrantStatus, MAX_GRANT_DAYS, RequestAction, RequestStatus, Route, RowFilter,
+    self, DEFAULT_MIN_GROUP, GrantAction, GrantStatus, MAX_GRANT_DAYS, NoteKind, RequestAction, RequestStatus, Route,
+    RowFilter,
 };
 use pdp_lake::share::{ColumnFilter, Measure, Selection};
 use pdp_storage::catalog::EntryVersion;
@@ -105,6 +106,16 @@ fn mode_of(s: &str) -> Result<ShareMode, ApiError> {
     })
 }
 
+/// A status filter of a list: absent, or one of the status's codes.
+pub(crate) fn status_filter<T>(s: Option<&str>, parse: fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => parse(s).map(Some).ok_or_else(|| {
+            ApiError::bad_request("bad_status_filter", format!("未知的状态：{s}"), format!("unknown status: {s}"))
+        }),
+    }
+}
+
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     pdp_audit::hex_lower(&Sha256::digest(bytes))
 }
@@ -112,7 +123,7 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 /// Marks pending requests past their due date as escalated (R-SHR-03). Called before
 /// listings and by the server's hourly sweep; idempotent.
 pub async fn escalate_due(storage: &dyn pdp_storage::Storage) -> Result<usize, ApiError> {
-    let n = storage.escalate_requests(&iso(today_date()), now_micros()).await?.len();
+    let n = storage.escalate_requests(today_date(), now_micros()).await?.len();
     if n > 0 {
         tracing::info!(escalated = n, "share requests past their due date went to the authority");
     }
@@ -195,7 +206,7 @@ pub async fn do_create_scenario(state: &AppState, p: &Principal, input: &Scenari
             NewScenario {
                 name: input.name.trim().into(),
                 entry_id: e.entry_id,
-                mode: mode.as_str().into(),
+                mode,
                 fields: dedup(&input.fields),
                 purpose: input.purpose.trim().into(),
                 legal_basis: input.legal_basis.trim().into(),
@@ -278,8 +289,8 @@ pub(crate) async fn org_name(state: &AppState, id: i64) -> String {
 }
 
 async fn request_out(state: &AppState, p: &Principal, r: ShareRequest, full: bool) -> Result<RequestOut, ApiError> {
-    let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::Pending);
-    let due = time::Date::parse(&r.due_date, pdp_domain::calendar::ISO_DATE).ok();
+    let status = r.status;
+    let due = r.due_date;
     let provider = p.org_id == Some(r.provider_org_id);
     let (notes, grant) = if full {
         let grant = match r.grant_id {
@@ -335,12 +346,12 @@ fn new_grant(
         user_org_id: user_org,
         scenario: scenario.into(),
         purpose: purpose.into(),
-        mode: mode.as_str().into(),
+        mode,
         fields,
         masking: masking.into_iter().map(|(k, v)| (k, v.as_str().to_string())).collect(),
         row_filters,
         min_group,
-        expires_on: iso(expires_on),
+        expires_on,
         created_by: by.into(),
         pseudonym_key: random_token().into_bytes(),
         emergency_id: None,
@@ -392,7 +403,7 @@ pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) ->
     };
     let (beyond, within) = match &lib {
         Some(s) => {
-            let smode = ShareMode::parse(&s.mode).unwrap_or(ShareMode::View);
+            let smode = s.mode;
             (
                 sharing::beyond_need(&fields, &s.fields),
                 sharing::within_scenario(e.entry_id, mode, &fields, s.entry_id, smode, &s.fields),
@@ -405,20 +416,17 @@ pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) ->
     let emergency =
         state.storage.list_emergencies().await?.into_iter().find(|m| m.active_at(now) && m.covers(e.entry_id, org));
     let share_type = match &emergency {
-        Some(m) => sharing::raised(
-            e.body.share.share_type,
-            pdp_domain::catalog::ShareType::parse(&m.raise_to).unwrap_or(pdp_domain::catalog::ShareType::Conditional),
-        ),
+        Some(m) => sharing::raised(e.body.share.share_type, m.raise_to),
         None => e.body.share.share_type,
     };
     let route = sharing::route(share_type, within);
     let (status, due) = match route {
-        Route::Direct => (RequestStatus::Granted, String::new()),
+        Route::Direct => (RequestStatus::Granted, None),
         Route::ProviderApproval => (
             RequestStatus::Pending,
-            iso(sharing::approval_due(&state.catalog.calendar.get(), today).map_err(|e| ApiError::domain(&e))?.due),
+            Some(sharing::approval_due(&state.catalog.calendar.get(), today).map_err(|e| ApiError::domain(&e))?.due),
         ),
-        Route::Negotiation => (RequestStatus::Negotiating, String::new()),
+        Route::Negotiation => (RequestStatus::Negotiating, None),
     };
     let grant = if route == Route::Direct {
         // A scenario bounds the grant's period; catalog masking applies in full.
@@ -449,15 +457,10 @@ pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) ->
     } else {
         None
     };
-    let route_str = match route {
-        Route::Direct => "direct",
-        Route::ProviderApproval => "provider_approval",
-        Route::Negotiation => "negotiation",
-    };
     let mut ev = p.event("share.request.submit", "");
     ev.purpose = purpose.to_string();
     ev.detail = serde_json::json!({
-        "dataset": e.code, "mode": mode.as_str(), "fields": fields, "route": route_str, "share_type": share_type.as_str(),
+        "dataset": e.code, "mode": mode.as_str(), "fields": fields, "route": route.as_str(), "share_type": share_type.as_str(),
         "beyond_need": beyond, "emergency": emergency.as_ref().map(|m| m.id),
     })
     .to_string();
@@ -472,16 +475,16 @@ pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) ->
                 dataset: e.code.clone(),
                 provider_org_id: e.org_id,
                 fields,
-                mode: mode.as_str().into(),
+                mode,
                 scenario_id: input.scenario_id,
                 scenario: scenario.into(),
                 legal_basis: legal_basis.into(),
                 purpose: purpose.into(),
-                until: iso(until),
+                until,
                 pledged: true,
-                share_type: share_type.as_str().into(),
-                route: route_str.into(),
-                status: status.as_str().into(),
+                share_type,
+                route,
+                status,
                 beyond_need: beyond,
                 due_date: due,
                 emergency_id: emergency.as_ref().map(|m| m.id),
@@ -522,7 +525,11 @@ pub async fn do_list_requests(
     q: &RequestListParams,
 ) -> Result<Vec<RequestOut>, ApiError> {
     escalate_due(state.storage.as_ref()).await?;
-    let mut query = RequestQuery { open_only: q.open.unwrap_or(false), status: q.status.clone(), ..Default::default() };
+    let mut query = RequestQuery {
+        open_only: q.open.unwrap_or(false),
+        status: status_filter(q.status.as_deref(), RequestStatus::parse)?,
+        ..Default::default()
+    };
     match q.view.as_deref() {
         Some("mine") => query.requester_org = Some(p.org_id.ok_or_else(no_org)?),
         Some("incoming") => query.provider_org = Some(p.org_id.ok_or_else(no_org)?),
@@ -625,7 +632,7 @@ fn grant_from(r: &ShareRequest, e: &EntryVersion, input: &ApproveInput, by: &str
     let filters = input.row_filters.clone().unwrap_or_default();
     let masking =
         sharing::fix_masking(&e.body.fields, &fields, &masking, &filters).map_err(|e| ApiError::domain(&e))?;
-    let until = parse_date(&r.until, "until")?;
+    let until = r.until;
     let expires = match &input.expires_on {
         Some(s) => parse_date(s, "授权到期日 / expires_on")?,
         None => until,
@@ -645,7 +652,7 @@ fn grant_from(r: &ShareRequest, e: &EntryVersion, input: &ApproveInput, by: &str
             "the smallest statistics group must be at least 2",
         ));
     }
-    let mode = mode_of(&r.mode)?;
+    let mode = r.mode;
     let mut g = new_grant(
         e,
         r.requester_org_id,
@@ -665,17 +672,17 @@ fn grant_from(r: &ShareRequest, e: &EntryVersion, input: &ApproveInput, by: &str
 }
 
 fn transition(r: &ShareRequest, action: RequestAction) -> Result<RequestStatus, ApiError> {
-    let from = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::Pending);
+    let from = r.status;
     from.next(action).map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.message_zh(), e.message_en()))
 }
 
-fn note(p: &Principal, kind: &str, body: &str) -> Option<NewRequestNote> {
+fn note(p: &Principal, kind: NoteKind, body: &str) -> Option<NewRequestNote> {
     let body = body.trim();
     (!body.is_empty()).then(|| NewRequestNote {
         author_id: Some(p.user.id),
         author_name: p.user.display_name.clone(),
         org_id: p.org_id,
-        kind: kind.into(),
+        kind,
         body: body.into(),
     })
 }
@@ -701,11 +708,11 @@ pub async fn do_approve(
     let grant = grant_from(&r, &e, input, &p.user.username)?;
     let reason = input.note.clone().unwrap_or_default();
     let d = Decision {
-        from: r.status.clone(),
-        to: to.as_str().into(),
+        from: r.status,
+        to,
         by: Some(p.user.id),
         reason: reason.clone(),
-        note: note(p, "approval", &reason),
+        note: note(p, NoteKind::Approval, &reason),
         grant: Some(grant),
     };
     let (r, _) = state.storage.decide_request(id, d, p.event("share.request.approve", "")).await?;
@@ -760,11 +767,11 @@ pub async fn do_refuse(state: &AppState, p: &Principal, id: i64, reason: &str) -
     let reason = reason_required(reason)?;
     let to = transition(&r, RequestAction::Refuse)?;
     let d = Decision {
-        from: r.status.clone(),
-        to: to.as_str().into(),
+        from: r.status,
+        to,
         by: Some(p.user.id),
         reason: reason.into(),
-        note: note(p, "decision", reason),
+        note: note(p, NoteKind::Decision, reason),
         grant: None,
     };
     let mut ev = p.event("share.request.refuse", "");
@@ -798,14 +805,7 @@ pub async fn do_withdraw(state: &AppState, p: &Principal, id: i64) -> Result<Req
         ));
     }
     let to = transition(&r, RequestAction::Withdraw)?;
-    let d = Decision {
-        from: r.status.clone(),
-        to: to.as_str().into(),
-        by: Some(p.user.id),
-        reason: String::new(),
-        note: None,
-        grant: None,
-    };
+    let d = Decision { from: r.status, to, by: Some(p.user.id), reason: String::new(), note: None, grant: None };
     let (r, _) = state.storage.decide_request(id, d, p.event("share.request.withdraw", "")).await?;
     request_out(state, p, r, true).await
 }
@@ -831,7 +831,7 @@ pub struct NoteInput {
 pub async fn do_add_note(state: &AppState, p: &Principal, id: i64, body: &str) -> Result<RequestNote, ApiError> {
     let r = visible_request(state, p, id).await?;
     let party = p.org_id == Some(r.requester_org_id) || p.org_id == Some(r.provider_org_id);
-    let open = RequestStatus::parse(&r.status).is_some_and(RequestStatus::is_open);
+    let open = r.status.is_open();
     if !party || !open {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -840,7 +840,7 @@ pub async fn do_add_note(state: &AppState, p: &Principal, id: i64, body: &str) -
             "only the two organisations may add notes, and only while the request is open",
         ));
     }
-    let n = note(p, "negotiation", body)
+    let n = note(p, NoteKind::Negotiation, body)
         .ok_or_else(|| ApiError::bad_request("note_empty", "留言内容不能为空", "the note is empty"))?;
     Ok(state.storage.add_request_note(id, n, p.event("share.request.note", "")).await?)
 }
@@ -872,11 +872,11 @@ pub async fn do_escalate(state: &AppState, p: &Principal, id: i64, reason: &str)
     let reason = reason_required(reason)?;
     let to = transition(&r, RequestAction::Escalate)?;
     let d = Decision {
-        from: r.status.clone(),
-        to: to.as_str().into(),
+        from: r.status,
+        to,
         by: None,
         reason: String::new(),
-        note: note(p, "escalation", reason),
+        note: note(p, NoteKind::Escalation, reason),
         grant: None,
     };
     let mut ev = p.event("share.request.escalate", "");
@@ -933,11 +933,11 @@ pub async fn do_decide(state: &AppState, p: &Principal, id: i64, input: &DecideI
         None
     };
     let d = Decision {
-        from: r.status.clone(),
-        to: to.as_str().into(),
+        from: r.status,
+        to,
         by: Some(p.user.id),
         reason: reason.into(),
-        note: note(p, "decision", reason),
+        note: note(p, NoteKind::Decision, reason),
         grant,
     };
     let mut ev =
@@ -983,9 +983,8 @@ pub struct GrantOut {
 }
 
 async fn grant_out(state: &AppState, p: &Principal, g: Grant) -> Result<GrantOut, ApiError> {
-    let status = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
-    let expired =
-        time::Date::parse(&g.expires_on, pdp_domain::calendar::ISO_DATE).map(|d| today_date() > d).unwrap_or(true);
+    let status = g.status;
+    let expired = today_date() > g.expires_on;
     Ok(GrantOut {
         dataset_name: published_entry(state, g.entry_id).await.map(|e| e.body.name).unwrap_or_default(),
         user_org_name: org_name(state, g.user_org_id).await,
@@ -1014,7 +1013,11 @@ pub struct GrantListParams {
 }
 
 pub async fn do_list_grants(state: &AppState, p: &Principal, q: &GrantListParams) -> Result<Vec<GrantOut>, ApiError> {
-    let mut query = GrantQuery { status: q.status.clone(), entry_id: q.entry_id, ..Default::default() };
+    let mut query = GrantQuery {
+        status: status_filter(q.status.as_deref(), GrantStatus::parse)?,
+        entry_id: q.entry_id,
+        ..Default::default()
+    };
     match q.view.as_deref() {
         Some("mine") => query.user_org = Some(p.org_id.ok_or_else(no_org)?),
         Some("provided") => query.provider_org = Some(p.org_id.ok_or_else(no_org)?),
@@ -1087,7 +1090,7 @@ pub async fn do_change_grant(
     }
     let action = GrantAction::parse(action).ok_or_else(|| ApiError::not_found(&format!("grant action {action}")))?;
     let reason = reason_required(reason)?;
-    let from = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
+    let from = g.status;
     let to =
         from.next(action).map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.message_zh(), e.message_en()))?;
     // A suspension the authority ordered is lifted by the authority, not by the provider it
@@ -1105,7 +1108,7 @@ pub async fn do_change_grant(
     }
     let mut ev = p.event(&format!("share.grant.{}", action.as_str()), "");
     ev.purpose = reason.into();
-    let g = state.storage.set_grant_status(id, from.as_str(), to.as_str(), reason, ev).await?;
+    let g = state.storage.set_grant_status(id, from, to, reason, ev).await?;
     if to == GrantStatus::Revoked {
         // The grant's masked copies go with it.
         crate::delta_sharing::remove_share_files(state, id, None);
@@ -1197,9 +1200,7 @@ pub struct AccessTerms {
     view_json: ViewJson,
 }
 
-/// What the gate of every access reads of a grant's row, parsed: the row's text is parsed once
-/// per cached grant, not once per request (date parsing showed in the sharing benchmark's
-/// profile).
+/// What the gate of every access reads of a grant.
 #[derive(Debug, Clone, Copy)]
 struct Gate {
     status: GrantStatus,
@@ -1209,12 +1210,7 @@ struct Gate {
 
 impl Gate {
     fn of(g: &Grant) -> Result<Self, ApiError> {
-        Ok(Self {
-            // An unknown status is treated as revoked: deny unless granted.
-            status: GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked),
-            expires: parse_date(&g.expires_on, "expires_on")?,
-            mode: mode_of(&g.mode)?,
-        })
+        Ok(Self { status: g.status, expires: g.expires_on, mode: g.mode })
     }
 }
 
@@ -1868,9 +1864,7 @@ pub async fn statistics(
 /// Whether a grant still serves bulk data now (read fresh, not from the access cache).
 async fn grant_still_serves(state: &AppState, id: i64) -> bool {
     let Ok(Some(g)) = state.storage.get_grant(id).await else { return false };
-    let status = GrantStatus::parse(&g.status).unwrap_or(GrantStatus::Revoked);
-    let Ok(ends) = time::Date::parse(&g.expires_on, pdp_domain::calendar::ISO_DATE) else { return false };
-    sharing::check_access(status, ends, today_date(), ShareMode::Bulk, ShareMode::Bulk).is_ok()
+    sharing::check_access(g.status, g.expires_on, today_date(), ShareMode::Bulk, ShareMode::Bulk).is_ok()
 }
 
 /// A cell of a bulk export, through the platform's one CSV cell writer (formulas neutralised).

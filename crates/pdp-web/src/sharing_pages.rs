@@ -17,7 +17,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 use pdp_domain::catalog::{MaskRule, ShareMode, ShareType};
 use pdp_domain::roles::Permission;
-use pdp_domain::sharing::{FilterOp, RowFilter};
+use pdp_domain::sharing::{FilterOp, GrantStatus, RequestStatus, RowFilter, UpwardStatus};
 use pdp_storage::catalog::{EntryQuery, EntryView};
 use serde::Deserialize;
 
@@ -33,12 +33,12 @@ use crate::sharing as sh;
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
 
-fn mode_label(lang: Lang, mode: &str) -> String {
-    ShareMode::parse(mode).map(|m| lang.t(m.label_zh(), m.label_en()).to_string()).unwrap_or_else(|| mode.to_string())
+fn mode_label(lang: Lang, mode: ShareMode) -> &'static str {
+    lang.t(mode.label_zh(), mode.label_en())
 }
 
-fn share_type_label(lang: Lang, t: &str) -> String {
-    ShareType::parse(t).map(|m| lang.t(m.label_zh(), m.label_en()).to_string()).unwrap_or_else(|| t.to_string())
+fn share_type_label(lang: Lang, t: ShareType) -> &'static str {
+    lang.t(t.label_zh(), t.label_en())
 }
 
 fn request_table(lang: Lang, id: &str, list: &[sh::RequestOut]) -> Markup {
@@ -57,9 +57,9 @@ fn request_table(lang: Lang, id: &str, list: &[sh::RequestOut]) -> Markup {
                     td { (r.dataset_name) " " span.mono.muted { (r.r.dataset) } }
                     td { (r.requester_org_name) }
                     td { (r.provider_org_name) }
-                    td { (mode_label(lang, &r.r.mode)) }
+                    td { (mode_label(lang, r.r.mode)) }
                     td { span.badge { (lang.t(&r.status_zh, &r.status_en)) } }
-                    td { (r.r.due_date) @if r.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } @if r.due_provisional { " " span.badge title=(lang.t("节假日表未录入，暂按周一至周五计算", "no holiday table yet: counted on weekdays alone")) { (lang.t("暂定", "provisional")) } } }
+                    td { (r.r.due_date.map(|d| d.to_string()).unwrap_or_default()) @if r.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } @if r.due_provisional { " " span.badge title=(lang.t("节假日表未录入，暂按周一至周五计算", "no holiday table yet: counted on weekdays alone")) { (lang.t("暂定", "provisional")) } } }
                 } } }
             }
         }
@@ -82,7 +82,7 @@ fn grant_table(lang: Lang, id: &str, list: &[sh::GrantOut]) -> Markup {
                     td { (g.dataset_name) " " span.mono.muted { (g.g.dataset) } }
                     td { (g.user_org_name) }
                     td { (g.provider_org_name) }
-                    td { (mode_label(lang, &g.g.mode)) }
+                    td { (mode_label(lang, g.g.mode)) }
                     td { span.badge { (lang.t(&g.status_zh, &g.status_en)) } @if g.expired { " " span.badge.st-rejected { (lang.t("已到期", "expired")) } } }
                     td { (g.g.expires_on) }
                     td { (g.usage.accesses) }
@@ -166,7 +166,7 @@ pub async fn hub(State(state): S, headers: HeaderMap, Extension(p): P, Query(f):
             }
             @if let Some(all) = &all {
                 h2 { (lang.t("辖区内全部申请", "All requests in the region")) }
-                @let hot: Vec<sh::RequestOut> = all.iter().filter(|r| r.overdue || r.r.status == "escalated").cloned().collect();
+                @let hot: Vec<sh::RequestOut> = all.iter().filter(|r| r.overdue || r.r.status == RequestStatus::Escalated).cloned().collect();
                 h3 { (lang.t("逾期与提级", "Overdue and escalated")) }
                 (request_table(lang, "escalations", &hot))
                 details { summary { (lang.t("全部", "All")) " (" (all.len()) ")" } (request_table(lang, "all-requests", all)) }
@@ -190,7 +190,7 @@ pub async fn hub(State(state): S, headers: HeaderMap, Extension(p): P, Query(f):
                     tbody { @for m in &emergencies { tr {
                         td { strong { (m.e.name) } br; span.muted { (m.e.scope) } }
                         td { (m.entry_names.join("、")) } td { (m.org_names.join("、")) }
-                        td { (share_type_label(lang, &m.e.raise_to)) }
+                        td { (share_type_label(lang, m.e.raise_to)) }
                         td { (fmt_time(m.e.starts_at_micros)) " – " (fmt_time(m.e.ended_early_at_micros.unwrap_or(m.e.ends_at_micros))) }
                         td { @if m.active { span.badge.st-rejected { (lang.t("应急中", "in force")) }
                                 @if p.allows(Permission::GovernData) { form method="post" action=(format!("/share/emergencies/{}/end", m.e.id)) {
@@ -208,7 +208,7 @@ pub async fn hub(State(state): S, headers: HeaderMap, Extension(p): P, Query(f):
                         option value="unconditional" { (lang.t("无条件共享", "Unconditional")) } option value="conditional" { (lang.t("有条件共享", "Conditional")) }
                     } }
                     label { (lang.t("数据资源（可多选）", "Data (several allowed)")) select name="entry_ids" multiple size="5" required {
-                        @for e in &entries { option value=(e.entry_id) { (e.body.name) " · " (share_type_label(lang, e.body.share.share_type.as_str())) } }
+                        @for e in &entries { option value=(e.entry_id) { (e.body.name) " · " (share_type_label(lang, e.body.share.share_type)) } }
                     } }
                     label { (lang.t("参与处置的单位（可多选）", "Organisations handling it (several allowed)")) select name="org_ids" multiple size="5" required {
                         @for o in &orgs { option value=(o.id) { (o.name) } }
@@ -259,11 +259,11 @@ pub async fn hub(State(state): S, headers: HeaderMap, Extension(p): P, Query(f):
                 table #upward {
                     thead { tr { th { "#" } th { (lang.t("申请单位", "Asked by")) } th { (lang.t("持有单位", "Holder")) } th { (lang.t("所需数据", "Data")) } th { (lang.t("批次", "Batch")) } th { (lang.t("状态", "State")) } th {} } }
                     tbody { @for u in &upward { tr {
-                        td { (u.u.id) } td { (u.requester_org_name) } td { (u.u.holder) " " span.muted { (u.u.level) } }
+                        td { (u.u.id) } td { (u.requester_org_name) } td { (u.u.holder) " " span.muted { (lang.t(u.u.level.label_zh(), u.u.level.label_en())) } }
                         td { (u.u.data_wanted) br; span.muted { (u.u.purpose) } }
                         td { @if !u.u.batch.is_empty() { @if p.allows(Permission::GovernData) { a href=(format!("/api/v1/share/upward/batches/{}", u.u.batch)) { (u.u.batch) } } @else { (u.u.batch) } } }
                         td { span.badge { (lang.t(&u.status_zh, &u.status_en)) } @if !u.u.response.is_empty() { " " (u.u.response) } }
-                        td { @if p.allows(Permission::GovernData) && u.u.status == "forwarded" {
+                        td { @if p.allows(Permission::GovernData) && u.u.status == UpwardStatus::Forwarded {
                             form.inline method="post" action=(format!("/share/upward/{}/outcome", u.u.id)) {
                                 (csrf(&p))
                                 select name="granted" aria-label=(lang.t("上级答复", "Answer")) { option value="yes" { (lang.t("同意", "granted")) } option value="no" { (lang.t("未同意", "refused")) } }
@@ -295,7 +295,7 @@ pub async fn hub(State(state): S, headers: HeaderMap, Extension(p): P, Query(f):
                 table #scenarios {
                     thead { tr { th { (lang.t("场景", "Scenario")) } th { (lang.t("数据", "Dataset")) } th { (lang.t("方式", "Mode")) } th { (lang.t("信息项", "Fields")) } th { (lang.t("用途", "Purpose")) } th { (lang.t("授权天数", "Days")) } } }
                     tbody { @for s in &scenarios { tr {
-                        td { (s.name) } td { (entry_name(s.entry_id)) } td { (mode_label(lang, &s.mode)) }
+                        td { (s.name) } td { (entry_name(s.entry_id)) } td { (mode_label(lang, s.mode)) }
                         td.mono { (s.fields.join(", ")) } td { (s.purpose) } td { (s.grant_days) }
                     } } }
                 }
@@ -370,7 +370,7 @@ pub async fn new_request(
                 label { (lang.t("目录中的数据", "Catalog entry")) select name="entry_id" {
                     @for e in &others {
                         option value=(e.entry_id) selected[chosen.is_some_and(|c| c.entry_id == e.entry_id)] {
-                            (e.body.name) " (" (e.code) ") · " (share_type_label(lang, e.body.share.share_type.as_str()))
+                            (e.body.name) " (" (e.code) ") · " (share_type_label(lang, e.body.share.share_type))
                         }
                     }
                 } }
@@ -378,7 +378,7 @@ pub async fn new_request(
             }
             @if let Some(e) = chosen {
                 section.card {
-                    p { strong { (e.body.name) } " " span.mono.muted { (e.code) } " · " span.badge { (share_type_label(lang, e.body.share.share_type.as_str())) } }
+                    p { strong { (e.body.name) } " " span.mono.muted { (e.code) } " · " span.badge { (share_type_label(lang, e.body.share.share_type)) } }
                     @if !e.body.share.conditions.is_empty() { p { (lang.t("共享条件：", "Conditions: ")) (e.body.share.conditions) } }
                     @if e.body.share.share_type == ShareType::NotShared {
                         p.notice.bad { (lang.t("该数据不予共享：提交后进入协商，协商不成可提请主管部门裁决。", "This data is not shared: a request opens a negotiation, and the authority decides if it fails.")) }
@@ -399,7 +399,7 @@ pub async fn new_request(
                         } }
                         label { (lang.t("场景库中的场景（可选，符合场景的直接授权）", "Library scenario (optional; a request within it is granted at once)")) select name="scenario_id" {
                             option value="" { "—" }
-                            @for s in &scenarios { option value=(s.id) { (s.name) " · " (mode_label(lang, &s.mode)) " · " (s.fields.join(", ")) } }
+                            @for s in &scenarios { option value=(s.id) { (s.name) " · " (mode_label(lang, s.mode)) " · " (s.fields.join(", ")) } }
                         } }
                         label { (lang.t("应用场景", "Application scenario")) input name="scenario" required; }
                         label { (lang.t("法律依据", "Legal basis")) input name="legal_basis" required; }
@@ -456,7 +456,7 @@ fn grant_terms(lang: Lang, g: &pdp_storage::Grant) -> Markup {
                 dt { (lang.t("行范围", "Rows")) }
                 dd.mono { @for f in &g.row_filters { (f.field) (if f.op == FilterOp::Prefix { " ^= " } else { " = " }) (f.values.join(" | ")) " " } }
             }
-            @if g.mode == "statistics" { dt { (lang.t("最小分组", "Smallest group")) } dd { (g.min_group) } }
+            @if g.mode == ShareMode::Statistics { dt { (lang.t("最小分组", "Smallest group")) } dd { (g.min_group) } }
             dt { (lang.t("到期", "Expires")) } dd { (g.expires_on) }
         }
     }
@@ -476,12 +476,12 @@ pub async fn request_page(
         let e = crate::datasets::published_entry(&state, o.r.entry_id).await.ok();
         let label = |name: &str| e.as_ref().and_then(|e| e.body.fields.iter().find(|f| f.name == name)).map(|f| f.label.clone()).unwrap_or_default();
         let party = p.org_id == Some(o.r.requester_org_id) || p.org_id == Some(o.r.provider_org_id);
-        let can_escalate = party && o.r.status == "negotiating";
+        let can_escalate = party && o.r.status == RequestStatus::Negotiating;
         page(lang, Some(&p), "/share", &format!("{} #{id}", lang.t("共享申请", "Share request")), html! {
             (notice(f.ok.as_deref(), lang))
             p { a href="/share" { "← " (lang.t("数据共享", "Sharing")) } }
             dl #request {
-                dt { (lang.t("数据", "Dataset")) } dd { (o.dataset_name) " " span.mono.muted { (o.r.dataset) } " · " (share_type_label(lang, &o.r.share_type)) }
+                dt { (lang.t("数据", "Dataset")) } dd { (o.dataset_name) " " span.mono.muted { (o.r.dataset) } " · " (share_type_label(lang, o.r.share_type)) }
                 dt { (lang.t("申请单位", "Requester")) } dd { (o.requester_org_name) " · " (o.r.requester_name) " · " (fmt_time(o.r.submitted_at_micros)) }
                 dt { (lang.t("提供单位", "Provider")) } dd { (o.provider_org_name) }
                 dt { (lang.t("信息项", "Fields")) } dd { @for f in &o.r.fields { (label(f)) " " span.mono.muted { (f) } "; " } }
@@ -489,14 +489,14 @@ pub async fn request_page(
                     dt { (lang.t("超出场景所需", "Beyond the scenario's need")) }
                     dd #beyond-need { span.badge.st-rejected { (o.r.beyond_need.join(", ")) } }
                 }
-                dt { (lang.t("共享方式", "Mode")) } dd { (mode_label(lang, &o.r.mode)) }
+                dt { (lang.t("共享方式", "Mode")) } dd { (mode_label(lang, o.r.mode)) }
                 dt { (lang.t("应用场景", "Scenario")) } dd { (o.r.scenario) }
                 dt { (lang.t("法律依据", "Legal basis")) } dd { (o.r.legal_basis) }
                 dt { (lang.t("用途", "Purpose")) } dd { (o.r.purpose) }
                 dt { (lang.t("使用期限至", "Needed until")) } dd { (o.r.until) }
                 dt { (lang.t("承诺", "Pledge")) } dd { @if o.r.pledged { (lang.t("已承诺", "given")) } @else { "—" } }
-                @if !o.r.due_date.is_empty() {
-                    dt { (lang.t("答复期限", "Due")) } dd { (o.r.due_date) @if o.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } @if o.due_provisional { " " span.badge title=(lang.t("节假日表未录入，暂按周一至周五计算", "no holiday table yet: counted on weekdays alone")) { (lang.t("暂定", "provisional")) } } }
+                @if let Some(due) = o.r.due_date {
+                    dt { (lang.t("答复期限", "Due")) } dd { (due) @if o.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } @if o.due_provisional { " " span.badge title=(lang.t("节假日表未录入，暂按周一至周五计算", "no holiday table yet: counted on weekdays alone")) { (lang.t("暂定", "provisional")) } } }
                 }
                 dt { (lang.t("状态", "State")) } dd #request-status { span.badge { (lang.t(&o.status_zh, &o.status_en)) } }
                 @if !o.r.decision_reason.is_empty() { dt { (lang.t("理由", "Reason")) } dd #decision-reason { (o.r.decision_reason) } }
@@ -505,7 +505,7 @@ pub async fn request_page(
             @if let Some(g) = &o.grant { (grant_terms(lang, g)) }
             @if !o.notes.is_empty() {
                 h2 { (lang.t("记录", "Record")) }
-                ul #notes { @for n in &o.notes { li { span.badge { (n.kind) } " " strong { (n.author_name) } " " span.muted { (fmt_time(n.created_at_micros)) } ": " (n.body) } } }
+                ul #notes { @for n in &o.notes { li { span.badge { (lang.t(n.kind.label_zh(), n.kind.label_en())) } " " strong { (n.author_name) } " " span.muted { (fmt_time(n.created_at_micros)) } ": " (n.body) } } }
             }
             @if o.can_approve {
                 h2 { (lang.t("审批", "Answer")) }
@@ -528,7 +528,7 @@ pub async fn request_page(
                     } }
                     label { (lang.t("行范围：取值前缀（逗号分隔，如区划代码）", "Row range: value prefixes (comma separated, e.g. area codes)")) input name="filter_values"; }
                     label { (lang.t("授权到期日", "Grant expires on")) input name="expires_on" type="date" value=(o.r.until); }
-                    @if o.r.mode == "statistics" { label { (lang.t("最小分组", "Smallest group")) input name="min_group" type="number" value="5" min="2"; } }
+                    @if o.r.mode == ShareMode::Statistics { label { (lang.t("最小分组", "Smallest group")) input name="min_group" type="number" value="5" min="2"; } }
                     label { (lang.t("审批意见", "Note")) input name="note"; }
                     button #approve type="submit" { (lang.t("同意共享", "Approve")) }
                 } }
@@ -543,7 +543,7 @@ pub async fn request_page(
                     (csrf(&p)) button type="submit" { (lang.t("撤回申请", "Withdraw the request")) }
                 }
             }
-            @if party && o.r.status == "negotiating" {
+            @if party && o.r.status == RequestStatus::Negotiating {
                 h2 { (lang.t("协商", "Negotiation")) }
                 section.card { form #note-form method="post" action=(format!("/share/requests/{id}/note")) {
                     (csrf(&p))
@@ -754,8 +754,7 @@ async fn grant_view(
     };
     let licence = e.as_ref().is_some_and(|e| pdp_domain::document::is_licence(&e.body));
     let reports = state.storage.list_usage_reports(Some(id)).await?;
-    let last =
-        reports.iter().filter_map(|r| time::Date::parse(&r.period_end, pdp_domain::calendar::ISO_DATE).ok()).max();
+    let last = reports.iter().map(|r| r.period_end).max();
     let due_date = pdp_domain::sharing::report_due(ops::date_of(g.g.created_at_micros), last);
     let due = ops::ReportDue {
         grant_id: id,
@@ -764,7 +763,7 @@ async fn grant_view(
         provider_org_id: g.g.provider_org_id,
         last_period_end: last.map(|d| d.to_string()),
         due: due_date.to_string(),
-        overdue: crate::datasets::today_date() > due_date && g.g.status == "active",
+        overdue: crate::datasets::today_date() > due_date && g.g.status == GrantStatus::Active,
     };
     page(
         lang,
@@ -780,15 +779,15 @@ async fn grant_view(
                 dt { (lang.t("提供单位", "Provider")) } dd { (g.provider_org_name) }
                 dt { (lang.t("应用场景", "Scenario")) } dd { (g.g.scenario) }
                 dt { (lang.t("用途", "Purpose")) } dd { (g.g.purpose) }
-                dt { (lang.t("共享方式", "Mode")) } dd { (mode_label(lang, &g.g.mode)) }
+                dt { (lang.t("共享方式", "Mode")) } dd { (mode_label(lang, g.g.mode)) }
                 dt { (lang.t("状态", "State")) } dd #grant-status { span.badge { (lang.t(&g.status_zh, &g.status_en)) } @if g.expired { " " span.badge.st-rejected { (lang.t("已到期", "expired")) } } @if !g.g.change_reason.is_empty() { " " span.muted { (g.g.change_reason) } } }
                 dt { (lang.t("使用情况", "Usage")) } dd #grant-usage { (g.usage.accesses) (lang.t(" 次访问，", " accesses, ")) (g.usage.rows) (lang.t(" 行", " rows"))
                     @if let Some(t) = g.usage.last_access_micros { " · " (lang.t("最近 ", "last ")) (fmt_time(t)) } }
             }
             (grant_terms(lang, &g.g))
             @if user && g.usable {
-                @match g.g.mode.as_str() {
-                    "verify" => {
+                @match g.g.mode {
+                    ShareMode::Verify => {
                         h2 { (lang.t("核验", "Verify")) }
                         p.muted { (lang.t("输入标识和待核验的值，只返回“一致/不一致”，不返回数据。", "Give a key and the values to check; the answer is match or no match, never the data.")) }
                         section.card { form #verify-form method="post" action=(format!("/share/grants/{id}/verify")) {
@@ -807,7 +806,7 @@ async fn grant_view(
                             }
                         }
                     }
-                    "view" => {
+                    ShareMode::View => {
                         @if licence {
                             h2 { (lang.t("调取电子证照", "Fetch electronic licences")) }
                             p.muted { (lang.t("按申请人的身份证号码或统一社会信用代码调取证照，代替纸质材料。", "Fetch an applicant's licences by citizen ID or credit code instead of asking for paper.")) }
@@ -831,7 +830,7 @@ async fn grant_view(
                             }
                         }
                     }
-                    "bulk" => {
+                    ShareMode::Bulk => {
                         h2 { (lang.t("批量交换", "Bulk")) }
                         p { a #export href=(format!("/api/v1/share/grants/{id}/export.csv")) { (lang.t("下载授权范围内的数据（CSV，已脱敏）", "Download the granted data (CSV, masked)")) }
                         " · " a #export-parquet href=(format!("/api/v1/share/grants/{id}/export.parquet")) { "Parquet" }
@@ -861,9 +860,9 @@ async fn grant_view(
                 section.card { form #grant-status-form method="post" action=(format!("/share/grants/{id}/status")) {
                     (csrf(p))
                     label { (lang.t("操作", "Action")) select name="action" {
-                        @if g.g.status == "active" { option value="suspend" { (lang.t("暂停", "Suspend")) } }
-                        @if g.g.status == "suspended" { option value="resume" { (lang.t("恢复", "Resume")) } }
-                        @if g.g.status != "revoked" { option value="revoke" { (lang.t("撤销", "Revoke")) } }
+                        @if g.g.status == GrantStatus::Active { option value="suspend" { (lang.t("暂停", "Suspend")) } }
+                        @if g.g.status == GrantStatus::Suspended { option value="resume" { (lang.t("恢复", "Resume")) } }
+                        @if g.g.status != GrantStatus::Revoked { option value="revoke" { (lang.t("撤销", "Revoke")) } }
                     } }
                     label { (lang.t("理由（必填）", "Reason (required)")) input name="reason" required; }
                     button type="submit" { (lang.t("确定", "Apply")) }

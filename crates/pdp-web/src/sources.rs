@@ -20,7 +20,9 @@ use axum::http::StatusCode;
 use pdp_domain::catalog::DataType;
 use pdp_domain::org::RegionLevel;
 use pdp_domain::roles::Permission;
-use pdp_domain::subject::{DatasetRef, DuplicateCollection, SubjectKind, duplicate_collection, subject_of};
+use pdp_domain::subject::{
+    DatasetRef, DuplicateCollection, ReturnMethod, SubjectKind, duplicate_collection, subject_of,
+};
 use pdp_lake::Lake;
 use pdp_storage::catalog::{EntryQuery, EntryVersion, EntryView};
 use pdp_storage::{
@@ -172,7 +174,7 @@ pub async fn do_set_source(
         ));
     }
     let s = AuthoritativeSource {
-        subject: kind.as_str().into(),
+        subject: kind,
         element: input.element.clone(),
         dataset: e.code.clone(),
         note: input.note.trim().chars().take(500).collect(),
@@ -208,7 +210,8 @@ pub async fn remove_source(
 ) -> Result<StatusCode, ApiError> {
     let (subject, element) = path_or(path)?;
     city_authority(&state, &p).await?;
-    if state.storage.remove_source(&subject, &element, p.event("source.remove", "")).await? {
+    let kind = parse_kind(&subject)?;
+    if state.storage.remove_source(kind, &element, p.event("source.remove", "")).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(&format!("source of {subject}/{element}")))
@@ -239,7 +242,7 @@ pub async fn do_crosscheck(
     let (mut pairs, mut compared, mut total) = (0i64, 0i64, 0i64);
     let mut conflicts = Vec::new();
     for s in storage.list_sources().await? {
-        let Some(kind) = SubjectKind::parse(&s.subject) else { continue };
+        let kind = s.subject;
         let Some(src) = by_code.get(s.dataset.as_str()) else { continue };
         let Some(Some(src_version)) = versions.get(&s.dataset).copied() else { continue };
         for other in datasets.iter().filter(|d| {
@@ -293,7 +296,7 @@ pub async fn do_crosscheck(
                 let get = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
                 conflicts.push(Conflict {
                     run_id: 0,
-                    subject: s.subject.clone(),
+                    subject: s.subject,
                     element: s.element.clone(),
                     key: get(0),
                     source_dataset: s.dataset.clone(),
@@ -419,13 +422,8 @@ pub async fn do_duplicates(state: &AppState) -> Result<Vec<DuplicateOut>, ApiErr
             body: &d.entry.body,
         })
         .collect();
-    let sources: BTreeMap<(SubjectKind, String), String> = state
-        .storage
-        .list_sources()
-        .await?
-        .into_iter()
-        .filter_map(|s| Some(((SubjectKind::parse(&s.subject)?, s.element), s.dataset)))
-        .collect();
+    let sources: BTreeMap<(SubjectKind, String), String> =
+        state.storage.list_sources().await?.into_iter().map(|s| ((s.subject, s.element), s.dataset)).collect();
     let orgs: BTreeMap<i64, String> = state.storage.list_orgs().await?.into_iter().map(|o| (o.id, o.name)).collect();
     let by_code: BTreeMap<&str, &SubjectDataset> = datasets.iter().map(|d| (d.entry.code.as_str(), d)).collect();
     let out = duplicate_collection(&refs, &sources)
@@ -527,7 +525,7 @@ pub async fn do_base_view(
     // Sources grouped by dataset, in a fixed order.
     let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for s in state.storage.list_sources().await? {
-        if s.subject == kind.as_str() && by_code.contains_key(s.dataset.as_str()) {
+        if s.subject == kind && by_code.contains_key(s.dataset.as_str()) {
             groups.entry(s.dataset).or_default().push(s.element);
         }
     }
@@ -704,7 +702,7 @@ pub async fn do_subject(state: &AppState, p: &Principal, kind: SubjectKind, key:
         .list_sources()
         .await?
         .into_iter()
-        .filter(|s| s.subject == kind.as_str())
+        .filter(|s| s.subject == kind)
         .map(|s| (s.element, s.dataset))
         .collect();
     let objections: Vec<pdp_storage::Objection> = state
@@ -819,19 +817,18 @@ pub struct ReturnOut {
 
 /// The SQL condition selecting a return's rows.
 fn return_condition(r: &DistrictReturn, entry: &EntryVersion, region: &pdp_storage::Region) -> Option<String> {
-    match r.method.as_str() {
-        "area_code" => {
+    match r.method {
+        ReturnMethod::AreaCode => {
             let (kind, key) = subject_of(&entry.body)?;
             let start = if kind == SubjectKind::Person { 1 } else { 3 };
             Some(format!("substr(CAST({} AS VARCHAR), {start}, 6) = {}", ident(key), sql_str(&region.code)))
         }
-        "field" => Some(format!(
+        ReturnMethod::Field => Some(format!(
             "trim(CAST({} AS VARCHAR)) IN ({}, {})",
             ident(&r.field),
             sql_str(&region.code),
             sql_str(&region.name)
         )),
-        _ => None,
     }
 }
 
@@ -904,8 +901,15 @@ pub async fn do_create_return(state: &AppState, p: &Principal, input: &ReturnInp
             "data is returned to districts only",
         ));
     }
-    let field = match input.method.as_str() {
-        "area_code" => {
+    let method = ReturnMethod::parse(&input.method).ok_or_else(|| {
+        ApiError::bad_request(
+            "return_bad_method",
+            format!("未知的回流方式“{}”（area_code、field）", input.method),
+            format!("unknown return method {:?} (area_code, field)", input.method),
+        )
+    })?;
+    let field = match method {
+        ReturnMethod::AreaCode => {
             if subject_of(&entry.body).is_none() {
                 return Err(ApiError::bad_request(
                     "return_no_identifier",
@@ -915,7 +919,7 @@ pub async fn do_create_return(state: &AppState, p: &Principal, input: &ReturnInp
             }
             String::new()
         }
-        "field" => {
+        ReturnMethod::Field => {
             let f = entry.body.fields.iter().find(|f| f.name == input.field).ok_or_else(|| {
                 ApiError::bad_request(
                     "unknown_field",
@@ -932,13 +936,6 @@ pub async fn do_create_return(state: &AppState, p: &Principal, input: &ReturnInp
             }
             f.name.clone()
         }
-        m => {
-            return Err(ApiError::bad_request(
-                "return_bad_method",
-                format!("未知的回流方式“{m}”（area_code、field）"),
-                format!("unknown return method {m:?} (area_code, field)"),
-            ));
-        }
     };
     let r = state
         .storage
@@ -946,7 +943,7 @@ pub async fn do_create_return(state: &AppState, p: &Principal, input: &ReturnInp
             NewDistrictReturn {
                 dataset: entry.code.clone(),
                 region_id: region.id,
-                method: input.method.clone(),
+                method,
                 field,
                 created_by: p.user.username.clone(),
             },

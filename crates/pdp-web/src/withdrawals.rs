@@ -17,6 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use pdp_domain::catalog::WithdrawalStatus;
 use pdp_domain::roles::Permission;
+use pdp_domain::sharing::GrantStatus;
 use pdp_storage::{GrantQuery, RequestQuery, Withdrawal, WithdrawalEffects};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -82,12 +83,12 @@ async fn foreseen(state: &AppState, entry_id: i64, org_id: i64) -> Result<Withdr
     let mut e = WithdrawalEffects {
         revoked_grants: grants
             .iter()
-            .filter(|g| matches!(g.status.as_str(), "active" | "suspended"))
+            .filter(|g| matches!(g.status, GrantStatus::Active | GrantStatus::Suspended))
             .map(|g| g.id)
             .collect(),
         refused_requests: requests
             .iter()
-            .filter(|r| r.entry_id == entry_id && matches!(r.status.as_str(), "pending" | "negotiating" | "escalated"))
+            .filter(|r| r.entry_id == entry_id && r.status.is_open())
             .map(|r| r.id)
             .collect(),
     };

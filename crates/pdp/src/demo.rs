@@ -562,7 +562,7 @@ pub async fn seed_catalog(storage: &dyn Storage, org_ids: &[i64]) -> anyhow::Res
                 name: "人口信息管理系统".into(),
                 owner: "临江市公安局科技信息化处".into(),
                 funding: "市财政 2021 年政务信息化项目".into(),
-                status: "运行中".into(),
+                status: pdp_domain::catalog::SystemStatus::InService,
                 items: vec![
                     SystemDataItem { name: "常住人口基本信息".into(), entry_id: police.first().copied() },
                     SystemDataItem { name: "户籍迁入迁出登记信息".into(), entry_id: police.get(1).copied() },
@@ -580,7 +580,7 @@ pub async fn seed_catalog(storage: &dyn Storage, org_ids: &[i64]) -> anyhow::Res
                 name: "市场主体登记注册系统".into(),
                 owner: "临江市市场监督管理局".into(),
                 funding: "省级统建，市财政配套".into(),
-                status: "运行中".into(),
+                status: pdp_domain::catalog::SystemStatus::InService,
                 items: vec![
                     SystemDataItem { name: "企业登记基本信息".into(), entry_id: market.first().copied() },
                     SystemDataItem { name: "企业变更登记信息".into(), entry_id: market.get(1).copied() },
@@ -601,8 +601,8 @@ pub async fn seed_catalog(storage: &dyn Storage, org_ids: &[i64]) -> anyhow::Res
                 org_id: org_ids[4],
                 kind: ChangeKind::Functions,
                 description: "机构职能调整：新增长期护理保险经办职责".into(),
-                event_date: event.format(pdp_domain::calendar::ISO_DATE)?,
-                due_date: due.format(pdp_domain::calendar::ISO_DATE)?,
+                event_date: event,
+                due_date: due,
                 created_by: None,
             },
             ev("catalog.change.record"),

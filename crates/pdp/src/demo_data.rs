@@ -269,7 +269,8 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
         storage
             .set_source(
                 AuthoritativeSource {
-                    subject: subject.into(),
+                    subject: pdp_domain::subject::SubjectKind::parse(subject)
+                        .ok_or_else(|| anyhow::anyhow!("subject"))?,
                     element: element.into(),
                     dataset: e.code.clone(),
                     note: "《临江市公共数据管理办法》第十四条：一数一源".into(),
@@ -292,7 +293,7 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
                 pdp_storage::NewDistrictReturn {
                     dataset: residents_entry.code.clone(),
                     region_id: region.id,
-                    method: "area_code".into(),
+                    method: pdp_domain::subject::ReturnMethod::AreaCode,
                     field: String::new(),
                     created_by: "demo".into(),
                 },
@@ -308,7 +309,7 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
     // Open objections: residents disputing their addresses, a developer a company's name.
     let cal = pdp_domain::calendar::WorkCalendar::official();
     let today = pdp_web::datasets::today_date();
-    let due = pdp_domain::subject::objection_due(&cal, today)?.due.format(pdp_domain::calendar::ISO_DATE)?;
+    let due = pdp_domain::subject::objection_due(&cal, today)?.due;
     let citizen = storage.get_user_by_name("citizen").await?;
     let developer = storage.get_user_by_name("developer").await?;
     let mut objections = Vec::new();
@@ -322,7 +323,7 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
                 p[3].clone(),
                 format!("{}（已搬迁）", address(&mut rng, "东湖区")),
                 "本人已于今年搬迁，住址信息未更新，附租赁合同",
-                "subject",
+                pdp_domain::subject::RaiserKind::Subject,
             ));
         }
     }
@@ -335,7 +336,7 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
             f[1].clone(),
             format!("{}（已更名）", f[1]),
             "该企业已于上月变更名称，开放数据中仍为旧名称",
-            "user",
+            pdp_domain::subject::RaiserKind::User,
         ));
     }
     for (e, u, key, field, current, claimed, reason, kind) in objections {
@@ -352,8 +353,8 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
                     reason: reason.into(),
                     raised_by: u.id,
                     raised_by_name: u.display_name.clone(),
-                    raiser_kind: kind.into(),
-                    due_date: due.clone(),
+                    raiser_kind: kind,
+                    due_date: due,
                 },
                 NewEvent { actor: u.username.clone(), actor_id: Some(u.id), ..NewEvent::system("objection.raise", "") },
             )

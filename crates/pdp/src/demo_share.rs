@@ -9,16 +9,12 @@
 use std::collections::BTreeMap;
 
 use pdp_audit::NewEvent;
-use pdp_domain::catalog::{MaskRule, ShareMode};
-use pdp_domain::sharing::{DEFAULT_MIN_GROUP, approval_due, fix_masking};
+use pdp_domain::catalog::{MaskRule, ShareMode, ShareType};
+use pdp_domain::sharing::{DEFAULT_MIN_GROUP, DemandStatus, NoteKind, RequestStatus, Route, approval_due, fix_masking};
 use pdp_storage::catalog::EntryVersion;
 use pdp_storage::{
     Decision, NewDemand, NewEmergency, NewGrant, NewRequestNote, NewScenario, NewShareRequest, NewUsageReport, Storage,
 };
-
-fn iso(d: time::Date) -> String {
-    d.format(pdp_domain::calendar::ISO_DATE).unwrap_or_default()
-}
 
 /// The fields of the demo business licence a counter is granted: all of them.
 const LICENCE_FIELDS: [&str; 9] = [
@@ -57,12 +53,12 @@ fn grant_of(a: &Ask<'_>, today: time::Date) -> anyhow::Result<NewGrant> {
         user_org_id: a.requester,
         scenario: a.scenario.into(),
         purpose: a.purpose.into(),
-        mode: a.mode.as_str().into(),
+        mode: a.mode,
         fields,
         masking: masking.into_iter().map(|(k, v)| (k, v.as_str().to_string())).collect(),
         row_filters: Vec::new(),
         min_group: DEFAULT_MIN_GROUP,
-        expires_on: iso(today + time::Duration::days(365)),
+        expires_on: today + time::Duration::days(365),
         created_by: "demo".into(),
         pseudonym_key: rand::random::<[u8; 32]>().to_vec(),
         emergency_id: None,
@@ -91,7 +87,7 @@ pub async fn seed(
             NewScenario {
                 name: "企业开办“一件事”身份核验".into(),
                 entry_id: residents.entry_id,
-                mode: ShareMode::Verify.as_str().into(),
+                mode: ShareMode::Verify,
                 fields: vec!["id_no".into(), "person_name".into()],
                 purpose: "核验企业开办申请人的身份信息".into(),
                 legal_basis: "《优化营商环境条例》第十九条".into(),
@@ -208,18 +204,18 @@ pub async fn seed(
             dataset: closed.code.clone(),
             provider_org_id: closed.org_id,
             fields: vec![field],
-            mode: ShareMode::Statistics.as_str().into(),
+            mode: ShareMode::Statistics,
             scenario_id: None,
             scenario: "重点区域市场主体监管".into(),
             legal_basis: "《临江市公共数据管理办法》第二十三条".into(),
             purpose: "统计重点区域内监管对象数量".into(),
-            until: iso(today + time::Duration::days(180)),
+            until: today + time::Duration::days(180),
             pledged: true,
-            share_type: "not_shared".into(),
-            route: "negotiation".into(),
-            status: "negotiating".into(),
+            share_type: ShareType::NotShared,
+            route: Route::Negotiation,
+            status: RequestStatus::Negotiating,
             beyond_need: Vec::new(),
-            due_date: String::new(),
+            due_date: None,
             emergency_id: None,
         };
         let (r, _) = storage.create_request(req, None, ev("share.request.submit")).await?;
@@ -230,7 +226,7 @@ pub async fn seed(
                     author_id: None,
                     author_name: "陈立".into(),
                     org_id: Some(market),
-                    kind: "negotiation".into(),
+                    kind: NoteKind::Negotiation,
                     body: "仅需分区县的数量统计，不需要明细".into(),
                 },
                 ev("share.request.note"),
@@ -243,16 +239,13 @@ pub async fn seed(
             continue;
         }
         let direct = a.outcome == "granted"
-            && (a.scenario_id.is_some() || a.entry.body.share.share_type.as_str() == "unconditional");
-        let status = match a.outcome {
-            "granted" if direct => "granted",
-            _ => "pending",
-        };
+            && (a.scenario_id.is_some() || a.entry.body.share.share_type == ShareType::Unconditional);
+        let status = if direct { RequestStatus::Granted } else { RequestStatus::Pending };
         let due_date = match a.outcome {
-            _ if direct => String::new(),
+            _ if direct => None,
             // Submitted weeks ago and never answered: the sweep escalates it.
-            "overdue" => iso(today - time::Duration::days(30)),
-            _ => iso(due),
+            "overdue" => Some(today - time::Duration::days(30)),
+            _ => Some(due),
         };
         let req = NewShareRequest {
             requester_org_id: a.requester,
@@ -262,16 +255,16 @@ pub async fn seed(
             dataset: a.entry.code.clone(),
             provider_org_id: a.entry.org_id,
             fields: a.fields.iter().map(|s| s.to_string()).collect(),
-            mode: a.mode.as_str().into(),
+            mode: a.mode,
             scenario_id: a.scenario_id,
             scenario: a.scenario.into(),
             legal_basis: "《临江市公共数据管理办法》第二十二条".into(),
             purpose: a.purpose.into(),
-            until: iso(today + time::Duration::days(365)),
+            until: today + time::Duration::days(365),
             pledged: true,
-            share_type: a.entry.body.share.share_type.as_str().into(),
-            route: if direct { "direct" } else { "provider_approval" }.into(),
-            status: status.into(),
+            share_type: a.entry.body.share.share_type,
+            route: if direct { Route::Direct } else { Route::ProviderApproval },
+            status,
             beyond_need: Vec::new(),
             due_date,
             emergency_id: None,
@@ -280,30 +273,30 @@ pub async fn seed(
         let (r, _) = storage.create_request(req, grant, ev("share.request.submit")).await?;
         let decision = match a.outcome {
             "refused" => Some(Decision {
-                from: "pending".into(),
-                to: "refused".into(),
+                from: RequestStatus::Pending,
+                to: RequestStatus::Refused,
                 by: None,
                 reason: "联系电话不属于入学资格核验所需的信息项（最小够用）".into(),
                 note: Some(NewRequestNote {
                     author_id: None,
                     author_name: "公安局审批人（演示）".into(),
                     org_id: Some(a.entry.org_id),
-                    kind: "decision".into(),
+                    kind: NoteKind::Decision,
                     body: "请删去联系电话后重新申请".into(),
                 }),
                 grant: None,
             }),
             "withdrawn" => Some(Decision {
-                from: "pending".into(),
-                to: "withdrawn".into(),
+                from: RequestStatus::Pending,
+                to: RequestStatus::Withdrawn,
                 by: None,
                 reason: String::new(),
                 note: None,
                 grant: None,
             }),
             "granted" if !direct => Some(Decision {
-                from: "pending".into(),
-                to: "granted".into(),
+                from: RequestStatus::Pending,
+                to: RequestStatus::Granted,
                 by: None,
                 reason: "同意共享".into(),
                 note: None,
@@ -317,7 +310,7 @@ pub async fn seed(
                 let by = storage.get_user_by_name("officer").await?.map(|u| u.id).unwrap_or_default();
                 let report = NewUsageReport {
                     grant_id: g.id,
-                    period_end: iso(today),
+                    period_end: today,
                     body:
                         "本期按企业登记信息办理单位参保登记 1,200 件，数据仅在社保经办系统内使用，未发生数据安全事件。"
                             .into(),
@@ -350,7 +343,7 @@ async fn seed_emergency_and_demands(
             NewEmergency {
                 name: "“8·12”强降雨防汛应急".into(),
                 scope: "转移安置受灾群众，核实受灾人员身份与住址".into(),
-                raise_to: "unconditional".into(),
+                raise_to: ShareType::Unconditional,
                 entry_ids: vec![residents.entry_id],
                 org_ids: orgs.iter().copied().filter(|o| *o != 0).collect(),
                 starts_at_micros: now - 100 * day,
@@ -390,8 +383,8 @@ async fn seed_emergency_and_demands(
         if i == 0 && market != 0 {
             // Assigned by the authority to the market regulator, which has to answer.
             let c = pdp_storage::DemandChange {
-                from: "open".into(),
-                to: "assigned".into(),
+                from: DemandStatus::Open,
+                to: DemandStatus::Assigned,
                 provider_org_id: Some(market),
                 entry_id: None,
                 response: "请于 15 个工作日内研究提供".into(),

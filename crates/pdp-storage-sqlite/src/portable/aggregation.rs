@@ -3,20 +3,24 @@
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
+use pdp_domain::subject::{ObjectionStatus, RaiserKind, ReturnMethod, SubjectKind};
 use pdp_storage::*;
 use sqlx::{AssertSqlSafe, Row};
+use time::Date;
 
+use super::rows::{code, date, ymd};
 use crate::{DbRow, Store, append_in, backend};
 
-fn source_row(r: DbRow) -> AuthoritativeSource {
-    AuthoritativeSource {
-        subject: r.get("subject"),
+fn source_row(r: DbRow) -> Result<AuthoritativeSource> {
+    let t = "authoritative_sources";
+    Ok(AuthoritativeSource {
+        subject: code(&r, t, "subject", SubjectKind::parse)?,
         element: r.get("element"),
         dataset: r.get("dataset"),
         note: r.get("note"),
         assigned_by: r.get("assigned_by"),
         assigned_at_micros: r.get("assigned_at"),
-    }
+    })
 }
 
 fn run_row(r: DbRow) -> CrossCheckRun {
@@ -31,10 +35,11 @@ fn run_row(r: DbRow) -> CrossCheckRun {
     }
 }
 
-fn conflict_row(r: DbRow) -> Conflict {
-    Conflict {
+fn conflict_row(r: DbRow) -> Result<Conflict> {
+    let t = "crosscheck_conflicts";
+    Ok(Conflict {
         run_id: r.get("run_id"),
-        subject: r.get("subject"),
+        subject: code(&r, t, "subject", SubjectKind::parse)?,
         element: r.get("element"),
         key: r.get("record_key"),
         source_dataset: r.get("source_dataset"),
@@ -43,30 +48,32 @@ fn conflict_row(r: DbRow) -> Conflict {
         other_dataset: r.get("other_dataset"),
         other_version: r.get("other_version"),
         other_value: r.get("other_value"),
-    }
+    })
 }
 
-fn return_row(r: DbRow) -> DistrictReturn {
-    DistrictReturn {
+fn return_row(r: DbRow) -> Result<DistrictReturn> {
+    let t = "district_returns";
+    Ok(DistrictReturn {
         id: r.get("id"),
         dataset: r.get("dataset"),
         region_id: r.get("region_id"),
-        method: r.get("method"),
+        method: code(&r, t, "method", ReturnMethod::parse)?,
         field: r.get("field"),
         created_by: r.get("created_by"),
         created_at_micros: r.get("created_at"),
         refreshed_version: r.get("refreshed_version"),
         refreshed_rows: r.get("refreshed_rows"),
         refreshed_at_micros: r.get("refreshed_at"),
-    }
+    })
 }
 
 const OBJECTION_SELECT: &str = "SELECT id, dataset, entry_id, org_id, record_key, field, current_value,
     claimed_value, reason, raised_by, raised_by_name, raiser_kind, status, raised_at, due_date, escalated_at,
     response, answered_by, answered_at, correction_version, evidence_name, evidence_size FROM objections";
 
-fn objection_row(r: DbRow) -> Objection {
-    Objection {
+fn objection_row(r: DbRow) -> Result<Objection> {
+    let t = "objections";
+    Ok(Objection {
         id: r.get("id"),
         dataset: r.get("dataset"),
         entry_id: r.get("entry_id"),
@@ -78,10 +85,10 @@ fn objection_row(r: DbRow) -> Objection {
         reason: r.get("reason"),
         raised_by: r.get("raised_by"),
         raised_by_name: r.get("raised_by_name"),
-        raiser_kind: r.get("raiser_kind"),
-        status: r.get("status"),
+        raiser_kind: code(&r, t, "raiser_kind", RaiserKind::parse)?,
+        status: code(&r, t, "status", ObjectionStatus::parse)?,
         raised_at_micros: r.get("raised_at"),
-        due_date: r.get("due_date"),
+        due_date: date(&r, t, "due_date")?,
         escalated_at_micros: r.get("escalated_at"),
         response: r.get("response"),
         answered_by: r.get("answered_by"),
@@ -89,7 +96,7 @@ fn objection_row(r: DbRow) -> Objection {
         correction_version: r.get("correction_version"),
         evidence_name: r.get("evidence_name"),
         evidence_size: r.get("evidence_size"),
-    }
+    })
 }
 
 #[async_trait]
@@ -102,7 +109,7 @@ impl AggregationStore for Store {
              ON CONFLICT (subject, element) DO UPDATE SET dataset = excluded.dataset, note = excluded.note,
                 assigned_by = excluded.assigned_by, assigned_at = excluded.assigned_at",
         )
-        .bind(&s.subject)
+        .bind(s.subject.as_str())
         .bind(&s.element)
         .bind(&s.dataset)
         .bind(&s.note)
@@ -111,15 +118,16 @@ impl AggregationStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("source:{}/{}", s.subject, s.element))]).await?;
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("source:{}/{}", s.subject.as_str(), s.element))])
+            .await?;
         tx.commit().await.map_err(backend)?;
         Ok(())
     }
 
-    async fn remove_source(&self, subject: &str, element: &str, audit: NewEvent) -> Result<bool> {
+    async fn remove_source(&self, subject: SubjectKind, element: &str, audit: NewEvent) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query("DELETE FROM authoritative_sources WHERE subject = $1 AND element = $2")
-            .bind(subject)
+            .bind(subject.as_str())
             .bind(element)
             .execute(&mut *tx)
             .await
@@ -127,7 +135,7 @@ impl AggregationStore for Store {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("source:{subject}/{element}"))]).await?;
+        append_in(&mut tx, self.alg, vec![audit.with_object(format!("source:{}/{element}", subject.as_str()))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }
@@ -137,7 +145,7 @@ impl AggregationStore for Store {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(rows.into_iter().map(source_row).collect())
+        rows.into_iter().map(source_row).collect()
     }
 
     async fn record_crosscheck(
@@ -169,7 +177,7 @@ impl AggregationStore for Store {
             )
             .bind(stored.id)
             .bind(seq as i64)
-            .bind(&c.subject)
+            .bind(c.subject.as_str())
             .bind(&c.element)
             .bind(&c.key)
             .bind(&c.source_dataset)
@@ -213,7 +221,7 @@ impl AggregationStore for Store {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(rows.into_iter().map(conflict_row).collect())
+        rows.into_iter().map(conflict_row).collect()
     }
 
     async fn create_return(&self, r: NewDistrictReturn, audit: NewEvent) -> Result<DistrictReturn> {
@@ -224,14 +232,14 @@ impl AggregationStore for Store {
         )
         .bind(&r.dataset)
         .bind(r.region_id)
-        .bind(&r.method)
+        .bind(r.method.as_str())
         .bind(&r.field)
         .bind(&r.created_by)
         .bind(now_micros())
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
-        let out = return_row(row);
+        let out = return_row(row)?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("return:{}", out.id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
@@ -240,7 +248,7 @@ impl AggregationStore for Store {
     async fn list_returns(&self) -> Result<Vec<DistrictReturn>> {
         let rows =
             sqlx::query("SELECT * FROM district_returns ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
-        Ok(rows.into_iter().map(return_row).collect())
+        rows.into_iter().map(return_row).collect()
     }
 
     async fn get_return(&self, id: i64) -> Result<Option<DistrictReturn>> {
@@ -249,7 +257,7 @@ impl AggregationStore for Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(row.map(return_row))
+        row.map(return_row).transpose()
     }
 
     async fn set_return_refreshed(&self, id: i64, version: i64, rows: i64, at_micros: i64) -> Result<()> {
@@ -287,9 +295,9 @@ impl AggregationStore for Store {
         .bind(&o.reason)
         .bind(o.raised_by)
         .bind(&o.raised_by_name)
-        .bind(&o.raiser_kind)
+        .bind(o.raiser_kind.as_str())
         .bind(now_micros())
-        .bind(&o.due_date)
+        .bind(ymd(o.due_date))
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?
@@ -298,13 +306,13 @@ impl AggregationStore for Store {
         let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("objection:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
-        Ok(objection_row(row))
+        objection_row(row)
     }
 
     async fn get_objection(&self, id: i64) -> Result<Option<Objection>> {
         let sql = format!("{OBJECTION_SELECT} WHERE id = $1");
         let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
-        Ok(row.map(objection_row))
+        row.map(objection_row).transpose()
     }
 
     async fn list_objections(&self, q: &ObjectionQuery) -> Result<Vec<Objection>> {
@@ -323,13 +331,13 @@ impl AggregationStore for Store {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(rows.into_iter().map(objection_row).collect())
+        rows.into_iter().map(objection_row).collect()
     }
 
     async fn answer_objection(
         &self,
         id: i64,
-        status: &str,
+        status: ObjectionStatus,
         response: &str,
         by: i64,
         correction_version: Option<i64>,
@@ -341,7 +349,7 @@ impl AggregationStore for Store {
                 correction_version = $5
              WHERE id = $6 AND status = 'open'",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(response)
         .bind(by)
         .bind(now_micros())
@@ -357,15 +365,15 @@ impl AggregationStore for Store {
         let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("objection:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
-        Ok(objection_row(row))
+        objection_row(row)
     }
 
-    async fn escalate_objections(&self, today: &str, at_micros: i64) -> Result<Vec<Objection>> {
+    async fn escalate_objections(&self, today: Date, at_micros: i64) -> Result<Vec<Objection>> {
         let mut tx = self.write_tx().await?;
         let sql =
             format!("{OBJECTION_SELECT} WHERE status = 'open' AND escalated_at IS NULL AND due_date < $1 ORDER BY id");
-        let rows = sqlx::query(AssertSqlSafe(sql)).bind(today).fetch_all(&mut *tx).await.map_err(backend)?;
-        let mut out: Vec<Objection> = rows.into_iter().map(objection_row).collect();
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(ymd(today)).fetch_all(&mut *tx).await.map_err(backend)?;
+        let mut out = rows.into_iter().map(objection_row).collect::<Result<Vec<_>>>()?;
         if out.is_empty() {
             return Ok(out);
         }

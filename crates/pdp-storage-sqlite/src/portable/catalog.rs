@@ -9,10 +9,12 @@
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
-use pdp_domain::catalog::{ChangeKind, EntryBody, VersionStatus, WithdrawalStatus};
+use pdp_domain::catalog::{ChangeKind, EntryBody, SystemStatus, VersionStatus, WithdrawalStatus};
 use pdp_storage::*;
 use sqlx::{AssertSqlSafe, Row};
+use time::Date;
 
+use super::rows::{code, date, date_or_none, ymd};
 use crate::{DbRow, Store, append_in, backend};
 
 fn bad(what: &str, v: &str) -> StorageError {
@@ -37,7 +39,7 @@ fn version_row(r: DbRow) -> Result<EntryVersion> {
         status: VersionStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
         body: serde_json::from_str(&body).map_err(|e| bad("entry body", &e.to_string()))?,
         published_version: r.get("published_version"),
-        update_due: r.get("update_due"),
+        update_due: date_or_none(&r, "catalog_deadlines", "update_due")?,
         author_id: r.get("author_id"),
         created_at_micros: r.get("created_at"),
         updated_at_micros: r.get("updated_at"),
@@ -55,8 +57,8 @@ fn change_row(r: DbRow) -> Result<ChangeEvent> {
         org_id: r.get("org_id"),
         kind: ChangeKind::parse(&kind).ok_or_else(|| bad("change kind", &kind))?,
         description: r.get("description"),
-        event_date: r.get("event_date"),
-        due_date: r.get("due_date"),
+        event_date: date(&r, "catalog_change_events", "event_date")?,
+        due_date: date(&r, "catalog_change_events", "due_date")?,
         created_by: r.get("created_by"),
         created_at_micros: r.get("created_at"),
         affected: r.get("affected"),
@@ -71,7 +73,7 @@ fn system_row(r: DbRow) -> Result<InfoSystem> {
         name: r.get("name"),
         owner: r.get("owner"),
         funding: r.get("funding"),
-        status: r.get("status"),
+        status: code(&r, "info_systems", "status", SystemStatus::parse)?,
         items: serde_json::from_str(&items).map_err(|e| bad("system items", &e.to_string()))?,
         created_at_micros: r.get("created_at"),
     })
@@ -411,8 +413,8 @@ impl CatalogStore for Store {
         .bind(e.org_id)
         .bind(e.kind.as_str())
         .bind(&e.description)
-        .bind(&e.event_date)
-        .bind(&e.due_date)
+        .bind(ymd(e.event_date))
+        .bind(ymd(e.due_date))
         .bind(e.created_by)
         .bind(now_micros())
         .fetch_one(&mut *tx)
@@ -424,7 +426,7 @@ impl CatalogStore for Store {
              SELECT id, $1, $2, NULL FROM catalog_entries WHERE org_id = $3 AND published_version IS NOT NULL",
         )
         .bind(id)
-        .bind(&e.due_date)
+        .bind(ymd(e.due_date))
         .bind(e.org_id)
         .execute(&mut *tx)
         .await
@@ -469,7 +471,7 @@ impl CatalogStore for Store {
                     event_id: r.get("event_id"),
                     kind: ChangeKind::parse(&kind).ok_or_else(|| bad("change kind", &kind))?,
                     description: r.get("description"),
-                    due_date: r.get("due_date"),
+                    due_date: date(&r, "catalog_deadlines", "due_date")?,
                     met_at_micros: r.get("met_at"),
                 })
             })
@@ -487,7 +489,7 @@ impl CatalogStore for Store {
         .bind(&s.name)
         .bind(&s.owner)
         .bind(&s.funding)
-        .bind(&s.status)
+        .bind(s.status.as_str())
         .bind(items)
         .bind(now_micros())
         .fetch_one(&mut *tx)
@@ -546,7 +548,7 @@ impl CatalogStore for Store {
                 ],
             };
             for sql in statements {
-                sqlx::query(*sql).bind(m.id).bind(&m.to).execute(&mut *tx).await.map_err(backend)?;
+                sqlx::query(*sql).bind(m.id).bind(ymd(m.to)).execute(&mut *tx).await.map_err(backend)?;
             }
         }
         let mut events = vec![audit.with_object(format!("calendar:{}", t.year))];
@@ -701,7 +703,7 @@ impl CatalogStore for Store {
         Ok((w, effects))
     }
 
-    async fn running_deadlines(&self, from: &str) -> Result<Vec<RunningDeadline>> {
+    async fn running_deadlines(&self, from: Date) -> Result<Vec<RunningDeadline>> {
         let mut out = Vec::new();
         for (kind, sql) in [
             (
@@ -720,12 +722,18 @@ impl CatalogStore for Store {
                  WHERE due_date >= $1 ORDER BY id",
             ),
         ] {
-            for r in sqlx::query(sql).bind(from).fetch_all(&self.pool).await.map_err(backend)? {
+            let table = match kind {
+                DeadlineKind::ShareRequest => "share_requests",
+                DeadlineKind::Objection => "objections",
+                DeadlineKind::CatalogChange => "catalog_change_events",
+            };
+            for r in sqlx::query(sql).bind(ymd(from)).fetch_all(&self.pool).await.map_err(backend)? {
                 let start = match kind {
-                    DeadlineKind::CatalogChange => DeadlineStart::On(r.get("on_date")),
+                    DeadlineKind::CatalogChange => DeadlineStart::On(date(&r, table, "on_date")?),
                     _ => DeadlineStart::At(r.get("at")),
                 };
-                out.push(RunningDeadline { kind, id: r.get("id"), start, due_date: r.get("due_date") });
+                let due_date = date(&r, table, "due_date")?;
+                out.push(RunningDeadline { kind, id: r.get("id"), start, due_date });
             }
         }
         Ok(out)

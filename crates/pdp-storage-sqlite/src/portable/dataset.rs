@@ -3,22 +3,25 @@
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
+use pdp_domain::dataset::{CommitKind, LoadMode, QualityTaskKind, QualityTaskStatus};
 use pdp_storage::*;
 use sqlx::Row;
 
+use super::rows::code;
 use crate::{DbRow, Store, append_in, backend};
 
 const LOAD_COLUMNS: &str = "dataset, version, entry_id, org_id, kind, mode, input_rows, accepted, quarantined,
     rows_after, completeness, validity, uniqueness, consistency, actor, source, loaded_at";
 
-fn load_row(r: DbRow) -> DatasetLoad {
-    DatasetLoad {
+fn load_row(r: DbRow) -> Result<DatasetLoad> {
+    let t = "dataset_loads";
+    Ok(DatasetLoad {
         dataset: r.get("dataset"),
         version: r.get("version"),
         entry_id: r.get("entry_id"),
         org_id: r.get("org_id"),
-        kind: r.get("kind"),
-        mode: r.get("mode"),
+        kind: code(&r, t, "kind", CommitKind::parse)?,
+        mode: code(&r, t, "mode", LoadMode::parse)?,
         input_rows: r.get("input_rows"),
         accepted: r.get("accepted"),
         quarantined: r.get("quarantined"),
@@ -30,26 +33,27 @@ fn load_row(r: DbRow) -> DatasetLoad {
         actor: r.get("actor"),
         source: r.get("source"),
         loaded_at_micros: r.get("loaded_at"),
-    }
+    })
 }
 
 const TASK_SELECT: &str = "SELECT id, dataset, version, org_id, kind, description, status, response, created_at,
     resolved_by, resolved_at FROM quality_tasks";
 
-fn task_row(r: DbRow) -> QualityTask {
-    QualityTask {
+fn task_row(r: DbRow) -> Result<QualityTask> {
+    let t = "quality_tasks";
+    Ok(QualityTask {
         id: r.get("id"),
         dataset: r.get("dataset"),
         version: r.get("version"),
         org_id: r.get("org_id"),
-        kind: r.get("kind"),
+        kind: code(&r, t, "kind", QualityTaskKind::parse)?,
         description: r.get("description"),
-        status: r.get("status"),
+        status: code(&r, t, "status", QualityTaskStatus::parse)?,
         response: r.get("response"),
         created_at_micros: r.get("created_at"),
         resolved_by: r.get("resolved_by"),
         resolved_at_micros: r.get("resolved_at"),
-    }
+    })
 }
 
 #[async_trait]
@@ -66,8 +70,8 @@ impl DatasetStore for Store {
         .bind(l.version)
         .bind(l.entry_id)
         .bind(l.org_id)
-        .bind(&l.kind)
-        .bind(&l.mode)
+        .bind(l.kind.as_str())
+        .bind(l.mode.as_str())
         .bind(l.input_rows)
         .bind(l.accepted)
         .bind(l.quarantined)
@@ -93,7 +97,7 @@ impl DatasetStore for Store {
             .bind(&l.dataset)
             .bind(l.version)
             .bind(l.org_id)
-            .bind(&t.kind)
+            .bind(t.kind.as_str())
             .bind(&t.description)
             .bind(now_micros())
             .execute(&mut *tx)
@@ -108,7 +112,7 @@ impl DatasetStore for Store {
     async fn list_loads(&self, dataset: &str) -> Result<Vec<DatasetLoad>> {
         let sql = format!("SELECT {LOAD_COLUMNS} FROM dataset_loads WHERE dataset = $1 ORDER BY version");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(dataset).fetch_all(&self.pool).await.map_err(backend)?;
-        Ok(rows.into_iter().map(load_row).collect())
+        rows.into_iter().map(load_row).collect()
     }
 
     async fn latest_loads(&self) -> Result<Vec<DatasetLoad>> {
@@ -118,7 +122,7 @@ impl DatasetStore for Store {
              ORDER BY dataset"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(backend)?;
-        Ok(rows.into_iter().map(load_row).collect())
+        rows.into_iter().map(load_row).collect()
     }
 
     async fn list_quality_tasks(&self, org_id: Option<i64>, open_only: bool) -> Result<Vec<QualityTask>> {
@@ -130,19 +134,19 @@ impl DatasetStore for Store {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(rows.into_iter().map(task_row).collect())
+        rows.into_iter().map(task_row).collect()
     }
 
     async fn get_quality_task(&self, id: i64) -> Result<Option<QualityTask>> {
         let sql = format!("{TASK_SELECT} WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
-        Ok(row.map(task_row))
+        row.map(task_row).transpose()
     }
 
     async fn resolve_quality_task(
         &self,
         id: i64,
-        status: &str,
+        status: QualityTaskStatus,
         response: &str,
         by: i64,
         audit: NewEvent,
@@ -152,7 +156,7 @@ impl DatasetStore for Store {
             "UPDATE quality_tasks SET status = $1, response = $2, resolved_by = $3, resolved_at = $4
              WHERE id = $5 AND status = 'open'",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(response)
         .bind(by)
         .bind(now_micros())
@@ -167,6 +171,6 @@ impl DatasetStore for Store {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("quality_task:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
-        Ok(task_row(row))
+        task_row(row)
     }
 }

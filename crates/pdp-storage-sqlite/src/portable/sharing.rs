@@ -6,9 +6,13 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
+use pdp_domain::catalog::{ShareMode, ShareType};
+use pdp_domain::sharing::{DemandStatus, GrantStatus, NoteKind, RequestStatus, Route, UpwardLevel, UpwardStatus};
 use pdp_storage::*;
 use sqlx::{AssertSqlSafe, Row};
+use time::Date;
 
+use super::rows::{code, date, date_or_none, parse, ymd};
 use crate::{DbRow, Store, append_in, backend};
 
 /// A batch of the access path as the backends write it (each in its own `write_accesses`): one
@@ -72,27 +76,25 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
-fn parse<T: serde::de::DeserializeOwned + Default>(s: &str) -> T {
-    serde_json::from_str(s).unwrap_or_default()
-}
-
-fn scenario_row(r: DbRow) -> Scenario {
-    Scenario {
+fn scenario_row(r: DbRow) -> Result<Scenario> {
+    let t = "share_scenarios";
+    Ok(Scenario {
         id: r.get("id"),
         name: r.get("name"),
         entry_id: r.get("entry_id"),
-        mode: r.get("mode"),
-        fields: parse(r.get::<&str, _>("fields")),
+        mode: code(&r, t, "mode", ShareMode::parse)?,
+        fields: parse(&r, t, "fields")?,
         purpose: r.get("purpose"),
         legal_basis: r.get("legal_basis"),
         grant_days: r.get("grant_days"),
         created_by: r.get("created_by"),
         created_at_micros: r.get("created_at"),
-    }
+    })
 }
 
-fn request_row(r: DbRow) -> ShareRequest {
-    ShareRequest {
+fn request_row(r: DbRow) -> Result<ShareRequest> {
+    let t = "share_requests";
+    Ok(ShareRequest {
         id: r.get("id"),
         requester_org_id: r.get("requester_org_id"),
         requester_user_id: r.get("requester_user_id"),
@@ -100,59 +102,62 @@ fn request_row(r: DbRow) -> ShareRequest {
         entry_id: r.get("entry_id"),
         dataset: r.get("dataset"),
         provider_org_id: r.get("provider_org_id"),
-        fields: parse(r.get::<&str, _>("fields")),
-        mode: r.get("mode"),
+        fields: parse(&r, t, "fields")?,
+        mode: code(&r, t, "mode", ShareMode::parse)?,
         scenario_id: r.get("scenario_id"),
         scenario: r.get("scenario"),
         legal_basis: r.get("legal_basis"),
         purpose: r.get("purpose"),
-        until: r.get("until_date"),
+        until: date(&r, t, "until_date")?,
         pledged: r.get::<i64, _>("pledged") != 0,
-        share_type: r.get("share_type"),
-        route: r.get("route"),
-        status: r.get("status"),
-        beyond_need: parse(r.get::<&str, _>("beyond_need")),
+        share_type: code(&r, t, "share_type", ShareType::parse)?,
+        route: code(&r, t, "route", Route::parse)?,
+        status: code(&r, t, "status", RequestStatus::parse)?,
+        beyond_need: parse(&r, t, "beyond_need")?,
         submitted_at_micros: r.get("submitted_at"),
-        due_date: r.get("due_date"),
+        due_date: date_or_none(&r, t, "due_date")?,
         escalated_at_micros: r.get("escalated_at"),
         decided_by: r.get("decided_by"),
         decided_at_micros: r.get("decided_at"),
         decision_reason: r.get("decision_reason"),
         grant_id: r.get("grant_id"),
         emergency_id: r.get("emergency_id"),
-    }
+    })
 }
 
-fn emergency_row(r: DbRow) -> Emergency {
-    Emergency {
+fn emergency_row(r: DbRow) -> Result<Emergency> {
+    let t = "share_emergencies";
+    Ok(Emergency {
         id: r.get("id"),
         name: r.get("name"),
         scope: r.get("scope"),
-        raise_to: r.get("raise_to"),
-        entry_ids: parse(r.get::<&str, _>("entry_ids")),
-        org_ids: parse(r.get::<&str, _>("org_ids")),
+        raise_to: code(&r, t, "raise_to", ShareType::parse)?,
+        entry_ids: parse(&r, t, "entry_ids")?,
+        org_ids: parse(&r, t, "org_ids")?,
         starts_at_micros: r.get("starts_at"),
         ends_at_micros: r.get("ends_at"),
         declared_by: r.get("declared_by"),
         ended_early_at_micros: r.get("ended_early_at"),
         end_reason: r.get("end_reason"),
-    }
+    })
 }
 
-fn report_row(r: DbRow) -> UsageReport {
-    UsageReport {
+fn report_row(r: DbRow) -> Result<UsageReport> {
+    let t = "share_usage_reports";
+    Ok(UsageReport {
         id: r.get("id"),
         grant_id: r.get("grant_id"),
-        period_end: r.get("period_end"),
+        period_end: date(&r, t, "period_end")?,
         body: r.get("body"),
         filed_by: r.get("filed_by"),
         filed_by_name: r.get("filed_by_name"),
         filed_at_micros: r.get("filed_at"),
-    }
+    })
 }
 
-fn demand_row(r: DbRow) -> Demand {
-    Demand {
+fn demand_row(r: DbRow) -> Result<Demand> {
+    let t = "share_demands";
+    Ok(Demand {
         id: r.get("id"),
         requester_org_id: r.get("requester_org_id"),
         requester_user_id: r.get("requester_user_id"),
@@ -160,45 +165,47 @@ fn demand_row(r: DbRow) -> Demand {
         title: r.get("title"),
         description: r.get("description"),
         purpose: r.get("purpose"),
-        status: r.get("status"),
+        status: code(&r, t, "status", DemandStatus::parse)?,
         provider_org_id: r.get("provider_org_id"),
         entry_id: r.get("entry_id"),
         response: r.get("response"),
         created_at_micros: r.get("created_at"),
         updated_at_micros: r.get("updated_at"),
-    }
+    })
 }
 
-fn upward_row(r: DbRow) -> UpwardRequest {
-    UpwardRequest {
+fn upward_row(r: DbRow) -> Result<UpwardRequest> {
+    let t = "share_upward";
+    Ok(UpwardRequest {
         id: r.get("id"),
         requester_org_id: r.get("requester_org_id"),
         requester_user_id: r.get("requester_user_id"),
         requester_name: r.get("requester_name"),
-        level: r.get("level"),
+        level: code(&r, t, "level", UpwardLevel::parse)?,
         holder: r.get("holder"),
         data_wanted: r.get("data_wanted"),
         purpose: r.get("purpose"),
         legal_basis: r.get("legal_basis"),
-        status: r.get("status"),
+        status: code(&r, t, "status", UpwardStatus::parse)?,
         batch: r.get("batch"),
         response: r.get("response"),
         created_at_micros: r.get("created_at"),
         updated_at_micros: r.get("updated_at"),
-    }
+    })
 }
 
-fn note_row(r: DbRow) -> RequestNote {
-    RequestNote {
+fn note_row(r: DbRow) -> Result<RequestNote> {
+    let t = "share_request_notes";
+    Ok(RequestNote {
         id: r.get("id"),
         request_id: r.get("request_id"),
         author_id: r.get("author_id"),
         author_name: r.get("author_name"),
         org_id: r.get("org_id"),
-        kind: r.get("kind"),
+        kind: code(&r, t, "kind", NoteKind::parse)?,
         body: r.get("body"),
         created_at_micros: r.get("created_at"),
-    }
+    })
 }
 
 /// Every column but the pseudonym key, which only [`ShareStore::grant_key`] reads.
@@ -206,8 +213,9 @@ const GRANT_SELECT: &str = "SELECT id, request_id, entry_id, dataset, provider_o
     purpose, mode, fields, masking, row_filters, min_group, expires_on, status, created_by, created_at, changed_at,
     change_reason, accesses, rows_served, last_access, emergency_id FROM share_grants";
 
-fn grant_row(r: DbRow) -> Grant {
-    Grant {
+fn grant_row(r: DbRow) -> Result<Grant> {
+    let t = "share_grants";
+    Ok(Grant {
         id: r.get("id"),
         request_id: r.get("request_id"),
         entry_id: r.get("entry_id"),
@@ -216,19 +224,19 @@ fn grant_row(r: DbRow) -> Grant {
         user_org_id: r.get("user_org_id"),
         scenario: r.get("scenario"),
         purpose: r.get("purpose"),
-        mode: r.get("mode"),
-        fields: parse(r.get::<&str, _>("fields")),
-        masking: parse(r.get::<&str, _>("masking")),
-        row_filters: parse(r.get::<&str, _>("row_filters")),
+        mode: code(&r, t, "mode", ShareMode::parse)?,
+        fields: parse(&r, t, "fields")?,
+        masking: parse(&r, t, "masking")?,
+        row_filters: parse(&r, t, "row_filters")?,
         min_group: r.get("min_group"),
-        expires_on: r.get("expires_on"),
-        status: r.get("status"),
+        expires_on: date(&r, t, "expires_on")?,
+        status: code(&r, t, "status", GrantStatus::parse)?,
         created_by: r.get("created_by"),
         created_at_micros: r.get("created_at"),
         changed_at_micros: r.get("changed_at"),
         change_reason: r.get("change_reason"),
         emergency_id: r.get("emergency_id"),
-    }
+    })
 }
 
 async fn insert_grant(
@@ -250,12 +258,12 @@ async fn insert_grant(
     .bind(g.user_org_id)
     .bind(&g.scenario)
     .bind(&g.purpose)
-    .bind(&g.mode)
+    .bind(g.mode.as_str())
     .bind(json(&g.fields))
     .bind(json(&g.masking))
     .bind(json(&g.row_filters))
     .bind(g.min_group)
-    .bind(&g.expires_on)
+    .bind(ymd(g.expires_on))
     .bind(&g.pseudonym_key)
     .bind(&g.created_by)
     .bind(now_micros())
@@ -266,7 +274,7 @@ async fn insert_grant(
     .get(0);
     let sql = format!("{GRANT_SELECT} WHERE id = $1");
     let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_one(&mut **tx).await.map_err(backend)?;
-    Ok(grant_row(row))
+    grant_row(row)
 }
 
 async fn insert_note(
@@ -282,13 +290,13 @@ async fn insert_note(
     .bind(n.author_id)
     .bind(&n.author_name)
     .bind(n.org_id)
-    .bind(&n.kind)
+    .bind(n.kind.as_str())
     .bind(&n.body)
     .bind(now_micros())
     .fetch_one(&mut **tx)
     .await
     .map_err(backend)?;
-    Ok(note_row(row))
+    note_row(row)
 }
 
 async fn request_in(tx: &mut sqlx::Transaction<'static, crate::Db>, id: i64) -> Result<ShareRequest> {
@@ -297,7 +305,7 @@ async fn request_in(tx: &mut sqlx::Transaction<'static, crate::Db>, id: i64) -> 
         .fetch_one(&mut **tx)
         .await
         .map_err(backend)?;
-    Ok(request_row(row))
+    request_row(row)
 }
 
 #[async_trait]
@@ -311,7 +319,7 @@ impl ShareStore for Store {
         )
         .bind(&s.name)
         .bind(s.entry_id)
-        .bind(&s.mode)
+        .bind(s.mode.as_str())
         .bind(json(&s.fields))
         .bind(&s.purpose)
         .bind(&s.legal_basis)
@@ -321,7 +329,7 @@ impl ShareStore for Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
-        let out = scenario_row(row);
+        let out = scenario_row(row)?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("scenario:{}", out.id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
@@ -330,7 +338,7 @@ impl ShareStore for Store {
     async fn list_scenarios(&self) -> Result<Vec<Scenario>> {
         let rows =
             sqlx::query("SELECT * FROM share_scenarios ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
-        Ok(rows.into_iter().map(scenario_row).collect())
+        rows.into_iter().map(scenario_row).collect()
     }
 
     async fn get_scenario(&self, id: i64) -> Result<Option<Scenario>> {
@@ -339,7 +347,7 @@ impl ShareStore for Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(row.map(scenario_row))
+        row.map(scenario_row).transpose()
     }
 
     async fn create_request(
@@ -363,19 +371,19 @@ impl ShareStore for Store {
         .bind(&r.dataset)
         .bind(r.provider_org_id)
         .bind(json(&r.fields))
-        .bind(&r.mode)
+        .bind(r.mode.as_str())
         .bind(r.scenario_id)
         .bind(&r.scenario)
         .bind(&r.legal_basis)
         .bind(&r.purpose)
-        .bind(&r.until)
+        .bind(ymd(r.until))
         .bind(i64::from(r.pledged))
-        .bind(&r.share_type)
-        .bind(&r.route)
-        .bind(&r.status)
+        .bind(r.share_type.as_str())
+        .bind(r.route.as_str())
+        .bind(r.status.as_str())
         .bind(json(&r.beyond_need))
         .bind(now_micros())
-        .bind(&r.due_date)
+        .bind(r.due_date.map(ymd).unwrap_or_default())
         .bind(r.emergency_id)
         .fetch_one(&mut *tx)
         .await
@@ -393,7 +401,7 @@ impl ShareStore for Store {
                     .await
                     .map_err(backend)?;
                 let mut ev = NewEvent::system("share.grant.create", &format!("grant:{}", g.id));
-                ev.purpose = format!("request {id} granted directly ({})", r.route);
+                ev.purpose = format!("request {id} granted directly ({})", r.route.as_str());
                 ev.org_id = Some(g.provider_org_id);
                 events.push(ev);
                 Some(g)
@@ -412,7 +420,7 @@ impl ShareStore for Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(row.map(request_row))
+        row.map(request_row).transpose()
     }
 
     async fn list_requests(&self, q: &RequestQuery) -> Result<Vec<ShareRequest>> {
@@ -427,19 +435,19 @@ impl ShareStore for Store {
         .bind(q.party_org)
         .bind(q.requester_org)
         .bind(q.provider_org)
-        .bind(q.status.as_deref())
+        .bind(q.status.map(|v| v.as_str()))
         .bind(i64::from(q.open_only))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(rows.into_iter().map(request_row).collect())
+        rows.into_iter().map(request_row).collect()
     }
 
     async fn decide_request(&self, id: i64, d: Decision, audit: NewEvent) -> Result<(ShareRequest, Option<Grant>)> {
         let mut tx = self.write_tx().await?;
         let now = now_micros();
         // Escalation is not a decision: it keeps the decider empty and stamps `escalated_at`.
-        let escalation = d.to == "escalated";
+        let escalation = d.to == RequestStatus::Escalated;
         let done = sqlx::query(
             "UPDATE share_requests SET status = $1,
                 decided_by = CASE WHEN $2 = 1 THEN decided_by ELSE $3 END,
@@ -448,18 +456,18 @@ impl ShareStore for Store {
                 decision_reason = CASE WHEN $2 = 1 THEN decision_reason ELSE $5 END
              WHERE id = $6 AND status = $7",
         )
-        .bind(&d.to)
+        .bind(d.to.as_str())
         .bind(i64::from(escalation))
         .bind(d.by)
         .bind(now)
         .bind(&d.reason)
         .bind(id)
-        .bind(&d.from)
+        .bind(d.from.as_str())
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         if done.rows_affected() == 0 {
-            return Err(StorageError::Conflict(format!("share request {id} is no longer {}", d.from)));
+            return Err(StorageError::Conflict(format!("share request {id} is no longer {}", d.from.as_str())));
         }
         let mut events = vec![audit.with_object(format!("share_request:{id}"))];
         if let Some(n) = &d.note {
@@ -475,7 +483,7 @@ impl ShareStore for Store {
                     .await
                     .map_err(backend)?;
                 let mut ev = NewEvent::system("share.grant.create", &format!("grant:{}", g.id));
-                ev.purpose = format!("request {id} {}", d.to);
+                ev.purpose = format!("request {id} {}", d.to.as_str());
                 ev.org_id = Some(g.provider_org_id);
                 events.push(ev);
                 Some(g)
@@ -502,19 +510,19 @@ impl ShareStore for Store {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(rows.into_iter().map(note_row).collect())
+        rows.into_iter().map(note_row).collect()
     }
 
-    async fn escalate_requests(&self, today: &str, at_micros: i64) -> Result<Vec<ShareRequest>> {
+    async fn escalate_requests(&self, today: Date, at_micros: i64) -> Result<Vec<ShareRequest>> {
         let mut tx = self.write_tx().await?;
         let rows = sqlx::query(
             "SELECT * FROM share_requests WHERE status = 'pending' AND due_date <> '' AND due_date < $1 ORDER BY id",
         )
-        .bind(today)
+        .bind(ymd(today))
         .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
-        let mut out: Vec<ShareRequest> = rows.into_iter().map(request_row).collect();
+        let mut out = rows.into_iter().map(request_row).collect::<Result<Vec<_>>>()?;
         if out.is_empty() {
             return Ok(out);
         }
@@ -530,14 +538,18 @@ impl ShareStore for Store {
                 author_id: None,
                 author_name: "system".into(),
                 org_id: None,
-                kind: "escalation".into(),
-                body: format!("due {} passed unanswered", r.due_date),
+                kind: NoteKind::Escalation,
+                body: format!("due {} passed unanswered", r.due_date.map(ymd).unwrap_or_default()),
             };
             insert_note(&mut tx, r.id, &note).await?;
-            r.status = "escalated".into();
+            r.status = RequestStatus::Escalated;
             r.escalated_at_micros = Some(at_micros);
             let mut ev = NewEvent::system("share.request.escalate", &format!("share_request:{}", r.id));
-            ev.purpose = format!("due {} passed unanswered; provider org {}", r.due_date, r.provider_org_id);
+            ev.purpose = format!(
+                "due {} passed unanswered; provider org {}",
+                r.due_date.map(ymd).unwrap_or_default(),
+                r.provider_org_id
+            );
             events.push(ev);
         }
         append_in(&mut tx, self.alg, events).await?;
@@ -548,7 +560,7 @@ impl ShareStore for Store {
     async fn get_grant(&self, id: i64) -> Result<Option<Grant>> {
         let sql = format!("{GRANT_SELECT} WHERE id = $1");
         let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
-        Ok(row.map(grant_row))
+        row.map(grant_row).transpose()
     }
 
     async fn grant_key(&self, id: i64) -> Result<Option<Vec<u8>>> {
@@ -572,34 +584,41 @@ impl ShareStore for Store {
             .bind(q.user_org)
             .bind(q.provider_org)
             .bind(q.entry_id)
-            .bind(q.status.as_deref())
+            .bind(q.status.map(|v| v.as_str()))
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(rows.into_iter().map(grant_row).collect())
+        rows.into_iter().map(grant_row).collect()
     }
 
-    async fn set_grant_status(&self, id: i64, from: &str, to: &str, reason: &str, audit: NewEvent) -> Result<Grant> {
+    async fn set_grant_status(
+        &self,
+        id: i64,
+        from: GrantStatus,
+        to: GrantStatus,
+        reason: &str,
+        audit: NewEvent,
+    ) -> Result<Grant> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE share_grants SET status = $1, changed_at = $2, change_reason = $3 WHERE id = $4 AND status = $5",
         )
-        .bind(to)
+        .bind(to.as_str())
         .bind(now_micros())
         .bind(reason)
         .bind(id)
-        .bind(from)
+        .bind(from.as_str())
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         if done.rows_affected() == 0 {
-            return Err(StorageError::Conflict(format!("grant {id} is no longer {from}")));
+            return Err(StorageError::Conflict(format!("grant {id} is no longer {}", from.as_str())));
         }
         let sql = format!("{GRANT_SELECT} WHERE id = $1");
         let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("grant:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
-        Ok(grant_row(row))
+        grant_row(row)
     }
 
     async fn record_accesses(&self, batch: Vec<AccessRecord>, journal: Option<&str>) -> Result<()> {
@@ -637,7 +656,7 @@ impl ShareStore for Store {
         )
         .bind(&e.name)
         .bind(&e.scope)
-        .bind(&e.raise_to)
+        .bind(e.raise_to.as_str())
         .bind(json(&e.entry_ids))
         .bind(json(&e.org_ids))
         .bind(e.starts_at_micros)
@@ -646,7 +665,7 @@ impl ShareStore for Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
-        let out = emergency_row(row);
+        let out = emergency_row(row)?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("emergency:{}", out.id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
@@ -657,7 +676,7 @@ impl ShareStore for Store {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(rows.into_iter().map(emergency_row).collect())
+        rows.into_iter().map(emergency_row).collect()
     }
 
     async fn end_emergency(&self, id: i64, at_micros: i64, reason: &str, audit: NewEvent) -> Result<Emergency> {
@@ -682,7 +701,7 @@ impl ShareStore for Store {
             .map_err(backend)?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("emergency:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
-        Ok(emergency_row(row))
+        emergency_row(row)
     }
 
     async fn file_usage_report(&self, r: NewUsageReport, audit: NewEvent) -> Result<UsageReport> {
@@ -692,7 +711,7 @@ impl ShareStore for Store {
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
         )
         .bind(r.grant_id)
-        .bind(&r.period_end)
+        .bind(ymd(r.period_end))
         .bind(&r.body)
         .bind(r.filed_by)
         .bind(&r.filed_by_name)
@@ -700,7 +719,7 @@ impl ShareStore for Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
-        let out = report_row(row);
+        let out = report_row(row)?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("grant:{}", r.grant_id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
@@ -712,7 +731,7 @@ impl ShareStore for Store {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(rows.into_iter().map(report_row).collect())
+        rows.into_iter().map(report_row).collect()
     }
 
     async fn create_demand(&self, d: NewDemand, audit: NewEvent) -> Result<Demand> {
@@ -733,7 +752,7 @@ impl ShareStore for Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
-        let out = demand_row(row);
+        let out = demand_row(row)?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("demand:{}", out.id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
@@ -742,7 +761,7 @@ impl ShareStore for Store {
     async fn list_demands(&self) -> Result<Vec<Demand>> {
         let rows =
             sqlx::query("SELECT * FROM share_demands ORDER BY id DESC").fetch_all(&self.pool).await.map_err(backend)?;
-        Ok(rows.into_iter().map(demand_row).collect())
+        rows.into_iter().map(demand_row).collect()
     }
 
     async fn get_demand(&self, id: i64) -> Result<Option<Demand>> {
@@ -751,7 +770,7 @@ impl ShareStore for Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(row.map(demand_row))
+        row.map(demand_row).transpose()
     }
 
     async fn change_demand(&self, id: i64, c: DemandChange, audit: NewEvent) -> Result<Demand> {
@@ -761,18 +780,18 @@ impl ShareStore for Store {
                 entry_id = COALESCE($3, entry_id), response = $4, updated_at = $5
              WHERE id = $6 AND status = $7",
         )
-        .bind(&c.to)
+        .bind(c.to.as_str())
         .bind(c.provider_org_id)
         .bind(c.entry_id)
         .bind(&c.response)
         .bind(now_micros())
         .bind(id)
-        .bind(&c.from)
+        .bind(c.from.as_str())
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         if done.rows_affected() == 0 {
-            return Err(StorageError::Conflict(format!("demand {id} is no longer {}", c.from)));
+            return Err(StorageError::Conflict(format!("demand {id} is no longer {}", c.from.as_str())));
         }
         let row = sqlx::query("SELECT * FROM share_demands WHERE id = $1")
             .bind(id)
@@ -781,7 +800,7 @@ impl ShareStore for Store {
             .map_err(backend)?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("demand:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
-        Ok(demand_row(row))
+        demand_row(row)
     }
 
     async fn create_upward(&self, r: NewUpwardRequest, audit: NewEvent) -> Result<UpwardRequest> {
@@ -795,7 +814,7 @@ impl ShareStore for Store {
         .bind(r.requester_org_id)
         .bind(r.requester_user_id)
         .bind(&r.requester_name)
-        .bind(&r.level)
+        .bind(r.level.as_str())
         .bind(&r.holder)
         .bind(&r.data_wanted)
         .bind(&r.purpose)
@@ -804,7 +823,7 @@ impl ShareStore for Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
-        let out = upward_row(row);
+        let out = upward_row(row)?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("upward:{}", out.id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
@@ -813,7 +832,7 @@ impl ShareStore for Store {
     async fn list_upward(&self) -> Result<Vec<UpwardRequest>> {
         let rows =
             sqlx::query("SELECT * FROM share_upward ORDER BY id DESC").fetch_all(&self.pool).await.map_err(backend)?;
-        Ok(rows.into_iter().map(upward_row).collect())
+        rows.into_iter().map(upward_row).collect()
     }
 
     async fn forward_upward(&self, batch: &str, audit: NewEvent) -> Result<Vec<UpwardRequest>> {
@@ -831,7 +850,7 @@ impl ShareStore for Store {
             .fetch_all(&mut *tx)
             .await
             .map_err(backend)?;
-        let out: Vec<UpwardRequest> = rows.into_iter().map(upward_row).collect();
+        let out = rows.into_iter().map(upward_row).collect::<Result<Vec<_>>>()?;
         if !out.is_empty() {
             append_in(&mut tx, self.alg, vec![audit.with_object(format!("upward_batch:{batch}"))]).await?;
         }
@@ -839,12 +858,18 @@ impl ShareStore for Store {
         Ok(out)
     }
 
-    async fn upward_outcome(&self, id: i64, to: &str, response: &str, audit: NewEvent) -> Result<UpwardRequest> {
+    async fn upward_outcome(
+        &self,
+        id: i64,
+        to: UpwardStatus,
+        response: &str,
+        audit: NewEvent,
+    ) -> Result<UpwardRequest> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE share_upward SET status = $1, response = $2, updated_at = $3 WHERE id = $4 AND status = 'forwarded'",
         )
-        .bind(to)
+        .bind(to.as_str())
         .bind(response)
         .bind(now_micros())
         .bind(id)
@@ -861,6 +886,6 @@ impl ShareStore for Store {
             .map_err(backend)?;
         append_in(&mut tx, self.alg, vec![audit.with_object(format!("upward:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
-        Ok(upward_row(row))
+        upward_row(row)
     }
 }

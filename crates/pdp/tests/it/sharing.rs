@@ -1084,6 +1084,53 @@ async fn verify_is_rate_limited_per_grant() {
     }
 }
 
+/// internals, no requirement (records are typed at the storage edge: a grant whose stored status
+/// or masking no longer reads is an error naming the row, never a default such as "revoked" or
+/// "no masking"; the grant is not served, and nothing else breaks)
+#[tokio::test]
+async fn an_unreadable_stored_grant_is_an_error_not_a_default() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let approver = srv.login("approver").await;
+        let xs = srv.login("xs.officer").await;
+        let entry = publish(&officer, &reviewer, "人员信息（存储类型测试）", "conditional").await;
+        load(&officer, entry).await;
+        let (_, r) = xs.post_json("/api/v1/share/requests", request(entry, "view", &["id_no", "person_name"])).await;
+        let rid = r["id"].as_i64().unwrap_or_else(|| panic!("{b}: {r}"));
+        let (s, r) = approver.post_json(&format!("/api/v1/share/requests/{rid}/approve"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        let grant = r["grant"]["id"].as_i64().unwrap();
+        let (s, _) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+
+        for (column, value) in [("status", "'paused'"), ("masking", "'{not json'")] {
+            let (_, before) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
+            exec(&srv, &format!("UPDATE share_grants SET {column} = {value} WHERE id = {grant}")).await;
+            let (s, e) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
+            assert_eq!((s, e["code"].as_str()), (StatusCode::INTERNAL_SERVER_ERROR, Some("storage_error")), "{b}: {e}");
+            let (s, _) =
+                xs.post_json(&format!("/api/v1/share/grants/{grant}/records"), json!({"key": people()[0].0})).await;
+            assert_ne!(s, StatusCode::OK, "{b}: a grant that does not read is not served ({column})");
+            let restore = match column {
+                "status" => format!("'{}'", before["status"].as_str().unwrap()),
+                _ => format!("'{}'", serde_json::to_string(&before["masking"]).unwrap()),
+            };
+            exec(&srv, &format!("UPDATE share_grants SET {column} = {restore} WHERE id = {grant}")).await;
+            let (s, g) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
+            assert_eq!((s, &g["masking"]), (StatusCode::OK, &before["masking"]), "{b}: restored");
+        }
+        healthy_catalog(&officer, b).await;
+    }
+}
+
+async fn healthy_catalog(c: &Client, b: &str) {
+    let (s, _) = c.get_json("/api/v1/catalog/entries").await;
+    assert_eq!(s, StatusCode::OK, "{b}: the rest of the platform still answers");
+}
+
 /// covers: R-SHR-15 (requests for data held at provincial or national level are collected by
 /// the city authority, forwarded as a batch exported for the level above, and tracked until
 /// answered), R-SEC-03
