@@ -23,12 +23,12 @@ OUT="${OUT:-$WORK/cg}"
 mkdir -p "$OUT"
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 if [ -z "${SERVER:-}" ]; then
-  cargo build -q --release -p pdp
+  cargo build -q --release -p pdp --features bench
   SERVER="$CARGO_TARGET_DIR/release/pdp"
 fi
 python3 bench/gen_people.py --rows "${ROWS:-100000}" --out "$WORK/people.csv"
 
-PDP_DATA_DIR="$WORK/data" PDP_BENCH__BARE_ROUTE=true PDP_SECURITY__SECURE_COOKIES=false PDP_LOG=warn \
+PDP_DATA_DIR="$WORK/data" PDP_SECURITY__SECURE_COOKIES=false PDP_LOG=warn \
   PDP_SECURITY__API_KEY_RATE_PER_SECOND=1000000 PDP_SECURITY__VERIFY_RATE_PER_GRANT=0 \
   valgrind --tool=callgrind --instr-atstart=no --log-file="$WORK/valgrind.log" --callgrind-out-file="$OUT/callgrind.%p" \
   "$SERVER" serve --demo --demo-scale 0.01 --listen "127.0.0.1:$PORT" > "$WORK/server.out" 2>&1 &

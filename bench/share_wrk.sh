@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The sharing benchmark of docs/benchmarks.md: with wrk on loopback, the verify and view
 # endpoints (API key, grant check, masking, audit) against a bare axum handler in the same
-# binary returning a body of the same size, in one run.
+# binary returning a response of the same size, in one run. The server is a build with the
+# `bench` feature, the only kind that serves the bare handler.
 #
 #   bench/share_wrk.sh                      # 100 000 people, 20 s per run, 32 connections
 #   ROWS=1000000 DURATION=30s CONNS=64 bench/share_wrk.sh
@@ -23,12 +24,12 @@ WORK="$(mktemp -d)"
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
 if [ -z "${SERVER:-}" ]; then
-  cargo build -q --release -p pdp
+  cargo build -q --release -p pdp --features bench
   SERVER="$CARGO_TARGET_DIR/release/pdp"
 fi
 python3 bench/gen_people.py --rows "$ROWS" --out "$WORK/people.csv"
 
-PDP_DATA_DIR="$WORK/data" PDP_BENCH__BARE_ROUTE=true PDP_SECURITY__SECURE_COOKIES=false PDP_LOG=warn \
+PDP_DATA_DIR="$WORK/data" PDP_SECURITY__SECURE_COOKIES=false PDP_LOG=warn \
   PDP_SECURITY__API_KEY_RATE_PER_SECOND=1000000 PDP_SECURITY__VERIFY_RATE_PER_GRANT=0 PDP_AUDIT__ACCESS_JOURNAL="${JOURNAL:-true}" \
   "$SERVER" serve --demo --demo-scale 0.01 --listen "127.0.0.1:$PORT" > "$WORK/server.out" 2>&1 &
 PID=$!
@@ -61,7 +62,11 @@ curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/
 curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$VIEW_BODY" "$VIEW_URL"; echo
 # Whole responses, status line and headers included: the bare handler's must be the same size.
 size() { curl -s -i "$@" | wc -c; }
-echo "# response bytes: verify $(size -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$BODY" "$VERIFY_URL"), bare $(size "$BASE/bench/bare?bytes=$VERIFY_BYTES"); view $(size -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$VIEW_BODY" "$VIEW_URL"), bare $(size "$BASE/bench/bare?bytes=$VIEW_BYTES")"
+SIZES="$(size -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$BODY" "$VERIFY_URL") $(size "$BASE/bench/bare?bytes=$VERIFY_BYTES") $(size -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$VIEW_BODY" "$VIEW_URL") $(size "$BASE/bench/bare?bytes=$VIEW_BYTES")"
+read -r V VB W WB <<<"$SIZES"
+echo "# response bytes: verify $V, bare $VB; view $W, bare $WB"
+# The floor must answer a response of the same size, headers included, or the ratio means nothing.
+[ "$V" = "$VB" ] && [ "$W" = "$WB" ] || { echo "the bare handler's responses differ in size from the access path's" >&2; exit 1; }
 
 # The server's CPU time so far, user and system, in clock ticks of 10 ms (all its threads).
 cpu() { awk '{print $14, $15}' "/proc/$PID/stat"; }

@@ -215,12 +215,14 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The benchmark's floor (`bench.bare_route`): `GET /bench/bare?bytes=N` answers a JSON body of
+/// The benchmark's floor, only in a build with the `bench` feature: `GET /bench/bare?bytes=N`
+/// answers a JSON body of
 /// `N` bytes (at most 1 MiB) with no authentication, no storage and no audit. Merged outside the
 /// permission gate and the middleware on purpose, so it measures bare axum on this machine. Its
 /// response carries the same headers as every platform response ([`security_headers`], set in
 /// the handler, not by a middleware), so that with a body of the same size the whole response
 /// is the same size as the access path's it is compared with, as the benchmark asks.
+#[cfg(feature = "bench")]
 pub fn bench_router() -> Router {
     use axum::extract::Query;
     use axum::routing::get;

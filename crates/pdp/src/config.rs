@@ -60,7 +60,6 @@ pub struct Config {
     pub catalog: CatalogConfig,
     pub lake: LakeConfig,
     pub limits: LimitsConfig,
-    pub bench: BenchConfig,
 }
 
 /// What one request may ask of the server (see `pdp_web::limits`).
@@ -100,16 +99,6 @@ impl Default for LimitsConfig {
             xlsx_max_part_bytes: web.sheet.max_part_bytes,
         }
     }
-}
-
-/// Settings for measuring the server, off by default.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BenchConfig {
-    /// Serve `GET /bench/bare?bytes=N`: no authentication, no storage, a body of `N` bytes.
-    /// It is the floor the sharing benchmark compares the real endpoints with
-    /// (`bench/share_wrk.sh`); never turn it on in production.
-    pub bare_route: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -211,7 +200,6 @@ impl Default for Config {
             catalog: CatalogConfig::default(),
             lake: LakeConfig::default(),
             limits: LimitsConfig::default(),
-            bench: BenchConfig::default(),
         }
     }
 }

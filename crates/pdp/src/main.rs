@@ -637,11 +637,12 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
         }
     });
     let finish = state.clone();
-    let mut app = pdp_web::app(state);
-    if cfg.bench.bare_route {
-        tracing::warn!("bench.bare_route is on: GET /bench/bare answers anyone (for benchmarks only)");
-        app = app.merge(pdp_web::bench_router());
-    }
+    let app = pdp_web::app(state);
+    #[cfg(feature = "bench")]
+    let app = {
+        tracing::warn!("a benchmark build: GET /bench/bare answers anyone (never run it in production)");
+        app.merge(pdp_web::bench_router())
+    };
     let listener =
         tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
     let addr = listener.local_addr()?;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::server::{Backend, TestServer};
+use crate::server::TestServer;
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -196,7 +196,7 @@ impl Browser {
 /// summary with the word highlighted)
 #[tokio::test]
 async fn officer_creates_reviewer_approves_anyone_finds() {
-    let srv = TestServer::start(&Backend::Sqlite);
+    let srv = TestServer::start(&crate::server::backend());
     // `localhost` is a secure context for Chromium, so the platform's Secure cookies are kept.
     let site = srv.url.replace("127.0.0.1", "localhost");
     let browser = Browser::start().await;
@@ -251,7 +251,7 @@ async fn officer_creates_reviewer_approves_anyone_finds() {
 /// corrects one row in the page, and sees it accepted as a new version)
 #[tokio::test]
 async fn officer_uploads_sees_quarantine_and_corrects_a_row() {
-    let srv = TestServer::start(&Backend::Sqlite);
+    let srv = TestServer::start(&crate::server::backend());
     let site = srv.url.replace("127.0.0.1", "localhost");
     let officer = srv.login("officer").await;
     let reviewer = srv.login("reviewer").await;
@@ -304,7 +304,7 @@ async fn officer_uploads_sees_quarantine_and_corrects_a_row() {
 /// gets match / no match, never the data)
 #[tokio::test]
 async fn request_approve_and_verify_in_the_browser() {
-    let srv = TestServer::start(&Backend::Sqlite);
+    let srv = TestServer::start(&crate::server::backend());
     let site = srv.url.replace("127.0.0.1", "localhost");
     let officer = srv.login("officer").await;
     let reviewer = srv.login("reviewer").await;
@@ -368,7 +368,7 @@ async fn request_approve_and_verify_in_the_browser() {
 /// their digests instead of asking for paper, and checks one on the verification page)
 #[tokio::test]
 async fn fetch_and_verify_an_electronic_licence_in_the_browser() {
-    let srv = TestServer::start(&Backend::Sqlite);
+    let srv = TestServer::start(&crate::server::backend());
     let site = srv.url.replace("127.0.0.1", "localhost");
     let officer = srv.login("officer").await;
     let reviewer = srv.login("reviewer").await;

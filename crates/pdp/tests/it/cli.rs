@@ -31,6 +31,9 @@ fn unknown_environment_keys_are_rejected() {
     assert!(err.contains("secure_cookie"), "{err}");
     let out = pdp(dir.path(), &["migrate"], &[("PDP_SECURITY__SECURE_COOKIES", "false")], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The benchmark's floor is a build feature, not a setting someone could turn on.
+    let out = pdp(dir.path(), &["migrate"], &[("PDP_BENCH__BARE_ROUTE", "true")], "");
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// covers: R-SEC-05 (the console also enforces the separation of duties), R-SEC-04

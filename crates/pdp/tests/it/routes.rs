@@ -5,7 +5,7 @@ use pdp_web::routes::route_table;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::server::{Backend, TestServer};
+use crate::server::TestServer;
 
 fn concrete(path: &str) -> String {
     path.replace("{id}", "1")
@@ -18,7 +18,7 @@ fn concrete(path: &str) -> String {
 /// covers: R-SEC-04 (deny by default: each route needs its declared permission), R-SEC-05
 #[tokio::test]
 async fn every_route_with_every_role() {
-    let srv = TestServer::start(&Backend::Sqlite);
+    let srv = TestServer::start(&crate::server::backend());
     let table = route_table();
     assert!(table.len() > 30);
 

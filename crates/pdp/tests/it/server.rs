@@ -27,15 +27,18 @@ impl Backend {
     }
 }
 
-/// SQLite always; PostgreSQL too when `TEST_POSTGRES_URL` names a server.
+/// The backend the suite runs on: SQLite (embedded, the default), or PostgreSQL alone when
+/// `TEST_POSTGRES_URL` names a server. CI runs the suite once on each (`.ci/run`).
 pub fn backends() -> Vec<Backend> {
-    let mut v = vec![Backend::Sqlite];
-    if let Ok(url) = std::env::var("TEST_POSTGRES_URL")
-        && !url.is_empty()
-    {
-        v.push(Backend::Postgres(url));
+    match std::env::var("TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => vec![Backend::Postgres(url)],
+        _ => vec![Backend::Sqlite],
     }
-    v
+}
+
+/// The one backend of this run, for tests that need only one server.
+pub fn backend() -> Backend {
+    backends().remove(0)
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -164,8 +167,16 @@ impl TestServer {
         let _ = self.child.wait();
     }
 
+    /// A client that opens a connection per request: a server that answers a request it did not
+    /// read to the end (a 413) closes the connection, and a pooled client could send its next
+    /// request on that connection before it sees the close.
     pub fn http() -> reqwest::Client {
-        reqwest::Client::builder().redirect(Policy::none()).timeout(Duration::from_secs(30)).build().unwrap()
+        reqwest::Client::builder()
+            .redirect(Policy::none())
+            .timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
     }
 
     /// Logs in through the login form, like a browser.
