@@ -106,7 +106,7 @@ fn main() {
             })
             .collect()
     };
-    let sel = Selection { columns: columns.clone(), filters: Vec::new() };
+    let sel = Selection { columns: columns.clone(), ..Default::default() };
 
     reset_peak_rss();
     eprintln!("# RSS at the start of the phase: {:.1} MB", peak_rss() as f64 / 1_048_576.0);

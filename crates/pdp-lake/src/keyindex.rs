@@ -78,8 +78,7 @@ fn is_text(t: &DataType) -> bool {
 }
 
 fn passes(f: &ColumnFilter, v: Option<&str>) -> bool {
-    let Some(v) = v else { return false };
-    f.values.iter().any(|want| if f.prefix { v.starts_with(want.as_str()) } else { v == want })
+    v.is_some_and(|v| f.admits_text(v))
 }
 
 impl Lake {

@@ -15,6 +15,7 @@
 //! The lake's root is a URL: a local directory (`file://`) by default, object storage later,
 //! so Spark, Trino or DuckDB can read the same tables.
 
+pub mod analytics;
 mod datafile;
 mod ingest;
 pub mod keyindex;
@@ -749,25 +750,6 @@ impl Lake {
         for b in &batches {
             rows.extend(batch_rows(b)?);
         }
-        Ok(RowPage { columns, rows, total })
-    }
-
-    /// Runs SQL over datasets registered under the given names (the latest versions).
-    pub async fn sql(&self, tables: &[(&str, &str)], sql: &str) -> Result<RowPage> {
-        let ctx = SessionContext::new();
-        for (name, dataset) in tables {
-            let table = self.table_at(dataset, None).await?;
-            table.update_datafusion_session(&ctx.state())?;
-            ctx.register_table(*name, table.table_provider().await?)?;
-        }
-        let df = ctx.sql(sql).await?;
-        let columns = df.schema().fields().iter().map(|f| f.name().clone()).collect();
-        let batches = df.collect().await?;
-        let mut rows = Vec::new();
-        for b in &batches {
-            rows.extend(batch_rows(b)?);
-        }
-        let total = rows.len() as u64;
         Ok(RowPage { columns, rows, total })
     }
 }

@@ -27,20 +27,74 @@ use futures::StreamExt;
 
 use crate::{Lake, LakeError, Result, RowPage, batch_rows};
 
-/// Rows pass when `column` equals (or, with `prefix`, starts with) one of `values`.
+/// Rows pass when `column` matches one of `values` as `matching` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnFilter {
     pub column: String,
-    pub prefix: bool,
+    pub matching: Match,
     pub values: Vec<String>,
 }
 
-/// Which columns of which rows.
+/// How a [`ColumnFilter`] compares its column with a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// The column equals the value, compared in the column's type.
+    Equals,
+    /// The column's text starts with the value (an area code is a prefix of an ID number).
+    Prefix,
+    /// The column's text, from its character `n` (counted from 0), starts with the value: the
+    /// division code inside a unified social credit code starts at its third character.
+    PrefixAt(usize),
+    /// The column's text without the spaces around it equals the value.
+    TrimmedText,
+}
+
+impl ColumnFilter {
+    /// Whether a text value passes, as the query built from the filter decides (the key
+    /// index's lookups decide on the rows they find without a query).
+    pub fn admits_text(&self, v: &str) -> bool {
+        self.values.iter().any(|want| match self.matching {
+            Match::Equals => v == want,
+            Match::Prefix => v.starts_with(want.as_str()),
+            Match::PrefixAt(n) => v.char_indices().nth(n).is_some_and(|(i, _)| v[i..].starts_with(want.as_str())),
+            Match::TrimmedText => v.trim_matches(' ') == want,
+        })
+    }
+
+    /// The filter as an expression over a column of `data_type`.
+    fn expr(&self, data_type: &DataType) -> Expr {
+        let c = column(&self.column);
+        let text = || cast(c.clone(), DataType::Utf8);
+        let mut pass: Option<Expr> = None;
+        for v in &self.values {
+            let one = match self.matching {
+                Match::Equals => c.clone().eq(cast(lit(v.clone()), data_type.clone())),
+                Match::Prefix => datafusion::prelude::starts_with(text(), lit(v.clone())),
+                Match::PrefixAt(n) => datafusion::prelude::starts_with(
+                    datafusion::prelude::substr(text(), lit(n as i64 + 1)),
+                    lit(v.clone()),
+                ),
+                Match::TrimmedText => datafusion::prelude::btrim(vec![text()]).eq(lit(v.clone())),
+            };
+            pass = Some(match pass {
+                Some(p) => p.or(one),
+                None => one,
+            });
+        }
+        // A filter without values admits nothing (deny unless granted).
+        pass.unwrap_or(lit(false))
+    }
+}
+
+/// Which columns of which rows, in which order.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     pub columns: Vec<String>,
     /// Every filter must pass.
     pub filters: Vec<ColumnFilter>,
+    /// A column of the selection to order a page by; pages of an unordered selection come in
+    /// the table's order.
+    pub order_by: Option<String>,
 }
 
 /// An aggregate beside the count of a statistics query.
@@ -50,7 +104,7 @@ pub enum Measure {
     Avg,
 }
 
-fn column(name: &str) -> Expr {
+pub(crate) fn column(name: &str) -> Expr {
     col(Column::new_unqualified(name))
 }
 
@@ -79,25 +133,7 @@ impl Lake {
                 .field_with_unqualified_name(&f.column)
                 .map_err(|e| LakeError::Query(e.to_string()))?
                 .clone();
-            let c = column(&f.column);
-            let mut pass: Option<Expr> = None;
-            for v in &f.values {
-                let one = if f.prefix {
-                    // Prefixes compare text: an area code is a prefix of the ID number's text.
-                    datafusion::prelude::starts_with(
-                        cast(c.clone(), datafusion::arrow::datatypes::DataType::Utf8),
-                        lit(v.clone()),
-                    )
-                } else {
-                    c.clone().eq(cast(lit(v.clone()), field.data_type().clone()))
-                };
-                pass = Some(match pass {
-                    Some(p) => p.or(one),
-                    None => one,
-                });
-            }
-            // A filter without values admits nothing (deny unless granted).
-            df = df.filter(pass.unwrap_or(lit(false)))?;
+            df = df.filter(f.expr(field.data_type()))?;
         }
         Ok(df)
     }
@@ -137,12 +173,15 @@ impl Lake {
         }
         let mut filters = sel.filters.clone();
         if let Some((c, v)) = key {
-            filters.push(ColumnFilter { column: c.to_string(), prefix: false, values: vec![v.to_string()] });
+            filters.push(ColumnFilter { column: c.to_string(), matching: Match::Equals, values: vec![v.to_string()] });
         }
         let table = self.table_at(dataset, None).await?;
         let version = table.version().unwrap_or(0) as u64;
-        let df = Self::project(Self::filtered_table(table, &filters).await?, &sel.columns)?;
+        let mut df = Self::project(Self::filtered_table(table, &filters).await?, &sel.columns)?;
         let total = df.clone().count().await? as u64;
+        if let Some(o) = &sel.order_by {
+            df = df.sort(vec![column(o).sort(true, true)])?;
+        }
         let batches = df.limit(offset, Some(limit))?.collect().await?;
         let mut rows = Vec::new();
         for b in &batches {
@@ -198,6 +237,11 @@ impl Lake {
         }
         let total = rows.len() as u64;
         Ok(RowPage { columns, rows, total })
+    }
+
+    /// How many rows of the latest version of `dataset` pass every filter.
+    pub async fn count_rows(&self, dataset: &str, filters: &[ColumnFilter]) -> Result<u64> {
+        Ok(self.filtered(dataset, filters).await?.count().await? as u64)
     }
 
     /// The version of the latest commit of `dataset`.
@@ -288,4 +332,29 @@ const ROW_GROUP_ROWS: usize = 65_536;
 pub struct WrittenFile {
     pub rows: u64,
     pub bytes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// internals, no requirement (what the key index's lookups decide on a text value is what
+    /// the query built from the filter decides; the lake's tests run the queries)
+    #[test]
+    fn filters_admit_text_as_their_queries_do() {
+        let f = |matching, values: &[&str]| ColumnFilter {
+            column: "c".into(),
+            matching,
+            values: values.iter().map(|v| v.to_string()).collect(),
+        };
+        assert!(f(Match::Equals, &["a", "b"]).admits_text("b"));
+        assert!(!f(Match::Equals, &["a"]).admits_text("ab"));
+        assert!(f(Match::Prefix, &["35"]).admits_text("350102"));
+        assert!(f(Match::PrefixAt(2), &["350102"]).admits_text("91350102MA0000000X"));
+        assert!(!f(Match::PrefixAt(2), &["350102"]).admits_text("350102199001011234"));
+        assert!(!f(Match::PrefixAt(30), &["x"]).admits_text("short"), "past the end admits nothing");
+        assert!(f(Match::PrefixAt(1), &["东湖"]).admits_text("临东湖区"), "characters, not bytes");
+        assert!(f(Match::TrimmedText, &["东湖区"]).admits_text("  东湖区 "));
+        assert!(!f(Match::TrimmedText, &[]).admits_text("东湖区"), "no values admit nothing");
+    }
 }

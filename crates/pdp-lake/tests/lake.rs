@@ -117,10 +117,9 @@ async fn load_quarantine_versions_and_time_travel() {
     assert_eq!(notes[2].rows_after, 1);
     assert_eq!(notes[2].actor, "officer");
 
-    // DataFusion SQL over the table.
-    let agg =
-        lake.sql(&[("people", "101000/000001")], "SELECT count(*) AS n, max(name) AS m FROM people").await.unwrap();
-    assert_eq!(agg.rows, [[Some("1".to_string()), Some("钱七".to_string())]]);
+    // The latest version read back whole: one row.
+    let all = lake.rows("101000/000001", None, None, 0, 10).await.unwrap();
+    assert_eq!((all.total, all.rows[0][1].as_deref()), (1, Some("钱七")));
 }
 
 // covers: R-AGG-01 (retention ends time travel for old versions and keeps the latest, its
@@ -164,7 +163,12 @@ async fn upsert_and_idempotent_batches() {
     let m = LoadMeta { batch_id: Some("b-1".into()), ..meta() };
     let r = load_csv(&lake, &up, LoadMode::Upsert, m.clone()).await.unwrap();
     assert_eq!(r.rows_after, 3);
-    let page = lake.sql(&[("t", "101000/000001")], "SELECT id_no, name FROM t ORDER BY id_no").await.unwrap();
+    let by_id = pdp_lake::share::Selection {
+        columns: vec!["id_no".into(), "name".into()],
+        filters: vec![],
+        order_by: Some("id_no".into()),
+    };
+    let page = lake.select_rows("101000/000001", &by_id, None, 0, 10).await.unwrap();
     let names: Vec<_> = page.rows.iter().map(|r| r[1].clone().unwrap()).collect();
     assert_eq!(names, ["王五", "张三", "李四改"]);
     // The same batch again changes nothing.
@@ -247,12 +251,13 @@ proptest! {
 // keyindex::RECHECK; and apply row filters exactly as the scan does)
 #[tokio::test]
 async fn lookups_by_key_follow_new_versions_and_filters() {
-    use pdp_lake::share::{ColumnFilter, Selection};
+    use pdp_lake::share::{ColumnFilter, Match, Selection};
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
     let csv = format!("id_no,name,age,born\n{},张三,76,\n{},李四,40,\n", GOOD[0], GOOD[1]);
     load_csv(&lake, &csv, LoadMode::Full, meta()).await.unwrap();
-    let sel = |filters: Vec<ColumnFilter>| Selection { columns: vec!["name".into(), "age".into()], filters };
+    let sel =
+        |filters: Vec<ColumnFilter>| Selection { columns: vec!["name".into(), "age".into()], filters, order_by: None };
     let find = |lake: Lake, sel: Selection, key: &'static str| async move {
         lake.select_rows("101000/000001", &sel, Some(("id_no", key)), 0, 10).await.unwrap()
     };
@@ -273,14 +278,38 @@ async fn lookups_by_key_follow_new_versions_and_filters() {
     let p = find(lake.clone(), sel(vec![]), GOOD[2]).await;
     assert_eq!(p.rows[0][0].as_deref(), Some("王五改"), "the index follows this process's version at once");
     // Text filters (equality and prefix) and a numeric one (answered by the scan) agree.
-    let name_is = |v: &str, prefix: bool| ColumnFilter { column: "name".into(), prefix, values: vec![v.into()] };
-    assert_eq!(find(lake.clone(), sel(vec![name_is("李四", false)]), GOOD[1]).await.total, 0);
-    assert_eq!(find(lake.clone(), sel(vec![name_is("李四", true)]), GOOD[1]).await.total, 1);
-    let age = |v: &str| ColumnFilter { column: "age".into(), prefix: false, values: vec![v.into()] };
+    let name_is = |v: &str, matching| ColumnFilter { column: "name".into(), matching, values: vec![v.into()] };
+    assert_eq!(find(lake.clone(), sel(vec![name_is("李四", Match::Equals)]), GOOD[1]).await.total, 0);
+    assert_eq!(find(lake.clone(), sel(vec![name_is("李四", Match::Prefix)]), GOOD[1]).await.total, 1);
+    let age = |v: &str| ColumnFilter { column: "age".into(), matching: Match::Equals, values: vec![v.into()] };
     assert_eq!(find(lake.clone(), sel(vec![age("41")]), GOOD[1]).await.total, 1);
     assert_eq!(find(lake.clone(), sel(vec![age("40")]), GOOD[1]).await.total, 0);
-    let none = ColumnFilter { column: "name".into(), prefix: false, values: vec![] };
-    assert_eq!(find(lake, sel(vec![none]), GOOD[1]).await.total, 0, "a filter without values admits nothing");
+    let none = ColumnFilter { column: "name".into(), matching: Match::Equals, values: vec![] };
+    assert_eq!(find(lake.clone(), sel(vec![none]), GOOD[1]).await.total, 0, "a filter without values admits nothing");
+    // The filters of district returns, counted over the whole table: a code inside the key (a
+    // credit code's division code starts at its third character) and a trimmed text field.
+    let f = |column: &str, matching, v: &str| ColumnFilter { column: column.into(), matching, values: vec![v.into()] };
+    let ids = [GOOD[0], GOOD[1], GOOD[2]];
+    for (from, code) in [(2, &GOOD[1][2..8]), (3, &GOOD[1][2..8]), (0, &GOOD[2][..6])] {
+        let want = ids.iter().filter(|id| &id[from..from + 6] == code).count() as u64;
+        let n = lake.count_rows("101000/000001", &[f("id_no", Match::PrefixAt(from), code)]).await.unwrap();
+        assert_eq!(n, want, "the code at {from}");
+    }
+    let n = lake.count_rows("101000/000001", &[f("name", Match::TrimmedText, "张三")]).await.unwrap();
+    assert_eq!(n, 1);
+    let page = lake
+        .select_rows(
+            "101000/000001",
+            &Selection { columns: vec!["name".into()], filters: vec![], order_by: Some("name".into()) },
+            None,
+            1,
+            1,
+        )
+        .await
+        .unwrap();
+    let mut names = ["张三", "李四改", "王五改"];
+    names.sort_unstable();
+    assert_eq!((page.total, page.rows[0][0].as_deref()), (3, Some(names[1])), "a page of the ordered selection");
 }
 
 // covers: R-AGG-02 (key uniqueness across a load larger than a validation chunk: every repeat

@@ -28,7 +28,7 @@ use pdp_domain::sharing::{
     self, DEFAULT_MIN_GROUP, GrantAction, GrantStatus, MAX_GRANT_DAYS, NoteKind, RequestAction, RequestStatus, Route,
     RowFilter,
 };
-use pdp_lake::share::{ColumnFilter, Measure, Selection};
+use pdp_lake::share::{ColumnFilter, Match, Measure, Selection};
 use pdp_storage::catalog::EntryVersion;
 use pdp_storage::{
     Decision, Grant, GrantQuery, GrantUsage, NewGrant, NewRequestNote, NewScenario, NewShareRequest, RequestNote,
@@ -1229,10 +1229,14 @@ fn selection(g: &Grant, columns: Vec<String>) -> Selection {
             .iter()
             .map(|f| ColumnFilter {
                 column: f.field.clone(),
-                prefix: f.op == sharing::FilterOp::Prefix,
+                matching: match f.op {
+                    sharing::FilterOp::Eq => Match::Equals,
+                    sharing::FilterOp::Prefix => Match::Prefix,
+                },
                 values: f.values.clone(),
             })
             .collect(),
+        order_by: None,
     }
 }
 

@@ -3,8 +3,9 @@
 //! population and legal-entity base views with the subject page (R-AGG-06), and data return
 //! to districts (R-AGG-07).
 //!
-//! Rows never leave the lake for these: each result is one DataFusion query over the datasets'
-//! latest versions. Assigning sources, running the cross-check and setting up returns need
+//! Rows never leave the lake for these: each result is a query of `pdp-lake` over the
+//! datasets' latest versions (`pdp_lake::analytics`, `pdp_lake::share`), built from DataFusion
+//! expressions; this module writes no SQL. Assigning sources, running the cross-check and setting up returns need
 //! [`Permission::GovernData`] and a city-level authority account; base views and subject pages
 //! need [`Permission::ViewBaseData`] and every view is audited; a returned subset is read only
 //! by organisations of its district, and every read is audited.
@@ -24,6 +25,8 @@ use pdp_domain::subject::{
     DatasetRef, DuplicateCollection, ReturnMethod, SubjectKind, duplicate_collection, subject_of,
 };
 use pdp_lake::Lake;
+use pdp_lake::analytics::Keyed;
+use pdp_lake::share::{ColumnFilter, Match, Selection};
 use pdp_storage::catalog::{EntryQuery, EntryVersion, EntryView};
 use pdp_storage::{
     AuthoritativeSource, Conflict, CrossCheckRun, DistrictReturn, NewCrossCheckRun, NewDistrictReturn, Storage,
@@ -54,17 +57,6 @@ type P = Extension<Principal>;
     tags((name = "sources", description = "One number one source, cross-check, base views, district data return"))
 )]
 pub struct SourcesDoc;
-
-/// A single-quoted SQL string literal.
-fn sql_str(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// A double-quoted SQL identifier. Field names are `[a-z][a-z0-9_]*` (the catalog checks), so
-/// quoting only guards against words SQL reserves.
-fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
 
 /// A published dataset about persons or legal entities.
 #[derive(Debug, Clone)]
@@ -250,61 +242,28 @@ pub async fn do_crosscheck(
         }) {
             let Some(Some(other_version)) = versions.get(&other.entry.code).copied() else { continue };
             pairs += 1;
-            let side = |key: &str| {
-                format!(
-                    "SELECT CAST({k} AS VARCHAR) AS k, MAX(trim(CAST({e} AS VARCHAR))) AS v FROM {{t}} \
-                     WHERE {k} IS NOT NULL GROUP BY CAST({k} AS VARCHAR)",
-                    k = ident(key),
-                    e = ident(&s.element)
-                )
-            };
-            let with = format!(
-                "WITH a AS ({}), b AS ({})",
-                side(&src.key).replace("{t}", "src"),
-                side(&other.key).replace("{t}", "other")
-            );
-            let tables = [("src", s.dataset.as_str()), ("other", other.entry.code.as_str())];
-            let counts = lake
-                .sql(
-                    &tables,
-                    &format!(
-                        "{with} SELECT COUNT(*) AS n, \
-                         SUM(CASE WHEN a.v <> '' AND b.v <> '' AND a.v <> b.v THEN 1 ELSE 0 END) AS c \
-                         FROM a JOIN b ON a.k = b.k"
-                    ),
+            let check = lake
+                .crosscheck_pair(
+                    Keyed { dataset: &s.dataset, key: &src.key },
+                    Keyed { dataset: &other.entry.code, key: &other.key },
+                    &s.element,
+                    CONFLICTS_KEPT_PER_PAIR,
                 )
                 .await?;
-            let cell = |i: usize| -> i64 {
-                counts.rows.first().and_then(|r| r.get(i).cloned().flatten()).and_then(|v| v.parse().ok()).unwrap_or(0)
-            };
-            compared += cell(0);
-            let found = cell(1);
-            total += found;
-            if found == 0 {
-                continue;
-            }
-            let page = lake
-                .sql(
-                    &tables,
-                    &format!(
-                        "{with} SELECT a.k, a.v, b.v FROM a JOIN b ON a.k = b.k \
-                         WHERE a.v <> '' AND b.v <> '' AND a.v <> b.v ORDER BY a.k LIMIT {CONFLICTS_KEPT_PER_PAIR}"
-                    ),
-                )
-                .await?;
-            for r in page.rows {
-                let get = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+            compared += i64::try_from(check.compared).unwrap_or(i64::MAX);
+            total += i64::try_from(check.conflicts).unwrap_or(i64::MAX);
+            for (key, source_value, other_value) in check.kept {
                 conflicts.push(Conflict {
                     run_id: 0,
                     subject: s.subject,
                     element: s.element.clone(),
-                    key: get(0),
+                    key,
                     source_dataset: s.dataset.clone(),
                     source_version: src_version,
-                    source_value: get(1),
+                    source_value,
                     other_dataset: other.entry.code.clone(),
                     other_version,
-                    other_value: get(2),
+                    other_value,
                 });
             }
         }
@@ -530,7 +489,7 @@ pub async fn do_base_view(
         }
     }
     let mut attributes = Vec::new();
-    let mut tables: Vec<(String, String)> = Vec::new();
+    let mut tables: Vec<String> = Vec::new();
     for (code, elements) in &groups {
         let Some(version) = current_version(lake, code).await? else { continue };
         let d = by_code[code.as_str()];
@@ -544,7 +503,7 @@ pub async fn do_base_view(
                 version,
             });
         }
-        tables.push((format!("t{}", tables.len()), code.clone()));
+        tables.push(code.clone());
     }
     let mut out = BaseViewOut { subject: kind.as_str().into(), attributes: attributes.clone(), rows: vec![], total: 0 };
     if tables.is_empty() {
@@ -558,45 +517,13 @@ pub async fn do_base_view(
             "the prefix must be at most 18 letters or digits",
         ));
     }
-    let mut ctes = Vec::new();
-    let mut keys = Vec::new();
-    let mut select = vec!["keys.k".to_string()];
-    let mut joins = Vec::new();
-    for (i, (name, code)) in tables.iter().enumerate() {
-        let d = by_code[code.as_str()];
-        let k = ident(&d.key);
-        let cols: Vec<String> = groups[code]
-            .iter()
-            .enumerate()
-            .map(|(j, el)| format!("MAX(CAST({} AS VARCHAR)) AS e{j}", ident(el)))
-            .collect();
-        ctes.push(format!(
-            "s{i} AS (SELECT CAST({k} AS VARCHAR) AS k, {} FROM {name} WHERE {k} IS NOT NULL GROUP BY CAST({k} AS VARCHAR))",
-            cols.join(", ")
-        ));
-        keys.push(format!("SELECT k FROM s{i}"));
-        for j in 0..groups[code].len() {
-            select.push(format!("s{i}.e{j}"));
-        }
-        joins.push(format!("LEFT JOIN s{i} ON keys.k = s{i}.k"));
-    }
-    let filter =
-        if prefix.is_empty() { String::new() } else { format!("WHERE k LIKE {}", sql_str(&format!("{prefix}%"))) };
-    let with = format!("WITH {}, keys AS (SELECT k FROM ({}) u {filter})", ctes.join(", "), keys.join(" UNION "));
-    let names: Vec<(&str, &str)> = tables.iter().map(|(n, c)| (n.as_str(), c.as_str())).collect();
-    let count = lake.sql(&names, &format!("{with} SELECT COUNT(*) FROM keys")).await?;
-    out.total = count.rows.first().and_then(|r| r.first().cloned().flatten()).and_then(|v| v.parse().ok()).unwrap_or(0);
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let page = lake
-        .sql(
-            &names,
-            &format!(
-                "{with} SELECT {} FROM keys {} ORDER BY keys.k LIMIT {limit} OFFSET {offset}",
-                select.join(", "),
-                joins.join(" ")
-            ),
-        )
-        .await?;
+    let sources: Vec<(Keyed<'_>, Vec<String>)> = tables
+        .iter()
+        .map(|code| (Keyed { dataset: code, key: &by_code[code.as_str()].key }, groups[code].clone()))
+        .collect();
+    let page = lake.base_view(&sources, &prefix, offset, limit as usize).await?;
+    out.total = page.total;
     let open: BTreeSet<(String, String, String)> = state
         .storage
         .list_objections(&pdp_storage::ObjectionQuery { open_only: true, ..Default::default() })
@@ -815,20 +742,21 @@ pub struct ReturnOut {
     pub dataset_name: String,
 }
 
-/// The SQL condition selecting a return's rows.
-fn return_condition(r: &DistrictReturn, entry: &EntryVersion, region: &pdp_storage::Region) -> Option<String> {
+/// The filter selecting a return's rows: the key's division code (the first six characters of
+/// a citizen ID, the third to eighth of a credit code) is the district's, or the region field
+/// holds the district's code or name. An expression for the lake, never SQL text.
+fn return_filter(r: &DistrictReturn, entry: &EntryVersion, region: &pdp_storage::Region) -> Option<ColumnFilter> {
     match r.method {
         ReturnMethod::AreaCode => {
             let (kind, key) = subject_of(&entry.body)?;
-            let start = if kind == SubjectKind::Person { 1 } else { 3 };
-            Some(format!("substr(CAST({} AS VARCHAR), {start}, 6) = {}", ident(key), sql_str(&region.code)))
+            let matching = if kind == SubjectKind::Person { Match::Prefix } else { Match::PrefixAt(2) };
+            Some(ColumnFilter { column: key.to_string(), matching, values: vec![region.code.clone()] })
         }
-        ReturnMethod::Field => Some(format!(
-            "trim(CAST({} AS VARCHAR)) IN ({}, {})",
-            ident(&r.field),
-            sql_str(&region.code),
-            sql_str(&region.name)
-        )),
+        ReturnMethod::Field => Some(ColumnFilter {
+            column: r.field.clone(),
+            matching: Match::TrimmedText,
+            values: vec![region.code.clone(), region.name.clone()],
+        }),
     }
 }
 
@@ -860,10 +788,9 @@ pub async fn refresh_return_in(storage: &dyn Storage, lake: &Lake, r: &DistrictR
     let Some(entry) = crate::datasets::published_entry_of(storage, e.entry_id).await else { return Ok(()) };
     let Some(region) = storage.list_regions().await?.into_iter().find(|g| g.id == r.region_id) else { return Ok(()) };
     let Some(version) = current_version(lake, &r.dataset).await? else { return Ok(()) };
-    let Some(cond) = return_condition(r, &entry, &region) else { return Ok(()) };
-    let page = lake.sql(&[("t", r.dataset.as_str())], &format!("SELECT COUNT(*) FROM t WHERE {cond}")).await?;
-    let rows = page.rows.first().and_then(|r| r.first().cloned().flatten()).and_then(|v| v.parse().ok()).unwrap_or(0);
-    storage.set_return_refreshed(r.id, version, rows, now_micros()).await?;
+    let Some(filter) = return_filter(r, &entry, &region) else { return Ok(()) };
+    let rows = lake.count_rows(&r.dataset, &[filter]).await?;
+    storage.set_return_refreshed(r.id, version, i64::try_from(rows).unwrap_or(i64::MAX), now_micros()).await?;
     Ok(())
 }
 
@@ -1042,23 +969,17 @@ pub async fn do_return_rows(
         ));
     }
     let (entry, region) = return_parts(state, &r).await?;
-    let cond = return_condition(&r, &entry, &region)
+    let filter = return_filter(&r, &entry, &region)
         .ok_or_else(|| ApiError::bad_request("return_bad_method", "回流方式无效", "invalid return method"))?;
     let lake = lake(state)?;
     let version = current_version(lake, &r.dataset).await?.ok_or_else(|| ApiError::from(pdp_lake::LakeError::Empty))?;
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let offset = crate::limits::offset(state, q.offset)?;
-    let tables = [("t", r.dataset.as_str())];
-    let count = lake.sql(&tables, &format!("SELECT COUNT(*) FROM t WHERE {cond}")).await?;
-    let total = count.rows.first().and_then(|r| r.first().cloned().flatten()).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let cols: Vec<String> = entry.body.fields.iter().map(|f| ident(&f.name)).collect();
-    let order = entry.body.identifier_field.as_deref().map(ident).unwrap_or_else(|| cols[0].clone());
-    let page = lake
-        .sql(
-            &tables,
-            &format!("SELECT {} FROM t WHERE {cond} ORDER BY {order} LIMIT {limit} OFFSET {offset}", cols.join(", ")),
-        )
-        .await?;
+    let columns: Vec<String> = entry.body.fields.iter().map(|f| f.name.clone()).collect();
+    let order_by = entry.body.identifier_field.clone().or_else(|| columns.first().cloned());
+    let selection = Selection { columns, filters: vec![filter], order_by };
+    let page = lake.select_rows(&r.dataset, &selection, None, offset, limit as usize).await?;
+    let total = page.total;
     // The district's authority reads the returned rows as they are; the district's other
     // organisations get them with the catalog's masking of each field, as a grant would give
     // them: a return is not a way around masking.
