@@ -1,5 +1,6 @@
-//! Integration tests: the real `pdp` binary on port 0, real databases (SQLite always,
-//! PostgreSQL when `TEST_POSTGRES_URL` is set, as CI does), real HTTP.
+//! Integration tests: the real `pdp` binary on port 0, real databases (SQLite, or PostgreSQL
+//! when `TEST_POSTGRES_URL` is set, as CI's second run does), real HTTP; and the storage
+//! contract in process (`storage`).
 
 mod server;
 
@@ -14,4 +15,5 @@ mod openapi;
 mod routes;
 mod scope;
 mod sharing;
+mod storage;
 mod story;
