@@ -28,9 +28,10 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::catalog::{json_or, path_or, query_or};
-use crate::datasets::{now_micros, today_date};
+use crate::clock::iso;
+use crate::clock::{now_micros, today_date};
 use crate::error::{ApiError, ErrorBody};
-use crate::sharing::{iso, parse_date};
+use crate::sharing::parse_date;
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -236,7 +237,7 @@ fn recount(cal: &WorkCalendar, running: Vec<pdp_storage::RunningDeadline>) -> Ve
         .into_iter()
         .filter_map(|d| {
             let start = match &d.start {
-                DeadlineStart::At(micros) => crate::share_ops::date_of(*micros),
+                DeadlineStart::At(micros) => crate::clock::date_of(*micros),
                 DeadlineStart::On(date) => *date,
             };
             let due = match d.kind {

@@ -1258,7 +1258,7 @@ pub struct DeadlineParams {
 }
 
 pub async fn do_deadlines(state: &AppState, q: &DeadlineParams) -> Result<Vec<DeadlineOut>, ApiError> {
-    let today = crate::datasets::today_date();
+    let today = crate::clock::today_date();
     let overdue_only = q.overdue.unwrap_or(false);
     let rows = state
         .storage

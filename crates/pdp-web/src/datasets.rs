@@ -29,6 +29,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::catalog::{Scope, json_or, path_or, query_or, review_scope};
+use crate::clock::{now_micros, today_date};
 use crate::error::{ApiError, ErrorBody};
 
 type S = State<Arc<AppState>>;
@@ -100,15 +101,6 @@ pub(crate) fn lake(state: &AppState) -> Result<&Lake, ApiError> {
 }
 
 // ---------------------------------------------------------------- the service
-
-/// Today in China Standard Time, for identifier checks.
-pub fn today_date() -> time::Date {
-    time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC)).date()
-}
-
-pub(crate) fn now_micros() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
-}
 
 /// The quality tasks a load raises for its provider.
 fn tasks_for(report: &LoadReport, scores: &QualityScores) -> Vec<NewQualityTask> {

@@ -29,7 +29,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::datasets::{lake, now_micros, today_date};
+use crate::clock::{now_micros, today_date};
+use crate::datasets::lake;
 use crate::error::ApiError;
 use crate::sharing::{grant_for_access, sha256_hex};
 

@@ -24,7 +24,8 @@ use crate::AppState;
 use crate::api::rfc3339;
 use crate::auth::Principal;
 use crate::catalog::{json_or, path_or};
-use crate::datasets::{lake, now_micros};
+use crate::clock::now_micros;
+use crate::datasets::lake;
 use crate::error::{ApiError, ErrorBody};
 use crate::sharing::{self, org_name, sha256_hex};
 

@@ -518,7 +518,7 @@ pub async fn calendar(State(state): S, headers: HeaderMap, Extension(p): P, Quer
             }
             _ => None,
         };
-        let next = crate::datasets::today_date().year() + 1;
+        let next = crate::clock::today_date().year() + 1;
         page(lang, Some(&p), "/calendar", lang.t("工作日历", "Working-day calendar"), html! {
             (notice(q.ok.as_deref(), lang))
             @if let Some(y) = cal.missing_next_year {

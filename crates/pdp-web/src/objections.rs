@@ -28,7 +28,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::catalog::{json_or, path_or, query_or, review_scope};
-use crate::datasets::{lake, load_and_record, now_micros, published_entry, today_date};
+use crate::clock::{now_micros, today_date};
+use crate::datasets::{lake, load_and_record, published_entry};
 use crate::error::{ApiError, ErrorBody};
 
 type S = State<Arc<AppState>>;
@@ -134,11 +135,7 @@ async fn out(state: &AppState, p: &Principal, mut o: Objection) -> ObjectionOut 
         status_zh: status.label_zh().into(),
         status_en: status.label_en().into(),
         overdue: objection_overdue(status, due, today_date()),
-        due_provisional: state
-            .catalog
-            .calendar
-            .get()
-            .is_provisional(crate::share_ops::date_of(o.raised_at_micros), due),
+        due_provisional: state.catalog.calendar.get().is_provisional(crate::clock::date_of(o.raised_at_micros), due),
         can_answer: can_answer(p, &o),
         o,
     }

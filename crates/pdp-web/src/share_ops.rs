@@ -24,7 +24,8 @@ use utoipa::{OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::catalog::{json_or, path_or, review_scope};
-use crate::datasets::{now_micros, published_entry, today_date};
+use crate::clock::{date_of, now_micros, offset, today_date};
+use crate::datasets::published_entry;
 use crate::error::{ApiError, ErrorBody};
 
 type S = State<Arc<AppState>>;
@@ -41,18 +42,6 @@ type P = Extension<Principal>;
     tags((name = "sharing", description = "Sharing between organisations: requests, grants and the four share modes"))
 )]
 pub struct ShareOpsDoc;
-
-/// The platform's time zone (Beijing time): dates of deadlines and expiries are local dates.
-fn offset() -> time::UtcOffset {
-    time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC)
-}
-
-/// The local date of a moment.
-pub fn date_of(micros: i64) -> time::Date {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
-        .map(|t| t.to_offset(offset()).date())
-        .unwrap_or_else(|_| today_date())
-}
 
 /// Parses `YYYY-MM-DD HH:MM` (Beijing time) or RFC 3339.
 fn parse_time(s: &str) -> Result<i64, ApiError> {

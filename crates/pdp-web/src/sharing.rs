@@ -41,7 +41,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::{Principal, random_token};
 use crate::catalog::{json_or, path_or, query_or, review_scope};
-use crate::datasets::{lake, now_micros, published_entry, today_date};
+use crate::clock::{now_micros, today_date};
+use crate::datasets::{lake, published_entry};
 use crate::error::{ApiError, ErrorBody};
 
 type S = State<Arc<AppState>>;
@@ -67,11 +68,6 @@ pub struct SharingDoc;
 const MAX_PAGE: usize = 100;
 /// The most dimensions of one statistics query.
 const MAX_DIMENSIONS: usize = 3;
-
-/// A date as `YYYY-MM-DD`.
-pub(crate) fn iso(d: time::Date) -> String {
-    d.format(pdp_domain::calendar::ISO_DATE).unwrap_or_default()
-}
 
 pub(crate) fn parse_date(s: &str, what: &str) -> Result<time::Date, ApiError> {
     time::Date::parse(s.trim(), pdp_domain::calendar::ISO_DATE).map_err(|_| {
@@ -309,7 +305,7 @@ async fn request_out(state: &AppState, p: &Principal, r: ShareRequest, full: boo
         status_en: status.label_en().into(),
         overdue: due.is_some_and(|d| sharing::approval_overdue(status, d, today_date())),
         due_provisional: due.is_some_and(|d| {
-            state.catalog.calendar.get().is_provisional(crate::share_ops::date_of(r.submitted_at_micros), d)
+            state.catalog.calendar.get().is_provisional(crate::clock::date_of(r.submitted_at_micros), d)
         }),
         can_approve: provider
             && p.allows(Permission::ApproveShare)
@@ -435,7 +431,7 @@ pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) ->
             _ => until,
         };
         if let Some(m) = &emergency {
-            expires = expires.min(crate::share_ops::date_of(m.ends_at_micros));
+            expires = expires.min(crate::clock::date_of(m.ends_at_micros));
         }
         let masking =
             sharing::fix_masking(&e.body.fields, &fields, &BTreeMap::new(), &[]).map_err(|e| ApiError::domain(&e))?;

@@ -364,7 +364,7 @@ pub async fn new_request(
             Some(e) => state.storage.list_scenarios().await?.into_iter().filter(|s| s.entry_id == e.entry_id).collect(),
             None => Vec::new(),
         };
-        let until = crate::datasets::today_date() + time::Duration::days(180);
+        let until = crate::clock::today_date() + time::Duration::days(180);
         page(lang, Some(&p), "/share", lang.t("申请共享数据", "Request data"), html! {
             form #pick-entry method="get" action="/share/new" {
                 label { (lang.t("目录中的数据", "Catalog entry")) select name="entry_id" {
@@ -755,7 +755,7 @@ async fn grant_view(
     let licence = e.as_ref().is_some_and(|e| pdp_domain::document::is_licence(&e.body));
     let reports = state.storage.list_usage_reports(Some(id)).await?;
     let last = reports.iter().map(|r| r.period_end).max();
-    let due_date = pdp_domain::sharing::report_due(ops::date_of(g.g.created_at_micros), last);
+    let due_date = pdp_domain::sharing::report_due(crate::clock::date_of(g.g.created_at_micros), last);
     let due = ops::ReportDue {
         grant_id: id,
         dataset: g.g.dataset.clone(),
@@ -763,7 +763,7 @@ async fn grant_view(
         provider_org_id: g.g.provider_org_id,
         last_period_end: last.map(|d| d.to_string()),
         due: due_date.to_string(),
-        overdue: crate::datasets::today_date() > due_date && g.g.status == GrantStatus::Active,
+        overdue: crate::clock::today_date() > due_date && g.g.status == GrantStatus::Active,
     };
     page(
         lang,

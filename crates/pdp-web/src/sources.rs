@@ -37,7 +37,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::catalog::{json_or, path_or, query_or, review_scope};
-use crate::datasets::{lake, now_micros};
+use crate::clock::now_micros;
+use crate::datasets::lake;
 use crate::error::{ApiError, ErrorBody};
 
 type S = State<Arc<AppState>>;
