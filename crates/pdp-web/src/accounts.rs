@@ -60,21 +60,16 @@ pub async fn do_change_password(state: &AppState, p: &Principal, input: &Passwor
         let ev =
             p.event("user.password.change", &format!("user:{}", p.user.id)).with_outcome(pdp_audit::Outcome::Denied);
         state.audit.append(ev).await?;
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "wrong_password",
-            "当前密码不正确",
-            "the current password is wrong",
-        ));
+        return Err(ApiError::not_allowed("wrong_password", "当前密码不正确", "the current password is wrong"));
     }
     auth::check_password_policy(&input.new)?;
     if input.new == input.current {
         return Err(ApiError::bad_request("password_unchanged", "新密码不能与当前密码相同", "choose a new password"));
     }
     let new = input.new.clone();
-    let hash = crate::limits::on_cpu(state, move || auth::hash_password(&new)).await?.map_err(|e| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "hash_failed", "密码处理失败", format!("hashing failed: {e}"))
-    })?;
+    let hash = crate::limits::on_cpu(state, move || auth::hash_password(&new))
+        .await?
+        .map_err(|e| ApiError::internal("hash_failed", "密码处理失败", format!("hashing failed: {e}")))?;
     state.storage.set_password(p.user.id, &hash, false, p.event("user.password.change", "")).await?;
     Ok(())
 }
@@ -93,8 +88,7 @@ pub async fn change_password(
 
 fn not_self(p: &Principal, id: i64) -> Result<(), ApiError> {
     if p.user.id == id {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "self_account",
             "不能停用自己的账号或结束自己的会话（请退出登录）",
             "you cannot disable your own account or end your own sessions (log out instead)",

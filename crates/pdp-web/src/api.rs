@@ -422,8 +422,7 @@ pub async fn create_account(
         && roles.iter().any(|r| *r != Role::PublicUser)
         && !actor.allows(Permission::AssignRoles)
     {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "roles_need_security_admin",
             "只有安全管理员可以分配角色；请先创建账号，再由安全管理员授权",
             "only a security administrator assigns roles; create the account, then ask the security administrator",
@@ -435,14 +434,8 @@ pub async fn create_account(
         return Err(ApiError::bad_request("invalid_org", "所属单位不存在", "the organisation does not exist"));
     }
     validate_roles(&roles, input.org_id.is_some()).map_err(|e| ApiError::domain(&e))?;
-    let hash = auth::hash_password(&input.password).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "hash_failed",
-            "密码处理失败",
-            format!("password hashing failed: {e}"),
-        )
-    })?;
+    let hash = auth::hash_password(&input.password)
+        .map_err(|e| ApiError::internal("hash_failed", "密码处理失败", format!("password hashing failed: {e}")))?;
     let mut redacted = input.clone();
     redacted.password = String::new();
     let ev = match actor {
@@ -535,8 +528,7 @@ pub struct ApiKeyCreated {
 pub async fn do_create_api_key(state: &AppState, p: &Principal, input: ApiKeyInput) -> Result<ApiKeyCreated, ApiError> {
     let name = required("name", "名称", &input.name)?;
     if !matches!(p.via, Via::Session { .. }) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "key_needs_session",
             "只能在登录会话中创建 API 密钥",
             "API keys are created from a login session, not with another key",
@@ -582,12 +574,7 @@ pub async fn do_revoke_api_key(state: &AppState, p: &Principal, id: i64) -> Resu
         return Err(ApiError::forbidden());
     }
     if !state.storage.revoke_api_key(id, now_micros(), p.event("api_key.revoke", &format!("api_key:{id}"))).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_revoked",
-            "该密钥已吊销",
-            "the key is already revoked",
-        ));
+        return Err(ApiError::conflict("already_revoked", "该密钥已吊销", "the key is already revoked"));
     }
     Ok(())
 }

@@ -378,8 +378,7 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
         if api {
             return respond(
                 &path,
-                ApiError::new(
-                    StatusCode::FORBIDDEN,
+                ApiError::not_allowed(
                     "password_change_required",
                     "请先修改由管理员设置的密码",
                     "change the password an administrator set first",
@@ -436,8 +435,7 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
             audit_refusal(&state, ev, REFUSAL_CSRF).await;
             return respond(
                 &path,
-                ApiError::new(
-                    StatusCode::FORBIDDEN,
+                ApiError::not_allowed(
                     "csrf_failed",
                     "表单已失效，请刷新页面后重试",
                     "the form has expired; reload the page and try again",
@@ -566,8 +564,7 @@ fn respond(path: &str, e: ApiError) -> Response {
 /// Roles that an account may not give itself: nobody assigns their own roles (FS 40).
 pub fn may_assign(actor: &Principal, target_user_id: i64) -> Result<(), ApiError> {
     if actor.user.id == target_user_id {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "self_assignment",
             "不能为自己分配角色",
             "nobody can assign roles to their own account",

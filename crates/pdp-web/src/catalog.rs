@@ -167,8 +167,7 @@ fn invalid_entry(violations: &[Violation]) -> ApiError {
 }
 
 fn forbidden_org() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
+    ApiError::not_allowed(
         "catalog_not_your_org",
         "只能编辑本单位的目录",
         "you can only edit your own organisation's catalog",
@@ -251,8 +250,7 @@ pub async fn do_update_entry(
         return Err(invalid_entry(&v));
     }
     if e.status == VersionStatus::Submitted {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(ApiError::conflict(
             "catalog_under_review",
             "该条目正在审核中，请先撤回再修改",
             "the entry is under review; withdraw it before editing",
@@ -284,8 +282,7 @@ pub struct ReviewInput {
 /// Refuses unless `p` reviews the catalog of `org_id` (its region's, or all for the city).
 pub(crate) async fn require_reviewer_of(state: &AppState, p: &Principal, org_id: i64) -> Result<(), ApiError> {
     if !p.allows(Permission::ReviewCatalog) || !review_scope(state, p).await?.contains(org_id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "catalog_not_your_region",
             "该单位不在您的审核范围内",
             "this organisation is outside the region you review",
@@ -303,8 +300,7 @@ pub async fn do_transition(
 ) -> Result<EntryVersion, ApiError> {
     let e = state.storage.get_entry(id).await?.ok_or_else(|| ApiError::not_found(&format!("catalog entry {id}")))?;
     if e.version != input.version {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(ApiError::conflict(
             "catalog_stale_version",
             format!("条目已有更新的版本 {}，请刷新后重试", e.version),
             format!("the entry has a newer version {}; reload and retry", e.version),
@@ -319,8 +315,7 @@ pub async fn do_transition(
         WorkflowAction::Approve | WorkflowAction::Reject => {
             require_reviewer_of(state, p, e.org_id).await?;
             if e.author_id == Some(p.user.id) {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
+                return Err(ApiError::not_allowed(
                     "catalog_own_version",
                     "不能审核自己编写的版本",
                     "you cannot review a version you wrote",
@@ -849,7 +844,7 @@ pub async fn do_export(state: &AppState, p: &Principal, q: &ExportParams) -> Res
         "xlsx" => {
             let bytes = pdp_interchange::write_xlsx(&export).map_err(|e| {
                 tracing::error!(error = %e, "xlsx export failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "export_failed", "导出失败", "export failed")
+                ApiError::internal("export_failed", "导出失败", "export failed")
             })?;
             Ok((
                 [
@@ -897,7 +892,7 @@ pub async fn template(q: Result<Query<TemplateParams>, QueryRejection>) -> Resul
         "xlsx" => {
             let bytes = pdp_interchange::write_xlsx(&example).map_err(|e| {
                 tracing::error!(error = %e, "xlsx template failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "export_failed", "导出失败", "export failed")
+                ApiError::internal("export_failed", "导出失败", "export failed")
             })?;
             Ok((
                 [
@@ -1096,14 +1091,11 @@ pub fn facet_label(facet: &str, value: &str, orgs: &BTreeMap<i64, Organisation>,
 }
 
 pub async fn do_search(state: &AppState, q: &SearchParams) -> Result<SearchOut, ApiError> {
-    let index = state.catalog.index.clone().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "search_unavailable",
-            "检索服务暂不可用",
-            "search is unavailable",
-        )
-    })?;
+    let index = state
+        .catalog
+        .index
+        .clone()
+        .ok_or_else(|| ApiError::unavailable("search_unavailable", "检索服务暂不可用", "search is unavailable"))?;
     let query = SearchQuery {
         text: q.q.clone().unwrap_or_default(),
         filters: q.filters(),
@@ -1112,10 +1104,10 @@ pub async fn do_search(state: &AppState, q: &SearchParams) -> Result<SearchOut, 
     };
     let res = tokio::task::spawn_blocking(move || index.search(&query))
         .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "search_failed", "检索失败", "search failed"))?
+        .map_err(|_| ApiError::internal("search_failed", "检索失败", "search failed"))?
         .map_err(|e| {
             tracing::error!(error = %e, "search failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "search_failed", "检索失败", "search failed")
+            ApiError::internal("search_failed", "检索失败", "search failed")
         })?;
     let orgs: BTreeMap<i64, Organisation> = state.storage.list_orgs().await?.into_iter().map(|o| (o.id, o)).collect();
     let regions = state.storage.list_regions().await?;
@@ -1171,8 +1163,7 @@ pub async fn do_record_change(state: &AppState, p: &Principal, input: ChangeInpu
     // An organisation records its own changes; reviewers record them for their region.
     let own = p.org_id == Some(input.org_id);
     if !own && !review_scope(state, p).await?.contains(input.org_id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "catalog_org_out_of_scope",
             "只能为本单位或您审核范围内的单位登记变化",
             "you can record changes only for your own organisation or those you review",

@@ -88,12 +88,7 @@ impl From<LakeError> for ApiError {
 }
 
 fn no_lake() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "lake_unavailable",
-        "数据湖未配置",
-        "the data lake is not configured",
-    )
+    ApiError::unavailable("lake_unavailable", "数据湖未配置", "the data lake is not configured")
 }
 
 pub(crate) fn lake(state: &AppState) -> Result<&Lake, ApiError> {
@@ -259,8 +254,7 @@ pub async fn view_scope(state: &AppState, p: &Principal) -> Result<Scope, ApiErr
 }
 
 fn not_provider() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
+    ApiError::not_allowed(
         "not_provider",
         "只有提供该数据的单位的数据专员可以执行此操作",
         "only a data officer of the providing organisation may do this",

@@ -341,7 +341,7 @@ pub async fn query(
 
 fn io_error(e: &std::io::Error) -> ApiError {
     tracing::error!(error = %e, "delta sharing: reading a served file failed");
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "io_error", "读取文件失败", "reading the file failed")
+    ApiError::internal("io_error", "读取文件失败", "reading the file failed")
 }
 
 /// One `bytes=` range of a file of `len` bytes, as an inclusive start and end.

@@ -49,6 +49,26 @@ impl ApiError {
         self
     }
 
+    /// 403: the caller may not do this (a scope, a duty, a state it does not own).
+    pub fn not_allowed(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, zh, en)
+    }
+
+    /// 409: the object is not in a state that allows it (someone acted first).
+    pub fn conflict(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, zh, en)
+    }
+
+    /// 500: the platform failed; details belong in the server log, not in the message.
+    pub fn internal(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, zh, en)
+    }
+
+    /// 503: a part the action needs is not available now.
+    pub fn unavailable(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, zh, en)
+    }
+
     pub fn bad_request(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, zh, en)
     }

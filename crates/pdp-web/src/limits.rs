@@ -70,18 +70,12 @@ impl Gates {
 /// its response is dropped (its transaction rolls back) and answered 503.
 pub async fn bound(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let Ok(_permit) = state.gates.in_flight.clone().try_acquire_owned() else {
-        return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "server_busy",
-            "服务器繁忙，请稍后再试",
-            "the server is busy; retry shortly",
-        )
-        .into_response();
+        return ApiError::unavailable("server_busy", "服务器繁忙，请稍后再试", "the server is busy; retry shortly")
+            .into_response();
     };
     match tokio::time::timeout(state.settings.limits.request_timeout, next.run(req)).await {
         Ok(res) => res,
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Err(_) => ApiError::unavailable(
             "request_timeout",
             format!("请求处理超过 {} 秒，已中止", state.settings.limits.request_timeout.as_secs()),
             format!(
@@ -99,7 +93,7 @@ pub async fn on_cpu<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    let internal = || ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "内部错误", "internal error");
+    let internal = || ApiError::internal("internal", "内部错误", "internal error");
     let _permit = state.gates.cpu.clone().acquire_owned().await.map_err(|_| internal())?;
     tokio::task::spawn_blocking(f).await.map_err(|_| internal())
 }

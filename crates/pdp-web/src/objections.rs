@@ -183,8 +183,7 @@ pub async fn do_raise(state: &AppState, p: &Principal, input: &ObjectionInput) -
         })
         .await?;
     if mine.iter().any(|o| o.record_key == key && o.field == input.field) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(ApiError::conflict(
             "objection_exists",
             "您对该值的异议正在核查中",
             "your objection to this value is already under review",
@@ -312,20 +311,14 @@ pub async fn do_answer(
         return Err(ApiError::not_found(&format!("objection {id}")));
     }
     if p.org_id != Some(o.org_id) || !p.allows(Permission::LoadData) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "not_provider",
             "只有提供该数据的单位的数据专员可以答复异议",
             "only a data officer of the providing organisation may answer an objection",
         ));
     }
     if o.status != ObjectionStatus::Open {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "objection_closed",
-            "该异议已答复",
-            "the objection has been answered",
-        ));
+        return Err(ApiError::conflict("objection_closed", "该异议已答复", "the objection has been answered"));
     }
     let response = input.response.trim();
     if response.is_empty() {
@@ -434,12 +427,7 @@ pub async fn put_evidence(
         return Err(ApiError::not_found(&format!("objection {id}")));
     }
     if o.status != ObjectionStatus::Open {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "objection_closed",
-            "该异议已答复",
-            "the objection has been answered",
-        ));
+        return Err(ApiError::conflict("objection_closed", "该异议已答复", "the objection has been answered"));
     }
     let bytes = axum::body::to_bytes(body, MAX_EVIDENCE_BYTES).await.map_err(|_| {
         ApiError::new(

@@ -10,7 +10,6 @@ use axum::Extension;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use pdp_domain::catalog::ShareType;
 use pdp_domain::roles::Permission;
 use pdp_domain::sharing::{self, DemandAction, DemandStatus, GrantStatus, UpwardLevel, UpwardStatus};
@@ -65,12 +64,7 @@ fn parse_time(s: &str) -> Result<i64, ApiError> {
 }
 
 fn only_authority() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "not_authority",
-        "只有数据主管部门可以进行该操作",
-        "only the data authority may do this",
-    )
+    ApiError::not_allowed("not_authority", "只有数据主管部门可以进行该操作", "only the data authority may do this")
 }
 
 // ---------------------------------------------------------------- emergencies
@@ -167,8 +161,7 @@ pub async fn do_declare(state: &AppState, p: &Principal, input: &EmergencyInput)
     for id in &input.entry_ids {
         let e = published_entry(state, *id).await?;
         if !scope.contains(e.org_id) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
+            return Err(ApiError::not_allowed(
                 "not_authority",
                 format!("“{}”不在本主管部门的管辖范围内", e.body.name),
                 format!("{:?} is outside the authority's region", e.body.name),
@@ -327,8 +320,7 @@ pub async fn list_demands(State(state): S, Extension(p): P) -> Result<Json<Vec<D
 
 pub async fn do_create_demand(state: &AppState, p: &Principal, input: &DemandInput) -> Result<DemandOut, ApiError> {
     let org = p.org_id.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
+        ApiError::not_allowed(
             "no_organisation",
             "该操作须以所属单位的身份进行",
             "this action is taken for an organisation, and the account has none",
@@ -378,8 +370,7 @@ async fn demand(state: &AppState, id: i64) -> Result<Demand, ApiError> {
 fn step(d: &Demand, action: DemandAction) -> Result<DemandStatus, ApiError> {
     let from = d.status;
     from.next(action).map_err(|e| {
-        ApiError::new(
-            StatusCode::CONFLICT,
+        ApiError::conflict(
             pdp_domain::Localized::code(&e),
             pdp_domain::Localized::message_zh(&e),
             pdp_domain::Localized::message_en(&e),
@@ -456,8 +447,7 @@ pub struct DemandAnswer {
 pub async fn do_answer(state: &AppState, p: &Principal, id: i64, input: &DemandAnswer) -> Result<DemandOut, ApiError> {
     let d = demand(state, id).await?;
     if p.org_id.is_none() || p.org_id != d.provider_org_id {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "not_provider",
             "只有被交办的单位可以答复该需求",
             "only the assigned organisation answers the demand",
@@ -540,8 +530,7 @@ pub async fn do_file_report(
 ) -> Result<UsageReport, ApiError> {
     let g = crate::sharing::do_get_grant(state, p, id).await?;
     if p.org_id != Some(g.g.user_org_id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "not_grant_user",
             "只有使用单位报告数据使用情况",
             "only the user organisation reports the grant's use",
@@ -703,8 +692,7 @@ pub async fn list_upward(State(state): S, Extension(p): P) -> Result<Json<Vec<Up
 
 pub async fn do_create_upward(state: &AppState, p: &Principal, input: &UpwardInput) -> Result<UpwardOut, ApiError> {
     let org = p.org_id.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
+        ApiError::not_allowed(
             "no_organisation",
             "该操作须以所属单位的身份进行",
             "this action is taken for an organisation, and the account has none",

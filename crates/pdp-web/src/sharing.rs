@@ -80,12 +80,11 @@ pub(crate) fn parse_date(s: &str, what: &str) -> Result<time::Date, ApiError> {
 }
 
 pub(crate) fn denied(e: &impl Localized) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, e.code(), e.message_zh(), e.message_en())
+    ApiError::not_allowed(e.code(), e.message_zh(), e.message_en())
 }
 
 fn no_org() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
+    ApiError::not_allowed(
         "no_organisation",
         "该操作须以所属单位的身份进行",
         "this action is taken for an organisation, and the account has none",
@@ -135,8 +134,7 @@ pub(crate) async fn authority_over(state: &AppState, p: &Principal, org: i64) ->
 /// provider's approver or as the authority after escalating it (R-SEC-06).
 fn no_self_decision(p: &Principal, r: &ShareRequest) -> Result<(), ApiError> {
     if p.user.id == r.requester_user_id || p.org_id == Some(r.requester_org_id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "own_request",
             "不能审批或裁决本单位提出的申请",
             "nobody may approve or decide a request of their own organisation",
@@ -147,8 +145,7 @@ fn no_self_decision(p: &Principal, r: &ShareRequest) -> Result<(), ApiError> {
 
 /// The refusal of an authority acting on data outside its region.
 pub(crate) fn out_of_region(what: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
+    ApiError::not_allowed(
         "not_authority",
         format!("“{what}”不在本主管部门的管辖范围内"),
         format!("{what:?} is outside the authority's region"),
@@ -669,7 +666,7 @@ fn grant_from(r: &ShareRequest, e: &EntryVersion, input: &ApproveInput, by: &str
 
 fn transition(r: &ShareRequest, action: RequestAction) -> Result<RequestStatus, ApiError> {
     let from = r.status;
-    from.next(action).map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.message_zh(), e.message_en()))
+    from.next(action).map_err(|e| ApiError::conflict(e.code(), e.message_zh(), e.message_en()))
 }
 
 fn note(p: &Principal, kind: NoteKind, body: &str) -> Option<NewRequestNote> {
@@ -691,8 +688,7 @@ pub async fn do_approve(
 ) -> Result<RequestOut, ApiError> {
     let r = visible_request(state, p, id).await?;
     if p.org_id != Some(r.provider_org_id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "not_provider",
             "只有数据提供单位的审批人可以审批该申请",
             "only an approver of the providing organisation may approve the request",
@@ -753,8 +749,7 @@ fn reason_required(reason: &str) -> Result<&str, ApiError> {
 pub async fn do_refuse(state: &AppState, p: &Principal, id: i64, reason: &str) -> Result<RequestOut, ApiError> {
     let r = visible_request(state, p, id).await?;
     if p.org_id != Some(r.provider_org_id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "not_provider",
             "只有数据提供单位的审批人可以审批该申请",
             "only an approver of the providing organisation may decide the request",
@@ -793,8 +788,7 @@ pub async fn refuse(
 pub async fn do_withdraw(state: &AppState, p: &Principal, id: i64) -> Result<RequestOut, ApiError> {
     let r = visible_request(state, p, id).await?;
     if p.org_id != Some(r.requester_org_id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "not_requester",
             "只有申请单位可以撤回申请",
             "only the requesting organisation may withdraw a request",
@@ -829,8 +823,7 @@ pub async fn do_add_note(state: &AppState, p: &Principal, id: i64, body: &str) -
     let party = p.org_id == Some(r.requester_org_id) || p.org_id == Some(r.provider_org_id);
     let open = r.status.is_open();
     if !party || !open {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(ApiError::conflict(
             "share_note_closed",
             "只有双方单位可在申请办结前留言",
             "only the two organisations may add notes, and only while the request is open",
@@ -858,8 +851,7 @@ pub async fn add_note(
 pub async fn do_escalate(state: &AppState, p: &Principal, id: i64, reason: &str) -> Result<RequestOut, ApiError> {
     let r = visible_request(state, p, id).await?;
     if p.org_id != Some(r.requester_org_id) && p.org_id != Some(r.provider_org_id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "not_party",
             "只有申请单位或提供单位可以提请协调",
             "only the requesting or the providing organisation may escalate a request",
@@ -911,8 +903,7 @@ pub struct DecideInput {
 pub async fn do_decide(state: &AppState, p: &Principal, id: i64, input: &DecideInput) -> Result<RequestOut, ApiError> {
     let r = visible_request(state, p, id).await?;
     if !authority_over(state, p, r.provider_org_id).await? {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "not_authority",
             "只有主管部门可以裁决",
             "only the authority decides escalated requests",
@@ -1077,8 +1068,7 @@ pub async fn do_change_grant(
 ) -> Result<GrantOut, ApiError> {
     let g = visible_grant(state, p, id).await?;
     if !may_manage(state, p, &g).await? {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "not_grant_manager",
             "只有数据提供单位或主管部门可以暂停、恢复或撤销授权",
             "only the providing organisation or the authority may suspend, resume or revoke a grant",
@@ -1087,16 +1077,14 @@ pub async fn do_change_grant(
     let action = GrantAction::parse(action).ok_or_else(|| ApiError::not_found(&format!("grant action {action}")))?;
     let reason = reason_required(reason)?;
     let from = g.status;
-    let to =
-        from.next(action).map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.message_zh(), e.message_en()))?;
+    let to = from.next(action).map_err(|e| ApiError::conflict(e.code(), e.message_zh(), e.message_en()))?;
     // A suspension the authority ordered is lifted by the authority, not by the provider it
     // may have been ordered against (R-SHR-13).
     if action == GrantAction::Resume
         && suspended_by_authority(state, &g).await?
         && !authority_over(state, p, g.provider_org_id).await?
     {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "suspended_by_authority",
             "该授权由主管部门暂停，只能由主管部门恢复",
             "the authority suspended this grant, so only the authority may resume it",
@@ -1415,8 +1403,7 @@ fn check_grant(
     }
     sharing::check_access(gate.status, gate.expires, today_date(), gate.mode, mode).map_err(|e| denied(&e))?;
     if g.emergency_id.is_some() && !emergency.is_some_and(|m| m.active_at(now_micros())) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "share_emergency_over",
             "该授权依应急状态作出，应急状态已结束",
             "the grant was made under an emergency, and the emergency is over",
@@ -1690,8 +1677,7 @@ pub async fn do_verify(
         ));
     }
     if let Some(f) = input.values.keys().find(|f| !a.g.fields.contains(f)) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "share_field_not_granted",
             format!("授权不包含信息项“{f}”"),
             format!("the grant does not cover the field {f:?}"),
@@ -1786,8 +1772,7 @@ pub async fn statistics(
     }
     // A dimension shows its values, so it must be granted and unmasked.
     if let Some(f) = group_by.iter().find(|f| a.masking.get(*f) != Some(&MaskRule::None)) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "stats_dimension_not_allowed",
             format!("信息项“{f}”未授权或须脱敏，不能作为分组维度"),
             format!("the field {f:?} is not granted or is masked, so it cannot be a dimension"),
@@ -1996,17 +1981,12 @@ pub async fn export_parquet(
     };
     let file = tokio::fs::File::open(&path).await.map_err(|e| {
         tracing::error!(error = %e, grant = id, "opening a grant's Parquet file failed");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "io_error", "读取文件失败", "reading the file failed")
+        ApiError::internal("io_error", "读取文件失败", "reading the file failed")
     })?;
     let request = format!("GET export.parquet {id}");
     state.record_access(id, 1, 0, a.event(&p, ShareMode::Bulk, 0, &columns, &request, "")).await?;
     if w.bytes == 0 {
-        return Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "io_error",
-            "读取文件失败",
-            "reading the file failed",
-        ));
+        return Err(ApiError::internal("io_error", "读取文件失败", "reading the file failed"));
     }
     let st = state.clone();
     let rows = w.rows as usize;

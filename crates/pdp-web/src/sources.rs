@@ -89,8 +89,7 @@ async fn current_version(lake: &Lake, dataset: &str) -> Result<Option<i64>, ApiE
 /// region's findings but do not decide for the city.
 pub async fn city_authority(state: &AppState, p: &Principal) -> Result<(), ApiError> {
     if !review_scope(state, p).await?.all {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "not_city_authority",
             "只有市级数据主管部门可以执行此操作",
             "only the city's data authority may do this",
@@ -962,8 +961,7 @@ pub async fn do_return_rows(
         None => None,
     };
     if my_region != Some(r.region_id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "not_in_district",
             "只有该区县的单位可以使用回流数据",
             "only organisations of the district may use the returned data",

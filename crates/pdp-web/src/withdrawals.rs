@@ -126,16 +126,14 @@ pub async fn do_request(
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("catalog entry {entry_id}")))?;
     if !p.allows(Permission::EditCatalog) || p.org_id != Some(e.org_id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "catalog_not_your_org",
             "只能撤销本单位的目录",
             "you can only withdraw your own organisation's entries",
         ));
     }
     let Some(version) = e.published_version else {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(ApiError::conflict(
             "catalog_not_published",
             "该条目尚未发布，未发布的条目可直接删除",
             "the entry is not published; an unpublished entry can be deleted instead",
@@ -238,8 +236,7 @@ pub async fn do_decide(
         .ok_or_else(|| ApiError::not_found(&format!("catalog entry {}", w.entry_id)))?;
     crate::catalog::require_reviewer_of(state, p, e.org_id).await?;
     if w.requested_by == Some(p.user.id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::not_allowed(
             "catalog_own_version",
             "不能审核自己提出的申请",
             "you cannot review your own request",
