@@ -13,7 +13,6 @@
 //! platform guarantees that an action whose event cannot be written does not happen.
 
 pub mod appender;
-pub mod journal;
 pub mod json;
 
 use std::fmt;

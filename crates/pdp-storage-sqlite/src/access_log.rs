@@ -1,6 +1,6 @@
 //! The access path's batches on SQLite: the usage counters and audit events of views,
 //! verifications, statistics queries and exports, handed here a segment at a time by the
-//! access journal's indexer (`pdp_audit::journal`), or, with the journal off, by the group
+//! access journal's indexer (`pdp_journal`), or, with the journal off, by the group
 //! commit that each of those accesses waits for.
 //!
 //! A database file gets an [`AccessWriter`]: a thread of its own (`pdp-access-log`) with a

@@ -302,7 +302,7 @@ impl pdp_audit::appender::BatchSink<AccessRecord, ()> for AccessSink {
 pub struct JournalAccessSink(pub std::sync::Arc<dyn Storage>);
 
 #[async_trait]
-impl pdp_audit::journal::JournalSink<AccessRecord> for JournalAccessSink {
+impl pdp_journal::JournalSink<AccessRecord> for JournalAccessSink {
     async fn index(&self, name: &str, records: Vec<AccessRecord>) -> Result<(), String> {
         self.0.record_accesses(records, Some(name)).await.map_err(|e| e.to_string())
     }

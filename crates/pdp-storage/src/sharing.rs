@@ -364,7 +364,7 @@ pub struct NewUpwardRequest {
 
 /// One use of a grant, as the access path records it: `accesses` counted, `rows` served, and
 /// its audit event (whose object, when empty, becomes `grant:{id}`). Serialisable: it is the
-/// line the access journal writes (`pdp_audit::journal`).
+/// line the access journal writes (`pdp_journal`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessRecord {
     pub grant_id: i64,
@@ -378,7 +378,7 @@ pub struct AccessRecord {
 /// no whitespace is written between tokens), so the first one in a line is the separator.
 const RAW_DETAIL: u8 = 0x1f;
 
-impl pdp_audit::journal::JournalRecord for AccessRecord {
+impl pdp_journal::JournalRecord for AccessRecord {
     /// The record's JSON with an empty detail, then [`RAW_DETAIL`] and the detail's bytes as
     /// they are. The detail of an access is itself JSON, a third of the line and full of quotes,
     /// which escaping as a JSON string cost more than the rest of the line (the sharing
@@ -402,9 +402,9 @@ impl pdp_audit::journal::JournalRecord for AccessRecord {
 
     fn read_line(line: &[u8]) -> std::result::Result<Self, String> {
         let Some(at) = line.iter().position(|&b| b == RAW_DETAIL) else {
-            return pdp_audit::journal::from_json(line);
+            return pdp_journal::from_json(line);
         };
-        let mut r: AccessRecord = pdp_audit::journal::from_json(&line[..at])?;
+        let mut r: AccessRecord = pdp_journal::from_json(&line[..at])?;
         r.audit.detail = String::from_utf8(line[at + 1..].to_vec()).map_err(|e| e.to_string())?;
         Ok(r)
     }
@@ -492,7 +492,7 @@ pub trait ShareStore {
     /// event, in order, in one transaction; the web layer's group commit hands in whatever
     /// accesses queued up together. A streamed export records its start (one access, no rows)
     /// and then its end (no access, the rows sent). `journal` names the access journal's
-    /// segment the batch is (`pdp_audit::journal`): it replaces the last segment recorded, in
+    /// segment the batch is (`pdp_journal`): it replaces the last segment recorded, in
     /// the same transaction, so a segment is never indexed twice (see
     /// [`ShareStore::last_journal_segment`]).
     async fn record_accesses(&self, batch: Vec<AccessRecord>, journal: Option<&str>) -> Result<()>;
@@ -527,7 +527,7 @@ pub trait ShareStore {
 
 #[cfg(test)]
 mod tests {
-    use pdp_audit::journal::JournalRecord;
+    use pdp_journal::JournalRecord;
 
     use super::*;
 

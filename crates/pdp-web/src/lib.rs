@@ -43,9 +43,9 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
 use pdp_audit::appender::{Appender, GroupCommit};
-use pdp_audit::journal::{Journal, JournalConfig};
 use pdp_audit::{PublicKey, SigningKey};
 use pdp_domain::ids::FinalCheck;
+use pdp_journal::{Journal, JournalConfig};
 use pdp_storage::{AccessRecord, Storage};
 
 /// Security settings the web layer needs, from the configuration.

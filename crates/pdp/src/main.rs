@@ -572,7 +572,7 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
         }
     }
     let mut state = pdp_web::AppState::new(storage.clone(), cfg.web_settings(), Some(&key));
-    // Data accesses are recorded through the access journal (pdp_audit::journal); what an
+    // Data accesses are recorded through the access journal (pdp_journal); what an
     // earlier run left in it is indexed here, before anything is served.
     // Opened even when off, so what a run with it on left there is indexed.
     let journal_dir = cfg.data_dir.join("access-journal");

@@ -2,7 +2,7 @@
 //! for one `write` to a file instead of a database transaction.
 //!
 //! Every view, verify, statistics query or export must be on the record before its data leaves
-//! (R-SHR-12). The group commit of [`crate::appender`] gives that by waiting for the database
+//! (R-SHR-12). The group commit of [`pdp_audit::appender`] gives that by waiting for the database
 //! commit, and measured on the sharing benchmark it cost a third of the access path's
 //! throughput: hand-offs between the request's task, the group commit's task and the database
 //! writer, and a row per access in a transaction of a few dozen. Here the request's own task
@@ -48,7 +48,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, watch};
 
-use crate::appender::AppendError;
+use pdp_audit::appender::AppendError;
 
 /// Where segments go: implemented over the storage backends.
 #[async_trait::async_trait]
@@ -63,7 +63,7 @@ pub trait JournalSink<T>: Send + Sync + 'static {
 
 /// A record the journal holds: written as one line by [`JournalRecord::write_line`] (on the
 /// request's path, so a record type can write itself faster than through `serde`, see
-/// [`crate::json`]) and read back by [`JournalRecord::read_line`] when a segment is indexed
+/// [`pdp_audit::json`]) and read back by [`JournalRecord::read_line`] when a segment is indexed
 /// after a restart. The line must hold no line feed and no zero byte (JSON escapes both inside
 /// strings). By default the line is the record's JSON, written and read with `serde_json`.
 pub trait JournalRecord: Serialize + DeserializeOwned + Send + 'static {
