@@ -138,7 +138,7 @@ pub struct SessionsEnded {
     pub ended: u64,
 }
 
-/// Ends every session of an account (it must log in again).
+/// Signs an account out everywhere: every login of it ends, and it must log in again.
 #[utoipa::path(post, path = "/api/v1/users/{id}/sessions/end", tag = "identity", params(("id" = i64, Path)),
     responses((status = 200, body = SessionsEnded), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn end_sessions(

@@ -1171,8 +1171,6 @@ pub struct AccessTerms {
     masking: BTreeMap<String, MaskRule>,
     /// The emergency the grant was made under, if any (its end is checked on every access).
     emergency: Option<pdp_storage::Emergency>,
-    /// The grant's row parsed once for the gate, which checks it on every access.
-    gate: Gate,
     /// Every granted field under the grant's row filters: what a view reads.
     all_fields: Selection,
     /// The masking rule of each of `all_fields`' columns, in their order: a view's rows are
@@ -1182,20 +1180,6 @@ pub struct AccessTerms {
     masking_shown: Arc<BTreeMap<String, String>>,
     /// The JSON of `all_fields`' columns and of the masking, as every view answers them.
     view_json: ViewJson,
-}
-
-/// What the gate of every access reads of a grant.
-#[derive(Debug, Clone, Copy)]
-struct Gate {
-    status: GrantStatus,
-    expires: time::Date,
-    mode: ShareMode,
-}
-
-impl Gate {
-    fn of(g: &Grant) -> Result<Self, ApiError> {
-        Ok(Self { status: g.status, expires: g.expires_on, mode: g.mode })
-    }
 }
 
 /// The masking rule of `field` under a grant's masking. A field without one is not granted and
@@ -1350,7 +1334,7 @@ pub(crate) async fn grant_for_access(
         if p.org_id != Some(terms.g.user_org_id) {
             return Err(other_orgs_grant(state, p, id).await);
         }
-        check_grant(p, &terms.g, terms.gate, terms.emergency.as_ref(), id, mode)?;
+        check_grant(p, &terms.g, terms.emergency.as_ref(), id, mode)?;
         return Ok(terms);
     }
     // Taken before reading: see the access cache's invariants.
@@ -1364,8 +1348,7 @@ pub(crate) async fn grant_for_access(
     if p.org_id != Some(g.user_org_id) {
         return Err(other_orgs_grant(state, p, id).await);
     }
-    let gate = Gate::of(&g)?;
-    check_grant(p, &g, gate, emergency.as_ref(), id, mode)?;
+    check_grant(p, &g, emergency.as_ref(), id, mode)?;
     let e = published_entry(state, g.entry_id).await?;
     let key = state.storage.grant_key(id).await?.unwrap_or_default();
     let masking: BTreeMap<String, MaskRule> =
@@ -1375,7 +1358,7 @@ pub(crate) async fn grant_for_access(
     let masking_shown = Arc::new(g.masking.clone());
     let view_json = ViewJson::of(&all_fields.columns, &masking_shown);
     let terms =
-        Arc::new(AccessTerms { view_json, all_fields, all_rules, masking_shown, g, e, key, masking, emergency, gate });
+        Arc::new(AccessTerms { view_json, all_fields, all_rules, masking_shown, g, e, key, masking, emergency });
     state.access_cache.put_grant(id, generation, terms.clone());
     Ok(terms)
 }
@@ -1393,7 +1376,6 @@ async fn other_orgs_grant(state: &AppState, p: &Principal, id: i64) -> ApiError 
 fn check_grant(
     p: &Principal,
     g: &Grant,
-    gate: Gate,
     emergency: Option<&pdp_storage::Emergency>,
     id: i64,
     mode: ShareMode,
@@ -1401,7 +1383,7 @@ fn check_grant(
     if p.org_id != Some(g.user_org_id) {
         return Err(ApiError::not_found(&format!("grant {id}")));
     }
-    sharing::check_access(gate.status, gate.expires, today_date(), gate.mode, mode).map_err(|e| denied(&e))?;
+    sharing::check_access(g.status, g.expires_on, today_date(), g.mode, mode).map_err(|e| denied(&e))?;
     if g.emergency_id.is_some() && !emergency.is_some_and(|m| m.active_at(now_micros())) {
         return Err(ApiError::not_allowed(
             "share_emergency_over",

@@ -14,12 +14,8 @@ use pdp_storage::*;
 use sqlx::{AssertSqlSafe, Row};
 use time::Date;
 
-use super::rows::{code, date, date_or_none, ymd};
+use super::rows::{code, date, date_or_none, parse, ymd};
 use crate::{DbRow, Store, append_in, backend};
-
-fn bad(what: &str, v: &str) -> StorageError {
-    StorageError::Backend(format!("stored {what} is unreadable: {v}"))
-}
 
 /// The columns of a version row joined with its entry, in the order `version_row` reads them.
 const VERSION_SELECT: &str =
@@ -29,15 +25,14 @@ const VERSION_SELECT: &str =
      FROM catalog_entries e JOIN catalog_versions v ON v.entry_id = e.id";
 
 fn version_row(r: DbRow) -> Result<EntryVersion> {
-    let status: String = r.get("status");
-    let body: String = r.get("body");
+    let t = "catalog_versions";
     Ok(EntryVersion {
         entry_id: r.get("entry_id"),
         code: r.get("code"),
         org_id: r.get("org_id"),
         version: r.get("version"),
-        status: VersionStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
-        body: serde_json::from_str(&body).map_err(|e| bad("entry body", &e.to_string()))?,
+        status: code(&r, t, "status", VersionStatus::parse)?,
+        body: parse(&r, t, "body")?,
         published_version: r.get("published_version"),
         update_due: date_or_none(&r, "catalog_deadlines", "update_due")?,
         author_id: r.get("author_id"),
@@ -51,11 +46,10 @@ fn version_row(r: DbRow) -> Result<EntryVersion> {
 }
 
 fn change_row(r: DbRow) -> Result<ChangeEvent> {
-    let kind: String = r.get("kind");
     Ok(ChangeEvent {
         id: r.get("id"),
         org_id: r.get("org_id"),
-        kind: ChangeKind::parse(&kind).ok_or_else(|| bad("change kind", &kind))?,
+        kind: code(&r, "catalog_change_events", "kind", ChangeKind::parse)?,
         description: r.get("description"),
         event_date: date(&r, "catalog_change_events", "event_date")?,
         due_date: date(&r, "catalog_change_events", "due_date")?,
@@ -66,7 +60,6 @@ fn change_row(r: DbRow) -> Result<ChangeEvent> {
 }
 
 fn system_row(r: DbRow) -> Result<InfoSystem> {
-    let items: String = r.get("items");
     Ok(InfoSystem {
         id: r.get("id"),
         org_id: r.get("org_id"),
@@ -74,7 +67,7 @@ fn system_row(r: DbRow) -> Result<InfoSystem> {
         owner: r.get("owner"),
         funding: r.get("funding"),
         status: code(&r, "info_systems", "status", SystemStatus::parse)?,
-        items: serde_json::from_str(&items).map_err(|e| bad("system items", &e.to_string()))?,
+        items: parse(&r, "info_systems", "items")?,
         created_at_micros: r.get("created_at"),
     })
 }
@@ -462,14 +455,13 @@ impl CatalogStore for Store {
         .map_err(backend)?;
         rows.into_iter()
             .map(|r| {
-                let kind: String = r.get("kind");
                 Ok(Deadline {
                     entry_id: r.get("entry_id"),
                     code: r.get("code"),
                     name: r.get("name"),
                     org_id: r.get("org_id"),
                     event_id: r.get("event_id"),
-                    kind: ChangeKind::parse(&kind).ok_or_else(|| bad("change kind", &kind))?,
+                    kind: code(&r, "catalog_change_events", "kind", ChangeKind::parse)?,
                     description: r.get("description"),
                     due_date: date(&r, "catalog_deadlines", "due_date")?,
                     met_at_micros: r.get("met_at"),
@@ -744,15 +736,11 @@ impl CatalogStore for Store {
             sqlx::query("SELECT * FROM holiday_tables ORDER BY year").fetch_all(&self.pool).await.map_err(backend)?;
         rows.into_iter()
             .map(|r| {
-                let list = |col: &str| -> Result<Vec<String>> {
-                    let text: String = r.get(col);
-                    serde_json::from_str(&text).map_err(|_| bad(col, &text))
-                };
                 Ok(StoredHolidayTable {
                     year: r.get("year"),
                     source: r.get("source"),
-                    holidays: list("holidays")?,
-                    workdays: list("workdays")?,
+                    holidays: parse(&r, "holiday_tables", "holidays")?,
+                    workdays: parse(&r, "holiday_tables", "workdays")?,
                     added_by: r.get("added_by"),
                     added_at_micros: r.get("added_at"),
                 })
@@ -762,7 +750,6 @@ impl CatalogStore for Store {
 }
 
 fn withdrawal_row(r: DbRow) -> Result<Withdrawal> {
-    let status: String = r.get("status");
     Ok(Withdrawal {
         id: r.get("id"),
         entry_id: r.get("entry_id"),
@@ -770,7 +757,7 @@ fn withdrawal_row(r: DbRow) -> Result<Withdrawal> {
         reason: r.get("reason"),
         requested_by: r.get("requested_by"),
         requested_at_micros: r.get("requested_at"),
-        status: WithdrawalStatus::parse(&status).ok_or_else(|| bad("withdrawal status", &status))?,
+        status: code(&r, "catalog_withdrawals", "status", WithdrawalStatus::parse)?,
         decided_by: r.get("decided_by"),
         decided_at_micros: r.get("decided_at"),
         decision_reason: r.get("decision_reason"),
