@@ -19,7 +19,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::{self, Principal};
 use crate::catalog::{json_or, path_or};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, AppError, ErrorBody};
 use crate::i18n::Lang;
 use crate::pages::{Page, csrf, field, page, see_other};
 
@@ -51,25 +51,25 @@ pub struct PasswordInput {
 /// Changes the caller's own password. The current password is checked (argon2, off the async
 /// workers) even for an account that must change it, so a stolen session cannot take the
 /// account over.
-pub async fn do_change_password(state: &AppState, p: &Principal, input: &PasswordInput) -> Result<(), ApiError> {
+pub async fn do_change_password(state: &AppState, p: &Principal, input: &PasswordInput) -> Result<(), AppError> {
     if input.current.len() > 1024 || input.new.len() > 1024 {
-        return Err(ApiError::bad_request("weak_password", "密码过长", "the password is too long"));
+        return Err(AppError::bad_request("weak_password", "密码过长", "the password is too long"));
     }
     let (current, hash) = (input.current.clone(), p.user.password_hash.clone());
     if !crate::limits::on_cpu(state, move || auth::verify_password(&current, &hash)).await? {
         let ev =
             p.event("user.password.change", &format!("user:{}", p.user.id)).with_outcome(pdp_audit::Outcome::Denied);
         state.audit.append(ev).await?;
-        return Err(ApiError::not_allowed("wrong_password", "当前密码不正确", "the current password is wrong"));
+        return Err(AppError::not_allowed("wrong_password", "当前密码不正确", "the current password is wrong"));
     }
     auth::check_password_policy(&input.new)?;
     if input.new == input.current {
-        return Err(ApiError::bad_request("password_unchanged", "新密码不能与当前密码相同", "choose a new password"));
+        return Err(AppError::bad_request("password_unchanged", "新密码不能与当前密码相同", "choose a new password"));
     }
     let new = input.new.clone();
     let hash = crate::limits::on_cpu(state, move || auth::hash_password(&new))
         .await?
-        .map_err(|e| ApiError::internal("hash_failed", "密码处理失败", format!("hashing failed: {e}")))?;
+        .map_err(|e| AppError::internal("hash_failed", "密码处理失败", format!("hashing failed: {e}")))?;
     state.storage.set_password(p.user.id, &hash, false, p.event("user.password.change", "")).await?;
     Ok(())
 }
@@ -86,9 +86,9 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn not_self(p: &Principal, id: i64) -> Result<(), ApiError> {
+fn not_self(p: &Principal, id: i64) -> Result<(), AppError> {
     if p.user.id == id {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "self_account",
             "不能停用自己的账号或结束自己的会话（请退出登录）",
             "you cannot disable your own account or end your own sessions (log out instead)",
@@ -120,11 +120,11 @@ pub async fn set_disabled(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn do_set_disabled(state: &AppState, p: &Principal, id: i64, input: &DisableInput) -> Result<(), ApiError> {
+pub async fn do_set_disabled(state: &AppState, p: &Principal, id: i64, input: &DisableInput) -> Result<(), AppError> {
     not_self(p, id)?;
     let reason = input.reason.trim();
     if reason.is_empty() {
-        return Err(ApiError::bad_request("reason_required", "请说明理由", "give a reason"));
+        return Err(AppError::bad_request("reason_required", "请说明理由", "give a reason"));
     }
     let mut ev = p.event(if input.disabled { "user.disable" } else { "user.enable" }, "");
     ev.purpose = reason.into();
@@ -149,9 +149,9 @@ pub async fn end_sessions(
     Ok(Json(do_end_sessions(&state, &p, path_or(id)?).await?))
 }
 
-pub async fn do_end_sessions(state: &AppState, p: &Principal, id: i64) -> Result<SessionsEnded, ApiError> {
+pub async fn do_end_sessions(state: &AppState, p: &Principal, id: i64) -> Result<SessionsEnded, AppError> {
     not_self(p, id)?;
-    state.storage.get_user(id).await?.ok_or_else(|| ApiError::not_found(&format!("user:{id}")))?;
+    state.storage.get_user(id).await?.ok_or_else(|| AppError::not_found(&format!("user:{id}")))?;
     let ended = state.storage.end_sessions(id, p.event("user.sessions.end", "")).await?;
     Ok(SessionsEnded { ended })
 }
@@ -169,8 +169,8 @@ pub async fn end_sessions_submit(State(state): S, Extension(p): P, Path(id): Pat
     r.and_then(|e| see_other(&format!("/users?ok=sessions-{}", e.ended))).into()
 }
 
-fn password_form(lang: Lang, p: &Principal, error: Option<&ApiError>) -> Result<Response, ApiError> {
-    let status = error.map(|e| e.status).unwrap_or(StatusCode::OK);
+fn password_form(lang: Lang, p: &Principal, error: Option<&AppError>) -> Result<Response, AppError> {
+    let status = error.map(|e| crate::error::status_of(e.kind)).unwrap_or(StatusCode::OK);
     let mut res = page(
         lang,
         Some(p),
@@ -206,7 +206,7 @@ pub async fn password_submit(State(state): S, headers: HeaderMap, Extension(p): 
     let input = PasswordInput { current: field(&body, "current"), new: field(&body, "new") };
     match do_change_password(&state, &p, &input).await {
         Ok(()) => see_other("/?ok=password").into(),
-        Err(e) if e.status.is_client_error() => password_form(lang, &p, Some(&e)).into(),
+        Err(e) if crate::error::status_of(e.kind).is_client_error() => password_form(lang, &p, Some(&e)).into(),
         Err(e) => Page::from(Err(e)),
     }
 }

@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1` and the actions it shares with the pages.
 //!
 //! Each action (`do_*`) validates its input, performs the change through the storage trait with
-//! its audit event in the same transaction, and returns either the result or an [`ApiError`].
+//! its audit event in the same transaction, and returns either the result or an [`AppError`].
 //! The JSON handlers and the HTML form handlers are thin wrappers around the same actions, so
 //! both paths enforce the same rules.
 
@@ -24,7 +24,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::auth::{self, Principal, Via};
-use crate::error::{ApiError, ErrorBody, rejection};
+use crate::error::{ApiError, AppError, ErrorBody, rejection};
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -68,11 +68,11 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-fn json_or<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+fn json_or<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
     r.map(|Json(v)| v).map_err(|e| crate::error::body_rejection(e.status(), e))
 }
 
-fn path_or<T>(r: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+fn path_or<T>(r: Result<Path<T>, PathRejection>) -> Result<T, AppError> {
     r.map(|Path(v)| v).map_err(rejection)
 }
 
@@ -121,13 +121,13 @@ pub struct RegionInput {
     pub parent_id: Option<i64>,
 }
 
-pub async fn do_create_region(state: &AppState, p: &Principal, input: RegionInput) -> Result<Region, ApiError> {
+pub async fn do_create_region(state: &AppState, p: &Principal, input: RegionInput) -> Result<Region, AppError> {
     let code = AreaCode::parse(&input.code).map_err(|e| {
-        ApiError::bad_request("invalid_area_code", format!("行政区划代码无效：{e}"), format!("invalid area code: {e}"))
+        AppError::bad_request("invalid_area_code", format!("行政区划代码无效：{e}"), format!("invalid area code: {e}"))
     })?;
     let name = required("name", "名称", &input.name)?;
     let level = RegionLevel::parse(&input.level).ok_or_else(|| {
-        ApiError::bad_request(
+        AppError::bad_request(
             "invalid_region_level",
             "区域级别须为 city 或 district",
             "region level must be city or district",
@@ -136,10 +136,10 @@ pub async fn do_create_region(state: &AppState, p: &Principal, input: RegionInpu
     let regions = state.storage.list_regions().await?;
     match (level, input.parent_id) {
         (RegionLevel::City, Some(_)) => {
-            return Err(ApiError::bad_request("city_has_parent", "市级区域不能有上级", "a city region has no parent"));
+            return Err(AppError::bad_request("city_has_parent", "市级区域不能有上级", "a city region has no parent"));
         }
         (RegionLevel::District, None) => {
-            return Err(ApiError::bad_request(
+            return Err(AppError::bad_request(
                 "district_needs_parent",
                 "区县须属于某个市",
                 "a district needs its city as parent",
@@ -147,7 +147,7 @@ pub async fn do_create_region(state: &AppState, p: &Principal, input: RegionInpu
         }
         (RegionLevel::District, Some(pid)) => {
             if !regions.iter().any(|r| r.id == pid && r.level == RegionLevel::City) {
-                return Err(ApiError::bad_request(
+                return Err(AppError::bad_request(
                     "invalid_parent_region",
                     "上级区域不存在或不是市级",
                     "the parent region does not exist or is not a city",
@@ -201,10 +201,10 @@ pub struct OrgCreated {
     pub warnings: Vec<String>,
 }
 
-fn required(field: &'static str, label: &str, v: &str) -> Result<String, ApiError> {
+fn required(field: &'static str, label: &str, v: &str) -> Result<String, AppError> {
     let v = v.trim();
     if v.is_empty() || v.chars().count() > 200 {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "invalid_field",
             format!("“{label}”不能为空且不超过 200 字"),
             format!("{field} must be 1 to 200 characters"),
@@ -213,28 +213,28 @@ fn required(field: &'static str, label: &str, v: &str) -> Result<String, ApiErro
     Ok(v.to_string())
 }
 
-pub async fn do_create_org(state: &AppState, p: &Principal, input: OrgInput) -> Result<OrgCreated, ApiError> {
+pub async fn do_create_org(state: &AppState, p: &Principal, input: OrgInput) -> Result<OrgCreated, AppError> {
     let name = required("name", "名称", &input.name)?;
     let code = CreditCode::parse_with(&input.credit_code, state.settings.credit_code_final_check)
-        .map_err(|e| ApiError::domain(&e))?;
+        .map_err(|e| AppError::domain(&e))?;
     let mut warnings = Vec::new();
     if !code.final_check_ok() {
         warnings.push("统一社会信用代码校验位不符（按配置仅提示） / the credit code's final check character is wrong (accepted as configured)".to_string());
     }
     let kind = OrgKind::parse(&input.kind).ok_or_else(|| {
-        ApiError::bad_request(
+        AppError::bad_request(
             "invalid_org_kind",
             format!("未知单位类型：{}", input.kind),
             format!("unknown organisation kind: {}", input.kind),
         )
     })?;
     if !state.storage.list_regions().await?.iter().any(|r| r.id == input.region_id) {
-        return Err(ApiError::bad_request("invalid_region", "所属区域不存在", "the region does not exist"));
+        return Err(AppError::bad_request("invalid_region", "所属区域不存在", "the region does not exist"));
     }
     if let Some(pid) = input.parent_id
         && state.storage.get_org(pid).await?.is_none()
     {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "invalid_parent_org",
             "上级单位不存在",
             "the parent organisation does not exist",
@@ -278,7 +278,7 @@ pub async fn create_org(
     responses((status = 200, body = Organisation), (status = 404, body = ErrorBody)))]
 pub async fn get_org(State(state): S, id: Result<Path<i64>, PathRejection>) -> Result<Json<Organisation>, ApiError> {
     let id = path_or(id)?;
-    state.storage.get_org(id).await?.map(Json).ok_or_else(|| ApiError::not_found(&format!("org:{id}")))
+    Ok(state.storage.get_org(id).await?.map(Json).ok_or_else(|| AppError::not_found(&format!("org:{id}")))?)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -299,19 +299,19 @@ pub async fn do_create_officer(
     p: &Principal,
     org_id: i64,
     input: OfficerInput,
-) -> Result<DataOfficer, ApiError> {
+) -> Result<DataOfficer, AppError> {
     let name = required("name", "姓名", &input.name)?;
     if state.storage.get_org(org_id).await?.is_none() {
-        return Err(ApiError::not_found(&format!("org:{org_id}")));
+        return Err(AppError::not_found(&format!("org:{org_id}")));
     }
     if let Some(uid) = input.user_id {
         let user = state
             .storage
             .get_user(uid)
             .await?
-            .ok_or_else(|| ApiError::bad_request("invalid_user", "账号不存在", "the account does not exist"))?;
+            .ok_or_else(|| AppError::bad_request("invalid_user", "账号不存在", "the account does not exist"))?;
         if user.org_id != Some(org_id) {
-            return Err(ApiError::bad_request(
+            return Err(AppError::bad_request(
                 "officer_other_org",
                 "数据专员账号须属于本单位",
                 "the officer's account must belong to this organisation",
@@ -377,11 +377,11 @@ pub struct RolesInput {
     pub roles: Vec<String>,
 }
 
-fn parse_roles(names: &[String]) -> Result<Vec<Role>, ApiError> {
+fn parse_roles(names: &[String]) -> Result<Vec<Role>, AppError> {
     let mut roles = Vec::new();
     for n in names {
         let r = Role::parse(n).ok_or_else(|| {
-            ApiError::bad_request("unknown_role", format!("未知角色：{n}"), format!("unknown role: {n}"))
+            AppError::bad_request("unknown_role", format!("未知角色：{n}"), format!("unknown role: {n}"))
         })?;
         if !roles.contains(&r) {
             roles.push(r);
@@ -404,9 +404,9 @@ pub async fn create_account(
     storage: &dyn Storage,
     actor: Option<&Principal>,
     input: UserInput,
-) -> Result<User, ApiError> {
+) -> Result<User, AppError> {
     if !valid_username(&input.username) {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "invalid_username",
             "用户名须为 3–32 位小写字母、数字或 . _ -",
             "the username must be 3 to 32 lower-case letters, digits, '.', '_' or '-'",
@@ -422,7 +422,7 @@ pub async fn create_account(
         && roles.iter().any(|r| *r != Role::PublicUser)
         && !actor.allows(Permission::AssignRoles)
     {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "roles_need_security_admin",
             "只有安全管理员可以分配角色；请先创建账号，再由安全管理员授权",
             "only a security administrator assigns roles; create the account, then ask the security administrator",
@@ -431,11 +431,11 @@ pub async fn create_account(
     if let Some(org) = input.org_id
         && storage.get_org(org).await?.is_none()
     {
-        return Err(ApiError::bad_request("invalid_org", "所属单位不存在", "the organisation does not exist"));
+        return Err(AppError::bad_request("invalid_org", "所属单位不存在", "the organisation does not exist"));
     }
-    validate_roles(&roles, input.org_id.is_some()).map_err(|e| ApiError::domain(&e))?;
+    validate_roles(&roles, input.org_id.is_some()).map_err(|e| AppError::domain(&e))?;
     let hash = auth::hash_password(&input.password)
-        .map_err(|e| ApiError::internal("hash_failed", "密码处理失败", format!("password hashing failed: {e}")))?;
+        .map_err(|e| AppError::internal("hash_failed", "密码处理失败", format!("password hashing failed: {e}")))?;
     let mut redacted = input.clone();
     redacted.password = String::new();
     let ev = match actor {
@@ -460,10 +460,10 @@ pub async fn create_account(
         .await?)
 }
 
-pub async fn do_set_roles(state: &AppState, p: &Principal, user_id: i64, input: RolesInput) -> Result<User, ApiError> {
+pub async fn do_set_roles(state: &AppState, p: &Principal, user_id: i64, input: RolesInput) -> Result<User, AppError> {
     let roles = parse_roles(&input.roles)?;
     auth::may_assign(p, user_id)?;
-    let user = state.storage.get_user(user_id).await?.ok_or_else(|| ApiError::not_found(&format!("user:{user_id}")))?;
+    let user = state.storage.get_user(user_id).await?.ok_or_else(|| AppError::not_found(&format!("user:{user_id}")))?;
     if let Err(e) = validate_roles(&roles, user.org_id.is_some()) {
         // A refused assignment is a security event in its own right.
         let ev = p
@@ -471,7 +471,7 @@ pub async fn do_set_roles(state: &AppState, p: &Principal, user_id: i64, input: 
             .with_outcome(Outcome::Denied)
             .with_detail(serde_json::json!({ "roles": roles_to_text(&roles), "error": e.code() }).to_string());
         state.audit.append(ev).await?;
-        return Err(ApiError::domain(&e));
+        return Err(AppError::domain(&e));
     }
     let ev = hashed(p.event("user.roles.set", &format!("user:{user_id}")), &input).with_detail(
         serde_json::json!({ "before": roles_to_text(&user.roles), "after": roles_to_text(&roles) }).to_string(),
@@ -525,17 +525,17 @@ pub struct ApiKeyCreated {
     pub token: String,
 }
 
-pub async fn do_create_api_key(state: &AppState, p: &Principal, input: ApiKeyInput) -> Result<ApiKeyCreated, ApiError> {
+pub async fn do_create_api_key(state: &AppState, p: &Principal, input: ApiKeyInput) -> Result<ApiKeyCreated, AppError> {
     let name = required("name", "名称", &input.name)?;
     if !matches!(p.via, Via::Session { .. }) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "key_needs_session",
             "只能在登录会话中创建 API 密钥",
             "API keys are created from a login session, not with another key",
         ));
     }
     let Some(org_id) = p.user.org_id else {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "api_key_needs_org",
             "API 密钥须归属于某一单位，本账号未属于任何单位",
             "API keys are scoped to an organisation and this account has none",
@@ -543,7 +543,7 @@ pub async fn do_create_api_key(state: &AppState, p: &Principal, input: ApiKeyInp
     };
     let days = input.expires_in_days.unwrap_or(90);
     if !(1..=state.settings.api_key_max_days).contains(&days) {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "invalid_expiry",
             format!("有效期须为 1–{} 天", state.settings.api_key_max_days),
             format!("expiry must be 1 to {} days", state.settings.api_key_max_days),
@@ -568,19 +568,19 @@ pub async fn do_create_api_key(state: &AppState, p: &Principal, input: ApiKeyInp
     Ok(ApiKeyCreated { token: format!("pdp_{}_{}", key.id, secret), key })
 }
 
-pub async fn do_revoke_api_key(state: &AppState, p: &Principal, id: i64) -> Result<(), ApiError> {
-    let key = state.storage.get_api_key(id).await?.ok_or_else(|| ApiError::not_found(&format!("api_key:{id}")))?;
+pub async fn do_revoke_api_key(state: &AppState, p: &Principal, id: i64) -> Result<(), AppError> {
+    let key = state.storage.get_api_key(id).await?.ok_or_else(|| AppError::not_found(&format!("api_key:{id}")))?;
     if key.user_id != p.user.id && !p.allows(Permission::ManageAllApiKeys) {
-        return Err(ApiError::forbidden());
+        return Err(AppError::forbidden());
     }
     if !state.storage.revoke_api_key(id, now_micros(), p.event("api_key.revoke", &format!("api_key:{id}"))).await? {
-        return Err(ApiError::conflict("already_revoked", "该密钥已吊销", "the key is already revoked"));
+        return Err(AppError::conflict("already_revoked", "该密钥已吊销", "the key is already revoked"));
     }
     Ok(())
 }
 
 /// Keys the caller may see: their own, or every key for a security administrator.
-pub async fn visible_keys(state: &AppState, p: &Principal) -> Result<Vec<ApiKey>, ApiError> {
+pub async fn visible_keys(state: &AppState, p: &Principal) -> Result<Vec<ApiKey>, AppError> {
     let scope = if p.allows(Permission::ManageAllApiKeys) { None } else { Some(p.user.id) };
     Ok(state.storage.list_api_keys(scope).await?)
 }
@@ -671,7 +671,7 @@ pub async fn audited_search(
     p: &Principal,
     q: &AuditQuery,
     action: &str,
-) -> Result<Vec<AuditEvent>, ApiError> {
+) -> Result<Vec<AuditEvent>, AppError> {
     let ev = p.event(action, "audit_log").with_detail(serde_json::to_string(q).unwrap_or_default());
     state.audit.append(ev).await?;
     Ok(state.storage.search_audit(q).await?)
@@ -768,7 +768,7 @@ pub struct VerifyResult {
     pub message: String,
 }
 
-pub async fn do_verify(state: &AppState, p: &Principal) -> Result<VerifyResult, ApiError> {
+pub async fn do_verify(state: &AppState, p: &Principal) -> Result<VerifyResult, AppError> {
     let verdict = verify_chain(state.storage.as_ref(), state.checkpoint_key.as_ref()).await?;
     let result = match verdict {
         Ok(r) => VerifyResult {

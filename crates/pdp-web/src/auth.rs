@@ -12,17 +12,17 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use pdp_audit::{NewEvent, Outcome};
-use pdp_domain::roles::{Permission, allows};
-use pdp_storage::{User, now_micros};
+use pdp_storage::now_micros;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, AppError};
+pub use pdp_app::{Principal, Via};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "pdp_session";
@@ -42,14 +42,14 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 
 /// A password policy that a data bureau's 等保 assessment accepts: 12+ characters with letters
 /// and digits.
-pub fn check_password_policy(password: &str) -> Result<(), ApiError> {
+pub fn check_password_policy(password: &str) -> Result<(), AppError> {
     let long = password.chars().count() >= 12;
     let letters = password.chars().any(|c| c.is_alphabetic());
     let digits = password.chars().any(|c| c.is_ascii_digit());
     if long && letters && digits {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
+        Err(AppError::bad_request(
             "weak_password",
             "密码至少 12 位，且须同时包含字母和数字",
             "the password needs at least 12 characters with both letters and digits",
@@ -73,69 +73,6 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// How the caller proved who they are.
-#[derive(Debug, Clone)]
-pub enum Via {
-    Session { token_hash: String, csrf: String },
-    ApiKey { id: i64 },
-}
-
-/// The authenticated caller of a request.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    /// Shared with the access cache: every request clones its principal at least once (the
-    /// `Extension` extractor), and the account's strings need not be copied each time.
-    pub user: Arc<User>,
-    pub via: Via,
-    /// The organisation the caller acts for: the key's scope, or the account's organisation.
-    pub org_id: Option<i64>,
-}
-
-impl Principal {
-    pub fn allows(&self, p: Permission) -> bool {
-        allows(&self.user.roles, p)
-    }
-
-    pub fn csrf(&self) -> &str {
-        match &self.via {
-            Via::Session { csrf, .. } => csrf,
-            Via::ApiKey { .. } => "",
-        }
-    }
-
-    /// How the caller came in, as events record it: `session` or `api_key:{id}`.
-    pub fn via_label(&self) -> String {
-        match &self.via {
-            Via::Session { .. } => "session".to_string(),
-            // Put together by hand: this runs on every data access, and `format!` showed in its
-            // profile.
-            Via::ApiKey { id } => ["api_key:", itoa::Buffer::new().format(*id)].concat(),
-        }
-    }
-
-    /// An audit event by this caller; its detail says how the caller came in.
-    pub fn event(&self, action: &str, object: &str) -> NewEvent {
-        self.event_with_detail(action, object, serde_json::json!({ "via": self.via_label() }).to_string())
-    }
-
-    /// An audit event by this caller with a detail of the caller's making (which should say
-    /// how the caller came in, as [`Principal::event`]'s does).
-    pub fn event_with_detail(&self, action: &str, object: &str, detail: String) -> NewEvent {
-        NewEvent {
-            actor: self.user.username.clone(),
-            actor_id: Some(self.user.id),
-            org_id: self.org_id,
-            role: pdp_storage::roles_to_text(&self.user.roles),
-            action: action.into(),
-            object: object.into(),
-            purpose: String::new(),
-            outcome: Outcome::Success,
-            request_hash: String::new(),
-            detail,
-        }
-    }
-}
-
 /// The value of one cookie in the request.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -149,12 +86,12 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Finds the caller from the session cookie or an `Authorization: Bearer` API key.
-pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, ApiError> {
+pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, AppError> {
     let now = now_micros();
     if let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         // A request that presents a key must be judged by that key alone: a bad key is a 401,
         // never a silent fall-back to a cookie.
-        let token = auth.strip_prefix("Bearer ").ok_or_else(ApiError::unauthenticated)?;
+        let token = auth.strip_prefix("Bearer ").ok_or_else(AppError::unauthenticated)?;
         return resolve_api_key(state, token.trim(), now).await.map(Some);
     }
     let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
@@ -180,10 +117,10 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Pri
 }
 
 /// API keys look like `pdp_<id>_<secret>`; the id finds the row, the secret proves possession.
-async fn resolve_api_key(state: &AppState, token: &str, now: i64) -> Result<Principal, ApiError> {
+async fn resolve_api_key(state: &AppState, token: &str, now: i64) -> Result<Principal, AppError> {
     let invalid = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
+        AppError::new(
+            crate::error::ErrorKind::Unauthenticated,
             "invalid_api_key",
             "API 密钥无效、已过期或已吊销",
             "the API key is invalid, expired or revoked",
@@ -354,7 +291,7 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
     let method = req.method().clone();
     let Some(spec) = crate::routes::find(&method, &path) else {
         // Every route is in the table; a route missing from it is refused, not let through.
-        return ApiError::forbidden().into_response();
+        return ApiError(AppError::forbidden()).into_response();
     };
     let api = is_api(&path);
     let principal = match resolve(&state, req.headers()).await {
@@ -378,7 +315,7 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
         if api {
             return respond(
                 &path,
-                ApiError::not_allowed(
+                AppError::not_allowed(
                     "password_change_required",
                     "请先修改由管理员设置的密码",
                     "change the password an administrator set first",
@@ -392,8 +329,8 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
     {
         let mut resp = respond(
             &path,
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
+            AppError::new(
+                crate::error::ErrorKind::TooMany,
                 "rate_limited",
                 "该 API 密钥的请求过于频繁，请稍后再试",
                 "too many requests with this API key; slow down and retry",
@@ -411,7 +348,7 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
     };
     let Some(principal) = principal else {
         if api {
-            return respond(&path, ApiError::unauthenticated());
+            return respond(&path, AppError::unauthenticated());
         }
         let uri = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
         return Redirect::to(&format!("/login?next={}", urlencode(uri))).into_response();
@@ -421,7 +358,7 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
         if let Err(e) = state.audit.append(ev).await {
             return respond(&path, e.into());
         }
-        return respond(&path, ApiError::forbidden());
+        return respond(&path, AppError::forbidden());
     }
     let mut req = req;
     if method != Method::GET
@@ -435,7 +372,7 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
             audit_refusal(&state, ev, REFUSAL_CSRF).await;
             return respond(
                 &path,
-                ApiError::not_allowed(
+                AppError::not_allowed(
                     "csrf_failed",
                     "表单已失效，请刷新页面后重试",
                     "the form has expired; reload the page and try again",
@@ -547,24 +484,24 @@ pub(crate) async fn audit_refusal(state: &AppState, ev: NewEvent, kind: i64) {
         return;
     }
     if let Err(e) = state.audit.append(ev.with_outcome(Outcome::Denied)).await {
-        tracing::error!(error = %ApiError::from(e).en, "could not audit a refused request");
+        tracing::error!(error = %AppError::from(e).en, "could not audit a refused request");
     }
 }
 
-fn respond(path: &str, e: ApiError) -> Response {
+fn respond(path: &str, e: AppError) -> Response {
     if path.starts_with("/delta-sharing/") {
         crate::delta_sharing::DsError::from(e).into_response()
     } else if is_api(path) {
-        e.into_response()
+        ApiError(e).into_response()
     } else {
         crate::pages::error_page(e)
     }
 }
 
 /// Roles that an account may not give itself: nobody assigns their own roles (FS 40).
-pub fn may_assign(actor: &Principal, target_user_id: i64) -> Result<(), ApiError> {
+pub fn may_assign(actor: &Principal, target_user_id: i64) -> Result<(), AppError> {
     if actor.user.id == target_user_id {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "self_assignment",
             "不能为自己分配角色",
             "nobody can assign roles to their own account",

@@ -28,10 +28,10 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::catalog::{json_or, path_or, query_or};
-use crate::clock::iso;
-use crate::clock::{now_micros, today_date};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, AppError, ErrorBody};
 use crate::sharing::parse_date;
+use pdp_app::clock::iso;
+use pdp_app::clock::{now_micros, today_date};
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -81,7 +81,7 @@ fn table_of(t: &StoredHolidayTable) -> Result<YearTable, pdp_domain::calendar::C
 /// stored table that no longer reads (edited in the database by hand) is skipped and reported:
 /// the shipped table of that year, if there is one, stays in force, and otherwise a deadline in
 /// that year answers `calendar_unknown_year` instead of a wrong date.
-pub async fn load_added_tables(state: &AppState) -> Result<usize, ApiError> {
+pub async fn load_added_tables(state: &AppState) -> Result<usize, AppError> {
     let mut cal = WorkCalendar::official();
     let mut in_force = Vec::new();
     for t in state.storage.list_holiday_tables().await? {
@@ -186,10 +186,10 @@ pub async fn do_set_year(
     p: &Principal,
     year: i32,
     input: &HolidayTableInput,
-) -> Result<YearOut, ApiError> {
+) -> Result<YearOut, AppError> {
     crate::sources::city_authority(state, p).await?;
     let table =
-        YearTable::new(year, &input.source, &input.holidays, &input.workdays).map_err(|e| ApiError::domain(&e))?;
+        YearTable::new(year, &input.source, &input.holidays, &input.workdays).map_err(|e| AppError::domain(&e))?;
     let stored = StoredHolidayTable {
         year: i64::from(year),
         source: table.source.clone(),
@@ -213,7 +213,7 @@ pub async fn do_set_year(
         state
             .storage
             .running_deadlines(time::Date::from_calendar_date(year, time::Month::January, 1).map_err(|_| {
-                ApiError::bad_request(
+                AppError::bad_request(
                     "calendar_bad_year",
                     format!("年份无效：{year}"),
                     format!("not a valid year: {year}"),
@@ -237,7 +237,7 @@ fn recount(cal: &WorkCalendar, running: Vec<pdp_storage::RunningDeadline>) -> Ve
         .into_iter()
         .filter_map(|d| {
             let start = match &d.start {
-                DeadlineStart::At(micros) => crate::clock::date_of(*micros),
+                DeadlineStart::At(micros) => pdp_app::clock::date_of(*micros),
                 DeadlineStart::On(date) => *date,
             };
             let due = match d.kind {
@@ -297,11 +297,11 @@ pub async fn deadline(
     Ok(Json(do_deadline(&state, &query_or(q)?)?))
 }
 
-pub fn do_deadline(state: &AppState, q: &DeadlineParams) -> Result<DeadlineOut, ApiError> {
+pub fn do_deadline(state: &AppState, q: &DeadlineParams) -> Result<DeadlineOut, AppError> {
     let from = parse_date(&q.from, "起算日期 / from")?;
     if q.days > 366 {
-        return Err(ApiError::bad_request("invalid_input", "工作日数不能超过 366", "days must be at most 366"));
+        return Err(AppError::bad_request("invalid_input", "工作日数不能超过 366", "days must be at most 366"));
     }
-    let d = state.catalog.calendar.get().deadline(from, q.days).map_err(|e| ApiError::domain(&e))?;
+    let d = state.catalog.calendar.get().deadline(from, q.days).map_err(|e| AppError::domain(&e))?;
     Ok(DeadlineOut { from: iso(from), days: q.days, due: iso(d.due), provisional: d.provisional })
 }

@@ -26,7 +26,7 @@ use pdp_domain::catalog::{
 };
 use pdp_domain::org::RegionLevel;
 use pdp_domain::roles::{Permission, Role};
-use pdp_interchange::{ExportEntry, ImportIssue};
+use pdp_interchange::ExportEntry;
 use pdp_search::{CatalogIndex, SearchDoc, SearchQuery};
 use pdp_storage::catalog::*;
 use pdp_storage::{Organisation, Region};
@@ -35,7 +35,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::error::{ApiError, ErrorBody, rejection};
+use crate::error::{ApiError, AppError, ErrorBody, ViolationOut, rejection};
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -84,7 +84,7 @@ impl Scope {
 
 /// The organisations whose entries `p` may review: those of the reviewer's region, or all of
 /// them for a reviewer of a city-level region.
-pub async fn review_scope(state: &AppState, p: &Principal) -> Result<Scope, ApiError> {
+pub async fn review_scope(state: &AppState, p: &Principal) -> Result<Scope, AppError> {
     let mut scope = Scope::default();
     if !p.allows(Permission::ReviewCatalog) {
         return Ok(scope);
@@ -103,7 +103,7 @@ pub async fn review_scope(state: &AppState, p: &Principal) -> Result<Scope, ApiE
 }
 
 /// The organisations whose unpublished versions `p` may see.
-pub async fn draft_scope(state: &AppState, p: &Principal) -> Result<Scope, ApiError> {
+pub async fn draft_scope(state: &AppState, p: &Principal) -> Result<Scope, AppError> {
     let mut scope = review_scope(state, p).await?;
     if p.user.roles.contains(&Role::PlatformAdmin) {
         scope.all = true;
@@ -116,49 +116,8 @@ pub async fn draft_scope(state: &AppState, p: &Principal) -> Result<Scope, ApiEr
 
 // ---------------------------------------------------------------- errors
 
-/// One broken rule, as the API reports it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ViolationOut {
-    pub code: String,
-    /// The offending input, e.g. `share.legal_basis` or `fields[2].purpose`.
-    pub path: String,
-    pub message_zh: String,
-    pub message_en: String,
-    /// For imports: the spreadsheet row (the header is row 1) and column header.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub row: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<String>,
-}
-
-impl From<&Violation> for ViolationOut {
-    fn from(v: &Violation) -> Self {
-        Self {
-            code: v.code.clone(),
-            path: v.path.clone(),
-            message_zh: v.message_zh.clone(),
-            message_en: v.message_en.clone(),
-            row: None,
-            column: None,
-        }
-    }
-}
-
-impl From<&ImportIssue> for ViolationOut {
-    fn from(v: &ImportIssue) -> Self {
-        Self {
-            code: v.code.clone(),
-            path: v.path.clone(),
-            message_zh: v.message_zh.clone(),
-            message_en: v.message_en.clone(),
-            row: Some(v.row),
-            column: Some(v.column.clone()),
-        }
-    }
-}
-
-fn invalid_entry(violations: &[Violation]) -> ApiError {
-    ApiError::bad_request(
+fn invalid_entry(violations: &[Violation]) -> AppError {
+    AppError::bad_request(
         "catalog_invalid",
         format!("目录条目有 {} 处不符合规则", violations.len()),
         format!("the catalog entry breaks {} rule(s)", violations.len()),
@@ -166,23 +125,23 @@ fn invalid_entry(violations: &[Violation]) -> ApiError {
     .with_details(violations.iter().map(ViolationOut::from).collect())
 }
 
-fn forbidden_org() -> ApiError {
-    ApiError::not_allowed(
+fn forbidden_org() -> AppError {
+    AppError::not_allowed(
         "catalog_not_your_org",
         "只能编辑本单位的目录",
         "you can only edit your own organisation's catalog",
     )
 }
 
-pub(crate) fn json_or<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(crate) fn json_or<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
     r.map(|Json(v)| v).map_err(|e| crate::error::body_rejection(e.status(), e))
 }
 
-pub(crate) fn path_or<T>(r: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+pub(crate) fn path_or<T>(r: Result<Path<T>, PathRejection>) -> Result<T, AppError> {
     r.map(|Path(v)| v).map_err(rejection)
 }
 
-pub(crate) fn query_or<T>(r: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+pub(crate) fn query_or<T>(r: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
     r.map(|Query(v)| v).map_err(rejection)
 }
 
@@ -196,7 +155,7 @@ pub struct EntryInput {
 }
 
 /// Checks an entry body against every rule, including that its source system exists.
-pub async fn check_body(state: &AppState, org_id: i64, body: &EntryBody) -> Result<Vec<Violation>, ApiError> {
+pub async fn check_body(state: &AppState, org_id: i64, body: &EntryBody) -> Result<Vec<Violation>, AppError> {
     let mut v = validate(body, &state.catalog.matrix);
     if let Some(sid) = body.source_system_id
         && !state.storage.list_systems(Some(org_id)).await?.iter().any(|s| s.id == sid)
@@ -211,7 +170,7 @@ pub async fn check_body(state: &AppState, org_id: i64, body: &EntryBody) -> Resu
     Ok(v)
 }
 
-pub async fn do_create_entry(state: &AppState, p: &Principal, body: EntryBody) -> Result<EntryVersion, ApiError> {
+pub async fn do_create_entry(state: &AppState, p: &Principal, body: EntryBody) -> Result<EntryVersion, AppError> {
     let org_id = p.org_id.ok_or_else(forbidden_org)?;
     let v = check_body(state, org_id, &body).await?;
     if !v.is_empty() {
@@ -222,8 +181,8 @@ pub async fn do_create_entry(state: &AppState, p: &Principal, body: EntryBody) -
 }
 
 /// The newest version of an entry, if `p` may see it; the published one otherwise.
-pub async fn visible_entry(state: &AppState, p: &Principal, id: i64) -> Result<EntryVersion, ApiError> {
-    let e = state.storage.get_entry(id).await?.ok_or_else(|| ApiError::not_found(&format!("catalog entry {id}")))?;
+pub async fn visible_entry(state: &AppState, p: &Principal, id: i64) -> Result<EntryVersion, AppError> {
+    let e = state.storage.get_entry(id).await?.ok_or_else(|| AppError::not_found(&format!("catalog entry {id}")))?;
     if draft_scope(state, p).await?.contains(e.org_id) {
         return Ok(e);
     }
@@ -232,7 +191,7 @@ pub async fn visible_entry(state: &AppState, p: &Principal, id: i64) -> Result<E
         .into_iter()
         .rev()
         .find(|v| v.status == VersionStatus::Published)
-        .ok_or_else(|| ApiError::not_found(&format!("catalog entry {id}")))
+        .ok_or_else(|| AppError::not_found(&format!("catalog entry {id}")))
 }
 
 pub async fn do_update_entry(
@@ -240,8 +199,8 @@ pub async fn do_update_entry(
     p: &Principal,
     id: i64,
     body: EntryBody,
-) -> Result<EntryVersion, ApiError> {
-    let e = state.storage.get_entry(id).await?.ok_or_else(|| ApiError::not_found(&format!("catalog entry {id}")))?;
+) -> Result<EntryVersion, AppError> {
+    let e = state.storage.get_entry(id).await?.ok_or_else(|| AppError::not_found(&format!("catalog entry {id}")))?;
     if p.org_id != Some(e.org_id) {
         return Err(forbidden_org());
     }
@@ -250,7 +209,7 @@ pub async fn do_update_entry(
         return Err(invalid_entry(&v));
     }
     if e.status == VersionStatus::Submitted {
-        return Err(ApiError::conflict(
+        return Err(AppError::conflict(
             "catalog_under_review",
             "该条目正在审核中，请先撤回再修改",
             "the entry is under review; withdraw it before editing",
@@ -260,8 +219,8 @@ pub async fn do_update_entry(
     Ok(state.storage.save_entry(id, &body, Some(p.user.id), ev).await?)
 }
 
-pub async fn do_delete_entry(state: &AppState, p: &Principal, id: i64) -> Result<(), ApiError> {
-    let e = state.storage.get_entry(id).await?.ok_or_else(|| ApiError::not_found(&format!("catalog entry {id}")))?;
+pub async fn do_delete_entry(state: &AppState, p: &Principal, id: i64) -> Result<(), AppError> {
+    let e = state.storage.get_entry(id).await?.ok_or_else(|| AppError::not_found(&format!("catalog entry {id}")))?;
     if p.org_id != Some(e.org_id) {
         return Err(forbidden_org());
     }
@@ -280,9 +239,9 @@ pub struct ReviewInput {
 }
 
 /// Refuses unless `p` reviews the catalog of `org_id` (its region's, or all for the city).
-pub(crate) async fn require_reviewer_of(state: &AppState, p: &Principal, org_id: i64) -> Result<(), ApiError> {
+pub(crate) async fn require_reviewer_of(state: &AppState, p: &Principal, org_id: i64) -> Result<(), AppError> {
     if !p.allows(Permission::ReviewCatalog) || !review_scope(state, p).await?.contains(org_id) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "catalog_not_your_region",
             "该单位不在您的审核范围内",
             "this organisation is outside the region you review",
@@ -297,10 +256,10 @@ pub async fn do_transition(
     id: i64,
     action: WorkflowAction,
     input: ReviewInput,
-) -> Result<EntryVersion, ApiError> {
-    let e = state.storage.get_entry(id).await?.ok_or_else(|| ApiError::not_found(&format!("catalog entry {id}")))?;
+) -> Result<EntryVersion, AppError> {
+    let e = state.storage.get_entry(id).await?.ok_or_else(|| AppError::not_found(&format!("catalog entry {id}")))?;
     if e.version != input.version {
-        return Err(ApiError::conflict(
+        return Err(AppError::conflict(
             "catalog_stale_version",
             format!("条目已有更新的版本 {}，请刷新后重试", e.version),
             format!("the entry has a newer version {}; reload and retry", e.version),
@@ -315,7 +274,7 @@ pub async fn do_transition(
         WorkflowAction::Approve | WorkflowAction::Reject => {
             require_reviewer_of(state, p, e.org_id).await?;
             if e.author_id == Some(p.user.id) {
-                return Err(ApiError::not_allowed(
+                return Err(AppError::not_allowed(
                     "catalog_own_version",
                     "不能审核自己编写的版本",
                     "you cannot review a version you wrote",
@@ -323,7 +282,7 @@ pub async fn do_transition(
             }
         }
     }
-    let to = e.status.next(action).map_err(|err| ApiError::domain(&err))?;
+    let to = e.status.next(action).map_err(|err| AppError::domain(&err))?;
     if action == WorkflowAction::Submit {
         // The grading matrix may have changed since the draft was saved.
         let v = check_body(state, e.org_id, &e.body).await?;
@@ -333,7 +292,7 @@ pub async fn do_transition(
     }
     let reason = input.reason.trim();
     if action == WorkflowAction::Reject && reason.is_empty() {
-        return Err(ApiError::bad_request("catalog_reason_required", "退回须说明理由", "a rejection needs a reason"));
+        return Err(AppError::bad_request("catalog_reason_required", "退回须说明理由", "a rejection needs a reason"));
     }
     let ev = p
         .event(&format!("catalog.entry.{}", action.as_str()), &format!("catalog:{}", e.code))
@@ -418,12 +377,12 @@ pub struct ListParams {
 
 /// Lists entries as `p` may see them: the newest versions within `p`'s draft scope, the
 /// published ones elsewhere.
-pub async fn do_list_entries(state: &AppState, p: &Principal, q: &ListParams) -> Result<Vec<EntryVersion>, ApiError> {
+pub async fn do_list_entries(state: &AppState, p: &Principal, q: &ListParams) -> Result<Vec<EntryVersion>, AppError> {
     let view = match q.view.as_deref() {
         None | Some("") | Some("latest") => EntryView::Latest,
         Some("published") => EntryView::Published,
         Some(other) => {
-            return Err(ApiError::bad_request(
+            return Err(AppError::bad_request(
                 "invalid_view",
                 format!("未知视图：{other}"),
                 format!("unknown view: {other}"),
@@ -433,7 +392,7 @@ pub async fn do_list_entries(state: &AppState, p: &Principal, q: &ListParams) ->
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(VersionStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request("invalid_status", format!("未知状态：{s}"), format!("unknown status: {s}"))
+            AppError::bad_request("invalid_status", format!("未知状态：{s}"), format!("unknown status: {s}"))
         })?),
     };
     let query = EntryQuery {
@@ -540,7 +499,7 @@ pub async fn delete_entry(
 }
 
 /// Every version of an entry that `p` may see, oldest first.
-pub async fn do_history(state: &AppState, p: &Principal, id: i64) -> Result<Vec<EntryVersion>, ApiError> {
+pub async fn do_history(state: &AppState, p: &Principal, id: i64) -> Result<Vec<EntryVersion>, AppError> {
     let e = visible_entry(state, p, id).await?;
     let all = state.storage.entry_history(id).await?;
     if draft_scope(state, p).await?.contains(e.org_id) {
@@ -584,13 +543,13 @@ impl From<Change> for ChangeOut {
     }
 }
 
-pub async fn do_diff(state: &AppState, p: &Principal, id: i64, from: i64, to: i64) -> Result<Vec<ChangeOut>, ApiError> {
+pub async fn do_diff(state: &AppState, p: &Principal, id: i64, from: i64, to: i64) -> Result<Vec<ChangeOut>, AppError> {
     let history = do_history(state, p, id).await?;
     let find = |v: i64| {
         history
             .iter()
             .find(|h| h.version == v)
-            .ok_or_else(|| ApiError::not_found(&format!("version {v} of entry {id}")))
+            .ok_or_else(|| AppError::not_found(&format!("version {v} of entry {id}")))
     };
     Ok(diff(&find(from)?.body, &find(to)?.body).into_iter().map(ChangeOut::from).collect())
 }
@@ -663,7 +622,7 @@ pub async fn reject_entry(
 }
 
 /// Versions waiting for `p`'s review, oldest submission first.
-pub async fn do_review_queue(state: &AppState, p: &Principal) -> Result<Vec<EntryVersion>, ApiError> {
+pub async fn do_review_queue(state: &AppState, p: &Principal) -> Result<Vec<EntryVersion>, AppError> {
     let scope = review_scope(state, p).await?;
     let mut rows = state
         .storage
@@ -718,7 +677,7 @@ pub async fn do_derived(
     state: &AppState,
     kind: DerivedCatalog,
     q: &DerivedParams,
-) -> Result<(Vec<DerivedRow>, Vec<EntryVersion>), ApiError> {
+) -> Result<(Vec<DerivedRow>, Vec<EntryVersion>), AppError> {
     let orgs: BTreeMap<i64, Organisation> = state.storage.list_orgs().await?.into_iter().map(|o| (o.id, o)).collect();
     let entries = state
         .storage
@@ -762,9 +721,9 @@ pub async fn do_derived(
     Ok((rows, kept))
 }
 
-pub fn parse_kind(kind: &str) -> Result<DerivedCatalog, ApiError> {
+pub fn parse_kind(kind: &str) -> Result<DerivedCatalog, AppError> {
     DerivedCatalog::parse(kind).ok_or_else(|| {
-        ApiError::not_found(&format!("derived catalog {kind} (share, open, negative, base, theme, department)"))
+        AppError::not_found(&format!("derived catalog {kind} (share, open, negative, base, theme, department)"))
     })
 }
 
@@ -844,7 +803,7 @@ pub async fn do_export(state: &AppState, p: &Principal, q: &ExportParams) -> Res
         "xlsx" => {
             let bytes = pdp_interchange::write_xlsx(&export).map_err(|e| {
                 tracing::error!(error = %e, "xlsx export failed");
-                ApiError::internal("export_failed", "导出失败", "export failed")
+                AppError::internal("export_failed", "导出失败", "export failed")
             })?;
             Ok((
                 [
@@ -858,11 +817,11 @@ pub async fn do_export(state: &AppState, p: &Principal, q: &ExportParams) -> Res
             )
                 .into_response())
         }
-        other => Err(ApiError::bad_request(
+        other => Err(ApiError(AppError::bad_request(
             "invalid_format",
             format!("不支持的格式：{other}（csv 或 xlsx）"),
             format!("unsupported format: {other} (csv or xlsx)"),
-        )),
+        ))),
     }
 }
 
@@ -892,7 +851,7 @@ pub async fn template(q: Result<Query<TemplateParams>, QueryRejection>) -> Resul
         "xlsx" => {
             let bytes = pdp_interchange::write_xlsx(&example).map_err(|e| {
                 tracing::error!(error = %e, "xlsx template failed");
-                ApiError::internal("export_failed", "导出失败", "export failed")
+                AppError::internal("export_failed", "导出失败", "export failed")
             })?;
             Ok((
                 [
@@ -928,7 +887,7 @@ pub struct ImportResult {
 
 /// Imports a CSV or XLSX template into the caller's organisation. Every row is checked first;
 /// any problem fails the whole import with every problem listed, and nothing is written.
-pub async fn do_import(state: &AppState, p: &Principal, bytes: &[u8]) -> Result<ImportResult, ApiError> {
+pub async fn do_import(state: &AppState, p: &Principal, bytes: &[u8]) -> Result<ImportResult, AppError> {
     let org_id = p.org_id.ok_or_else(forbidden_org)?;
     // Parsing a sheet is CPU work: off the async workers, within the configured sheet limits.
     let (owned, matrix, sheet) = (bytes.to_vec(), state.catalog.matrix.clone(), state.settings.limits.sheet);
@@ -986,7 +945,7 @@ pub async fn do_import(state: &AppState, p: &Principal, bytes: &[u8]) -> Result<
     }
     if !issues.is_empty() {
         issues.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "import_invalid",
             format!("导入文件有 {} 处错误，未导入任何条目", issues.len()),
             format!("the file has {} error(s); nothing was imported", issues.len()),
@@ -1090,12 +1049,12 @@ pub fn facet_label(facet: &str, value: &str, orgs: &BTreeMap<i64, Organisation>,
     label.unwrap_or_else(|| value.to_string())
 }
 
-pub async fn do_search(state: &AppState, q: &SearchParams) -> Result<SearchOut, ApiError> {
+pub async fn do_search(state: &AppState, q: &SearchParams) -> Result<SearchOut, AppError> {
     let index = state
         .catalog
         .index
         .clone()
-        .ok_or_else(|| ApiError::unavailable("search_unavailable", "检索服务暂不可用", "search is unavailable"))?;
+        .ok_or_else(|| AppError::unavailable("search_unavailable", "检索服务暂不可用", "search is unavailable"))?;
     let query = SearchQuery {
         text: q.q.clone().unwrap_or_default(),
         filters: q.filters(),
@@ -1104,10 +1063,10 @@ pub async fn do_search(state: &AppState, q: &SearchParams) -> Result<SearchOut, 
     };
     let res = tokio::task::spawn_blocking(move || index.search(&query))
         .await
-        .map_err(|_| ApiError::internal("search_failed", "检索失败", "search failed"))?
+        .map_err(|_| AppError::internal("search_failed", "检索失败", "search failed"))?
         .map_err(|e| {
             tracing::error!(error = %e, "search failed");
-            ApiError::internal("search_failed", "检索失败", "search failed")
+            AppError::internal("search_failed", "检索失败", "search failed")
         })?;
     let orgs: BTreeMap<i64, Organisation> = state.storage.list_orgs().await?.into_iter().map(|o| (o.id, o)).collect();
     let regions = state.storage.list_regions().await?;
@@ -1159,21 +1118,21 @@ pub struct ChangeInput {
     pub event_date: String,
 }
 
-pub async fn do_record_change(state: &AppState, p: &Principal, input: ChangeInput) -> Result<ChangeEvent, ApiError> {
+pub async fn do_record_change(state: &AppState, p: &Principal, input: ChangeInput) -> Result<ChangeEvent, AppError> {
     // An organisation records its own changes; reviewers record them for their region.
     let own = p.org_id == Some(input.org_id);
     if !own && !review_scope(state, p).await?.contains(input.org_id) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "catalog_org_out_of_scope",
             "只能为本单位或您审核范围内的单位登记变化",
             "you can record changes only for your own organisation or those you review",
         ));
     }
     if state.storage.get_org(input.org_id).await?.is_none() {
-        return Err(ApiError::bad_request("invalid_org", "单位不存在", "the organisation does not exist"));
+        return Err(AppError::bad_request("invalid_org", "单位不存在", "the organisation does not exist"));
     }
     let kind = ChangeKind::parse(&input.kind).ok_or_else(|| {
-        ApiError::bad_request(
+        AppError::bad_request(
             "invalid_change_kind",
             "变更类型须为 legal_basis（法定依据变化）或 functions（职能变化）",
             "the kind must be legal_basis or functions",
@@ -1181,11 +1140,11 @@ pub async fn do_record_change(state: &AppState, p: &Principal, input: ChangeInpu
     })?;
     let description = input.description.trim();
     if description.is_empty() {
-        return Err(ApiError::bad_request("description_required", "请说明变更内容", "describe the change"));
+        return Err(AppError::bad_request("description_required", "请说明变更内容", "describe the change"));
     }
     let date = time::Date::parse(input.event_date.trim(), ISO_DATE)
-        .map_err(|_| ApiError::bad_request("invalid_date", "日期格式应为 YYYY-MM-DD", "the date must be YYYY-MM-DD"))?;
-    let due = update_deadline(&state.catalog.calendar.get(), date).map_err(|e| ApiError::domain(&e))?.due;
+        .map_err(|_| AppError::bad_request("invalid_date", "日期格式应为 YYYY-MM-DD", "the date must be YYYY-MM-DD"))?;
+    let due = update_deadline(&state.catalog.calendar.get(), date).map_err(|e| AppError::domain(&e))?.due;
     let ev = p.event("catalog.change.record", &format!("org:{}", input.org_id));
     Ok(state
         .storage
@@ -1248,8 +1207,8 @@ pub struct DeadlineParams {
     pub overdue: Option<bool>,
 }
 
-pub async fn do_deadlines(state: &AppState, q: &DeadlineParams) -> Result<Vec<DeadlineOut>, ApiError> {
-    let today = crate::clock::today_date();
+pub async fn do_deadlines(state: &AppState, q: &DeadlineParams) -> Result<Vec<DeadlineOut>, AppError> {
+    let today = pdp_app::clock::today_date();
     let overdue_only = q.overdue.unwrap_or(false);
     let rows = state
         .storage
@@ -1295,11 +1254,11 @@ pub struct SystemInput {
     pub items: Vec<SystemDataItem>,
 }
 
-pub async fn do_create_system(state: &AppState, p: &Principal, input: SystemInput) -> Result<InfoSystem, ApiError> {
+pub async fn do_create_system(state: &AppState, p: &Principal, input: SystemInput) -> Result<InfoSystem, AppError> {
     let org_id = p.org_id.ok_or_else(forbidden_org)?;
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "invalid_field",
             "系统名称不能为空且不超过 200 字",
             "the system name must be 1 to 200 characters",
@@ -1307,13 +1266,13 @@ pub async fn do_create_system(state: &AppState, p: &Principal, input: SystemInpu
     }
     for item in &input.items {
         if item.name.trim().is_empty() {
-            return Err(ApiError::bad_request("invalid_field", "数据项名称不能为空", "a data item needs a name"));
+            return Err(AppError::bad_request("invalid_field", "数据项名称不能为空", "a data item needs a name"));
         }
         if let Some(eid) = item.entry_id {
             match state.storage.get_entry(eid).await? {
                 Some(e) if e.org_id == org_id => {}
                 _ => {
-                    return Err(ApiError::bad_request(
+                    return Err(AppError::bad_request(
                         "invalid_entry_link",
                         format!("目录条目 {eid} 不存在或不属于本单位"),
                         format!("catalog entry {eid} does not exist or is not your organisation's"),
@@ -1325,7 +1284,7 @@ pub async fn do_create_system(state: &AppState, p: &Principal, input: SystemInpu
     let status = match input.status.trim() {
         "" => SystemStatus::InService,
         s => SystemStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request(
+            AppError::bad_request(
                 "invalid_field",
                 "系统状态应为规划中、建设中、运行中或已停用",
                 "the system's status must be planned, building, in_service or retired",
@@ -1381,7 +1340,7 @@ pub struct SystemReportRow {
     pub not_aggregated: Vec<String>,
 }
 
-pub async fn do_systems_report(state: &AppState, org_id: Option<i64>) -> Result<Vec<SystemReportRow>, ApiError> {
+pub async fn do_systems_report(state: &AppState, org_id: Option<i64>) -> Result<Vec<SystemReportRow>, AppError> {
     let mut out = Vec::new();
     for s in state.storage.list_systems(org_id).await? {
         let mut row =

@@ -25,8 +25,9 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{Principal, form_values};
-use crate::catalog::{self as cat, ChangeInput, ListParams, ReviewInput, SearchParams, SystemInput, ViolationOut};
-use crate::error::ApiError;
+use crate::catalog::{self as cat, ChangeInput, ListParams, ReviewInput, SearchParams, SystemInput};
+use crate::error::AppError;
+use crate::error::ViolationOut;
 use crate::i18n::Lang;
 use crate::pages::{Flash, Page, csrf, field, notice, page, see_other};
 
@@ -116,7 +117,7 @@ pub struct BrowseQuery {
 
 pub async fn browse(State(state): S, headers: HeaderMap, Extension(p): P, Query(q): Query<BrowseQuery>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let view = q.view.clone().unwrap_or_else(|| "latest".into());
         let all = cat::do_list_entries(
             &state,
@@ -209,7 +210,7 @@ pub async fn detail(
     Query(q): Query<DetailQuery>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let latest = cat::visible_entry(&state, &p, id).await?;
         let history = cat::do_history(&state, &p, id).await?;
         let shown = match q.version {
@@ -369,7 +370,7 @@ fn step_form(lang: Lang, p: &Principal, id: i64, version: i64, action: WorkflowA
 }
 
 async fn step(state: Arc<AppState>, p: Principal, id: i64, action: WorkflowAction, body: String) -> Page {
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let version = field(&body, "version").trim().parse().unwrap_or(0);
         let e =
             cat::do_transition(&state, &p, id, action, ReviewInput { version, reason: field(&body, "reason") }).await?;
@@ -396,7 +397,7 @@ pub async fn reject(State(state): S, Extension(p): P, Path(id): Path<i64>, body:
 }
 
 pub async fn delete(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Page {
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         cat::do_delete_entry(&state, &p, id).await?;
         see_other(&format!("/catalog?ok={}", urlencode("已删除")))
     }
@@ -413,10 +414,10 @@ fn urlencode(s: &str) -> String {
 /// Parses the editor form into a body. Field rows are parallel lists (`f_name`, `f_label`…),
 /// one value per row since every control of a row always submits; rows without a name and
 /// label are blank rows and ignored.
-pub fn body_from_form(form: &str) -> Result<EntryBody, ApiError> {
-    fn pick<T: Copy>(v: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T, ApiError> {
+pub fn body_from_form(form: &str) -> Result<EntryBody, AppError> {
+    fn pick<T: Copy>(v: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T, AppError> {
         parse(v).ok_or_else(|| {
-            ApiError::bad_request("invalid_input", format!("“{what}”的值无效：{v}"), format!("invalid {what}: {v}"))
+            AppError::bad_request("invalid_input", format!("“{what}”的值无效：{v}"), format!("invalid {what}: {v}"))
         })
     }
     let list = |n: &str| form_values(form, n);
@@ -625,7 +626,7 @@ fn editor(lang: Lang, p: &Principal, action: &str, b: &EntryBody, violations: &[
     }
 }
 
-fn form_violations(e: &ApiError) -> Option<Vec<ViolationOut>> {
+fn form_violations(e: &AppError) -> Option<Vec<ViolationOut>> {
     (e.code == "catalog_invalid" || e.code == "invalid_input").then(|| {
         if e.details.is_empty() {
             vec![ViolationOut {
@@ -656,7 +657,7 @@ pub async fn new_form(headers: HeaderMap, Extension(p): P) -> Page {
 
 pub async fn new_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let parsed = body_from_form(&body);
         let result = match &parsed {
             Ok(b) => cat::do_create_entry(&state, &p, b.clone()).await,
@@ -686,7 +687,7 @@ pub async fn new_submit(State(state): S, headers: HeaderMap, Extension(p): P, bo
 
 pub async fn edit_form(State(state): S, headers: HeaderMap, Extension(p): P, Path(id): Path<i64>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let e = cat::visible_entry(&state, &p, id).await?;
         let action = format!("/catalog/entries/{id}/edit");
         page(
@@ -709,7 +710,7 @@ pub async fn edit_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let parsed = body_from_form(&body);
         let result = match &parsed {
             Ok(b) => cat::do_update_entry(&state, &p, id, b.clone()).await,
@@ -757,7 +758,7 @@ pub async fn validate_fragment(State(state): S, headers: HeaderMap, Extension(p)
 
 pub async fn review(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let rows = cat::do_review_queue(&state, &p).await?;
         let orgs = orgs_by_id(state.storage.list_orgs().await?);
         page(
@@ -793,7 +794,7 @@ pub async fn derived(
     Query(q): Query<DerivedQuery>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let k = cat::parse_kind(&kind)?;
         let params = cat::DerivedParams { org_id: q.org_id, region_id: q.region_id, q: q.q.clone() };
         let (rows, _) = cat::do_derived(&state, k, &params).await?;
@@ -854,7 +855,7 @@ pub async fn derived(
 
 pub async fn deadlines(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         // The authority sees every region it reviews; an organisation sees its own.
         let scope = cat::review_scope(&state, &p).await?;
         let all = cat::do_deadlines(&state, &cat::DeadlineParams { open_only: Some(true), ..Default::default() }).await?;
@@ -909,7 +910,7 @@ pub async fn deadlines(State(state): S, headers: HeaderMap, Extension(p): P, Que
 }
 
 pub async fn change_create(State(state): S, Extension(p): P, body: String) -> Page {
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let org_id = field(&body, "org_id").trim().parse().unwrap_or(0);
         let input = ChangeInput {
             org_id,
@@ -928,7 +929,7 @@ pub async fn change_create(State(state): S, Extension(p): P, body: String) -> Pa
 
 pub async fn systems(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let list = state.storage.list_systems(None).await?;
         let report = cat::do_systems_report(&state, None).await?;
         let orgs = orgs_by_id(state.storage.list_orgs().await?);
@@ -970,13 +971,13 @@ pub async fn systems(State(state): S, headers: HeaderMap, Extension(p): P, Query
 }
 
 pub async fn system_create(State(state): S, Extension(p): P, body: String) -> Page {
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let mut items = Vec::new();
         for line in field(&body, "items").lines().map(str::trim).filter(|l| !l.is_empty()) {
             let (name, entry) = match line.split_once('=') {
                 Some((n, e)) => {
                     let id = e.trim().trim_start_matches('#').parse().map_err(|_| {
-                        ApiError::bad_request(
+                        AppError::bad_request(
                             "invalid_input",
                             format!("条目编号无效：{e}"),
                             format!("invalid entry id: {e}"),
@@ -1006,7 +1007,7 @@ pub async fn system_create(State(state): S, Extension(p): P, body: String) -> Pa
 
 pub async fn search(State(state): S, headers: HeaderMap, Extension(p): P, Query(q): Query<SearchParams>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let has_query = q.q.as_deref().is_some_and(|s| !s.trim().is_empty()) || !q.filters().is_empty();
         let res = if has_query { Some(cat::do_search(&state, &q).await?) } else { None };
         let base: Vec<(String, String)> =

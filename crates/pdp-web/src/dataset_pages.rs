@@ -18,7 +18,7 @@ use pdp_domain::roles::Permission;
 use crate::AppState;
 use crate::auth::{Principal, form_values};
 use crate::datasets::{self as ds, DatasetOut, ResolveInput, RowsParams};
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::pages::{Flash, Page, csrf, field, notice, page, see_other};
 
@@ -28,7 +28,7 @@ type P = Extension<Principal>;
 pub(crate) fn fmt_time(micros: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .to_offset(crate::clock::offset());
+        .to_offset(pdp_app::clock::offset());
     format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
 }
 
@@ -77,7 +77,7 @@ fn task_table(lang: Lang, p: &Principal, tasks: &[pdp_storage::QualityTask]) -> 
 /// `/datasets`: every dataset in scope with its state; the authority sees the whole region.
 pub async fn list(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let sets = ds::do_list_datasets(&state, &p).await?;
         let tasks = ds::do_list_tasks(&state, &p, false).await?;
         let overdue = sets.iter().filter(|d| d.overdue).count();
@@ -146,7 +146,7 @@ pub async fn detail(
     Query(f): Query<Flash>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let e = ds::visible_dataset(&state, &p, id).await?;
         let provider = p.org_id == Some(e.org_id) && p.allows(Permission::LoadData);
         let loads = state.storage.list_loads(&e.code).await?;
@@ -257,7 +257,7 @@ pub async fn correct(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let cells = form_values(&body, "cell");
         match ds::do_correct(&state, &p, id, version, row, cells).await {
             Ok(r) => see_other(&format!(
@@ -276,7 +276,7 @@ pub async fn correct(
 
 pub async fn resolve(State(state): S, headers: HeaderMap, Extension(p): P, Path(id): Path<i64>, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = ResolveInput { status: field(&body, "status"), response: field(&body, "response") };
         let t = ds::do_resolve(&state, &p, id, &input).await?;
         let back = match state.storage.get_entry_by_code(&t.dataset).await? {
@@ -291,7 +291,7 @@ pub async fn resolve(State(state): S, headers: HeaderMap, Extension(p): P, Path(
 
 /// The aggregation part of the dashboard: overdue datasets and open quality tasks, for the
 /// organisation's officer and for the authority's reviewers (R-AGG-05).
-pub async fn dashboard_tiles(state: &AppState, p: &Principal, lang: Lang) -> Result<Markup, ApiError> {
+pub async fn dashboard_tiles(state: &AppState, p: &Principal, lang: Lang) -> Result<Markup, AppError> {
     if !p.allows(Permission::ViewDatasets) {
         return Ok(html! {});
     }

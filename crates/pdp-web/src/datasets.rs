@@ -16,9 +16,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use pdp_audit::NewEvent;
-use pdp_domain::Localized;
 use pdp_domain::dataset::{QualityScores, QualityTaskKind, QualityTaskStatus, is_overdue};
 use pdp_lake::{Lake, LakeError, LoadMeta, LoadMode, LoadProgress, LoadReport, QuarantinedRow, RowSource};
 use pdp_storage::catalog::{EntryQuery, EntryVersion, EntryView};
@@ -29,8 +27,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::catalog::{Scope, json_or, path_or, query_or, review_scope};
-use crate::clock::{now_micros, today_date};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, AppError, ErrorBody};
+use pdp_app::clock::{now_micros, today_date};
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -48,50 +46,11 @@ pub struct DatasetsDoc;
 
 // ---------------------------------------------------------------- errors
 
-impl From<LakeError> for ApiError {
-    fn from(e: LakeError) -> Self {
-        let status = match &e {
-            LakeError::Io(_) | LakeError::Delta(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            LakeError::Empty | LakeError::NoSuchVersion(_) => StatusCode::NOT_FOUND,
-            LakeError::SchemaChanged(_) => StatusCode::CONFLICT,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
-            // The detail names files and directories of the server: it goes to the log, and
-            // the client gets the code alone.
-            tracing::error!(error = %e, "data lake failure");
-            return ApiError::new(
-                status,
-                e.code(),
-                "数据湖内部错误，已记录日志，请联系平台管理员",
-                "internal data lake error; it is logged, contact the platform administrator",
-            );
-        }
-        let details = match &e {
-            LakeError::Invalid(rows) => rows
-                .iter()
-                .flat_map(|r| {
-                    r.errors.iter().map(move |er| crate::catalog::ViolationOut {
-                        code: er.rule.clone(),
-                        path: format!("row {} {}", r.row, er.field),
-                        message_zh: er.message_zh.clone(),
-                        message_en: er.message_en.clone(),
-                        row: Some(r.row as usize),
-                        column: (!er.field.is_empty()).then(|| er.field.clone()),
-                    })
-                })
-                .collect(),
-            _ => vec![],
-        };
-        ApiError::new(status, e.code(), e.message_zh(), e.message_en()).with_details(details)
-    }
+fn no_lake() -> AppError {
+    AppError::unavailable("lake_unavailable", "数据湖未配置", "the data lake is not configured")
 }
 
-fn no_lake() -> ApiError {
-    ApiError::unavailable("lake_unavailable", "数据湖未配置", "the data lake is not configured")
-}
-
-pub(crate) fn lake(state: &AppState) -> Result<&Lake, ApiError> {
+pub(crate) fn lake(state: &AppState) -> Result<&Lake, AppError> {
     state.lake.as_ref().ok_or_else(no_lake)
 }
 
@@ -169,11 +128,11 @@ pub async fn load_and_record(
     source: Box<dyn RowSource>,
     progress: impl Fn(LoadProgress) + Send + Sync + 'static,
     event: NewEvent,
-) -> Result<LoadReport, ApiError> {
+) -> Result<LoadReport, AppError> {
     let report = lake.load(&entry.code, &entry.body, mode, today_date(), meta.clone(), source, progress).await?;
     let Some(version) = report.version else { return Ok(report) };
     let info = lake.version_info(&entry.code, version).await?;
-    let note = info.note.ok_or_else(|| ApiError::from(LakeError::Delta("commit without a note".into())))?;
+    let note = info.note.ok_or_else(|| AppError::from(LakeError::Delta("commit without a note".into())))?;
     let record = load_record(entry, version, &note);
     let scores = QualityScores::of(&note.stats, entry.body.frequency, 0.0);
     let mut ev = event;
@@ -192,7 +151,7 @@ pub async fn load_and_record(
 
 /// Records every committed version the database does not know yet (a process that died between
 /// its lake commit and its database record). Returns how many were recorded.
-pub async fn reconcile(storage: &dyn Storage, lake: &Lake) -> Result<usize, ApiError> {
+pub async fn reconcile(storage: &dyn Storage, lake: &Lake) -> Result<usize, AppError> {
     let entries = storage.list_entries(&EntryQuery { view: EntryView::Published, ..Default::default() }).await?;
     let mut n = 0;
     for e in entries {
@@ -236,13 +195,13 @@ pub async fn published_entry_of(storage: &dyn Storage, id: i64) -> Option<EntryV
 }
 
 /// A published entry by id: the dataset's definition.
-pub async fn published_entry(state: &AppState, id: i64) -> Result<EntryVersion, ApiError> {
-    published_entry_of(state.storage.as_ref(), id).await.ok_or_else(|| ApiError::not_found(&format!("dataset {id}")))
+pub async fn published_entry(state: &AppState, id: i64) -> Result<EntryVersion, AppError> {
+    published_entry_of(state.storage.as_ref(), id).await.ok_or_else(|| AppError::not_found(&format!("dataset {id}")))
 }
 
 /// The organisations whose datasets `p` may see: the own organisation, and the region's (or
 /// all) for the authority's reviewers and the platform administrator.
-pub async fn view_scope(state: &AppState, p: &Principal) -> Result<Scope, ApiError> {
+pub async fn view_scope(state: &AppState, p: &Principal) -> Result<Scope, AppError> {
     let mut scope = review_scope(state, p).await?;
     if p.user.roles.contains(&pdp_domain::roles::Role::PlatformAdmin) {
         scope.all = true;
@@ -253,8 +212,8 @@ pub async fn view_scope(state: &AppState, p: &Principal) -> Result<Scope, ApiErr
     Ok(scope)
 }
 
-fn not_provider() -> ApiError {
-    ApiError::not_allowed(
+fn not_provider() -> AppError {
+    AppError::not_allowed(
         "not_provider",
         "只有提供该数据的单位的数据专员可以执行此操作",
         "only a data officer of the providing organisation may do this",
@@ -262,7 +221,7 @@ fn not_provider() -> ApiError {
 }
 
 /// The dataset, if `p` is a data officer of its provider.
-pub async fn provider_entry(state: &AppState, p: &Principal, id: i64) -> Result<EntryVersion, ApiError> {
+pub async fn provider_entry(state: &AppState, p: &Principal, id: i64) -> Result<EntryVersion, AppError> {
     let e = published_entry(state, id).await?;
     if p.org_id != Some(e.org_id) || !p.allows(pdp_domain::roles::Permission::LoadData) {
         return Err(not_provider());
@@ -271,10 +230,10 @@ pub async fn provider_entry(state: &AppState, p: &Principal, id: i64) -> Result<
 }
 
 /// The dataset, if `p` may see its loads and scores.
-pub async fn visible_dataset(state: &AppState, p: &Principal, id: i64) -> Result<EntryVersion, ApiError> {
+pub async fn visible_dataset(state: &AppState, p: &Principal, id: i64) -> Result<EntryVersion, AppError> {
     let e = published_entry(state, id).await?;
     if !view_scope(state, p).await?.contains(e.org_id) {
-        return Err(ApiError::not_found(&format!("dataset {id}")));
+        return Err(AppError::not_found(&format!("dataset {id}")));
     }
     Ok(e)
 }
@@ -313,7 +272,7 @@ pub struct DatasetOut {
 
 /// Every dataset `p` may see with its state. `only_table` leaves out entries whose format is
 /// not a table (files, images, services are cataloged but not aggregated as rows).
-pub async fn do_list_datasets(state: &AppState, p: &Principal) -> Result<Vec<DatasetOut>, ApiError> {
+pub async fn do_list_datasets(state: &AppState, p: &Principal) -> Result<Vec<DatasetOut>, AppError> {
     let scope = view_scope(state, p).await?;
     let entries = state.storage.list_entries(&EntryQuery { view: EntryView::Published, ..Default::default() }).await?;
     let latest: BTreeMap<String, DatasetLoad> =
@@ -367,7 +326,7 @@ pub async fn do_list_datasets(state: &AppState, p: &Principal) -> Result<Vec<Dat
 
 /// Overdue datasets (R-AGG-05) as Prometheus metrics: the count of datasets, of overdue ones,
 /// and overdue ones per providing organisation.
-pub async fn overdue_summary(storage: &dyn Storage) -> Result<String, ApiError> {
+pub async fn overdue_summary(storage: &dyn Storage) -> Result<String, AppError> {
     let entries = storage.list_entries(&EntryQuery { view: EntryView::Published, ..Default::default() }).await?;
     let latest: BTreeMap<String, i64> =
         storage.latest_loads().await?.into_iter().map(|l| (l.dataset, l.loaded_at_micros)).collect();
@@ -397,7 +356,7 @@ pub async fn overdue_summary(storage: &dyn Storage) -> Result<String, ApiError> 
 
 /// The open quarantine of a dataset: refused rows of the latest full load and the loads after
 /// it that no correction has resolved yet, with their version.
-pub async fn open_quarantine(lake: &Lake, dataset: &str) -> Result<Vec<(u64, QuarantinedRow)>, ApiError> {
+pub async fn open_quarantine(lake: &Lake, dataset: &str) -> Result<Vec<(u64, QuarantinedRow)>, AppError> {
     let versions = lake.versions(dataset).await?;
     let start = versions
         .iter()
@@ -430,12 +389,12 @@ pub async fn do_correct(
     version: u64,
     row: u64,
     cells: Vec<String>,
-) -> Result<LoadReport, ApiError> {
+) -> Result<LoadReport, AppError> {
     let e = provider_entry(state, p, id).await?;
     let lake = lake(state)?;
     let open = open_quarantine(lake, &e.code).await?;
     if !open.iter().any(|(v, r)| *v == version && r.row == row) {
-        return Err(ApiError::not_found(&format!("quarantined row {row} of version {version}")));
+        return Err(AppError::not_found(&format!("quarantined row {row} of version {version}")));
     }
     let has_key = e.body.fields.iter().any(|f| f.rules.key);
     let mode = if has_key { LoadMode::Upsert } else { LoadMode::Append };
@@ -563,11 +522,11 @@ pub fn report_out(r: &LoadReport) -> LoadReportOut {
     }
 }
 
-fn parse_mode(s: Option<&str>) -> Result<LoadMode, ApiError> {
+fn parse_mode(s: Option<&str>) -> Result<LoadMode, AppError> {
     match s {
         None | Some("") => Ok(LoadMode::Full),
         Some(m) => LoadMode::parse(m).ok_or_else(|| {
-            ApiError::bad_request(
+            AppError::bad_request(
                 "load_bad_mode",
                 format!("未知的加载方式“{m}”（full、upsert、append）"),
                 format!("unknown load mode {m:?} (full, upsert, append)"),
@@ -577,16 +536,16 @@ fn parse_mode(s: Option<&str>) -> Result<LoadMode, ApiError> {
 }
 
 /// Streams a request body to a temporary file, so an upload of any size uses little memory.
-async fn spool(body: Body, max: u64) -> Result<tempfile::NamedTempFile, ApiError> {
+async fn spool(body: Body, max: u64) -> Result<tempfile::NamedTempFile, AppError> {
     use futures::StreamExt;
     use tokio::io::AsyncWriteExt;
-    let tmp = tempfile::NamedTempFile::new().map_err(|e| ApiError::from(LakeError::Io(e.to_string())))?;
-    let mut f = tokio::fs::File::from_std(tmp.reopen().map_err(|e| ApiError::from(LakeError::Io(e.to_string())))?);
+    let tmp = tempfile::NamedTempFile::new().map_err(|e| AppError::from(LakeError::Io(e.to_string())))?;
+    let mut f = tokio::fs::File::from_std(tmp.reopen().map_err(|e| AppError::from(LakeError::Io(e.to_string())))?);
     let mut stream = body.into_data_stream();
     let mut written: u64 = 0;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::bad_request("upload_interrupted", format!("上传中断：{e}"), format!("upload interrupted: {e}"))
+            AppError::bad_request("upload_interrupted", format!("上传中断：{e}"), format!("upload interrupted: {e}"))
         })?;
         // The spool file is deleted on the way out (NamedTempFile), so a refused upload leaves
         // nothing on disk.
@@ -594,9 +553,9 @@ async fn spool(body: Body, max: u64) -> Result<tempfile::NamedTempFile, ApiError
         if written > max {
             return Err(crate::limits::upload_too_large(max));
         }
-        f.write_all(&chunk).await.map_err(|e| ApiError::from(LakeError::Io(e.to_string())))?;
+        f.write_all(&chunk).await.map_err(|e| AppError::from(LakeError::Io(e.to_string())))?;
     }
-    f.flush().await.map_err(|e| ApiError::from(LakeError::Io(e.to_string())))?;
+    f.flush().await.map_err(|e| AppError::from(LakeError::Io(e.to_string())))?;
     Ok(tmp)
 }
 
@@ -607,7 +566,7 @@ pub async fn do_upload(
     id: i64,
     q: &UploadParams,
     body: Body,
-) -> Result<LoadReport, ApiError> {
+) -> Result<LoadReport, AppError> {
     let e = provider_entry(state, p, id).await?;
     let lake = lake(state)?.clone();
     let filename = q.filename.clone().unwrap_or_default();
@@ -616,14 +575,14 @@ pub async fn do_upload(
         _ => pdp_lake::SourceFormat::from_name(&filename),
     }
     .ok_or_else(|| {
-        ApiError::bad_request(
+        AppError::bad_request(
             "load_bad_format",
             "请指定文件格式：csv、jsonl、xlsx 或 parquet",
             "declare the file format: csv, jsonl, xlsx or parquet",
         )
     })?;
     let encoding = pdp_lake::Encoding::parse(q.encoding.as_deref().unwrap_or("auto")).ok_or_else(|| {
-        ApiError::bad_request(
+        AppError::bad_request(
             "load_bad_encoding",
             "未知的编码（auto、utf-8、gbk）",
             "unknown encoding (auto, utf-8, gbk)",
@@ -702,11 +661,11 @@ pub async fn push_rows(
     let id = path_or(id)?;
     let input = json_or(body)?;
     if input.batch_id.trim().is_empty() || input.batch_id.len() > 200 {
-        return Err(ApiError::bad_request(
+        return Err(ApiError(AppError::bad_request(
             "push_bad_batch_id",
             "batch_id 不能为空，且不超过 200 个字符",
             "batch_id must be 1 to 200 characters",
-        ));
+        )));
     }
     let e = provider_entry(&state, &p, id).await?;
     let has_key = e.body.fields.iter().any(|f| f.rules.key);
@@ -809,13 +768,13 @@ pub struct DisputedCell {
 }
 
 /// Reads rows of the provider's own dataset (audited).
-pub async fn do_read_rows(state: &AppState, p: &Principal, id: i64, q: &RowsParams) -> Result<RowsOut, ApiError> {
+pub async fn do_read_rows(state: &AppState, p: &Principal, id: i64, q: &RowsParams) -> Result<RowsOut, AppError> {
     let offset = crate::limits::offset(state, q.offset)?;
     let e = provider_entry(state, p, id).await?;
     let filter = match (&q.column, &q.value) {
         (Some(c), Some(v)) if !c.is_empty() => {
             if !e.body.fields.iter().any(|f| &f.name == c) {
-                return Err(ApiError::bad_request(
+                return Err(AppError::bad_request(
                     "unknown_field",
                     format!("没有字段“{c}”"),
                     format!("no field {c:?}"),
@@ -859,7 +818,7 @@ pub async fn read_rows(
 }
 
 /// Quality tasks the caller may see (open ones unless `all`).
-pub async fn do_list_tasks(state: &AppState, p: &Principal, all: bool) -> Result<Vec<QualityTask>, ApiError> {
+pub async fn do_list_tasks(state: &AppState, p: &Principal, all: bool) -> Result<Vec<QualityTask>, AppError> {
     let scope = view_scope(state, p).await?;
     let tasks = state.storage.list_quality_tasks(None, !all).await?;
     Ok(tasks.into_iter().filter(|t| scope.contains(t.org_id)).collect())
@@ -897,22 +856,22 @@ pub async fn do_resolve(
     p: &Principal,
     id: i64,
     input: &ResolveInput,
-) -> Result<QualityTask, ApiError> {
+) -> Result<QualityTask, AppError> {
     let t =
-        state.storage.get_quality_task(id).await?.ok_or_else(|| ApiError::not_found(&format!("quality task {id}")))?;
+        state.storage.get_quality_task(id).await?.ok_or_else(|| AppError::not_found(&format!("quality task {id}")))?;
     if p.org_id != Some(t.org_id) || !p.allows(pdp_domain::roles::Permission::LoadData) {
         return Err(not_provider());
     }
     let status =
         QualityTaskStatus::parse(&input.status).filter(|s| *s != QualityTaskStatus::Open).ok_or_else(|| {
-            ApiError::bad_request(
+            AppError::bad_request(
                 "task_bad_status",
                 "处理结果应为 confirmed（确认无误）或 corrected（已更正）",
                 "status must be confirmed or corrected",
             )
         })?;
     if input.response.trim().is_empty() {
-        return Err(ApiError::bad_request("task_response_required", "请填写处理说明", "a response is required"));
+        return Err(AppError::bad_request("task_response_required", "请填写处理说明", "a response is required"));
     }
     let ev = p.event("quality.task.resolve", "");
     Ok(state.storage.resolve_quality_task(id, status, input.response.trim(), p.user.id, ev).await?)

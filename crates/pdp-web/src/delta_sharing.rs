@@ -29,10 +29,10 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::clock::{now_micros, today_date};
 use crate::datasets::lake;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::sharing::{grant_for_access, sha256_hex};
+use pdp_app::clock::{now_micros, today_date};
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -44,10 +44,10 @@ const URL_TTL_MICROS: i64 = 15 * 60 * 1_000_000;
 
 /// An error in the protocol's shape, `{"errorCode", "message"}`, keeping the platform's
 /// stable code beside it.
-pub struct DsError(ApiError);
+pub struct DsError(AppError);
 
-impl From<ApiError> for DsError {
-    fn from(e: ApiError) -> Self {
+impl From<AppError> for DsError {
+    fn from(e: AppError) -> Self {
         Self(e)
     }
 }
@@ -55,7 +55,8 @@ impl From<ApiError> for DsError {
 impl IntoResponse for DsError {
     fn into_response(self) -> Response {
         let e = self.0;
-        let code = match e.status {
+        let status = crate::error::status_of(e.kind);
+        let code = match status {
             StatusCode::NOT_FOUND => "RESOURCE_DOES_NOT_EXIST",
             StatusCode::FORBIDDEN => "PERMISSION_DENIED",
             StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
@@ -63,7 +64,7 @@ impl IntoResponse for DsError {
             _ => "INTERNAL_ERROR",
         };
         let body = json!({"errorCode": code, "message": format!("{} ({})", e.en, e.zh), "code": e.code});
-        (e.status, axum::Json(body)).into_response()
+        (status, axum::Json(body)).into_response()
     }
 }
 
@@ -79,7 +80,7 @@ fn table_name(g: &Grant) -> String {
 }
 
 fn not_found(what: &str) -> DsError {
-    DsError(ApiError::not_found(what))
+    DsError(AppError::not_found(what))
 }
 
 /// The caller's usable bulk grants.
@@ -90,7 +91,7 @@ async fn bulk_grants(state: &AppState, p: &Principal) -> R<Vec<Grant>> {
         .storage
         .list_grants(&GrantQuery { user_org: Some(org), ..Default::default() })
         .await
-        .map_err(ApiError::from)?;
+        .map_err(AppError::from)?;
     Ok(grants
         .into_iter()
         .filter(|g| g.mode == ShareMode::Bulk && g.status == GrantStatus::Active && today <= g.expires_on)
@@ -169,7 +170,7 @@ fn ndjson_response(body: String, version: u64) -> Response {
 }
 
 async fn version_of(state: &AppState, g: &Grant) -> R<u64> {
-    Ok(lake(state)?.latest_version(&g.dataset).await.map_err(ApiError::from)?)
+    Ok(lake(state)?.latest_version(&g.dataset).await.map_err(AppError::from)?)
 }
 
 pub async fn version(
@@ -208,10 +209,10 @@ pub async fn metadata(
 
 /// Where the served file of a grant at a table version lives: beside the tables, under
 /// `_shares/`, never inside a table's directory.
-pub(crate) fn share_file(state: &AppState, grant: i64, version: u64) -> Result<PathBuf, ApiError> {
+pub(crate) fn share_file(state: &AppState, grant: i64, version: u64) -> Result<PathBuf, AppError> {
     let root = lake(state)?.root().to_file_path().map_err(|_| {
-        ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
+        AppError::new(
+            crate::error::ErrorKind::Unsupported,
             "delta_sharing_needs_local_lake",
             "Delta Sharing 目前只支持本地目录中的数据湖",
             "Delta Sharing serves files from a data lake in a local directory only, for now",
@@ -247,7 +248,7 @@ pub(crate) fn remove_share_files(state: &AppState, grant: i64, keep: Option<u64>
 
 /// Deletes the copies of every grant that no longer serves (revoked, expired; run hourly by
 /// `pdp serve`), and the superseded versions of those that do.
-pub async fn sweep_share_files(state: &AppState) -> Result<usize, ApiError> {
+pub async fn sweep_share_files(state: &AppState) -> Result<usize, AppError> {
     let mut removed = 0;
     for g in state.storage.list_grants(&pdp_storage::GrantQuery::default()).await? {
         // Only grants with copies on disk cost anything more (a lake table opened for the latest
@@ -294,7 +295,7 @@ pub async fn query(
     let latest = version_of(&state, &g).await?;
     for key in ["version", "timestamp", "startingVersion"] {
         if hints.get(key).is_some_and(|v| !v.is_null() && v.as_u64() != Some(latest)) {
-            return Err(DsError(ApiError::bad_request(
+            return Err(DsError(AppError::bad_request(
                 "delta_sharing_latest_only",
                 "授权只提供数据的最新版本",
                 "a grant serves the latest version of the data only",
@@ -311,7 +312,7 @@ pub async fn query(
             lake(&state)?
                 .write_selection(&a.g.dataset, &a.selection(columns.clone()), &path, |row| a.protect(&rules, row))
                 .await
-                .map_err(ApiError::from)?
+                .map_err(AppError::from)?
         }
     };
     let expires_micros = now_micros() + URL_TTL_MICROS;
@@ -335,13 +336,13 @@ pub async fn query(
         &sha256_hex(out.as_bytes()),
     );
     ev.action = "share.access.delta_sharing".into();
-    state.record_access(g.id, 1, w.rows as i64, ev).await.map_err(ApiError::from)?;
+    state.record_access(g.id, 1, w.rows as i64, ev).await.map_err(AppError::from)?;
     Ok(ndjson_response(out, latest))
 }
 
-fn io_error(e: &std::io::Error) -> ApiError {
+fn io_error(e: &std::io::Error) -> AppError {
     tracing::error!(error = %e, "delta sharing: reading a served file failed");
-    ApiError::internal("io_error", "读取文件失败", "reading the file failed")
+    AppError::internal("io_error", "读取文件失败", "reading the file failed")
 }
 
 /// One `bytes=` range of a file of `len` bytes, as an inclusive start and end.
@@ -367,8 +368,8 @@ fn parse_range(h: &str, len: u64) -> Option<(u64, u64)> {
 /// Parquet readers use to read the footer first.
 pub async fn file(State(state): S, headers: HeaderMap, Path(token): Path<String>) -> R<Response> {
     let refused = || {
-        DsError(ApiError::new(
-            StatusCode::NOT_FOUND,
+        DsError(AppError::new(
+            crate::error::ErrorKind::NotFound,
             "delta_sharing_bad_url",
             "文件地址无效或已过期，请重新查询",
             "the file URL is invalid or has expired; query the table again",
@@ -390,7 +391,7 @@ pub async fn file(State(state): S, headers: HeaderMap, Path(token): Path<String>
     if expires < now_micros() {
         return Err(refused());
     }
-    let g = state.storage.get_grant(grant).await.map_err(ApiError::from)?.ok_or_else(refused)?;
+    let g = state.storage.get_grant(grant).await.map_err(AppError::from)?.ok_or_else(refused)?;
     sharing::check_access(g.status, g.expires_on, today_date(), ShareMode::Bulk, ShareMode::Bulk)
         .map_err(|e| DsError(crate::sharing::denied(&e)))?;
     let path = share_file(&state, grant, version)?;
@@ -417,7 +418,7 @@ pub async fn file(State(state): S, headers: HeaderMap, Path(token): Path<String>
     ev.actor = format!("signed-url:grant:{grant}");
     ev.org_id = Some(g.user_org_id);
     ev.purpose = format!("version={version} bytes={start}-{end} of {len}");
-    state.audit.append(ev).await.map_err(ApiError::from)?;
+    state.audit.append(ev).await.map_err(AppError::from)?;
     f.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| io_error(&e))?;
     let stream = futures::stream::unfold((f.take(count), vec![0u8; 64 * 1024]), |(mut r, mut buf)| async move {
         match r.read(&mut buf).await {

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::documents as docs;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::pages::{Page, page};
 
@@ -35,7 +35,7 @@ pub async fn documents_page(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let holder = crate::pages::field(&body, "holder");
         let out = docs::do_fetch(&state, &p, id, &holder).await?;
         page(
@@ -93,7 +93,7 @@ pub async fn document_verify_page(
     Query(q): Query<DigestQuery>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let digest = q.digest.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
         let verdict = match &digest {
             Some(d) => Some(

@@ -24,10 +24,10 @@ use crate::AppState;
 use crate::api::rfc3339;
 use crate::auth::Principal;
 use crate::catalog::{json_or, path_or};
-use crate::clock::now_micros;
 use crate::datasets::lake;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, AppError, ErrorBody};
 use crate::sharing::{self, org_name, sha256_hex};
+use pdp_app::clock::now_micros;
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -89,10 +89,10 @@ pub async fn fetch(
     Ok(Json(do_fetch(&state, &p, id, &input.holder).await?))
 }
 
-pub async fn do_fetch(state: &AppState, p: &Principal, id: i64, holder: &str) -> Result<DocumentsOut, ApiError> {
+pub async fn do_fetch(state: &AppState, p: &Principal, id: i64, holder: &str) -> Result<DocumentsOut, AppError> {
     let a = sharing::grant_for_access(state, p, id, ShareMode::View).await?;
     if !document::is_licence(&a.e.body) {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "document_not_licence",
             "该授权的数据不是电子证照资源，请使用查询功能",
             "the grant's resource is not an electronic licence resource; look records up instead",
@@ -100,14 +100,14 @@ pub async fn do_fetch(state: &AppState, p: &Principal, id: i64, holder: &str) ->
     }
     let holder = holder.trim();
     if holder.is_empty() || holder.chars().count() > 64 {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "document_holder_required",
             "请提供申请人的身份证号码或统一社会信用代码",
             "give the applicant's citizen ID number or unified social credit code",
         ));
     }
     let holder_field = a.e.body.identifier_field.clone().ok_or_else(|| {
-        ApiError::bad_request(
+        AppError::bad_request(
             "document_no_holder_field",
             "该证照资源没有登记持证人标识字段",
             "the licence resource names no identifier field for the holder",
@@ -211,8 +211,8 @@ pub async fn verify(
     Ok(Json(do_verify(&state, &p, &json_or(body)?).await?))
 }
 
-fn bad_digest() -> ApiError {
-    ApiError::bad_request(
+fn bad_digest() -> AppError {
+    AppError::bad_request(
         "document_bad_digest",
         "数字摘要应为 64 位小写十六进制字符，或提供完整的证照内容",
         "the digest is 64 lowercase hex digits; or send the whole document",
@@ -223,12 +223,12 @@ pub async fn do_verify(
     state: &AppState,
     p: &Principal,
     input: &VerifyDocumentInput,
-) -> Result<DocumentVerdict, ApiError> {
+) -> Result<DocumentVerdict, AppError> {
     let digest = match (&input.document, &input.digest) {
         (Some(d), given) => {
             let computed = d.digest();
             if given.as_deref().is_some_and(|g| g.trim() != computed) {
-                return Err(ApiError::bad_request(
+                return Err(AppError::bad_request(
                     "document_digest_mismatch",
                     "所附摘要与证照内容不符：证照内容已被改动",
                     "the digest given does not match the document: its contents were changed",

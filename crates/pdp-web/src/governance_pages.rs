@@ -19,7 +19,7 @@ use pdp_domain::subject::SubjectKind;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::dataset_pages::fmt_time;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::objections as obj;
 use crate::pages::{Flash, Page, csrf, field, notice, page, see_other};
@@ -28,14 +28,14 @@ use crate::sources as src;
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
 
-fn kind_or(s: &str) -> Result<SubjectKind, ApiError> {
-    SubjectKind::parse(s).ok_or_else(|| ApiError::not_found(&format!("subject kind {s}")))
+fn kind_or(s: &str) -> Result<SubjectKind, AppError> {
+    SubjectKind::parse(s).ok_or_else(|| AppError::not_found(&format!("subject kind {s}")))
 }
 
 /// `/sources`: the authority's page.
 pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let sources = state.storage.list_sources().await?;
         // Conflicts name people with both values: the city's authority sees them (audited).
         let (run, conflicts) = if src::city_authority(&state, &p).await.is_ok() {
@@ -132,7 +132,7 @@ pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query
 
 pub async fn source_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = src::SourceInput {
             subject: field(&body, "subject"),
             element: field(&body, "element").trim().to_string(),
@@ -154,7 +154,7 @@ pub async fn source_submit(State(state): S, headers: HeaderMap, Extension(p): P,
 
 pub async fn crosscheck_submit(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let lake = crate::datasets::lake(&state)?;
         src::city_authority(&state, &p).await?;
         let run =
@@ -173,7 +173,7 @@ pub async fn crosscheck_submit(State(state): S, headers: HeaderMap, Extension(p)
 
 pub async fn return_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = src::ReturnInput {
             entry_id: crate::pages::opt_i64(&body, "entry_id")?.unwrap_or_default(),
             region_id: crate::pages::opt_i64(&body, "region_id")?.unwrap_or_default(),
@@ -202,7 +202,7 @@ pub async fn return_page(
     Query(q): Query<src::ReturnRowsParams>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let rows = src::do_return_rows(&state, &p, id, &q).await?;
         page(lang, Some(&p), "/datasets", &format!("{} #{id}", lang.t("回流数据", "Returned data")), html! {
             p { (lang.t("版本 ", "Version ")) (rows.version) " · " (lang.t("共 ", "")) (rows.total) (lang.t(" 行（访问已记录）", " rows (this read is logged)")) }
@@ -232,7 +232,7 @@ pub async fn base(
     Query(q): Query<BaseQuery>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let kind = kind_or(&kind)?;
         let offset = q.offset.unwrap_or(0);
         let view = src::do_base_view(&state, &p, kind, &src::BaseParams { prefix: q.prefix.clone(), offset: Some(offset), limit: Some(50) }).await?;
@@ -296,7 +296,7 @@ pub async fn subject(
 ) -> Page {
     let lang = Lang::from_headers(&headers);
     let key = field(&body, "key");
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let kind = kind_or(&kind)?;
         let s = src::do_subject(&state, &p, kind, &key).await?;
         page(lang, Some(&p), "/base/person", &format!("{} {}", lang.t(kind.label_zh(), kind.label_en()), s.key), html! {
@@ -357,7 +357,7 @@ fn objection_table(lang: Lang, list: &[obj::ObjectionOut]) -> Markup {
 /// `/objections`: the objections the user may see, and the form to raise one.
 pub async fn objections(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let list = obj::do_list(&state, &p, &obj::ListParams::default()).await?;
         let entries = state.storage.list_entries(&pdp_storage::catalog::EntryQuery { view: pdp_storage::catalog::EntryView::Published, ..Default::default() }).await?;
         let keyed: Vec<_> = entries.iter().filter(|e| e.body.fields.iter().filter(|f| f.rules.key).count() == 1).collect();
@@ -388,7 +388,7 @@ pub async fn objections(State(state): S, headers: HeaderMap, Extension(p): P, Qu
 
 pub async fn objection_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = obj::ObjectionInput {
             entry_id: crate::pages::opt_i64(&body, "entry_id")?.unwrap_or_default(),
             key: field(&body, "key"),
@@ -419,7 +419,7 @@ pub async fn objection(
     Query(f): Query<Flash>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let o = obj::do_get(&state, &p, id).await?;
         page(lang, Some(&p), "/objections", &format!("{} #{id}", lang.t("数据异议", "Objection")), html! {
             (notice(f.ok.as_deref(), lang))
@@ -473,7 +473,7 @@ pub async fn answer_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let value = field(&body, "corrected_value");
         let input = obj::AnswerInput {
             decision: field(&body, "decision"),
@@ -509,7 +509,7 @@ fn date_list(s: &str) -> Vec<String> {
 /// authority the form that adds next year's table.
 pub async fn calendar(State(state): S, headers: HeaderMap, Extension(p): P, Query(q): Query<CalendarQuery>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let cal = crate::calendar::do_calendar(&state);
         let computed = match (&q.from, q.days) {
             (Some(from), Some(days)) if !from.trim().is_empty() => {
@@ -518,7 +518,7 @@ pub async fn calendar(State(state): S, headers: HeaderMap, Extension(p): P, Quer
             }
             _ => None,
         };
-        let next = crate::clock::today_date().year() + 1;
+        let next = pdp_app::clock::today_date().year() + 1;
         page(lang, Some(&p), "/calendar", lang.t("工作日历", "Working-day calendar"), html! {
             (notice(q.ok.as_deref(), lang))
             @if let Some(y) = cal.missing_next_year {
@@ -572,10 +572,10 @@ pub async fn calendar(State(state): S, headers: HeaderMap, Extension(p): P, Quer
 
 pub async fn calendar_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let year = crate::pages::opt_i64(&body, "year")?.unwrap_or_default();
         let year = i32::try_from(year)
-            .map_err(|_| ApiError::bad_request("invalid_input", "年度无效", "the year is not valid"))?;
+            .map_err(|_| AppError::bad_request("invalid_input", "年度无效", "the year is not valid"))?;
         let input = crate::calendar::HolidayTableInput {
             source: field(&body, "source"),
             holidays: date_list(&field(&body, "holidays")),

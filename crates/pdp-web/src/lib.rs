@@ -13,7 +13,6 @@ pub mod auth;
 pub mod calendar;
 pub mod catalog;
 pub mod catalog_pages;
-pub mod clock;
 pub mod dataset_pages;
 pub mod datasets;
 pub mod delta_sharing;

@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 pub use pdp_interchange::xlsx::SheetLimits;
 use tokio::sync::Semaphore;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, AppError};
 
 /// The configured bounds.
 #[derive(Debug, Clone)]
@@ -70,19 +69,23 @@ impl Gates {
 /// its response is dropped (its transaction rolls back) and answered 503.
 pub async fn bound(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let Ok(_permit) = state.gates.in_flight.clone().try_acquire_owned() else {
-        return ApiError::unavailable("server_busy", "服务器繁忙，请稍后再试", "the server is busy; retry shortly")
-            .into_response();
+        return ApiError(AppError::unavailable(
+            "server_busy",
+            "服务器繁忙，请稍后再试",
+            "the server is busy; retry shortly",
+        ))
+        .into_response();
     };
     match tokio::time::timeout(state.settings.limits.request_timeout, next.run(req)).await {
         Ok(res) => res,
-        Err(_) => ApiError::unavailable(
+        Err(_) => ApiError(AppError::unavailable(
             "request_timeout",
             format!("请求处理超过 {} 秒，已中止", state.settings.limits.request_timeout.as_secs()),
             format!(
                 "the request took longer than {} s and was stopped",
                 state.settings.limits.request_timeout.as_secs()
             ),
-        )
+        ))
         .into_response(),
     }
 }
@@ -92,19 +95,19 @@ pub async fn bound(State(state): State<Arc<AppState>>, req: Request, next: Next)
 pub async fn on_cpu<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    let internal = || ApiError::internal("internal", "内部错误", "internal error");
+) -> Result<T, AppError> {
+    let internal = || AppError::internal("internal", "内部错误", "internal error");
     let _permit = state.gates.cpu.clone().acquire_owned().await.map_err(|_| internal())?;
     tokio::task::spawn_blocking(f).await.map_err(|_| internal())
 }
 
 /// An offset from a query, refused past `limits.max_offset` (or below zero) with a clear 400.
-pub fn offset<T: TryInto<u64> + Copy + std::fmt::Display>(state: &AppState, v: Option<T>) -> Result<usize, ApiError> {
+pub fn offset<T: TryInto<u64> + Copy + std::fmt::Display>(state: &AppState, v: Option<T>) -> Result<usize, AppError> {
     let Some(v) = v else { return Ok(0) };
     let max = state.settings.limits.max_offset;
     match v.try_into() {
         Ok(n) if n <= max => Ok(n as usize),
-        _ => Err(ApiError::bad_request(
+        _ => Err(AppError::bad_request(
             "offset_out_of_range",
             format!("offset 须在 0 到 {max} 之间（收到 {v}），请缩小查询条件"),
             format!("offset must be between 0 and {max} (got {v}); narrow the query instead"),
@@ -113,9 +116,9 @@ pub fn offset<T: TryInto<u64> + Copy + std::fmt::Display>(state: &AppState, v: O
 }
 
 /// The error of an upload past `limits.upload_bytes`.
-pub fn upload_too_large(max: u64) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
+pub fn upload_too_large(max: u64) -> AppError {
+    AppError::new(
+        crate::error::ErrorKind::TooLarge,
         "upload_too_large",
         format!("上传文件超过 {} MiB 上限", max >> 20),
         format!("the upload is larger than the limit of {} MiB", max >> 20),

@@ -28,9 +28,9 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::catalog::{json_or, path_or, query_or, review_scope};
-use crate::clock::{now_micros, today_date};
 use crate::datasets::{lake, load_and_record, published_entry};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, AppError, ErrorBody};
+use pdp_app::clock::{now_micros, today_date};
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -47,11 +47,11 @@ pub struct ObjectionsDoc;
 pub const MAX_EVIDENCE_BYTES: usize = 5 * 1024 * 1024;
 
 /// The key field of a dataset an objection can address: its one key field.
-fn key_field(e: &EntryVersion) -> Result<&pdp_domain::catalog::Field, ApiError> {
+fn key_field(e: &EntryVersion) -> Result<&pdp_domain::catalog::Field, AppError> {
     let keys: Vec<_> = e.body.fields.iter().filter(|f| f.rules.key).collect();
     match keys.as_slice() {
         [k] => Ok(k),
-        _ => Err(ApiError::bad_request(
+        _ => Err(AppError::bad_request(
             "objection_no_key",
             "该数据没有唯一的主键字段，无法定位记录",
             "the dataset has no single key field, so a record cannot be addressed",
@@ -61,7 +61,7 @@ fn key_field(e: &EntryVersion) -> Result<&pdp_domain::catalog::Field, ApiError> 
 
 /// Marks open objections past their due date as escalated (R-OBJ-02). Called before listings
 /// and by the server's hourly sweep; idempotent.
-pub async fn escalate_due(storage: &dyn pdp_storage::Storage) -> Result<usize, ApiError> {
+pub async fn escalate_due(storage: &dyn pdp_storage::Storage) -> Result<usize, AppError> {
     let n = storage.escalate_objections(today_date(), now_micros()).await?.len();
     if n > 0 {
         tracing::info!(escalated = n, "objections past their due date went to the authority");
@@ -104,7 +104,7 @@ pub struct ObjectionOut {
 }
 
 /// Whether `p` may see `o`: the raiser, the provider's staff, and the authority of the region.
-async fn may_see(state: &AppState, p: &Principal, o: &Objection) -> Result<bool, ApiError> {
+async fn may_see(state: &AppState, p: &Principal, o: &Objection) -> Result<bool, AppError> {
     if o.raised_by == p.user.id || (p.org_id == Some(o.org_id) && p.allows(Permission::ViewDatasets)) {
         return Ok(true);
     }
@@ -135,18 +135,18 @@ async fn out(state: &AppState, p: &Principal, mut o: Objection) -> ObjectionOut 
         status_zh: status.label_zh().into(),
         status_en: status.label_en().into(),
         overdue: objection_overdue(status, due, today_date()),
-        due_provisional: state.catalog.calendar.get().is_provisional(crate::clock::date_of(o.raised_at_micros), due),
+        due_provisional: state.catalog.calendar.get().is_provisional(pdp_app::clock::date_of(o.raised_at_micros), due),
         can_answer: can_answer(p, &o),
         o,
     }
 }
 
-pub async fn do_raise(state: &AppState, p: &Principal, input: &ObjectionInput) -> Result<ObjectionOut, ApiError> {
+pub async fn do_raise(state: &AppState, p: &Principal, input: &ObjectionInput) -> Result<ObjectionOut, AppError> {
     let e = published_entry(state, input.entry_id).await?;
     let key_field = key_field(&e)?.name.clone();
     let key = input.key.trim().to_string();
     if input.field == key_field || !e.body.fields.iter().any(|f| f.name == input.field) {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "objection_bad_field",
             format!("“{}”不是该数据可提出异议的字段", input.field),
             format!("{:?} is not a field of this dataset that can be disputed", input.field),
@@ -155,7 +155,7 @@ pub async fn do_raise(state: &AppState, p: &Principal, input: &ObjectionInput) -
     let reason = input.reason.trim();
     if reason.is_empty() || reason.chars().count() > 2000 || input.claimed_value.chars().count() > 500 || key.is_empty()
     {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "objection_incomplete",
             "请填写记录标识和异议理由（理由不超过 2000 字，主张的值不超过 500 字）",
             "give the record key and a reason (reason at most 2000 characters, claimed value at most 500)",
@@ -164,8 +164,8 @@ pub async fn do_raise(state: &AppState, p: &Principal, input: &ObjectionInput) -
     let lake = lake(state)?;
     let page = lake.rows(&e.code, None, Some((&key_field, &key)), 0, 1).await?;
     let Some(row) = page.rows.first() else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
+        return Err(AppError::new(
+            crate::error::ErrorKind::NotFound,
             "record_not_found",
             "该数据中没有这条记录",
             "the dataset has no such record",
@@ -183,13 +183,13 @@ pub async fn do_raise(state: &AppState, p: &Principal, input: &ObjectionInput) -
         })
         .await?;
     if mine.iter().any(|o| o.record_key == key && o.field == input.field) {
-        return Err(ApiError::conflict(
+        return Err(AppError::conflict(
             "objection_exists",
             "您对该值的异议正在核查中",
             "your objection to this value is already under review",
         ));
     }
-    let due = objection_due(&state.catalog.calendar.get(), today_date()).map_err(|e| ApiError::domain(&e))?.due;
+    let due = objection_due(&state.catalog.calendar.get(), today_date()).map_err(|e| AppError::domain(&e))?.due;
     let raiser_kind = if p.user.roles.contains(&Role::PublicUser) { RaiserKind::Subject } else { RaiserKind::User };
     let o = state
         .storage
@@ -238,7 +238,7 @@ pub struct ListParams {
 
 /// Every objection `p` may see: raised by them, addressed to their organisation, or (for the
 /// authority) of their region.
-pub async fn do_list(state: &AppState, p: &Principal, q: &ListParams) -> Result<Vec<ObjectionOut>, ApiError> {
+pub async fn do_list(state: &AppState, p: &Principal, q: &ListParams) -> Result<Vec<ObjectionOut>, AppError> {
     escalate_due(state.storage.as_ref()).await?;
     let query = ObjectionQuery {
         open_only: q.open.unwrap_or(false),
@@ -269,11 +269,11 @@ pub async fn list(
     Ok(Json(do_list(&state, &p, &query_or(q)?).await?))
 }
 
-pub async fn do_get(state: &AppState, p: &Principal, id: i64) -> Result<ObjectionOut, ApiError> {
+pub async fn do_get(state: &AppState, p: &Principal, id: i64) -> Result<ObjectionOut, AppError> {
     escalate_due(state.storage.as_ref()).await?;
-    let o = state.storage.get_objection(id).await?.ok_or_else(|| ApiError::not_found(&format!("objection {id}")))?;
+    let o = state.storage.get_objection(id).await?.ok_or_else(|| AppError::not_found(&format!("objection {id}")))?;
     if !may_see(state, p, &o).await? {
-        return Err(ApiError::not_found(&format!("objection {id}")));
+        return Err(AppError::not_found(&format!("objection {id}")));
     }
     Ok(out(state, p, o).await)
 }
@@ -305,28 +305,28 @@ pub async fn do_answer(
     p: &Principal,
     id: i64,
     input: &AnswerInput,
-) -> Result<ObjectionOut, ApiError> {
-    let o = state.storage.get_objection(id).await?.ok_or_else(|| ApiError::not_found(&format!("objection {id}")))?;
+) -> Result<ObjectionOut, AppError> {
+    let o = state.storage.get_objection(id).await?.ok_or_else(|| AppError::not_found(&format!("objection {id}")))?;
     if !may_see(state, p, &o).await? {
-        return Err(ApiError::not_found(&format!("objection {id}")));
+        return Err(AppError::not_found(&format!("objection {id}")));
     }
     if p.org_id != Some(o.org_id) || !p.allows(Permission::LoadData) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "not_provider",
             "只有提供该数据的单位的数据专员可以答复异议",
             "only a data officer of the providing organisation may answer an objection",
         ));
     }
     if o.status != ObjectionStatus::Open {
-        return Err(ApiError::conflict("objection_closed", "该异议已答复", "the objection has been answered"));
+        return Err(AppError::conflict("objection_closed", "该异议已答复", "the objection has been answered"));
     }
     let response = input.response.trim();
     if response.is_empty() {
-        return Err(ApiError::bad_request("objection_response_required", "请填写核查说明", "a response is required"));
+        return Err(AppError::bad_request("objection_response_required", "请填写核查说明", "a response is required"));
     }
     let decision =
         ObjectionStatus::parse(&input.decision).filter(|s| *s != ObjectionStatus::Open).ok_or_else(|| {
-            ApiError::bad_request(
+            AppError::bad_request(
                 "objection_bad_decision",
                 "核查结论应为 confirmed（核实无误）或 corrected（已更正）",
                 "the decision must be confirmed or corrected",
@@ -339,8 +339,8 @@ pub async fn do_answer(
         let lake = lake(state)?;
         let page = lake.rows(&e.code, None, Some((&key, &o.record_key)), 0, 1).await?;
         let Some(row) = page.rows.first() else {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
+            return Err(AppError::new(
+                crate::error::ErrorKind::NotFound,
                 "record_not_found",
                 "该数据中已没有这条记录",
                 "the dataset no longer has this record",
@@ -422,23 +422,27 @@ pub async fn put_evidence(
 ) -> Result<StatusCode, ApiError> {
     let id = path_or(id)?;
     let q = query_or(q)?;
-    let o = state.storage.get_objection(id).await?.ok_or_else(|| ApiError::not_found(&format!("objection {id}")))?;
+    let o = state.storage.get_objection(id).await?.ok_or_else(|| AppError::not_found(&format!("objection {id}")))?;
     if o.raised_by != p.user.id {
-        return Err(ApiError::not_found(&format!("objection {id}")));
+        return Err(ApiError(AppError::not_found(&format!("objection {id}"))));
     }
     if o.status != ObjectionStatus::Open {
-        return Err(ApiError::conflict("objection_closed", "该异议已答复", "the objection has been answered"));
+        return Err(ApiError(AppError::conflict(
+            "objection_closed",
+            "该异议已答复",
+            "the objection has been answered",
+        )));
     }
     let bytes = axum::body::to_bytes(body, MAX_EVIDENCE_BYTES).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::new(
+            crate::error::ErrorKind::TooLarge,
             "evidence_too_large",
             "证明材料不能超过 5 MB",
             "the evidence file must be at most 5 MB",
         )
     })?;
     if bytes.is_empty() {
-        return Err(ApiError::bad_request("evidence_empty", "证明材料为空", "the evidence file is empty"));
+        return Err(ApiError(AppError::bad_request("evidence_empty", "证明材料为空", "the evidence file is empty")));
     }
     let name: String = q
         .filename
@@ -462,15 +466,15 @@ pub async fn get_evidence(
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = path_or(id)?;
-    let o = state.storage.get_objection(id).await?.ok_or_else(|| ApiError::not_found(&format!("objection {id}")))?;
+    let o = state.storage.get_objection(id).await?.ok_or_else(|| AppError::not_found(&format!("objection {id}")))?;
     if !may_see(&state, &p, &o).await? {
-        return Err(ApiError::not_found(&format!("objection {id}")));
+        return Err(ApiError(AppError::not_found(&format!("objection {id}"))));
     }
     let (name, content) = state
         .storage
         .get_objection_evidence(id)
         .await?
-        .ok_or_else(|| ApiError::not_found(&format!("evidence of objection {id}")))?;
+        .ok_or_else(|| AppError::not_found(&format!("evidence of objection {id}")))?;
     state.audit.append(p.event("objection.evidence.read", &format!("objection:{id}"))).await?;
     let mut resp = content.into_response();
     let h = resp.headers_mut();
@@ -493,7 +497,7 @@ pub async fn get_evidence(
 pub async fn disputed(
     storage: &dyn pdp_storage::Storage,
     dataset: &str,
-) -> Result<BTreeSet<(String, String)>, ApiError> {
+) -> Result<BTreeSet<(String, String)>, AppError> {
     Ok(storage
         .list_objections(&ObjectionQuery { dataset: Some(dataset.to_string()), open_only: true, ..Default::default() })
         .await?

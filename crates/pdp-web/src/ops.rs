@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, AppError};
 use crate::{AppState, auth, pages};
 
 /// Liveness: the process answers.
@@ -37,13 +37,13 @@ pub async fn metrics(
     use pdp_domain::roles::Permission;
     if !state.settings.metrics_public {
         match principal {
-            None => return crate::error::ApiError::unauthenticated().into_response(),
+            None => return crate::error::ApiError(crate::error::AppError::unauthenticated()).into_response(),
             Some(axum::Extension(p))
                 if ![Permission::ManageOrgs, Permission::ManageAllApiKeys, Permission::ViewAudit]
                     .iter()
                     .any(|perm| p.allows(*perm)) =>
             {
-                return crate::error::ApiError::forbidden().into_response();
+                return crate::error::ApiError(AppError::forbidden()).into_response();
             }
             Some(_) => {}
         }
@@ -64,7 +64,7 @@ pub async fn static_file(Path(file): Path<String>) -> Response {
         "pdp.js" => (include_bytes!("../static/pdp.js"), "text/javascript; charset=utf-8"),
         // Apache ECharts 5.6.0 (Apache-2.0), from the npm package `echarts`.
         "echarts.min.js" => (include_bytes!("../static/echarts.min.js"), "text/javascript; charset=utf-8"),
-        _ => return ApiError::not_found(&file).into_response(),
+        _ => return ApiError(AppError::not_found(&file)).into_response(),
     };
     ([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
@@ -74,6 +74,6 @@ pub async fn openapi() -> Response {
 }
 
 pub async fn not_found(uri: Uri) -> Response {
-    let e = ApiError::not_found(uri.path());
-    if auth::is_api(uri.path()) { e.into_response() } else { pages::error_page(e) }
+    let e = AppError::not_found(uri.path());
+    if auth::is_api(uri.path()) { ApiError(e).into_response() } else { pages::error_page(e) }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use pdp_audit::{NewEvent, Outcome};
@@ -20,13 +20,13 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::api::{self, ApiKeyInput, OfficerInput, OrgInput, RegionInput, RolesInput, UserInput};
 use crate::auth::{self, Principal, SESSION_COOKIE, form_values};
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::i18n::Lang;
 
 type S = State<Arc<AppState>>;
 
 /// A page result: the page, or an error shown as a page.
-pub struct Page(Result<Response, ApiError>);
+pub struct Page(Result<Response, AppError>);
 
 impl IntoResponse for Page {
     fn into_response(self) -> Response {
@@ -37,40 +37,40 @@ impl IntoResponse for Page {
     }
 }
 
-impl From<Result<Response, ApiError>> for Page {
-    fn from(r: Result<Response, ApiError>) -> Self {
+impl From<Result<Response, AppError>> for Page {
+    fn from(r: Result<Response, AppError>) -> Self {
         Self(r)
     }
 }
 
 /// Renders an error as a bilingual page with its status.
-pub fn error_page(e: ApiError) -> Response {
+pub fn error_page(e: AppError) -> Response {
     let body = html! {
         (DOCTYPE)
         html lang="zh-CN" {
             head { meta charset="utf-8"; title { "PDP — " (e.code) } link rel="stylesheet" href="/static/pdp.css"; }
             body { main {
-                h1 { (e.status.as_u16()) " " (e.zh) }
+                h1 { (crate::error::status_of(e.kind).as_u16()) " " (e.zh) }
                 p { (e.en) }
                 p.muted { "code: " code { (e.code) } }
                 p { a href="/" { "返回首页 / Home" } }
             } }
         }
     };
-    (e.status, body).into_response()
+    (crate::error::status_of(e.kind), body).into_response()
 }
 
 pub(crate) fn field(form: &str, name: &str) -> String {
     form_values(form, name).into_iter().next().unwrap_or_default()
 }
 
-pub(crate) fn opt_i64(form: &str, name: &str) -> Result<Option<i64>, ApiError> {
+pub(crate) fn opt_i64(form: &str, name: &str) -> Result<Option<i64>, AppError> {
     let v = field(form, name);
     if v.trim().is_empty() {
         return Ok(None);
     }
     v.trim().parse().map(Some).map_err(|_| {
-        ApiError::bad_request("invalid_input", format!("字段 {name} 须为数字"), format!("{name} must be a number"))
+        AppError::bad_request("invalid_input", format!("字段 {name} 须为数字"), format!("{name} must be a number"))
     })
 }
 
@@ -139,7 +139,7 @@ pub(crate) fn page(
     current: &str,
     title: &str,
     body: Markup,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     Ok(layout(lang, p, current, title, body).into_response())
 }
 
@@ -147,7 +147,7 @@ pub(crate) fn csrf(p: &Principal) -> Markup {
     html! { input type="hidden" name="csrf" value=(p.csrf()); }
 }
 
-pub(crate) fn see_other(to: &str) -> Result<Response, ApiError> {
+pub(crate) fn see_other(to: &str) -> Result<Response, AppError> {
     Ok(Redirect::to(to).into_response())
 }
 
@@ -179,7 +179,7 @@ pub(crate) fn safe_next(next: &str) -> &str {
     if same_origin { next } else { "/" }
 }
 
-fn login_form(lang: Lang, next: &str, error: Option<&ApiError>) -> Markup {
+fn login_form(lang: Lang, next: &str, error: Option<&AppError>) -> Markup {
     layout(
         lang,
         None,
@@ -223,14 +223,14 @@ pub async fn login_submit(
     let password = field(&body, "password");
     let next = field(&body, "next");
     let next = safe_next(&next).to_string();
-    let fail = |e: ApiError| -> Result<Response, ApiError> {
-        let status = e.status;
+    let fail = |e: AppError| -> Result<Response, AppError> {
+        let status = crate::error::status_of(e.kind);
         Ok((status, login_form(lang, &next, Some(&e))).into_response())
     };
     // A name longer than any account's can name no account: it is refused before it reaches
     // the throttle or the audit chain, which would otherwise keep it forever.
     if username.chars().count() > crate::api::MAX_USERNAME_CHARS {
-        return fail(ApiError::bad_request(
+        return fail(AppError::bad_request(
             "invalid_username",
             format!("用户名最长 {} 个字符", crate::api::MAX_USERNAME_CHARS),
             format!("a username has at most {} characters", crate::api::MAX_USERNAME_CHARS),
@@ -239,7 +239,7 @@ pub async fn login_submit(
     }
     // argon2's cost grows with the input: a password no account can have is not hashed.
     if password.len() > 1024 {
-        return fail(ApiError::bad_request("password_too_long", "密码过长", "the password is too long")).into();
+        return fail(AppError::bad_request("password_too_long", "密码过长", "the password is too long")).into();
     }
     let addr = peer.map(|Extension(c)| c.0.ip());
     let s = &state.settings;
@@ -256,8 +256,8 @@ pub async fn login_submit(
         if let Err(e) = state.audit.append(ev).await {
             return Page(Err(e.into()));
         }
-        return fail(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
+        return fail(AppError::new(
+            crate::error::ErrorKind::TooMany,
             "login_throttled",
             format!("登录尝试次数过多，请 {} 分钟后再试", s.login_window.as_secs() / 60),
             format!("too many login attempts; try again in {} minutes", s.login_window.as_secs() / 60),
@@ -285,8 +285,8 @@ pub async fn login_submit(
         if let Err(e) = state.audit.append(ev).await {
             return Page(Err(e.into()));
         }
-        return fail(ApiError::new(
-            StatusCode::UNAUTHORIZED,
+        return fail(AppError::new(
+            crate::error::ErrorKind::Unauthenticated,
             "login_failed",
             "用户名或密码错误",
             "wrong username or password",
@@ -363,7 +363,7 @@ pub async fn set_lang(Path(code): Path<String>, headers: HeaderMap) -> Response 
 
 pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extension<Principal>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let orgs = state.storage.list_orgs().await?;
         let regions = state.storage.list_regions().await?;
         let users = state.storage.count_users().await?;
@@ -403,7 +403,7 @@ pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extens
 
 /// The catalog's part of the dashboard: an organisation's drafts, rejections and update
 /// deadlines (R-CAT-04), a reviewer's queue and the overdue entries of the region.
-async fn catalog_tiles(state: &AppState, p: &Principal, lang: Lang) -> Result<Markup, ApiError> {
+async fn catalog_tiles(state: &AppState, p: &Principal, lang: Lang) -> Result<Markup, AppError> {
     use crate::catalog as cat;
     use pdp_domain::catalog::VersionStatus;
     if !p.allows(Permission::ViewCatalog) {
@@ -461,7 +461,7 @@ pub async fn regions(
     Query(f): Query<Flash>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let regions = state.storage.list_regions().await?;
         let orgs = state.storage.list_orgs().await?;
         let cities: Vec<_> = regions.iter().filter(|r| r.level == RegionLevel::City).collect();
@@ -502,7 +502,7 @@ pub async fn regions(
 }
 
 pub async fn region_create(State(state): S, Extension(p): Extension<Principal>, body: String) -> Page {
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = RegionInput {
             code: field(&body, "code"),
             name: field(&body, "name"),
@@ -525,7 +525,7 @@ pub async fn orgs(
     Query(f): Query<Flash>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let orgs = state.storage.list_orgs().await?;
         let regions = state.storage.list_regions().await?;
         let region_name = |id: i64| regions.iter().find(|r| r.id == id).map(|r| r.name.clone()).unwrap_or_default();
@@ -560,9 +560,9 @@ pub async fn orgs(
 }
 
 pub async fn org_create(State(state): S, Extension(p): Extension<Principal>, body: String) -> Page {
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let region_id = opt_i64(&body, "region_id")?
-            .ok_or_else(|| ApiError::bad_request("invalid_region", "请选择区域", "choose a region"))?;
+            .ok_or_else(|| AppError::bad_request("invalid_region", "请选择区域", "choose a region"))?;
         let input = OrgInput {
             name: field(&body, "name"),
             credit_code: field(&body, "credit_code"),
@@ -584,8 +584,8 @@ pub async fn org_detail(
     Path(id): Path<i64>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
-        let o = state.storage.get_org(id).await?.ok_or_else(|| ApiError::not_found(&format!("org:{id}")))?;
+    let r: Result<Response, AppError> = async {
+        let o = state.storage.get_org(id).await?.ok_or_else(|| AppError::not_found(&format!("org:{id}")))?;
         let officers = state.storage.list_officers(Some(id)).await?;
         let regions = state.storage.list_regions().await?;
         let region = regions.iter().find(|r| r.id == o.region_id).map(|r| r.name.clone()).unwrap_or_default();
@@ -623,7 +623,7 @@ pub async fn officer_create(
     Path(id): Path<i64>,
     body: String,
 ) -> Page {
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = OfficerInput {
             name: field(&body, "name"),
             title: field(&body, "title"),
@@ -647,7 +647,7 @@ pub async fn users(
     Query(f): Query<Flash>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         state.audit.append(p.event("user.list", "users")).await?;
         let users = state.storage.list_users().await?;
         let orgs = state.storage.list_orgs().await?;
@@ -712,7 +712,7 @@ pub async fn users(
 }
 
 pub async fn user_create(State(state): S, Extension(p): Extension<Principal>, body: String) -> Page {
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = UserInput {
             username: field(&body, "username").trim().to_string(),
             display_name: field(&body, "display_name"),
@@ -733,7 +733,7 @@ pub async fn user_roles(
     Path(id): Path<i64>,
     body: String,
 ) -> Page {
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let u = api::do_set_roles(&state, &p, id, RolesInput { roles: form_values(&body, "roles") }).await?;
         see_other(&format!("/users?ok={}", auth::urlencode(&u.username)))
     }
@@ -749,7 +749,7 @@ async fn keys_page(
     p: &Principal,
     created: Option<(String, String)>,
     ok: Option<&str>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let keys = api::visible_keys(state, p).await?;
     let now = now_micros();
     page(
@@ -810,7 +810,7 @@ pub async fn api_key_create(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = ApiKeyInput { name: field(&body, "name"), expires_in_days: opt_i64(&body, "expires_in_days")? };
         let created = api::do_create_api_key(&state, &p, input).await?;
         let mut res = keys_page(&state, lang, &p, Some((created.key.name, created.token)), None).await?;
@@ -822,7 +822,7 @@ pub async fn api_key_create(
 }
 
 pub async fn api_key_revoke(State(state): S, Extension(p): Extension<Principal>, Path(id): Path<i64>) -> Page {
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         api::do_revoke_api_key(&state, &p, id).await?;
         see_other(&format!("/api-keys?ok={id}"))
     }
@@ -849,7 +849,7 @@ pub async fn audit(
     q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let Query(q) = q.map_err(crate::error::rejection)?;
         let events = api::audited_search(&state, &p, &q, "audit.search").await?;
         let v = |s: &Option<String>| s.clone().unwrap_or_default();
@@ -894,7 +894,7 @@ pub async fn audit(
 
 pub async fn audit_verify(State(state): S, headers: HeaderMap, Extension(p): Extension<Principal>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let v = api::do_verify(&state, &p).await?;
         page(lang, Some(&p), "/audit", lang.t("审计链校验", "Chain verification"), html! {
             @if v.intact { div.notice.ok role="status" { (v.message) } } @else { div.notice.bad role="alert" { (v.message) } }

@@ -23,9 +23,9 @@ use utoipa::{OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::catalog::{json_or, path_or, review_scope};
-use crate::clock::{date_of, now_micros, offset, today_date};
 use crate::datasets::published_entry;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, AppError, ErrorBody};
+use pdp_app::clock::{date_of, now_micros, offset, today_date};
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -43,10 +43,10 @@ type P = Extension<Principal>;
 pub struct ShareOpsDoc;
 
 /// Parses `YYYY-MM-DD HH:MM` (Beijing time) or RFC 3339.
-fn parse_time(s: &str) -> Result<i64, ApiError> {
+fn parse_time(s: &str) -> Result<i64, AppError> {
     let s = s.trim();
     let bad = || {
-        ApiError::bad_request(
+        AppError::bad_request(
             "invalid_time",
             "时间应为“YYYY-MM-DD HH:MM”（北京时间）或 RFC 3339 格式",
             "give the time as YYYY-MM-DD HH:MM (Beijing time) or RFC 3339",
@@ -63,8 +63,8 @@ fn parse_time(s: &str) -> Result<i64, ApiError> {
     Ok((t.assume_offset(offset()).unix_timestamp_nanos() / 1000) as i64)
 }
 
-fn only_authority() -> ApiError {
-    ApiError::not_allowed("not_authority", "只有数据主管部门可以进行该操作", "only the data authority may do this")
+fn only_authority() -> AppError {
+    AppError::not_allowed("not_authority", "只有数据主管部门可以进行该操作", "only the data authority may do this")
 }
 
 // ---------------------------------------------------------------- emergencies
@@ -108,7 +108,7 @@ async fn emergency_out(state: &AppState, e: Emergency) -> EmergencyOut {
     EmergencyOut { active: e.active_at(now_micros()), entry_names, org_names, e }
 }
 
-pub async fn do_list_emergencies(state: &AppState) -> Result<Vec<EmergencyOut>, ApiError> {
+pub async fn do_list_emergencies(state: &AppState) -> Result<Vec<EmergencyOut>, AppError> {
     let mut out = Vec::new();
     for e in state.storage.list_emergencies().await? {
         out.push(emergency_out(state, e).await);
@@ -122,7 +122,7 @@ pub async fn list_emergencies(State(state): S) -> Result<Json<Vec<EmergencyOut>>
     Ok(Json(do_list_emergencies(&state).await?))
 }
 
-pub async fn do_declare(state: &AppState, p: &Principal, input: &EmergencyInput) -> Result<EmergencyOut, ApiError> {
+pub async fn do_declare(state: &AppState, p: &Principal, input: &EmergencyInput) -> Result<EmergencyOut, AppError> {
     if !p.allows(Permission::GovernData) {
         return Err(only_authority());
     }
@@ -130,7 +130,7 @@ pub async fn do_declare(state: &AppState, p: &Principal, input: &EmergencyInput)
         "unconditional" => ShareType::Unconditional,
         "conditional" => ShareType::Conditional,
         _ => {
-            return Err(ApiError::bad_request(
+            return Err(AppError::bad_request(
                 "emergency_bad_raise",
                 "应急期间的共享属性只能调整为无条件共享或有条件共享",
                 "an emergency raises data to unconditional or conditional sharing",
@@ -144,14 +144,14 @@ pub async fn do_declare(state: &AppState, p: &Principal, input: &EmergencyInput)
         || input.entry_ids.is_empty()
         || input.org_ids.is_empty()
     {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "emergency_incomplete",
             "请填写事件名称、处置需要、数据资源和相关单位",
             "give the event's name and needs, the data and the organisations",
         ));
     }
     if ends <= now || ends - now > 90 * 86_400 * 1_000_000 {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "emergency_bad_end",
             "结束时间应在现在之后的 90 天以内",
             "the end must be in the future, at most 90 days ahead",
@@ -161,7 +161,7 @@ pub async fn do_declare(state: &AppState, p: &Principal, input: &EmergencyInput)
     for id in &input.entry_ids {
         let e = published_entry(state, *id).await?;
         if !scope.contains(e.org_id) {
-            return Err(ApiError::not_allowed(
+            return Err(AppError::not_allowed(
                 "not_authority",
                 format!("“{}”不在本主管部门的管辖范围内", e.body.name),
                 format!("{:?} is outside the authority's region", e.body.name),
@@ -169,7 +169,7 @@ pub async fn do_declare(state: &AppState, p: &Principal, input: &EmergencyInput)
         }
     }
     for id in &input.org_ids {
-        state.storage.get_org(*id).await?.ok_or_else(|| ApiError::not_found(&format!("organisation {id}")))?;
+        state.storage.get_org(*id).await?.ok_or_else(|| AppError::not_found(&format!("organisation {id}")))?;
     }
     let mut ev = p.event("share.emergency.declare", "");
     ev.purpose = input.scope.trim().into();
@@ -212,7 +212,7 @@ pub struct EndInput {
     pub reason: String,
 }
 
-pub async fn do_end(state: &AppState, p: &Principal, id: i64, reason: &str) -> Result<EmergencyOut, ApiError> {
+pub async fn do_end(state: &AppState, p: &Principal, id: i64, reason: &str) -> Result<EmergencyOut, AppError> {
     if !p.allows(Permission::GovernData) {
         return Err(only_authority());
     }
@@ -224,7 +224,7 @@ pub async fn do_end(state: &AppState, p: &Principal, id: i64, reason: &str) -> R
         .await?
         .into_iter()
         .find(|m| m.id == id)
-        .ok_or_else(|| ApiError::not_found(&format!("emergency {id}")))?;
+        .ok_or_else(|| AppError::not_found(&format!("emergency {id}")))?;
     let scope = review_scope(state, p).await?;
     for entry in &m.entry_ids {
         let e = published_entry(state, *entry).await?;
@@ -233,7 +233,7 @@ pub async fn do_end(state: &AppState, p: &Principal, id: i64, reason: &str) -> R
         }
     }
     if reason.trim().is_empty() {
-        return Err(ApiError::bad_request("reason_required", "请说明理由", "give a reason"));
+        return Err(AppError::bad_request("reason_required", "请说明理由", "give a reason"));
     }
     let mut ev = p.event("share.emergency.end", "");
     ev.purpose = reason.trim().into();
@@ -300,7 +300,7 @@ async fn demand_out(state: &AppState, p: &Principal, d: Demand) -> DemandOut {
 }
 
 /// Demands the reader may see: its organisation's (asked or assigned), all for the authority.
-pub async fn do_list_demands(state: &AppState, p: &Principal) -> Result<Vec<DemandOut>, ApiError> {
+pub async fn do_list_demands(state: &AppState, p: &Principal) -> Result<Vec<DemandOut>, AppError> {
     // The demand list is the city's: a district's authority sees its own organisation's.
     let all = p.allows(Permission::GovernData) && review_scope(state, p).await?.all;
     let mut out = Vec::new();
@@ -318,16 +318,16 @@ pub async fn list_demands(State(state): S, Extension(p): P) -> Result<Json<Vec<D
     Ok(Json(do_list_demands(&state, &p).await?))
 }
 
-pub async fn do_create_demand(state: &AppState, p: &Principal, input: &DemandInput) -> Result<DemandOut, ApiError> {
+pub async fn do_create_demand(state: &AppState, p: &Principal, input: &DemandInput) -> Result<DemandOut, AppError> {
     let org = p.org_id.ok_or_else(|| {
-        ApiError::not_allowed(
+        AppError::not_allowed(
             "no_organisation",
             "该操作须以所属单位的身份进行",
             "this action is taken for an organisation, and the account has none",
         )
     })?;
     if input.title.trim().is_empty() || input.description.trim().is_empty() || input.purpose.trim().is_empty() {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "demand_incomplete",
             "请填写需求名称、所需数据和用途",
             "give a title, the data wanted and the purpose",
@@ -363,14 +363,14 @@ pub async fn create_demand(
     Ok(Json(do_create_demand(&state, &p, &json_or(body)?).await?))
 }
 
-async fn demand(state: &AppState, id: i64) -> Result<Demand, ApiError> {
-    state.storage.get_demand(id).await?.ok_or_else(|| ApiError::not_found(&format!("demand {id}")))
+async fn demand(state: &AppState, id: i64) -> Result<Demand, AppError> {
+    state.storage.get_demand(id).await?.ok_or_else(|| AppError::not_found(&format!("demand {id}")))
 }
 
-fn step(d: &Demand, action: DemandAction) -> Result<DemandStatus, ApiError> {
+fn step(d: &Demand, action: DemandAction) -> Result<DemandStatus, AppError> {
     let from = d.status;
     from.next(action).map_err(|e| {
-        ApiError::conflict(
+        AppError::conflict(
             pdp_domain::Localized::code(&e),
             pdp_domain::Localized::message_zh(&e),
             pdp_domain::Localized::message_en(&e),
@@ -386,7 +386,7 @@ pub struct AssignInput {
     pub note: String,
 }
 
-pub async fn do_assign(state: &AppState, p: &Principal, id: i64, input: &AssignInput) -> Result<DemandOut, ApiError> {
+pub async fn do_assign(state: &AppState, p: &Principal, id: i64, input: &AssignInput) -> Result<DemandOut, AppError> {
     if !p.allows(Permission::GovernData) {
         return Err(only_authority());
     }
@@ -394,12 +394,12 @@ pub async fn do_assign(state: &AppState, p: &Principal, id: i64, input: &AssignI
     let d = demand(state, id).await?;
     let (action, event) = match input.provider_org_id {
         Some(org) => {
-            state.storage.get_org(org).await?.ok_or_else(|| ApiError::not_found(&format!("organisation {org}")))?;
+            state.storage.get_org(org).await?.ok_or_else(|| AppError::not_found(&format!("organisation {org}")))?;
             (DemandAction::Assign, "share.demand.assign")
         }
         None => {
             if input.note.trim().is_empty() {
-                return Err(ApiError::bad_request(
+                return Err(AppError::bad_request(
                     "reason_required",
                     "不能满足的需求须说明理由",
                     "declining a demand needs a reason",
@@ -444,23 +444,23 @@ pub struct DemandAnswer {
     pub response: String,
 }
 
-pub async fn do_answer(state: &AppState, p: &Principal, id: i64, input: &DemandAnswer) -> Result<DemandOut, ApiError> {
+pub async fn do_answer(state: &AppState, p: &Principal, id: i64, input: &DemandAnswer) -> Result<DemandOut, AppError> {
     let d = demand(state, id).await?;
     if p.org_id.is_none() || p.org_id != d.provider_org_id {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "not_provider",
             "只有被交办的单位可以答复该需求",
             "only the assigned organisation answers the demand",
         ));
     }
     if input.response.trim().is_empty() {
-        return Err(ApiError::bad_request("reason_required", "请填写答复", "give an answer"));
+        return Err(AppError::bad_request("reason_required", "请填写答复", "give an answer"));
     }
     let (action, event) = match input.entry_id {
         Some(entry) => {
             let e = published_entry(state, entry).await?;
             if Some(e.org_id) != d.provider_org_id {
-                return Err(ApiError::bad_request(
+                return Err(AppError::bad_request(
                     "demand_entry_not_provider",
                     "应以本单位已发布的目录条目满足需求",
                     "meet the demand with a published entry of your own",
@@ -527,10 +527,10 @@ pub async fn do_file_report(
     p: &Principal,
     id: i64,
     input: &ReportInput,
-) -> Result<UsageReport, ApiError> {
+) -> Result<UsageReport, AppError> {
     let g = crate::sharing::do_get_grant(state, p, id).await?;
     if p.org_id != Some(g.g.user_org_id) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "not_grant_user",
             "只有使用单位报告数据使用情况",
             "only the user organisation reports the grant's use",
@@ -539,7 +539,7 @@ pub async fn do_file_report(
     let today = today_date();
     let period_end = match input.period_end.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => time::Date::parse(s, pdp_domain::calendar::ISO_DATE).map_err(|_| {
-            ApiError::bad_request(
+            AppError::bad_request(
                 "invalid_date",
                 "报告期末应为 YYYY-MM-DD 格式的日期",
                 "period_end must be a date as YYYY-MM-DD",
@@ -548,7 +548,7 @@ pub async fn do_file_report(
         None => today,
     };
     if period_end > today || input.body.trim().chars().count() < 10 {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "report_incomplete",
             "请如实说明数据的使用情况（不少于 10 个字），报告期末不能晚于今天",
             "describe how the data was used (10 characters or more); the period cannot end after today",
@@ -598,7 +598,7 @@ pub struct ReportDue {
 }
 
 /// Usage-report deadlines of the active grants the reader may see, overdue first.
-pub async fn do_reports_due(state: &AppState, p: &Principal) -> Result<Vec<ReportDue>, ApiError> {
+pub async fn do_reports_due(state: &AppState, p: &Principal) -> Result<Vec<ReportDue>, AppError> {
     let scope = if p.allows(Permission::GovernData) { Some(review_scope(state, p).await?) } else { None };
     let reports = state.storage.list_usage_reports(None).await?;
     let today = today_date();
@@ -672,7 +672,7 @@ async fn upward_out(state: &AppState, u: UpwardRequest) -> UpwardOut {
 }
 
 /// Upward requests the reader may see: its organisation's; all for the authority.
-pub async fn do_list_upward(state: &AppState, p: &Principal) -> Result<Vec<UpwardOut>, ApiError> {
+pub async fn do_list_upward(state: &AppState, p: &Principal) -> Result<Vec<UpwardOut>, AppError> {
     // The city collects requests upward; a district's authority sees its own organisation's.
     let all = p.allows(Permission::GovernData) && review_scope(state, p).await?.all;
     let mut out = Vec::new();
@@ -690,16 +690,16 @@ pub async fn list_upward(State(state): S, Extension(p): P) -> Result<Json<Vec<Up
     Ok(Json(do_list_upward(&state, &p).await?))
 }
 
-pub async fn do_create_upward(state: &AppState, p: &Principal, input: &UpwardInput) -> Result<UpwardOut, ApiError> {
+pub async fn do_create_upward(state: &AppState, p: &Principal, input: &UpwardInput) -> Result<UpwardOut, AppError> {
     let org = p.org_id.ok_or_else(|| {
-        ApiError::not_allowed(
+        AppError::not_allowed(
             "no_organisation",
             "该操作须以所属单位的身份进行",
             "this action is taken for an organisation, and the account has none",
         )
     })?;
     let level = UpwardLevel::parse(&input.level).ok_or_else(|| {
-        ApiError::bad_request(
+        AppError::bad_request(
             "upward_bad_level",
             "数据所在层级应为 provincial（省级）、national（国家级）或 other_region（其他地区）",
             "the level must be provincial, national or other_region",
@@ -707,7 +707,7 @@ pub async fn do_create_upward(state: &AppState, p: &Principal, input: &UpwardInp
     })?;
     let blank = |s: &str| s.trim().is_empty();
     if blank(&input.holder) || blank(&input.data_wanted) || blank(&input.purpose) || blank(&input.legal_basis) {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "upward_incomplete",
             "请填写数据持有单位、所需数据、用途和法律依据",
             "give the holding agency, the data wanted, the purpose and the legal basis",
@@ -753,7 +753,7 @@ pub struct ForwardOut {
     pub requests: Vec<UpwardOut>,
 }
 
-pub async fn do_forward(state: &AppState, p: &Principal) -> Result<ForwardOut, ApiError> {
+pub async fn do_forward(state: &AppState, p: &Principal) -> Result<ForwardOut, AppError> {
     if !p.allows(Permission::GovernData) {
         return Err(only_authority());
     }
@@ -798,13 +798,13 @@ pub async fn upward_batch(
     use axum::response::IntoResponse;
     let batch = path_or(batch)?;
     if !p.allows(Permission::GovernData) {
-        return Err(only_authority());
+        return Err(only_authority().into());
     }
     crate::sources::city_authority(&state, &p).await?;
     let rows: Vec<UpwardOut> =
         do_list_upward(&state, &p).await?.into_iter().filter(|u| u.u.batch == batch).rev().collect();
     if rows.is_empty() {
-        return Err(ApiError::not_found(&format!("batch {batch}")));
+        return Err(AppError::not_found(&format!("batch {batch}")).into());
     }
     let mut out = String::from("\u{feff}编号,申请单位,申请人,数据层级,数据持有单位,所需数据,用途,法律依据,提出时间\n");
     for u in &rows {
@@ -845,13 +845,13 @@ pub struct OutcomeInput {
     pub response: String,
 }
 
-pub async fn do_outcome(state: &AppState, p: &Principal, id: i64, input: &OutcomeInput) -> Result<UpwardOut, ApiError> {
+pub async fn do_outcome(state: &AppState, p: &Principal, id: i64, input: &OutcomeInput) -> Result<UpwardOut, AppError> {
     if !p.allows(Permission::GovernData) {
         return Err(only_authority());
     }
     crate::sources::city_authority(state, p).await?;
     if input.response.trim().is_empty() {
-        return Err(ApiError::bad_request("reason_required", "请填写上级的答复", "give the answer from above"));
+        return Err(AppError::bad_request("reason_required", "请填写上级的答复", "give the answer from above"));
     }
     let mut ev = p.event("share.upward.outcome", "");
     ev.purpose = input.response.trim().into();

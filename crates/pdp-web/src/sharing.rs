@@ -18,7 +18,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use pdp_domain::Localized;
@@ -41,9 +41,9 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::{Principal, random_token};
 use crate::catalog::{json_or, path_or, query_or, review_scope};
-use crate::clock::{now_micros, today_date};
 use crate::datasets::{lake, published_entry};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, AppError, ErrorBody};
+use pdp_app::clock::{now_micros, today_date};
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -69,9 +69,9 @@ const MAX_PAGE: usize = 100;
 /// The most dimensions of one statistics query.
 const MAX_DIMENSIONS: usize = 3;
 
-pub(crate) fn parse_date(s: &str, what: &str) -> Result<time::Date, ApiError> {
+pub(crate) fn parse_date(s: &str, what: &str) -> Result<time::Date, AppError> {
     time::Date::parse(s.trim(), pdp_domain::calendar::ISO_DATE).map_err(|_| {
-        ApiError::bad_request(
+        AppError::bad_request(
             "invalid_date",
             format!("{what}应为 YYYY-MM-DD 格式的日期"),
             format!("{what} must be a date as YYYY-MM-DD"),
@@ -79,21 +79,21 @@ pub(crate) fn parse_date(s: &str, what: &str) -> Result<time::Date, ApiError> {
     })
 }
 
-pub(crate) fn denied(e: &impl Localized) -> ApiError {
-    ApiError::not_allowed(e.code(), e.message_zh(), e.message_en())
+pub(crate) fn denied(e: &impl Localized) -> AppError {
+    AppError::not_allowed(e.code(), e.message_zh(), e.message_en())
 }
 
-fn no_org() -> ApiError {
-    ApiError::not_allowed(
+fn no_org() -> AppError {
+    AppError::not_allowed(
         "no_organisation",
         "该操作须以所属单位的身份进行",
         "this action is taken for an organisation, and the account has none",
     )
 }
 
-fn mode_of(s: &str) -> Result<ShareMode, ApiError> {
+fn mode_of(s: &str) -> Result<ShareMode, AppError> {
     ShareMode::parse(s).ok_or_else(|| {
-        ApiError::bad_request(
+        AppError::bad_request(
             "share_bad_mode",
             "共享方式应为 bulk、view、verify 或 statistics",
             "the share mode must be bulk, view, verify or statistics",
@@ -102,11 +102,11 @@ fn mode_of(s: &str) -> Result<ShareMode, ApiError> {
 }
 
 /// A status filter of a list: absent, or one of the status's codes.
-pub(crate) fn status_filter<T>(s: Option<&str>, parse: fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+pub(crate) fn status_filter<T>(s: Option<&str>, parse: fn(&str) -> Option<T>) -> Result<Option<T>, AppError> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => parse(s).map(Some).ok_or_else(|| {
-            ApiError::bad_request("bad_status_filter", format!("未知的状态：{s}"), format!("unknown status: {s}"))
+            AppError::bad_request("bad_status_filter", format!("未知的状态：{s}"), format!("unknown status: {s}"))
         }),
     }
 }
@@ -117,7 +117,7 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Marks pending requests past their due date as escalated (R-SHR-03). Called before
 /// listings and by the server's hourly sweep; idempotent.
-pub async fn escalate_due(storage: &dyn pdp_storage::Storage) -> Result<usize, ApiError> {
+pub async fn escalate_due(storage: &dyn pdp_storage::Storage) -> Result<usize, AppError> {
     let n = storage.escalate_requests(today_date(), now_micros()).await?.len();
     if n > 0 {
         tracing::info!(escalated = n, "share requests past their due date went to the authority");
@@ -126,15 +126,15 @@ pub async fn escalate_due(storage: &dyn pdp_storage::Storage) -> Result<usize, A
 }
 
 /// Whether `p` speaks for the authority over organisation `org`.
-pub(crate) async fn authority_over(state: &AppState, p: &Principal, org: i64) -> Result<bool, ApiError> {
+pub(crate) async fn authority_over(state: &AppState, p: &Principal, org: i64) -> Result<bool, AppError> {
     Ok(p.allows(Permission::GovernData) && review_scope(state, p).await?.contains(org))
 }
 
 /// Separation of duties: nobody decides a request of their own organisation, whether as its
 /// provider's approver or as the authority after escalating it (R-SEC-06).
-fn no_self_decision(p: &Principal, r: &ShareRequest) -> Result<(), ApiError> {
+fn no_self_decision(p: &Principal, r: &ShareRequest) -> Result<(), AppError> {
     if p.user.id == r.requester_user_id || p.org_id == Some(r.requester_org_id) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "own_request",
             "不能审批或裁决本单位提出的申请",
             "nobody may approve or decide a request of their own organisation",
@@ -144,8 +144,8 @@ fn no_self_decision(p: &Principal, r: &ShareRequest) -> Result<(), ApiError> {
 }
 
 /// The refusal of an authority acting on data outside its region.
-pub(crate) fn out_of_region(what: &str) -> ApiError {
-    ApiError::not_allowed(
+pub(crate) fn out_of_region(what: &str) -> AppError {
+    AppError::not_allowed(
         "not_authority",
         format!("“{what}”不在本主管部门的管辖范围内"),
         format!("{what:?} is outside the authority's region"),
@@ -175,7 +175,7 @@ pub async fn list_scenarios(State(state): S) -> Result<Json<Vec<Scenario>>, ApiE
     Ok(Json(state.storage.list_scenarios().await?))
 }
 
-pub async fn do_create_scenario(state: &AppState, p: &Principal, input: &ScenarioInput) -> Result<Scenario, ApiError> {
+pub async fn do_create_scenario(state: &AppState, p: &Principal, input: &ScenarioInput) -> Result<Scenario, AppError> {
     let e = published_entry(state, input.entry_id).await?;
     // A scenario grants requests without the provider's approval, so only an authority over
     // the provider may approve one: a district's authority not for the city's data.
@@ -184,10 +184,10 @@ pub async fn do_create_scenario(state: &AppState, p: &Principal, input: &Scenari
     }
     let mode = mode_of(&input.mode)?;
     sharing::check_request(&e.body.fields, &e.body.share.modes, mode, &input.fields)
-        .map_err(|e| ApiError::domain(&e))?;
+        .map_err(|e| AppError::domain(&e))?;
     let days = input.grant_days.unwrap_or(365);
     if input.name.trim().is_empty() || input.purpose.trim().is_empty() || !(1..=MAX_GRANT_DAYS).contains(&days) {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "scenario_incomplete",
             format!("请填写场景名称和用途，授权期限为 1 至 {MAX_GRANT_DAYS} 天"),
             format!("give the scenario a name and a purpose; grants run 1 to {MAX_GRANT_DAYS} days"),
@@ -281,7 +281,7 @@ pub(crate) async fn org_name(state: &AppState, id: i64) -> String {
     state.storage.get_org(id).await.ok().flatten().map(|o| o.name).unwrap_or_default()
 }
 
-async fn request_out(state: &AppState, p: &Principal, r: ShareRequest, full: bool) -> Result<RequestOut, ApiError> {
+async fn request_out(state: &AppState, p: &Principal, r: ShareRequest, full: bool) -> Result<RequestOut, AppError> {
     let status = r.status;
     let due = r.due_date;
     let provider = p.org_id == Some(r.provider_org_id);
@@ -302,7 +302,7 @@ async fn request_out(state: &AppState, p: &Principal, r: ShareRequest, full: boo
         status_en: status.label_en().into(),
         overdue: due.is_some_and(|d| sharing::approval_overdue(status, d, today_date())),
         due_provisional: due.is_some_and(|d| {
-            state.catalog.calendar.get().is_provisional(crate::clock::date_of(r.submitted_at_micros), d)
+            state.catalog.calendar.get().is_provisional(pdp_app::clock::date_of(r.submitted_at_micros), d)
         }),
         can_approve: provider
             && p.allows(Permission::ApproveShare)
@@ -351,11 +351,11 @@ fn new_grant(
     }
 }
 
-pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) -> Result<RequestOut, ApiError> {
+pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) -> Result<RequestOut, AppError> {
     let org = p.org_id.ok_or_else(no_org)?;
     let e = published_entry(state, input.entry_id).await?;
     if e.org_id == org {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "share_own_data",
             "本单位的数据无需申请共享",
             "an organisation does not request its own data",
@@ -363,9 +363,9 @@ pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) ->
     }
     let mode = mode_of(&input.mode)?;
     let fields = dedup(&input.fields);
-    sharing::check_request(&e.body.fields, &e.body.share.modes, mode, &fields).map_err(|e| ApiError::domain(&e))?;
+    sharing::check_request(&e.body.fields, &e.body.share.modes, mode, &fields).map_err(|e| AppError::domain(&e))?;
     if !input.pledge {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "share_pledge_required",
             "请承诺所提供信息真实，并依法依规、仅为所述用途使用数据、保障数据安全",
             "pledge that the request is truthful and that the data will be used lawfully, only for the stated purpose, and kept secure",
@@ -373,7 +373,7 @@ pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) ->
     }
     let (scenario, legal_basis, purpose) = (input.scenario.trim(), input.legal_basis.trim(), input.purpose.trim());
     if scenario.is_empty() || legal_basis.is_empty() || purpose.is_empty() {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "share_request_incomplete",
             "请填写应用场景、法律依据和用途",
             "give the application scenario, the legal basis and the purpose",
@@ -382,7 +382,7 @@ pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) ->
     let today = today_date();
     let until = parse_date(&input.until, "使用期限 / until")?;
     if until < today || (until - today).whole_days() > MAX_GRANT_DAYS {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "share_until_out_of_range",
             format!("使用期限应在今天至 {MAX_GRANT_DAYS} 天之内"),
             format!("the period must end between today and {MAX_GRANT_DAYS} days from now"),
@@ -390,7 +390,7 @@ pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) ->
     }
     let lib = match input.scenario_id {
         Some(id) => {
-            Some(state.storage.get_scenario(id).await?.ok_or_else(|| ApiError::not_found(&format!("scenario {id}")))?)
+            Some(state.storage.get_scenario(id).await?.ok_or_else(|| AppError::not_found(&format!("scenario {id}")))?)
         }
         None => None,
     };
@@ -417,7 +417,7 @@ pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) ->
         Route::Direct => (RequestStatus::Granted, None),
         Route::ProviderApproval => (
             RequestStatus::Pending,
-            Some(sharing::approval_due(&state.catalog.calendar.get(), today).map_err(|e| ApiError::domain(&e))?.due),
+            Some(sharing::approval_due(&state.catalog.calendar.get(), today).map_err(|e| AppError::domain(&e))?.due),
         ),
         Route::Negotiation => (RequestStatus::Negotiating, None),
     };
@@ -428,10 +428,10 @@ pub async fn do_submit(state: &AppState, p: &Principal, input: &RequestInput) ->
             _ => until,
         };
         if let Some(m) = &emergency {
-            expires = expires.min(crate::clock::date_of(m.ends_at_micros));
+            expires = expires.min(pdp_app::clock::date_of(m.ends_at_micros));
         }
         let masking =
-            sharing::fix_masking(&e.body.fields, &fields, &BTreeMap::new(), &[]).map_err(|e| ApiError::domain(&e))?;
+            sharing::fix_masking(&e.body.fields, &fields, &BTreeMap::new(), &[]).map_err(|e| AppError::domain(&e))?;
         let mut g = new_grant(
             &e,
             org,
@@ -516,7 +516,7 @@ pub async fn do_list_requests(
     state: &AppState,
     p: &Principal,
     q: &RequestListParams,
-) -> Result<Vec<RequestOut>, ApiError> {
+) -> Result<Vec<RequestOut>, AppError> {
     escalate_due(state.storage.as_ref()).await?;
     let mut query = RequestQuery {
         open_only: q.open.unwrap_or(false),
@@ -552,17 +552,17 @@ pub async fn list_requests(
 }
 
 /// A request `p` may see, or not found.
-async fn visible_request(state: &AppState, p: &Principal, id: i64) -> Result<ShareRequest, ApiError> {
-    let r = state.storage.get_request(id).await?.ok_or_else(|| ApiError::not_found(&format!("share request {id}")))?;
+async fn visible_request(state: &AppState, p: &Principal, id: i64) -> Result<ShareRequest, AppError> {
+    let r = state.storage.get_request(id).await?.ok_or_else(|| AppError::not_found(&format!("share request {id}")))?;
     let party = p.org_id == Some(r.requester_org_id) || p.org_id == Some(r.provider_org_id);
     if party || authority_over(state, p, r.provider_org_id).await? {
         Ok(r)
     } else {
-        Err(ApiError::not_found(&format!("share request {id}")))
+        Err(AppError::not_found(&format!("share request {id}")))
     }
 }
 
-pub async fn do_get_request(state: &AppState, p: &Principal, id: i64) -> Result<RequestOut, ApiError> {
+pub async fn do_get_request(state: &AppState, p: &Principal, id: i64) -> Result<RequestOut, AppError> {
     escalate_due(state.storage.as_ref()).await?;
     let r = visible_request(state, p, id).await?;
     request_out(state, p, r, true).await
@@ -599,13 +599,13 @@ pub struct ApproveInput {
 }
 
 /// Builds the grant an approval or an authority decision makes.
-fn grant_from(r: &ShareRequest, e: &EntryVersion, input: &ApproveInput, by: &str) -> Result<NewGrant, ApiError> {
+fn grant_from(r: &ShareRequest, e: &EntryVersion, input: &ApproveInput, by: &str) -> Result<NewGrant, AppError> {
     let fields = match &input.fields {
         Some(f) => dedup(f),
         None => r.fields.clone(),
     };
     if fields.is_empty() || fields.iter().any(|f| !r.fields.contains(f)) {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "share_fields_widened",
             "授权的信息项只能是所申请信息项的全部或一部分",
             "a grant may cover the requested fields or fewer, never others",
@@ -614,7 +614,7 @@ fn grant_from(r: &ShareRequest, e: &EntryVersion, input: &ApproveInput, by: &str
     let mut masking = BTreeMap::new();
     for (k, v) in input.masking.clone().unwrap_or_default() {
         let rule = MaskRule::parse(&v).ok_or_else(|| {
-            ApiError::bad_request(
+            AppError::bad_request(
                 "share_bad_mask",
                 format!("未知的脱敏规则“{v}”"),
                 format!("unknown masking rule {v:?}"),
@@ -624,14 +624,14 @@ fn grant_from(r: &ShareRequest, e: &EntryVersion, input: &ApproveInput, by: &str
     }
     let filters = input.row_filters.clone().unwrap_or_default();
     let masking =
-        sharing::fix_masking(&e.body.fields, &fields, &masking, &filters).map_err(|e| ApiError::domain(&e))?;
+        sharing::fix_masking(&e.body.fields, &fields, &masking, &filters).map_err(|e| AppError::domain(&e))?;
     let until = r.until;
     let expires = match &input.expires_on {
         Some(s) => parse_date(s, "授权到期日 / expires_on")?,
         None => until,
     };
     if expires > until || expires < today_date() {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "share_expiry_out_of_range",
             format!("授权到期日应在今天至申请的使用期限（{}）之间", r.until),
             format!("the grant must end between today and the requested period's end ({})", r.until),
@@ -639,7 +639,7 @@ fn grant_from(r: &ShareRequest, e: &EntryVersion, input: &ApproveInput, by: &str
     }
     let min_group = input.min_group.unwrap_or(DEFAULT_MIN_GROUP);
     if min_group < 2 {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "share_min_group",
             "统计结果的最小分组不能小于 2",
             "the smallest statistics group must be at least 2",
@@ -664,9 +664,9 @@ fn grant_from(r: &ShareRequest, e: &EntryVersion, input: &ApproveInput, by: &str
     Ok(g)
 }
 
-fn transition(r: &ShareRequest, action: RequestAction) -> Result<RequestStatus, ApiError> {
+fn transition(r: &ShareRequest, action: RequestAction) -> Result<RequestStatus, AppError> {
     let from = r.status;
-    from.next(action).map_err(|e| ApiError::conflict(e.code(), e.message_zh(), e.message_en()))
+    from.next(action).map_err(|e| AppError::conflict(e.code(), e.message_zh(), e.message_en()))
 }
 
 fn note(p: &Principal, kind: NoteKind, body: &str) -> Option<NewRequestNote> {
@@ -685,10 +685,10 @@ pub async fn do_approve(
     p: &Principal,
     id: i64,
     input: &ApproveInput,
-) -> Result<RequestOut, ApiError> {
+) -> Result<RequestOut, AppError> {
     let r = visible_request(state, p, id).await?;
     if p.org_id != Some(r.provider_org_id) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "not_provider",
             "只有数据提供单位的审批人可以审批该申请",
             "only an approver of the providing organisation may approve the request",
@@ -734,10 +734,10 @@ pub struct ReasonInput {
     pub reason: String,
 }
 
-fn reason_required(reason: &str) -> Result<&str, ApiError> {
+fn reason_required(reason: &str) -> Result<&str, AppError> {
     let r = reason.trim();
     if r.is_empty() || r.chars().count() > 2000 {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "reason_required",
             "请说明理由（不超过 2000 字）",
             "give a reason (at most 2000 characters)",
@@ -746,10 +746,10 @@ fn reason_required(reason: &str) -> Result<&str, ApiError> {
     Ok(r)
 }
 
-pub async fn do_refuse(state: &AppState, p: &Principal, id: i64, reason: &str) -> Result<RequestOut, ApiError> {
+pub async fn do_refuse(state: &AppState, p: &Principal, id: i64, reason: &str) -> Result<RequestOut, AppError> {
     let r = visible_request(state, p, id).await?;
     if p.org_id != Some(r.provider_org_id) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "not_provider",
             "只有数据提供单位的审批人可以审批该申请",
             "only an approver of the providing organisation may decide the request",
@@ -785,10 +785,10 @@ pub async fn refuse(
     Ok(Json(do_refuse(&state, &p, id, &json_or(body)?.reason).await?))
 }
 
-pub async fn do_withdraw(state: &AppState, p: &Principal, id: i64) -> Result<RequestOut, ApiError> {
+pub async fn do_withdraw(state: &AppState, p: &Principal, id: i64) -> Result<RequestOut, AppError> {
     let r = visible_request(state, p, id).await?;
     if p.org_id != Some(r.requester_org_id) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "not_requester",
             "只有申请单位可以撤回申请",
             "only the requesting organisation may withdraw a request",
@@ -818,19 +818,19 @@ pub struct NoteInput {
     pub body: String,
 }
 
-pub async fn do_add_note(state: &AppState, p: &Principal, id: i64, body: &str) -> Result<RequestNote, ApiError> {
+pub async fn do_add_note(state: &AppState, p: &Principal, id: i64, body: &str) -> Result<RequestNote, AppError> {
     let r = visible_request(state, p, id).await?;
     let party = p.org_id == Some(r.requester_org_id) || p.org_id == Some(r.provider_org_id);
     let open = r.status.is_open();
     if !party || !open {
-        return Err(ApiError::conflict(
+        return Err(AppError::conflict(
             "share_note_closed",
             "只有双方单位可在申请办结前留言",
             "only the two organisations may add notes, and only while the request is open",
         ));
     }
     let n = note(p, NoteKind::Negotiation, body)
-        .ok_or_else(|| ApiError::bad_request("note_empty", "留言内容不能为空", "the note is empty"))?;
+        .ok_or_else(|| AppError::bad_request("note_empty", "留言内容不能为空", "the note is empty"))?;
     Ok(state.storage.add_request_note(id, n, p.event("share.request.note", "")).await?)
 }
 
@@ -848,10 +848,10 @@ pub async fn add_note(
     Ok(Json(do_add_note(&state, &p, id, &json_or(body)?.body).await?))
 }
 
-pub async fn do_escalate(state: &AppState, p: &Principal, id: i64, reason: &str) -> Result<RequestOut, ApiError> {
+pub async fn do_escalate(state: &AppState, p: &Principal, id: i64, reason: &str) -> Result<RequestOut, AppError> {
     let r = visible_request(state, p, id).await?;
     if p.org_id != Some(r.requester_org_id) && p.org_id != Some(r.provider_org_id) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "not_party",
             "只有申请单位或提供单位可以提请协调",
             "only the requesting or the providing organisation may escalate a request",
@@ -900,10 +900,10 @@ pub struct DecideInput {
     pub terms: Option<ApproveInput>,
 }
 
-pub async fn do_decide(state: &AppState, p: &Principal, id: i64, input: &DecideInput) -> Result<RequestOut, ApiError> {
+pub async fn do_decide(state: &AppState, p: &Principal, id: i64, input: &DecideInput) -> Result<RequestOut, AppError> {
     let r = visible_request(state, p, id).await?;
     if !authority_over(state, p, r.provider_org_id).await? {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "not_authority",
             "只有主管部门可以裁决",
             "only the authority decides escalated requests",
@@ -969,7 +969,7 @@ pub struct GrantOut {
     pub can_manage: bool,
 }
 
-async fn grant_out(state: &AppState, p: &Principal, g: Grant) -> Result<GrantOut, ApiError> {
+async fn grant_out(state: &AppState, p: &Principal, g: Grant) -> Result<GrantOut, AppError> {
     let status = g.status;
     let expired = today_date() > g.expires_on;
     Ok(GrantOut {
@@ -986,7 +986,7 @@ async fn grant_out(state: &AppState, p: &Principal, g: Grant) -> Result<GrantOut
     })
 }
 
-async fn may_manage(state: &AppState, p: &Principal, g: &Grant) -> Result<bool, ApiError> {
+async fn may_manage(state: &AppState, p: &Principal, g: &Grant) -> Result<bool, AppError> {
     Ok(p.allows(Permission::ManageGrants)
         && (p.org_id == Some(g.provider_org_id) || authority_over(state, p, g.provider_org_id).await?))
 }
@@ -999,7 +999,7 @@ pub struct GrantListParams {
     pub entry_id: Option<i64>,
 }
 
-pub async fn do_list_grants(state: &AppState, p: &Principal, q: &GrantListParams) -> Result<Vec<GrantOut>, ApiError> {
+pub async fn do_list_grants(state: &AppState, p: &Principal, q: &GrantListParams) -> Result<Vec<GrantOut>, AppError> {
     let mut query = GrantQuery {
         status: status_filter(q.status.as_deref(), GrantStatus::parse)?,
         entry_id: q.entry_id,
@@ -1033,13 +1033,13 @@ pub async fn list_grants(
     Ok(Json(do_list_grants(&state, &p, &query_or(q)?).await?))
 }
 
-async fn visible_grant(state: &AppState, p: &Principal, id: i64) -> Result<Grant, ApiError> {
-    let g = state.storage.get_grant(id).await?.ok_or_else(|| ApiError::not_found(&format!("grant {id}")))?;
+async fn visible_grant(state: &AppState, p: &Principal, id: i64) -> Result<Grant, AppError> {
+    let g = state.storage.get_grant(id).await?.ok_or_else(|| AppError::not_found(&format!("grant {id}")))?;
     let party = p.org_id == Some(g.user_org_id) || p.org_id == Some(g.provider_org_id);
     if party || authority_over(state, p, g.provider_org_id).await? {
         Ok(g)
     } else {
-        Err(ApiError::not_found(&format!("grant {id}")))
+        Err(AppError::not_found(&format!("grant {id}")))
     }
 }
 
@@ -1054,7 +1054,7 @@ pub async fn get_grant(
     Ok(Json(do_get_grant(&state, &p, path_or(id)?).await?))
 }
 
-pub async fn do_get_grant(state: &AppState, p: &Principal, id: i64) -> Result<GrantOut, ApiError> {
+pub async fn do_get_grant(state: &AppState, p: &Principal, id: i64) -> Result<GrantOut, AppError> {
     let g = visible_grant(state, p, id).await?;
     grant_out(state, p, g).await
 }
@@ -1065,26 +1065,26 @@ pub async fn do_change_grant(
     id: i64,
     action: &str,
     reason: &str,
-) -> Result<GrantOut, ApiError> {
+) -> Result<GrantOut, AppError> {
     let g = visible_grant(state, p, id).await?;
     if !may_manage(state, p, &g).await? {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "not_grant_manager",
             "只有数据提供单位或主管部门可以暂停、恢复或撤销授权",
             "only the providing organisation or the authority may suspend, resume or revoke a grant",
         ));
     }
-    let action = GrantAction::parse(action).ok_or_else(|| ApiError::not_found(&format!("grant action {action}")))?;
+    let action = GrantAction::parse(action).ok_or_else(|| AppError::not_found(&format!("grant action {action}")))?;
     let reason = reason_required(reason)?;
     let from = g.status;
-    let to = from.next(action).map_err(|e| ApiError::conflict(e.code(), e.message_zh(), e.message_en()))?;
+    let to = from.next(action).map_err(|e| AppError::conflict(e.code(), e.message_zh(), e.message_en()))?;
     // A suspension the authority ordered is lifted by the authority, not by the provider it
     // may have been ordered against (R-SHR-13).
     if action == GrantAction::Resume
         && suspended_by_authority(state, &g).await?
         && !authority_over(state, p, g.provider_org_id).await?
     {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "suspended_by_authority",
             "该授权由主管部门暂停，只能由主管部门恢复",
             "the authority suspended this grant, so only the authority may resume it",
@@ -1102,7 +1102,7 @@ pub async fn do_change_grant(
 
 /// Whether the grant's last suspension was made by someone outside its providing organisation
 /// (the authority), read from the audit chain, where every suspension is recorded.
-async fn suspended_by_authority(state: &AppState, g: &Grant) -> Result<bool, ApiError> {
+async fn suspended_by_authority(state: &AppState, g: &Grant) -> Result<bool, AppError> {
     let object = format!("grant:{}", g.id);
     let q = pdp_storage::AuditQuery {
         action: Some("share.grant.suspend".into()),
@@ -1231,14 +1231,14 @@ impl AccessTerms {
     }
 
     /// The field that addresses a record: the entry's identifier field, else its one key.
-    pub(crate) fn key_field(&self) -> Result<&str, ApiError> {
+    pub(crate) fn key_field(&self) -> Result<&str, AppError> {
         if let Some(f) = &self.e.body.identifier_field {
             return Ok(f);
         }
         let keys: Vec<_> = self.e.body.fields.iter().filter(|f| f.rules.key).collect();
         match keys.as_slice() {
             [k] => Ok(&k.name),
-            _ => Err(ApiError::bad_request(
+            _ => Err(AppError::bad_request(
                 "share_no_key",
                 "该数据没有唯一的标识字段，不能按标识查询",
                 "the dataset has no single identifying field to look records up by",
@@ -1329,7 +1329,7 @@ pub(crate) async fn grant_for_access(
     p: &Principal,
     id: i64,
     mode: ShareMode,
-) -> Result<Access, ApiError> {
+) -> Result<Access, AppError> {
     if let Some(terms) = state.access_cache.grant(id) {
         if p.org_id != Some(terms.g.user_org_id) {
             return Err(other_orgs_grant(state, p, id).await);
@@ -1339,7 +1339,7 @@ pub(crate) async fn grant_for_access(
     }
     // Taken before reading: see the access cache's invariants.
     let generation = state.access_cache.generation();
-    let g = state.storage.get_grant(id).await?.ok_or_else(|| ApiError::not_found(&format!("grant {id}")))?;
+    let g = state.storage.get_grant(id).await?.ok_or_else(|| AppError::not_found(&format!("grant {id}")))?;
     let emergency = match g.emergency_id {
         Some(eid) => state.storage.list_emergencies().await?.into_iter().find(|m| m.id == eid),
         None => None,
@@ -1365,10 +1365,10 @@ pub(crate) async fn grant_for_access(
 
 /// The answer to a use of another organisation's grant: "not found", as for a grant that does
 /// not exist, and an audit event (at a bounded rate), since it is someone probing grants.
-async fn other_orgs_grant(state: &AppState, p: &Principal, id: i64) -> ApiError {
+async fn other_orgs_grant(state: &AppState, p: &Principal, id: i64) -> AppError {
     let ev = p.event("share.access.other_org", &format!("grant:{id}"));
     crate::auth::audit_refusal(state, ev, crate::auth::REFUSAL_OTHER_ORG).await;
-    ApiError::not_found(&format!("grant {id}"))
+    AppError::not_found(&format!("grant {id}"))
 }
 
 /// The checks of [`grant_for_access`] on a grant's rows, fresh or cached; the time-dependent
@@ -1379,13 +1379,13 @@ fn check_grant(
     emergency: Option<&pdp_storage::Emergency>,
     id: i64,
     mode: ShareMode,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     if p.org_id != Some(g.user_org_id) {
-        return Err(ApiError::not_found(&format!("grant {id}")));
+        return Err(AppError::not_found(&format!("grant {id}")));
     }
     sharing::check_access(g.status, g.expires_on, today_date(), g.mode, mode).map_err(|e| denied(&e))?;
     if g.emergency_id.is_some() && !emergency.is_some_and(|m| m.active_at(now_micros())) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "share_emergency_over",
             "该授权依应急状态作出，应急状态已结束",
             "the grant was made under an emergency, and the emergency is over",
@@ -1431,7 +1431,7 @@ pub async fn view(
     body: Result<Json<ViewInput>, JsonRejection>,
 ) -> Result<Answer<ViewOut>, ApiError> {
     let id = path_or(id)?;
-    do_view(&state, &p, id, &json_or(body)?).await
+    Ok(do_view(&state, &p, id, &json_or(body)?).await?)
 }
 
 /// An answer of the access path with the JSON its response hash was taken over. The API sends
@@ -1539,11 +1539,11 @@ impl<T> IntoResponse for Answer<T> {
     }
 }
 
-pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewInput) -> Result<Answer<ViewOut>, ApiError> {
+pub async fn do_view(state: &AppState, p: &Principal, id: i64, q: &ViewInput) -> Result<Answer<ViewOut>, AppError> {
     let a = grant_for_access(state, p, id, ShareMode::View).await?;
     let key = q.key.trim();
     if key.is_empty() {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "share_key_required",
             "请提供要查询的记录标识",
             "give the key of the record to look up",
@@ -1628,7 +1628,7 @@ pub async fn verify(
     body: Result<Json<VerifyInput>, JsonRejection>,
 ) -> Result<Answer<VerifyOut>, ApiError> {
     let id = path_or(id)?;
-    do_verify(&state, &p, id, &json_or(body)?).await
+    Ok(do_verify(&state, &p, id, &json_or(body)?).await?)
 }
 
 pub async fn do_verify(
@@ -1636,7 +1636,7 @@ pub async fn do_verify(
     p: &Principal,
     id: i64,
     input: &VerifyInput,
-) -> Result<Answer<VerifyOut>, ApiError> {
+) -> Result<Answer<VerifyOut>, AppError> {
     let a = grant_for_access(state, p, id, ShareMode::Verify).await?;
     // Verify answers yes or no about a value the grant may mask: unlimited, it would be an
     // oracle that guesses masked values back. Every caller is limited per grant, and a
@@ -1644,22 +1644,22 @@ pub async fn do_verify(
     let rate = state.settings.verify_rate_per_grant;
     let per_user = matches!(p.via, crate::auth::Via::Session { .. });
     if !state.verify_rate.allow(id, rate) || (per_user && !state.verify_rate.allow(-p.user.id, rate)) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
+        return Err(AppError::new(
+            crate::error::ErrorKind::TooMany,
             "verify_rate_limited",
             format!("核验请求过于频繁（每个授权每秒 {rate} 次），请稍后再试"),
             format!("too many verifications (at most {rate} per second per grant); retry shortly"),
         ));
     }
     if input.values.is_empty() || input.values.len() > 50 {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "verify_no_values",
             "请提供 1 至 50 个待核验的值",
             "give 1 to 50 values to verify",
         ));
     }
     if let Some(f) = input.values.keys().find(|f| !a.g.fields.contains(f)) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "share_field_not_granted",
             format!("授权不包含信息项“{f}”"),
             format!("the grant does not cover the field {f:?}"),
@@ -1746,19 +1746,19 @@ pub async fn statistics(
     let a = grant_for_access(&state, &p, id, ShareMode::Statistics).await?;
     let group_by = dedup(&input.group_by);
     if group_by.len() > MAX_DIMENSIONS {
-        return Err(ApiError::bad_request(
+        return Err(ApiError(AppError::bad_request(
             "stats_too_many_dimensions",
             format!("分组维度不能超过 {MAX_DIMENSIONS} 个"),
             format!("at most {MAX_DIMENSIONS} dimensions"),
-        ));
+        )));
     }
     // A dimension shows its values, so it must be granted and unmasked.
     if let Some(f) = group_by.iter().find(|f| a.masking.get(*f) != Some(&MaskRule::None)) {
-        return Err(ApiError::not_allowed(
+        return Err(ApiError(AppError::not_allowed(
             "stats_dimension_not_allowed",
             format!("信息项“{f}”未授权或须脱敏，不能作为分组维度"),
             format!("the field {f:?} is not granted or is masked, so it cannot be a dimension"),
-        ));
+        )));
     }
     let measure = match (input.measure.as_deref().unwrap_or("count"), input.field.as_deref()) {
         ("count", _) => None,
@@ -1770,30 +1770,30 @@ pub async fn statistics(
                     .any(|x| x.name == f && matches!(x.data_type, DataType::Integer | DataType::Decimal));
             // A sum or an average of a masked field would let its values be differenced out.
             if a.masking.get(f) != Some(&MaskRule::None) || !numeric {
-                return Err(ApiError::bad_request(
+                return Err(ApiError(AppError::bad_request(
                     "stats_bad_measure",
                     format!("“{f}”不是授权范围内、不脱敏的数值型信息项"),
                     format!("{f:?} is not a granted, unmasked numeric field"),
-                ));
+                )));
             }
             Some((if m == "sum" { Measure::Sum } else { Measure::Avg }, f))
         }
         _ => {
-            return Err(ApiError::bad_request(
+            return Err(ApiError(AppError::bad_request(
                 "stats_bad_measure",
                 "统计方式应为 count，或 sum/avg 并指定数值字段",
                 "the measure must be count, or sum/avg with a numeric field",
-            ));
+            )));
         }
     };
     let filters = a.selection(Vec::new()).filters;
     let page = lake(&state)?.aggregate(&a.g.dataset, &filters, &group_by, measure, MAX_STATS_CELLS + 1).await?;
     if page.rows.len() > MAX_STATS_CELLS {
-        return Err(ApiError::bad_request(
+        return Err(ApiError(AppError::bad_request(
             "stats_too_many_cells",
             format!("分组结果超过 {MAX_STATS_CELLS} 个单元格，请减少分组维度"),
             format!("the grouping gives more than {MAX_STATS_CELLS} cells; use fewer dimensions"),
-        ));
+        )));
     }
     let n = group_by.len();
     let mut dims = Vec::with_capacity(page.rows.len());
@@ -1963,12 +1963,12 @@ pub async fn export_parquet(
     };
     let file = tokio::fs::File::open(&path).await.map_err(|e| {
         tracing::error!(error = %e, grant = id, "opening a grant's Parquet file failed");
-        ApiError::internal("io_error", "读取文件失败", "reading the file failed")
+        AppError::internal("io_error", "读取文件失败", "reading the file failed")
     })?;
     let request = format!("GET export.parquet {id}");
     state.record_access(id, 1, 0, a.event(&p, ShareMode::Bulk, 0, &columns, &request, "")).await?;
     if w.bytes == 0 {
-        return Err(ApiError::internal("io_error", "读取文件失败", "reading the file failed"));
+        return Err(ApiError(AppError::internal("io_error", "读取文件失败", "reading the file failed")));
     }
     let st = state.clone();
     let rows = w.rows as usize;

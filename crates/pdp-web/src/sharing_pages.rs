@@ -24,7 +24,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{Principal, form_values};
 use crate::dataset_pages::fmt_time;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::pages::{Flash, Page, csrf, field, notice, opt_i64, page, see_other};
 use crate::share_ops as ops;
@@ -94,7 +94,7 @@ fn grant_table(lang: Lang, id: &str, list: &[sh::GrantOut]) -> Markup {
 
 /// The sharing part of the dashboard: an approver's queue and overdue requests, the
 /// authority's escalations.
-pub(crate) async fn dashboard_tiles(state: &AppState, p: &Principal, lang: Lang) -> Result<Markup, ApiError> {
+pub(crate) async fn dashboard_tiles(state: &AppState, p: &Principal, lang: Lang) -> Result<Markup, AppError> {
     if !p.allows(Permission::ViewShares) {
         return Ok(html! {});
     }
@@ -129,7 +129,7 @@ pub(crate) async fn dashboard_tiles(state: &AppState, p: &Principal, lang: Lang)
 /// `/share`: everything the reader has to do with sharing, by role.
 pub async fn hub(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let has_org = p.org_id.is_some();
         let list = |view: Option<&str>, open: bool| sh::RequestListParams {
             view: view.map(Into::into),
@@ -323,7 +323,7 @@ pub async fn hub(State(state): S, headers: HeaderMap, Extension(p): P, Query(f):
 
 pub async fn scenario_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = sh::ScenarioInput {
             name: field(&body, "name"),
             entry_id: opt_i64(&body, "entry_id")?.unwrap_or_default(),
@@ -356,7 +356,7 @@ pub async fn new_request(
     Query(q): Query<NewRequestQuery>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let entries = state.storage.list_entries(&EntryQuery { view: EntryView::Published, ..Default::default() }).await?;
         let others: Vec<_> = entries.iter().filter(|e| Some(e.org_id) != p.org_id).collect();
         let chosen = q.entry_id.and_then(|id| others.iter().find(|e| e.entry_id == id));
@@ -364,7 +364,7 @@ pub async fn new_request(
             Some(e) => state.storage.list_scenarios().await?.into_iter().filter(|s| s.entry_id == e.entry_id).collect(),
             None => Vec::new(),
         };
-        let until = crate::clock::today_date() + time::Duration::days(180);
+        let until = pdp_app::clock::today_date() + time::Duration::days(180);
         page(lang, Some(&p), "/share", lang.t("申请共享数据", "Request data"), html! {
             form #pick-entry method="get" action="/share/new" {
                 label { (lang.t("目录中的数据", "Catalog entry")) select name="entry_id" {
@@ -420,7 +420,7 @@ pub async fn new_request(
 
 pub async fn request_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = sh::RequestInput {
             entry_id: opt_i64(&body, "entry_id")?.unwrap_or_default(),
             fields: form_values(&body, "fields"),
@@ -471,7 +471,7 @@ pub async fn request_page(
     Query(f): Query<Flash>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let o = sh::do_get_request(&state, &p, id).await?;
         let e = crate::datasets::published_entry(&state, o.r.entry_id).await.ok();
         let label = |name: &str| e.as_ref().and_then(|e| e.body.fields.iter().find(|f| f.name == name)).map(|f| f.label.clone()).unwrap_or_default();
@@ -575,7 +575,7 @@ pub async fn request_page(
     r.into()
 }
 
-fn approve_input(body: &str) -> Result<sh::ApproveInput, ApiError> {
+fn approve_input(body: &str) -> Result<sh::ApproveInput, AppError> {
     let fields = form_values(body, "fields");
     let masking: BTreeMap<String, String> =
         fields.iter().map(|f| (f.clone(), field(body, &format!("mask_{f}")))).filter(|(_, m)| !m.is_empty()).collect();
@@ -596,7 +596,7 @@ fn approve_input(body: &str) -> Result<sh::ApproveInput, ApiError> {
     })
 }
 
-fn back(id: i64, lang: Lang, zh: &str, en: &str) -> Result<Response, ApiError> {
+fn back(id: i64, lang: Lang, zh: &str, en: &str) -> Result<Response, AppError> {
     see_other(&format!("/share/requests/{id}?ok={}", lang.t(zh, en)))
 }
 
@@ -608,7 +608,7 @@ pub async fn approve_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         sh::do_approve(&state, &p, id, &approve_input(&body)?).await?;
         back(id, lang, "已同意共享并生成授权", "approved; the grant is in force")
     }
@@ -624,7 +624,7 @@ pub async fn refuse_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         sh::do_refuse(&state, &p, id, &field(&body, "reason")).await?;
         back(id, lang, "已不予共享", "refused")
     }
@@ -634,7 +634,7 @@ pub async fn refuse_submit(
 
 pub async fn withdraw_submit(State(state): S, headers: HeaderMap, Extension(p): P, Path(id): Path<i64>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         sh::do_withdraw(&state, &p, id).await?;
         back(id, lang, "申请已撤回", "request withdrawn")
     }
@@ -650,7 +650,7 @@ pub async fn note_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         sh::do_add_note(&state, &p, id, &field(&body, "body")).await?;
         back(id, lang, "协商意见已记录", "message recorded")
     }
@@ -666,7 +666,7 @@ pub async fn escalate_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         sh::do_escalate(&state, &p, id, &field(&body, "reason")).await?;
         back(id, lang, "已提请主管部门裁决", "escalated to the authority")
     }
@@ -682,7 +682,7 @@ pub async fn decide_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input =
             sh::DecideInput { grant: field(&body, "grant") == "yes", reason: field(&body, "reason"), terms: None };
         sh::do_decide(&state, &p, id, &input).await?;
@@ -721,7 +721,7 @@ pub async fn view_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let key = field(&body, "key");
         let out = sh::do_view(&state, &p, id, &sh::ViewInput { key, offset: None, limit: None }).await?.out;
         grant_view(&state, &p, lang, id, None, Some(out), None).await
@@ -738,7 +738,7 @@ async fn grant_view(
     ok: Option<&str>,
     records: Option<sh::ViewOut>,
     verdict: Option<sh::VerifyOut>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     // The page shows the grant's usage, and a verify or a view lookup may have just recorded
     // an access in this same request, after the gate's sync (or, for the verify form, a data
     // access, with none), so the access journal is moved into the database here.
@@ -755,7 +755,7 @@ async fn grant_view(
     let licence = e.as_ref().is_some_and(|e| pdp_domain::document::is_licence(&e.body));
     let reports = state.storage.list_usage_reports(Some(id)).await?;
     let last = reports.iter().map(|r| r.period_end).max();
-    let due_date = pdp_domain::sharing::report_due(crate::clock::date_of(g.g.created_at_micros), last);
+    let due_date = pdp_domain::sharing::report_due(pdp_app::clock::date_of(g.g.created_at_micros), last);
     let due = ops::ReportDue {
         grant_id: id,
         dataset: g.g.dataset.clone(),
@@ -763,7 +763,7 @@ async fn grant_view(
         provider_org_id: g.g.provider_org_id,
         last_period_end: last.map(|d| d.to_string()),
         due: due_date.to_string(),
-        overdue: crate::clock::today_date() > due_date && g.g.status == GrantStatus::Active,
+        overdue: pdp_app::clock::today_date() > due_date && g.g.status == GrantStatus::Active,
     };
     page(
         lang,
@@ -880,7 +880,7 @@ pub async fn grant_status_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let g = sh::do_change_grant(&state, &p, id, &field(&body, "action"), &field(&body, "reason")).await?;
         see_other(&format!("/share/grants/{id}?ok={}", lang.t(&g.status_zh, &g.status_en)))
     }
@@ -897,7 +897,7 @@ pub async fn verify_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let g = sh::do_get_grant(&state, &p, id).await?;
         let values: BTreeMap<String, String> =
             g.g.fields
@@ -914,13 +914,13 @@ pub async fn verify_submit(
 
 pub async fn emergency_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
-        let ids = |name: &str| -> Result<Vec<i64>, ApiError> {
+    let r: Result<Response, AppError> = async {
+        let ids = |name: &str| -> Result<Vec<i64>, AppError> {
             form_values(&body, name)
                 .iter()
                 .map(|v| {
                     v.trim().parse().map_err(|_| {
-                        ApiError::bad_request(
+                        AppError::bad_request(
                             "invalid_input",
                             format!("字段 {name} 须为数字"),
                             format!("{name} must be numbers"),
@@ -956,7 +956,7 @@ pub async fn emergency_end_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         ops::do_end(&state, &p, id, &field(&body, "reason")).await?;
         see_other(&format!("/share?ok={}", lang.t("应急共享已结束", "emergency ended")))
     }
@@ -966,7 +966,7 @@ pub async fn emergency_end_submit(
 
 pub async fn demand_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = ops::DemandInput {
             title: field(&body, "title"),
             description: field(&body, "description"),
@@ -987,7 +987,7 @@ pub async fn demand_assign_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input =
             ops::AssignInput { provider_org_id: opt_i64(&body, "provider_org_id")?, note: field(&body, "note") };
         let d = ops::do_assign(&state, &p, id, &input).await?;
@@ -1005,7 +1005,7 @@ pub async fn demand_answer_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = ops::DemandAnswer { entry_id: opt_i64(&body, "entry_id")?, response: field(&body, "response") };
         let d = ops::do_answer(&state, &p, id, &input).await?;
         see_other(&format!("/share?ok={}", lang.t(&d.status_zh, &d.status_en)))
@@ -1022,7 +1022,7 @@ pub async fn report_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let period = field(&body, "period_end");
         let input =
             ops::ReportInput { period_end: (!period.trim().is_empty()).then_some(period), body: field(&body, "body") };
@@ -1035,7 +1035,7 @@ pub async fn report_submit(
 
 pub async fn upward_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = ops::UpwardInput {
             level: field(&body, "level"),
             holder: field(&body, "holder"),
@@ -1052,7 +1052,7 @@ pub async fn upward_submit(State(state): S, headers: HeaderMap, Extension(p): P,
 
 pub async fn forward_submit(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let f = ops::do_forward(&state, &p).await?;
         let n = f.requests.len();
         see_other(&format!(
@@ -1072,7 +1072,7 @@ pub async fn outcome_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, ApiError> = async {
+    let r: Result<Response, AppError> = async {
         let input = ops::OutcomeInput { granted: field(&body, "granted") == "yes", response: field(&body, "response") };
         let u = ops::do_outcome(&state, &p, id, &input).await?;
         see_other(&format!("/share?ok={}", lang.t(&u.status_zh, &u.status_en)))

@@ -37,9 +37,9 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::catalog::{json_or, path_or, query_or, review_scope};
-use crate::clock::now_micros;
 use crate::datasets::lake;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, AppError, ErrorBody};
+use pdp_app::clock::now_micros;
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -68,7 +68,7 @@ pub struct SubjectDataset {
 }
 
 /// Every published entry about persons or legal entities.
-pub async fn subject_datasets(storage: &dyn Storage) -> Result<Vec<SubjectDataset>, ApiError> {
+pub async fn subject_datasets(storage: &dyn Storage) -> Result<Vec<SubjectDataset>, AppError> {
     let entries = storage.list_entries(&EntryQuery { view: EntryView::Published, ..Default::default() }).await?;
     Ok(entries
         .into_iter()
@@ -81,15 +81,15 @@ pub async fn subject_datasets(storage: &dyn Storage) -> Result<Vec<SubjectDatase
 }
 
 /// The current version of a dataset, `None` when nothing was loaded yet.
-async fn current_version(lake: &Lake, dataset: &str) -> Result<Option<i64>, ApiError> {
+async fn current_version(lake: &Lake, dataset: &str) -> Result<Option<i64>, AppError> {
     Ok(lake.table(dataset).await?.and_then(|t| t.version()).map(|v| v as i64))
 }
 
 /// Only a city-level authority governs sources and returns: district reviewers see their
 /// region's findings but do not decide for the city.
-pub async fn city_authority(state: &AppState, p: &Principal) -> Result<(), ApiError> {
+pub async fn city_authority(state: &AppState, p: &Principal) -> Result<(), AppError> {
     if !review_scope(state, p).await?.all {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "not_city_authority",
             "只有市级数据主管部门可以执行此操作",
             "only the city's data authority may do this",
@@ -98,9 +98,9 @@ pub async fn city_authority(state: &AppState, p: &Principal) -> Result<(), ApiEr
     Ok(())
 }
 
-fn parse_kind(s: &str) -> Result<SubjectKind, ApiError> {
+fn parse_kind(s: &str) -> Result<SubjectKind, AppError> {
     SubjectKind::parse(s).ok_or_else(|| {
-        ApiError::bad_request(
+        AppError::bad_request(
             "unknown_subject",
             format!("未知的主体类型“{s}”（person、legal_entity）"),
             format!("unknown subject kind {s:?} (person, legal_entity)"),
@@ -135,14 +135,14 @@ pub async fn do_set_source(
     state: &AppState,
     p: &Principal,
     input: &SourceInput,
-) -> Result<AuthoritativeSource, ApiError> {
+) -> Result<AuthoritativeSource, AppError> {
     city_authority(state, p).await?;
     let kind = parse_kind(&input.subject)?;
     let e = crate::datasets::published_entry(state, input.entry_id).await?;
     match subject_of(&e.body) {
         Some((k, _)) if k == kind => {}
         _ => {
-            return Err(ApiError::bad_request(
+            return Err(AppError::bad_request(
                 "source_wrong_subject",
                 format!(
                     "“{}”不是以{}为主体的数据（需要公民身份号码或统一社会信用代码标识字段）",
@@ -159,7 +159,7 @@ pub async fn do_set_source(
     }
     let key = e.body.identifier_field.clone().unwrap_or_default();
     if input.element == key || !e.body.fields.iter().any(|f| f.name == input.element) {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "source_no_element",
             format!("“{}”没有数据项“{}”", e.body.name, input.element),
             format!("{:?} has no element {:?}", e.body.name, input.element),
@@ -206,7 +206,7 @@ pub async fn remove_source(
     if state.storage.remove_source(kind, &element, p.event("source.remove", "")).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found(&format!("source of {subject}/{element}")))
+        Err(ApiError(AppError::not_found(&format!("source of {subject}/{element}"))))
     }
 }
 
@@ -223,7 +223,7 @@ pub async fn do_crosscheck(
     lake: &Lake,
     actor: &str,
     mut ev: pdp_audit::NewEvent,
-) -> Result<CrossCheckRun, ApiError> {
+) -> Result<CrossCheckRun, AppError> {
     let started = now_micros();
     let datasets = subject_datasets(storage).await?;
     let by_code: BTreeMap<&str, &SubjectDataset> = datasets.iter().map(|d| (d.entry.code.as_str(), d)).collect();
@@ -319,7 +319,7 @@ pub async fn crosscheck(
 
 /// The conflicts name citizens and enterprises with both values: the city's authority reads
 /// them, and every read is audited.
-pub async fn do_read_conflicts(state: &AppState, p: &Principal, q: &ConflictParams) -> Result<CrossCheckOut, ApiError> {
+pub async fn do_read_conflicts(state: &AppState, p: &Principal, q: &ConflictParams) -> Result<CrossCheckOut, AppError> {
     city_authority(state, p).await?;
     let run = state.storage.latest_crosscheck().await?;
     let conflicts = match &run {
@@ -370,7 +370,7 @@ pub struct DuplicateOut {
     pub collectors: Vec<CollectorOut>,
 }
 
-pub async fn do_duplicates(state: &AppState) -> Result<Vec<DuplicateOut>, ApiError> {
+pub async fn do_duplicates(state: &AppState) -> Result<Vec<DuplicateOut>, AppError> {
     let datasets = subject_datasets(state.storage.as_ref()).await?;
     let refs: Vec<DatasetRef<'_>> = datasets
         .iter()
@@ -473,7 +473,7 @@ pub async fn do_base_view(
     p: &Principal,
     kind: SubjectKind,
     q: &BaseParams,
-) -> Result<BaseViewOut, ApiError> {
+) -> Result<BaseViewOut, AppError> {
     // The base views are the whole city's population and legal entities: the city's
     // authority reads them; a district reads its residents through a data return.
     city_authority(state, p).await?;
@@ -511,7 +511,7 @@ pub async fn do_base_view(
     }
     let prefix = q.prefix.as_deref().unwrap_or("").trim().to_string();
     if prefix.len() > 18 || !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "base_bad_prefix",
             "前缀只能包含字母和数字，且不超过 18 位",
             "the prefix must be at most 18 letters or digits",
@@ -602,7 +602,7 @@ pub struct SubjectOut {
     pub open_objections: Vec<pdp_storage::Objection>,
 }
 
-pub async fn do_subject(state: &AppState, p: &Principal, kind: SubjectKind, key: &str) -> Result<SubjectOut, ApiError> {
+pub async fn do_subject(state: &AppState, p: &Principal, kind: SubjectKind, key: &str) -> Result<SubjectOut, AppError> {
     city_authority(state, p).await?;
     let key = key.trim().to_uppercase();
     let valid = match kind {
@@ -610,7 +610,7 @@ pub async fn do_subject(state: &AppState, p: &Principal, kind: SubjectKind, key:
         SubjectKind::LegalEntity => pdp_domain::ids::CreditCode::parse(&key).is_ok(),
     };
     if !valid {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "subject_bad_key",
             format!(
                 "“{key}”不是有效的{}",
@@ -760,12 +760,12 @@ fn return_filter(r: &DistrictReturn, entry: &EntryVersion, region: &pdp_storage:
     }
 }
 
-async fn return_parts(state: &AppState, r: &DistrictReturn) -> Result<(EntryVersion, pdp_storage::Region), ApiError> {
+async fn return_parts(state: &AppState, r: &DistrictReturn) -> Result<(EntryVersion, pdp_storage::Region), AppError> {
     let entry = state
         .storage
         .get_entry_by_code(&r.dataset)
         .await?
-        .ok_or_else(|| ApiError::not_found(&format!("dataset {}", r.dataset)))?;
+        .ok_or_else(|| AppError::not_found(&format!("dataset {}", r.dataset)))?;
     let entry = crate::datasets::published_entry(state, entry.entry_id).await?;
     let region = state
         .storage
@@ -773,17 +773,17 @@ async fn return_parts(state: &AppState, r: &DistrictReturn) -> Result<(EntryVers
         .await?
         .into_iter()
         .find(|g| g.id == r.region_id)
-        .ok_or_else(|| ApiError::not_found(&format!("region {}", r.region_id)))?;
+        .ok_or_else(|| AppError::not_found(&format!("region {}", r.region_id)))?;
     Ok((entry, region))
 }
 
 /// Counts a return's rows at the dataset's current version and notes the refresh.
-pub async fn refresh_return(state: &AppState, r: &DistrictReturn) -> Result<(), ApiError> {
+pub async fn refresh_return(state: &AppState, r: &DistrictReturn) -> Result<(), AppError> {
     refresh_return_in(state.storage.as_ref(), lake(state)?, r).await
 }
 
 /// [`refresh_return`] for callers without the web state (the `pdp load` command).
-pub async fn refresh_return_in(storage: &dyn Storage, lake: &Lake, r: &DistrictReturn) -> Result<(), ApiError> {
+pub async fn refresh_return_in(storage: &dyn Storage, lake: &Lake, r: &DistrictReturn) -> Result<(), AppError> {
     let Some(e) = storage.get_entry_by_code(&r.dataset).await? else { return Ok(()) };
     let Some(entry) = crate::datasets::published_entry_of(storage, e.entry_id).await else { return Ok(()) };
     let Some(region) = storage.list_regions().await?.into_iter().find(|g| g.id == r.region_id) else { return Ok(()) };
@@ -811,7 +811,7 @@ pub async fn refresh_returns_of(storage: &dyn Storage, lake: &Lake, dataset: &st
     }
 }
 
-pub async fn do_create_return(state: &AppState, p: &Principal, input: &ReturnInput) -> Result<ReturnOut, ApiError> {
+pub async fn do_create_return(state: &AppState, p: &Principal, input: &ReturnInput) -> Result<ReturnOut, AppError> {
     city_authority(state, p).await?;
     let entry = crate::datasets::published_entry(state, input.entry_id).await?;
     let region = state
@@ -820,16 +820,16 @@ pub async fn do_create_return(state: &AppState, p: &Principal, input: &ReturnInp
         .await?
         .into_iter()
         .find(|g| g.id == input.region_id)
-        .ok_or_else(|| ApiError::not_found(&format!("region {}", input.region_id)))?;
+        .ok_or_else(|| AppError::not_found(&format!("region {}", input.region_id)))?;
     if region.level != RegionLevel::District {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "return_not_district",
             "数据只回流到区县",
             "data is returned to districts only",
         ));
     }
     let method = ReturnMethod::parse(&input.method).ok_or_else(|| {
-        ApiError::bad_request(
+        AppError::bad_request(
             "return_bad_method",
             format!("未知的回流方式“{}”（area_code、field）", input.method),
             format!("unknown return method {:?} (area_code, field)", input.method),
@@ -838,7 +838,7 @@ pub async fn do_create_return(state: &AppState, p: &Principal, input: &ReturnInp
     let field = match method {
         ReturnMethod::AreaCode => {
             if subject_of(&entry.body).is_none() {
-                return Err(ApiError::bad_request(
+                return Err(AppError::bad_request(
                     "return_no_identifier",
                     "该数据没有公民身份号码或统一社会信用代码字段，请按区划字段回流",
                     "the dataset has no citizen ID or credit code field: return it by a region field",
@@ -848,14 +848,14 @@ pub async fn do_create_return(state: &AppState, p: &Principal, input: &ReturnInp
         }
         ReturnMethod::Field => {
             let f = entry.body.fields.iter().find(|f| f.name == input.field).ok_or_else(|| {
-                ApiError::bad_request(
+                AppError::bad_request(
                     "unknown_field",
                     format!("没有字段“{}”", input.field),
                     format!("no field {:?}", input.field),
                 )
             })?;
             if f.data_type != DataType::Text {
-                return Err(ApiError::bad_request(
+                return Err(AppError::bad_request(
                     "return_field_not_text",
                     "区划字段应为字符型",
                     "the region field must be text",
@@ -901,7 +901,7 @@ pub async fn create_return(
 }
 
 /// The returns `p` may see: all for the city authority, those of the own district otherwise.
-pub async fn do_list_returns(state: &AppState, p: &Principal) -> Result<Vec<ReturnOut>, ApiError> {
+pub async fn do_list_returns(state: &AppState, p: &Principal) -> Result<Vec<ReturnOut>, AppError> {
     let all = p.allows(Permission::GovernData) && review_scope(state, p).await?.all;
     let my_region = match p.org_id {
         Some(o) => state.storage.get_org(o).await?.map(|o| o.region_id),
@@ -954,14 +954,14 @@ pub async fn do_return_rows(
     p: &Principal,
     id: i64,
     q: &ReturnRowsParams,
-) -> Result<ReturnRowsOut, ApiError> {
-    let r = state.storage.get_return(id).await?.ok_or_else(|| ApiError::not_found(&format!("return {id}")))?;
+) -> Result<ReturnRowsOut, AppError> {
+    let r = state.storage.get_return(id).await?.ok_or_else(|| AppError::not_found(&format!("return {id}")))?;
     let my_region = match p.org_id {
         Some(o) => state.storage.get_org(o).await?.map(|o| o.region_id),
         None => None,
     };
     if my_region != Some(r.region_id) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "not_in_district",
             "只有该区县的单位可以使用回流数据",
             "only organisations of the district may use the returned data",
@@ -969,9 +969,9 @@ pub async fn do_return_rows(
     }
     let (entry, region) = return_parts(state, &r).await?;
     let filter = return_filter(&r, &entry, &region)
-        .ok_or_else(|| ApiError::bad_request("return_bad_method", "回流方式无效", "invalid return method"))?;
+        .ok_or_else(|| AppError::bad_request("return_bad_method", "回流方式无效", "invalid return method"))?;
     let lake = lake(state)?;
-    let version = current_version(lake, &r.dataset).await?.ok_or_else(|| ApiError::from(pdp_lake::LakeError::Empty))?;
+    let version = current_version(lake, &r.dataset).await?.ok_or_else(|| AppError::from(pdp_lake::LakeError::Empty))?;
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let offset = crate::limits::offset(state, q.offset)?;
     let columns: Vec<String> = entry.body.fields.iter().map(|f| f.name.clone()).collect();

@@ -25,7 +25,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::catalog::{json_or, path_or, review_scope};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, AppError, ErrorBody};
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -62,10 +62,10 @@ pub struct DecisionInput {
     pub reason: String,
 }
 
-fn reason_of(reason: &str) -> Result<&str, ApiError> {
+fn reason_of(reason: &str) -> Result<&str, AppError> {
     let r = reason.trim();
     if r.is_empty() || r.chars().count() > 2000 {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             "reason_required",
             "请说明理由（2000 字以内）",
             "give a reason (at most 2000 characters)",
@@ -76,7 +76,7 @@ fn reason_of(reason: &str) -> Result<&str, ApiError> {
 
 /// What approval would do now: the entry's grants that serve or may serve again, and its
 /// requests still open.
-async fn foreseen(state: &AppState, entry_id: i64, org_id: i64) -> Result<WithdrawalEffects, ApiError> {
+async fn foreseen(state: &AppState, entry_id: i64, org_id: i64) -> Result<WithdrawalEffects, AppError> {
     let grants = state.storage.list_grants(&GrantQuery { entry_id: Some(entry_id), ..Default::default() }).await?;
     let requests =
         state.storage.list_requests(&RequestQuery { provider_org: Some(org_id), ..Default::default() }).await?;
@@ -97,7 +97,7 @@ async fn foreseen(state: &AppState, entry_id: i64, org_id: i64) -> Result<Withdr
     Ok(e)
 }
 
-async fn out(state: &AppState, w: Withdrawal, effects: Option<WithdrawalEffects>) -> Result<WithdrawalOut, ApiError> {
+async fn out(state: &AppState, w: Withdrawal, effects: Option<WithdrawalEffects>) -> Result<WithdrawalOut, AppError> {
     let e = state.storage.get_entry(w.entry_id).await?;
     let effects = match (effects, &e) {
         (Some(effects), _) => effects,
@@ -118,22 +118,22 @@ pub async fn do_request(
     p: &Principal,
     entry_id: i64,
     reason: &str,
-) -> Result<WithdrawalOut, ApiError> {
+) -> Result<WithdrawalOut, AppError> {
     let reason = reason_of(reason)?;
     let e = state
         .storage
         .get_entry(entry_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(&format!("catalog entry {entry_id}")))?;
+        .ok_or_else(|| AppError::not_found(&format!("catalog entry {entry_id}")))?;
     if !p.allows(Permission::EditCatalog) || p.org_id != Some(e.org_id) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "catalog_not_your_org",
             "只能撤销本单位的目录",
             "you can only withdraw your own organisation's entries",
         ));
     }
     let Some(version) = e.published_version else {
-        return Err(ApiError::conflict(
+        return Err(AppError::conflict(
             "catalog_not_published",
             "该条目尚未发布，未发布的条目可直接删除",
             "the entry is not published; an unpublished entry can be deleted instead",
@@ -163,7 +163,7 @@ pub async fn request(
 }
 
 /// The pending request to withdraw an entry, if there is one, with what approval would do.
-pub async fn pending_of(state: &AppState, entry_id: i64) -> Result<Option<WithdrawalOut>, ApiError> {
+pub async fn pending_of(state: &AppState, entry_id: i64) -> Result<Option<WithdrawalOut>, AppError> {
     let pending = state
         .storage
         .list_withdrawals()
@@ -193,7 +193,7 @@ pub async fn decide_submit(
     let reason = crate::pages::field(&body, "reason");
     let r = match action.as_str() {
         "approve" | "reject" => do_decide(&state, &p, id, action == "approve", &reason).await,
-        _ => Err(ApiError::not_found(&format!("withdrawal action {action}"))),
+        _ => Err(AppError::not_found(&format!("withdrawal action {action}"))),
     };
     r.and_then(|w| crate::pages::see_other(&format!("/catalog/entries/{}?ok={}", w.w.entry_id, w.w.status.as_str())))
         .into()
@@ -201,7 +201,7 @@ pub async fn decide_submit(
 
 /// Withdrawal requests the caller may see: its organisation's, and those of the organisations it
 /// reviews.
-pub async fn do_list(state: &AppState, p: &Principal) -> Result<Vec<WithdrawalOut>, ApiError> {
+pub async fn do_list(state: &AppState, p: &Principal) -> Result<Vec<WithdrawalOut>, AppError> {
     let scope = review_scope(state, p).await?;
     let mut outs = Vec::new();
     for w in state.storage.list_withdrawals().await? {
@@ -226,17 +226,17 @@ pub async fn do_decide(
     id: i64,
     approve: bool,
     reason: &str,
-) -> Result<WithdrawalOut, ApiError> {
+) -> Result<WithdrawalOut, AppError> {
     let reason = reason_of(reason)?;
-    let w = state.storage.get_withdrawal(id).await?.ok_or_else(|| ApiError::not_found(&format!("withdrawal {id}")))?;
+    let w = state.storage.get_withdrawal(id).await?.ok_or_else(|| AppError::not_found(&format!("withdrawal {id}")))?;
     let e = state
         .storage
         .get_entry(w.entry_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(&format!("catalog entry {}", w.entry_id)))?;
+        .ok_or_else(|| AppError::not_found(&format!("catalog entry {}", w.entry_id)))?;
     crate::catalog::require_reviewer_of(state, p, e.org_id).await?;
     if w.requested_by == Some(p.user.id) {
-        return Err(ApiError::not_allowed(
+        return Err(AppError::not_allowed(
             "catalog_own_version",
             "不能审核自己提出的申请",
             "you cannot review your own request",

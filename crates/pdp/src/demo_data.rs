@@ -308,7 +308,7 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
 
     // Open objections: residents disputing their addresses, a developer a company's name.
     let cal = pdp_domain::calendar::WorkCalendar::official();
-    let today = pdp_web::clock::today_date();
+    let today = pdp_app::clock::today_date();
     let due = pdp_domain::subject::objection_due(&cal, today)?.due;
     let citizen = storage.get_user_by_name("citizen").await?;
     let developer = storage.get_user_by_name("developer").await?;

@@ -74,7 +74,7 @@ pub async fn seed(
     org: impl Fn(&str) -> i64,
 ) -> anyhow::Result<usize> {
     let cal = pdp_domain::calendar::WorkCalendar::official();
-    let today = pdp_web::clock::today_date();
+    let today = pdp_app::clock::today_date();
     // Past the last holiday table the deadline is provisional, and counted again when the
     // authority adds the year's table.
     let due = approval_due(&cal, today)?.due;
