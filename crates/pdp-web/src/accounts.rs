@@ -1,11 +1,11 @@
-//! An account's own password, and the administrator's hold on accounts: disabling one and ending
-//! its sessions. The platform administrator creates accounts but never knows a password in use:
-//! an account created by someone else must choose its own password before anything else
-//! (`User::must_change_password`, enforced by the gate), and nobody acts on their own account
-//! here (an administrator who disabled themselves could not undo it).
+//! The HTTP side of `pdp_app::accounts`: its JSON API handlers and their OpenAPI description.
 
-use std::sync::Arc;
-
+use crate::AppState;
+use crate::auth::Principal;
+use crate::catalog::{json_or, path_or};
+use crate::error::{ApiError, AppError, ErrorBody};
+use crate::i18n::Lang;
+use crate::pages::{Page, csrf, field, page, see_other};
 use axum::Extension;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
@@ -13,17 +13,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::html;
-use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
-
-use crate::AppState;
-use crate::auth::{self, Principal};
-use crate::catalog::{json_or, path_or};
-use crate::error::{ApiError, AppError, ErrorBody};
-use crate::i18n::Lang;
-use crate::pages::{Page, csrf, field, page, see_other};
+pub use pdp_app::accounts::*;
+use std::sync::Arc;
+use utoipa::OpenApi;
 
 type S = State<Arc<AppState>>;
+
 type P = Extension<Principal>;
 
 #[derive(OpenApi)]
@@ -33,46 +28,6 @@ type P = Extension<Principal>;
     tags((name = "identity", description = "Accounts, roles and API keys"))
 )]
 pub struct AccountsDoc;
-
-/// The paths an account that must change its password may still use.
-pub fn allowed_before_password_change(path: &str) -> bool {
-    matches!(path, "/account/password" | "/api/v1/me/password" | "/logout" | "/api/v1/me" | "/static/{file}")
-}
-
-/// A new password, proven by the current one.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordInput {
-    pub current: String,
-    /// At least 12 characters with letters and digits, not the current one.
-    pub new: String,
-}
-
-/// Changes the caller's own password. The current password is checked (argon2, off the async
-/// workers) even for an account that must change it, so a stolen session cannot take the
-/// account over.
-pub async fn do_change_password(state: &AppState, p: &Principal, input: &PasswordInput) -> Result<(), AppError> {
-    if input.current.len() > 1024 || input.new.len() > 1024 {
-        return Err(AppError::bad_request("weak_password", "密码过长", "the password is too long"));
-    }
-    let (current, hash) = (input.current.clone(), p.user.password_hash.clone());
-    if !crate::limits::on_cpu(state, move || auth::verify_password(&current, &hash)).await? {
-        let ev =
-            p.event("user.password.change", &format!("user:{}", p.user.id)).with_outcome(pdp_audit::Outcome::Denied);
-        state.audit.append(ev).await?;
-        return Err(AppError::not_allowed("wrong_password", "当前密码不正确", "the current password is wrong"));
-    }
-    auth::check_password_policy(&input.new)?;
-    if input.new == input.current {
-        return Err(AppError::bad_request("password_unchanged", "新密码不能与当前密码相同", "choose a new password"));
-    }
-    let new = input.new.clone();
-    let hash = crate::limits::on_cpu(state, move || auth::hash_password(&new))
-        .await?
-        .map_err(|e| AppError::internal("hash_failed", "密码处理失败", format!("hashing failed: {e}")))?;
-    state.storage.set_password(p.user.id, &hash, false, p.event("user.password.change", "")).await?;
-    Ok(())
-}
 
 /// Changes the caller's own password.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "identity", request_body = PasswordInput,
@@ -84,25 +39,6 @@ pub async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     do_change_password(&state, &p, &json_or(body)?).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn not_self(p: &Principal, id: i64) -> Result<(), AppError> {
-    if p.user.id == id {
-        return Err(AppError::not_allowed(
-            "self_account",
-            "不能停用自己的账号或结束自己的会话（请退出登录）",
-            "you cannot disable your own account or end your own sessions (log out instead)",
-        ));
-    }
-    Ok(())
-}
-
-/// Whether an account is disabled, and why.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DisableInput {
-    pub disabled: bool,
-    pub reason: String,
 }
 
 /// Disables (ending its sessions; its API keys stop working) or enables an account.
@@ -120,24 +56,6 @@ pub async fn set_disabled(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn do_set_disabled(state: &AppState, p: &Principal, id: i64, input: &DisableInput) -> Result<(), AppError> {
-    not_self(p, id)?;
-    let reason = input.reason.trim();
-    if reason.is_empty() {
-        return Err(AppError::bad_request("reason_required", "请说明理由", "give a reason"));
-    }
-    let mut ev = p.event(if input.disabled { "user.disable" } else { "user.enable" }, "");
-    ev.purpose = reason.into();
-    state.storage.set_disabled(id, input.disabled, ev).await?;
-    Ok(())
-}
-
-/// How many sessions were ended.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionsEnded {
-    pub ended: u64,
-}
-
 /// Signs an account out everywhere: every login of it ends, and it must log in again.
 #[utoipa::path(post, path = "/api/v1/users/{id}/sessions/end", tag = "identity", params(("id" = i64, Path)),
     responses((status = 200, body = SessionsEnded), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -147,13 +65,6 @@ pub async fn end_sessions(
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<SessionsEnded>, ApiError> {
     Ok(Json(do_end_sessions(&state, &p, path_or(id)?).await?))
-}
-
-pub async fn do_end_sessions(state: &AppState, p: &Principal, id: i64) -> Result<SessionsEnded, AppError> {
-    not_self(p, id)?;
-    state.storage.get_user(id).await?.ok_or_else(|| AppError::not_found(&format!("user:{id}")))?;
-    let ended = state.storage.end_sessions(id, p.event("user.sessions.end", "")).await?;
-    Ok(SessionsEnded { ended })
 }
 
 /// `POST /users/{id}/disable` from the users page (`disabled` = `true` or `false`).

@@ -62,7 +62,7 @@ pub struct Config {
     pub limits: LimitsConfig,
 }
 
-/// What one request may ask of the server (see `pdp_web::limits`).
+/// What one request may ask of the server (see `pdp_app::limits`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
@@ -85,7 +85,7 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        let web = pdp_web::limits::Limits::default();
+        let web = pdp_app::limits::Limits::default();
         Self {
             body_bytes: web.body_bytes as u64,
             upload_bytes: web.upload_bytes,
@@ -356,9 +356,9 @@ impl Config {
         pdp_audit::HashAlg::parse(&self.audit.hash).unwrap_or_default()
     }
 
-    pub fn web_settings(&self) -> pdp_web::Settings {
+    pub fn web_settings(&self) -> pdp_app::Settings {
         let s = &self.security;
-        pdp_web::Settings {
+        pdp_app::Settings {
             secure_cookies: s.secure_cookies,
             session_ttl: std::time::Duration::from_secs(s.session_ttl_minutes * 60),
             session_idle: std::time::Duration::from_secs(s.session_idle_minutes.max(1) * 60),
@@ -378,17 +378,17 @@ impl Config {
         }
     }
 
-    pub fn web_limits(&self) -> pdp_web::limits::Limits {
+    pub fn web_limits(&self) -> pdp_app::limits::Limits {
         let l = &self.limits;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        pdp_web::limits::Limits {
+        pdp_app::limits::Limits {
             body_bytes: usize::try_from(l.body_bytes).unwrap_or(usize::MAX),
             upload_bytes: l.upload_bytes,
             request_timeout: std::time::Duration::from_secs(l.request_timeout_secs),
             max_concurrent_requests: l.max_concurrent_requests as usize,
             cpu_tasks: if l.cpu_tasks == 0 { cores } else { l.cpu_tasks as usize },
             max_offset: l.max_offset,
-            sheet: pdp_web::limits::SheetLimits {
+            sheet: pdp_app::limits::SheetLimits {
                 max_rows: l.xlsx_max_rows,
                 max_columns: l.xlsx_max_columns,
                 max_cells: l.xlsx_max_cells,

@@ -3,6 +3,7 @@
 //!
 //! Passwords are random and printed once; nothing about the demo is hard-coded into the server.
 
+use pdp_app::admin::{UserInput, create_account};
 use pdp_audit::NewEvent;
 use pdp_domain::catalog::{
     CategoryClass, DataType, EntryBody, Field, Format, Frequency, Grade, IdentifierRole, MaskRule, OpenType, ShareMode,
@@ -13,7 +14,6 @@ use pdp_domain::ids::complete_credit_code;
 use pdp_domain::org::{OrgKind, RegionLevel};
 use pdp_domain::roles::Role;
 use pdp_storage::{NewDataOfficer, NewOrganisation, NewRegion, Storage};
-use pdp_web::api::{UserInput, create_account};
 use rand::Rng;
 
 fn ev(action: &str) -> NewEvent {

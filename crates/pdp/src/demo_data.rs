@@ -190,7 +190,7 @@ async fn load(
     report: &mut DemoDataReport,
 ) -> anyhow::Result<()> {
     let meta = LoadMeta { actor: "demo".into(), source: "demo-generator".into(), ..Default::default() };
-    let r = pdp_web::datasets::load_and_record(
+    let r = pdp_app::datasets::load_and_record(
         storage,
         lake,
         e,
@@ -281,7 +281,7 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
             )
             .await?;
     }
-    let run = pdp_web::sources::do_crosscheck(storage, lake, "demo", ev("crosscheck.run"))
+    let run = pdp_app::sources::do_crosscheck(storage, lake, "demo", ev("crosscheck.run"))
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     report.conflicts = run.conflicts;
@@ -300,7 +300,7 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
                 ev("return.create"),
             )
             .await?;
-        pdp_web::sources::refresh_return_in(storage, lake, &r).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        pdp_app::sources::refresh_return_in(storage, lake, &r).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     }
 
     // Sharing: a scenario, requests in every state, grants in every mode.

@@ -315,14 +315,14 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             } else {
                 (demo::random_password(), true)
             };
-            let input = pdp_web::api::UserInput {
+            let input = pdp_app::admin::UserInput {
                 display_name: display_name.unwrap_or_else(|| username.clone()),
                 username,
                 password: password.clone(),
                 org_id,
                 roles,
             };
-            match pdp_web::api::create_account(storage.as_ref(), None, input).await {
+            match pdp_app::admin::create_account(storage.as_ref(), None, input).await {
                 Ok(u) => {
                     println!(
                         "已创建账号 / created account {} (id {}), roles: {}",
@@ -404,7 +404,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         Command::Catalog { command: CatalogCommand::Reindex } => {
             let storage = open_storage(&cfg).await?;
             let index = Arc::new(pdp_search::CatalogIndex::open(Some(&cfg.search_index_path()))?);
-            let n = pdp_web::catalog::rebuild_index(storage.as_ref(), index, |done| {
+            let n = pdp_app::catalog::rebuild_index(storage.as_ref(), index, |done| {
                 if done % 1000 == 0 {
                     eprint!("\r已索引 / indexed {done}");
                 }
@@ -446,7 +446,7 @@ async fn load_file(
     let storage = open_storage(cfg).await?;
     let lake = pdp_lake::Lake::open(&cfg.lake_location()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let entry = match storage.get_entry_by_code(dataset).await? {
-        Some(e) => pdp_web::datasets::published_entry_of(storage.as_ref(), e.entry_id).await,
+        Some(e) => pdp_app::datasets::published_entry_of(storage.as_ref(), e.entry_id).await,
         None => None,
     };
     let Some(entry) = entry else {
@@ -493,7 +493,7 @@ async fn load_file(
     ev.org_id = account.org_id;
     ev.role = pdp_storage::roles_to_text(&account.roles);
     let result =
-        pdp_web::datasets::load_and_record(storage.as_ref(), &lake, &entry, mode, meta, source, progress, ev).await;
+        pdp_app::datasets::load_and_record(storage.as_ref(), &lake, &entry, mode, meta, source, progress, ev).await;
     bar.finish_and_clear();
     match result {
         Ok(r) => {
@@ -541,7 +541,7 @@ async fn open_search_index(cfg: &Config, storage: &dyn Storage) -> Option<Arc<pd
         .map(|v| v.len() as u64)
         .unwrap_or(0);
     if index.len() != published {
-        match pdp_web::catalog::rebuild_index(storage, index.clone(), |_| {}).await {
+        match pdp_app::catalog::rebuild_index(storage, index.clone(), |_| {}).await {
             Ok(n) => tracing::info!(entries = n, "search index rebuilt"),
             Err(e) => tracing::error!(error = %e, "search index rebuild failed"),
         }
@@ -586,13 +586,13 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
     }
     state.catalog.matrix = cfg.grading_matrix().map_err(anyhow::Error::msg)?;
     state.catalog.index = open_search_index(&cfg, storage.as_ref()).await;
-    match pdp_web::calendar::load_added_tables(&state).await {
+    match pdp_app::calendar::load_added_tables(&state).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(tables = n, "holiday tables added on the platform are in force"),
         Err(e) => anyhow::bail!("reading the added holiday tables: {}", e.en),
     }
     let lake = pdp_lake::Lake::open(&cfg.lake_location()).map_err(|e| anyhow::anyhow!("opening the data lake: {e}"))?;
-    match pdp_web::datasets::reconcile(storage.as_ref(), &lake).await {
+    match pdp_app::datasets::reconcile(storage.as_ref(), &lake).await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(versions = n, "recorded lake versions the database did not know (an interrupted load)"),
         Err(e) => tracing::error!(error = %e.en, "could not reconcile the data lake with the database"),
@@ -622,14 +622,14 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            if let Err(e) = pdp_web::objections::escalate_due(sweep_storage.as_ref()).await {
+            if let Err(e) = pdp_app::objections::escalate_due(sweep_storage.as_ref()).await {
                 tracing::error!(error = %e.en, "objection escalation sweep failed");
             }
-            if let Err(e) = pdp_web::sharing::escalate_due(sweep_storage.as_ref()).await {
+            if let Err(e) = pdp_app::sharing::escalate_due(sweep_storage.as_ref()).await {
                 tracing::error!(error = %e.en, "share request escalation sweep failed");
             }
             // Copies made for grants that no longer serve are deleted (R-SEC-05).
-            match pdp_web::delta_sharing::sweep_share_files(&sweep_state).await {
+            match pdp_app::share_files::sweep_share_files(&sweep_state).await {
                 Ok(n) if n > 0 => tracing::info!(grants = n, "deleted the copies of grants that ended"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e.en, "grant copy sweep failed"),
