@@ -2,15 +2,14 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::catalog::{json_or, path_or};
+use crate::error;
 use crate::error::{ApiError, AppError, ErrorBody};
+use crate::extract::{Json, Path};
 use crate::i18n::Lang;
 use crate::pages::{Page, csrf, field, page, see_other};
 use axum::Extension;
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use maud::html;
 pub use pdp_app::accounts::*;
@@ -35,10 +34,10 @@ pub struct AccountsDoc;
 pub async fn change_password(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<PasswordInput>, JsonRejection>,
-) -> Result<StatusCode, ApiError> {
-    do_change_password(&state, &p, &json_or(body)?).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Json(body): Json<PasswordInput>,
+) -> Result<Response, ApiError> {
+    do_change_password(&state, &p, &body).await?;
+    Ok(error::no_content())
 }
 
 /// Disables (ending its sessions; its API keys stop working) or enables an account.
@@ -48,12 +47,11 @@ pub async fn change_password(
 pub async fn set_disabled(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<DisableInput>, JsonRejection>,
-) -> Result<StatusCode, ApiError> {
-    let id = path_or(id)?;
-    do_set_disabled(&state, &p, id, &json_or(body)?).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Path(id): Path<i64>,
+    Json(body): Json<DisableInput>,
+) -> Result<Response, ApiError> {
+    do_set_disabled(&state, &p, id, &body).await?;
+    Ok(error::no_content())
 }
 
 /// Signs an account out everywhere: every login of it ends, and it must log in again.
@@ -62,9 +60,9 @@ pub async fn set_disabled(
 pub async fn end_sessions(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
+    Path(id): Path<i64>,
 ) -> Result<Json<SessionsEnded>, ApiError> {
-    Ok(Json(do_end_sessions(&state, &p, path_or(id)?).await?))
+    Ok(Json(do_end_sessions(&state, &p, id).await?))
 }
 
 /// `POST /users/{id}/disable` from the users page (`disabled` = `true` or `false`).
@@ -81,7 +79,7 @@ pub async fn end_sessions_submit(State(state): S, Extension(p): P, Path(id): Pat
 }
 
 fn password_form(lang: Lang, p: &Principal, error: Option<&AppError>) -> Result<Response, AppError> {
-    let status = error.map(|e| crate::error::status_of(e.kind)).unwrap_or(StatusCode::OK);
+    let status = error.map(|e| crate::error::status_of(e.kind)).unwrap_or_default();
     let mut res = page(
         lang,
         Some(p),

@@ -2,12 +2,12 @@
 
 use crate::AppState;
 use crate::auth::{Principal, Via};
-use crate::error::{ApiError, AppError, ErrorBody, rejection};
+use crate::error;
+use crate::error::{ApiError, AppError, ErrorBody};
+use crate::extract::{Json, Path, Query};
 use axum::Extension;
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 pub use pdp_app::admin::*;
 use pdp_storage::*;
@@ -44,14 +44,6 @@ type P = Extension<Principal>;
 )]
 pub struct ApiDoc;
 
-fn json_or<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
-    r.map(|Json(v)| v).map_err(|e| crate::error::body_rejection(e.status(), e))
-}
-
-fn path_or<T>(r: Result<Path<T>, PathRejection>) -> Result<T, AppError> {
-    r.map(|Path(v)| v).map_err(rejection)
-}
-
 #[utoipa::path(get, path = "/api/v1/me", tag = "identity", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me(Extension(p): P) -> Json<Me> {
     let mut permissions: Vec<String> = p
@@ -80,10 +72,10 @@ pub async fn list_regions(State(state): S) -> Result<Json<Vec<Region>>, ApiError
 pub async fn create_region(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<RegionInput>, JsonRejection>,
+    Json(body): Json<RegionInput>,
 ) -> Result<Response, ApiError> {
-    let r = do_create_region(&state, &p, json_or(body)?).await?;
-    Ok((StatusCode::CREATED, Json(r)).into_response())
+    let r = do_create_region(&state, &p, body).await?;
+    Ok(error::created(Json(r)))
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "organisations", responses((status = 200, body = [Organisation])))]
@@ -93,29 +85,20 @@ pub async fn list_orgs(State(state): S) -> Result<Json<Vec<Organisation>>, ApiEr
 
 #[utoipa::path(post, path = "/api/v1/orgs", tag = "organisations", request_body = OrgInput,
     responses((status = 201, body = OrgCreated), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_org(
-    State(state): S,
-    Extension(p): P,
-    body: Result<Json<OrgInput>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let created = do_create_org(&state, &p, json_or(body)?).await?;
-    Ok((StatusCode::CREATED, Json(created)).into_response())
+pub async fn create_org(State(state): S, Extension(p): P, Json(body): Json<OrgInput>) -> Result<Response, ApiError> {
+    let created = do_create_org(&state, &p, body).await?;
+    Ok(error::created(Json(created)))
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{id}", tag = "organisations", params(("id" = i64, Path)),
     responses((status = 200, body = Organisation), (status = 404, body = ErrorBody)))]
-pub async fn get_org(State(state): S, id: Result<Path<i64>, PathRejection>) -> Result<Json<Organisation>, ApiError> {
-    let id = path_or(id)?;
+pub async fn get_org(State(state): S, Path(id): Path<i64>) -> Result<Json<Organisation>, ApiError> {
     Ok(state.storage.get_org(id).await?.map(Json).ok_or_else(|| AppError::not_found(&format!("org:{id}")))?)
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{id}/officers", tag = "organisations", params(("id" = i64, Path)),
     responses((status = 200, body = [DataOfficer])))]
-pub async fn list_officers(
-    State(state): S,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Json<Vec<DataOfficer>>, ApiError> {
-    let id = path_or(id)?;
+pub async fn list_officers(State(state): S, Path(id): Path<i64>) -> Result<Json<Vec<DataOfficer>>, ApiError> {
     Ok(Json(state.storage.list_officers(Some(id)).await?))
 }
 
@@ -124,11 +107,11 @@ pub async fn list_officers(
 pub async fn create_officer(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<OfficerInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<OfficerInput>,
 ) -> Result<Response, ApiError> {
-    let o = do_create_officer(&state, &p, path_or(id)?, json_or(body)?).await?;
-    Ok((StatusCode::CREATED, Json(o)).into_response())
+    let o = do_create_officer(&state, &p, id, body).await?;
+    Ok(error::created(Json(o)))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "identity", responses((status = 200, body = [User])))]
@@ -139,13 +122,9 @@ pub async fn list_users(State(state): S, Extension(p): P) -> Result<Json<Vec<Use
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "identity", request_body = UserInput,
     responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_user(
-    State(state): S,
-    Extension(p): P,
-    body: Result<Json<UserInput>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let u = create_account(state.storage.as_ref(), Some(&p), json_or(body)?).await?;
-    Ok((StatusCode::CREATED, Json(u)).into_response())
+pub async fn create_user(State(state): S, Extension(p): P, Json(body): Json<UserInput>) -> Result<Response, ApiError> {
+    let u = create_account(state.storage.as_ref(), Some(&p), body).await?;
+    Ok(error::created(Json(u)))
 }
 
 #[utoipa::path(put, path = "/api/v1/users/{id}/roles", tag = "identity", params(("id" = i64, Path)), request_body = RolesInput,
@@ -153,10 +132,10 @@ pub async fn create_user(
 pub async fn set_roles(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<RolesInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<RolesInput>,
 ) -> Result<Json<User>, ApiError> {
-    Ok(Json(do_set_roles(&state, &p, path_or(id)?, json_or(body)?).await?))
+    Ok(Json(do_set_roles(&state, &p, id, body).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "identity", responses((status = 200, body = [ApiKey])))]
@@ -169,21 +148,17 @@ pub async fn list_api_keys(State(state): S, Extension(p): P) -> Result<Json<Vec<
 pub async fn create_api_key(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<ApiKeyInput>, JsonRejection>,
+    Json(body): Json<ApiKeyInput>,
 ) -> Result<Response, ApiError> {
-    let created = do_create_api_key(&state, &p, json_or(body)?).await?;
-    Ok((StatusCode::CREATED, Json(created)).into_response())
+    let created = do_create_api_key(&state, &p, body).await?;
+    Ok(error::created(Json(created)))
 }
 
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "identity", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn revoke_api_key(
-    State(state): S,
-    Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<StatusCode, ApiError> {
-    do_revoke_api_key(&state, &p, path_or(id)?).await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn revoke_api_key(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    do_revoke_api_key(&state, &p, id).await?;
+    Ok(error::no_content())
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit", params(AuditQuery),
@@ -191,9 +166,8 @@ pub async fn revoke_api_key(
 pub async fn search_audit(
     State(state): S,
     Extension(p): P,
-    q: Result<Query<AuditQuery>, QueryRejection>,
+    Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<EventOut>>, ApiError> {
-    let q = q.map(|Query(q)| q).map_err(rejection)?;
     let events = audited_search(&state, &p, &q, "audit.search").await?;
     Ok(Json(events.into_iter().map(EventOut::from).collect()))
 }
@@ -203,9 +177,8 @@ pub async fn search_audit(
 pub async fn audit_csv(
     State(state): S,
     Extension(p): P,
-    q: Result<Query<AuditQuery>, QueryRejection>,
+    Query(mut q): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    let mut q = q.map(|Query(q)| q).map_err(rejection)?;
     q.limit = Some(q.limit.unwrap_or(10_000));
     let events = audited_search(&state, &p, &q, "audit.export").await?;
     Ok((

@@ -2,12 +2,10 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::catalog::{json_or, path_or, query_or};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Json, Path, Query};
 use axum::Extension;
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 pub use pdp_app::calendar::*;
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -37,20 +35,16 @@ pub async fn calendar(State(state): S) -> Result<Json<CalendarOut>, ApiError> {
 pub async fn set_year(
     State(state): S,
     Extension(p): P,
-    year: Result<Path<i32>, PathRejection>,
-    body: Result<Json<HolidayTableInput>, JsonRejection>,
+    Path(year): Path<i32>,
+    Json(body): Json<HolidayTableInput>,
 ) -> Result<Json<YearOut>, ApiError> {
-    let year = path_or(year)?;
-    let input = json_or(body)?;
+    let input = body;
     Ok(Json(do_set_year(&state, &p, year, &input).await?))
 }
 
 /// The date `days` working days after `from`, as every statutory deadline is counted.
 #[utoipa::path(get, path = "/api/v1/calendar/deadline", tag = "calendar", params(DeadlineParams),
     responses((status = 200, body = DeadlineOut), (status = 400, body = ErrorBody)))]
-pub async fn deadline(
-    State(state): S,
-    q: Result<Query<DeadlineParams>, QueryRejection>,
-) -> Result<Json<DeadlineOut>, ApiError> {
-    Ok(Json(do_deadline(&state, &query_or(q)?)?))
+pub async fn deadline(State(state): S, Query(q): Query<DeadlineParams>) -> Result<Json<DeadlineOut>, ApiError> {
+    Ok(Json(do_deadline(&state, &q)?))
 }

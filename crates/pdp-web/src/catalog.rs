@@ -2,12 +2,12 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::error::{ApiError, AppError, ErrorBody, ViolationOut, rejection};
+use crate::error;
+use crate::error::{ApiError, AppError, ErrorBody, ViolationOut};
+use crate::extract::{Bytes, Json, Path, Query};
 use axum::Extension;
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 pub use pdp_app::catalog::*;
 use pdp_domain::catalog::WorkflowAction;
@@ -39,26 +39,14 @@ type P = Extension<Principal>;
 )]
 pub struct CatalogDoc;
 
-pub(crate) fn json_or<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
-    r.map(|Json(v)| v).map_err(|e| crate::error::body_rejection(e.status(), e))
-}
-
-pub(crate) fn path_or<T>(r: Result<Path<T>, PathRejection>) -> Result<T, AppError> {
-    r.map(|Path(v)| v).map_err(rejection)
-}
-
-pub(crate) fn query_or<T>(r: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
-    r.map(|Query(v)| v).map_err(rejection)
-}
-
 #[utoipa::path(get, path = "/api/v1/catalog/entries", tag = "catalog", params(ListParams),
     responses((status = 200, body = [EntryVersion]), (status = 400, body = ErrorBody)))]
 pub async fn list_entries(
     State(state): S,
     Extension(p): P,
-    q: Result<Query<ListParams>, QueryRejection>,
+    Query(q): Query<ListParams>,
 ) -> Result<Json<Vec<EntryVersion>>, ApiError> {
-    Ok(Json(do_list_entries(&state, &p, &query_or(q)?).await?))
+    Ok(Json(do_list_entries(&state, &p, &q).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/catalog/entries", tag = "catalog", request_body = EntryInput,
@@ -66,10 +54,10 @@ pub async fn list_entries(
 pub async fn create_entry(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<EntryInput>, JsonRejection>,
+    Json(body): Json<EntryInput>,
 ) -> Result<Response, ApiError> {
-    let e = do_create_entry(&state, &p, json_or(body)?.body).await?;
-    Ok((StatusCode::CREATED, Json(e)).into_response())
+    let e = do_create_entry(&state, &p, body.body).await?;
+    Ok(error::created(Json(e)))
 }
 
 /// Checks a body without saving it: the editor's inline validation.
@@ -78,21 +66,17 @@ pub async fn create_entry(
 pub async fn validate_body(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<EntryInput>, JsonRejection>,
+    Json(body): Json<EntryInput>,
 ) -> Result<Json<Vec<ViolationOut>>, ApiError> {
-    let body = json_or(body)?.body;
+    let body = body.body;
     let v = check_body(&state, p.org_id.unwrap_or(0), &body).await?;
     Ok(Json(v.iter().map(ViolationOut::from).collect()))
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog/entries/{id}", tag = "catalog", params(("id" = i64, Path)),
     responses((status = 200, body = EntryVersion), (status = 404, body = ErrorBody)))]
-pub async fn get_entry(
-    State(state): S,
-    Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Json<EntryVersion>, ApiError> {
-    Ok(Json(visible_entry(&state, &p, path_or(id)?).await?))
+pub async fn get_entry(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Json<EntryVersion>, ApiError> {
+    Ok(Json(visible_entry(&state, &p, id).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/catalog/entries/{id}", tag = "catalog", params(("id" = i64, Path)), request_body = EntryInput,
@@ -100,22 +84,17 @@ pub async fn get_entry(
 pub async fn update_entry(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<EntryInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<EntryInput>,
 ) -> Result<Json<EntryVersion>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_update_entry(&state, &p, id, json_or(body)?.body).await?))
+    Ok(Json(do_update_entry(&state, &p, id, body.body).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/catalog/entries/{id}", tag = "catalog", params(("id" = i64, Path)),
     responses((status = 204), (status = 409, body = ErrorBody)))]
-pub async fn delete_entry(
-    State(state): S,
-    Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<StatusCode, ApiError> {
-    do_delete_entry(&state, &p, path_or(id)?).await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn delete_entry(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    do_delete_entry(&state, &p, id).await?;
+    Ok(error::no_content())
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog/entries/{id}/history", tag = "catalog", params(("id" = i64, Path)),
@@ -123,9 +102,9 @@ pub async fn delete_entry(
 pub async fn entry_history(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
+    Path(id): Path<i64>,
 ) -> Result<Json<Vec<EntryVersion>>, ApiError> {
-    Ok(Json(do_history(&state, &p, path_or(id)?).await?))
+    Ok(Json(do_history(&state, &p, id).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog/entries/{id}/diff", tag = "catalog", params(("id" = i64, Path), DiffParams),
@@ -133,22 +112,20 @@ pub async fn entry_history(
 pub async fn entry_diff(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    q: Result<Query<DiffParams>, QueryRejection>,
+    Path(id): Path<i64>,
+    Query(q): Query<DiffParams>,
 ) -> Result<Json<Vec<ChangeOut>>, ApiError> {
-    let q = query_or(q)?;
-    Ok(Json(do_diff(&state, &p, path_or(id)?, q.from, q.to).await?))
+    Ok(Json(do_diff(&state, &p, id, q.from, q.to).await?))
 }
 
 async fn step(
     state: Arc<AppState>,
     p: Principal,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ReviewInput>, JsonRejection>,
+    id: i64,
+    body: ReviewInput,
     action: WorkflowAction,
 ) -> Result<Json<EntryVersion>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_transition(&state, &p, id, action, json_or(body)?).await?))
+    Ok(Json(do_transition(&state, &p, id, action, body).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/catalog/entries/{id}/submit", tag = "catalog", params(("id" = i64, Path)), request_body = ReviewInput,
@@ -156,8 +133,8 @@ async fn step(
 pub async fn submit_entry(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ReviewInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<ReviewInput>,
 ) -> Result<Json<EntryVersion>, ApiError> {
     step(state, p, id, body, WorkflowAction::Submit).await
 }
@@ -167,8 +144,8 @@ pub async fn submit_entry(
 pub async fn withdraw_entry(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ReviewInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<ReviewInput>,
 ) -> Result<Json<EntryVersion>, ApiError> {
     step(state, p, id, body, WorkflowAction::Withdraw).await
 }
@@ -178,8 +155,8 @@ pub async fn withdraw_entry(
 pub async fn approve_entry(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ReviewInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<ReviewInput>,
 ) -> Result<Json<EntryVersion>, ApiError> {
     step(state, p, id, body, WorkflowAction::Approve).await
 }
@@ -189,8 +166,8 @@ pub async fn approve_entry(
 pub async fn reject_entry(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ReviewInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<ReviewInput>,
 ) -> Result<Json<EntryVersion>, ApiError> {
     step(state, p, id, body, WorkflowAction::Reject).await
 }
@@ -205,11 +182,11 @@ pub async fn review_queue(State(state): S, Extension(p): P) -> Result<Json<Vec<E
     responses((status = 200, body = [DerivedRow]), (status = 404, body = ErrorBody)))]
 pub async fn derived(
     State(state): S,
-    kind: Result<Path<String>, PathRejection>,
-    q: Result<Query<DerivedParams>, QueryRejection>,
+    Path(kind): Path<String>,
+    Query(q): Query<DerivedParams>,
 ) -> Result<Json<Vec<DerivedRow>>, ApiError> {
-    let kind = parse_kind(&path_or(kind)?)?;
-    Ok(Json(do_derived(&state, kind, &query_or(q)?).await?.0))
+    let kind = parse_kind(&kind)?;
+    Ok(Json(do_derived(&state, kind, &q).await?.0))
 }
 
 /// Exports a catalog view in the import template's layout (one row per field).
@@ -284,18 +261,13 @@ pub async fn do_export(state: &AppState, p: &Principal, q: &ExportParams) -> Res
 
 #[utoipa::path(get, path = "/api/v1/catalog/export", tag = "catalog", params(ExportParams),
     responses((status = 200, description = "CSV or XLSX file in the template layout"), (status = 400, body = ErrorBody)))]
-pub async fn export(
-    State(state): S,
-    Extension(p): P,
-    q: Result<Query<ExportParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    do_export(&state, &p, &query_or(q)?).await
+pub async fn export(State(state): S, Extension(p): P, Query(q): Query<ExportParams>) -> Result<Response, ApiError> {
+    do_export(&state, &p, &q).await
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog/template", tag = "catalog", params(TemplateParams),
     responses((status = 200, description = "An empty import template with one example entry")))]
-pub async fn template(q: Result<Query<TemplateParams>, QueryRejection>) -> Result<Response, ApiError> {
-    let q = query_or(q)?;
+pub async fn template(Query(q): Query<TemplateParams>) -> Result<Response, ApiError> {
     let example = pdp_interchange::example_entries();
     match q.format.as_deref().unwrap_or("csv") {
         "xlsx" => {
@@ -329,22 +301,14 @@ pub async fn template(q: Result<Query<TemplateParams>, QueryRejection>) -> Resul
 #[utoipa::path(post, path = "/api/v1/catalog/import", tag = "catalog",
     request_body(content = String, content_type = "application/octet-stream", description = "A CSV (UTF-8) or XLSX file in the template layout"),
     responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody)))]
-pub async fn import(
-    State(state): S,
-    Extension(p): P,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<ImportResult>, ApiError> {
-    let body = body.map_err(|e| crate::error::body_rejection(e.status(), e))?;
+pub async fn import(State(state): S, Extension(p): P, Bytes(body): Bytes) -> Result<Json<ImportResult>, ApiError> {
     Ok(Json(do_import(&state, &p, &body).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog/search", tag = "catalog", params(SearchParams),
     responses((status = 200, body = SearchOut), (status = 503, body = ErrorBody)))]
-pub async fn search(
-    State(state): S,
-    q: Result<Query<SearchParams>, QueryRejection>,
-) -> Result<Json<SearchOut>, ApiError> {
-    Ok(Json(do_search(&state, &query_or(q)?).await?))
+pub async fn search(State(state): S, Query(q): Query<SearchParams>) -> Result<Json<SearchOut>, ApiError> {
+    Ok(Json(do_search(&state, &q).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/catalog/changes", tag = "catalog", request_body = ChangeInput,
@@ -352,35 +316,29 @@ pub async fn search(
 pub async fn create_change(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<ChangeInput>, JsonRejection>,
+    Json(body): Json<ChangeInput>,
 ) -> Result<Response, ApiError> {
-    let c = do_record_change(&state, &p, json_or(body)?).await?;
-    Ok((StatusCode::CREATED, Json(c)).into_response())
+    let c = do_record_change(&state, &p, body).await?;
+    Ok(error::created(Json(c)))
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog/changes", tag = "catalog", params(OrgParams), responses((status = 200, body = [ChangeEvent])))]
-pub async fn list_changes(
-    State(state): S,
-    q: Result<Query<OrgParams>, QueryRejection>,
-) -> Result<Json<Vec<ChangeEvent>>, ApiError> {
-    Ok(Json(state.storage.list_changes(query_or(q)?.org_id).await?))
+pub async fn list_changes(State(state): S, Query(q): Query<OrgParams>) -> Result<Json<Vec<ChangeEvent>>, ApiError> {
+    Ok(Json(state.storage.list_changes(q.org_id).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog/deadlines", tag = "catalog", params(DeadlineParams),
     responses((status = 200, body = [DeadlineOut])))]
 pub async fn list_deadlines(
     State(state): S,
-    q: Result<Query<DeadlineParams>, QueryRejection>,
+    Query(q): Query<DeadlineParams>,
 ) -> Result<Json<Vec<DeadlineOut>>, ApiError> {
-    Ok(Json(do_deadlines(&state, &query_or(q)?).await?))
+    Ok(Json(do_deadlines(&state, &q).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog/systems", tag = "catalog", params(OrgParams), responses((status = 200, body = [InfoSystem])))]
-pub async fn list_systems(
-    State(state): S,
-    q: Result<Query<OrgParams>, QueryRejection>,
-) -> Result<Json<Vec<InfoSystem>>, ApiError> {
-    Ok(Json(state.storage.list_systems(query_or(q)?.org_id).await?))
+pub async fn list_systems(State(state): S, Query(q): Query<OrgParams>) -> Result<Json<Vec<InfoSystem>>, ApiError> {
+    Ok(Json(state.storage.list_systems(q.org_id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/catalog/systems", tag = "catalog", request_body = SystemInput,
@@ -388,17 +346,17 @@ pub async fn list_systems(
 pub async fn create_system(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<SystemInput>, JsonRejection>,
+    Json(body): Json<SystemInput>,
 ) -> Result<Response, ApiError> {
-    let s = do_create_system(&state, &p, json_or(body)?).await?;
-    Ok((StatusCode::CREATED, Json(s)).into_response())
+    let s = do_create_system(&state, &p, body).await?;
+    Ok(error::created(Json(s)))
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog/systems/report", tag = "catalog", params(OrgParams),
     responses((status = 200, body = [SystemReportRow])))]
 pub async fn systems_report(
     State(state): S,
-    q: Result<Query<OrgParams>, QueryRejection>,
+    Query(q): Query<OrgParams>,
 ) -> Result<Json<Vec<SystemReportRow>>, ApiError> {
-    Ok(Json(do_systems_report(&state, query_or(q)?.org_id).await?))
+    Ok(Json(do_systems_report(&state, q.org_id).await?))
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, PreEscaped, html};
 use pdp_domain::catalog::{
@@ -28,6 +28,7 @@ use crate::auth::{Principal, form_values};
 use crate::catalog::{self as cat, ChangeInput, ListParams, ReviewInput, SearchParams, SystemInput};
 use crate::error::AppError;
 use crate::error::ViolationOut;
+use crate::error::{ErrorKind, status_of};
 use crate::i18n::Lang;
 use crate::pages::{Flash, Page, csrf, field, notice, page, see_other};
 
@@ -675,7 +676,7 @@ pub async fn new_submit(State(state): S, headers: HeaderMap, Extension(p): P, bo
                         lang.t("新建目录条目", "New catalog entry"),
                         editor(lang, &p, "/catalog/new", &b, &v),
                     );
-                    Ok((StatusCode::BAD_REQUEST, html).into_response())
+                    Ok((status_of(ErrorKind::Invalid), html).into_response())
                 }
                 None => Err(e),
             },
@@ -729,7 +730,7 @@ pub async fn edit_submit(
                         lang.t("编辑", "Edit"),
                         editor(lang, &p, &action, &b, &v),
                     );
-                    Ok((StatusCode::BAD_REQUEST, html).into_response())
+                    Ok((status_of(ErrorKind::Invalid), html).into_response())
                 }
                 None => Err(e),
             },

@@ -2,13 +2,11 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::catalog::{json_or, path_or, query_or};
 use crate::error::{ApiError, AppError, ErrorBody};
+use crate::extract::{Json, Path, Query};
 use axum::Extension;
-use axum::Json;
 use axum::body::Body;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 pub use pdp_app::datasets::*;
 use pdp_lake::{LakeError, LoadMeta, LoadMode, LoadReport};
 use pdp_storage::{DatasetLoad, QualityTask};
@@ -46,9 +44,9 @@ pub async fn list_datasets(State(state): S, Extension(p): P) -> Result<Json<Vec<
 pub async fn list_loads(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
+    Path(id): Path<i64>,
 ) -> Result<Json<Vec<DatasetLoad>>, ApiError> {
-    let e = visible_dataset(&state, &p, path_or(id)?).await?;
+    let e = visible_dataset(&state, &p, id).await?;
     Ok(Json(state.storage.list_loads(&e.code).await?))
 }
 
@@ -141,12 +139,10 @@ pub async fn do_upload(
 pub async fn upload(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    q: Result<Query<UploadParams>, QueryRejection>,
+    Path(id): Path<i64>,
+    Query(q): Query<UploadParams>,
     body: Body,
 ) -> Result<Json<LoadReportOut>, ApiError> {
-    let id = path_or(id)?;
-    let q = query_or(q)?;
     let r = do_upload(&state, &p, id, &q, body).await?;
     Ok(Json(report_out(&r)))
 }
@@ -159,11 +155,10 @@ pub async fn upload(
 pub async fn push_rows(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<PushInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<PushInput>,
 ) -> Result<Json<LoadReportOut>, ApiError> {
-    let id = path_or(id)?;
-    let input = json_or(body)?;
+    let input = body;
     if input.batch_id.trim().is_empty() || input.batch_id.len() > 200 {
         return Err(ApiError(AppError::bad_request(
             "push_bad_batch_id",
@@ -211,9 +206,9 @@ pub async fn push_rows(
 pub async fn quarantine(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
+    Path(id): Path<i64>,
 ) -> Result<Json<Vec<QuarantineRowOut>>, ApiError> {
-    let e = provider_entry(&state, &p, path_or(id)?).await?;
+    let e = provider_entry(&state, &p, id).await?;
     let rows = open_quarantine(lake(&state)?, &e.code).await?;
     state.audit.append(p.event("dataset.quarantine.read", &format!("dataset:{}", e.code))).await?;
     Ok(Json(rows.iter().map(|(v, r)| row_out(*v, r)).collect()))
@@ -227,11 +222,11 @@ pub async fn quarantine(
 pub async fn correct_row(
     State(state): S,
     Extension(p): P,
-    ids: Result<Path<(i64, u64, u64)>, PathRejection>,
-    body: Result<Json<CorrectionInput>, JsonRejection>,
+    Path(ids): Path<(i64, u64, u64)>,
+    Json(body): Json<CorrectionInput>,
 ) -> Result<Json<LoadReportOut>, ApiError> {
-    let (id, version, row) = path_or(ids)?;
-    let input = json_or(body)?;
+    let (id, version, row) = ids;
+    let input = body;
     let r = do_correct(&state, &p, id, version, row, input.cells).await?;
     Ok(Json(report_out(&r)))
 }
@@ -243,10 +238,10 @@ pub async fn correct_row(
 pub async fn read_rows(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    q: Result<Query<RowsParams>, QueryRejection>,
+    Path(id): Path<i64>,
+    Query(q): Query<RowsParams>,
 ) -> Result<Json<RowsOut>, ApiError> {
-    Ok(Json(do_read_rows(&state, &p, path_or(id)?, &query_or(q)?).await?))
+    Ok(Json(do_read_rows(&state, &p, id, &q).await?))
 }
 
 /// Quality tasks of the caller's organisation (or region, for the authority).
@@ -255,9 +250,8 @@ pub async fn read_rows(
 pub async fn list_tasks(
     State(state): S,
     Extension(p): P,
-    q: Result<Query<TaskParams>, QueryRejection>,
+    Query(q): Query<TaskParams>,
 ) -> Result<Json<Vec<QualityTask>>, ApiError> {
-    let q = query_or(q)?;
     Ok(Json(do_list_tasks(&state, &p, q.all.unwrap_or(false)).await?))
 }
 
@@ -268,10 +262,9 @@ pub async fn list_tasks(
 pub async fn resolve_task(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ResolveInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<ResolveInput>,
 ) -> Result<Json<QualityTask>, ApiError> {
-    let id = path_or(id)?;
-    let input = json_or(body)?;
+    let input = body;
     Ok(Json(do_resolve(&state, &p, id, &input).await?))
 }

@@ -21,7 +21,7 @@ use crate::sharing::{grant_for_access, sha256_hex};
 use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use pdp_app::clock::{now_micros, today_date};
 pub use pdp_app::share_files::*;
@@ -39,31 +39,7 @@ type P = Extension<Principal>;
 /// The one schema of every share.
 const SCHEMA: &str = "pdp";
 
-/// An error in the protocol's shape, `{"errorCode", "message"}`, keeping the platform's
-/// stable code beside it.
-pub struct DsError(AppError);
-
-impl From<AppError> for DsError {
-    fn from(e: AppError) -> Self {
-        Self(e)
-    }
-}
-
-impl IntoResponse for DsError {
-    fn into_response(self) -> Response {
-        let e = self.0;
-        let status = crate::error::status_of(e.kind);
-        let code = match status {
-            StatusCode::NOT_FOUND => "RESOURCE_DOES_NOT_EXIST",
-            StatusCode::FORBIDDEN => "PERMISSION_DENIED",
-            StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
-            s if s.is_client_error() => "INVALID_PARAMETER_VALUE",
-            _ => "INTERNAL_ERROR",
-        };
-        let body = json!({"errorCode": code, "message": format!("{} ({})", e.en, e.zh), "code": e.code});
-        (status, axum::Json(body)).into_response()
-    }
-}
+pub use crate::error::DsError;
 
 type R<T> = Result<T, DsError>;
 
@@ -177,7 +153,7 @@ pub async fn version(
 ) -> R<Response> {
     let g = grant_of(&state, &p, &share, Some(&schema), Some(&table)).await?;
     let v = version_of(&state, &g).await?;
-    Ok(with_version(StatusCode::OK.into_response(), v))
+    Ok(with_version(().into_response(), v))
 }
 
 fn protocol_and_metadata(g: &Grant) -> [Value; 2] {
@@ -330,18 +306,12 @@ pub async fn file(State(state): S, headers: HeaderMap, Path(token): Path<String>
     let mut f = tokio::fs::File::open(&path).await.map_err(|_| not_found("file"))?;
     let len = f.metadata().await.map_err(|e| io_error(&e))?.len();
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let (status, start, end) = match range {
+    let (partial, start, end) = match range {
         Some(r) => match parse_range(r, len) {
-            Some((s, e)) => (StatusCode::PARTIAL_CONTENT, s, e),
-            None => {
-                let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
-                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
-                    resp.headers_mut().insert(header::CONTENT_RANGE, v);
-                }
-                return Ok(resp);
-            }
+            Some((s, e)) => (true, s, e),
+            None => return Ok(crate::error::range_not_satisfiable(len)),
         },
-        None => (StatusCode::OK, 0, len.saturating_sub(1)),
+        None => (false, 0, len.saturating_sub(1)),
     };
     let count = if len == 0 { 0 } else { end - start + 1 };
     // Every download of a grant's file is on the record (the query that handed out the URL
@@ -360,16 +330,16 @@ pub async fn file(State(state): S, headers: HeaderMap, Path(token): Path<String>
         }
     });
     let mut resp = Body::from_stream(stream).into_response();
-    *resp.status_mut() = status;
+    if partial {
+        crate::error::partial_content(&mut resp);
+    }
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Ok(v) = HeaderValue::from_str(&count.to_string()) {
         h.insert(header::CONTENT_LENGTH, v);
     }
-    if status == StatusCode::PARTIAL_CONTENT
-        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}"))
-    {
+    if partial && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
         h.insert(header::CONTENT_RANGE, v);
     }
     Ok(resp)

@@ -2,12 +2,10 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::catalog::{json_or, path_or};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Json, Path};
 use axum::Extension;
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 pub use pdp_app::documents::*;
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -33,11 +31,10 @@ pub struct DocumentsDoc;
 pub async fn fetch(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<FetchInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<FetchInput>,
 ) -> Result<Json<DocumentsOut>, ApiError> {
-    let id = path_or(id)?;
-    let input = json_or(body)?;
+    let input = body;
     Ok(Json(do_fetch(&state, &p, id, &input.holder).await?))
 }
 
@@ -48,7 +45,7 @@ pub async fn fetch(
 pub async fn verify(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<VerifyDocumentInput>, JsonRejection>,
+    Json(body): Json<VerifyDocumentInput>,
 ) -> Result<Json<DocumentVerdict>, ApiError> {
-    Ok(Json(do_verify(&state, &p, &json_or(body)?).await?))
+    Ok(Json(do_verify(&state, &p, &body).await?))
 }

@@ -1,4 +1,5 @@
-//! The one place where errors become HTTP responses.
+//! The one place where errors become HTTP responses, and the only module that names HTTP
+//! statuses.
 //!
 //! The use cases fail with a [`pdp_app::AppError`]: a stable `code`, a message in Chinese and
 //! English, and a kind. Here a kind becomes a status ([`status_of`]), and the error a JSON body
@@ -10,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 pub use pdp_app::{AppError, ErrorKind, ViolationOut};
 use pdp_storage::StorageError;
 use serde::Serialize;
+use serde_json::json;
 
 /// An error on its way to an API client: what [`AppError`] is for a handler.
 #[derive(Debug, Clone)]
@@ -90,6 +92,32 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A Delta Sharing error, in the protocol's shape, `{"errorCode", "message"}`, keeping the platform's
+/// stable code beside it.
+pub struct DsError(pub AppError);
+
+impl From<AppError> for DsError {
+    fn from(e: AppError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for DsError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let status = status_of(e.kind);
+        let code = match status {
+            StatusCode::NOT_FOUND => "RESOURCE_DOES_NOT_EXIST",
+            StatusCode::FORBIDDEN => "PERMISSION_DENIED",
+            StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
+            s if s.is_client_error() => "INVALID_PARAMETER_VALUE",
+            _ => "INTERNAL_ERROR",
+        };
+        let body = json!({"errorCode": code, "message": format!("{} ({})", e.en, e.zh), "code": e.code});
+        (status, axum::Json(body)).into_response()
+    }
+}
+
 /// A success status other than 200, for the handlers that create (201) or answer without a
 /// body (204), named here so that status codes stay in this module.
 pub fn created<T: IntoResponse>(body: T) -> Response {
@@ -99,6 +127,20 @@ pub fn created<T: IntoResponse>(body: T) -> Response {
 /// 204: done, nothing to say.
 pub fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// 206: the answer carries the requested byte range of a file.
+pub fn partial_content(resp: &mut Response) {
+    *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+}
+
+/// 416: the requested byte range lies outside the file of `len` bytes.
+pub fn range_not_satisfiable(len: u64) -> Response {
+    let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("bytes */{len}")) {
+        resp.headers_mut().insert(axum::http::header::CONTENT_RANGE, v);
+    }
+    resp
 }
 
 /// A body extractor's rejection: past the body limit a 413 that names the limit's key, else

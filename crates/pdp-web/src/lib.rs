@@ -18,6 +18,7 @@ pub mod delta_sharing;
 pub mod document_pages;
 pub mod documents;
 pub mod error;
+pub mod extract;
 pub mod governance_pages;
 pub mod i18n;
 pub mod limits;

@@ -2,14 +2,13 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::catalog::{json_or, path_or, query_or};
+use crate::error;
 use crate::error::{ApiError, AppError, ErrorBody};
+use crate::extract::{Json, Path, Query};
 use axum::Extension;
-use axum::Json;
 use axum::body::Body;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 pub use pdp_app::objections::*;
 use pdp_domain::subject::ObjectionStatus;
@@ -37,9 +36,9 @@ pub struct ObjectionsDoc;
 pub async fn raise(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<ObjectionInput>, JsonRejection>,
+    Json(body): Json<ObjectionInput>,
 ) -> Result<Json<ObjectionOut>, ApiError> {
-    let input = json_or(body)?;
+    let input = body;
     Ok(Json(do_raise(&state, &p, &input).await?))
 }
 
@@ -49,20 +48,16 @@ pub async fn raise(
 pub async fn list(
     State(state): S,
     Extension(p): P,
-    q: Result<Query<ListParams>, QueryRejection>,
+    Query(q): Query<ListParams>,
 ) -> Result<Json<Vec<ObjectionOut>>, ApiError> {
-    Ok(Json(do_list(&state, &p, &query_or(q)?).await?))
+    Ok(Json(do_list(&state, &p, &q).await?))
 }
 
 /// One objection with its outcome.
 #[utoipa::path(get, path = "/api/v1/objections/{id}", tag = "objections", params(("id" = i64, Path)),
     responses((status = 200, body = ObjectionOut), (status = 404, body = ErrorBody)))]
-pub async fn get_one(
-    State(state): S,
-    Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Json<ObjectionOut>, ApiError> {
-    Ok(Json(do_get(&state, &p, path_or(id)?).await?))
+pub async fn get_one(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Json<ObjectionOut>, ApiError> {
+    Ok(Json(do_get(&state, &p, id).await?))
 }
 
 /// The provider answers: confirms the value, or corrects it (a new dataset version that names
@@ -74,11 +69,10 @@ pub async fn get_one(
 pub async fn answer(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<AnswerInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<AnswerInput>,
 ) -> Result<Json<ObjectionOut>, ApiError> {
-    let id = path_or(id)?;
-    let input = json_or(body)?;
+    let input = body;
     Ok(Json(do_answer(&state, &p, id, &input).await?))
 }
 
@@ -90,12 +84,10 @@ pub async fn answer(
 pub async fn put_evidence(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    q: Result<Query<EvidenceParams>, QueryRejection>,
+    Path(id): Path<i64>,
+    Query(q): Query<EvidenceParams>,
     body: Body,
-) -> Result<StatusCode, ApiError> {
-    let id = path_or(id)?;
-    let q = query_or(q)?;
+) -> Result<Response, ApiError> {
     let o = state.storage.get_objection(id).await?.ok_or_else(|| AppError::not_found(&format!("objection {id}")))?;
     if o.raised_by != p.user.id {
         return Err(ApiError(AppError::not_found(&format!("objection {id}"))));
@@ -128,18 +120,13 @@ pub async fn put_evidence(
     let mut ev = p.event("objection.evidence", "");
     ev.purpose = format!("name={name} bytes={}", bytes.len());
     state.storage.set_objection_evidence(id, &name, &bytes, ev).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(error::no_content())
 }
 
 /// Downloads an objection's evidence (raiser, provider, authority; audited).
 #[utoipa::path(get, path = "/api/v1/objections/{id}/evidence", tag = "objections", params(("id" = i64, Path)),
     responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
-pub async fn get_evidence(
-    State(state): S,
-    Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let id = path_or(id)?;
+pub async fn get_evidence(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let o = state.storage.get_objection(id).await?.ok_or_else(|| AppError::not_found(&format!("objection {id}")))?;
     if !may_see(&state, &p, &o).await? {
         return Err(ApiError(AppError::not_found(&format!("objection {id}"))));

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{ApiError, AppError};
+use crate::error::{ErrorKind, status_of};
 use crate::{AppState, auth, pages};
 
 /// Liveness: the process answers.
@@ -17,10 +18,10 @@ pub async fn healthz() -> &'static str {
 /// Readiness: the metadata database answers too.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     match state.storage.ping().await {
-        Ok(()) => (StatusCode::OK, format!("ready ({})", state.storage.backend())).into_response(),
+        Ok(()) => format!("ready ({})", state.storage.backend()).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+            (status_of(ErrorKind::Unavailable), "database unavailable").into_response()
         }
     }
 }

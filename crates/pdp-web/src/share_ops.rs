@@ -2,12 +2,10 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::catalog::{json_or, path_or};
 use crate::error::{ApiError, AppError, ErrorBody};
+use crate::extract::{Json, Path};
 use axum::Extension;
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use pdp_app::clock::offset;
 pub use pdp_app::share_ops::*;
 use pdp_domain::roles::Permission;
@@ -45,9 +43,9 @@ pub async fn list_emergencies(State(state): S) -> Result<Json<Vec<EmergencyOut>>
 pub async fn declare(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<EmergencyInput>, JsonRejection>,
+    Json(body): Json<EmergencyInput>,
 ) -> Result<Json<EmergencyOut>, ApiError> {
-    Ok(Json(do_declare(&state, &p, &json_or(body)?).await?))
+    Ok(Json(do_declare(&state, &p, &body).await?))
 }
 
 /// Ends an emergency before its end time; its grants stop serving at once.
@@ -57,11 +55,10 @@ pub async fn declare(
 pub async fn end_emergency(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<EndInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<EndInput>,
 ) -> Result<Json<EmergencyOut>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_end(&state, &p, id, &json_or(body)?.reason).await?))
+    Ok(Json(do_end(&state, &p, id, &body.reason).await?))
 }
 
 /// The demand list (R-SHR-11).
@@ -76,9 +73,9 @@ pub async fn list_demands(State(state): S, Extension(p): P) -> Result<Json<Vec<D
 pub async fn create_demand(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<DemandInput>, JsonRejection>,
+    Json(body): Json<DemandInput>,
 ) -> Result<Json<DemandOut>, ApiError> {
-    Ok(Json(do_create_demand(&state, &p, &json_or(body)?).await?))
+    Ok(Json(do_create_demand(&state, &p, &body).await?))
 }
 
 /// The authority assigns a demand to a provider (or declines it with a reason).
@@ -88,11 +85,10 @@ pub async fn create_demand(
 pub async fn assign_demand(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<AssignInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<AssignInput>,
 ) -> Result<Json<DemandOut>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_assign(&state, &p, id, &json_or(body)?).await?))
+    Ok(Json(do_assign(&state, &p, id, &body).await?))
 }
 
 /// The assigned provider names the published entry that meets the demand, or declines it.
@@ -102,11 +98,10 @@ pub async fn assign_demand(
 pub async fn answer_demand(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<DemandAnswer>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<DemandAnswer>,
 ) -> Result<Json<DemandOut>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_answer(&state, &p, id, &json_or(body)?).await?))
+    Ok(Json(do_answer(&state, &p, id, &body).await?))
 }
 
 /// Reports of a grant the reader may see.
@@ -115,9 +110,8 @@ pub async fn answer_demand(
 pub async fn list_reports(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
+    Path(id): Path<i64>,
 ) -> Result<Json<Vec<UsageReport>>, ApiError> {
-    let id = path_or(id)?;
     crate::sharing::do_get_grant(&state, &p, id).await?;
     Ok(Json(state.storage.list_usage_reports(Some(id)).await?))
 }
@@ -129,11 +123,10 @@ pub async fn list_reports(
 pub async fn file_report(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ReportInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<ReportInput>,
 ) -> Result<Json<UsageReport>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_file_report(&state, &p, id, &json_or(body)?).await?))
+    Ok(Json(do_file_report(&state, &p, id, &body).await?))
 }
 
 /// Usage-report deadlines; overdue reports come first (R-SHR-13).
@@ -155,9 +148,9 @@ pub async fn list_upward(State(state): S, Extension(p): P) -> Result<Json<Vec<Up
 pub async fn create_upward(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<UpwardInput>, JsonRejection>,
+    Json(body): Json<UpwardInput>,
 ) -> Result<Json<UpwardOut>, ApiError> {
-    Ok(Json(do_create_upward(&state, &p, &json_or(body)?).await?))
+    Ok(Json(do_create_upward(&state, &p, &body).await?))
 }
 
 /// The authority forwards every collected upward request as one batch (then exports it with
@@ -174,10 +167,9 @@ pub async fn forward_upward(State(state): S, Extension(p): P) -> Result<Json<For
 pub async fn upward_batch(
     State(state): S,
     Extension(p): P,
-    batch: Result<Path<String>, PathRejection>,
+    Path(batch): Path<String>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let batch = path_or(batch)?;
     if !p.allows(Permission::GovernData) {
         return Err(only_authority().into());
     }
@@ -225,9 +217,8 @@ pub async fn upward_batch(
 pub async fn upward_outcome(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<OutcomeInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<OutcomeInput>,
 ) -> Result<Json<UpwardOut>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_outcome(&state, &p, id, &json_or(body)?).await?))
+    Ok(Json(do_outcome(&state, &p, id, &body).await?))
 }

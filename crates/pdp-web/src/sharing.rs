@@ -2,14 +2,12 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::catalog::{json_or, path_or, query_or};
 use crate::datasets::lake;
 use crate::error::{ApiError, AppError, ErrorBody};
+use crate::extract::{Json, Path, Query};
 use axum::Extension;
-use axum::Json;
 use axum::body::Body;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
@@ -55,9 +53,9 @@ pub async fn list_scenarios(State(state): S) -> Result<Json<Vec<Scenario>>, ApiE
 pub async fn create_scenario(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<ScenarioInput>, JsonRejection>,
+    Json(body): Json<ScenarioInput>,
 ) -> Result<Json<Scenario>, ApiError> {
-    Ok(Json(do_create_scenario(&state, &p, &json_or(body)?).await?))
+    Ok(Json(do_create_scenario(&state, &p, &body).await?))
 }
 
 /// Submits a request. Unconditional data and requests within a scenario are granted at once;
@@ -68,9 +66,9 @@ pub async fn create_scenario(
 pub async fn submit(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<RequestInput>, JsonRejection>,
+    Json(body): Json<RequestInput>,
 ) -> Result<Json<RequestOut>, ApiError> {
-    Ok(Json(do_submit(&state, &p, &json_or(body)?).await?))
+    Ok(Json(do_submit(&state, &p, &body).await?))
 }
 
 /// Requests the caller may see: its organisation's, both ways, and for the authority those of
@@ -80,20 +78,16 @@ pub async fn submit(
 pub async fn list_requests(
     State(state): S,
     Extension(p): P,
-    q: Result<Query<RequestListParams>, QueryRejection>,
+    Query(q): Query<RequestListParams>,
 ) -> Result<Json<Vec<RequestOut>>, ApiError> {
-    Ok(Json(do_list_requests(&state, &p, &query_or(q)?).await?))
+    Ok(Json(do_list_requests(&state, &p, &q).await?))
 }
 
 /// One request with its notes and grant.
 #[utoipa::path(get, path = "/api/v1/share/requests/{id}", tag = "sharing", params(("id" = i64, Path)),
     responses((status = 200, body = RequestOut), (status = 404, body = ErrorBody)))]
-pub async fn get_request(
-    State(state): S,
-    Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Json<RequestOut>, ApiError> {
-    Ok(Json(do_get_request(&state, &p, path_or(id)?).await?))
+pub async fn get_request(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Json<RequestOut>, ApiError> {
+    Ok(Json(do_get_request(&state, &p, id).await?))
 }
 
 /// The provider approves, fixing fields, masking, row filters and expiry; the grant takes
@@ -105,11 +99,10 @@ pub async fn get_request(
 pub async fn approve(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ApproveInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<ApproveInput>,
 ) -> Result<Json<RequestOut>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_approve(&state, &p, id, &json_or(body)?).await?))
+    Ok(Json(do_approve(&state, &p, id, &body).await?))
 }
 
 /// The provider refuses, with the reason the requester will read (R-SHR-03).
@@ -119,22 +112,17 @@ pub async fn approve(
 pub async fn refuse(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ReasonInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<ReasonInput>,
 ) -> Result<Json<RequestOut>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_refuse(&state, &p, id, &json_or(body)?.reason).await?))
+    Ok(Json(do_refuse(&state, &p, id, &body.reason).await?))
 }
 
 /// The requester withdraws an open request.
 #[utoipa::path(post, path = "/api/v1/share/requests/{id}/withdraw", tag = "sharing", params(("id" = i64, Path)),
     responses((status = 200, body = RequestOut), (status = 409, body = ErrorBody)))]
-pub async fn withdraw(
-    State(state): S,
-    Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Json<RequestOut>, ApiError> {
-    Ok(Json(do_withdraw(&state, &p, path_or(id)?).await?))
+pub async fn withdraw(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Json<RequestOut>, ApiError> {
+    Ok(Json(do_withdraw(&state, &p, id).await?))
 }
 
 /// Adds a negotiation note (either organisation, while the request is open).
@@ -144,11 +132,10 @@ pub async fn withdraw(
 pub async fn add_note(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<NoteInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<NoteInput>,
 ) -> Result<Json<RequestNote>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_add_note(&state, &p, id, &json_or(body)?.body).await?))
+    Ok(Json(do_add_note(&state, &p, id, &body.body).await?))
 }
 
 /// Either organisation takes a failed negotiation, or a dispute about the share type, to the
@@ -159,11 +146,10 @@ pub async fn add_note(
 pub async fn escalate(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ReasonInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<ReasonInput>,
 ) -> Result<Json<RequestOut>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_escalate(&state, &p, id, &json_or(body)?.reason).await?))
+    Ok(Json(do_escalate(&state, &p, id, &body.reason).await?))
 }
 
 /// The authority decides an escalated request, with its reasons recorded (R-SHR-09).
@@ -173,11 +159,10 @@ pub async fn escalate(
 pub async fn decide(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<DecideInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<DecideInput>,
 ) -> Result<Json<RequestOut>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_decide(&state, &p, id, &json_or(body)?).await?))
+    Ok(Json(do_decide(&state, &p, id, &body).await?))
 }
 
 /// Grants the caller may see (R-SHR-06): to or from its organisation, or of the authority's
@@ -187,20 +172,16 @@ pub async fn decide(
 pub async fn list_grants(
     State(state): S,
     Extension(p): P,
-    q: Result<Query<GrantListParams>, QueryRejection>,
+    Query(q): Query<GrantListParams>,
 ) -> Result<Json<Vec<GrantOut>>, ApiError> {
-    Ok(Json(do_list_grants(&state, &p, &query_or(q)?).await?))
+    Ok(Json(do_list_grants(&state, &p, &q).await?))
 }
 
 /// One grant with its usage.
 #[utoipa::path(get, path = "/api/v1/share/grants/{id}", tag = "sharing", params(("id" = i64, Path)),
     responses((status = 200, body = GrantOut), (status = 404, body = ErrorBody)))]
-pub async fn get_grant(
-    State(state): S,
-    Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Json<GrantOut>, ApiError> {
-    Ok(Json(do_get_grant(&state, &p, path_or(id)?).await?))
+pub async fn get_grant(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Json<GrantOut>, ApiError> {
+    Ok(Json(do_get_grant(&state, &p, id).await?))
 }
 
 /// Suspends a grant (provider or authority, with a reason); the next access is refused (R-SHR-13).
@@ -210,11 +191,10 @@ pub async fn get_grant(
 pub async fn suspend(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ReasonInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<ReasonInput>,
 ) -> Result<Json<GrantOut>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_change_grant(&state, &p, id, "suspend", &json_or(body)?.reason).await?))
+    Ok(Json(do_change_grant(&state, &p, id, "suspend", &body.reason).await?))
 }
 
 /// Resumes a suspended grant (provider or authority, with a reason).
@@ -224,11 +204,10 @@ pub async fn suspend(
 pub async fn resume(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ReasonInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<ReasonInput>,
 ) -> Result<Json<GrantOut>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_change_grant(&state, &p, id, "resume", &json_or(body)?.reason).await?))
+    Ok(Json(do_change_grant(&state, &p, id, "resume", &body.reason).await?))
 }
 
 /// Revokes a grant for good (provider or authority, with a reason).
@@ -238,11 +217,10 @@ pub async fn resume(
 pub async fn revoke(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ReasonInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<ReasonInput>,
 ) -> Result<Json<GrantOut>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_change_grant(&state, &p, id, "revoke", &json_or(body)?.reason).await?))
+    Ok(Json(do_change_grant(&state, &p, id, "revoke", &body.reason).await?))
 }
 
 /// View mode (查阅): records by identifier, paged, only granted fields, masked.
@@ -254,11 +232,10 @@ pub async fn revoke(
 pub async fn view(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<ViewInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<ViewInput>,
 ) -> Result<RawJson, ApiError> {
-    let id = path_or(id)?;
-    Ok(RawJson(do_view(&state, &p, id, &json_or(body)?).await?.into_body()))
+    Ok(RawJson(do_view(&state, &p, id, &body).await?.into_body()))
 }
 
 /// Verify mode: match / no match per field for a key and claimed values; no data returned.
@@ -268,11 +245,10 @@ pub async fn view(
 pub async fn verify(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<VerifyInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<VerifyInput>,
 ) -> Result<RawJson, ApiError> {
-    let id = path_or(id)?;
-    Ok(RawJson(do_verify(&state, &p, id, &json_or(body)?).await?.into_body()))
+    Ok(RawJson(do_verify(&state, &p, id, &body).await?.into_body()))
 }
 
 /// Statistics mode: counts, sums or averages by allowed dimensions; cells smaller than the
@@ -283,11 +259,10 @@ pub async fn verify(
 pub async fn statistics(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<StatsInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<StatsInput>,
 ) -> Result<Json<StatsOut>, ApiError> {
-    let id = path_or(id)?;
-    let input = json_or(body)?;
+    let input = body;
     let a = grant_for_access(&state, &p, id, ShareMode::Statistics).await?;
     let group_by = dedup(&input.group_by);
     if group_by.len() > MAX_DIMENSIONS {
@@ -378,12 +353,7 @@ pub async fn statistics(
 /// when the last byte has.
 #[utoipa::path(get, path = "/api/v1/share/grants/{id}/export.csv", tag = "sharing", params(("id" = i64, Path)),
     responses((status = 200, content_type = "text/csv"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn export(
-    State(state): S,
-    Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let id = path_or(id)?;
+pub async fn export(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let a = grant_for_access(&state, &p, id, ShareMode::Bulk).await?;
     let columns = a.g.fields.clone();
     let mut stream = lake(&state)?.select_stream(&a.g.dataset, &a.selection(columns.clone())).await?;
@@ -477,12 +447,7 @@ pub async fn export(
 /// first byte; the end, with the SHA-256 of everything sent, after the last.
 #[utoipa::path(get, path = "/api/v1/share/grants/{id}/export.parquet", tag = "sharing", params(("id" = i64, Path)),
     responses((status = 200, content_type = "application/vnd.apache.parquet"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn export_parquet(
-    State(state): S,
-    Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let id = path_or(id)?;
+pub async fn export_parquet(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let a = grant_for_access(&state, &p, id, ShareMode::Bulk).await?;
     let lk = lake(&state)?;
     let version = lk.latest_version(&a.g.dataset).await?;

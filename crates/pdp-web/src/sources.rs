@@ -2,14 +2,13 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::catalog::{json_or, path_or, query_or};
 use crate::datasets::lake;
+use crate::error;
 use crate::error::{ApiError, AppError, ErrorBody};
+use crate::extract::{Json, Path, Query};
 use axum::Extension;
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::response::Response;
 pub use pdp_app::sources::*;
 use pdp_storage::{AuthoritativeSource, Conflict, CrossCheckRun, DistrictReturn};
 use std::sync::Arc;
@@ -49,9 +48,9 @@ pub async fn list_sources(State(state): S) -> Result<Json<Vec<AuthoritativeSourc
 pub async fn set_source(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<SourceInput>, JsonRejection>,
+    Json(body): Json<SourceInput>,
 ) -> Result<Json<AuthoritativeSource>, ApiError> {
-    let input = json_or(body)?;
+    let input = body;
     Ok(Json(do_set_source(&state, &p, &input).await?))
 }
 
@@ -62,13 +61,13 @@ pub async fn set_source(
 pub async fn remove_source(
     State(state): S,
     Extension(p): P,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<StatusCode, ApiError> {
-    let (subject, element) = path_or(path)?;
+    Path(path): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (subject, element) = path;
     city_authority(&state, &p).await?;
     let kind = parse_kind(&subject)?;
     if state.storage.remove_source(kind, &element, p.event("source.remove", "")).await? {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(error::no_content())
     } else {
         Err(ApiError(AppError::not_found(&format!("source of {subject}/{element}"))))
     }
@@ -91,9 +90,9 @@ pub async fn run_crosscheck(State(state): S, Extension(p): P) -> Result<Json<Cro
 pub async fn crosscheck(
     State(state): S,
     Extension(p): P,
-    q: Result<Query<ConflictParams>, QueryRejection>,
+    Query(q): Query<ConflictParams>,
 ) -> Result<Json<CrossCheckOut>, ApiError> {
-    Ok(Json(do_read_conflicts(&state, &p, &query_or(q)?).await?))
+    Ok(Json(do_read_conflicts(&state, &p, &q).await?))
 }
 
 /// Duplicate collection: elements about the same subjects that more than one organisation
@@ -111,11 +110,11 @@ pub async fn duplicates(State(state): S) -> Result<Json<Vec<DuplicateOut>>, ApiE
 pub async fn base_view(
     State(state): S,
     Extension(p): P,
-    kind: Result<Path<String>, PathRejection>,
-    q: Result<Query<BaseParams>, QueryRejection>,
+    Path(kind): Path<String>,
+    Query(q): Query<BaseParams>,
 ) -> Result<Json<BaseViewOut>, ApiError> {
-    let kind = parse_kind(&path_or(kind)?)?;
-    Ok(Json(do_base_view(&state, &p, kind, &query_or(q)?).await?))
+    let kind = parse_kind(&kind)?;
+    Ok(Json(do_base_view(&state, &p, kind, &q).await?))
 }
 
 /// One person or legal entity across every dataset about it (audited).
@@ -125,12 +124,10 @@ pub async fn base_view(
 pub async fn subject(
     State(state): S,
     Extension(p): P,
-    path: Result<Path<String>, PathRejection>,
-    body: Result<Json<SubjectLookup>, axum::extract::rejection::JsonRejection>,
+    Path(kind): Path<String>,
+    Json(body): Json<SubjectLookup>,
 ) -> Result<Json<SubjectOut>, ApiError> {
-    let kind = path_or(path)?;
-    let key = crate::catalog::json_or(body)?.key;
-    Ok(Json(do_subject(&state, &p, parse_kind(&kind)?, &key).await?))
+    Ok(Json(do_subject(&state, &p, parse_kind(&kind)?, &body.key).await?))
 }
 
 /// Sets up a standing return of a dataset's rows about a district to that district.
@@ -139,9 +136,9 @@ pub async fn subject(
 pub async fn create_return(
     State(state): S,
     Extension(p): P,
-    body: Result<Json<ReturnInput>, JsonRejection>,
+    Json(body): Json<ReturnInput>,
 ) -> Result<Json<ReturnOut>, ApiError> {
-    let input = json_or(body)?;
+    let input = body;
     Ok(Json(do_create_return(&state, &p, &input).await?))
 }
 
@@ -158,8 +155,8 @@ pub async fn list_returns(State(state): S, Extension(p): P) -> Result<Json<Vec<R
 pub async fn return_data(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    q: Result<Query<ReturnRowsParams>, QueryRejection>,
+    Path(id): Path<i64>,
+    Query(q): Query<ReturnRowsParams>,
 ) -> Result<Json<ReturnRowsOut>, ApiError> {
-    Ok(Json(do_return_rows(&state, &p, path_or(id)?, &query_or(q)?).await?))
+    Ok(Json(do_return_rows(&state, &p, id, &q).await?))
 }

@@ -2,13 +2,12 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::catalog::{json_or, path_or};
+use crate::error;
 use crate::error::{ApiError, AppError, ErrorBody};
+use crate::extract::{Json, Path};
 use axum::Extension;
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::response::Response;
 pub use pdp_app::withdrawals::*;
 use pdp_storage::{Withdrawal, WithdrawalEffects};
 use std::sync::Arc;
@@ -34,12 +33,11 @@ pub struct WithdrawalsDoc;
 pub async fn request(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<WithdrawalInput>, JsonRejection>,
-) -> Result<(StatusCode, Json<WithdrawalOut>), ApiError> {
-    let id = path_or(id)?;
-    let input = json_or(body)?;
-    Ok((StatusCode::CREATED, Json(do_request(&state, &p, id, &input.reason).await?)))
+    Path(id): Path<i64>,
+    Json(body): Json<WithdrawalInput>,
+) -> Result<Response, ApiError> {
+    let input = body;
+    Ok(error::created(Json(do_request(&state, &p, id, &input.reason).await?)))
 }
 
 /// `POST /catalog/entries/{id}/withdrawal` from the entry's page.
@@ -77,11 +75,10 @@ pub async fn list(State(state): S, Extension(p): P) -> Result<Json<Vec<Withdrawa
 pub async fn approve(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<DecisionInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<DecisionInput>,
 ) -> Result<Json<WithdrawalOut>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_decide(&state, &p, id, true, &json_or(body)?.reason).await?))
+    Ok(Json(do_decide(&state, &p, id, true, &body.reason).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/catalog/withdrawals/{id}/reject", tag = "catalog", params(("id" = i64, Path)),
@@ -90,9 +87,8 @@ pub async fn approve(
 pub async fn reject(
     State(state): S,
     Extension(p): P,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<DecisionInput>, JsonRejection>,
+    Path(id): Path<i64>,
+    Json(body): Json<DecisionInput>,
 ) -> Result<Json<WithdrawalOut>, ApiError> {
-    let id = path_or(id)?;
-    Ok(Json(do_decide(&state, &p, id, false, &json_or(body)?.reason).await?))
+    Ok(Json(do_decide(&state, &p, id, false, &body.reason).await?))
 }
