@@ -7,8 +7,8 @@
 //!
 //! Freshness is the invariant that matters, because these rows decide who may see data:
 //! - Every entry carries the generation it was read under. Any state-changing request that
-//!   goes through this process bumps the generation *after* its handler has committed (see
-//!   [`crate::credentials::gate`]), so a revoked key or grant, a suspension, a locked account or an
+//!   goes through this process bumps the generation *after* its handler has committed (the
+//!   HTTP layer's gate does), so a revoked key or grant, a suspension, a locked account or an
 //!   unpublished entry takes effect on the very next request. A reader takes the generation
 //!   *before* it reads the database, so an entry read just before a commit is tagged with the
 //!   old generation and is never served after the bump.

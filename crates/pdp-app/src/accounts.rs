@@ -12,11 +12,6 @@ use utoipa::ToSchema;
 
 use crate::error::AppError;
 
-/// The paths an account that must change its password may still use.
-pub fn allowed_before_password_change(path: &str) -> bool {
-    matches!(path, "/account/password" | "/api/v1/me/password" | "/logout" | "/api/v1/me" | "/static/{file}")
-}
-
 /// A new password, proven by the current one.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -198,7 +198,7 @@ pub const REFUSAL_CSRF: i64 = 2;
 pub(crate) const REFUSAL_OTHER_ORG: i64 = 3;
 
 /// Refused requests of each kind written to the audit chain per second (bursts of twice that).
-const REFUSALS_AUDITED_PER_SECOND: u32 = 5;
+pub const REFUSALS_AUDITED_PER_SECOND: u32 = 5;
 
 /// Writes a refusal to the audit chain unless refusals of its kind come faster than
 /// [`REFUSALS_AUDITED_PER_SECOND`]: the chain records that an attack happened without letting

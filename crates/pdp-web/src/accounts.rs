@@ -6,7 +6,7 @@ use crate::error;
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::i18n::Lang;
-use crate::pages::{Page, csrf, field, page, see_other};
+use crate::layout::{Page, csrf, field, page, see_other};
 use axum::Extension;
 use axum::extract::State;
 use axum::http::HeaderMap;

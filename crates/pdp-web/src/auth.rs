@@ -99,6 +99,11 @@ async fn resolve_api_key(state: &AppState, token: &str, now: i64) -> Result<Prin
     Ok(Principal { user: user.clone(), via: Via::ApiKey { id: key.id }, org_id: key.org_id })
 }
 
+/// The paths an account that must change its password may still use.
+pub fn allowed_before_password_change(path: &str) -> bool {
+    matches!(path, "/account/password" | "/api/v1/me/password" | "/logout" | "/api/v1/me" | "/static/{file}")
+}
+
 /// Whether a path belongs to the JSON API (errors as JSON) rather than the pages (errors as
 /// HTML or a redirect to the login page).
 pub fn is_api(path: &str) -> bool {
@@ -133,7 +138,7 @@ pub async fn gate(State(state): State<Arc<AppState>>, req: Request, next: Next) 
     if let Some(p) = &principal
         && p.user.must_change_password
         && matches!(p.via, Via::Session { .. })
-        && !crate::accounts::allowed_before_password_change(&path)
+        && !allowed_before_password_change(&path)
     {
         if api {
             return respond(
@@ -291,11 +296,11 @@ pub fn urlencode(s: &str) -> String {
 
 fn respond(path: &str, e: AppError) -> Response {
     if path.starts_with("/delta-sharing/") {
-        crate::delta_sharing::DsError::from(e).into_response()
+        crate::error::DsError::from(e).into_response()
     } else if is_api(path) {
         ApiError(e).into_response()
     } else {
-        crate::pages::error_page(e)
+        crate::layout::error_page(e)
     }
 }
 

@@ -2,7 +2,7 @@
 //! diffs, the editor with inline validation, the review queue, derived catalogs, deadlines and
 //! change events, the information system registry, search with facets, and import.
 //!
-//! Every page calls the same actions as the JSON API (`crate::catalog::do_*`), so both enforce
+//! Every page calls the same actions as the JSON API (`pdp_app::catalog::do_*`), so both enforce
 //! the same scope and rules; this module only parses forms and renders HTML.
 
 use std::collections::BTreeMap;
@@ -25,12 +25,12 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{Principal, form_values};
-use crate::catalog::{self as cat, ChangeInput, ListParams, ReviewInput, SearchParams, SystemInput};
 use crate::error::AppError;
 use crate::error::ViolationOut;
 use crate::error::{ErrorKind, status_of};
 use crate::i18n::Lang;
-use crate::pages::{Flash, Page, csrf, field, notice, page, see_other};
+use crate::layout::{Flash, Page, csrf, field, notice, page, see_other};
+use pdp_app::catalog::{self as cat, ChangeInput, ListParams, ReviewInput, SearchParams, SystemInput};
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -230,7 +230,7 @@ pub async fn detail(
             && latest.author_id != Some(p.user.id);
         // A pending request to withdraw the published entry, with what approval would do.
         let withdrawal = match latest.published_version {
-            Some(_) => crate::withdrawals::pending_of(&state, id).await?,
+            Some(_) => pdp_app::withdrawals::pending_of(&state, id).await?,
             None => None,
         };
         let may_decide_withdrawal = withdrawal.as_ref().is_some_and(|w| w.w.requested_by != Some(p.user.id))
@@ -669,7 +669,7 @@ pub async fn new_submit(State(state): S, headers: HeaderMap, Extension(p): P, bo
             Err(e) => match form_violations(&e) {
                 Some(v) => {
                     let b = parsed.unwrap_or_else(|_| blank_body());
-                    let html = crate::pages::layout(
+                    let html = crate::layout::layout(
                         lang,
                         Some(&p),
                         "/catalog",
@@ -723,7 +723,7 @@ pub async fn edit_submit(
                 Some(v) => {
                     let b = parsed.unwrap_or_else(|_| blank_body());
                     let action = format!("/catalog/entries/{id}/edit");
-                    let html = crate::pages::layout(
+                    let html = crate::layout::layout(
                         lang,
                         Some(&p),
                         "/catalog",

@@ -2,7 +2,7 @@
 //! with its load history, quality chart, upload (with progress), quarantine with corrections,
 //! sample rows for the provider, and quality tasks; plus the dashboard tiles.
 //!
-//! Every action goes through the same functions as the JSON API ([`crate::datasets`]), so the
+//! Every action goes through the same use cases as the JSON API ([`pdp_app::datasets`]), so the
 //! pages enforce the same scope and write the same audit events.
 
 use std::collections::BTreeMap;
@@ -17,20 +17,13 @@ use pdp_domain::roles::Permission;
 
 use crate::AppState;
 use crate::auth::{Principal, form_values};
-use crate::datasets::{self as ds, DatasetOut, ResolveInput, RowsParams};
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::pages::{Flash, Page, csrf, field, notice, page, see_other};
+use crate::layout::{Flash, Page, csrf, field, fmt_time, notice, page, see_other};
+use pdp_app::datasets::{self as ds, DatasetOut, ResolveInput, RowsParams};
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
-
-pub(crate) fn fmt_time(micros: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .to_offset(pdp_app::clock::offset());
-    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
-}
 
 fn score_cell(s: Option<f64>) -> Markup {
     html! {

@@ -15,16 +15,16 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::datasets::lake;
 use crate::error::AppError;
-use crate::sharing::{grant_for_access, sha256_hex};
 use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use pdp_app::clock::{now_micros, today_date};
+use pdp_app::datasets::lake;
 pub use pdp_app::share_files::*;
+use pdp_app::sharing::{grant_for_access, sha256_hex};
 use pdp_domain::catalog::ShareMode;
 use pdp_domain::sharing::{self, GrantStatus};
 use pdp_storage::{Grant, GrantQuery};
@@ -301,7 +301,7 @@ pub async fn file(State(state): S, headers: HeaderMap, Path(token): Path<String>
     }
     let g = state.storage.get_grant(grant).await.map_err(AppError::from)?.ok_or_else(refused)?;
     sharing::check_access(g.status, g.expires_on, today_date(), ShareMode::Bulk, ShareMode::Bulk)
-        .map_err(|e| DsError(crate::sharing::denied(&e)))?;
+        .map_err(|e| DsError(pdp_app::sharing::denied(&e)))?;
     let path = share_file(&state, grant, version)?;
     let mut f = tokio::fs::File::open(&path).await.map_err(|_| not_found("file"))?;
     let len = f.metadata().await.map_err(|e| io_error(&e))?.len();

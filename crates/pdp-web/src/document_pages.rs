@@ -3,7 +3,7 @@
 //! `/documents/verify` tells anyone shown such a document whether the platform issued exactly
 //! these contents.
 //!
-//! Both go through the functions of the JSON API ([`crate::documents`]), so the pages enforce
+//! Both go through the use cases of the JSON API ([`pdp_app::documents`]), so the pages enforce
 //! the same grant checks and write the same audit events.
 
 use std::sync::Arc;
@@ -17,10 +17,10 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::documents as docs;
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::pages::{Page, page};
+use crate::layout::{Page, page};
+use pdp_app::documents as docs;
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -36,7 +36,7 @@ pub async fn documents_page(
 ) -> Page {
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, AppError> = async {
-        let holder = crate::pages::field(&body, "holder");
+        let holder = crate::layout::field(&body, "holder");
         let out = docs::do_fetch(&state, &p, id, &holder).await?;
         page(
             lang,

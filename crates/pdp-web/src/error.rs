@@ -4,7 +4,7 @@
 //! The use cases fail with a [`pdp_app::AppError`]: a stable `code`, a message in Chinese and
 //! English, and a kind. Here a kind becomes a status ([`status_of`]), and the error a JSON body
 //! with a `type` (`invalid_request`, `auth`, `not_found`, `internal`), as in meilisearch. API
-//! handlers return [`ApiError`]; pages render the same facts as HTML ([`crate::pages`]).
+//! handlers return [`ApiError`]; pages render the same facts as HTML ([`crate::layout`]).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -3,8 +3,8 @@
 //! (base views), `/returns/{id}` (a district's returned rows) and `/objections` (raise, follow
 //! and answer objections).
 //!
-//! Every form goes through the same functions as the JSON API ([`crate::sources`],
-//! [`crate::objections`]), so the pages enforce the same rules and write the same audit events.
+//! Every form goes through the same use cases as the JSON API ([`pdp_app::sources`],
+//! [`pdp_app::objections`]), so the pages enforce the same rules and write the same audit events.
 
 use std::sync::Arc;
 
@@ -18,12 +18,12 @@ use pdp_domain::subject::SubjectKind;
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::dataset_pages::fmt_time;
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::objections as obj;
-use crate::pages::{Flash, Page, csrf, field, notice, page, see_other};
-use crate::sources as src;
+use crate::layout::fmt_time;
+use crate::layout::{Flash, Page, csrf, field, notice, page, see_other};
+use pdp_app::objections as obj;
+use pdp_app::sources as src;
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -136,7 +136,7 @@ pub async fn source_submit(State(state): S, headers: HeaderMap, Extension(p): P,
         let input = src::SourceInput {
             subject: field(&body, "subject"),
             element: field(&body, "element").trim().to_string(),
-            entry_id: crate::pages::opt_i64(&body, "entry_id")?.unwrap_or_default(),
+            entry_id: crate::layout::opt_i64(&body, "entry_id")?.unwrap_or_default(),
             note: field(&body, "note"),
         };
         let s = src::do_set_source(&state, &p, &input).await?;
@@ -155,7 +155,7 @@ pub async fn source_submit(State(state): S, headers: HeaderMap, Extension(p): P,
 pub async fn crosscheck_submit(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, AppError> = async {
-        let lake = crate::datasets::lake(&state)?;
+        let lake = pdp_app::datasets::lake(&state)?;
         src::city_authority(&state, &p).await?;
         let run =
             src::do_crosscheck(state.storage.as_ref(), lake, &p.user.username, p.event("crosscheck.run", "")).await?;
@@ -175,8 +175,8 @@ pub async fn return_submit(State(state): S, headers: HeaderMap, Extension(p): P,
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, AppError> = async {
         let input = src::ReturnInput {
-            entry_id: crate::pages::opt_i64(&body, "entry_id")?.unwrap_or_default(),
-            region_id: crate::pages::opt_i64(&body, "region_id")?.unwrap_or_default(),
+            entry_id: crate::layout::opt_i64(&body, "entry_id")?.unwrap_or_default(),
+            region_id: crate::layout::opt_i64(&body, "region_id")?.unwrap_or_default(),
             method: field(&body, "method"),
             field: field(&body, "field").trim().to_string(),
         };
@@ -390,7 +390,7 @@ pub async fn objection_submit(State(state): S, headers: HeaderMap, Extension(p):
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, AppError> = async {
         let input = obj::ObjectionInput {
-            entry_id: crate::pages::opt_i64(&body, "entry_id")?.unwrap_or_default(),
+            entry_id: crate::layout::opt_i64(&body, "entry_id")?.unwrap_or_default(),
             key: field(&body, "key"),
             field: field(&body, "field").trim().to_string(),
             claimed_value: field(&body, "claimed_value"),
@@ -510,11 +510,11 @@ fn date_list(s: &str) -> Vec<String> {
 pub async fn calendar(State(state): S, headers: HeaderMap, Extension(p): P, Query(q): Query<CalendarQuery>) -> Page {
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, AppError> = async {
-        let cal = crate::calendar::do_calendar(&state);
+        let cal = pdp_app::calendar::do_calendar(&state);
         let computed = match (&q.from, q.days) {
             (Some(from), Some(days)) if !from.trim().is_empty() => {
-                let params = crate::calendar::DeadlineParams { from: from.clone(), days };
-                Some(crate::calendar::do_deadline(&state, &params).map_err(|e| lang.t(&e.zh, &e.en).to_string()))
+                let params = pdp_app::calendar::DeadlineParams { from: from.clone(), days };
+                Some(pdp_app::calendar::do_deadline(&state, &params).map_err(|e| lang.t(&e.zh, &e.en).to_string()))
             }
             _ => None,
         };
@@ -573,15 +573,15 @@ pub async fn calendar(State(state): S, headers: HeaderMap, Extension(p): P, Quer
 pub async fn calendar_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, AppError> = async {
-        let year = crate::pages::opt_i64(&body, "year")?.unwrap_or_default();
+        let year = crate::layout::opt_i64(&body, "year")?.unwrap_or_default();
         let year = i32::try_from(year)
             .map_err(|_| AppError::bad_request("invalid_input", "年度无效", "the year is not valid"))?;
-        let input = crate::calendar::HolidayTableInput {
+        let input = pdp_app::calendar::HolidayTableInput {
             source: field(&body, "source"),
             holidays: date_list(&field(&body, "holidays")),
             workdays: date_list(&field(&body, "workdays")),
         };
-        let y = crate::calendar::do_set_year(&state, &p, year, &input).await?;
+        let y = pdp_app::calendar::do_set_year(&state, &p, year, &input).await?;
         let zh = format!("{}年节假日安排（放假 {} 天，调休上班 {} 天）", y.year, y.holiday_days, y.workdays.len());
         let en = format!(
             "holiday table of {} ({} days off, {} make-up working days)",

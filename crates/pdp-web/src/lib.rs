@@ -1,10 +1,11 @@
 //! The HTTP layer of PDP: the JSON API under `/api/v1`, the server-rendered pages, sessions and
 //! the permission gate.
 //!
-//! This is the only crate that knows HTTP. Handlers talk to [`pdp_storage::Storage`] and the
-//! audit [`Appender`]; errors become responses in one place ([`error`]); every route and the
-//! permission it needs are declared in one table ([`routes`]), which both builds the router and
-//! drives the deny-by-default test.
+//! This is the only crate that knows HTTP. Handlers turn a request into a call of a use case of
+//! [`pdp_app`] and its answer into JSON or a page; requests are read through one set of
+//! extractors ([`extract`]); errors become responses in one place ([`error`]); every route and
+//! the permission it needs are declared in one table ([`routes`]), which both builds the router
+//! and drives the deny-by-default test.
 
 pub mod accounts;
 pub mod api;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod extract;
 pub mod governance_pages;
 pub mod i18n;
+pub mod layout;
 pub mod limits;
 pub mod metrics;
 pub mod objections;

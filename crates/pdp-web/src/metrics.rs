@@ -63,8 +63,11 @@ pub fn render(state: &AppState, audit_head: i64) -> String {
         "# HELP pdp_calendar_next_year_missing 1 from November on while next year's holiday table is missing."
     );
     let _ = writeln!(s, "# TYPE pdp_calendar_next_year_missing gauge");
-    let _ =
-        writeln!(s, "pdp_calendar_next_year_missing {}", u8::from(crate::calendar::missing_next_year(&cal).is_some()));
+    let _ = writeln!(
+        s,
+        "pdp_calendar_next_year_missing {}",
+        u8::from(pdp_app::calendar::missing_next_year(&cal).is_some())
+    );
     let _ = writeln!(s, "# HELP pdp_uptime_seconds Seconds since the server started.");
     let _ = writeln!(s, "# TYPE pdp_uptime_seconds gauge");
     let _ = writeln!(s, "pdp_uptime_seconds {}", state.started.elapsed().as_secs());

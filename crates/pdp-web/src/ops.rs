@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::{ApiError, AppError};
 use crate::error::{ErrorKind, status_of};
-use crate::{AppState, auth, pages};
+use crate::{AppState, auth, layout};
 
 /// Liveness: the process answers.
 pub async fn healthz() -> &'static str {
@@ -51,7 +51,7 @@ pub async fn metrics(
     }
     let head = state.storage.audit_head().await.map(|h| h.seq).unwrap_or(-1);
     let mut text = crate::metrics::render(&state, head);
-    if let Ok(d) = crate::datasets::overdue_summary(state.storage.as_ref()).await {
+    if let Ok(d) = pdp_app::datasets::overdue_summary(state.storage.as_ref()).await {
         text.push_str(&d);
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
@@ -76,5 +76,5 @@ pub async fn openapi() -> Response {
 
 pub async fn not_found(uri: Uri) -> Response {
     let e = AppError::not_found(uri.path());
-    if auth::is_api(uri.path()) { ApiError(e).into_response() } else { pages::error_page(e) }
+    if auth::is_api(uri.path()) { ApiError(e).into_response() } else { layout::error_page(e) }
 }

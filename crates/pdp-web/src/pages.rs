@@ -10,174 +10,20 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, PreEscaped, html};
 use pdp_audit::{NewEvent, Outcome};
 use pdp_domain::org::{OrgKind, RegionLevel};
 use pdp_domain::roles::{Permission, Role};
 use pdp_storage::{AuditQuery, Session, now_micros};
-use serde::Deserialize;
 
 use crate::AppState;
-use crate::api::{self, ApiKeyInput, OfficerInput, OrgInput, RegionInput, RolesInput, UserInput};
 use crate::auth::{self, Principal, SESSION_COOKIE, form_values};
 use crate::error::AppError;
 use crate::i18n::Lang;
+use crate::layout::{Flash, NextQuery, Page, csrf, field, layout, notice, opt_i64, page, safe_next, see_other};
+use pdp_app::admin::{self as api, ApiKeyInput, OfficerInput, OrgInput, RegionInput, RolesInput, UserInput};
 
 type S = State<Arc<AppState>>;
-
-/// A page result: the page, or an error shown as a page.
-pub struct Page(Result<Response, AppError>);
-
-impl IntoResponse for Page {
-    fn into_response(self) -> Response {
-        match self.0 {
-            Ok(r) => r,
-            Err(e) => error_page(e),
-        }
-    }
-}
-
-impl From<Result<Response, AppError>> for Page {
-    fn from(r: Result<Response, AppError>) -> Self {
-        Self(r)
-    }
-}
-
-/// Renders an error as a bilingual page with its status.
-pub fn error_page(e: AppError) -> Response {
-    let body = html! {
-        (DOCTYPE)
-        html lang="zh-CN" {
-            head { meta charset="utf-8"; title { "PDP — " (e.code) } link rel="stylesheet" href="/static/pdp.css"; }
-            body { main {
-                h1 { (crate::error::status_of(e.kind).as_u16()) " " (e.zh) }
-                p { (e.en) }
-                p.muted { "code: " code { (e.code) } }
-                p { a href="/" { "返回首页 / Home" } }
-            } }
-        }
-    };
-    (crate::error::status_of(e.kind), body).into_response()
-}
-
-pub(crate) fn field(form: &str, name: &str) -> String {
-    form_values(form, name).into_iter().next().unwrap_or_default()
-}
-
-pub(crate) fn opt_i64(form: &str, name: &str) -> Result<Option<i64>, AppError> {
-    let v = field(form, name);
-    if v.trim().is_empty() {
-        return Ok(None);
-    }
-    v.trim().parse().map(Some).map_err(|_| {
-        AppError::bad_request("invalid_input", format!("字段 {name} 须为数字"), format!("{name} must be a number"))
-    })
-}
-
-/// The shared layout: header with navigation by permission, language switch and logout.
-pub(crate) fn layout(lang: Lang, p: Option<&Principal>, current: &str, title: &str, body: Markup) -> Markup {
-    let nav: &[(&str, &str, &str, Permission)] = &[
-        ("/", "首页", "Home", Permission::ViewDashboard),
-        ("/regions", "区域", "Regions", Permission::ViewOrgs),
-        ("/orgs", "单位", "Organisations", Permission::ViewOrgs),
-        ("/catalog", "资源目录", "Catalog", Permission::ViewCatalog),
-        ("/datasets", "数据归集", "Aggregation", Permission::ViewDatasets),
-        ("/sources", "一数一源", "Sources", Permission::GovernData),
-        ("/base/person", "基础库", "Base data", Permission::ViewBaseData),
-        ("/share", "数据共享", "Sharing", Permission::ViewShares),
-        ("/objections", "异议", "Objections", Permission::RaiseObjection),
-        ("/calendar", "工作日历", "Calendar", Permission::GovernData),
-        ("/users", "用户与角色", "Users & roles", Permission::ViewUsers),
-        ("/api-keys", "API 密钥", "API keys", Permission::ManageOwnApiKeys),
-        ("/audit", "审计日志", "Audit log", Permission::ViewAudit),
-    ];
-    html! {
-        (DOCTYPE)
-        html lang=(lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
-                title { (title) " — " (lang.t("公共数据平台", "Public Data Platform")) }
-                link rel="stylesheet" href="/static/pdp.css";
-                script src="/static/htmx.min.js" defer {}
-                script src="/static/pdp.js" defer {}
-            }
-            body {
-                header.top {
-                    a.brand href="/" { (lang.t("公共数据平台", "Public Data Platform")) }
-                    @if let Some(p) = p {
-                        nav.main aria-label=(lang.t("主导航", "Main")) {
-                            @for (href, zh, en, perm) in nav {
-                                @if p.allows(*perm) {
-                                    a href=(href) aria-current=[(current == *href).then_some("page")] { (lang.t(zh, en)) }
-                                }
-                            }
-                        }
-                    }
-                    div.who {
-                        @if lang == Lang::Zh { a href="/lang/en" lang="en" { "English" } } @else { a href="/lang/zh" lang="zh-CN" { "中文" } }
-                        @if let Some(p) = p {
-                            span { (p.user.display_name) " (" (p.user.username) ")" }
-                            form method="post" action="/logout" {
-                                input type="hidden" name="csrf" value=(p.csrf());
-                                button.link type="submit" { (lang.t("退出", "Log out")) }
-                            }
-                        }
-                    }
-                }
-                main { h1 { (title) } (body) }
-                footer { (lang.t("公共数据平台 · 数据可用不可见 · 全程留痕", "Public Data Platform · usable but invisible · every access logged")) }
-            }
-        }
-    }
-}
-
-pub(crate) fn page(
-    lang: Lang,
-    p: Option<&Principal>,
-    current: &str,
-    title: &str,
-    body: Markup,
-) -> Result<Response, AppError> {
-    Ok(layout(lang, p, current, title, body).into_response())
-}
-
-pub(crate) fn csrf(p: &Principal) -> Markup {
-    html! { input type="hidden" name="csrf" value=(p.csrf()); }
-}
-
-pub(crate) fn see_other(to: &str) -> Result<Response, AppError> {
-    Ok(Redirect::to(to).into_response())
-}
-
-pub(crate) fn notice(ok: Option<&str>, lang: Lang) -> Markup {
-    html! { @if let Some(m) = ok { div.notice.ok role="status" { (lang.t("已保存：", "Saved: ")) (m) } } }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Flash {
-    pub ok: Option<String>,
-}
-
-// ---------------------------------------------------------------- login
-
-#[derive(Debug, Deserialize)]
-pub struct NextQuery {
-    next: Option<String>,
-}
-
-/// Only local paths are allowed as a post-login destination (no open redirect).
-/// The page to return to after logging in: a path on this site only. Browsers drop tabs and
-/// line breaks inside URLs and read a backslash as a slash, so `/\t/evil.example` or
-/// `/\\evil.example` would leave the site; any control character, space or backslash is
-/// refused, as is a second leading slash.
-pub(crate) fn safe_next(next: &str) -> &str {
-    let same_origin = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
-    if same_origin { next } else { "/" }
-}
 
 fn login_form(lang: Lang, next: &str, error: Option<&AppError>) -> Markup {
     layout(
@@ -229,11 +75,11 @@ pub async fn login_submit(
     };
     // A name longer than any account's can name no account: it is refused before it reaches
     // the throttle or the audit chain, which would otherwise keep it forever.
-    if username.chars().count() > crate::api::MAX_USERNAME_CHARS {
+    if username.chars().count() > pdp_app::admin::MAX_USERNAME_CHARS {
         return fail(AppError::bad_request(
             "invalid_username",
-            format!("用户名最长 {} 个字符", crate::api::MAX_USERNAME_CHARS),
-            format!("a username has at most {} characters", crate::api::MAX_USERNAME_CHARS),
+            format!("用户名最长 {} 个字符", pdp_app::admin::MAX_USERNAME_CHARS),
+            format!("a username has at most {} characters", pdp_app::admin::MAX_USERNAME_CHARS),
         ))
         .into();
     }
@@ -378,7 +224,7 @@ pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extens
                 p { (lang.t("角色：", "Roles: ")) @for r in &p.user.roles { span.badge { (lang.t(r.label_zh(), r.label_en())) } } }
                 @if let Some(o) = my_org { p { (lang.t("所属单位：", "Organisation: ")) a href=(format!("/orgs/{}", o.id)) { (o.name) } } }
             }
-            @if p.allows(Permission::GovernData) { @if let Some(y) = crate::calendar::missing_next_year(&state.catalog.calendar.get()) {
+            @if p.allows(Permission::GovernData) { @if let Some(y) = pdp_app::calendar::missing_next_year(&state.catalog.calendar.get()) {
                 div.notice.warn #calendar-missing role="alert" {
                     (lang.t(&format!("尚无{y}年节假日安排：期限落在{y}年的事项暂按周一至周五计算（暂定），录入后将重新计算。"), &format!("No holiday table for {y} yet: deadlines falling in {y} count weekdays alone (provisional) and are counted again once it is added. ")))
                     " " a href="/calendar" { (lang.t("录入", "Add it")) }
@@ -404,7 +250,7 @@ pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extens
 /// The catalog's part of the dashboard: an organisation's drafts, rejections and update
 /// deadlines (R-CAT-04), a reviewer's queue and the overdue entries of the region.
 async fn catalog_tiles(state: &AppState, p: &Principal, lang: Lang) -> Result<Markup, AppError> {
-    use crate::catalog as cat;
+    use pdp_app::catalog as cat;
     use pdp_domain::catalog::VersionStatus;
     if !p.allows(Permission::ViewCatalog) {
         return Ok(html! {});

@@ -26,12 +26,12 @@ pub struct RouteSpec {
     pub perm: Option<Permission>,
     /// A POST that changes nothing but usage counters and the audit log (a verify, a
     /// statistics query): it leaves the access cache alone. Every other POST, PUT or DELETE
-    /// invalidates it (see [`crate::access_cache`]), so a new route is safe by default.
+    /// invalidates it (see [`pdp_app::access_cache`]), so a new route is safe by default.
     pub record_only: bool,
     /// A data access (a view, verify, statistics query, export or document fetch): it records
     /// accesses and reads none, so the gate lets it run without first moving the access
     /// journal into the database. Every other route waits for that move (see
-    /// [`crate::AppState::sync_accesses`]), so a new route sees every earlier access by default.
+    /// [`pdp_app::App::sync_accesses`]), so a new route sees every earlier access by default.
     pub data_access: bool,
 }
 

@@ -112,7 +112,7 @@ pub async fn list_reports(
     Extension(p): P,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<UsageReport>>, ApiError> {
-    crate::sharing::do_get_grant(&state, &p, id).await?;
+    pdp_app::sharing::do_get_grant(&state, &p, id).await?;
     Ok(Json(state.storage.list_usage_reports(Some(id)).await?))
 }
 
@@ -173,7 +173,7 @@ pub async fn upward_batch(
     if !p.allows(Permission::GovernData) {
         return Err(only_authority().into());
     }
-    crate::sources::city_authority(&state, &p).await?;
+    pdp_app::sources::city_authority(&state, &p).await?;
     let rows: Vec<UpwardOut> =
         do_list_upward(&state, &p).await?.into_iter().filter(|u| u.u.batch == batch).rev().collect();
     if rows.is_empty() {

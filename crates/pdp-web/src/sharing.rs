@@ -2,7 +2,6 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::datasets::lake;
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use axum::Extension;
@@ -11,6 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
+use pdp_app::datasets::lake;
 pub use pdp_app::sharing::*;
 use pdp_domain::catalog::{DataType, MaskRule, ShareMode};
 use pdp_domain::sharing::{self};
@@ -451,7 +451,7 @@ pub async fn export_parquet(State(state): S, Extension(p): P, Path(id): Path<i64
     let a = grant_for_access(&state, &p, id, ShareMode::Bulk).await?;
     let lk = lake(&state)?;
     let version = lk.latest_version(&a.g.dataset).await?;
-    let path = crate::delta_sharing::share_file(&state, id, version)?;
+    let path = pdp_app::share_files::share_file(&state, id, version)?;
     let columns = a.g.fields.clone();
     let w = match pdp_lake::share::written_file(&path) {
         Some(w) => w,

@@ -4,7 +4,7 @@
 //! request with the forms its reader may use) and `/share/grants/{id}` (one grant, its usage,
 //! its life cycle, and for the user organisation the verify and view tools).
 //!
-//! Every form goes through the same functions as the JSON API ([`crate::sharing`]), so the
+//! Every form goes through the same use cases as the JSON API ([`pdp_app::sharing`]), so the
 //! pages enforce the same rules, write the same audit events and record the same usage.
 
 use std::collections::BTreeMap;
@@ -23,12 +23,12 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{Principal, form_values};
-use crate::dataset_pages::fmt_time;
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::pages::{Flash, Page, csrf, field, notice, opt_i64, page, see_other};
-use crate::share_ops as ops;
-use crate::sharing as sh;
+use crate::layout::fmt_time;
+use crate::layout::{Flash, Page, csrf, field, notice, opt_i64, page, see_other};
+use pdp_app::share_ops as ops;
+use pdp_app::sharing as sh;
 
 type S = State<Arc<AppState>>;
 type P = Extension<Principal>;
@@ -473,7 +473,7 @@ pub async fn request_page(
     let lang = Lang::from_headers(&headers);
     let r: Result<Response, AppError> = async {
         let o = sh::do_get_request(&state, &p, id).await?;
-        let e = crate::datasets::published_entry(&state, o.r.entry_id).await.ok();
+        let e = pdp_app::datasets::published_entry(&state, o.r.entry_id).await.ok();
         let label = |name: &str| e.as_ref().and_then(|e| e.body.fields.iter().find(|f| f.name == name)).map(|f| f.label.clone()).unwrap_or_default();
         let party = p.org_id == Some(o.r.requester_org_id) || p.org_id == Some(o.r.provider_org_id);
         let can_escalate = party && o.r.status == RequestStatus::Negotiating;
@@ -745,7 +745,7 @@ async fn grant_view(
     state.sync_accesses().await;
     let g = sh::do_get_grant(state, p, id).await?;
     let user = p.org_id == Some(g.g.user_org_id) && p.allows(Permission::UseShare);
-    let e = crate::datasets::published_entry(state, g.g.entry_id).await.ok();
+    let e = pdp_app::datasets::published_entry(state, g.g.entry_id).await.ok();
     let label = |name: &str| {
         e.as_ref()
             .and_then(|e| e.body.fields.iter().find(|f| f.name == name))

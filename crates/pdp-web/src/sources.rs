@@ -2,13 +2,13 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::datasets::lake;
 use crate::error;
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
+use pdp_app::datasets::lake;
 pub use pdp_app::sources::*;
 use pdp_storage::{AuthoritativeSource, Conflict, CrossCheckRun, DistrictReturn};
 use std::sync::Arc;

@@ -41,10 +41,15 @@ pub async fn request(
 }
 
 /// `POST /catalog/entries/{id}/withdrawal` from the entry's page.
-pub async fn request_submit(State(state): S, Extension(p): P, Path(id): Path<i64>, body: String) -> crate::pages::Page {
-    let reason = crate::pages::field(&body, "reason");
+pub async fn request_submit(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    body: String,
+) -> crate::layout::Page {
+    let reason = crate::layout::field(&body, "reason");
     let r = do_request(&state, &p, id, &reason).await;
-    r.and_then(|_| crate::pages::see_other(&format!("/catalog/entries/{id}?ok=withdrawal"))).into()
+    r.and_then(|_| crate::layout::see_other(&format!("/catalog/entries/{id}?ok=withdrawal"))).into()
 }
 
 /// `POST /catalog/withdrawals/{id}/approve|reject` from the entry's page.
@@ -53,13 +58,13 @@ pub async fn decide_submit(
     Extension(p): P,
     Path((id, action)): Path<(i64, String)>,
     body: String,
-) -> crate::pages::Page {
-    let reason = crate::pages::field(&body, "reason");
+) -> crate::layout::Page {
+    let reason = crate::layout::field(&body, "reason");
     let r = match action.as_str() {
         "approve" | "reject" => do_decide(&state, &p, id, action == "approve", &reason).await,
         _ => Err(AppError::not_found(&format!("withdrawal action {action}"))),
     };
-    r.and_then(|w| crate::pages::see_other(&format!("/catalog/entries/{}?ok={}", w.w.entry_id, w.w.status.as_str())))
+    r.and_then(|w| crate::layout::see_other(&format!("/catalog/entries/{}?ok={}", w.w.entry_id, w.w.status.as_str())))
         .into()
 }
 
