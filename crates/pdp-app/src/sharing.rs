@@ -939,8 +939,6 @@ pub struct AccessTerms {
     all_rules: Vec<MaskRule>,
     /// The grant's masking as a view's answer states it, shared by every answer.
     masking_shown: Arc<BTreeMap<String, String>>,
-    /// The JSON of `all_fields`' columns and of the masking, as every view answers them.
-    view_json: ViewJson,
 }
 
 /// The masking rule of `field` under a grant's masking. A field without one is not granted and
@@ -1062,24 +1060,9 @@ struct AccessDetail<'a> {
 }
 
 impl AccessDetail<'_> {
-    /// The JSON text, written by hand exactly as the derived `Serialize` writes it (a test
-    /// compares them), since `serde_json` escapes strings a byte at a time.
+    /// The JSON text the event's detail holds.
     fn to_json(&self) -> String {
-        let mut out = Vec::with_capacity(256 + self.fields.iter().map(|f| f.len() + 3).sum::<usize>());
-        let mut o = pdp_audit::json::Object::begin(&mut out);
-        o.str("via", self.via)
-            .int("grant", self.grant)
-            .str("dataset", self.dataset)
-            .str("mode", self.mode)
-            .uint("rows", self.rows as u64)
-            .strs("fields", self.fields)
-            .str("response_hash", self.response_hash)
-            .int("user_org", self.user_org)
-            .int("provider_org", self.provider_org)
-            .opt_int("emergency", self.emergency);
-        o.end();
-        // Only whole strings and ASCII were written.
-        String::from_utf8(out).unwrap_or_default()
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
@@ -1112,9 +1095,8 @@ pub async fn grant_for_access(state: &App, p: &Principal, id: i64, mode: ShareMo
     let all_fields = selection(&g, g.fields.clone());
     let all_rules = all_fields.columns.iter().map(|c| rule_of(&masking, c)).collect();
     let masking_shown = Arc::new(g.masking.clone());
-    let view_json = ViewJson::of(&all_fields.columns, &masking_shown);
     let terms =
-        Arc::new(AccessTerms { view_json, all_fields, all_rules, masking_shown, g, e, key, masking, emergency });
+        Arc::new(AccessTerms { all_fields, all_rules, masking_shown, g, e, key, masking, emergency });
     state.access_cache.put_grant(id, generation, terms.clone());
     Ok(terms)
 }
@@ -1183,87 +1165,11 @@ pub struct Answer<T> {
     body: Vec<u8>,
 }
 
-/// An answer's JSON, written by hand exactly as its derived `Serialize` writes it (tests compare
-/// them): these are the access path's answers, and `serde_json` escapes strings a byte at a time.
-pub trait AnswerJson {
-    fn write_json(&self, out: &mut Vec<u8>);
-}
-
-impl AnswerJson for ViewOut {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let parts = ViewJson::of(&self.columns, &self.masking);
-        self.write_json_with(out, &parts.columns, &parts.masking);
-    }
-}
-
-impl ViewOut {
-    /// [`AnswerJson::write_json`] with the JSON of the columns and of the masking given: a
-    /// grant's views all answer the same two, written once per grant ([`ViewJson`]).
-    fn write_json_with(&self, out: &mut Vec<u8>, columns_json: &[u8], masking_json: &[u8]) {
-        use pdp_audit::json;
-        let mut o = json::Object::begin(out);
-        o.int("grant_id", self.grant_id).member("columns").extend_from_slice(columns_json);
-        let rows = o.member("rows");
-        rows.push(b'[');
-        for (i, row) in self.rows.iter().enumerate() {
-            if i > 0 {
-                rows.push(b',');
-            }
-            rows.push(b'[');
-            for (j, v) in row.iter().enumerate() {
-                if j > 0 {
-                    rows.push(b',');
-                }
-                match v {
-                    Some(v) => json::str(rows, v),
-                    None => rows.extend_from_slice(b"null"),
-                }
-            }
-            rows.push(b']');
-        }
-        rows.push(b']');
-        o.uint("total", self.total).uint("offset", self.offset as u64);
-        o.member("masking").extend_from_slice(masking_json);
-        o.end();
-    }
-}
-
-/// The parts of a view's answer that are the same for every view under a grant, as JSON:
-/// the columns (every granted field) and the masking.
-struct ViewJson {
-    columns: Vec<u8>,
-    masking: Vec<u8>,
-}
-
-impl ViewJson {
-    fn of(columns: &[String], masking: &BTreeMap<String, String>) -> Self {
-        use pdp_audit::json;
-        let (mut c, mut m) = (Vec::new(), Vec::new());
-        json::strs(&mut c, columns);
-        json::map(&mut m, masking, |out, v| json::str(out, v));
-        Self { columns: c, masking: m }
-    }
-}
-
-impl AnswerJson for VerifyOut {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        use pdp_audit::json;
-        let mut o = json::Object::begin(out);
-        o.int("grant_id", self.grant_id).bool("found", self.found);
-        json::map(o.member("matches"), &self.matches, |out, v| json::bool(out, *v));
-        o.end();
-    }
-}
-
-impl<T: AnswerJson> Answer<T> {
+impl<T: Serialize> Answer<T> {
     fn new(out: T) -> Self {
-        let mut body = Vec::with_capacity(512);
-        out.write_json(&mut body);
-        Self { out, body }
-    }
-
-    /// An answer whose JSON was written by the caller, as `out.write_json` writes it.
-    fn with_body(out: T, body: Vec<u8>) -> Self {
+        // Serialising a derived `Serialize` of strings, numbers and maps into memory cannot
+        // fail; an empty body would still be hashed and logged as what was sent.
+        let body = serde_json::to_vec(&out).unwrap_or_default();
         Self { out, body }
     }
 
@@ -1292,8 +1198,7 @@ pub async fn do_view(state: &App, p: &Principal, id: i64, q: &ViewInput) -> Resu
     let key_field = a.key_field()?;
     let page = lake(state)?.select_rows(&a.g.dataset, &a.all_fields, Some((key_field, key)), offset, limit).await?;
     // A view reads every granted field (`all_fields`), and the lake answers the columns it was
-    // asked for: the rules and the JSON of the columns and of the masking are the grant's own,
-    // found once per cached grant.
+    // asked for: the rules are the grant's own, found once per cached grant.
     debug_assert_eq!(page.columns, a.all_fields.columns);
     let rows: Vec<_> = page.rows.into_iter().map(|r| a.protect(&a.all_rules, r)).collect();
     let view = ViewOut {
@@ -1304,9 +1209,7 @@ pub async fn do_view(state: &App, p: &Principal, id: i64, q: &ViewInput) -> Resu
         offset,
         masking: a.masking_shown.clone(),
     };
-    let mut body = Vec::with_capacity(512);
-    view.write_json_with(&mut body, &a.view_json.columns, &a.view_json.masking);
-    let answer = Answer::with_body(view, body);
+    let answer = Answer::new(view);
     let out = &answer.out;
     let ev = a.event(
         p,
@@ -1470,86 +1373,6 @@ pub fn csv_cell(out: &mut String, v: Option<&str>) {
 mod tests {
     use super::*;
 
-    /// internals, no requirement (the exchange log's detail of an access is what the derived `Serialize`
-    /// writes, with awkward strings and with and without an emergency)
-    #[test]
-    fn access_details_are_written_as_serde_writes_them() {
-        let fields = vec!["id_no".to_string(), "姓名 \"名\"".to_string()];
-        let cases = [
-            AccessDetail {
-                via: "api_key:7",
-                grant: 5,
-                dataset: "ds_people",
-                mode: "view",
-                rows: 3,
-                fields: &fields,
-                response_hash: "ab12",
-                user_org: 2,
-                provider_org: 9,
-                emergency: None,
-            },
-            AccessDetail {
-                via: "session",
-                grant: -1,
-                dataset: "a\\b\n",
-                mode: "verify",
-                rows: 0,
-                fields: &[],
-                response_hash: "",
-                user_org: i64::MAX,
-                provider_org: 0,
-                emergency: Some(4),
-            },
-        ];
-        for d in &cases {
-            assert_eq!(d.to_json(), serde_json::to_string(d).unwrap());
-        }
-    }
-
-    /// internals, no requirement (the view and verify answers, whose bytes the exchange log
-    /// hashes, are what the derived `Serialize` writes: the OpenAPI document describes those)
-    #[test]
-    fn answers_are_written_as_serde_writes_them() {
-        let views = [
-            ViewOut {
-                grant_id: 6,
-                columns: vec!["id_no".into(), "person_name".into(), "ad\"dr".into()],
-                rows: vec![
-                    vec![Some("359902********0007".into()), Some("罗*".into()), None],
-                    vec![None, Some("a\\b\n".into()), Some(String::new())],
-                ],
-                total: 2,
-                offset: 40,
-                masking: Arc::new(
-                    [("id_no".to_string(), "id_number".to_string()), ("x\"".into(), "name".into())].into(),
-                ),
-            },
-            ViewOut { grant_id: -1, columns: vec![], rows: vec![], total: 0, offset: 0, masking: Arc::default() },
-        ];
-        for v in &views {
-            let mut out = Vec::new();
-            v.write_json(&mut out);
-            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(v).unwrap());
-            // A grant's views write their columns and masking from the grant's JSON of them.
-            let parts = ViewJson::of(&v.columns, &v.masking);
-            let mut out = Vec::new();
-            v.write_json_with(&mut out, &parts.columns, &parts.masking);
-            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(v).unwrap());
-        }
-        let verifies = [
-            VerifyOut {
-                grant_id: 5,
-                found: true,
-                matches: [("person_name".to_string(), true), ("mobile\t".to_string(), false)].into(),
-            },
-            VerifyOut { grant_id: 5, found: false, matches: BTreeMap::new() },
-        ];
-        for v in &verifies {
-            let mut out = Vec::new();
-            v.write_json(&mut out);
-            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(v).unwrap());
-        }
-    }
 
     /// internals, no requirement (the request a view's exchange log hashes is the text it always was)
     #[test]

@@ -13,7 +13,6 @@
 //! platform guarantees that an action whose event cannot be written does not happen.
 
 pub mod appender;
-pub mod json;
 
 use std::fmt;
 
@@ -150,27 +149,6 @@ impl NewEvent {
         self
     }
 
-    /// Writes the event as JSON, exactly as its `Serialize` does (see [`json`]): the access
-    /// journal writes one per data access.
-    pub fn write_json(&self, out: &mut Vec<u8>) {
-        self.write_json_with_detail(out, &self.detail);
-    }
-
-    /// [`NewEvent::write_json`] with `detail` in place of the event's own.
-    pub fn write_json_with_detail(&self, out: &mut Vec<u8>, detail: &str) {
-        let mut o = json::Object::begin(out);
-        o.str("actor", &self.actor)
-            .opt_int("actor_id", self.actor_id)
-            .opt_int("org_id", self.org_id)
-            .str("role", &self.role)
-            .str("action", &self.action)
-            .str("object", &self.object)
-            .str("purpose", &self.purpose)
-            .str("outcome", self.outcome.as_str())
-            .str("request_hash", &self.request_hash)
-            .str("detail", detail);
-        o.end();
-    }
 }
 
 /// An event as stored: the fields of [`NewEvent`] plus its place in the chain.
@@ -453,34 +431,6 @@ impl PublicKey {
         };
         let sig = ed25519_dalek::Signature::from_bytes(&bytes);
         self.0.verify(&Checkpoint::message(c.seq, &c.hash, c.at_micros), &sig).is_ok()
-    }
-}
-
-#[cfg(test)]
-mod json_tests {
-    use super::*;
-
-    /// internals, no requirement (an event written by hand reads back as the same event and is
-    /// byte for byte what its derived `Serialize` writes, so the access journal's format is
-    /// the same whichever wrote it)
-    #[test]
-    fn events_are_written_as_serde_writes_them() {
-        let mut a = NewEvent::system("share.access.view", "");
-        a.detail = r#"{"via":"api_key:3","fields":["id_no"],"note":"a \"quoted\" \\ word"}"#.into();
-        let mut b = NewEvent::system("auth.login", "user:1\n").with_outcome(Outcome::Denied);
-        b.actor = "张三\"\u{1}".into();
-        b.actor_id = Some(-7);
-        b.org_id = Some(i64::MAX);
-        b.role = "data_officer,admin".into();
-        b.purpose = "核验身份\t（办理）".into();
-        b.request_hash = "ab".repeat(32);
-        let c = NewEvent { outcome: Outcome::Failure, ..NewEvent::system("", "") };
-        for e in [a, b, c] {
-            let mut out = Vec::new();
-            e.write_json(&mut out);
-            assert_eq!(String::from_utf8(out.clone()).unwrap(), serde_json::to_string(&e).unwrap());
-            assert_eq!(serde_json::from_slice::<NewEvent>(&out).unwrap(), e);
-        }
     }
 }
 

@@ -61,10 +61,9 @@ pub trait JournalSink<T>: Send + Sync + 'static {
     async fn last_indexed(&self) -> Result<Option<String>, String>;
 }
 
-/// A record the journal holds: written as one line by [`JournalRecord::write_line`] (on the
-/// request's path, so a record type can write itself faster than through `serde`, see
-/// [`pdp_audit::json`]) and read back by [`JournalRecord::read_line`] when a segment is indexed
-/// after a restart. The line must hold no line feed and no zero byte (JSON escapes both inside
+/// A record the journal holds: written as one line by [`JournalRecord::write_line`] and read
+/// back by [`JournalRecord::read_line`] when a segment is indexed after a restart (a record type
+/// may also read the lines of an earlier format of its own). The line must hold no line feed and no zero byte (JSON escapes both inside
 /// strings). By default the line is the record's JSON, written and read with `serde_json`.
 pub trait JournalRecord: Serialize + DeserializeOwned + Send + 'static {
     /// Appends the record's line to `out`, without the line feed.
