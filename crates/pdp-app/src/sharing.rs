@@ -1095,8 +1095,7 @@ pub async fn grant_for_access(state: &App, p: &Principal, id: i64, mode: ShareMo
     let all_fields = selection(&g, g.fields.clone());
     let all_rules = all_fields.columns.iter().map(|c| rule_of(&masking, c)).collect();
     let masking_shown = Arc::new(g.masking.clone());
-    let terms =
-        Arc::new(AccessTerms { all_fields, all_rules, masking_shown, g, e, key, masking, emergency });
+    let terms = Arc::new(AccessTerms { all_fields, all_rules, masking_shown, g, e, key, masking, emergency });
     state.access_cache.put_grant(id, generation, terms.clone());
     Ok(terms)
 }
@@ -1372,7 +1371,6 @@ pub fn csv_cell(out: &mut String, v: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
 
     /// internals, no requirement (the request a view's exchange log hashes is the text it always was)
     #[test]

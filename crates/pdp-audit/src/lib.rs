@@ -148,7 +148,6 @@ impl NewEvent {
         self.object = object.into();
         self
     }
-
 }
 
 /// An event as stored: the fields of [`NewEvent`] plus its place in the chain.

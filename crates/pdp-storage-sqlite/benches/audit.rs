@@ -16,7 +16,7 @@ use std::time::Instant;
 use pdp_audit::appender::Appender;
 use pdp_audit::{HashAlg, NewEvent, Outcome, Verifier};
 use pdp_storage::{Storage, StorageSink};
-use pdp_storage_sqlite::SqliteStorage;
+
 use sqlx::Connection;
 
 fn event(i: usize) -> NewEvent {
@@ -47,7 +47,7 @@ async fn main() {
 
     for alg in [HashAlg::Sha256, HashAlg::Sm3] {
         let url = format!("sqlite://{}", dir.path().join(format!("audit-{}.db", alg.as_str())).display());
-        let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::connect(&url, 4, alg).await.unwrap());
+        let storage: Arc<dyn Storage> = Arc::new(pdp_storage_sqlite::connect(&url, 4, alg).await.unwrap());
         let appender = Appender::spawn(Arc::new(StorageSink(storage.clone())), 512);
         let tasks = 512;
         let t = Instant::now();

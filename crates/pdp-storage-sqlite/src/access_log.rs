@@ -29,7 +29,7 @@
 //!
 //! An in-memory database is one per connection, so there a second connection would be a second
 //! database: batches go through sqlx's writer connection instead
-//! (`portable::sharing::write_accesses_sqlx`, as on PostgreSQL).
+//! (as on PostgreSQL).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -41,7 +41,7 @@ use pdp_storage::{Result, StorageError, now_micros};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use crate::SqliteStorage;
+use async_trait::async_trait;
 
 /// How long a batch waits for SQLite's write lock while another connection holds it.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -76,7 +76,7 @@ impl AccessWriter {
         )
         .map_err(lite)?;
         db.busy_timeout(BUSY_TIMEOUT).map_err(lite)?;
-        // The same settings as sqlx's connections (`SqliteStorage::connect`); the journal mode
+        // The same settings as sqlx's connections (`crate::connect`); the journal mode
         // is the file's and already WAL, the others are per connection.
         db.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
@@ -96,9 +96,18 @@ impl AccessWriter {
             .map_err(|e| StorageError::Backend(format!("cannot start the access log thread: {e}")))?;
         Ok(Self { jobs })
     }
+}
 
+/// Runs a statement of no parameters, prepared once: even `BEGIN` and `COMMIT` took a parse per
+/// batch before.
+fn run(db: &Connection, sql: &str) -> rusqlite::Result<()> {
+    db.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop)
+}
+
+#[async_trait]
+impl pdp_storage_sql::AccessBatches for AccessWriter {
     /// Writes one batch and waits until it is committed (or refused).
-    pub(crate) async fn write(
+    async fn write(
         &self,
         per_grant: BTreeMap<i64, (i64, i64)>,
         events: Vec<NewEvent>,
@@ -109,28 +118,6 @@ impl AccessWriter {
         let journal = journal.map(str::to_string);
         self.jobs.send(Job { per_grant, events, journal, reply }).map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
-    }
-}
-
-/// Runs a statement of no parameters, prepared once: even `BEGIN` and `COMMIT` took a parse per
-/// batch before.
-fn run(db: &Connection, sql: &str) -> rusqlite::Result<()> {
-    db.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop)
-}
-
-impl SqliteStorage {
-    /// Writes a batch of the access path (see `portable::sharing::access_batch`): the grants'
-    /// usage counters and the chained events, in one transaction.
-    pub(crate) async fn write_accesses(
-        &self,
-        per_grant: BTreeMap<i64, (i64, i64)>,
-        events: Vec<NewEvent>,
-        journal: Option<&str>,
-    ) -> Result<()> {
-        match &self.access_writer {
-            Some(w) => w.write(per_grant, events, journal).await,
-            None => crate::portable::sharing::write_accesses_sqlx(self, per_grant, events, journal).await,
-        }
     }
 }
 
@@ -215,7 +202,6 @@ mod tests {
     use pdp_storage::{Storage, verify_chain};
 
     use super::*;
-    use crate::append_in;
 
     /// internals, no requirement (a database the platform creates has pages of 16 KiB, which
     /// cut the access path's log writes to a quarter of the calls; a database file made before,
@@ -228,7 +214,7 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let fresh = dir.path().join("fresh.db");
-        let s = SqliteStorage::connect(&format!("sqlite://{}", fresh.display()), 2, HashAlg::Sha256).await.unwrap();
+        let s = crate::connect(&format!("sqlite://{}", fresh.display()), 2, HashAlg::Sha256).await.unwrap();
         s.write_accesses(BTreeMap::new(), vec![NewEvent::system("share.access.view", "grant:1")], None).await.unwrap();
         assert_eq!(page_size(&fresh), 16384);
 
@@ -240,12 +226,10 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(page_size(&older), 4096);
-        let s = Arc::new(
-            SqliteStorage::connect(&format!("sqlite://{}", older.display()), 2, HashAlg::Sha256).await.unwrap(),
-        );
+        let s = Arc::new(crate::connect(&format!("sqlite://{}", older.display()), 2, HashAlg::Sha256).await.unwrap());
         let before = s.audit_head().await.unwrap().seq;
         let mut tx = s.write_tx().await.unwrap();
-        append_in(&mut tx, s.alg, vec![NewEvent::system("test.other_writer", "o:1")]).await.unwrap();
+        s.append_in(&mut tx, vec![NewEvent::system("test.other_writer", "o:1")]).await.unwrap();
         tx.commit().await.unwrap();
         let events: Vec<NewEvent> = (0..300).map(|_| NewEvent::system("share.access.verify", "grant:1")).collect();
         s.write_accesses(BTreeMap::new(), events, None).await.unwrap();
@@ -262,13 +246,13 @@ mod tests {
     async fn a_batch_waits_for_another_writer_and_the_chain_stays_whole() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("pdp.db").display());
-        let s = Arc::new(SqliteStorage::connect(&url, 2, HashAlg::Sha256).await.unwrap());
-        assert!(s.access_writer.is_some(), "a database file gets the access path's own connection");
+        let s = Arc::new(crate::connect(&url, 2, HashAlg::Sha256).await.unwrap());
+        assert!(s.writes_access_batches_itself(), "a database file gets the access path's own connection");
         let before = s.audit_head().await.unwrap().seq;
 
         // sqlx's writer holds the write lock, with an event of its own appended.
         let mut tx = s.write_tx().await.unwrap();
-        append_in(&mut tx, s.alg, vec![NewEvent::system("test.other_writer", "o:1")]).await.unwrap();
+        s.append_in(&mut tx, vec![NewEvent::system("test.other_writer", "o:1")]).await.unwrap();
         let batch = tokio::spawn({
             let s = s.clone();
             async move {

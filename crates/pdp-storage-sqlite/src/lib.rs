@@ -1,125 +1,101 @@
-//! The SQLite implementation of [`Storage`]: the embedded default, one file in the data dir.
+//! The SQLite implementation of [`Storage`](pdp_storage::Storage): the embedded default, one
+//! file in the data dir.
 //!
-//! The database runs in WAL mode so that readers never wait for the writer. Every write runs in
-//! a `BEGIN IMMEDIATE` transaction, which takes SQLite's single write lock up front: two
-//! transactions can never read the same end of the audit chain and both extend it.
+//! The statements are `pdp-storage-sql`'s; this crate opens the database, applies its
+//! migrations and adds what only SQLite needs. The database runs in WAL mode so that readers
+//! never wait for the writer. Every write runs in a `BEGIN IMMEDIATE` transaction on a
+//! connection of its own, which takes SQLite's single write lock up front: two transactions can
+//! never read the same end of the audit chain and both extend it. The access path's batches have
+//! a connection and thread of their own (`access_log.rs`), and the write-ahead log is
+//! checkpointed beside the writers.
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use pdp_audit::{AuditEvent, ChainHead, Checkpoint, HashAlg, NewEvent, Outcome, chain_next};
-use pdp_domain::org::{OrgKind, RegionLevel};
-use pdp_domain::roles::Role;
-use pdp_storage::*;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool, Transaction};
+use pdp_audit::HashAlg;
+use pdp_storage::{Result, StorageError};
+use pdp_storage_sql::{Dialect, SqlStore, backend};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 mod access_log;
 
-/// SQL both dialects accept, shared with `pdp-storage-postgres` (see the module header).
-mod portable {
-    mod accounts;
-    mod aggregation;
-    pub(crate) mod audit;
-    mod catalog;
-    mod dataset;
-    mod rows;
-    pub(crate) mod sharing;
-}
+/// SQLite as the shared SQL sees it.
+pub struct Sqlite;
 
-/// The names the portable modules code against.
-type Store = SqliteStorage;
-type Db = Sqlite;
-type DbRow = SqliteRow;
+impl Dialect for Sqlite {
+    type Db = sqlx::Sqlite;
+    const NAME: &'static str = "sqlite";
+    const POSITION: &'static str = "instr";
+    const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
+    const LOCK_WRITERS: Option<&'static str> = None;
+
+    fn rows_affected(done: &sqlx::sqlite::SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+}
 
 /// Metadata storage in one SQLite file.
-pub struct SqliteStorage {
-    /// Reads, and the few writes outside a write transaction.
-    pool: SqlitePool,
-    /// The one connection write transactions use (see `connect`).
-    writer: SqlitePool,
-    /// The thread and connection of the access path's batches, for a database file (see
-    /// `access_log`); `None` for an in-memory database.
-    access_writer: Option<access_log::AccessWriter>,
-    alg: HashAlg,
-}
+pub type SqliteStorage = SqlStore<Sqlite>;
 
-fn backend(e: sqlx::Error) -> StorageError {
-    if let sqlx::Error::Database(db) = &e {
-        if db.is_unique_violation() {
-            return StorageError::Conflict(db.message().to_string());
-        }
-        if db.is_foreign_key_violation() {
-            return StorageError::Conflict(format!("reference to a missing record: {}", db.message()));
-        }
-    }
-    StorageError::Backend(e.to_string())
-}
-
-impl SqliteStorage {
-    /// Opens (creating if needed) the database at `url` (`sqlite://path` or `sqlite::memory:`)
-    /// and applies pending migrations.
-    pub async fn connect(url: &str, max_connections: u32, alg: HashAlg) -> Result<Self> {
-        let opts = SqliteConnectOptions::from_str(url)
-            .map_err(backend)?
-            .create_if_missing(true)
-            // Pages of 16 KiB rather than SQLite's 4 KiB, for a database created here (an
-            // existing file keeps its size, which cannot change in WAL mode). Every data access
-            // appends an audit row of about 550 bytes; SQLite appends to the write-ahead log a
-            // page at a time in two system calls (frame header, then page), and the checkpoint
-            // reads each page back and writes it again. Measured on the sharing benchmark's view
-            // runs: 0.43 `pwrite` and 0.14 `pread` per access with 4 KiB pages, 0.11 and 0.035
-            // with 16 KiB, the same bytes in a quarter of the calls, and verify's share of the
-            // bare handler's rate from 0.49 to 0.52 on average, builds run side by side
-            // (docs/benchmarks.md, issue 5).
-            .page_size(16384)
-            .journal_mode(SqliteJournalMode::Wal)
-            // In WAL mode NORMAL is durable against application crashes and keeps the
-            // database consistent on power loss; the audit chain's checkpoints bound the loss.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(access_log::BUSY_TIMEOUT)
-            .foreign_keys(true)
-            // No commit checkpoints: see `checkpoints`.
-            .pragma("wal_autocheckpoint", "0");
-        // Write transactions take turns on one connection of their own. SQLite has one writer
-        // at a time anyway, and a connection's page cache is dropped whenever another
-        // connection has written since its last transaction: with writes spread over the pool,
-        // every group commit of the access path started cold and re-read the audit table's
-        // index pages from the file. Waiting for the connection replaces waiting for the lock.
-        // An in-memory database is one per connection, so there the pools are one.
-        let memory = url.contains(":memory:") || url.contains("mode=memory");
-        // No ping before handing out a connection (sqlx's default, meant for network
-        // databases): a SQLite connection is a thread of this process, and the ping was one more
-        // round trip to it on every query.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
+/// Opens (creating if needed) the database at `url` (`sqlite://path` or `sqlite::memory:`)
+/// and applies pending migrations.
+pub async fn connect(url: &str, max_connections: u32, alg: HashAlg) -> Result<SqliteStorage> {
+    let opts = SqliteConnectOptions::from_str(url)
+        .map_err(backend)?
+        .create_if_missing(true)
+        // Pages of 16 KiB rather than SQLite's 4 KiB, for a database created here (an
+        // existing file keeps its size, which cannot change in WAL mode). Every data access
+        // appends an audit row of about 550 bytes; SQLite appends to the write-ahead log a
+        // page at a time in two system calls (frame header, then page), and the checkpoint
+        // reads each page back and writes it again. Measured on the sharing benchmark's view
+        // runs: 0.43 `pwrite` and 0.14 `pread` per access with 4 KiB pages, 0.11 and 0.035
+        // with 16 KiB, the same bytes in a quarter of the calls, and verify's share of the
+        // bare handler's rate from 0.49 to 0.52 on average, builds run side by side
+        // (docs/benchmarks.md, issue 5).
+        .page_size(16384)
+        .journal_mode(SqliteJournalMode::Wal)
+        // In WAL mode NORMAL is durable against application crashes and keeps the
+        // database consistent on power loss; the audit chain's checkpoints bound the loss.
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(access_log::BUSY_TIMEOUT)
+        .foreign_keys(true)
+        // No commit checkpoints: see `checkpoints`.
+        .pragma("wal_autocheckpoint", "0");
+    // Write transactions take turns on one connection of their own. SQLite has one writer
+    // at a time anyway, and a connection's page cache is dropped whenever another
+    // connection has written since its last transaction: with writes spread over the pool,
+    // every group commit of the access path started cold and re-read the audit table's
+    // index pages from the file. Waiting for the connection replaces waiting for the lock.
+    // An in-memory database is one per connection, so there the pools are one.
+    let memory = url.contains(":memory:") || url.contains("mode=memory");
+    // No ping before handing out a connection (sqlx's default, meant for network
+    // databases): a SQLite connection is a thread of this process, and the ping was one more
+    // round trip to it on every query.
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .test_before_acquire(false)
+        .connect_with(opts.clone())
+        .await
+        .map_err(backend)?;
+    MIGRATOR.run(&writer).await.map_err(|e| StorageError::Backend(e.to_string()))?;
+    let (pool, access_writer) = if memory {
+        (writer.clone(), None)
+    } else {
+        let access_writer = access_log::AccessWriter::open(opts.get_filename(), alg)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
             .test_before_acquire(false)
-            .connect_with(opts.clone())
+            .connect_with(opts)
             .await
             .map_err(backend)?;
-        MIGRATOR.run(&writer).await.map_err(|e| StorageError::Backend(e.to_string()))?;
-        let (pool, access_writer) = if memory {
-            (writer.clone(), None)
-        } else {
-            let access_writer = access_log::AccessWriter::open(opts.get_filename(), alg)?;
-            let pool = SqlitePoolOptions::new()
-                .max_connections(max_connections.max(1))
-                .test_before_acquire(false)
-                .connect_with(opts)
-                .await
-                .map_err(backend)?;
-            (pool, Some(access_writer))
-        };
-        tokio::spawn(checkpoints(pool.clone()));
-        Ok(Self { pool, writer, access_writer, alg })
-    }
-
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
-    }
+        (pool, Some(access_writer))
+    };
+    tokio::spawn(checkpoints(pool.clone()));
+    let access_writer = access_writer.map(|w| Box::new(w) as Box<dyn pdp_storage_sql::AccessBatches>);
+    Ok(SqlStore::new(pool, writer, alg, access_writer))
 }
 
 /// Moves the write-ahead log into the database file every [`CHECKPOINT_EVERY`], beside the
@@ -147,463 +123,3 @@ async fn checkpoints(pool: SqlitePool) {
 /// How often the write-ahead log is checkpointed: at the sharing benchmark's rate of audit
 /// events the log grows by a few megabytes in this time.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-
-/// Appends events at the end of the chain inside the caller's transaction.
-async fn append_in(
-    tx: &mut Transaction<'static, Sqlite>,
-    alg: HashAlg,
-    events: Vec<NewEvent>,
-) -> Result<Vec<AuditEvent>> {
-    let row = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(backend)?;
-    let mut head = match row {
-        Some(r) => ChainHead { seq: r.get(0), hash: r.get(1) },
-        None => ChainHead::genesis(),
-    };
-    let at = now_micros();
-    let mut out = Vec::with_capacity(events.len());
-    for e in events {
-        let ae = chain_next(&head, alg, at, e);
-        head = ChainHead { seq: ae.seq, hash: ae.hash.clone() };
-        out.push(ae);
-    }
-    portable::audit::insert_events(tx, &out).await?;
-    Ok(out)
-}
-
-fn region(r: SqliteRow) -> Result<Region> {
-    let level: String = r.get("level");
-    Ok(Region {
-        id: r.get("id"),
-        code: r.get("code"),
-        name: r.get("name"),
-        level: RegionLevel::parse(&level).ok_or_else(|| StorageError::Backend(format!("bad region level {level}")))?,
-        parent_id: r.get("parent_id"),
-    })
-}
-
-fn org(r: SqliteRow) -> Result<Organisation> {
-    let kind: String = r.get("kind");
-    Ok(Organisation {
-        id: r.get("id"),
-        name: r.get("name"),
-        credit_code: r.get("credit_code"),
-        kind: OrgKind::parse(&kind).ok_or_else(|| StorageError::Backend(format!("bad org kind {kind}")))?,
-        region_id: r.get("region_id"),
-        parent_id: r.get("parent_id"),
-        created_at_micros: r.get("created_at"),
-    })
-}
-
-fn officer(r: SqliteRow) -> DataOfficer {
-    DataOfficer {
-        id: r.get("id"),
-        org_id: r.get("org_id"),
-        name: r.get("name"),
-        title: r.get("title"),
-        phone: r.get("phone"),
-        email: r.get("email"),
-        user_id: r.get("user_id"),
-    }
-}
-
-fn user(r: SqliteRow) -> User {
-    let roles: String = r.get("roles");
-    User {
-        id: r.get("id"),
-        username: r.get("username"),
-        display_name: r.get("display_name"),
-        password_hash: r.get("password_hash"),
-        org_id: r.get("org_id"),
-        roles: roles_from_text(&roles),
-        disabled: r.get("disabled"),
-        created_at_micros: r.get("created_at"),
-        must_change_password: r.get("must_change_password"),
-    }
-}
-
-fn api_key(r: SqliteRow) -> ApiKey {
-    ApiKey {
-        id: r.get("id"),
-        name: r.get("name"),
-        user_id: r.get("user_id"),
-        org_id: r.get("org_id"),
-        secret_hash: r.get("secret_hash"),
-        created_at_micros: r.get("created_at"),
-        expires_at_micros: r.get("expires_at"),
-        revoked_at_micros: r.get("revoked_at"),
-    }
-}
-
-fn event(r: SqliteRow) -> Result<AuditEvent> {
-    let outcome: String = r.get("outcome");
-    Ok(AuditEvent {
-        seq: r.get("seq"),
-        at_micros: r.get("at_micros"),
-        event: NewEvent {
-            actor: r.get("actor"),
-            actor_id: r.get("actor_id"),
-            org_id: r.get("org_id"),
-            role: r.get("role"),
-            action: r.get("action"),
-            object: r.get("object"),
-            purpose: r.get("purpose"),
-            // An unknown outcome cannot be hashed back to what was stored, so it is kept as
-            // "failure" and verification reports the event as altered.
-            outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Failure),
-            request_hash: r.get("request_hash"),
-            detail: r.get("detail"),
-        },
-        alg: r.get("alg"),
-        prev_hash: r.get("prev_hash"),
-        hash: r.get("hash"),
-    })
-}
-
-const EVENT_COLS: &str = "seq, at_micros, actor, actor_id, org_id, role, action, object, purpose, outcome, request_hash, detail, alg, prev_hash, hash";
-
-#[async_trait]
-impl Storage for SqliteStorage {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
-        Ok(())
-    }
-
-    async fn create_region(&self, r: NewRegion, audit: NewEvent) -> Result<Region> {
-        let mut tx = self.write_tx().await?;
-        let row = sqlx::query("INSERT INTO regions (code, name, level, parent_id) VALUES ($1, $2, $3, $4) RETURNING *")
-            .bind(&r.code)
-            .bind(&r.name)
-            .bind(r.level.as_str())
-            .bind(r.parent_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let reg = region(row)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("region:{}", reg.id))]).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(reg)
-    }
-
-    async fn list_regions(&self) -> Result<Vec<Region>> {
-        let rows = sqlx::query("SELECT * FROM regions ORDER BY code").fetch_all(&self.pool).await.map_err(backend)?;
-        rows.into_iter().map(region).collect()
-    }
-
-    async fn create_org(&self, o: NewOrganisation, audit: NewEvent) -> Result<Organisation> {
-        let mut tx = self.write_tx().await?;
-        let row = sqlx::query(
-            "INSERT INTO organisations (name, credit_code, kind, region_id, parent_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
-        )
-        .bind(&o.name)
-        .bind(&o.credit_code)
-        .bind(o.kind.as_str())
-        .bind(o.region_id)
-        .bind(o.parent_id)
-        .bind(now_micros())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let created = org(row)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("org:{}", created.id))]).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(created)
-    }
-
-    async fn list_orgs(&self) -> Result<Vec<Organisation>> {
-        let rows =
-            sqlx::query("SELECT * FROM organisations ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
-        rows.into_iter().map(org).collect()
-    }
-
-    async fn get_org(&self, id: i64) -> Result<Option<Organisation>> {
-        let row = sqlx::query("SELECT * FROM organisations WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.map(org).transpose()
-    }
-
-    async fn add_officer(&self, o: NewDataOfficer, audit: NewEvent) -> Result<DataOfficer> {
-        let mut tx = self.write_tx().await?;
-        let row = sqlx::query(
-            "INSERT INTO data_officers (org_id, name, title, phone, email, user_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
-        )
-        .bind(o.org_id)
-        .bind(&o.name)
-        .bind(&o.title)
-        .bind(&o.phone)
-        .bind(&o.email)
-        .bind(o.user_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let created = officer(row);
-        append_in(&mut tx, self.alg, vec![audit]).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(created)
-    }
-
-    async fn list_officers(&self, org_id: Option<i64>) -> Result<Vec<DataOfficer>> {
-        let rows = sqlx::query("SELECT * FROM data_officers WHERE $1 IS NULL OR org_id = $1 ORDER BY org_id, id")
-            .bind(org_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(rows.into_iter().map(officer).collect())
-    }
-
-    async fn create_user(&self, u: NewUser, audit: NewEvent) -> Result<User> {
-        let mut tx = self.write_tx().await?;
-        let row = sqlx::query(
-            "INSERT INTO users (username, display_name, password_hash, org_id, roles, disabled, created_at, must_change_password) VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7) RETURNING *",
-        )
-        .bind(&u.username)
-        .bind(&u.display_name)
-        .bind(&u.password_hash)
-        .bind(u.org_id)
-        .bind(roles_to_text(&u.roles))
-        .bind(now_micros())
-        .bind(u.must_change_password)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let created = user(row);
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("user:{}", created.id))]).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(created)
-    }
-
-    async fn get_user(&self, id: i64) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(row.map(user))
-    }
-
-    async fn get_user_by_name(&self, username: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(row.map(user))
-    }
-
-    async fn list_users(&self) -> Result<Vec<User>> {
-        let rows = sqlx::query("SELECT * FROM users ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
-        Ok(rows.into_iter().map(user).collect())
-    }
-
-    async fn count_users(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await.map_err(backend)
-    }
-
-    async fn set_roles(&self, user_id: i64, roles: &[Role], audit: NewEvent) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let n = sqlx::query("UPDATE users SET roles = $1 WHERE id = $2")
-            .bind(roles_to_text(roles))
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        if n == 0 {
-            return Err(StorageError::NotFound(format!("user:{user_id}")));
-        }
-        append_in(&mut tx, self.alg, vec![audit]).await?;
-        tx.commit().await.map_err(backend)
-    }
-
-    async fn create_session(&self, s: Session, audit: NewEvent) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&s.token_hash)
-            .bind(s.user_id)
-            .bind(&s.csrf_token)
-            .bind(s.created_at_micros)
-            .bind(s.expires_at_micros)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        // Expired sessions are swept whenever someone logs in, so the table stays small.
-        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-            .bind(now_micros())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit]).await?;
-        tx.commit().await.map_err(backend)
-    }
-
-    async fn get_session(&self, token_hash: &str) -> Result<Option<Session>> {
-        let row = sqlx::query("SELECT * FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(row.map(|r| Session {
-            token_hash: r.get("token_hash"),
-            user_id: r.get("user_id"),
-            csrf_token: r.get("csrf_token"),
-            created_at_micros: r.get("created_at"),
-            expires_at_micros: r.get("expires_at"),
-        }))
-    }
-
-    async fn delete_session(&self, token_hash: &str, audit: NewEvent) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit]).await?;
-        tx.commit().await.map_err(backend)
-    }
-
-    async fn create_api_key(&self, k: NewApiKey, audit: NewEvent) -> Result<ApiKey> {
-        let mut tx = self.write_tx().await?;
-        let row = sqlx::query(
-            "INSERT INTO api_keys (name, user_id, org_id, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
-        )
-        .bind(&k.name)
-        .bind(k.user_id)
-        .bind(k.org_id)
-        .bind(&k.secret_hash)
-        .bind(now_micros())
-        .bind(k.expires_at_micros)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let created = api_key(row);
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("api_key:{}", created.id))]).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(created)
-    }
-
-    async fn get_api_key(&self, id: i64) -> Result<Option<ApiKey>> {
-        let row = sqlx::query("SELECT * FROM api_keys WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(row.map(api_key))
-    }
-
-    async fn list_api_keys(&self, user_id: Option<i64>) -> Result<Vec<ApiKey>> {
-        let rows = sqlx::query("SELECT * FROM api_keys WHERE $1 IS NULL OR user_id = $1 ORDER BY id")
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(rows.into_iter().map(api_key).collect())
-    }
-
-    async fn revoke_api_key(&self, id: i64, at_micros: i64, audit: NewEvent) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
-        let n = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(at_micros)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        if n == 0 {
-            return Ok(false);
-        }
-        append_in(&mut tx, self.alg, vec![audit]).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(true)
-    }
-
-    async fn append_audit(&self, events: Vec<NewEvent>) -> Result<Vec<AuditEvent>> {
-        let mut tx = self.write_tx().await?;
-        let out = append_in(&mut tx, self.alg, events).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(out)
-    }
-
-    async fn audit_after(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEvent>> {
-        let sql = format!("SELECT {EVENT_COLS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
-        let rows =
-            sqlx::query(AssertSqlSafe(sql)).bind(after_seq).bind(limit).fetch_all(&self.pool).await.map_err(backend)?;
-        rows.into_iter().map(event).collect()
-    }
-
-    async fn search_audit(&self, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
-        // One fixed statement with optional filters: no SQL is built from user input.
-        let sql = format!(
-            "SELECT {EVENT_COLS} FROM audit_events
-             WHERE ($1 IS NULL OR instr(actor, $1) > 0)
-               AND ($2 IS NULL OR substr(action, 1, length($2)) = $2)
-               AND ($3 IS NULL OR instr(object, $3) > 0)
-               AND ($4 IS NULL OR outcome = $4)
-               AND ($5 IS NULL OR org_id = $5)
-               AND ($6 IS NULL OR at_micros >= $6)
-               AND ($7 IS NULL OR at_micros < $7)
-               AND ($8 IS NULL OR seq < $8)
-             ORDER BY seq DESC LIMIT $9"
-        );
-        let nonempty = |s: &Option<String>| s.as_ref().filter(|s| !s.is_empty()).cloned();
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(nonempty(&q.actor))
-            .bind(nonempty(&q.action))
-            .bind(nonempty(&q.object))
-            .bind(nonempty(&q.outcome))
-            .bind(q.org_id)
-            .bind(q.from_micros)
-            .bind(q.to_micros)
-            .bind(q.before_seq)
-            .bind(q.effective_limit())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.into_iter().map(event).collect()
-    }
-
-    async fn audit_head(&self) -> Result<ChainHead> {
-        let row = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(row.map(|r| ChainHead { seq: r.get(0), hash: r.get(1) }).unwrap_or_else(ChainHead::genesis))
-    }
-
-    async fn insert_checkpoint(&self, c: &Checkpoint) -> Result<()> {
-        sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at_micros, public_key, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING")
-            .bind(c.seq)
-            .bind(&c.hash)
-            .bind(c.at_micros)
-            .bind(&c.public_key)
-            .bind(&c.signature)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
-    }
-
-    async fn list_checkpoints(&self) -> Result<Vec<Checkpoint>> {
-        let rows =
-            sqlx::query("SELECT * FROM audit_checkpoints ORDER BY seq").fetch_all(&self.pool).await.map_err(backend)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Checkpoint {
-                seq: r.get("seq"),
-                hash: r.get("hash"),
-                at_micros: r.get("at_micros"),
-                public_key: r.get("public_key"),
-                signature: r.get("signature"),
-            })
-            .collect())
-    }
-}

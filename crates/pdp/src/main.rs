@@ -196,18 +196,13 @@ async fn open_storage(cfg: &Config) -> anyhow::Result<Arc<dyn Storage>> {
     let url = cfg.database_url();
     let alg = cfg.hash_alg();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let s = pdp_storage_postgres::PostgresStorage::connect(
-            &url,
-            cfg.database.schema.as_deref(),
-            cfg.database.max_connections,
-            alg,
-        )
-        .await
-        .with_context(|| format!("opening PostgreSQL at {}", config::Secret(url.clone()).masked()))?;
+        let s = pdp_storage_postgres::connect(&url, cfg.database.schema.as_deref(), cfg.database.max_connections, alg)
+            .await
+            .with_context(|| format!("opening PostgreSQL at {}", config::Secret(url.clone()).masked()))?;
         Ok(Arc::new(s))
     } else if url.starts_with("sqlite:") {
         create_data_dir(&cfg.data_dir)?;
-        let s = pdp_storage_sqlite::SqliteStorage::connect(&url, cfg.database.max_connections, alg)
+        let s = pdp_storage_sqlite::connect(&url, cfg.database.max_connections, alg)
             .await
             .with_context(|| format!("opening SQLite at {url}"))?;
         Ok(Arc::new(s))

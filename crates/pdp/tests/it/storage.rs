@@ -32,11 +32,11 @@ impl Store {
         let storage: Arc<dyn Storage> = match &backend {
             Backend::Sqlite => {
                 let url = format!("sqlite://{}", dir.path().join("pdp.db").display());
-                Arc::new(pdp_storage_sqlite::SqliteStorage::connect(&url, 4, HashAlg::Sha256).await.unwrap())
+                Arc::new(pdp_storage_sqlite::connect(&url, 4, HashAlg::Sha256).await.unwrap())
             }
-            Backend::Postgres(url) => Arc::new(
-                pdp_storage_postgres::PostgresStorage::connect(url, Some(&schema), 4, HashAlg::Sha256).await.unwrap(),
-            ),
+            Backend::Postgres(url) => {
+                Arc::new(pdp_storage_postgres::connect(url, Some(&schema), 4, HashAlg::Sha256).await.unwrap())
+            }
         };
         Self { storage, backend, schema, _dir: dir }
     }

@@ -1,19 +1,18 @@
-//! The dataset store in SQL that SQLite and PostgreSQL both accept (compiled into both crates;
-//! see `catalog.rs` for how).
+//! The dataset store: loads and quality tasks.
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_domain::dataset::{CommitKind, LoadMode, QualityTaskKind, QualityTaskStatus};
 use pdp_storage::*;
-use sqlx::Row;
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use super::rows::code;
-use crate::{DbRow, Store, append_in, backend};
+use crate::{Conn, Dialect, SqlRow, SqlStore, backend};
 
 const LOAD_COLUMNS: &str = "dataset, version, entry_id, org_id, kind, mode, input_rows, accepted, quarantined,
     rows_after, completeness, validity, uniqueness, consistency, actor, source, loaded_at";
 
-fn load_row(r: DbRow) -> Result<DatasetLoad> {
+fn load_row(r: impl SqlRow) -> Result<DatasetLoad> {
     let t = "dataset_loads";
     Ok(DatasetLoad {
         dataset: r.get("dataset"),
@@ -39,7 +38,7 @@ fn load_row(r: DbRow) -> Result<DatasetLoad> {
 const TASK_SELECT: &str = "SELECT id, dataset, version, org_id, kind, description, status, response, created_at,
     resolved_by, resolved_at FROM quality_tasks";
 
-fn task_row(r: DbRow) -> Result<QualityTask> {
+fn task_row(r: impl SqlRow) -> Result<QualityTask> {
     let t = "quality_tasks";
     Ok(QualityTask {
         id: r.get("id"),
@@ -57,7 +56,22 @@ fn task_row(r: DbRow) -> Result<QualityTask> {
 }
 
 #[async_trait]
-impl DatasetStore for Store {
+impl<D: Dialect> DatasetStore for SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
     async fn record_load(&self, l: DatasetLoad, tasks: Vec<NewQualityTask>, audit: NewEvent) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(
@@ -86,7 +100,7 @@ impl DatasetStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        if done.rows_affected() == 0 {
+        if D::rows_affected(&done) == 0 {
             return Ok(false);
         }
         for t in tasks {
@@ -104,7 +118,7 @@ impl DatasetStore for Store {
             .await
             .map_err(backend)?;
         }
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("dataset:{}@{}", l.dataset, l.version))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("dataset:{}@{}", l.dataset, l.version))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }
@@ -164,12 +178,12 @@ impl DatasetStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        if done.rows_affected() == 0 {
+        if D::rows_affected(&done) == 0 {
             return Err(StorageError::Conflict(format!("quality task {id} is not open")));
         }
         let sql = format!("{TASK_SELECT} WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("quality_task:{id}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("quality_task:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         task_row(row)
     }

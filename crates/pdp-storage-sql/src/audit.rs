@@ -1,19 +1,33 @@
-//! Writing audit rows in SQL both dialects accept (compiled into both crates; see
-//! `catalog.rs` for how). The chain itself (head, hashes, PostgreSQL's advisory lock) is each
-//! crate's `append_in`; this is only the insert.
+//! Writing audit rows. The chain itself (its head and the hashes) is `SqlStore::append_in`;
+//! this is only the insert.
 
 use pdp_audit::AuditEvent;
 use pdp_storage::Result;
-use sqlx::Transaction;
+use sqlx::{Database, Encode, Executor, IntoArguments, Transaction, Type};
 
-use crate::{Db, backend};
+use crate::{Conn, Dialect, backend};
 
 /// Inserts chained events in order. Many rows per statement: the group commit of the access
 /// path hands in hundreds of events at once, and one statement per event would cost a round
 /// trip each. 15 values a row, 64 rows: 960 parameters, well under both databases' limits.
-pub(crate) async fn insert_events(tx: &mut Transaction<'static, Db>, events: &[AuditEvent]) -> Result<()> {
+pub(crate) async fn insert_events<D: Dialect>(tx: &mut Transaction<'static, D::Db>, events: &[AuditEvent]) -> Result<()>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
     for chunk in events.chunks(64) {
-        let mut q = sqlx::QueryBuilder::<Db>::new(
+        let mut q = sqlx::QueryBuilder::<D::Db>::new(
             "INSERT INTO audit_events (seq, at_micros, actor, actor_id, org_id, role, action, object, purpose, outcome, request_hash, detail, alg, prev_hash, hash) ",
         );
         q.push_values(chunk, |mut b, ae| {

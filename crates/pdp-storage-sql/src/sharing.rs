@@ -1,6 +1,5 @@
-//! The sharing store (scenarios, emergencies, requests, notes, grants, usage, usage reports,
-//! demands) in SQL that SQLite and
-//! PostgreSQL both accept (compiled into both crates; see `catalog.rs` for how).
+//! The sharing store: scenarios, emergencies, requests, notes, grants, usage, usage reports,
+//! demands, upward requests, and the access path's batches.
 
 use std::collections::BTreeMap;
 
@@ -9,11 +8,11 @@ use pdp_audit::NewEvent;
 use pdp_domain::catalog::{ShareMode, ShareType};
 use pdp_domain::sharing::{DemandStatus, GrantStatus, NoteKind, RequestStatus, Route, UpwardLevel, UpwardStatus};
 use pdp_storage::*;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, Database, Encode, Executor, IntoArguments, Type};
 use time::Date;
 
 use super::rows::{code, date, date_or_none, parse, ymd};
-use crate::{DbRow, Store, append_in, backend};
+use crate::{Conn, Dialect, SqlRow, SqlStore, backend};
 
 /// A batch of the access path as the backends write it (each in its own `write_accesses`): one
 /// counter update per grant, however many of its accesses the batch holds, and the events.
@@ -33,50 +32,67 @@ pub(crate) fn access_batch(batch: Vec<AccessRecord>) -> (BTreeMap<i64, (i64, i64
     (per_grant, events)
 }
 
-/// A batch written through sqlx in one write transaction: PostgreSQL's `write_accesses`, and
-/// SQLite's for an in-memory database (a database file has a writer of its own, see the SQLite
-/// crate's `access_log.rs`).
-pub(crate) async fn write_accesses_sqlx(
-    s: &Store,
-    per_grant: BTreeMap<i64, (i64, i64)>,
-    events: Vec<NewEvent>,
-    journal: Option<&str>,
-) -> Result<()> {
-    let now = now_micros();
-    let mut tx = s.write_tx().await?;
-    if let Some(name) = journal {
-        // One row: the last segment recorded is all a start needs (see `last_journal_segment`).
-        sqlx::query("DELETE FROM access_journal").execute(&mut *tx).await.map_err(backend)?;
-        sqlx::query("INSERT INTO access_journal (name, records, indexed_at) VALUES ($1, $2, $3)")
-            .bind(name)
-            .bind(events.len() as i64)
+impl<D: Dialect> SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
+    /// A batch written through sqlx in one write transaction: PostgreSQL's `write_accesses`,
+    /// and SQLite's for an in-memory database (a database file has a writer of its own, see the
+    /// SQLite crate's `access_log.rs`).
+    pub(crate) async fn write_accesses_sqlx(
+        &self,
+        per_grant: BTreeMap<i64, (i64, i64)>,
+        events: Vec<NewEvent>,
+        journal: Option<&str>,
+    ) -> Result<()> {
+        let now = now_micros();
+        let mut tx = self.write_tx().await?;
+        if let Some(name) = journal {
+            // One row: the last segment recorded is all a start needs (see `last_journal_segment`).
+            sqlx::query("DELETE FROM access_journal").execute(&mut *tx).await.map_err(backend)?;
+            sqlx::query("INSERT INTO access_journal (name, records, indexed_at) VALUES ($1, $2, $3)")
+                .bind(name)
+                .bind(events.len() as i64)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        for (grant_id, (accesses, rows)) in per_grant {
+            sqlx::query(
+                "UPDATE share_grants SET accesses = accesses + $1, rows_served = rows_served + $2, last_access = $3
+             WHERE id = $4",
+            )
+            .bind(accesses)
+            .bind(rows)
             .bind(now)
+            .bind(grant_id)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        }
+        self.append_in(&mut tx, events).await?;
+        tx.commit().await.map_err(backend)
     }
-    for (grant_id, (accesses, rows)) in per_grant {
-        sqlx::query(
-            "UPDATE share_grants SET accesses = accesses + $1, rows_served = rows_served + $2, last_access = $3
-             WHERE id = $4",
-        )
-        .bind(accesses)
-        .bind(rows)
-        .bind(now)
-        .bind(grant_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-    }
-    append_in(&mut tx, s.alg, events).await?;
-    tx.commit().await.map_err(backend)
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
-fn scenario_row(r: DbRow) -> Result<Scenario> {
+fn scenario_row(r: impl SqlRow) -> Result<Scenario> {
     let t = "share_scenarios";
     Ok(Scenario {
         id: r.get("id"),
@@ -92,7 +108,7 @@ fn scenario_row(r: DbRow) -> Result<Scenario> {
     })
 }
 
-fn request_row(r: DbRow) -> Result<ShareRequest> {
+fn request_row(r: impl SqlRow) -> Result<ShareRequest> {
     let t = "share_requests";
     Ok(ShareRequest {
         id: r.get("id"),
@@ -109,7 +125,7 @@ fn request_row(r: DbRow) -> Result<ShareRequest> {
         legal_basis: r.get("legal_basis"),
         purpose: r.get("purpose"),
         until: date(&r, t, "until_date")?,
-        pledged: r.get::<i64, _>("pledged") != 0,
+        pledged: r.get::<i64>("pledged") != 0,
         share_type: code(&r, t, "share_type", ShareType::parse)?,
         route: code(&r, t, "route", Route::parse)?,
         status: code(&r, t, "status", RequestStatus::parse)?,
@@ -125,7 +141,7 @@ fn request_row(r: DbRow) -> Result<ShareRequest> {
     })
 }
 
-fn emergency_row(r: DbRow) -> Result<Emergency> {
+fn emergency_row(r: impl SqlRow) -> Result<Emergency> {
     let t = "share_emergencies";
     Ok(Emergency {
         id: r.get("id"),
@@ -142,7 +158,7 @@ fn emergency_row(r: DbRow) -> Result<Emergency> {
     })
 }
 
-fn report_row(r: DbRow) -> Result<UsageReport> {
+fn report_row(r: impl SqlRow) -> Result<UsageReport> {
     let t = "share_usage_reports";
     Ok(UsageReport {
         id: r.get("id"),
@@ -155,7 +171,7 @@ fn report_row(r: DbRow) -> Result<UsageReport> {
     })
 }
 
-fn demand_row(r: DbRow) -> Result<Demand> {
+fn demand_row(r: impl SqlRow) -> Result<Demand> {
     let t = "share_demands";
     Ok(Demand {
         id: r.get("id"),
@@ -174,7 +190,7 @@ fn demand_row(r: DbRow) -> Result<Demand> {
     })
 }
 
-fn upward_row(r: DbRow) -> Result<UpwardRequest> {
+fn upward_row(r: impl SqlRow) -> Result<UpwardRequest> {
     let t = "share_upward";
     Ok(UpwardRequest {
         id: r.get("id"),
@@ -194,7 +210,7 @@ fn upward_row(r: DbRow) -> Result<UpwardRequest> {
     })
 }
 
-fn note_row(r: DbRow) -> Result<RequestNote> {
+fn note_row(r: impl SqlRow) -> Result<RequestNote> {
     let t = "share_request_notes";
     Ok(RequestNote {
         id: r.get("id"),
@@ -213,7 +229,7 @@ const GRANT_SELECT: &str = "SELECT id, request_id, entry_id, dataset, provider_o
     purpose, mode, fields, masking, row_filters, min_group, expires_on, status, created_by, created_at, changed_at,
     change_reason, accesses, rows_served, last_access, emergency_id FROM share_grants";
 
-fn grant_row(r: DbRow) -> Result<Grant> {
+fn grant_row(r: impl SqlRow) -> Result<Grant> {
     let t = "share_grants";
     Ok(Grant {
         id: r.get("id"),
@@ -239,11 +255,26 @@ fn grant_row(r: DbRow) -> Result<Grant> {
     })
 }
 
-async fn insert_grant(
-    tx: &mut sqlx::Transaction<'static, crate::Db>,
+async fn insert_grant<D: Dialect>(
+    tx: &mut sqlx::Transaction<'static, D::Db>,
     request_id: Option<i64>,
     g: &NewGrant,
-) -> Result<Grant> {
+) -> Result<Grant>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
     let id: i64 = sqlx::query(
         "INSERT INTO share_grants (request_id, entry_id, dataset, provider_org_id, user_org_id, scenario, purpose,
             mode, fields, masking, row_filters, min_group, expires_on, status, pseudonym_key, created_by, created_at,
@@ -277,11 +308,26 @@ async fn insert_grant(
     grant_row(row)
 }
 
-async fn insert_note(
-    tx: &mut sqlx::Transaction<'static, crate::Db>,
+async fn insert_note<D: Dialect>(
+    tx: &mut sqlx::Transaction<'static, D::Db>,
     request_id: i64,
     n: &NewRequestNote,
-) -> Result<RequestNote> {
+) -> Result<RequestNote>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
     let row = sqlx::query(
         "INSERT INTO share_request_notes (request_id, author_id, author_name, org_id, kind, body, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
@@ -299,7 +345,22 @@ async fn insert_note(
     note_row(row)
 }
 
-async fn request_in(tx: &mut sqlx::Transaction<'static, crate::Db>, id: i64) -> Result<ShareRequest> {
+async fn request_in<D: Dialect>(tx: &mut sqlx::Transaction<'static, D::Db>, id: i64) -> Result<ShareRequest>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
     let row = sqlx::query("SELECT * FROM share_requests WHERE id = $1")
         .bind(id)
         .fetch_one(&mut **tx)
@@ -309,7 +370,22 @@ async fn request_in(tx: &mut sqlx::Transaction<'static, crate::Db>, id: i64) -> 
 }
 
 #[async_trait]
-impl ShareStore for Store {
+impl<D: Dialect> ShareStore for SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
     async fn create_scenario(&self, s: NewScenario, audit: NewEvent) -> Result<Scenario> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(
@@ -330,7 +406,7 @@ impl ShareStore for Store {
         .await
         .map_err(backend)?;
         let out = scenario_row(row)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("scenario:{}", out.id))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("scenario:{}", out.id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
     }
@@ -392,7 +468,7 @@ impl ShareStore for Store {
         let mut events = vec![audit.with_object(format!("share_request:{id}"))];
         let granted = match grant {
             Some(g) => {
-                let g = insert_grant(&mut tx, Some(id), &g).await?;
+                let g = insert_grant::<D>(&mut tx, Some(id), &g).await?;
                 sqlx::query("UPDATE share_requests SET grant_id = $1, decided_at = $2 WHERE id = $3")
                     .bind(g.id)
                     .bind(now_micros())
@@ -408,8 +484,8 @@ impl ShareStore for Store {
             }
             None => None,
         };
-        let stored = request_in(&mut tx, id).await?;
-        append_in(&mut tx, self.alg, events).await?;
+        let stored = request_in::<D>(&mut tx, id).await?;
+        self.append_in(&mut tx, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok((stored, granted))
     }
@@ -466,16 +542,16 @@ impl ShareStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        if done.rows_affected() == 0 {
+        if D::rows_affected(&done) == 0 {
             return Err(StorageError::Conflict(format!("share request {id} is no longer {}", d.from.as_str())));
         }
         let mut events = vec![audit.with_object(format!("share_request:{id}"))];
         if let Some(n) = &d.note {
-            insert_note(&mut tx, id, n).await?;
+            insert_note::<D>(&mut tx, id, n).await?;
         }
         let granted = match &d.grant {
             Some(g) => {
-                let g = insert_grant(&mut tx, Some(id), g).await?;
+                let g = insert_grant::<D>(&mut tx, Some(id), g).await?;
                 sqlx::query("UPDATE share_requests SET grant_id = $1 WHERE id = $2")
                     .bind(g.id)
                     .bind(id)
@@ -490,16 +566,16 @@ impl ShareStore for Store {
             }
             None => None,
         };
-        let stored = request_in(&mut tx, id).await?;
-        append_in(&mut tx, self.alg, events).await?;
+        let stored = request_in::<D>(&mut tx, id).await?;
+        self.append_in(&mut tx, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok((stored, granted))
     }
 
     async fn add_request_note(&self, request_id: i64, n: NewRequestNote, audit: NewEvent) -> Result<RequestNote> {
         let mut tx = self.write_tx().await?;
-        let note = insert_note(&mut tx, request_id, &n).await?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("share_request:{request_id}"))]).await?;
+        let note = insert_note::<D>(&mut tx, request_id, &n).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("share_request:{request_id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(note)
     }
@@ -541,7 +617,7 @@ impl ShareStore for Store {
                 kind: NoteKind::Escalation,
                 body: format!("due {} passed unanswered", r.due_date.map(ymd).unwrap_or_default()),
             };
-            insert_note(&mut tx, r.id, &note).await?;
+            insert_note::<D>(&mut tx, r.id, &note).await?;
             r.status = RequestStatus::Escalated;
             r.escalated_at_micros = Some(at_micros);
             let mut ev = NewEvent::system("share.request.escalate", &format!("share_request:{}", r.id));
@@ -552,7 +628,7 @@ impl ShareStore for Store {
             );
             events.push(ev);
         }
-        append_in(&mut tx, self.alg, events).await?;
+        self.append_in(&mut tx, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
     }
@@ -611,12 +687,12 @@ impl ShareStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        if done.rows_affected() == 0 {
+        if D::rows_affected(&done) == 0 {
             return Err(StorageError::Conflict(format!("grant {id} is no longer {}", from.as_str())));
         }
         let sql = format!("{GRANT_SELECT} WHERE id = $1");
         let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("grant:{id}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("grant:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         grant_row(row)
     }
@@ -629,7 +705,7 @@ impl ShareStore for Store {
     async fn last_journal_segment(&self) -> Result<Option<String>> {
         let row =
             sqlx::query("SELECT max(name) AS name FROM access_journal").fetch_one(&self.pool).await.map_err(backend)?;
-        row.try_get::<Option<String>, _>("name").map_err(backend)
+        row.try_get::<Option<String>>("name").map_err(backend)
     }
 
     async fn grant_usage(&self, grant_id: i64) -> Result<GrantUsage> {
@@ -666,7 +742,7 @@ impl ShareStore for Store {
         .await
         .map_err(backend)?;
         let out = emergency_row(row)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("emergency:{}", out.id))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("emergency:{}", out.id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
     }
@@ -691,7 +767,7 @@ impl ShareStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        if done.rows_affected() == 0 {
+        if D::rows_affected(&done) == 0 {
             return Err(StorageError::Conflict(format!("emergency {id} has already ended")));
         }
         let row = sqlx::query("SELECT * FROM share_emergencies WHERE id = $1")
@@ -699,7 +775,7 @@ impl ShareStore for Store {
             .fetch_one(&mut *tx)
             .await
             .map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("emergency:{id}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("emergency:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         emergency_row(row)
     }
@@ -720,7 +796,7 @@ impl ShareStore for Store {
         .await
         .map_err(backend)?;
         let out = report_row(row)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("grant:{}", r.grant_id))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("grant:{}", r.grant_id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
     }
@@ -753,7 +829,7 @@ impl ShareStore for Store {
         .await
         .map_err(backend)?;
         let out = demand_row(row)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("demand:{}", out.id))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("demand:{}", out.id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
     }
@@ -790,7 +866,7 @@ impl ShareStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        if done.rows_affected() == 0 {
+        if D::rows_affected(&done) == 0 {
             return Err(StorageError::Conflict(format!("demand {id} is no longer {}", c.from.as_str())));
         }
         let row = sqlx::query("SELECT * FROM share_demands WHERE id = $1")
@@ -798,7 +874,7 @@ impl ShareStore for Store {
             .fetch_one(&mut *tx)
             .await
             .map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("demand:{id}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("demand:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         demand_row(row)
     }
@@ -824,7 +900,7 @@ impl ShareStore for Store {
         .await
         .map_err(backend)?;
         let out = upward_row(row)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("upward:{}", out.id))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("upward:{}", out.id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
     }
@@ -852,7 +928,7 @@ impl ShareStore for Store {
             .map_err(backend)?;
         let out = rows.into_iter().map(upward_row).collect::<Result<Vec<_>>>()?;
         if !out.is_empty() {
-            append_in(&mut tx, self.alg, vec![audit.with_object(format!("upward_batch:{batch}"))]).await?;
+            self.append_in(&mut tx, vec![audit.with_object(format!("upward_batch:{batch}"))]).await?;
         }
         tx.commit().await.map_err(backend)?;
         Ok(out)
@@ -876,7 +952,7 @@ impl ShareStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        if done.rows_affected() == 0 {
+        if D::rows_affected(&done) == 0 {
             return Err(StorageError::Conflict(format!("upward request {id} is not waiting for an answer")));
         }
         let row = sqlx::query("SELECT * FROM share_upward WHERE id = $1")
@@ -884,7 +960,7 @@ impl ShareStore for Store {
             .fetch_one(&mut *tx)
             .await
             .map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("upward:{id}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("upward:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         upward_row(row)
     }

@@ -1,17 +1,16 @@
-//! The aggregation store (sources, cross-check, district returns, objections) in SQL that
-//! SQLite and PostgreSQL both accept (compiled into both crates; see `catalog.rs` for how).
+//! The aggregation store: sources, cross-check runs, district returns, objections.
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_domain::subject::{ObjectionStatus, RaiserKind, ReturnMethod, SubjectKind};
 use pdp_storage::*;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, Database, Encode, Executor, IntoArguments, Type};
 use time::Date;
 
 use super::rows::{code, date, ymd};
-use crate::{DbRow, Store, append_in, backend};
+use crate::{Conn, Dialect, SqlRow, SqlStore, backend};
 
-fn source_row(r: DbRow) -> Result<AuthoritativeSource> {
+fn source_row(r: impl SqlRow) -> Result<AuthoritativeSource> {
     let t = "authoritative_sources";
     Ok(AuthoritativeSource {
         subject: code(&r, t, "subject", SubjectKind::parse)?,
@@ -23,7 +22,7 @@ fn source_row(r: DbRow) -> Result<AuthoritativeSource> {
     })
 }
 
-fn run_row(r: DbRow) -> CrossCheckRun {
+fn run_row(r: impl SqlRow) -> CrossCheckRun {
     CrossCheckRun {
         id: r.get("id"),
         actor: r.get("actor"),
@@ -35,7 +34,7 @@ fn run_row(r: DbRow) -> CrossCheckRun {
     }
 }
 
-fn conflict_row(r: DbRow) -> Result<Conflict> {
+fn conflict_row(r: impl SqlRow) -> Result<Conflict> {
     let t = "crosscheck_conflicts";
     Ok(Conflict {
         run_id: r.get("run_id"),
@@ -51,7 +50,7 @@ fn conflict_row(r: DbRow) -> Result<Conflict> {
     })
 }
 
-fn return_row(r: DbRow) -> Result<DistrictReturn> {
+fn return_row(r: impl SqlRow) -> Result<DistrictReturn> {
     let t = "district_returns";
     Ok(DistrictReturn {
         id: r.get("id"),
@@ -71,7 +70,7 @@ const OBJECTION_SELECT: &str = "SELECT id, dataset, entry_id, org_id, record_key
     claimed_value, reason, raised_by, raised_by_name, raiser_kind, status, raised_at, due_date, escalated_at,
     response, answered_by, answered_at, correction_version, evidence_name, evidence_size FROM objections";
 
-fn objection_row(r: DbRow) -> Result<Objection> {
+fn objection_row(r: impl SqlRow) -> Result<Objection> {
     let t = "objections";
     Ok(Objection {
         id: r.get("id"),
@@ -100,7 +99,22 @@ fn objection_row(r: DbRow) -> Result<Objection> {
 }
 
 #[async_trait]
-impl AggregationStore for Store {
+impl<D: Dialect> AggregationStore for SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
     async fn set_source(&self, s: AuthoritativeSource, audit: NewEvent) -> Result<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
@@ -118,7 +132,7 @@ impl AggregationStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("source:{}/{}", s.subject.as_str(), s.element))])
+        self.append_in(&mut tx, vec![audit.with_object(format!("source:{}/{}", s.subject.as_str(), s.element))])
             .await?;
         tx.commit().await.map_err(backend)?;
         Ok(())
@@ -132,10 +146,10 @@ impl AggregationStore for Store {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        if done.rows_affected() == 0 {
+        if D::rows_affected(&done) == 0 {
             return Ok(false);
         }
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("source:{}/{element}", subject.as_str()))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("source:{}/{element}", subject.as_str()))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }
@@ -190,7 +204,7 @@ impl AggregationStore for Store {
             .await
             .map_err(backend)?;
         }
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("crosscheck:{}", stored.id))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("crosscheck:{}", stored.id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(stored)
     }
@@ -240,7 +254,7 @@ impl AggregationStore for Store {
         .await
         .map_err(backend)?;
         let out = return_row(row)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("return:{}", out.id))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("return:{}", out.id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
     }
@@ -304,7 +318,7 @@ impl AggregationStore for Store {
         .get(0);
         let sql = format!("{OBJECTION_SELECT} WHERE id = $1");
         let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("objection:{id}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("objection:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         objection_row(row)
     }
@@ -358,12 +372,12 @@ impl AggregationStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        if done.rows_affected() == 0 {
+        if D::rows_affected(&done) == 0 {
             return Err(StorageError::Conflict(format!("objection {id} is not open")));
         }
         let sql = format!("{OBJECTION_SELECT} WHERE id = $1");
         let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("objection:{id}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("objection:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         objection_row(row)
     }
@@ -390,7 +404,7 @@ impl AggregationStore for Store {
             ev.purpose = format!("due {} passed unanswered; provider org {}", o.due_date, o.org_id);
             events.push(ev);
         }
-        append_in(&mut tx, self.alg, events).await?;
+        self.append_in(&mut tx, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
     }
@@ -404,7 +418,7 @@ impl AggregationStore for Store {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        if done.rows_affected() == 0 {
+        if D::rows_affected(&done) == 0 {
             return Err(StorageError::NotFound(format!("objection {id}")));
         }
         sqlx::query(
@@ -417,7 +431,7 @@ impl AggregationStore for Store {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("objection:{id}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("objection:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(())
     }

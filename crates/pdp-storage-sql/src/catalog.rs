@@ -1,21 +1,15 @@
-//! The catalog store in SQL that SQLite and PostgreSQL both accept.
-//!
-//! This file is compiled twice: as a module of `pdp-storage-sqlite`, and through `#[path]` as a
-//! module of `pdp-storage-postgres`. Each crate defines `Store` (its storage type), `DbRow`,
-//! `backend` (error mapping), `append_in` (audit in the caller's transaction) and
-//! `Store::write_tx`, so the statements here stay one text for both dialects: `$N`
-//! placeholders, `RETURNING`, no dialect functions. Everything dialect-specific stays in the
-//! crates' own `lib.rs` and migrations.
+//! The catalog store: entries and their versions, change events and deadlines, information
+//! systems, withdrawals.
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_domain::catalog::{ChangeKind, EntryBody, SystemStatus, VersionStatus, WithdrawalStatus};
 use pdp_storage::*;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, Database, Encode, Executor, IntoArguments, Type};
 use time::Date;
 
 use super::rows::{code, date, date_or_none, parse, ymd};
-use crate::{DbRow, Store, append_in, backend};
+use crate::{Conn, Dialect, SqlRow, SqlStore, backend};
 
 /// The columns of a version row joined with its entry, in the order `version_row` reads them.
 const VERSION_SELECT: &str =
@@ -24,7 +18,7 @@ const VERSION_SELECT: &str =
         (SELECT MIN(d.due_date) FROM catalog_deadlines d WHERE d.entry_id = e.id AND d.met_at IS NULL) AS update_due
      FROM catalog_entries e JOIN catalog_versions v ON v.entry_id = e.id";
 
-fn version_row(r: DbRow) -> Result<EntryVersion> {
+fn version_row(r: impl SqlRow) -> Result<EntryVersion> {
     let t = "catalog_versions";
     Ok(EntryVersion {
         entry_id: r.get("entry_id"),
@@ -45,7 +39,7 @@ fn version_row(r: DbRow) -> Result<EntryVersion> {
     })
 }
 
-fn change_row(r: DbRow) -> Result<ChangeEvent> {
+fn change_row(r: impl SqlRow) -> Result<ChangeEvent> {
     Ok(ChangeEvent {
         id: r.get("id"),
         org_id: r.get("org_id"),
@@ -59,7 +53,7 @@ fn change_row(r: DbRow) -> Result<ChangeEvent> {
     })
 }
 
-fn system_row(r: DbRow) -> Result<InfoSystem> {
+fn system_row(r: impl SqlRow) -> Result<InfoSystem> {
     Ok(InfoSystem {
         id: r.get("id"),
         org_id: r.get("org_id"),
@@ -76,9 +70,24 @@ fn body_json(body: &EntryBody) -> Result<String> {
     serde_json::to_string(body).map_err(|e| StorageError::Backend(e.to_string()))
 }
 
-impl Store {
+impl<D: Dialect> SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
     async fn version_in(
-        tx: &mut sqlx::Transaction<'static, crate::Db>,
+        tx: &mut sqlx::Transaction<'static, D::Db>,
         entry_id: i64,
         version: i64,
     ) -> Result<EntryVersion> {
@@ -95,7 +104,7 @@ impl Store {
 
     /// Inserts a new entry with draft version 1 inside `tx`; returns its id and code.
     async fn create_in(
-        tx: &mut sqlx::Transaction<'static, crate::Db>,
+        tx: &mut sqlx::Transaction<'static, D::Db>,
         org_id: i64,
         body: &EntryBody,
         author_id: Option<i64>,
@@ -125,13 +134,13 @@ impl Store {
         .await
         .map_err(backend)?
         .get(0);
-        insert_version(tx, id, 1, body, author_id, now).await?;
+        insert_version::<D>(tx, id, 1, body, author_id, now).await?;
         Ok((id, code))
     }
 
     /// Saves a body inside `tx` (see [`CatalogStore::save_entry`]); returns the version and code.
     async fn save_in(
-        tx: &mut sqlx::Transaction<'static, crate::Db>,
+        tx: &mut sqlx::Transaction<'static, D::Db>,
         entry_id: i64,
         body: &EntryBody,
         author_id: Option<i64>,
@@ -171,7 +180,7 @@ impl Store {
             )));
         } else {
             let next = latest + 1;
-            insert_version(tx, entry_id, next, body, author_id, now).await?;
+            insert_version::<D>(tx, entry_id, next, body, author_id, now).await?;
             sqlx::query("UPDATE catalog_entries SET latest_version = $1 WHERE id = $2")
                 .bind(next)
                 .bind(entry_id)
@@ -185,7 +194,22 @@ impl Store {
 }
 
 #[async_trait]
-impl CatalogStore for Store {
+impl<D: Dialect> CatalogStore for SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
     async fn create_entry(
         &self,
         org_id: i64,
@@ -196,7 +220,7 @@ impl CatalogStore for Store {
         let mut tx = self.write_tx().await?;
         let (id, code) = Self::create_in(&mut tx, org_id, body, author_id).await?;
         let created = Self::version_in(&mut tx, id, 1).await?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog:{code}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("catalog:{code}"))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(created)
     }
@@ -211,7 +235,7 @@ impl CatalogStore for Store {
         let mut tx = self.write_tx().await?;
         let (version, code) = Self::save_in(&mut tx, entry_id, body, author_id).await?;
         let saved = Self::version_in(&mut tx, entry_id, version).await?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog:{code}@{version}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("catalog:{code}@{version}"))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(saved)
     }
@@ -245,7 +269,7 @@ impl CatalogStore for Store {
         }
         let codes: Vec<&str> = out.iter().map(|e| e.code.as_str()).collect();
         let audit = audit.with_detail(serde_json::json!({ "entries": codes }).to_string());
-        append_in(&mut tx, self.alg, vec![audit]).await?;
+        self.append_in(&mut tx, vec![audit]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(out)
     }
@@ -293,8 +317,8 @@ impl CatalogStore for Store {
         }
         .execute(&mut *tx)
         .await
-        .map_err(backend)?
-        .rows_affected();
+        .map_err(backend)
+        .map(|r| D::rows_affected(&r))?;
         if changed == 0 {
             return Err(StorageError::Conflict(format!(
                 "catalog entry {entry_id} version {version} is no longer {}",
@@ -326,7 +350,7 @@ impl CatalogStore for Store {
                 .map_err(backend)?;
         }
         let v = Self::version_in(&mut tx, entry_id, version).await?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog:{}@{version}", v.code))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("catalog:{}@{version}", v.code))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(v)
     }
@@ -351,7 +375,7 @@ impl CatalogStore for Store {
         ] {
             sqlx::query(sql).bind(entry_id).execute(&mut *tx).await.map_err(backend)?;
         }
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog:{code}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("catalog:{code}"))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(())
     }
@@ -426,7 +450,7 @@ impl CatalogStore for Store {
         .map_err(backend)?;
         let row = sqlx::query(CHANGE_SELECT_ONE).bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
         let created = change_row(row)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("catalog_change:{id}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("catalog_change:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(created)
     }
@@ -488,7 +512,7 @@ impl CatalogStore for Store {
         .await
         .map_err(backend)?;
         let created = system_row(row)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("system:{}", created.id))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("system:{}", created.id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(created)
     }
@@ -547,7 +571,7 @@ impl CatalogStore for Store {
         if !moves.is_empty() {
             events.push(moves_audit.with_object(format!("calendar:{}", t.year)));
         }
-        append_in(&mut tx, self.alg, events).await?;
+        self.append_in(&mut tx, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(())
     }
@@ -584,7 +608,7 @@ impl CatalogStore for Store {
         .await
         .map_err(backend)?;
         let w = withdrawal_row(row)?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("entry:{entry_id}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("entry:{entry_id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(w)
     }
@@ -644,8 +668,8 @@ impl CatalogStore for Store {
             .bind(w.version)
             .execute(&mut *tx)
             .await
-            .map_err(backend)?
-            .rows_affected();
+            .map_err(backend)
+            .map(|r| D::rows_affected(&r))?;
             if changed == 0 {
                 return Err(StorageError::Conflict(format!(
                     "entry {} version {} is no longer published",
@@ -689,8 +713,7 @@ impl CatalogStore for Store {
             effects.refused_requests.sort_unstable();
         }
         let detail = serde_json::to_string(&effects).map_err(|e| StorageError::Backend(e.to_string()))?;
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("entry:{}", w.entry_id)).with_detail(detail)])
-            .await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("entry:{}", w.entry_id)).with_detail(detail)]).await?;
         tx.commit().await.map_err(backend)?;
         Ok((w, effects))
     }
@@ -749,7 +772,7 @@ impl CatalogStore for Store {
     }
 }
 
-fn withdrawal_row(r: DbRow) -> Result<Withdrawal> {
+fn withdrawal_row(r: impl SqlRow) -> Result<Withdrawal> {
     Ok(Withdrawal {
         id: r.get("id"),
         entry_id: r.get("entry_id"),
@@ -771,14 +794,29 @@ const CHANGE_SELECT_MANY: &str =
     "SELECT c.*, (SELECT COUNT(*) FROM catalog_deadlines d WHERE d.event_id = c.id) AS affected
      FROM catalog_change_events c WHERE $1 IS NULL OR c.org_id = $1 ORDER BY c.id DESC";
 
-async fn insert_version(
-    tx: &mut sqlx::Transaction<'static, crate::Db>,
+async fn insert_version<D: Dialect>(
+    tx: &mut sqlx::Transaction<'static, D::Db>,
     entry_id: i64,
     version: i64,
     body: &EntryBody,
     author_id: Option<i64>,
     now: i64,
-) -> Result<()> {
+) -> Result<()>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
     sqlx::query(
         "INSERT INTO catalog_versions (entry_id, version, status, name, class, grade, share_type, open_type, body, author_id, created_at, updated_at, review_reason)
          VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $10, '')",

@@ -1,14 +1,30 @@
-//! Accounts' passwords and holds, and sessions' expiry, in SQL both dialects accept (compiled
-//! into both crates; see `catalog.rs` for how).
+//! Accounts' passwords and holds, and sessions' expiry.
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_storage::*;
 
-use crate::{Store, append_in, backend};
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
+
+use crate::{Conn, Dialect, SqlStore, backend};
 
 #[async_trait]
-impl AccountStore for Store {
+impl<D: Dialect> AccountStore for SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
     async fn set_password(&self, user_id: i64, hash: &str, must_change: bool, audit: NewEvent) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let n = sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3")
@@ -17,12 +33,12 @@ impl AccountStore for Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await
-            .map_err(backend)?
-            .rows_affected();
+            .map_err(backend)
+            .map(|r| D::rows_affected(&r))?;
         if n == 0 {
             return Err(StorageError::NotFound(format!("user:{user_id}")));
         }
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("user:{user_id}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("user:{user_id}"))]).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -33,8 +49,8 @@ impl AccountStore for Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await
-            .map_err(backend)?
-            .rows_affected();
+            .map_err(backend)
+            .map(|r| D::rows_affected(&r))?;
         if n == 0 {
             return Err(StorageError::NotFound(format!("user:{user_id}")));
         }
@@ -45,7 +61,7 @@ impl AccountStore for Store {
                 .await
                 .map_err(backend)?;
         }
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("user:{user_id}"))]).await?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("user:{user_id}"))]).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -55,9 +71,9 @@ impl AccountStore for Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await
-            .map_err(backend)?
-            .rows_affected();
-        append_in(&mut tx, self.alg, vec![audit.with_object(format!("user:{user_id}"))]).await?;
+            .map_err(backend)
+            .map(|r| D::rows_affected(&r))?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("user:{user_id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(n)
     }
