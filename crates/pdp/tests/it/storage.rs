@@ -182,3 +182,58 @@ async fn the_storage_contract_holds_on_this_backend() {
     assert!(report.is_ok(), "{b}: {report:?}");
     s.drop_schema().await;
 }
+
+/// internals, no requirement (the storage contract for the audit chain: writers appending at
+/// once extend one chain, never a fork; an access batch records its events, each naming its
+/// grant, with the journal segment it came from, in one transaction; the audit search finds an
+/// actor by a part of its name and an object by a part of it, with the dialect's own substring
+/// function)
+#[tokio::test]
+async fn the_audit_chain_holds_under_concurrent_writers_on_this_backend() {
+    let s = Store::open().await;
+    let st = s.storage.clone();
+    let b = s.backend.name();
+    let before = events(st.as_ref()).await;
+
+    // Eight writers at once, ten events each.
+    let writers = (0..8).map(|w| {
+        let st = st.clone();
+        tokio::spawn(async move {
+            for i in 0..10 {
+                let mut e = event("test.concurrent");
+                e.actor = format!("writer-{w}");
+                e.object = format!("item:{w}-{i}");
+                st.append_audit(vec![e]).await.unwrap();
+            }
+        })
+    });
+    for w in writers {
+        w.await.unwrap();
+    }
+    assert_eq!(events(st.as_ref()).await, before + 80, "{b}: every event, once");
+
+    // An access batch: its events take the grant as their object, and the segment is recorded.
+    let access = |grant_id: i64| pdp_storage::AccessRecord {
+        grant_id,
+        accesses: 1,
+        rows: 3,
+        audit: event("share.access.view"),
+    };
+    st.record_accesses(vec![access(41), access(42), access(41)], Some("segment-0007")).await.unwrap();
+    assert_eq!(events(st.as_ref()).await, before + 83, "{b}");
+    assert_eq!(st.last_journal_segment().await.unwrap().as_deref(), Some("segment-0007"), "{b}");
+    let q = pdp_storage::AuditQuery { object: Some("grant:4".into()), limit: Some(10), ..Default::default() };
+    let found = st.search_audit(&q).await.unwrap();
+    let objects: Vec<&str> = found.iter().map(|e| e.event.object.as_str()).collect();
+    assert_eq!(objects, ["grant:41", "grant:42", "grant:41"], "{b}: newest first, each naming its grant");
+
+    // A part of an actor's name finds its events, and only its.
+    let q = pdp_storage::AuditQuery { actor: Some("ter-3".into()), limit: Some(100), ..Default::default() };
+    let found = st.search_audit(&q).await.unwrap();
+    assert_eq!(found.len(), 10, "{b}");
+    assert!(found.iter().all(|e| e.event.actor == "writer-3"), "{b}");
+
+    let report = pdp_storage::verify_chain(st.as_ref(), None).await.unwrap();
+    assert!(report.is_ok(), "{b}: one intact chain: {report:?}");
+    s.drop_schema().await;
+}
