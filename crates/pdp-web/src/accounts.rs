@@ -68,17 +68,17 @@ pub async fn end_sessions(
 /// `POST /users/{id}/disable` from the users page (`disabled` = `true` or `false`).
 pub async fn disable_submit(State(state): S, Extension(p): P, Path(id): Path<i64>, body: String) -> Page {
     let input = DisableInput { disabled: field(&body, "disabled") == "true", reason: field(&body, "reason") };
-    let r = do_set_disabled(&state, &p, id, &input).await;
-    r.and_then(|()| see_other(&format!("/users?ok=user-{id}"))).into()
+    do_set_disabled(&state, &p, id, &input).await?;
+    see_other(&format!("/users?ok=user-{id}"))
 }
 
 /// `POST /users/{id}/sessions/end` from the users page.
 pub async fn end_sessions_submit(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Page {
-    let r = do_end_sessions(&state, &p, id).await;
-    r.and_then(|e| see_other(&format!("/users?ok=sessions-{}", e.ended))).into()
+    let e = do_end_sessions(&state, &p, id).await?;
+    see_other(&format!("/users?ok=sessions-{}", e.ended))
 }
 
-fn password_form(lang: Lang, p: &Principal, error: Option<&AppError>) -> Result<Response, AppError> {
+fn password_form(lang: Lang, p: &Principal, error: Option<&AppError>) -> Page {
     let status = error.map(|e| crate::error::status_of(e.kind)).unwrap_or_default();
     let mut res = page(
         lang,
@@ -107,15 +107,15 @@ fn password_form(lang: Lang, p: &Principal, error: Option<&AppError>) -> Result<
 }
 
 pub async fn password_page(headers: HeaderMap, Extension(p): P) -> Page {
-    password_form(Lang::from_headers(&headers), &p, None).into()
+    password_form(Lang::from_headers(&headers), &p, None)
 }
 
 pub async fn password_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
     let input = PasswordInput { current: field(&body, "current"), new: field(&body, "new") };
     match do_change_password(&state, &p, &input).await {
-        Ok(()) => see_other("/?ok=password").into(),
-        Err(e) if crate::error::status_of(e.kind).is_client_error() => password_form(lang, &p, Some(&e)).into(),
-        Err(e) => Page::from(Err(e)),
+        Ok(()) => see_other("/?ok=password"),
+        Err(e) if crate::error::status_of(e.kind).is_client_error() => password_form(lang, &p, Some(&e)),
+        Err(e) => Err(e.into()),
     }
 }

@@ -118,44 +118,48 @@ pub struct BrowseQuery {
 
 pub async fn browse(State(state): S, headers: HeaderMap, Extension(p): P, Query(q): Query<BrowseQuery>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let view = q.view.clone().unwrap_or_else(|| "latest".into());
-        let all = cat::do_list_entries(
-            &state,
-            &p,
-            &ListParams { view: Some(view.clone()), limit: Some(5000), ..Default::default() },
-        )
-        .await?;
-        let orgs = orgs_by_id(state.storage.list_orgs().await?);
-        let class = q.class.as_deref().and_then(CategoryClass::parse);
-        let rows: Vec<EntryVersion> = all
-            .iter()
-            .filter(|e| class.is_none_or(|c| e.body.class == c))
-            .filter(|e| q.item.as_deref().is_none_or(|i| i.is_empty() || e.body.item == i))
-            .filter(|e| q.org_id.is_none_or(|o| e.org_id == o))
-            .cloned()
-            .collect();
-        let count = |c: CategoryClass, item: Option<&str>| {
-            all.iter().filter(|e| e.body.class == c && item.is_none_or(|i| e.body.item == i)).count()
-        };
-        let mut by_org: BTreeMap<i64, usize> = BTreeMap::new();
-        for e in &all {
-            *by_org.entry(e.org_id).or_default() += 1;
+    let view = q.view.clone().unwrap_or_else(|| "latest".into());
+    let all = cat::do_list_entries(
+        &state,
+        &p,
+        &ListParams { view: Some(view.clone()), limit: Some(5000), ..Default::default() },
+    )
+    .await?;
+    let orgs = orgs_by_id(state.storage.list_orgs().await?);
+    let class = q.class.as_deref().and_then(CategoryClass::parse);
+    let rows: Vec<EntryVersion> = all
+        .iter()
+        .filter(|e| class.is_none_or(|c| e.body.class == c))
+        .filter(|e| q.item.as_deref().is_none_or(|i| i.is_empty() || e.body.item == i))
+        .filter(|e| q.org_id.is_none_or(|o| e.org_id == o))
+        .cloned()
+        .collect();
+    let count = |c: CategoryClass, item: Option<&str>| {
+        all.iter().filter(|e| e.body.class == c && item.is_none_or(|i| e.body.item == i)).count()
+    };
+    let mut by_org: BTreeMap<i64, usize> = BTreeMap::new();
+    for e in &all {
+        *by_org.entry(e.org_id).or_default() += 1;
+    }
+    let link = |class: Option<&str>, item: Option<&str>, org: Option<i64>| {
+        let mut s = format!("/catalog?view={view}");
+        if let Some(c) = class {
+            s.push_str(&format!("&class={c}"));
         }
-        let link = |class: Option<&str>, item: Option<&str>, org: Option<i64>| {
-            let mut s = format!("/catalog?view={view}");
-            if let Some(c) = class {
-                s.push_str(&format!("&class={c}"));
-            }
-            if let Some(i) = item {
-                s.push_str(&format!("&item={i}"));
-            }
-            if let Some(o) = org {
-                s.push_str(&format!("&org_id={o}"));
-            }
-            s
-        };
-        page(lang, Some(&p), "/catalog", lang.t("资源目录", "Resource catalog"), html! {
+        if let Some(i) = item {
+            s.push_str(&format!("&item={i}"));
+        }
+        if let Some(o) = org {
+            s.push_str(&format!("&org_id={o}"));
+        }
+        s
+    };
+    page(
+        lang,
+        Some(&p),
+        "/catalog",
+        lang.t("资源目录", "Resource catalog"),
+        html! {
             (subnav(lang, &p, "/catalog"))
             (notice(q.ok.as_deref(), lang))
             div.split {
@@ -187,10 +191,8 @@ pub async fn browse(State(state): S, headers: HeaderMap, Extension(p): P, Query(
                     (entries_table(lang, &rows, &orgs))
                 }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 // ---------------------------------------------------------------- detail
@@ -211,34 +213,38 @@ pub async fn detail(
     Query(q): Query<DetailQuery>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let latest = cat::visible_entry(&state, &p, id).await?;
-        let history = cat::do_history(&state, &p, id).await?;
-        let shown = match q.version {
-            Some(v) => history.iter().find(|h| h.version == v).cloned().unwrap_or_else(|| latest.clone()),
-            None => latest.clone(),
-        };
-        let orgs = orgs_by_id(state.storage.list_orgs().await?);
-        let diff = match (q.from, q.to) {
-            (Some(f), Some(t)) => Some((f, t, cat::do_diff(&state, &p, id, f, t).await?)),
-            _ => None,
-        };
-        let own = p.org_id == Some(latest.org_id) && p.allows(Permission::EditCatalog);
-        let reviewable = latest.status == VersionStatus::Submitted
-            && p.allows(Permission::ReviewCatalog)
-            && cat::review_scope(&state, &p).await?.contains(latest.org_id)
-            && latest.author_id != Some(p.user.id);
-        // A pending request to withdraw the published entry, with what approval would do.
-        let withdrawal = match latest.published_version {
-            Some(_) => pdp_app::withdrawals::pending_of(&state, id).await?,
-            None => None,
-        };
-        let may_decide_withdrawal = withdrawal.as_ref().is_some_and(|w| w.w.requested_by != Some(p.user.id))
-            && p.allows(Permission::ReviewCatalog)
-            && cat::review_scope(&state, &p).await?.contains(latest.org_id);
-        let b = &shown.body;
-        let title = b.name.clone();
-        page(lang, Some(&p), "/catalog", &title, html! {
+    let latest = cat::visible_entry(&state, &p, id).await?;
+    let history = cat::do_history(&state, &p, id).await?;
+    let shown = match q.version {
+        Some(v) => history.iter().find(|h| h.version == v).cloned().unwrap_or_else(|| latest.clone()),
+        None => latest.clone(),
+    };
+    let orgs = orgs_by_id(state.storage.list_orgs().await?);
+    let diff = match (q.from, q.to) {
+        (Some(f), Some(t)) => Some((f, t, cat::do_diff(&state, &p, id, f, t).await?)),
+        _ => None,
+    };
+    let own = p.org_id == Some(latest.org_id) && p.allows(Permission::EditCatalog);
+    let reviewable = latest.status == VersionStatus::Submitted
+        && p.allows(Permission::ReviewCatalog)
+        && cat::review_scope(&state, &p).await?.contains(latest.org_id)
+        && latest.author_id != Some(p.user.id);
+    // A pending request to withdraw the published entry, with what approval would do.
+    let withdrawal = match latest.published_version {
+        Some(_) => pdp_app::withdrawals::pending_of(&state, id).await?,
+        None => None,
+    };
+    let may_decide_withdrawal = withdrawal.as_ref().is_some_and(|w| w.w.requested_by != Some(p.user.id))
+        && p.allows(Permission::ReviewCatalog)
+        && cat::review_scope(&state, &p).await?.contains(latest.org_id);
+    let b = &shown.body;
+    let title = b.name.clone();
+    page(
+        lang,
+        Some(&p),
+        "/catalog",
+        &title,
+        html! {
             (subnav(lang, &p, ""))
             (notice(q.ok.as_deref(), lang))
             section.card {
@@ -353,10 +359,8 @@ pub async fn detail(
                 }
                 @if changes.is_empty() { p.muted { (lang.t("两个版本内容相同。", "The versions are identical.")) } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 fn step_form(lang: Lang, p: &Principal, id: i64, version: i64, action: WorkflowAction, reason: bool) -> Markup {
@@ -371,14 +375,9 @@ fn step_form(lang: Lang, p: &Principal, id: i64, version: i64, action: WorkflowA
 }
 
 async fn step(state: Arc<AppState>, p: Principal, id: i64, action: WorkflowAction, body: String) -> Page {
-    let r: Result<Response, AppError> = async {
-        let version = field(&body, "version").trim().parse().unwrap_or(0);
-        let e =
-            cat::do_transition(&state, &p, id, action, ReviewInput { version, reason: field(&body, "reason") }).await?;
-        see_other(&format!("/catalog/entries/{id}?ok={}", urlencode(e.status.label_zh())))
-    }
-    .await;
-    r.into()
+    let version = field(&body, "version").trim().parse().unwrap_or(0);
+    let e = cat::do_transition(&state, &p, id, action, ReviewInput { version, reason: field(&body, "reason") }).await?;
+    see_other(&format!("/catalog/entries/{id}?ok={}", urlencode(e.status.label_zh())))
 }
 
 pub async fn submit(State(state): S, Extension(p): P, Path(id): Path<i64>, body: String) -> Page {
@@ -398,12 +397,8 @@ pub async fn reject(State(state): S, Extension(p): P, Path(id): Path<i64>, body:
 }
 
 pub async fn delete(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Page {
-    let r: Result<Response, AppError> = async {
-        cat::do_delete_entry(&state, &p, id).await?;
-        see_other(&format!("/catalog?ok={}", urlencode("已删除")))
-    }
-    .await;
-    r.into()
+    cat::do_delete_entry(&state, &p, id).await?;
+    see_other(&format!("/catalog?ok={}", urlencode("已删除")))
 }
 
 fn urlencode(s: &str) -> String {
@@ -653,54 +648,45 @@ pub async fn new_form(headers: HeaderMap, Extension(p): P) -> Page {
         lang.t("新建目录条目", "New catalog entry"),
         editor(lang, &p, "/catalog/new", &blank_body(), &[]),
     )
-    .into()
 }
 
 pub async fn new_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let parsed = body_from_form(&body);
-        let result = match &parsed {
-            Ok(b) => cat::do_create_entry(&state, &p, b.clone()).await,
-            Err(e) => Err(e.clone()),
-        };
-        match result {
-            Ok(e) => see_other(&format!("/catalog/entries/{}?ok={}", e.entry_id, urlencode("草稿已保存"))),
-            Err(e) => match form_violations(&e) {
-                Some(v) => {
-                    let b = parsed.unwrap_or_else(|_| blank_body());
-                    let html = crate::layout::layout(
-                        lang,
-                        Some(&p),
-                        "/catalog",
-                        lang.t("新建目录条目", "New catalog entry"),
-                        editor(lang, &p, "/catalog/new", &b, &v),
-                    );
-                    Ok((status_of(ErrorKind::Invalid), html).into_response())
-                }
-                None => Err(e),
-            },
-        }
+    let parsed = body_from_form(&body);
+    let result = match &parsed {
+        Ok(b) => cat::do_create_entry(&state, &p, b.clone()).await,
+        Err(e) => Err(e.clone()),
+    };
+    match result {
+        Ok(e) => see_other(&format!("/catalog/entries/{}?ok={}", e.entry_id, urlencode("草稿已保存"))),
+        Err(e) => match form_violations(&e) {
+            Some(v) => {
+                let b = parsed.unwrap_or_else(|_| blank_body());
+                let html = crate::layout::layout(
+                    lang,
+                    Some(&p),
+                    "/catalog",
+                    lang.t("新建目录条目", "New catalog entry"),
+                    editor(lang, &p, "/catalog/new", &b, &v),
+                );
+                Ok((status_of(ErrorKind::Invalid), html).into_response())
+            }
+            None => Err(e.into()),
+        },
     }
-    .await;
-    r.into()
 }
 
 pub async fn edit_form(State(state): S, headers: HeaderMap, Extension(p): P, Path(id): Path<i64>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let e = cat::visible_entry(&state, &p, id).await?;
-        let action = format!("/catalog/entries/{id}/edit");
-        page(
-            lang,
-            Some(&p),
-            "/catalog",
-            &format!("{} {}", lang.t("编辑", "Edit"), e.code),
-            editor(lang, &p, &action, &e.body, &[]),
-        )
-    }
-    .await;
-    r.into()
+    let e = cat::visible_entry(&state, &p, id).await?;
+    let action = format!("/catalog/entries/{id}/edit");
+    page(
+        lang,
+        Some(&p),
+        "/catalog",
+        &format!("{} {}", lang.t("编辑", "Edit"), e.code),
+        editor(lang, &p, &action, &e.body, &[]),
+    )
 }
 
 pub async fn edit_submit(
@@ -711,33 +697,29 @@ pub async fn edit_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let parsed = body_from_form(&body);
-        let result = match &parsed {
-            Ok(b) => cat::do_update_entry(&state, &p, id, b.clone()).await,
-            Err(e) => Err(e.clone()),
-        };
-        match result {
-            Ok(e) => see_other(&format!("/catalog/entries/{}?ok={}", e.entry_id, urlencode("草稿已保存"))),
-            Err(e) => match form_violations(&e) {
-                Some(v) => {
-                    let b = parsed.unwrap_or_else(|_| blank_body());
-                    let action = format!("/catalog/entries/{id}/edit");
-                    let html = crate::layout::layout(
-                        lang,
-                        Some(&p),
-                        "/catalog",
-                        lang.t("编辑", "Edit"),
-                        editor(lang, &p, &action, &b, &v),
-                    );
-                    Ok((status_of(ErrorKind::Invalid), html).into_response())
-                }
-                None => Err(e),
-            },
-        }
+    let parsed = body_from_form(&body);
+    let result = match &parsed {
+        Ok(b) => cat::do_update_entry(&state, &p, id, b.clone()).await,
+        Err(e) => Err(e.clone()),
+    };
+    match result {
+        Ok(e) => see_other(&format!("/catalog/entries/{}?ok={}", e.entry_id, urlencode("草稿已保存"))),
+        Err(e) => match form_violations(&e) {
+            Some(v) => {
+                let b = parsed.unwrap_or_else(|_| blank_body());
+                let action = format!("/catalog/entries/{id}/edit");
+                let html = crate::layout::layout(
+                    lang,
+                    Some(&p),
+                    "/catalog",
+                    lang.t("编辑", "Edit"),
+                    editor(lang, &p, &action, &b, &v),
+                );
+                Ok((status_of(ErrorKind::Invalid), html).into_response())
+            }
+            None => Err(e.into()),
+        },
     }
-    .await;
-    r.into()
 }
 
 /// The editor's inline check (htmx): the violations of the form as it stands, as a fragment.
@@ -759,23 +741,19 @@ pub async fn validate_fragment(State(state): S, headers: HeaderMap, Extension(p)
 
 pub async fn review(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let rows = cat::do_review_queue(&state, &p).await?;
-        let orgs = orgs_by_id(state.storage.list_orgs().await?);
-        page(
-            lang,
-            Some(&p),
-            "/catalog",
-            lang.t("审核队列", "Review queue"),
-            html! {
-                (subnav(lang, &p, "/catalog/review"))
-                p.muted { (lang.t("按提交时间排序，先到先审。", "Oldest submission first.")) }
-                (entries_table(lang, &rows, &orgs))
-            },
-        )
-    }
-    .await;
-    r.into()
+    let rows = cat::do_review_queue(&state, &p).await?;
+    let orgs = orgs_by_id(state.storage.list_orgs().await?);
+    page(
+        lang,
+        Some(&p),
+        "/catalog",
+        lang.t("审核队列", "Review queue"),
+        html! {
+            (subnav(lang, &p, "/catalog/review"))
+            p.muted { (lang.t("按提交时间排序，先到先审。", "Oldest submission first.")) }
+            (entries_table(lang, &rows, &orgs))
+        },
+    )
 }
 
 // ---------------------------------------------------------------- derived catalogs
@@ -795,20 +773,24 @@ pub async fn derived(
     Query(q): Query<DerivedQuery>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let k = cat::parse_kind(&kind)?;
-        let params = cat::DerivedParams { org_id: q.org_id, region_id: q.region_id, q: q.q.clone() };
-        let (rows, _) = cat::do_derived(&state, k, &params).await?;
-        let orgs = state.storage.list_orgs().await?;
-        let regions = state.storage.list_regions().await?;
-        let mut export = format!("/api/v1/catalog/export?kind={}", k.as_str());
-        if let Some(o) = q.org_id {
-            export.push_str(&format!("&org_id={o}"));
-        }
-        if let Some(r) = q.region_id {
-            export.push_str(&format!("&region_id={r}"));
-        }
-        page(lang, Some(&p), "/catalog", lang.t(k.label_zh(), k.label_en()), html! {
+    let k = cat::parse_kind(&kind)?;
+    let params = cat::DerivedParams { org_id: q.org_id, region_id: q.region_id, q: q.q.clone() };
+    let (rows, _) = cat::do_derived(&state, k, &params).await?;
+    let orgs = state.storage.list_orgs().await?;
+    let regions = state.storage.list_regions().await?;
+    let mut export = format!("/api/v1/catalog/export?kind={}", k.as_str());
+    if let Some(o) = q.org_id {
+        export.push_str(&format!("&org_id={o}"));
+    }
+    if let Some(r) = q.region_id {
+        export.push_str(&format!("&region_id={r}"));
+    }
+    page(
+        lang,
+        Some(&p),
+        "/catalog",
+        lang.t(k.label_zh(), k.label_en()),
+        html! {
             (subnav(lang, &p, "/catalog/derived/share"))
             nav.sub { @for d in DerivedCatalog::ALL {
                 a href=(format!("/catalog/derived/{}", d.as_str())) aria-current=[(*d == k).then_some("page")] { (lang.t(d.label_zh(), d.label_en())) }
@@ -846,25 +828,28 @@ pub async fn derived(
                     td { (Grade::parse(&r.grade).map(|g| lang.t(g.label_zh(), g.label_en())).unwrap_or("")) }
                 } } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 // ---------------------------------------------------------------- deadlines
 
 pub async fn deadlines(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        // The authority sees every region it reviews; an organisation sees its own.
-        let scope = cat::review_scope(&state, &p).await?;
-        let all = cat::do_deadlines(&state, &cat::DeadlineParams { open_only: Some(true), ..Default::default() }).await?;
-        let rows: Vec<_> = all.into_iter().filter(|d| scope.contains(d.deadline.org_id) || p.org_id == Some(d.deadline.org_id)).collect();
-        let changes = state.storage.list_changes(if scope.all { None } else { p.org_id }).await?;
-        let orgs = orgs_by_id(state.storage.list_orgs().await?);
-        let overdue = rows.iter().filter(|d| d.overdue).count();
-        page(lang, Some(&p), "/catalog", lang.t("目录更新期限", "Catalog update deadlines"), html! {
+    // The authority sees every region it reviews; an organisation sees its own.
+    let scope = cat::review_scope(&state, &p).await?;
+    let all = cat::do_deadlines(&state, &cat::DeadlineParams { open_only: Some(true), ..Default::default() }).await?;
+    let rows: Vec<_> =
+        all.into_iter().filter(|d| scope.contains(d.deadline.org_id) || p.org_id == Some(d.deadline.org_id)).collect();
+    let changes = state.storage.list_changes(if scope.all { None } else { p.org_id }).await?;
+    let orgs = orgs_by_id(state.storage.list_orgs().await?);
+    let overdue = rows.iter().filter(|d| d.overdue).count();
+    page(
+        lang,
+        Some(&p),
+        "/catalog",
+        lang.t("目录更新期限", "Catalog update deadlines"),
+        html! {
             (subnav(lang, &p, "/catalog/deadlines"))
             (notice(f.ok.as_deref(), lang))
             div.tiles {
@@ -904,37 +889,35 @@ pub async fn deadlines(State(state): S, headers: HeaderMap, Extension(p): P, Que
                     td { (c.description) } td { (c.event_date) } td { (c.due_date) } td { (c.affected) }
                 } } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 pub async fn change_create(State(state): S, Extension(p): P, body: String) -> Page {
-    let r: Result<Response, AppError> = async {
-        let org_id = field(&body, "org_id").trim().parse().unwrap_or(0);
-        let input = ChangeInput {
-            org_id,
-            kind: field(&body, "kind"),
-            description: field(&body, "description"),
-            event_date: field(&body, "event_date"),
-        };
-        let c = cat::do_record_change(&state, &p, input).await?;
-        see_other(&format!("/catalog/deadlines?ok={}", urlencode(&format!("{} 条，期限 {}", c.affected, c.due_date))))
-    }
-    .await;
-    r.into()
+    let org_id = field(&body, "org_id").trim().parse().unwrap_or(0);
+    let input = ChangeInput {
+        org_id,
+        kind: field(&body, "kind"),
+        description: field(&body, "description"),
+        event_date: field(&body, "event_date"),
+    };
+    let c = cat::do_record_change(&state, &p, input).await?;
+    see_other(&format!("/catalog/deadlines?ok={}", urlencode(&format!("{} 条，期限 {}", c.affected, c.due_date))))
 }
 
 // ---------------------------------------------------------------- systems
 
 pub async fn systems(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let list = state.storage.list_systems(None).await?;
-        let report = cat::do_systems_report(&state, None).await?;
-        let orgs = orgs_by_id(state.storage.list_orgs().await?);
-        page(lang, Some(&p), "/catalog", lang.t("信息系统登记", "Information system registry"), html! {
+    let list = state.storage.list_systems(None).await?;
+    let report = cat::do_systems_report(&state, None).await?;
+    let orgs = orgs_by_id(state.storage.list_orgs().await?);
+    page(
+        lang,
+        Some(&p),
+        "/catalog",
+        lang.t("信息系统登记", "Information system registry"),
+        html! {
             (subnav(lang, &p, "/catalog/systems"))
             (notice(f.ok.as_deref(), lang))
             table {
@@ -965,72 +948,74 @@ pub async fn systems(State(state): S, headers: HeaderMap, Extension(p): P, Query
                     button type="submit" { (lang.t("登记", "Register")) }
                 } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 pub async fn system_create(State(state): S, Extension(p): P, body: String) -> Page {
-    let r: Result<Response, AppError> = async {
-        let mut items = Vec::new();
-        for line in field(&body, "items").lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let (name, entry) = match line.split_once('=') {
-                Some((n, e)) => {
-                    let id = e.trim().trim_start_matches('#').parse().map_err(|_| {
-                        AppError::bad_request(
-                            "invalid_input",
-                            format!("条目编号无效：{e}"),
-                            format!("invalid entry id: {e}"),
-                        )
-                    })?;
-                    (n.trim().to_string(), Some(id))
-                }
-                None => (line.to_string(), None),
-            };
-            items.push(SystemDataItem { name, entry_id: entry });
-        }
-        let input = SystemInput {
-            name: field(&body, "name"),
-            owner: field(&body, "owner"),
-            funding: field(&body, "funding"),
-            status: field(&body, "status"),
-            items,
+    let mut items = Vec::new();
+    for line in field(&body, "items").lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (name, entry) = match line.split_once('=') {
+            Some((n, e)) => {
+                let id = e.trim().trim_start_matches('#').parse().map_err(|_| {
+                    AppError::bad_request(
+                        "invalid_input",
+                        format!("条目编号无效：{e}"),
+                        format!("invalid entry id: {e}"),
+                    )
+                })?;
+                (n.trim().to_string(), Some(id))
+            }
+            None => (line.to_string(), None),
         };
-        let s = cat::do_create_system(&state, &p, input).await?;
-        see_other(&format!("/catalog/systems?ok={}", urlencode(&s.name)))
+        items.push(SystemDataItem { name, entry_id: entry });
     }
-    .await;
-    r.into()
+    let input = SystemInput {
+        name: field(&body, "name"),
+        owner: field(&body, "owner"),
+        funding: field(&body, "funding"),
+        status: field(&body, "status"),
+        items,
+    };
+    let s = cat::do_create_system(&state, &p, input).await?;
+    see_other(&format!("/catalog/systems?ok={}", urlencode(&s.name)))
 }
 
 // ---------------------------------------------------------------- search
 
 pub async fn search(State(state): S, headers: HeaderMap, Extension(p): P, Query(q): Query<SearchParams>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let has_query = q.q.as_deref().is_some_and(|s| !s.trim().is_empty()) || !q.filters().is_empty();
-        let res = if has_query { Some(cat::do_search(&state, &q).await?) } else { None };
-        let base: Vec<(String, String)> =
-            q.filters().into_iter().chain(q.q.clone().map(|t| ("q".to_string(), t))).collect();
-        let href = |extra: Option<(&str, &str)>, drop: Option<&str>| {
-            let mut parts: Vec<String> = base
-                .iter()
-                .filter(|(k, _)| Some(k.as_str()) != drop && extra.is_none_or(|(ek, _)| ek != k))
-                .map(|(k, v)| format!("{k}={}", urlencode(v)))
-                .collect();
-            if let Some((k, v)) = extra {
-                parts.push(format!("{k}={}", urlencode(v)));
-            }
-            format!("/catalog/search?{}", parts.join("&"))
-        };
-        let facet_names: &[(&str, &str, &str)] = &[
-            ("provider", "提供单位", "Provider"), ("region", "区域", "Region"), ("class", "分类", "Category"),
-            ("share", "共享类型", "Share type"), ("open", "开放类型", "Open type"), ("grade", "分级", "Grade"),
-            ("frequency", "更新周期", "Frequency"),
-        ];
-        let active: Vec<(String, String)> = q.filters();
-        page(lang, Some(&p), "/catalog", lang.t("目录检索", "Catalog search"), html! {
+    let has_query = q.q.as_deref().is_some_and(|s| !s.trim().is_empty()) || !q.filters().is_empty();
+    let res = if has_query { Some(cat::do_search(&state, &q).await?) } else { None };
+    let base: Vec<(String, String)> =
+        q.filters().into_iter().chain(q.q.clone().map(|t| ("q".to_string(), t))).collect();
+    let href = |extra: Option<(&str, &str)>, drop: Option<&str>| {
+        let mut parts: Vec<String> = base
+            .iter()
+            .filter(|(k, _)| Some(k.as_str()) != drop && extra.is_none_or(|(ek, _)| ek != k))
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect();
+        if let Some((k, v)) = extra {
+            parts.push(format!("{k}={}", urlencode(v)));
+        }
+        format!("/catalog/search?{}", parts.join("&"))
+    };
+    let facet_names: &[(&str, &str, &str)] = &[
+        ("provider", "提供单位", "Provider"),
+        ("region", "区域", "Region"),
+        ("class", "分类", "Category"),
+        ("share", "共享类型", "Share type"),
+        ("open", "开放类型", "Open type"),
+        ("grade", "分级", "Grade"),
+        ("frequency", "更新周期", "Frequency"),
+    ];
+    let active: Vec<(String, String)> = q.filters();
+    page(
+        lang,
+        Some(&p),
+        "/catalog",
+        lang.t("目录检索", "Catalog search"),
+        html! {
             (subnav(lang, &p, "/catalog/search"))
             form.search method="get" action="/catalog/search" role="search" {
                 @for (k, v) in &active { input type="hidden" name=(k) value=(v); }
@@ -1059,28 +1044,31 @@ pub async fn search(State(state): S, headers: HeaderMap, Extension(p): P, Query(
                     }
                 }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 // ---------------------------------------------------------------- import
 
 pub async fn import_page(headers: HeaderMap, Extension(p): P) -> Page {
     let lang = Lang::from_headers(&headers);
-    page(lang, Some(&p), "/catalog", lang.t("导入目录", "Import catalog entries"), html! {
-        (subnav(lang, &p, "/catalog/import"))
-        section.card {
-            p { (lang.t("按模板填写（每个信息项一行，资源列可在每行重复或只写在第一行），支持 XLSX 和 UTF-8 CSV。导入前逐行检查，任何一处错误都不会导入任何条目；导入的条目为草稿，需提交审核。", "Fill in the template (one row per field; entry columns repeated on each row or written on the first row only), as XLSX or UTF-8 CSV. Every row is checked first: if anything is wrong nothing is imported. Imported entries are drafts to submit for review.")) }
-            p { a href="/api/v1/catalog/template?format=xlsx" { (lang.t("下载 XLSX 模板", "Download the XLSX template")) } " · " a href="/api/v1/catalog/template?format=csv" { (lang.t("下载 CSV 模板", "Download the CSV template")) } }
-            form #import-form data-csrf=(p.csrf()) {
-                input type="file" name="file" accept=".xlsx,.csv" required aria-label=(lang.t("模板文件", "Template file"));
-                button type="submit" { (lang.t("检查并导入", "Check and import")) }
+    page(
+        lang,
+        Some(&p),
+        "/catalog",
+        lang.t("导入目录", "Import catalog entries"),
+        html! {
+            (subnav(lang, &p, "/catalog/import"))
+            section.card {
+                p { (lang.t("按模板填写（每个信息项一行，资源列可在每行重复或只写在第一行），支持 XLSX 和 UTF-8 CSV。导入前逐行检查，任何一处错误都不会导入任何条目；导入的条目为草稿，需提交审核。", "Fill in the template (one row per field; entry columns repeated on each row or written on the first row only), as XLSX or UTF-8 CSV. Every row is checked first: if anything is wrong nothing is imported. Imported entries are drafts to submit for review.")) }
+                p { a href="/api/v1/catalog/template?format=xlsx" { (lang.t("下载 XLSX 模板", "Download the XLSX template")) } " · " a href="/api/v1/catalog/template?format=csv" { (lang.t("下载 CSV 模板", "Download the CSV template")) } }
+                form #import-form data-csrf=(p.csrf()) {
+                    input type="file" name="file" accept=".xlsx,.csv" required aria-label=(lang.t("模板文件", "Template file"));
+                    button type="submit" { (lang.t("检查并导入", "Check and import")) }
+                }
+                noscript { p.muted { (lang.t("导入需要启用脚本；也可调用 POST /api/v1/catalog/import。", "Import needs scripts enabled; or call POST /api/v1/catalog/import.")) } }
+                div #import-result aria-live="polite" {}
             }
-            noscript { p.muted { (lang.t("导入需要启用脚本；也可调用 POST /api/v1/catalog/import。", "Import needs scripts enabled; or call POST /api/v1/catalog/import.")) } }
-            div #import-result aria-live="polite" {}
-        }
-    })
-    .into()
+        },
+    )
 }

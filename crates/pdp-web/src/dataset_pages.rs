@@ -11,7 +11,6 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
 use maud::{Markup, html};
 use pdp_domain::roles::Permission;
 
@@ -70,12 +69,16 @@ fn task_table(lang: Lang, p: &Principal, tasks: &[pdp_storage::QualityTask]) -> 
 /// `/datasets`: every dataset in scope with its state; the authority sees the whole region.
 pub async fn list(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let sets = ds::do_list_datasets(&state, &p).await?;
-        let tasks = ds::do_list_tasks(&state, &p, false).await?;
-        let overdue = sets.iter().filter(|d| d.overdue).count();
-        let loaded = sets.iter().filter(|d| d.latest_version.is_some()).count();
-        page(lang, Some(&p), "/datasets", lang.t("数据归集", "Data aggregation"), html! {
+    let sets = ds::do_list_datasets(&state, &p).await?;
+    let tasks = ds::do_list_tasks(&state, &p, false).await?;
+    let overdue = sets.iter().filter(|d| d.overdue).count();
+    let loaded = sets.iter().filter(|d| d.latest_version.is_some()).count();
+    page(
+        lang,
+        Some(&p),
+        "/datasets",
+        lang.t("数据归集", "Data aggregation"),
+        html! {
             (notice(f.ok.as_deref(), lang))
             div.tiles {
                 div.tile { div.n { (sets.len()) } div { (lang.t("数据集", "Datasets")) } }
@@ -103,10 +106,8 @@ pub async fn list(State(state): S, headers: HeaderMap, Extension(p): P, Query(f)
             }
             h2 { (lang.t("质量问题", "Quality tasks")) }
             (task_table(lang, &p, &tasks))
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 /// The quality history as an ECharts option, read by `pdp.js` from a data attribute (the page
@@ -139,25 +140,38 @@ pub async fn detail(
     Query(f): Query<Flash>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let e = ds::visible_dataset(&state, &p, id).await?;
-        let provider = p.org_id == Some(e.org_id) && p.allows(Permission::LoadData);
-        let loads = state.storage.list_loads(&e.code).await?;
-        let summary = ds::do_list_datasets(&state, &p).await?.into_iter().find(|d| d.entry_id == id);
-        let tasks: Vec<_> = ds::do_list_tasks(&state, &p, true).await?.into_iter().filter(|t| t.dataset == e.code).collect();
-        let (quarantine, sample) = if provider && let Some(lake) = state.lake.as_ref() {
-            let q = ds::open_quarantine(lake, &e.code).await?;
-            let sample = if loads.is_empty() {
-                None
-            } else {
-                Some(ds::do_read_rows(&state, &p, id, &RowsParams { version: None, offset: Some(0), limit: Some(20), column: None, value: None }).await?)
-            };
-            (q, sample)
+    let e = ds::visible_dataset(&state, &p, id).await?;
+    let provider = p.org_id == Some(e.org_id) && p.allows(Permission::LoadData);
+    let loads = state.storage.list_loads(&e.code).await?;
+    let summary = ds::do_list_datasets(&state, &p).await?.into_iter().find(|d| d.entry_id == id);
+    let tasks: Vec<_> =
+        ds::do_list_tasks(&state, &p, true).await?.into_iter().filter(|t| t.dataset == e.code).collect();
+    let (quarantine, sample) = if provider && let Some(lake) = state.lake.as_ref() {
+        let q = ds::open_quarantine(lake, &e.code).await?;
+        let sample = if loads.is_empty() {
+            None
         } else {
-            (vec![], None)
+            Some(
+                ds::do_read_rows(
+                    &state,
+                    &p,
+                    id,
+                    &RowsParams { version: None, offset: Some(0), limit: Some(20), column: None, value: None },
+                )
+                .await?,
+            )
         };
-        let title = format!("{} {}", e.body.name, e.code);
-        page(lang, Some(&p), "/datasets", &title, html! {
+        (q, sample)
+    } else {
+        (vec![], None)
+    };
+    let title = format!("{} {}", e.body.name, e.code);
+    page(
+        lang,
+        Some(&p),
+        "/datasets",
+        &title,
+        html! {
             (notice(f.ok.as_deref(), lang))
             p { a href="/datasets" { "← " (lang.t("数据归集", "Data aggregation")) } " · " a href=(format!("/catalog/entries/{}", e.entry_id)) { (lang.t("目录条目", "Catalog entry")) } }
             @if let Some(d) = &summary {
@@ -235,10 +249,8 @@ pub async fn detail(
             }
             h2 { (lang.t("质量问题", "Quality tasks")) }
             (task_table(lang, &p, &tasks))
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 /// A correction typed into the quarantine table (works without JavaScript).
@@ -250,36 +262,28 @@ pub async fn correct(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let cells = form_values(&body, "cell");
-        match ds::do_correct(&state, &p, id, version, row, cells).await {
-            Ok(r) => see_other(&format!(
-                "/datasets/{id}?ok={}",
-                lang.t(
-                    &format!("第 {row} 行已更正，生成第 {} 版", r.version.unwrap_or_default()),
-                    &format!("row {row} corrected as version {}", r.version.unwrap_or_default())
-                )
-            )),
-            Err(e) => Err(e),
-        }
+    let cells = form_values(&body, "cell");
+    match ds::do_correct(&state, &p, id, version, row, cells).await {
+        Ok(r) => see_other(&format!(
+            "/datasets/{id}?ok={}",
+            lang.t(
+                &format!("第 {row} 行已更正，生成第 {} 版", r.version.unwrap_or_default()),
+                &format!("row {row} corrected as version {}", r.version.unwrap_or_default())
+            )
+        )),
+        Err(e) => Err(e.into()),
     }
-    .await;
-    r.into()
 }
 
 pub async fn resolve(State(state): S, headers: HeaderMap, Extension(p): P, Path(id): Path<i64>, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let input = ResolveInput { status: field(&body, "status"), response: field(&body, "response") };
-        let t = ds::do_resolve(&state, &p, id, &input).await?;
-        let back = match state.storage.get_entry_by_code(&t.dataset).await? {
-            Some(e) => format!("/datasets/{}", e.entry_id),
-            None => "/datasets".into(),
-        };
-        see_other(&format!("{back}?ok={}", lang.t("质量问题已处理", "quality task answered")))
-    }
-    .await;
-    r.into()
+    let input = ResolveInput { status: field(&body, "status"), response: field(&body, "response") };
+    let t = ds::do_resolve(&state, &p, id, &input).await?;
+    let back = match state.storage.get_entry_by_code(&t.dataset).await? {
+        Some(e) => format!("/datasets/{}", e.entry_id),
+        None => "/datasets".into(),
+    };
+    see_other(&format!("{back}?ok={}", lang.t("质量问题已处理", "quality task answered")))
 }
 
 /// The aggregation part of the dashboard: overdue datasets and open quality tasks, for the

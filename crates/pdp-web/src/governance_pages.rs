@@ -11,7 +11,6 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
 use maud::{Markup, html};
 use pdp_domain::roles::Permission;
 use pdp_domain::subject::SubjectKind;
@@ -35,22 +34,38 @@ fn kind_or(s: &str) -> Result<SubjectKind, AppError> {
 /// `/sources`: the authority's page.
 pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let sources = state.storage.list_sources().await?;
-        // Conflicts name people with both values: the city's authority sees them (audited).
-        let (run, conflicts) = if src::city_authority(&state, &p).await.is_ok() {
-            let q = src::ConflictParams { element: None, offset: None, limit: Some(200) };
-            let out = src::do_read_conflicts(&state, &p, &q).await?;
-            (out.run, out.conflicts)
-        } else {
-            (state.storage.latest_crosscheck().await?, vec![])
-        };
-        let dups = src::do_duplicates(&state).await?;
-        let returns = src::do_list_returns(&state, &p).await?;
-        let datasets = src::subject_datasets(state.storage.as_ref()).await?;
-        let regions: Vec<_> = state.storage.list_regions().await?.into_iter().filter(|r| r.level == pdp_domain::org::RegionLevel::District).collect();
-        let all_published = state.storage.list_entries(&pdp_storage::catalog::EntryQuery { view: pdp_storage::catalog::EntryView::Published, ..Default::default() }).await?;
-        page(lang, Some(&p), "/sources", lang.t("一数一源", "One number, one source"), html! {
+    let sources = state.storage.list_sources().await?;
+    // Conflicts name people with both values: the city's authority sees them (audited).
+    let (run, conflicts) = if src::city_authority(&state, &p).await.is_ok() {
+        let q = src::ConflictParams { element: None, offset: None, limit: Some(200) };
+        let out = src::do_read_conflicts(&state, &p, &q).await?;
+        (out.run, out.conflicts)
+    } else {
+        (state.storage.latest_crosscheck().await?, vec![])
+    };
+    let dups = src::do_duplicates(&state).await?;
+    let returns = src::do_list_returns(&state, &p).await?;
+    let datasets = src::subject_datasets(state.storage.as_ref()).await?;
+    let regions: Vec<_> = state
+        .storage
+        .list_regions()
+        .await?
+        .into_iter()
+        .filter(|r| r.level == pdp_domain::org::RegionLevel::District)
+        .collect();
+    let all_published = state
+        .storage
+        .list_entries(&pdp_storage::catalog::EntryQuery {
+            view: pdp_storage::catalog::EntryView::Published,
+            ..Default::default()
+        })
+        .await?;
+    page(
+        lang,
+        Some(&p),
+        "/sources",
+        lang.t("一数一源", "One number, one source"),
+        html! {
             (notice(f.ok.as_deref(), lang))
             h2 { (lang.t("权威来源", "Authoritative sources")) }
             table #sources {
@@ -124,73 +139,58 @@ pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query
                     button type="submit" { (lang.t("设立回流", "Set up the return")) }
                 }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 pub async fn source_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let input = src::SourceInput {
-            subject: field(&body, "subject"),
-            element: field(&body, "element").trim().to_string(),
-            entry_id: crate::layout::opt_i64(&body, "entry_id")?.unwrap_or_default(),
-            note: field(&body, "note"),
-        };
-        let s = src::do_set_source(&state, &p, &input).await?;
-        see_other(&format!(
-            "/sources?ok={}",
-            lang.t(
-                &format!("{} 的权威来源为 {}", s.element, s.dataset),
-                &format!("source of {} is {}", s.element, s.dataset)
-            )
-        ))
-    }
-    .await;
-    r.into()
+    let input = src::SourceInput {
+        subject: field(&body, "subject"),
+        element: field(&body, "element").trim().to_string(),
+        entry_id: crate::layout::opt_i64(&body, "entry_id")?.unwrap_or_default(),
+        note: field(&body, "note"),
+    };
+    let s = src::do_set_source(&state, &p, &input).await?;
+    see_other(&format!(
+        "/sources?ok={}",
+        lang.t(
+            &format!("{} 的权威来源为 {}", s.element, s.dataset),
+            &format!("source of {} is {}", s.element, s.dataset)
+        )
+    ))
 }
 
 pub async fn crosscheck_submit(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let lake = pdp_app::datasets::lake(&state)?;
-        src::city_authority(&state, &p).await?;
-        let run =
-            src::do_crosscheck(state.storage.as_ref(), lake, &p.user.username, p.event("crosscheck.run", "")).await?;
-        see_other(&format!(
-            "/sources?ok={}",
-            lang.t(
-                &format!("校核完成，发现 {} 处冲突", run.conflicts),
-                &format!("cross-check found {} conflicts", run.conflicts)
-            )
-        ))
-    }
-    .await;
-    r.into()
+    let lake = pdp_app::datasets::lake(&state)?;
+    src::city_authority(&state, &p).await?;
+    let run = src::do_crosscheck(state.storage.as_ref(), lake, &p.user.username, p.event("crosscheck.run", "")).await?;
+    see_other(&format!(
+        "/sources?ok={}",
+        lang.t(
+            &format!("校核完成，发现 {} 处冲突", run.conflicts),
+            &format!("cross-check found {} conflicts", run.conflicts)
+        )
+    ))
 }
 
 pub async fn return_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let input = src::ReturnInput {
-            entry_id: crate::layout::opt_i64(&body, "entry_id")?.unwrap_or_default(),
-            region_id: crate::layout::opt_i64(&body, "region_id")?.unwrap_or_default(),
-            method: field(&body, "method"),
-            field: field(&body, "field").trim().to_string(),
-        };
-        let out = src::do_create_return(&state, &p, &input).await?;
-        see_other(&format!(
-            "/sources?ok={}",
-            lang.t(
-                &format!("已向{}回流 {} 行", out.region_name, out.r.refreshed_rows.unwrap_or(0)),
-                &format!("{} rows returned to {}", out.r.refreshed_rows.unwrap_or(0), out.region_name)
-            )
-        ))
-    }
-    .await;
-    r.into()
+    let input = src::ReturnInput {
+        entry_id: crate::layout::opt_i64(&body, "entry_id")?.unwrap_or_default(),
+        region_id: crate::layout::opt_i64(&body, "region_id")?.unwrap_or_default(),
+        method: field(&body, "method"),
+        field: field(&body, "field").trim().to_string(),
+    };
+    let out = src::do_create_return(&state, &p, &input).await?;
+    see_other(&format!(
+        "/sources?ok={}",
+        lang.t(
+            &format!("已向{}回流 {} 行", out.region_name, out.r.refreshed_rows.unwrap_or(0)),
+            &format!("{} rows returned to {}", out.r.refreshed_rows.unwrap_or(0), out.region_name)
+        )
+    ))
 }
 
 /// `/returns/{id}`: a district organisation's view of its returned rows.
@@ -202,18 +202,20 @@ pub async fn return_page(
     Query(q): Query<src::ReturnRowsParams>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let rows = src::do_return_rows(&state, &p, id, &q).await?;
-        page(lang, Some(&p), "/datasets", &format!("{} #{id}", lang.t("回流数据", "Returned data")), html! {
+    let rows = src::do_return_rows(&state, &p, id, &q).await?;
+    page(
+        lang,
+        Some(&p),
+        "/datasets",
+        &format!("{} #{id}", lang.t("回流数据", "Returned data")),
+        html! {
             p { (lang.t("版本 ", "Version ")) (rows.version) " · " (lang.t("共 ", "")) (rows.total) (lang.t(" 行（访问已记录）", " rows (this read is logged)")) }
             div.scroll { table #return-rows {
                 thead { tr { @for c in &rows.columns { th.mono { (c) } } } }
                 tbody { @for row in &rows.rows { tr { @for c in row { td { (c.clone().unwrap_or_default()) } } } } }
             } }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 #[derive(Debug, serde::Deserialize, Default)]
@@ -232,12 +234,22 @@ pub async fn base(
     Query(q): Query<BaseQuery>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let kind = kind_or(&kind)?;
-        let offset = q.offset.unwrap_or(0);
-        let view = src::do_base_view(&state, &p, kind, &src::BaseParams { prefix: q.prefix.clone(), offset: Some(offset), limit: Some(50) }).await?;
-        let title = format!("{}{}", lang.t(kind.label_zh(), kind.label_en()), lang.t("基础库", " base data"));
-        page(lang, Some(&p), "/base/person", &title, html! {
+    let kind = kind_or(&kind)?;
+    let offset = q.offset.unwrap_or(0);
+    let view = src::do_base_view(
+        &state,
+        &p,
+        kind,
+        &src::BaseParams { prefix: q.prefix.clone(), offset: Some(offset), limit: Some(50) },
+    )
+    .await?;
+    let title = format!("{}{}", lang.t(kind.label_zh(), kind.label_en()), lang.t("基础库", " base data"));
+    page(
+        lang,
+        Some(&p),
+        "/base/person",
+        &title,
+        html! {
             p {
                 a href="/base/person" { (lang.t("人口", "Population")) } " · " a href="/base/legal_entity" { (lang.t("法人", "Legal entities")) }
             }
@@ -269,10 +281,8 @@ pub async fn base(
                 @if offset > 0 { a href=(format!("/base/{}?offset={}&prefix={}", kind.as_str(), offset.saturating_sub(50), q.prefix.clone().unwrap_or_default())) { (lang.t("上一页", "Previous")) } " " }
                 @if offset + 50 < view.total { a href=(format!("/base/{}?offset={}&prefix={}", kind.as_str(), offset + 50, q.prefix.clone().unwrap_or_default())) { (lang.t("下一页", "Next")) } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 /// A key that opens its subject page: a small form posting the key, so that it never appears
@@ -296,10 +306,14 @@ pub async fn subject(
 ) -> Page {
     let lang = Lang::from_headers(&headers);
     let key = field(&body, "key");
-    let r: Result<Response, AppError> = async {
-        let kind = kind_or(&kind)?;
-        let s = src::do_subject(&state, &p, kind, &key).await?;
-        page(lang, Some(&p), "/base/person", &format!("{} {}", lang.t(kind.label_zh(), kind.label_en()), s.key), html! {
+    let kind = kind_or(&kind)?;
+    let s = src::do_subject(&state, &p, kind, &key).await?;
+    page(
+        lang,
+        Some(&p),
+        "/base/person",
+        &format!("{} {}", lang.t(kind.label_zh(), kind.label_en()), s.key),
+        html! {
             p { a href=(format!("/base/{}", kind.as_str())) { "← " (lang.t("基础库", "Base data")) } }
             p.muted { (lang.t("本次查看已记入审计日志。", "This view is recorded in the audit log.")) }
             h2 { (lang.t("各来源的数据项", "Elements by source")) }
@@ -328,10 +342,8 @@ pub async fn subject(
                     tbody { @for row in &r.rows { tr { @for c in row { td { (c.clone().unwrap_or_default()) } } } } }
                 } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 fn objection_table(lang: Lang, list: &[obj::ObjectionOut]) -> Markup {
@@ -357,11 +369,21 @@ fn objection_table(lang: Lang, list: &[obj::ObjectionOut]) -> Markup {
 /// `/objections`: the objections the user may see, and the form to raise one.
 pub async fn objections(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let list = obj::do_list(&state, &p, &obj::ListParams::default()).await?;
-        let entries = state.storage.list_entries(&pdp_storage::catalog::EntryQuery { view: pdp_storage::catalog::EntryView::Published, ..Default::default() }).await?;
-        let keyed: Vec<_> = entries.iter().filter(|e| e.body.fields.iter().filter(|f| f.rules.key).count() == 1).collect();
-        page(lang, Some(&p), "/objections", lang.t("数据异议", "Objections"), html! {
+    let list = obj::do_list(&state, &p, &obj::ListParams::default()).await?;
+    let entries = state
+        .storage
+        .list_entries(&pdp_storage::catalog::EntryQuery {
+            view: pdp_storage::catalog::EntryView::Published,
+            ..Default::default()
+        })
+        .await?;
+    let keyed: Vec<_> = entries.iter().filter(|e| e.body.fields.iter().filter(|f| f.rules.key).count() == 1).collect();
+    page(
+        lang,
+        Some(&p),
+        "/objections",
+        lang.t("数据异议", "Objections"),
+        html! {
             (notice(f.ok.as_deref(), lang))
             p.muted { (lang.t("对数据有异议的，可提出异议并附证明材料；提供单位须在 10 个工作日内核实并答复，逾期提交数据主管部门督办。核查期间不影响业务办理。",
                 "Object to wrong, missing or infringing data with evidence; the provider must verify and answer within 10 working days, or the authority takes it up. Business goes on during the review.")) }
@@ -380,34 +402,25 @@ pub async fn objections(State(state): S, headers: HeaderMap, Extension(p): P, Qu
                     button type="submit" { (lang.t("提交异议", "Submit")) }
                 } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 pub async fn objection_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let input = obj::ObjectionInput {
-            entry_id: crate::layout::opt_i64(&body, "entry_id")?.unwrap_or_default(),
-            key: field(&body, "key"),
-            field: field(&body, "field").trim().to_string(),
-            claimed_value: field(&body, "claimed_value"),
-            reason: field(&body, "reason"),
-        };
-        let o = obj::do_raise(&state, &p, &input).await?;
-        see_other(&format!(
-            "/objections/{}?ok={}",
-            o.o.id,
-            lang.t(
-                &format!("异议已提交，答复期限 {}", o.o.due_date),
-                &format!("objection raised, due {}", o.o.due_date)
-            )
-        ))
-    }
-    .await;
-    r.into()
+    let input = obj::ObjectionInput {
+        entry_id: crate::layout::opt_i64(&body, "entry_id")?.unwrap_or_default(),
+        key: field(&body, "key"),
+        field: field(&body, "field").trim().to_string(),
+        claimed_value: field(&body, "claimed_value"),
+        reason: field(&body, "reason"),
+    };
+    let o = obj::do_raise(&state, &p, &input).await?;
+    see_other(&format!(
+        "/objections/{}?ok={}",
+        o.o.id,
+        lang.t(&format!("异议已提交，答复期限 {}", o.o.due_date), &format!("objection raised, due {}", o.o.due_date))
+    ))
 }
 
 /// `/objections/{id}`: one objection, its outcome, and the provider's answer form.
@@ -419,9 +432,13 @@ pub async fn objection(
     Query(f): Query<Flash>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let o = obj::do_get(&state, &p, id).await?;
-        page(lang, Some(&p), "/objections", &format!("{} #{id}", lang.t("数据异议", "Objection")), html! {
+    let o = obj::do_get(&state, &p, id).await?;
+    page(
+        lang,
+        Some(&p),
+        "/objections",
+        &format!("{} #{id}", lang.t("数据异议", "Objection")),
+        html! {
             (notice(f.ok.as_deref(), lang))
             p { a href="/objections" { "← " (lang.t("数据异议", "Objections")) } }
             dl #objection {
@@ -459,10 +476,8 @@ pub async fn objection(
                     button type="submit" { (lang.t("提交答复", "Submit answer")) }
                 } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 pub async fn answer_submit(
@@ -473,18 +488,14 @@ pub async fn answer_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let value = field(&body, "corrected_value");
-        let input = obj::AnswerInput {
-            decision: field(&body, "decision"),
-            response: field(&body, "response"),
-            corrected_value: (!value.trim().is_empty()).then(|| value.trim().to_string()),
-        };
-        obj::do_answer(&state, &p, id, &input).await?;
-        see_other(&format!("/objections/{id}?ok={}", lang.t("异议已答复", "objection answered")))
-    }
-    .await;
-    r.into()
+    let value = field(&body, "corrected_value");
+    let input = obj::AnswerInput {
+        decision: field(&body, "decision"),
+        response: field(&body, "response"),
+        corrected_value: (!value.trim().is_empty()).then(|| value.trim().to_string()),
+    };
+    obj::do_answer(&state, &p, id, &input).await?;
+    see_other(&format!("/objections/{id}?ok={}", lang.t("异议已答复", "objection answered")))
 }
 
 // ---------------------------------------------------------------- working-day calendar
@@ -509,17 +520,21 @@ fn date_list(s: &str) -> Vec<String> {
 /// authority the form that adds next year's table.
 pub async fn calendar(State(state): S, headers: HeaderMap, Extension(p): P, Query(q): Query<CalendarQuery>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let cal = pdp_app::calendar::do_calendar(&state);
-        let computed = match (&q.from, q.days) {
-            (Some(from), Some(days)) if !from.trim().is_empty() => {
-                let params = pdp_app::calendar::DeadlineParams { from: from.clone(), days };
-                Some(pdp_app::calendar::do_deadline(&state, &params).map_err(|e| lang.t(&e.zh, &e.en).to_string()))
-            }
-            _ => None,
-        };
-        let next = pdp_app::clock::today_date().year() + 1;
-        page(lang, Some(&p), "/calendar", lang.t("工作日历", "Working-day calendar"), html! {
+    let cal = pdp_app::calendar::do_calendar(&state);
+    let computed = match (&q.from, q.days) {
+        (Some(from), Some(days)) if !from.trim().is_empty() => {
+            let params = pdp_app::calendar::DeadlineParams { from: from.clone(), days };
+            Some(pdp_app::calendar::do_deadline(&state, &params).map_err(|e| lang.t(&e.zh, &e.en).to_string()))
+        }
+        _ => None,
+    };
+    let next = pdp_app::clock::today_date().year() + 1;
+    page(
+        lang,
+        Some(&p),
+        "/calendar",
+        lang.t("工作日历", "Working-day calendar"),
+        html! {
             (notice(q.ok.as_deref(), lang))
             @if let Some(y) = cal.missing_next_year {
                 div.notice.warn #calendar-missing role="alert" {
@@ -564,33 +579,23 @@ pub async fn calendar(State(state): S, headers: HeaderMap, Extension(p): P, Quer
                     }
                 }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 pub async fn calendar_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let year = crate::layout::opt_i64(&body, "year")?.unwrap_or_default();
-        let year = i32::try_from(year)
-            .map_err(|_| AppError::bad_request("invalid_input", "年度无效", "the year is not valid"))?;
-        let input = pdp_app::calendar::HolidayTableInput {
-            source: field(&body, "source"),
-            holidays: date_list(&field(&body, "holidays")),
-            workdays: date_list(&field(&body, "workdays")),
-        };
-        let y = pdp_app::calendar::do_set_year(&state, &p, year, &input).await?;
-        let zh = format!("{}年节假日安排（放假 {} 天，调休上班 {} 天）", y.year, y.holiday_days, y.workdays.len());
-        let en = format!(
-            "holiday table of {} ({} days off, {} make-up working days)",
-            y.year,
-            y.holiday_days,
-            y.workdays.len()
-        );
-        see_other(&format!("/calendar?ok={}", crate::auth::urlencode(lang.t(&zh, &en))))
-    }
-    .await;
-    r.into()
+    let year = crate::layout::opt_i64(&body, "year")?.unwrap_or_default();
+    let year =
+        i32::try_from(year).map_err(|_| AppError::bad_request("invalid_input", "年度无效", "the year is not valid"))?;
+    let input = pdp_app::calendar::HolidayTableInput {
+        source: field(&body, "source"),
+        holidays: date_list(&field(&body, "holidays")),
+        workdays: date_list(&field(&body, "workdays")),
+    };
+    let y = pdp_app::calendar::do_set_year(&state, &p, year, &input).await?;
+    let zh = format!("{}年节假日安排（放假 {} 天，调休上班 {} 天）", y.year, y.holiday_days, y.workdays.len());
+    let en =
+        format!("holiday table of {} ({} days off, {} make-up working days)", y.year, y.holiday_days, y.workdays.len());
+    see_other(&format!("/calendar?ok={}", crate::auth::urlencode(lang.t(&zh, &en))))
 }

@@ -14,21 +14,23 @@ use crate::auth::{Principal, form_values};
 use crate::error::AppError;
 use crate::i18n::Lang;
 
-/// A page result: the page, or an error shown as a page.
-pub struct Page(pub Result<Response, AppError>);
+/// What a page handler answers: the page, or an error shown as a page.
+pub type Page = Result<Response, PageError>;
 
-impl IntoResponse for Page {
+/// An error on its way to a browser, rendered as a bilingual page with its status
+/// ([`error_page`]); what [`AppError`] is for a page handler.
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        match self.0 {
-            Ok(r) => r,
-            Err(e) => error_page(e),
-        }
+        error_page(self.0)
     }
 }
 
-impl From<Result<Response, AppError>> for Page {
-    fn from(r: Result<Response, AppError>) -> Self {
-        Self(r)
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        Self(e.into())
     }
 }
 
@@ -122,13 +124,7 @@ pub(crate) fn layout(lang: Lang, p: Option<&Principal>, current: &str, title: &s
     }
 }
 
-pub(crate) fn page(
-    lang: Lang,
-    p: Option<&Principal>,
-    current: &str,
-    title: &str,
-    body: Markup,
-) -> Result<Response, AppError> {
+pub(crate) fn page(lang: Lang, p: Option<&Principal>, current: &str, title: &str, body: Markup) -> Page {
     Ok(layout(lang, p, current, title, body).into_response())
 }
 
@@ -136,7 +132,7 @@ pub(crate) fn csrf(p: &Principal) -> Markup {
     html! { input type="hidden" name="csrf" value=(p.csrf()); }
 }
 
-pub(crate) fn see_other(to: &str) -> Result<Response, AppError> {
+pub(crate) fn see_other(to: &str) -> Page {
     Ok(Redirect::to(to).into_response())
 }
 

@@ -69,7 +69,7 @@ pub async fn login_submit(
     let password = field(&body, "password");
     let next = field(&body, "next");
     let next = safe_next(&next).to_string();
-    let fail = |e: AppError| -> Result<Response, AppError> {
+    let fail = |e: AppError| -> Page {
         let status = crate::error::status_of(e.kind);
         Ok((status, login_form(lang, &next, Some(&e))).into_response())
     };
@@ -80,12 +80,11 @@ pub async fn login_submit(
             "invalid_username",
             format!("用户名最长 {} 个字符", pdp_app::admin::MAX_USERNAME_CHARS),
             format!("a username has at most {} characters", pdp_app::admin::MAX_USERNAME_CHARS),
-        ))
-        .into();
+        ));
     }
     // argon2's cost grows with the input: a password no account can have is not hashed.
     if password.len() > 1024 {
-        return fail(AppError::bad_request("password_too_long", "密码过长", "the password is too long")).into();
+        return fail(AppError::bad_request("password_too_long", "密码过长", "the password is too long"));
     }
     let addr = peer.map(|Extension(c)| c.0.ip());
     let s = &state.settings;
@@ -100,19 +99,18 @@ pub async fn login_submit(
             .with_outcome(Outcome::Denied)
             .with_detail(format!(r#"{{"reason":"{reason}"}}"#));
         if let Err(e) = state.audit.append(ev).await {
-            return Page(Err(e.into()));
+            return Err(e.into());
         }
         return fail(AppError::new(
             crate::error::ErrorKind::TooMany,
             "login_throttled",
             format!("登录尝试次数过多，请 {} 分钟后再试", s.login_window.as_secs() / 60),
             format!("too many login attempts; try again in {} minutes", s.login_window.as_secs() / 60),
-        ))
-        .into();
+        ));
     }
     let user = match state.storage.get_user_by_name(&username).await {
         Ok(u) => u,
-        Err(e) => return Page(Err(e.into())),
+        Err(e) => return Err(e.into()),
     };
     // The hash is checked even for unknown names so that timing does not reveal which exist.
     let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| {
@@ -121,7 +119,7 @@ pub async fn login_submit(
     // argon2 is deliberately slow: it runs on the CPU pool, not on an async worker.
     let verified = match crate::limits::on_cpu(&state, move || auth::verify_password(&password, &hash)).await {
         Ok(v) => v,
-        Err(e) => return Page(Err(e)),
+        Err(e) => return Err(e.into()),
     };
     let ok = verified && user.as_ref().is_some_and(|u| !u.disabled);
     let Some(user) = user.filter(|_| ok) else {
@@ -129,15 +127,14 @@ pub async fn login_submit(
         let ev =
             NewEvent { actor: username.clone(), ..NewEvent::system("auth.login", "") }.with_outcome(Outcome::Failure);
         if let Err(e) = state.audit.append(ev).await {
-            return Page(Err(e.into()));
+            return Err(e.into());
         }
         return fail(AppError::new(
             crate::error::ErrorKind::Unauthenticated,
             "login_failed",
             "用户名或密码错误",
             "wrong username or password",
-        ))
-        .into();
+        ));
     };
     state.throttle.succeeded(&username, addr);
     let token = auth::random_token();
@@ -158,7 +155,7 @@ pub async fn login_submit(
         ..NewEvent::system("auth.login", &format!("user:{}", user.id))
     };
     if let Err(e) = state.storage.create_session(session, ev).await {
-        return Page(Err(e.into()));
+        return Err(e.into());
     }
     state.metrics.logins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let secure = if s.secure_cookies { "; Secure" } else { "" };
@@ -172,7 +169,7 @@ pub async fn login_submit(
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
-    Page(Ok(res))
+    Ok(res)
 }
 
 pub async fn logout(State(state): S, Extension(p): Extension<Principal>) -> Page {
@@ -180,14 +177,14 @@ pub async fn logout(State(state): S, Extension(p): Extension<Principal>) -> Page
         && let Err(e) =
             state.storage.delete_session(token_hash, p.event("auth.logout", &format!("user:{}", p.user.id))).await
     {
-        return Page(Err(e.into()));
+        return Err(e.into());
     }
     let mut res = Redirect::to("/login").into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static("pdp_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
-    Page(Ok(res))
+    Ok(res)
 }
 
 pub async fn set_lang(Path(code): Path<String>, headers: HeaderMap) -> Response {
@@ -209,16 +206,20 @@ pub async fn set_lang(Path(code): Path<String>, headers: HeaderMap) -> Response 
 
 pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extension<Principal>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let orgs = state.storage.list_orgs().await?;
-        let regions = state.storage.list_regions().await?;
-        let users = state.storage.count_users().await?;
-        let head = state.storage.audit_head().await?;
-        let my_org = p.user.org_id.and_then(|id| orgs.iter().find(|o| o.id == id));
-        let catalog = catalog_tiles(&state, &p, lang).await?;
-        let aggregation = crate::dataset_pages::dashboard_tiles(&state, &p, lang).await?;
-        let sharing = crate::sharing_pages::dashboard_tiles(&state, &p, lang).await?;
-        page(lang, Some(&p), "/", lang.t("工作台", "Dashboard"), html! {
+    let orgs = state.storage.list_orgs().await?;
+    let regions = state.storage.list_regions().await?;
+    let users = state.storage.count_users().await?;
+    let head = state.storage.audit_head().await?;
+    let my_org = p.user.org_id.and_then(|id| orgs.iter().find(|o| o.id == id));
+    let catalog = catalog_tiles(&state, &p, lang).await?;
+    let aggregation = crate::dataset_pages::dashboard_tiles(&state, &p, lang).await?;
+    let sharing = crate::sharing_pages::dashboard_tiles(&state, &p, lang).await?;
+    page(
+        lang,
+        Some(&p),
+        "/",
+        lang.t("工作台", "Dashboard"),
+        html! {
             section.card {
                 p { (lang.t("您好，", "Hello, ")) strong { (p.user.display_name) } }
                 p { (lang.t("角色：", "Roles: ")) @for r in &p.user.roles { span.badge { (lang.t(r.label_zh(), r.label_en())) } } }
@@ -241,10 +242,8 @@ pub async fn dashboard(State(state): S, headers: HeaderMap, Extension(p): Extens
                     div.tile { div.n { (head.seq) } div { (lang.t("审计事件", "Audit events")) } }
                 }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 /// The catalog's part of the dashboard: an organisation's drafts, rejections and update
@@ -307,11 +306,15 @@ pub async fn regions(
     Query(f): Query<Flash>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let regions = state.storage.list_regions().await?;
-        let orgs = state.storage.list_orgs().await?;
-        let cities: Vec<_> = regions.iter().filter(|r| r.level == RegionLevel::City).collect();
-        page(lang, Some(&p), "/regions", lang.t("区域", "Regions"), html! {
+    let regions = state.storage.list_regions().await?;
+    let orgs = state.storage.list_orgs().await?;
+    let cities: Vec<_> = regions.iter().filter(|r| r.level == RegionLevel::City).collect();
+    page(
+        lang,
+        Some(&p),
+        "/regions",
+        lang.t("区域", "Regions"),
+        html! {
             (notice(f.ok.as_deref(), lang))
             section.card {
                 ul {
@@ -341,25 +344,19 @@ pub async fn regions(
                     button type="submit" { (lang.t("保存", "Save")) }
                 } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 pub async fn region_create(State(state): S, Extension(p): Extension<Principal>, body: String) -> Page {
-    let r: Result<Response, AppError> = async {
-        let input = RegionInput {
-            code: field(&body, "code"),
-            name: field(&body, "name"),
-            level: field(&body, "level"),
-            parent_id: opt_i64(&body, "parent_id")?,
-        };
-        let reg = api::do_create_region(&state, &p, input).await?;
-        see_other(&format!("/regions?ok={}", auth::urlencode(&reg.name)))
-    }
-    .await;
-    r.into()
+    let input = RegionInput {
+        code: field(&body, "code"),
+        name: field(&body, "name"),
+        level: field(&body, "level"),
+        parent_id: opt_i64(&body, "parent_id")?,
+    };
+    let reg = api::do_create_region(&state, &p, input).await?;
+    see_other(&format!("/regions?ok={}", auth::urlencode(&reg.name)))
 }
 
 // ---------------------------------------------------------------- organisations
@@ -371,11 +368,15 @@ pub async fn orgs(
     Query(f): Query<Flash>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let orgs = state.storage.list_orgs().await?;
-        let regions = state.storage.list_regions().await?;
-        let region_name = |id: i64| regions.iter().find(|r| r.id == id).map(|r| r.name.clone()).unwrap_or_default();
-        page(lang, Some(&p), "/orgs", lang.t("单位", "Organisations"), html! {
+    let orgs = state.storage.list_orgs().await?;
+    let regions = state.storage.list_regions().await?;
+    let region_name = |id: i64| regions.iter().find(|r| r.id == id).map(|r| r.name.clone()).unwrap_or_default();
+    page(
+        lang,
+        Some(&p),
+        "/orgs",
+        lang.t("单位", "Organisations"),
+        html! {
             (notice(f.ok.as_deref(), lang))
             table {
                 thead { tr { th { (lang.t("名称", "Name")) } th { (lang.t("统一社会信用代码", "Credit code")) } th { (lang.t("类型", "Kind")) } th { (lang.t("区域", "Region")) } th { (lang.t("上级单位", "Parent")) } } }
@@ -399,28 +400,22 @@ pub async fn orgs(
                     button type="submit" { (lang.t("保存", "Save")) }
                 } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 pub async fn org_create(State(state): S, Extension(p): Extension<Principal>, body: String) -> Page {
-    let r: Result<Response, AppError> = async {
-        let region_id = opt_i64(&body, "region_id")?
-            .ok_or_else(|| AppError::bad_request("invalid_region", "请选择区域", "choose a region"))?;
-        let input = OrgInput {
-            name: field(&body, "name"),
-            credit_code: field(&body, "credit_code"),
-            kind: field(&body, "kind"),
-            region_id,
-            parent_id: opt_i64(&body, "parent_id")?,
-        };
-        let created = api::do_create_org(&state, &p, input).await?;
-        see_other(&format!("/orgs/{}", created.organisation.id))
-    }
-    .await;
-    r.into()
+    let region_id = opt_i64(&body, "region_id")?
+        .ok_or_else(|| AppError::bad_request("invalid_region", "请选择区域", "choose a region"))?;
+    let input = OrgInput {
+        name: field(&body, "name"),
+        credit_code: field(&body, "credit_code"),
+        kind: field(&body, "kind"),
+        region_id,
+        parent_id: opt_i64(&body, "parent_id")?,
+    };
+    let created = api::do_create_org(&state, &p, input).await?;
+    see_other(&format!("/orgs/{}", created.organisation.id))
 }
 
 pub async fn org_detail(
@@ -430,12 +425,16 @@ pub async fn org_detail(
     Path(id): Path<i64>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let o = state.storage.get_org(id).await?.ok_or_else(|| AppError::not_found(&format!("org:{id}")))?;
-        let officers = state.storage.list_officers(Some(id)).await?;
-        let regions = state.storage.list_regions().await?;
-        let region = regions.iter().find(|r| r.id == o.region_id).map(|r| r.name.clone()).unwrap_or_default();
-        page(lang, Some(&p), "/orgs", &o.name, html! {
+    let o = state.storage.get_org(id).await?.ok_or_else(|| AppError::not_found(&format!("org:{id}")))?;
+    let officers = state.storage.list_officers(Some(id)).await?;
+    let regions = state.storage.list_regions().await?;
+    let region = regions.iter().find(|r| r.id == o.region_id).map(|r| r.name.clone()).unwrap_or_default();
+    page(
+        lang,
+        Some(&p),
+        "/orgs",
+        &o.name,
+        html! {
             section.card { dl {
                 dt { (lang.t("统一社会信用代码", "Credit code")) } dd.mono { (o.credit_code) }
                 dt { (lang.t("类型", "Kind")) } dd { (lang.t(o.kind.label_zh(), o.kind.label_en())) }
@@ -457,10 +456,8 @@ pub async fn org_detail(
                     button type="submit" { (lang.t("保存", "Save")) }
                 } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 pub async fn officer_create(
@@ -469,19 +466,15 @@ pub async fn officer_create(
     Path(id): Path<i64>,
     body: String,
 ) -> Page {
-    let r: Result<Response, AppError> = async {
-        let input = OfficerInput {
-            name: field(&body, "name"),
-            title: field(&body, "title"),
-            phone: field(&body, "phone"),
-            email: field(&body, "email"),
-            user_id: opt_i64(&body, "user_id")?,
-        };
-        api::do_create_officer(&state, &p, id, input).await?;
-        see_other(&format!("/orgs/{id}"))
-    }
-    .await;
-    r.into()
+    let input = OfficerInput {
+        name: field(&body, "name"),
+        title: field(&body, "title"),
+        phone: field(&body, "phone"),
+        email: field(&body, "email"),
+        user_id: opt_i64(&body, "user_id")?,
+    };
+    api::do_create_officer(&state, &p, id, input).await?;
+    see_other(&format!("/orgs/{id}"))
 }
 
 // ---------------------------------------------------------------- users
@@ -493,13 +486,19 @@ pub async fn users(
     Query(f): Query<Flash>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        state.audit.append(p.event("user.list", "users")).await?;
-        let users = state.storage.list_users().await?;
-        let orgs = state.storage.list_orgs().await?;
-        let org_name = |id: Option<i64>| id.and_then(|id| orgs.iter().find(|o| o.id == id)).map(|o| o.name.clone()).unwrap_or_default();
-        let assign = p.allows(Permission::AssignRoles);
-        page(lang, Some(&p), "/users", lang.t("用户与角色", "Users and roles"), html! {
+    state.audit.append(p.event("user.list", "users")).await?;
+    let users = state.storage.list_users().await?;
+    let orgs = state.storage.list_orgs().await?;
+    let org_name = |id: Option<i64>| {
+        id.and_then(|id| orgs.iter().find(|o| o.id == id)).map(|o| o.name.clone()).unwrap_or_default()
+    };
+    let assign = p.allows(Permission::AssignRoles);
+    page(
+        lang,
+        Some(&p),
+        "/users",
+        lang.t("用户与角色", "Users and roles"),
+        html! {
             (notice(f.ok.as_deref(), lang))
             p.muted { (lang.t("安全管理、数据操作和审计须由不同人员负责：安全管理员不能兼任审计员，审计员不能兼任任何操作数据的角色。",
                 "Security management, data operation and audit review are done by different people: a security administrator is never an auditor, and an auditor holds no role that operates data.")) }
@@ -551,26 +550,20 @@ pub async fn users(
                     button type="submit" { (lang.t("创建", "Create")) }
                 } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 pub async fn user_create(State(state): S, Extension(p): Extension<Principal>, body: String) -> Page {
-    let r: Result<Response, AppError> = async {
-        let input = UserInput {
-            username: field(&body, "username").trim().to_string(),
-            display_name: field(&body, "display_name"),
-            password: field(&body, "password"),
-            org_id: opt_i64(&body, "org_id")?,
-            roles: form_values(&body, "roles"),
-        };
-        let u = api::create_account(state.storage.as_ref(), Some(&p), input).await?;
-        see_other(&format!("/users?ok={}", auth::urlencode(&u.username)))
-    }
-    .await;
-    r.into()
+    let input = UserInput {
+        username: field(&body, "username").trim().to_string(),
+        display_name: field(&body, "display_name"),
+        password: field(&body, "password"),
+        org_id: opt_i64(&body, "org_id")?,
+        roles: form_values(&body, "roles"),
+    };
+    let u = api::create_account(state.storage.as_ref(), Some(&p), input).await?;
+    see_other(&format!("/users?ok={}", auth::urlencode(&u.username)))
 }
 
 pub async fn user_roles(
@@ -579,12 +572,8 @@ pub async fn user_roles(
     Path(id): Path<i64>,
     body: String,
 ) -> Page {
-    let r: Result<Response, AppError> = async {
-        let u = api::do_set_roles(&state, &p, id, RolesInput { roles: form_values(&body, "roles") }).await?;
-        see_other(&format!("/users?ok={}", auth::urlencode(&u.username)))
-    }
-    .await;
-    r.into()
+    let u = api::do_set_roles(&state, &p, id, RolesInput { roles: form_values(&body, "roles") }).await?;
+    see_other(&format!("/users?ok={}", auth::urlencode(&u.username)))
 }
 
 // ---------------------------------------------------------------- API keys
@@ -595,7 +584,7 @@ async fn keys_page(
     p: &Principal,
     created: Option<(String, String)>,
     ok: Option<&str>,
-) -> Result<Response, AppError> {
+) -> Page {
     let keys = api::visible_keys(state, p).await?;
     let now = now_micros();
     page(
@@ -646,7 +635,7 @@ pub async fn api_keys(
     Extension(p): Extension<Principal>,
     Query(f): Query<Flash>,
 ) -> Page {
-    keys_page(&state, Lang::from_headers(&headers), &p, None, f.ok.as_deref()).await.into()
+    keys_page(&state, Lang::from_headers(&headers), &p, None, f.ok.as_deref()).await
 }
 
 pub async fn api_key_create(
@@ -656,24 +645,16 @@ pub async fn api_key_create(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let input = ApiKeyInput { name: field(&body, "name"), expires_in_days: opt_i64(&body, "expires_in_days")? };
-        let created = api::do_create_api_key(&state, &p, input).await?;
-        let mut res = keys_page(&state, lang, &p, Some((created.key.name, created.token)), None).await?;
-        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(res)
-    }
-    .await;
-    r.into()
+    let input = ApiKeyInput { name: field(&body, "name"), expires_in_days: opt_i64(&body, "expires_in_days")? };
+    let created = api::do_create_api_key(&state, &p, input).await?;
+    let mut res = keys_page(&state, lang, &p, Some((created.key.name, created.token)), None).await?;
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
 }
 
 pub async fn api_key_revoke(State(state): S, Extension(p): Extension<Principal>, Path(id): Path<i64>) -> Page {
-    let r: Result<Response, AppError> = async {
-        api::do_revoke_api_key(&state, &p, id).await?;
-        see_other(&format!("/api-keys?ok={id}"))
-    }
-    .await;
-    r.into()
+    api::do_revoke_api_key(&state, &p, id).await?;
+    see_other(&format!("/api-keys?ok={id}"))
 }
 
 // ---------------------------------------------------------------- audit
@@ -695,11 +676,15 @@ pub async fn audit(
     q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let Query(q) = q.map_err(crate::error::rejection)?;
-        let events = api::audited_search(&state, &p, &q, "audit.search").await?;
-        let v = |s: &Option<String>| s.clone().unwrap_or_default();
-        page(lang, Some(&p), "/audit", lang.t("审计日志", "Audit log"), html! {
+    let Query(q) = q.map_err(crate::error::rejection)?;
+    let events = api::audited_search(&state, &p, &q, "audit.search").await?;
+    let v = |s: &Option<String>| s.clone().unwrap_or_default();
+    page(
+        lang,
+        Some(&p),
+        "/audit",
+        lang.t("审计日志", "Audit log"),
+        html! {
             section.card {
                 form.grid method="get" action="/audit" hx-get="/audit" hx-target="#events" hx-select="#events" hx-swap="outerHTML" hx-push-url="true" {
                     label { (lang.t("操作人", "Actor")) input name="actor" value=(v(&q.actor)); }
@@ -732,22 +717,22 @@ pub async fn audit(
                     p { a href=(format!("/audit?{}&before_seq={}", audit_query_string(&q), last.seq)) { (lang.t("更早的事件 →", "Older events →")) } }
                 } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 pub async fn audit_verify(State(state): S, headers: HeaderMap, Extension(p): Extension<Principal>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let v = api::do_verify(&state, &p).await?;
-        page(lang, Some(&p), "/audit", lang.t("审计链校验", "Chain verification"), html! {
+    let v = api::do_verify(&state, &p).await?;
+    page(
+        lang,
+        Some(&p),
+        "/audit",
+        lang.t("审计链校验", "Chain verification"),
+        html! {
             @if v.intact { div.notice.ok role="status" { (v.message) } } @else { div.notice.bad role="alert" { (v.message) } }
             p { a href="/audit" { (lang.t("返回审计日志", "Back to the audit log")) } }
             (PreEscaped(""))
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }

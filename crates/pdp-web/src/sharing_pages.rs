@@ -13,7 +13,6 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
 use maud::{Markup, html};
 use pdp_domain::catalog::{MaskRule, ShareMode, ShareType};
 use pdp_domain::roles::Permission;
@@ -129,28 +128,45 @@ pub(crate) async fn dashboard_tiles(state: &AppState, p: &Principal, lang: Lang)
 /// `/share`: everything the reader has to do with sharing, by role.
 pub async fn hub(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let has_org = p.org_id.is_some();
-        let list = |view: Option<&str>, open: bool| sh::RequestListParams {
-            view: view.map(Into::into),
-            open: Some(open),
-            ..Default::default()
-        };
-        let mine = if has_org && p.allows(Permission::RequestShare) { Some(sh::do_list_requests(&state, &p, &list(Some("mine"), false)).await?) } else { None };
-        let incoming = if has_org && p.allows(Permission::ApproveShare) { Some(sh::do_list_requests(&state, &p, &list(Some("incoming"), true)).await?) } else { None };
-        let all = if p.allows(Permission::GovernData) { Some(sh::do_list_requests(&state, &p, &list(None, false)).await?) } else { None };
-        let grants = sh::do_list_grants(&state, &p, &sh::GrantListParams::default()).await?;
-        let scenarios = state.storage.list_scenarios().await?;
-        let entries = state.storage.list_entries(&EntryQuery { view: EntryView::Published, ..Default::default() }).await?;
-        let entry_name = |id: i64| entries.iter().find(|e| e.entry_id == id).map(|e| e.body.name.clone()).unwrap_or_default();
-        let emergencies = ops::do_list_emergencies(&state).await?;
-        let demands = ops::do_list_demands(&state, &p).await?;
-        let upward = ops::do_list_upward(&state, &p).await?;
-        let dues = ops::do_reports_due(&state, &p).await?;
-        let overdue_reports: Vec<_> = dues.iter().filter(|d| d.overdue).collect();
-        let orgs = state.storage.list_orgs().await?;
-        let my_entries: Vec<_> = entries.iter().filter(|e| Some(e.org_id) == p.org_id).collect();
-        page(lang, Some(&p), "/share", lang.t("数据共享", "Sharing"), html! {
+    let has_org = p.org_id.is_some();
+    let list = |view: Option<&str>, open: bool| sh::RequestListParams {
+        view: view.map(Into::into),
+        open: Some(open),
+        ..Default::default()
+    };
+    let mine = if has_org && p.allows(Permission::RequestShare) {
+        Some(sh::do_list_requests(&state, &p, &list(Some("mine"), false)).await?)
+    } else {
+        None
+    };
+    let incoming = if has_org && p.allows(Permission::ApproveShare) {
+        Some(sh::do_list_requests(&state, &p, &list(Some("incoming"), true)).await?)
+    } else {
+        None
+    };
+    let all = if p.allows(Permission::GovernData) {
+        Some(sh::do_list_requests(&state, &p, &list(None, false)).await?)
+    } else {
+        None
+    };
+    let grants = sh::do_list_grants(&state, &p, &sh::GrantListParams::default()).await?;
+    let scenarios = state.storage.list_scenarios().await?;
+    let entries = state.storage.list_entries(&EntryQuery { view: EntryView::Published, ..Default::default() }).await?;
+    let entry_name =
+        |id: i64| entries.iter().find(|e| e.entry_id == id).map(|e| e.body.name.clone()).unwrap_or_default();
+    let emergencies = ops::do_list_emergencies(&state).await?;
+    let demands = ops::do_list_demands(&state, &p).await?;
+    let upward = ops::do_list_upward(&state, &p).await?;
+    let dues = ops::do_reports_due(&state, &p).await?;
+    let overdue_reports: Vec<_> = dues.iter().filter(|d| d.overdue).collect();
+    let orgs = state.storage.list_orgs().await?;
+    let my_entries: Vec<_> = entries.iter().filter(|e| Some(e.org_id) == p.org_id).collect();
+    page(
+        lang,
+        Some(&p),
+        "/share",
+        lang.t("数据共享", "Sharing"),
+        html! {
             (notice(f.ok.as_deref(), lang))
             p.muted { (lang.t(
                 "无条件共享的数据即时授权；有条件共享的数据由提供单位在 10 个工作日内答复，逾期提交主管部门；不予共享的数据须经协商，协商不成由主管部门裁决。每次使用均记录在审计日志中。",
@@ -315,32 +331,26 @@ pub async fn hub(State(state): S, headers: HeaderMap, Extension(p): P, Query(f):
                     button type="submit" { (lang.t("新增场景", "Add scenario")) }
                 } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 pub async fn scenario_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let input = sh::ScenarioInput {
-            name: field(&body, "name"),
-            entry_id: opt_i64(&body, "entry_id")?.unwrap_or_default(),
-            mode: field(&body, "mode"),
-            fields: field(&body, "fields").split([',', '，', ' ']).filter(|s| !s.is_empty()).map(Into::into).collect(),
-            purpose: field(&body, "purpose"),
-            legal_basis: field(&body, "legal_basis"),
-            grant_days: opt_i64(&body, "grant_days")?,
-        };
-        let s = sh::do_create_scenario(&state, &p, &input).await?;
-        see_other(&format!(
-            "/share?ok={}",
-            lang.t(&format!("已新增场景“{}”", s.name), &format!("scenario {:?} added", s.name))
-        ))
-    }
-    .await;
-    r.into()
+    let input = sh::ScenarioInput {
+        name: field(&body, "name"),
+        entry_id: opt_i64(&body, "entry_id")?.unwrap_or_default(),
+        mode: field(&body, "mode"),
+        fields: field(&body, "fields").split([',', '，', ' ']).filter(|s| !s.is_empty()).map(Into::into).collect(),
+        purpose: field(&body, "purpose"),
+        legal_basis: field(&body, "legal_basis"),
+        grant_days: opt_i64(&body, "grant_days")?,
+    };
+    let s = sh::do_create_scenario(&state, &p, &input).await?;
+    see_other(&format!(
+        "/share?ok={}",
+        lang.t(&format!("已新增场景“{}”", s.name), &format!("scenario {:?} added", s.name))
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -356,16 +366,20 @@ pub async fn new_request(
     Query(q): Query<NewRequestQuery>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let entries = state.storage.list_entries(&EntryQuery { view: EntryView::Published, ..Default::default() }).await?;
-        let others: Vec<_> = entries.iter().filter(|e| Some(e.org_id) != p.org_id).collect();
-        let chosen = q.entry_id.and_then(|id| others.iter().find(|e| e.entry_id == id));
-        let scenarios: Vec<_> = match chosen {
-            Some(e) => state.storage.list_scenarios().await?.into_iter().filter(|s| s.entry_id == e.entry_id).collect(),
-            None => Vec::new(),
-        };
-        let until = pdp_app::clock::today_date() + time::Duration::days(180);
-        page(lang, Some(&p), "/share", lang.t("申请共享数据", "Request data"), html! {
+    let entries = state.storage.list_entries(&EntryQuery { view: EntryView::Published, ..Default::default() }).await?;
+    let others: Vec<_> = entries.iter().filter(|e| Some(e.org_id) != p.org_id).collect();
+    let chosen = q.entry_id.and_then(|id| others.iter().find(|e| e.entry_id == id));
+    let scenarios: Vec<_> = match chosen {
+        Some(e) => state.storage.list_scenarios().await?.into_iter().filter(|s| s.entry_id == e.entry_id).collect(),
+        None => Vec::new(),
+    };
+    let until = pdp_app::clock::today_date() + time::Duration::days(180);
+    page(
+        lang,
+        Some(&p),
+        "/share",
+        lang.t("申请共享数据", "Request data"),
+        html! {
             form #pick-entry method="get" action="/share/new" {
                 label { (lang.t("目录中的数据", "Catalog entry")) select name="entry_id" {
                     @for e in &others {
@@ -412,35 +426,29 @@ pub async fn new_request(
                     }
                 }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 pub async fn request_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let input = sh::RequestInput {
-            entry_id: opt_i64(&body, "entry_id")?.unwrap_or_default(),
-            fields: form_values(&body, "fields"),
-            mode: field(&body, "mode"),
-            scenario_id: opt_i64(&body, "scenario_id")?,
-            scenario: field(&body, "scenario"),
-            legal_basis: field(&body, "legal_basis"),
-            purpose: field(&body, "purpose"),
-            until: field(&body, "until"),
-            pledge: !field(&body, "pledge").is_empty(),
-        };
-        let out = sh::do_submit(&state, &p, &input).await?;
-        see_other(&format!(
-            "/share/requests/{}?ok={}",
-            out.r.id,
-            lang.t(&format!("申请已提交：{}", out.status_zh), &format!("request submitted: {}", out.status_en))
-        ))
-    }
-    .await;
-    r.into()
+    let input = sh::RequestInput {
+        entry_id: opt_i64(&body, "entry_id")?.unwrap_or_default(),
+        fields: form_values(&body, "fields"),
+        mode: field(&body, "mode"),
+        scenario_id: opt_i64(&body, "scenario_id")?,
+        scenario: field(&body, "scenario"),
+        legal_basis: field(&body, "legal_basis"),
+        purpose: field(&body, "purpose"),
+        until: field(&body, "until"),
+        pledge: !field(&body, "pledge").is_empty(),
+    };
+    let out = sh::do_submit(&state, &p, &input).await?;
+    see_other(&format!(
+        "/share/requests/{}?ok={}",
+        out.r.id,
+        lang.t(&format!("申请已提交：{}", out.status_zh), &format!("request submitted: {}", out.status_en))
+    ))
 }
 
 fn grant_terms(lang: Lang, g: &pdp_storage::Grant) -> Markup {
@@ -471,13 +479,22 @@ pub async fn request_page(
     Query(f): Query<Flash>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let o = sh::do_get_request(&state, &p, id).await?;
-        let e = pdp_app::datasets::published_entry(&state, o.r.entry_id).await.ok();
-        let label = |name: &str| e.as_ref().and_then(|e| e.body.fields.iter().find(|f| f.name == name)).map(|f| f.label.clone()).unwrap_or_default();
-        let party = p.org_id == Some(o.r.requester_org_id) || p.org_id == Some(o.r.provider_org_id);
-        let can_escalate = party && o.r.status == RequestStatus::Negotiating;
-        page(lang, Some(&p), "/share", &format!("{} #{id}", lang.t("共享申请", "Share request")), html! {
+    let o = sh::do_get_request(&state, &p, id).await?;
+    let e = pdp_app::datasets::published_entry(&state, o.r.entry_id).await.ok();
+    let label = |name: &str| {
+        e.as_ref()
+            .and_then(|e| e.body.fields.iter().find(|f| f.name == name))
+            .map(|f| f.label.clone())
+            .unwrap_or_default()
+    };
+    let party = p.org_id == Some(o.r.requester_org_id) || p.org_id == Some(o.r.provider_org_id);
+    let can_escalate = party && o.r.status == RequestStatus::Negotiating;
+    page(
+        lang,
+        Some(&p),
+        "/share",
+        &format!("{} #{id}", lang.t("共享申请", "Share request")),
+        html! {
             (notice(f.ok.as_deref(), lang))
             p { a href="/share" { "← " (lang.t("数据共享", "Sharing")) } }
             dl #request {
@@ -569,10 +586,8 @@ pub async fn request_page(
                     button type="submit" { (lang.t("作出裁决", "Decide")) }
                 } }
             }
-        })
-    }
-    .await;
-    r.into()
+        },
+    )
 }
 
 fn approve_input(body: &str) -> Result<sh::ApproveInput, AppError> {
@@ -596,7 +611,7 @@ fn approve_input(body: &str) -> Result<sh::ApproveInput, AppError> {
     })
 }
 
-fn back(id: i64, lang: Lang, zh: &str, en: &str) -> Result<Response, AppError> {
+fn back(id: i64, lang: Lang, zh: &str, en: &str) -> Page {
     see_other(&format!("/share/requests/{id}?ok={}", lang.t(zh, en)))
 }
 
@@ -608,12 +623,8 @@ pub async fn approve_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        sh::do_approve(&state, &p, id, &approve_input(&body)?).await?;
-        back(id, lang, "已同意共享并生成授权", "approved; the grant is in force")
-    }
-    .await;
-    r.into()
+    sh::do_approve(&state, &p, id, &approve_input(&body)?).await?;
+    back(id, lang, "已同意共享并生成授权", "approved; the grant is in force")
 }
 
 pub async fn refuse_submit(
@@ -624,22 +635,14 @@ pub async fn refuse_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        sh::do_refuse(&state, &p, id, &field(&body, "reason")).await?;
-        back(id, lang, "已不予共享", "refused")
-    }
-    .await;
-    r.into()
+    sh::do_refuse(&state, &p, id, &field(&body, "reason")).await?;
+    back(id, lang, "已不予共享", "refused")
 }
 
 pub async fn withdraw_submit(State(state): S, headers: HeaderMap, Extension(p): P, Path(id): Path<i64>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        sh::do_withdraw(&state, &p, id).await?;
-        back(id, lang, "申请已撤回", "request withdrawn")
-    }
-    .await;
-    r.into()
+    sh::do_withdraw(&state, &p, id).await?;
+    back(id, lang, "申请已撤回", "request withdrawn")
 }
 
 pub async fn note_submit(
@@ -650,12 +653,8 @@ pub async fn note_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        sh::do_add_note(&state, &p, id, &field(&body, "body")).await?;
-        back(id, lang, "协商意见已记录", "message recorded")
-    }
-    .await;
-    r.into()
+    sh::do_add_note(&state, &p, id, &field(&body, "body")).await?;
+    back(id, lang, "协商意见已记录", "message recorded")
 }
 
 pub async fn escalate_submit(
@@ -666,12 +665,8 @@ pub async fn escalate_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        sh::do_escalate(&state, &p, id, &field(&body, "reason")).await?;
-        back(id, lang, "已提请主管部门裁决", "escalated to the authority")
-    }
-    .await;
-    r.into()
+    sh::do_escalate(&state, &p, id, &field(&body, "reason")).await?;
+    back(id, lang, "已提请主管部门裁决", "escalated to the authority")
 }
 
 pub async fn decide_submit(
@@ -682,14 +677,9 @@ pub async fn decide_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let input =
-            sh::DecideInput { grant: field(&body, "grant") == "yes", reason: field(&body, "reason"), terms: None };
-        sh::do_decide(&state, &p, id, &input).await?;
-        back(id, lang, "裁决已记录", "decision recorded")
-    }
-    .await;
-    r.into()
+    let input = sh::DecideInput { grant: field(&body, "grant") == "yes", reason: field(&body, "reason"), terms: None };
+    sh::do_decide(&state, &p, id, &input).await?;
+    back(id, lang, "裁决已记录", "decision recorded")
 }
 
 #[derive(Debug, Deserialize)]
@@ -707,7 +697,7 @@ pub async fn grant_page(
     Query(q): Query<GrantQuery>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    grant_view(&state, &p, lang, id, q.ok.as_deref(), None, None).await.into()
+    grant_view(&state, &p, lang, id, q.ok.as_deref(), None, None).await
 }
 
 /// `POST /share/grants/{id}/records`: a view lookup from the grant's page, a data access
@@ -721,13 +711,9 @@ pub async fn view_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let key = field(&body, "key");
-        let out = sh::do_view(&state, &p, id, &sh::ViewInput { key, offset: None, limit: None }).await?.out;
-        grant_view(&state, &p, lang, id, None, Some(out), None).await
-    }
-    .await;
-    r.into()
+    let key = field(&body, "key");
+    let out = sh::do_view(&state, &p, id, &sh::ViewInput { key, offset: None, limit: None }).await?.out;
+    grant_view(&state, &p, lang, id, None, Some(out), None).await
 }
 
 async fn grant_view(
@@ -738,7 +724,7 @@ async fn grant_view(
     ok: Option<&str>,
     records: Option<sh::ViewOut>,
     verdict: Option<sh::VerifyOut>,
-) -> Result<Response, AppError> {
+) -> Page {
     // The page shows the grant's usage, and a verify or a view lookup may have just recorded
     // an access in this same request, after the gate's sync (or, for the verify form, a data
     // access, with none), so the access journal is moved into the database here.
@@ -880,12 +866,8 @@ pub async fn grant_status_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let g = sh::do_change_grant(&state, &p, id, &field(&body, "action"), &field(&body, "reason")).await?;
-        see_other(&format!("/share/grants/{id}?ok={}", lang.t(&g.status_zh, &g.status_en)))
-    }
-    .await;
-    r.into()
+    let g = sh::do_change_grant(&state, &p, id, &field(&body, "action"), &field(&body, "reason")).await?;
+    see_other(&format!("/share/grants/{id}?ok={}", lang.t(&g.status_zh, &g.status_en)))
 }
 
 /// The verify form: answers on the grant's page, never with the data.
@@ -897,55 +879,47 @@ pub async fn verify_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let g = sh::do_get_grant(&state, &p, id).await?;
-        let values: BTreeMap<String, String> =
-            g.g.fields
-                .iter()
-                .map(|f| (f.clone(), field(&body, &format!("v_{f}"))))
-                .filter(|(_, v)| !v.trim().is_empty())
-                .collect();
-        let v = sh::do_verify(&state, &p, id, &sh::VerifyInput { key: field(&body, "key"), values }).await?.out;
-        grant_view(&state, &p, lang, id, None, None, Some(v)).await
-    }
-    .await;
-    r.into()
+    let g = sh::do_get_grant(&state, &p, id).await?;
+    let values: BTreeMap<String, String> =
+        g.g.fields
+            .iter()
+            .map(|f| (f.clone(), field(&body, &format!("v_{f}"))))
+            .filter(|(_, v)| !v.trim().is_empty())
+            .collect();
+    let v = sh::do_verify(&state, &p, id, &sh::VerifyInput { key: field(&body, "key"), values }).await?.out;
+    grant_view(&state, &p, lang, id, None, None, Some(v)).await
 }
 
 pub async fn emergency_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let ids = |name: &str| -> Result<Vec<i64>, AppError> {
-            form_values(&body, name)
-                .iter()
-                .map(|v| {
-                    v.trim().parse().map_err(|_| {
-                        AppError::bad_request(
-                            "invalid_input",
-                            format!("字段 {name} 须为数字"),
-                            format!("{name} must be numbers"),
-                        )
-                    })
+    let ids = |name: &str| -> Result<Vec<i64>, AppError> {
+        form_values(&body, name)
+            .iter()
+            .map(|v| {
+                v.trim().parse().map_err(|_| {
+                    AppError::bad_request(
+                        "invalid_input",
+                        format!("字段 {name} 须为数字"),
+                        format!("{name} must be numbers"),
+                    )
                 })
-                .collect()
-        };
-        let raise = field(&body, "raise_to");
-        let input = ops::EmergencyInput {
-            name: field(&body, "name"),
-            scope: field(&body, "scope"),
-            raise_to: (!raise.is_empty()).then_some(raise),
-            entry_ids: ids("entry_ids")?,
-            org_ids: ids("org_ids")?,
-            ends_at: field(&body, "ends_at"),
-        };
-        let m = ops::do_declare(&state, &p, &input).await?;
-        see_other(&format!(
-            "/share?ok={}",
-            lang.t(&format!("应急共享“{}”已启动", m.e.name), &format!("emergency {:?} declared", m.e.name))
-        ))
-    }
-    .await;
-    r.into()
+            })
+            .collect()
+    };
+    let raise = field(&body, "raise_to");
+    let input = ops::EmergencyInput {
+        name: field(&body, "name"),
+        scope: field(&body, "scope"),
+        raise_to: (!raise.is_empty()).then_some(raise),
+        entry_ids: ids("entry_ids")?,
+        org_ids: ids("org_ids")?,
+        ends_at: field(&body, "ends_at"),
+    };
+    let m = ops::do_declare(&state, &p, &input).await?;
+    see_other(&format!(
+        "/share?ok={}",
+        lang.t(&format!("应急共享“{}”已启动", m.e.name), &format!("emergency {:?} declared", m.e.name))
+    ))
 }
 
 pub async fn emergency_end_submit(
@@ -956,27 +930,19 @@ pub async fn emergency_end_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        ops::do_end(&state, &p, id, &field(&body, "reason")).await?;
-        see_other(&format!("/share?ok={}", lang.t("应急共享已结束", "emergency ended")))
-    }
-    .await;
-    r.into()
+    ops::do_end(&state, &p, id, &field(&body, "reason")).await?;
+    see_other(&format!("/share?ok={}", lang.t("应急共享已结束", "emergency ended")))
 }
 
 pub async fn demand_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let input = ops::DemandInput {
-            title: field(&body, "title"),
-            description: field(&body, "description"),
-            purpose: field(&body, "purpose"),
-        };
-        ops::do_create_demand(&state, &p, &input).await?;
-        see_other(&format!("/share?ok={}", lang.t("需求已提交", "demand submitted")))
-    }
-    .await;
-    r.into()
+    let input = ops::DemandInput {
+        title: field(&body, "title"),
+        description: field(&body, "description"),
+        purpose: field(&body, "purpose"),
+    };
+    ops::do_create_demand(&state, &p, &input).await?;
+    see_other(&format!("/share?ok={}", lang.t("需求已提交", "demand submitted")))
 }
 
 pub async fn demand_assign_submit(
@@ -987,14 +953,9 @@ pub async fn demand_assign_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let input =
-            ops::AssignInput { provider_org_id: opt_i64(&body, "provider_org_id")?, note: field(&body, "note") };
-        let d = ops::do_assign(&state, &p, id, &input).await?;
-        see_other(&format!("/share?ok={}", lang.t(&d.status_zh, &d.status_en)))
-    }
-    .await;
-    r.into()
+    let input = ops::AssignInput { provider_org_id: opt_i64(&body, "provider_org_id")?, note: field(&body, "note") };
+    let d = ops::do_assign(&state, &p, id, &input).await?;
+    see_other(&format!("/share?ok={}", lang.t(&d.status_zh, &d.status_en)))
 }
 
 pub async fn demand_answer_submit(
@@ -1005,13 +966,9 @@ pub async fn demand_answer_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let input = ops::DemandAnswer { entry_id: opt_i64(&body, "entry_id")?, response: field(&body, "response") };
-        let d = ops::do_answer(&state, &p, id, &input).await?;
-        see_other(&format!("/share?ok={}", lang.t(&d.status_zh, &d.status_en)))
-    }
-    .await;
-    r.into()
+    let input = ops::DemandAnswer { entry_id: opt_i64(&body, "entry_id")?, response: field(&body, "response") };
+    let d = ops::do_answer(&state, &p, id, &input).await?;
+    see_other(&format!("/share?ok={}", lang.t(&d.status_zh, &d.status_en)))
 }
 
 pub async fn report_submit(
@@ -1022,46 +979,34 @@ pub async fn report_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let period = field(&body, "period_end");
-        let input =
-            ops::ReportInput { period_end: (!period.trim().is_empty()).then_some(period), body: field(&body, "body") };
-        ops::do_file_report(&state, &p, id, &input).await?;
-        see_other(&format!("/share/grants/{id}?ok={}", lang.t("使用情况报告已提交", "usage report filed")))
-    }
-    .await;
-    r.into()
+    let period = field(&body, "period_end");
+    let input =
+        ops::ReportInput { period_end: (!period.trim().is_empty()).then_some(period), body: field(&body, "body") };
+    ops::do_file_report(&state, &p, id, &input).await?;
+    see_other(&format!("/share/grants/{id}?ok={}", lang.t("使用情况报告已提交", "usage report filed")))
 }
 
 pub async fn upward_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let input = ops::UpwardInput {
-            level: field(&body, "level"),
-            holder: field(&body, "holder"),
-            data_wanted: field(&body, "data_wanted"),
-            purpose: field(&body, "purpose"),
-            legal_basis: field(&body, "legal_basis"),
-        };
-        ops::do_create_upward(&state, &p, &input).await?;
-        see_other(&format!("/share?ok={}", lang.t("已提交，待汇总报送", "submitted; waiting to be forwarded")))
-    }
-    .await;
-    r.into()
+    let input = ops::UpwardInput {
+        level: field(&body, "level"),
+        holder: field(&body, "holder"),
+        data_wanted: field(&body, "data_wanted"),
+        purpose: field(&body, "purpose"),
+        legal_basis: field(&body, "legal_basis"),
+    };
+    ops::do_create_upward(&state, &p, &input).await?;
+    see_other(&format!("/share?ok={}", lang.t("已提交，待汇总报送", "submitted; waiting to be forwarded")))
 }
 
 pub async fn forward_submit(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let f = ops::do_forward(&state, &p).await?;
-        let n = f.requests.len();
-        see_other(&format!(
-            "/share?ok={}",
-            lang.t(&format!("已报送 {n} 件（批次 {}）", f.batch), &format!("{n} forwarded (batch {})", f.batch))
-        ))
-    }
-    .await;
-    r.into()
+    let f = ops::do_forward(&state, &p).await?;
+    let n = f.requests.len();
+    see_other(&format!(
+        "/share?ok={}",
+        lang.t(&format!("已报送 {n} 件（批次 {}）", f.batch), &format!("{n} forwarded (batch {})", f.batch))
+    ))
 }
 
 pub async fn outcome_submit(
@@ -1072,11 +1017,7 @@ pub async fn outcome_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let r: Result<Response, AppError> = async {
-        let input = ops::OutcomeInput { granted: field(&body, "granted") == "yes", response: field(&body, "response") };
-        let u = ops::do_outcome(&state, &p, id, &input).await?;
-        see_other(&format!("/share?ok={}", lang.t(&u.status_zh, &u.status_en)))
-    }
-    .await;
-    r.into()
+    let input = ops::OutcomeInput { granted: field(&body, "granted") == "yes", response: field(&body, "response") };
+    let u = ops::do_outcome(&state, &p, id, &input).await?;
+    see_other(&format!("/share?ok={}", lang.t(&u.status_zh, &u.status_en)))
 }

@@ -48,8 +48,8 @@ pub async fn request_submit(
     body: String,
 ) -> crate::layout::Page {
     let reason = crate::layout::field(&body, "reason");
-    let r = do_request(&state, &p, id, &reason).await;
-    r.and_then(|_| crate::layout::see_other(&format!("/catalog/entries/{id}?ok=withdrawal"))).into()
+    do_request(&state, &p, id, &reason).await?;
+    crate::layout::see_other(&format!("/catalog/entries/{id}?ok=withdrawal"))
 }
 
 /// `POST /catalog/withdrawals/{id}/approve|reject` from the entry's page.
@@ -60,12 +60,11 @@ pub async fn decide_submit(
     body: String,
 ) -> crate::layout::Page {
     let reason = crate::layout::field(&body, "reason");
-    let r = match action.as_str() {
-        "approve" | "reject" => do_decide(&state, &p, id, action == "approve", &reason).await,
-        _ => Err(AppError::not_found(&format!("withdrawal action {action}"))),
+    let w = match action.as_str() {
+        "approve" | "reject" => do_decide(&state, &p, id, action == "approve", &reason).await?,
+        _ => return Err(AppError::not_found(&format!("withdrawal action {action}")).into()),
     };
-    r.and_then(|w| crate::layout::see_other(&format!("/catalog/entries/{}?ok={}", w.w.entry_id, w.w.status.as_str())))
-        .into()
+    crate::layout::see_other(&format!("/catalog/entries/{}?ok={}", w.w.entry_id, w.w.status.as_str()))
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog/withdrawals", tag = "catalog",

@@ -213,12 +213,8 @@ async fn the_audit_chain_holds_under_concurrent_writers_on_this_backend() {
     assert_eq!(events(st.as_ref()).await, before + 80, "{b}: every event, once");
 
     // An access batch: its events take the grant as their object, and the segment is recorded.
-    let access = |grant_id: i64| pdp_storage::AccessRecord {
-        grant_id,
-        accesses: 1,
-        rows: 3,
-        audit: event("share.access.view"),
-    };
+    let access =
+        |grant_id: i64| pdp_storage::AccessRecord { grant_id, accesses: 1, rows: 3, audit: event("share.access.view") };
     st.record_accesses(vec![access(41), access(42), access(41)], Some("segment-0007")).await.unwrap();
     assert_eq!(events(st.as_ref()).await, before + 83, "{b}");
     assert_eq!(st.last_journal_segment().await.unwrap().as_deref(), Some("segment-0007"), "{b}");
