@@ -256,42 +256,12 @@ fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {
 /// All values of `name` in an `application/x-www-form-urlencoded` body, in order (check boxes
 /// send one pair per ticked box).
 pub fn form_values(body: &str, name: &str) -> Vec<String> {
-    body.split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .filter(|(k, _)| urldecode(k) == name)
-        .map(|(_, v)| urldecode(v))
-        .collect()
+    form_urlencoded::parse(body.as_bytes()).filter(|(k, _)| k == name).map(|(_, v)| v.into_owned()).collect()
 }
 
-fn urldecode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                Some(b) => {
-                    out.push(b);
-                    i += 2;
-                }
-                None => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Percent-encodes everything but unreserved characters.
+/// A value for a URL's query string, percent-encoded as forms encode it.
 pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 fn respond(path: &str, e: AppError) -> Response {
@@ -313,7 +283,7 @@ mod tests {
     fn form_fields_decode() {
         assert_eq!(form_urlencoded_field(b"a=1&csrf=ab%2Fc+d", "csrf").as_deref(), Some("ab/c d"));
         assert_eq!(form_urlencoded_field(b"a=1", "csrf"), None);
-        assert_eq!(urldecode("%E4%B8%AD"), "中");
-        assert_eq!(urldecode("100%"), "100%");
+        assert_eq!(form_values("x=%E4%B8%AD&x=100%25&y=1&x=100%", "x"), ["中", "100%", "100%"]);
+        assert_eq!(form_values(&format!("x={}", urlencode("a b/中&=+")), "x"), ["a b/中&=+"]);
     }
 }
