@@ -134,7 +134,7 @@ where
         .await
         .map_err(backend)?
         .get(0);
-        insert_version::<D>(tx, id, 1, body, author_id, now).await?;
+        Self::insert_version(tx, id, 1, body, author_id, now).await?;
         Ok((id, code))
     }
 
@@ -180,7 +180,7 @@ where
             )));
         } else {
             let next = latest + 1;
-            insert_version::<D>(tx, entry_id, next, body, author_id, now).await?;
+            Self::insert_version(tx, entry_id, next, body, author_id, now).await?;
             sqlx::query("UPDATE catalog_entries SET latest_version = $1 WHERE id = $2")
                 .bind(next)
                 .bind(entry_id)
@@ -190,6 +190,34 @@ where
             next
         };
         Ok((version, code))
+    }
+
+    async fn insert_version(
+        tx: &mut sqlx::Transaction<'static, D::Db>,
+        entry_id: i64,
+        version: i64,
+        body: &EntryBody,
+        author_id: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO catalog_versions (entry_id, version, status, name, class, grade, share_type, open_type, body, author_id, created_at, updated_at, review_reason)
+             VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $10, '')",
+        )
+        .bind(entry_id)
+        .bind(version)
+        .bind(&body.name)
+        .bind(body.class.as_str())
+        .bind(body.grade().as_str())
+        .bind(body.share.share_type.as_str())
+        .bind(body.open.open_type.as_str())
+        .bind(body_json(body)?)
+        .bind(author_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+        Ok(())
     }
 }
 
@@ -793,46 +821,3 @@ const CHANGE_SELECT_ONE: &str =
 const CHANGE_SELECT_MANY: &str =
     "SELECT c.*, (SELECT COUNT(*) FROM catalog_deadlines d WHERE d.event_id = c.id) AS affected
      FROM catalog_change_events c WHERE $1 IS NULL OR c.org_id = $1 ORDER BY c.id DESC";
-
-async fn insert_version<D: Dialect>(
-    tx: &mut sqlx::Transaction<'static, D::Db>,
-    entry_id: i64,
-    version: i64,
-    body: &EntryBody,
-    author_id: Option<i64>,
-    now: i64,
-) -> Result<()>
-where
-    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
-    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> Option<i64>: Encode<'q, D::Db>,
-    for<'q> Option<f64>: Encode<'q, D::Db>,
-    for<'q> Option<String>: Encode<'q, D::Db>,
-    for<'q> Option<&'q str>: Encode<'q, D::Db>,
-{
-    sqlx::query(
-        "INSERT INTO catalog_versions (entry_id, version, status, name, class, grade, share_type, open_type, body, author_id, created_at, updated_at, review_reason)
-         VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $10, '')",
-    )
-    .bind(entry_id)
-    .bind(version)
-    .bind(&body.name)
-    .bind(body.class.as_str())
-    .bind(body.grade().as_str())
-    .bind(body.share.share_type.as_str())
-    .bind(body.open.open_type.as_str())
-    .bind(body_json(body)?)
-    .bind(author_id)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
-    Ok(())
-}

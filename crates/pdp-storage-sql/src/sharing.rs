@@ -86,6 +86,75 @@ where
         self.append_in(&mut tx, events).await?;
         tx.commit().await.map_err(backend)
     }
+
+    async fn insert_grant(
+        tx: &mut sqlx::Transaction<'static, D::Db>,
+        request_id: Option<i64>,
+        g: &NewGrant,
+    ) -> Result<Grant> {
+        let id: i64 = sqlx::query(
+            "INSERT INTO share_grants (request_id, entry_id, dataset, provider_org_id, user_org_id, scenario, purpose,
+                mode, fields, masking, row_filters, min_group, expires_on, status, pseudonym_key, created_by, created_at,
+                change_reason, emergency_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $15, $16, '', $17)
+             RETURNING id",
+        )
+        .bind(request_id)
+        .bind(g.entry_id)
+        .bind(&g.dataset)
+        .bind(g.provider_org_id)
+        .bind(g.user_org_id)
+        .bind(&g.scenario)
+        .bind(&g.purpose)
+        .bind(g.mode.as_str())
+        .bind(json(&g.fields))
+        .bind(json(&g.masking))
+        .bind(json(&g.row_filters))
+        .bind(g.min_group)
+        .bind(ymd(g.expires_on))
+        .bind(&g.pseudonym_key)
+        .bind(&g.created_by)
+        .bind(now_micros())
+        .bind(g.emergency_id)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(backend)?
+        .get(0);
+        let sql = format!("{GRANT_SELECT} WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_one(&mut **tx).await.map_err(backend)?;
+        grant_row(row)
+    }
+
+    async fn insert_note(
+        tx: &mut sqlx::Transaction<'static, D::Db>,
+        request_id: i64,
+        n: &NewRequestNote,
+    ) -> Result<RequestNote> {
+        let row = sqlx::query(
+            "INSERT INTO share_request_notes (request_id, author_id, author_name, org_id, kind, body, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+        )
+        .bind(request_id)
+        .bind(n.author_id)
+        .bind(&n.author_name)
+        .bind(n.org_id)
+        .bind(n.kind.as_str())
+        .bind(&n.body)
+        .bind(now_micros())
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(backend)?;
+        note_row(row)
+    }
+
+    async fn request_in(tx: &mut sqlx::Transaction<'static, D::Db>, id: i64) -> Result<ShareRequest> {
+        let row = sqlx::query("SELECT * FROM share_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(backend)?;
+        request_row(row)
+    }
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -255,120 +324,6 @@ fn grant_row(r: impl SqlRow) -> Result<Grant> {
     })
 }
 
-async fn insert_grant<D: Dialect>(
-    tx: &mut sqlx::Transaction<'static, D::Db>,
-    request_id: Option<i64>,
-    g: &NewGrant,
-) -> Result<Grant>
-where
-    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
-    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> Option<i64>: Encode<'q, D::Db>,
-    for<'q> Option<f64>: Encode<'q, D::Db>,
-    for<'q> Option<String>: Encode<'q, D::Db>,
-    for<'q> Option<&'q str>: Encode<'q, D::Db>,
-{
-    let id: i64 = sqlx::query(
-        "INSERT INTO share_grants (request_id, entry_id, dataset, provider_org_id, user_org_id, scenario, purpose,
-            mode, fields, masking, row_filters, min_group, expires_on, status, pseudonym_key, created_by, created_at,
-            change_reason, emergency_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $15, $16, '', $17)
-         RETURNING id",
-    )
-    .bind(request_id)
-    .bind(g.entry_id)
-    .bind(&g.dataset)
-    .bind(g.provider_org_id)
-    .bind(g.user_org_id)
-    .bind(&g.scenario)
-    .bind(&g.purpose)
-    .bind(g.mode.as_str())
-    .bind(json(&g.fields))
-    .bind(json(&g.masking))
-    .bind(json(&g.row_filters))
-    .bind(g.min_group)
-    .bind(ymd(g.expires_on))
-    .bind(&g.pseudonym_key)
-    .bind(&g.created_by)
-    .bind(now_micros())
-    .bind(g.emergency_id)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(backend)?
-    .get(0);
-    let sql = format!("{GRANT_SELECT} WHERE id = $1");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_one(&mut **tx).await.map_err(backend)?;
-    grant_row(row)
-}
-
-async fn insert_note<D: Dialect>(
-    tx: &mut sqlx::Transaction<'static, D::Db>,
-    request_id: i64,
-    n: &NewRequestNote,
-) -> Result<RequestNote>
-where
-    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
-    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> Option<i64>: Encode<'q, D::Db>,
-    for<'q> Option<f64>: Encode<'q, D::Db>,
-    for<'q> Option<String>: Encode<'q, D::Db>,
-    for<'q> Option<&'q str>: Encode<'q, D::Db>,
-{
-    let row = sqlx::query(
-        "INSERT INTO share_request_notes (request_id, author_id, author_name, org_id, kind, body, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
-    )
-    .bind(request_id)
-    .bind(n.author_id)
-    .bind(&n.author_name)
-    .bind(n.org_id)
-    .bind(n.kind.as_str())
-    .bind(&n.body)
-    .bind(now_micros())
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(backend)?;
-    note_row(row)
-}
-
-async fn request_in<D: Dialect>(tx: &mut sqlx::Transaction<'static, D::Db>, id: i64) -> Result<ShareRequest>
-where
-    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
-    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
-    for<'q> Option<i64>: Encode<'q, D::Db>,
-    for<'q> Option<f64>: Encode<'q, D::Db>,
-    for<'q> Option<String>: Encode<'q, D::Db>,
-    for<'q> Option<&'q str>: Encode<'q, D::Db>,
-{
-    let row = sqlx::query("SELECT * FROM share_requests WHERE id = $1")
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(backend)?;
-    request_row(row)
-}
-
 #[async_trait]
 impl<D: Dialect> ShareStore for SqlStore<D>
 where
@@ -468,7 +423,7 @@ where
         let mut events = vec![audit.with_object(format!("share_request:{id}"))];
         let granted = match grant {
             Some(g) => {
-                let g = insert_grant::<D>(&mut tx, Some(id), &g).await?;
+                let g = Self::insert_grant(&mut tx, Some(id), &g).await?;
                 sqlx::query("UPDATE share_requests SET grant_id = $1, decided_at = $2 WHERE id = $3")
                     .bind(g.id)
                     .bind(now_micros())
@@ -484,7 +439,7 @@ where
             }
             None => None,
         };
-        let stored = request_in::<D>(&mut tx, id).await?;
+        let stored = Self::request_in(&mut tx, id).await?;
         self.append_in(&mut tx, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok((stored, granted))
@@ -547,11 +502,11 @@ where
         }
         let mut events = vec![audit.with_object(format!("share_request:{id}"))];
         if let Some(n) = &d.note {
-            insert_note::<D>(&mut tx, id, n).await?;
+            Self::insert_note(&mut tx, id, n).await?;
         }
         let granted = match &d.grant {
             Some(g) => {
-                let g = insert_grant::<D>(&mut tx, Some(id), g).await?;
+                let g = Self::insert_grant(&mut tx, Some(id), g).await?;
                 sqlx::query("UPDATE share_requests SET grant_id = $1 WHERE id = $2")
                     .bind(g.id)
                     .bind(id)
@@ -566,7 +521,7 @@ where
             }
             None => None,
         };
-        let stored = request_in::<D>(&mut tx, id).await?;
+        let stored = Self::request_in(&mut tx, id).await?;
         self.append_in(&mut tx, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok((stored, granted))
@@ -574,7 +529,7 @@ where
 
     async fn add_request_note(&self, request_id: i64, n: NewRequestNote, audit: NewEvent) -> Result<RequestNote> {
         let mut tx = self.write_tx().await?;
-        let note = insert_note::<D>(&mut tx, request_id, &n).await?;
+        let note = Self::insert_note(&mut tx, request_id, &n).await?;
         self.append_in(&mut tx, vec![audit.with_object(format!("share_request:{request_id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(note)
@@ -617,7 +572,7 @@ where
                 kind: NoteKind::Escalation,
                 body: format!("due {} passed unanswered", r.due_date.map(ymd).unwrap_or_default()),
             };
-            insert_note::<D>(&mut tx, r.id, &note).await?;
+            Self::insert_note(&mut tx, r.id, &note).await?;
             r.status = RequestStatus::Escalated;
             r.escalated_at_micros = Some(at_micros);
             let mut ev = NewEvent::system("share.request.escalate", &format!("share_request:{}", r.id));
