@@ -43,8 +43,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
-use pdp_audit::SigningKey;
-use pdp_storage::Storage;
 
 pub use pdp_app::{App, Settings};
 
@@ -52,7 +50,7 @@ pub use pdp_app::{App, Settings};
 /// throttling, per-key request rates, metrics, the Delta Sharing URL key). Dereferences to
 /// [`App`], so a handler passes `&state` to a use case.
 pub struct AppState {
-    pub app: App,
+    pub app: Arc<App>,
     pub throttle: auth::Throttle,
     pub rate: auth::RateLimiter,
     pub metrics: metrics::Metrics,
@@ -65,9 +63,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(storage: Arc<dyn Storage>, settings: Settings, signing: Option<&SigningKey>) -> Self {
+    /// The HTTP side around a configured application.
+    pub fn new(app: Arc<App>) -> Self {
         Self {
-            app: App::new(storage, settings, signing),
+            app,
             throttle: auth::Throttle::default(),
             rate: auth::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
@@ -82,12 +81,6 @@ impl std::ops::Deref for AppState {
     type Target = App;
     fn deref(&self) -> &App {
         &self.app
-    }
-}
-
-impl std::ops::DerefMut for AppState {
-    fn deref_mut(&mut self) -> &mut App {
-        &mut self.app
     }
 }
 

@@ -566,22 +566,21 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             println!("数据目录已有数据，跳过演示数据 / the data dir is not empty; demo data not created again");
         }
     }
-    let mut state = pdp_web::AppState::new(storage.clone(), cfg.web_settings(), Some(&key));
+    let mut app = pdp_app::App::new(storage.clone(), cfg.web_settings(), Some(&key));
     // Data accesses are recorded through the access journal (pdp_journal); what an
     // earlier run left in it is indexed here, before anything is served.
     // Opened even when off, so what a run with it on left there is indexed.
     let journal_dir = cfg.data_dir.join("access-journal");
     let every = std::time::Duration::from_millis(cfg.audit.access_journal_interval_ms);
-    state
-        .open_journal(&journal_dir, every)
+    app.open_journal(&journal_dir, every)
         .await
         .map_err(|e| anyhow::anyhow!("opening the access journal in {}: {e}", journal_dir.display()))?;
     if !cfg.audit.access_journal {
-        state.journal = None;
+        app.journal = None;
     }
-    state.catalog.matrix = cfg.grading_matrix().map_err(anyhow::Error::msg)?;
-    state.catalog.index = open_search_index(&cfg, storage.as_ref()).await;
-    match pdp_app::calendar::load_added_tables(&state).await {
+    app.catalog.matrix = cfg.grading_matrix().map_err(anyhow::Error::msg)?;
+    app.catalog.index = open_search_index(&cfg, storage.as_ref()).await;
+    match pdp_app::calendar::load_added_tables(&app).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(tables = n, "holiday tables added on the platform are in force"),
         Err(e) => anyhow::bail!("reading the added holiday tables: {}", e.en),
@@ -607,8 +606,8 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             started.elapsed().as_secs_f64()
         );
     }
-    state.lake = Some(lake);
-    let state = Arc::new(state);
+    app.lake = Some(lake);
+    let state = Arc::new(pdp_web::AppState::new(Arc::new(app)));
     // Objections and share requests past their deadlines go to the authority; the sweep runs
     // hourly (and listings run it too, so nothing waits for the timer).
     let sweep_storage = storage.clone();
