@@ -10,7 +10,10 @@ use crate::credentials as auth;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::clock::now_micros;
 use crate::error::AppError;
+use pdp_audit::{NewEvent, Outcome};
+use pdp_storage::Session;
 
 /// A new password, proven by the current one.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -89,4 +92,96 @@ pub async fn do_end_sessions(state: &App, p: &Principal, id: i64) -> Result<Sess
     state.storage.get_user(id).await?.ok_or_else(|| AppError::not_found(&format!("user:{id}")))?;
     let ended = state.storage.end_sessions(id, p.event("user.sessions.end", "")).await?;
     Ok(SessionsEnded { ended })
+}
+
+/// A signed-in account: the session's token, to hand to the browser once (only its hash is
+/// stored), and whether the account must choose its password before anything else.
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub token: String,
+    pub must_change_password: bool,
+}
+
+/// Signs an account in with its password (R-SEC-04): attempts are throttled per account name
+/// and per client address, the password is checked on the CPU pool even for unknown names (so
+/// timing does not tell which exist), and every refusal and success is audited. A refusal is
+/// `Invalid` (an impossible name or password), `TooMany` (throttled) or `Unauthenticated`
+/// (wrong name or password, or a disabled account); anything else is the platform failing.
+pub async fn login(
+    app: &App,
+    username: &str,
+    password: &str,
+    addr: Option<std::net::IpAddr>,
+) -> Result<LoggedIn, AppError> {
+    let username = username.trim().to_lowercase();
+    // A name longer than any account's can name no account: it is refused before it reaches
+    // the throttle or the audit chain, which would otherwise keep it forever.
+    if username.chars().count() > crate::admin::MAX_USERNAME_CHARS {
+        return Err(AppError::bad_request(
+            "invalid_username",
+            format!("用户名最长 {} 个字符", crate::admin::MAX_USERNAME_CHARS),
+            format!("a username has at most {} characters", crate::admin::MAX_USERNAME_CHARS),
+        ));
+    }
+    // argon2's cost grows with the input: a password no account can have is not hashed.
+    if password.len() > 1024 {
+        return Err(AppError::bad_request("password_too_long", "密码过长", "the password is too long"));
+    }
+    let s = &app.settings;
+    let attempt =
+        app.throttle.begin(&username, addr, s.login_max_failures, s.login_max_failures_per_address, s.login_window);
+    if attempt != auth::Attempt::Go {
+        let reason = if attempt == auth::Attempt::NameLocked { "throttled" } else { "throttled_address" };
+        // One event per window and key would be enough; the throttle already bounds how many
+        // refused attempts reach here per name, and the address limit per client.
+        let ev = NewEvent { actor: username.clone(), ..NewEvent::system("auth.login", "") }
+            .with_outcome(Outcome::Denied)
+            .with_detail(format!(r#"{{"reason":"{reason}"}}"#));
+        app.audit.append(ev).await?;
+        return Err(AppError::too_many(
+            "login_throttled",
+            format!("登录尝试次数过多，请 {} 分钟后再试", s.login_window.as_secs() / 60),
+            format!("too many login attempts; try again in {} minutes", s.login_window.as_secs() / 60),
+        ));
+    }
+    let user = app.storage.get_user_by_name(&username).await?;
+    // The hash is checked even for unknown names so that timing does not reveal which exist.
+    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| {
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000".into()
+    });
+    // argon2 is deliberately slow: it runs on the CPU pool, not on an async worker.
+    let password = password.to_string();
+    let verified = crate::limits::on_cpu(app, move || auth::verify_password(&password, &hash)).await?;
+    let ok = verified && user.as_ref().is_some_and(|u| !u.disabled);
+    let Some(user) = user.filter(|_| ok) else {
+        let ev =
+            NewEvent { actor: username.clone(), ..NewEvent::system("auth.login", "") }.with_outcome(Outcome::Failure);
+        app.audit.append(ev).await?;
+        return Err(AppError::new(
+            crate::error::ErrorKind::Unauthenticated,
+            "login_failed",
+            "用户名或密码错误",
+            "wrong username or password",
+        ));
+    };
+    app.throttle.succeeded(&username, addr);
+    let token = auth::random_token();
+    let now = now_micros();
+    let ttl = s.session_ttl.min(s.session_idle).as_micros() as i64;
+    let session = Session {
+        token_hash: auth::sha256_hex(&token),
+        user_id: user.id,
+        csrf_token: auth::random_token(),
+        created_at_micros: now,
+        expires_at_micros: now + ttl,
+    };
+    let ev = NewEvent {
+        actor: user.username.clone(),
+        actor_id: Some(user.id),
+        org_id: user.org_id,
+        role: pdp_storage::roles_to_text(&user.roles),
+        ..NewEvent::system("auth.login", &format!("user:{}", user.id))
+    };
+    app.storage.create_session(session, ev).await?;
+    Ok(LoggedIn { token, must_change_password: user.must_change_password })
 }

@@ -101,6 +101,8 @@ pub struct App {
     pub settings: Settings,
     /// The semaphore of CPU-heavy work (see [`limits::on_cpu`]).
     pub gates: limits::Gates,
+    /// Login attempts per account name and per client address.
+    pub throttle: credentials::Throttle,
     /// Verifications per grant (keyed by grant id) and per account (keyed by minus its id).
     pub verify_rate: credentials::RateLimiter,
     /// Refused requests (bad API keys, CSRF failures) audited per kind per second.
@@ -126,6 +128,7 @@ impl App {
             access_cache: access_cache::AccessCache::default(),
             settings,
             gates,
+            throttle: credentials::Throttle::default(),
             verify_rate: credentials::RateLimiter::default(),
             refusal_rate: credentials::RateLimiter::default(),
             checkpoint_key: signing.map(|k| k.public()),

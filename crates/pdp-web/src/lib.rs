@@ -47,11 +47,10 @@ use axum::response::Response;
 pub use pdp_app::{App, Settings};
 
 /// Everything a handler can reach: the application, and what only the HTTP side keeps (login
-/// throttling, per-key request rates, metrics, the Delta Sharing URL key). Dereferences to
+/// request rates, metrics, the Delta Sharing URL key). Dereferences to
 /// [`App`], so a handler passes `&state` to a use case.
 pub struct AppState {
     pub app: Arc<App>,
-    pub throttle: auth::Throttle,
     pub rate: auth::RateLimiter,
     pub metrics: metrics::Metrics,
     pub started: Instant,
@@ -67,7 +66,6 @@ impl AppState {
     pub fn new(app: Arc<App>) -> Self {
         Self {
             app,
-            throttle: auth::Throttle::default(),
             rate: auth::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
             started: Instant::now(),

@@ -11,10 +11,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, PreEscaped, html};
-use pdp_audit::{NewEvent, Outcome};
 use pdp_domain::org::{OrgKind, RegionLevel};
 use pdp_domain::roles::{Permission, Role};
-use pdp_storage::{AuditQuery, Session, now_micros};
+use pdp_storage::{AuditQuery, now_micros};
 
 use crate::AppState;
 use crate::auth::{self, Principal, SESSION_COOKIE, form_values};
@@ -65,106 +64,37 @@ pub async fn login_submit(
     body: String,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let username = field(&body, "username").trim().to_lowercase();
+    let username = field(&body, "username");
     let password = field(&body, "password");
     let next = field(&body, "next");
     let next = safe_next(&next).to_string();
-    let fail = |e: AppError| -> Page {
-        let status = crate::error::status_of(e.kind);
-        Ok((status, login_form(lang, &next, Some(&e))).into_response())
-    };
-    // A name longer than any account's can name no account: it is refused before it reaches
-    // the throttle or the audit chain, which would otherwise keep it forever.
-    if username.chars().count() > pdp_app::admin::MAX_USERNAME_CHARS {
-        return fail(AppError::bad_request(
-            "invalid_username",
-            format!("用户名最长 {} 个字符", pdp_app::admin::MAX_USERNAME_CHARS),
-            format!("a username has at most {} characters", pdp_app::admin::MAX_USERNAME_CHARS),
-        ));
-    }
-    // argon2's cost grows with the input: a password no account can have is not hashed.
-    if password.len() > 1024 {
-        return fail(AppError::bad_request("password_too_long", "密码过长", "the password is too long"));
-    }
     let addr = peer.map(|Extension(c)| c.0.ip());
-    let s = &state.settings;
-    let attempt =
-        state.throttle.begin(&username, addr, s.login_max_failures, s.login_max_failures_per_address, s.login_window);
-    if attempt != auth::Attempt::Go {
-        state.metrics.login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let reason = if attempt == auth::Attempt::NameLocked { "throttled" } else { "throttled_address" };
-        // One event per window and key would be enough; the throttle already bounds how many
-        // refused attempts reach here per name, and the address limit per client.
-        let ev = NewEvent { actor: username.clone(), ..NewEvent::system("auth.login", "") }
-            .with_outcome(Outcome::Denied)
-            .with_detail(format!(r#"{{"reason":"{reason}"}}"#));
-        if let Err(e) = state.audit.append(ev).await {
-            return Err(e.into());
+    let done = match pdp_app::accounts::login(&state, &username, &password, addr).await {
+        Ok(done) => done,
+        Err(e) => {
+            use crate::error::ErrorKind::{Invalid, TooMany, Unauthenticated};
+            if matches!(e.kind, TooMany | Unauthenticated) {
+                state.metrics.login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            return match e.kind {
+                // A refusal shows the form again with its reason; anything else is an error page.
+                Invalid | TooMany | Unauthenticated => {
+                    Ok((crate::error::status_of(e.kind), login_form(lang, &next, Some(&e))).into_response())
+                }
+                _ => Err(e.into()),
+            };
         }
-        return fail(AppError::new(
-            crate::error::ErrorKind::TooMany,
-            "login_throttled",
-            format!("登录尝试次数过多，请 {} 分钟后再试", s.login_window.as_secs() / 60),
-            format!("too many login attempts; try again in {} minutes", s.login_window.as_secs() / 60),
-        ));
-    }
-    let user = match state.storage.get_user_by_name(&username).await {
-        Ok(u) => u,
-        Err(e) => return Err(e.into()),
     };
-    // The hash is checked even for unknown names so that timing does not reveal which exist.
-    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| {
-        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000".into()
-    });
-    // argon2 is deliberately slow: it runs on the CPU pool, not on an async worker.
-    let verified = match crate::limits::on_cpu(&state, move || auth::verify_password(&password, &hash)).await {
-        Ok(v) => v,
-        Err(e) => return Err(e.into()),
-    };
-    let ok = verified && user.as_ref().is_some_and(|u| !u.disabled);
-    let Some(user) = user.filter(|_| ok) else {
-        state.metrics.login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let ev =
-            NewEvent { actor: username.clone(), ..NewEvent::system("auth.login", "") }.with_outcome(Outcome::Failure);
-        if let Err(e) = state.audit.append(ev).await {
-            return Err(e.into());
-        }
-        return fail(AppError::new(
-            crate::error::ErrorKind::Unauthenticated,
-            "login_failed",
-            "用户名或密码错误",
-            "wrong username or password",
-        ));
-    };
-    state.throttle.succeeded(&username, addr);
-    let token = auth::random_token();
-    let now = now_micros();
-    let ttl = s.session_ttl.min(s.session_idle).as_micros() as i64;
-    let session = Session {
-        token_hash: auth::sha256_hex(&token),
-        user_id: user.id,
-        csrf_token: auth::random_token(),
-        created_at_micros: now,
-        expires_at_micros: now + ttl,
-    };
-    let ev = NewEvent {
-        actor: user.username.clone(),
-        actor_id: Some(user.id),
-        org_id: user.org_id,
-        role: pdp_storage::roles_to_text(&user.roles),
-        ..NewEvent::system("auth.login", &format!("user:{}", user.id))
-    };
-    if let Err(e) = state.storage.create_session(session, ev).await {
-        return Err(e.into());
-    }
     state.metrics.logins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let s = &state.settings;
+    let token = done.token;
     let secure = if s.secure_cookies { "; Secure" } else { "" };
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         s.session_ttl.as_secs()
     );
     // An account whose password an administrator chose sets its own before anything else.
-    let to = if user.must_change_password { "/account/password" } else { next.as_str() };
+    let to = if done.must_change_password { "/account/password" } else { next.as_str() };
     let mut res = Redirect::to(to).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
