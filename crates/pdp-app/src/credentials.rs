@@ -6,15 +6,16 @@
 //! SHA-256 hashes (they are long random strings, so a fast hash is enough).
 
 use crate::App;
-use crate::Principal;
+use crate::clock::now_micros;
 use crate::error::AppError;
+use crate::{Principal, Via};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use pdp_audit::{NewEvent, Outcome};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Hashes a password with argon2id and a random salt.
@@ -222,6 +223,69 @@ pub fn may_assign(actor: &Principal, target_user_id: i64) -> Result<(), AppError
         ));
     }
     Ok(())
+}
+
+/// The account a session token belongs to, while the session lasts: `None` for an unknown,
+/// expired or idle session or a disabled account. The idle timeout slides with use, at most up
+/// to the session's whole lifetime; the expiry is written at most once a minute per session.
+pub async fn authenticate_session(app: &App, token: &str) -> Result<Option<Principal>, AppError> {
+    let now = now_micros();
+    let token_hash = sha256_hex(token);
+    let Some(session) = app.storage.get_session(&token_hash).await? else { return Ok(None) };
+    if session.expires_at_micros < now {
+        return Ok(None);
+    }
+    let idle = app.settings.session_idle.as_micros() as i64;
+    let end = session.created_at_micros.saturating_add(app.settings.session_ttl.as_micros() as i64);
+    let slid = now.saturating_add(idle).min(end);
+    if slid - session.expires_at_micros > 60_000_000 {
+        app.storage.touch_session(&token_hash, slid).await?;
+    }
+    let Some(user) = app.storage.get_user(session.user_id).await? else { return Ok(None) };
+    if user.disabled {
+        return Ok(None);
+    }
+    let org_id = user.org_id;
+    Ok(Some(Principal { user: Arc::new(user), via: Via::Session { token_hash, csrf: session.csrf_token }, org_id }))
+}
+
+/// The caller an API key proves: keys look like `pdp_<id>_<secret>`; the id finds the row (from
+/// the access cache when it holds it), the secret proves possession. A key unknown, wrong,
+/// revoked or expired, or of a disabled account, is refused as `invalid_api_key`.
+pub async fn authenticate_api_key(app: &App, token: &str) -> Result<Principal, AppError> {
+    let now = now_micros();
+    let invalid = || {
+        AppError::new(
+            crate::error::ErrorKind::Unauthenticated,
+            "invalid_api_key",
+            "API 密钥无效、已过期或已吊销",
+            "the API key is invalid, expired or revoked",
+        )
+    };
+    let rest = token.strip_prefix("pdp_").ok_or_else(invalid)?;
+    let (id, secret) = rest.split_once('_').ok_or_else(invalid)?;
+    let id: i64 = id.parse().map_err(|_| invalid())?;
+    let found = match app.access_cache.api_key(id) {
+        Some(found) => found,
+        None => {
+            // Taken before reading: see the access cache's invariants.
+            let generation = app.access_cache.generation();
+            let key = app.storage.get_api_key(id).await?.ok_or_else(invalid)?;
+            let user = app.storage.get_user(key.user_id).await?.ok_or_else(invalid)?;
+            let found = Arc::new((key, Arc::new(user)));
+            app.access_cache.put_api_key(id, generation, found.clone());
+            found
+        }
+    };
+    // Every check runs on every request, on fresh or cached rows alike.
+    let (key, user) = (&found.0, &found.1);
+    if !same(&key.secret_hash, &sha256_hex(secret)) || key.revoked_at_micros.is_some() || key.expires_at_micros < now {
+        return Err(invalid());
+    }
+    if user.disabled {
+        return Err(invalid());
+    }
+    Ok(Principal { user: user.clone(), via: Via::ApiKey { id: key.id }, org_id: key.org_id })
 }
 
 #[cfg(test)]

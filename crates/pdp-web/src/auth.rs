@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 pub use pdp_app::credentials::*;
 pub use pdp_app::{Principal, Via};
 use pdp_audit::{NewEvent, Outcome};
-use pdp_storage::now_micros;
 use std::sync::Arc;
 
 /// The session cookie's name.
@@ -34,69 +33,14 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Finds the caller from the session cookie or an `Authorization: Bearer` API key.
 pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, AppError> {
-    let now = now_micros();
     if let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         // A request that presents a key must be judged by that key alone: a bad key is a 401,
         // never a silent fall-back to a cookie.
         let token = auth.strip_prefix("Bearer ").ok_or_else(AppError::unauthenticated)?;
-        return resolve_api_key(state, token.trim(), now).await.map(Some);
+        return pdp_app::credentials::authenticate_api_key(state, token.trim()).await.map(Some);
     }
     let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
-    let token_hash = sha256_hex(token);
-    let Some(session) = state.storage.get_session(&token_hash).await? else { return Ok(None) };
-    if session.expires_at_micros < now {
-        return Ok(None);
-    }
-    // The idle timeout slides with use, at most up to the session's whole lifetime; the expiry
-    // is written at most once a minute per session.
-    let idle = state.settings.session_idle.as_micros() as i64;
-    let end = session.created_at_micros.saturating_add(state.settings.session_ttl.as_micros() as i64);
-    let slid = now.saturating_add(idle).min(end);
-    if slid - session.expires_at_micros > 60_000_000 {
-        state.storage.touch_session(&token_hash, slid).await?;
-    }
-    let Some(user) = state.storage.get_user(session.user_id).await? else { return Ok(None) };
-    if user.disabled {
-        return Ok(None);
-    }
-    let org_id = user.org_id;
-    Ok(Some(Principal { user: Arc::new(user), via: Via::Session { token_hash, csrf: session.csrf_token }, org_id }))
-}
-
-/// API keys look like `pdp_<id>_<secret>`; the id finds the row, the secret proves possession.
-async fn resolve_api_key(state: &AppState, token: &str, now: i64) -> Result<Principal, AppError> {
-    let invalid = || {
-        AppError::new(
-            crate::error::ErrorKind::Unauthenticated,
-            "invalid_api_key",
-            "API 密钥无效、已过期或已吊销",
-            "the API key is invalid, expired or revoked",
-        )
-    };
-    let rest = token.strip_prefix("pdp_").ok_or_else(invalid)?;
-    let (id, secret) = rest.split_once('_').ok_or_else(invalid)?;
-    let id: i64 = id.parse().map_err(|_| invalid())?;
-    let found = match state.access_cache.api_key(id) {
-        Some(found) => found,
-        None => {
-            // Taken before reading: see the access cache's invariants.
-            let generation = state.access_cache.generation();
-            let key = state.storage.get_api_key(id).await?.ok_or_else(invalid)?;
-            let user = state.storage.get_user(key.user_id).await?.ok_or_else(invalid)?;
-            let found = Arc::new((key, Arc::new(user)));
-            state.access_cache.put_api_key(id, generation, found.clone());
-            found
-        }
-    };
-    // Every check runs on every request, on fresh or cached rows alike.
-    let (key, user) = (&found.0, &found.1);
-    if !same(&key.secret_hash, &sha256_hex(secret)) || key.revoked_at_micros.is_some() || key.expires_at_micros < now {
-        return Err(invalid());
-    }
-    if user.disabled {
-        return Err(invalid());
-    }
-    Ok(Principal { user: user.clone(), via: Via::ApiKey { id: key.id }, org_id: key.org_id })
+    pdp_app::credentials::authenticate_session(state, token).await
 }
 
 /// The paths an account that must change its password may still use.
