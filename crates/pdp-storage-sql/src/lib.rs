@@ -218,23 +218,21 @@ where
 }
 
 fn region(r: impl SqlRow) -> Result<Region> {
-    let level: String = r.get("level");
     Ok(Region {
         id: r.get("id"),
         code: r.get("code"),
         name: r.get("name"),
-        level: RegionLevel::parse(&level).ok_or_else(|| StorageError::Backend(format!("bad region level {level}")))?,
+        level: rows::code(&r, "regions", "level", RegionLevel::parse)?,
         parent_id: r.get("parent_id"),
     })
 }
 
 fn org(r: impl SqlRow) -> Result<Organisation> {
-    let kind: String = r.get("kind");
     Ok(Organisation {
         id: r.get("id"),
         name: r.get("name"),
         credit_code: r.get("credit_code"),
-        kind: OrgKind::parse(&kind).ok_or_else(|| StorageError::Backend(format!("bad org kind {kind}")))?,
+        kind: rows::code(&r, "organisations", "kind", OrgKind::parse)?,
         region_id: r.get("region_id"),
         parent_id: r.get("parent_id"),
         created_at_micros: r.get("created_at"),

@@ -9,7 +9,6 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 pub use pdp_app::{AppError, ErrorKind, ViolationOut};
-use pdp_storage::StorageError;
 use serde::Serialize;
 use serde_json::json;
 
@@ -68,20 +67,9 @@ impl ApiError {
     }
 }
 
-impl From<AppError> for ApiError {
-    fn from(e: AppError) -> Self {
-        Self(e)
-    }
-}
-
-impl From<StorageError> for ApiError {
-    fn from(e: StorageError) -> Self {
-        Self(e.into())
-    }
-}
-
-impl From<pdp_audit::appender::AppendError> for ApiError {
-    fn from(e: pdp_audit::appender::AppendError) -> Self {
+/// Any error a use case or the layers below it fail with (`AppError`, storage, audit, lake).
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
         Self(e.into())
     }
 }
@@ -159,10 +147,4 @@ pub fn body_rejection(status: StatusCode, e: impl std::fmt::Display) -> AppError
 /// Maps an extractor rejection (bad JSON, bad query, bad path) to a bilingual 400.
 pub fn rejection(e: impl std::fmt::Display) -> AppError {
     AppError::bad_request("invalid_input", format!("请求格式错误：{e}"), format!("malformed request: {e}"))
-}
-
-impl From<pdp_lake::LakeError> for ApiError {
-    fn from(e: pdp_lake::LakeError) -> Self {
-        Self(e.into())
-    }
 }
