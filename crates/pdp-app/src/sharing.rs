@@ -196,6 +196,8 @@ pub fn dedup(v: &[String]) -> Vec<String> {
 #[serde(deny_unknown_fields)]
 pub struct RequestInput {
     pub entry_id: i64,
+    /// The fields needed; none is refused by the use case with its reason, as is a missing pledge.
+    #[serde(default)]
     pub fields: Vec<String>,
     /// `bulk`, `view`, `verify` or `statistics`.
     pub mode: String,
@@ -208,6 +210,7 @@ pub struct RequestInput {
     /// The last day the data is needed, `YYYY-MM-DD`.
     pub until: String,
     /// The requester pledges truthfulness, security and compliance (承诺).
+    #[serde(default)]
     pub pledge: bool,
 }
 

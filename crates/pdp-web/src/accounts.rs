@@ -4,9 +4,9 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error;
 use crate::error::{ApiError, AppError, ErrorBody};
-use crate::extract::{Json, Path};
+use crate::extract::{Form, Json, Path};
 use crate::i18n::Lang;
-use crate::layout::{Page, csrf, field, page, see_other};
+use crate::layout::{Page, csrf, page, see_other};
 use axum::Extension;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -66,8 +66,12 @@ pub async fn end_sessions(
 }
 
 /// `POST /users/{id}/disable` from the users page (`disabled` = `true` or `false`).
-pub async fn disable_submit(State(state): S, Extension(p): P, Path(id): Path<i64>, body: String) -> Page {
-    let input = DisableInput { disabled: field(&body, "disabled") == "true", reason: field(&body, "reason") };
+pub async fn disable_submit(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(input): Form<DisableInput>,
+) -> Page {
     do_set_disabled(&state, &p, id, &input).await?;
     see_other(&format!("/users?ok=user-{id}"))
 }
@@ -110,9 +114,13 @@ pub async fn password_page(headers: HeaderMap, Extension(p): P) -> Page {
     password_form(Lang::from_headers(&headers), &p, None)
 }
 
-pub async fn password_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+pub async fn password_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(input): Form<PasswordInput>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
-    let input = PasswordInput { current: field(&body, "current"), new: field(&body, "new") };
     match do_change_password(&state, &p, &input).await {
         Ok(()) => see_other("/?ok=password"),
         Err(e) if crate::error::status_of(e.kind).is_client_error() => password_form(lang, &p, Some(&e)),

@@ -24,12 +24,13 @@ use pdp_storage::catalog::{EntryVersion, SystemDataItem};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{Principal, form_values};
+use crate::auth::{Principal, urlencode};
 use crate::error::AppError;
 use crate::error::ViolationOut;
 use crate::error::{ErrorKind, status_of};
+use crate::extract::Form;
 use crate::i18n::Lang;
-use crate::layout::{Flash, Page, csrf, field, notice, page, see_other};
+use crate::layout::{Flash, Page, csrf, notice, page, see_other};
 use pdp_app::catalog::{self as cat, ChangeInput, ListParams, ReviewInput, SearchParams, SystemInput};
 
 type S = State<Arc<AppState>>;
@@ -374,26 +375,25 @@ fn step_form(lang: Lang, p: &Principal, id: i64, version: i64, action: WorkflowA
     }
 }
 
-async fn step(state: Arc<AppState>, p: Principal, id: i64, action: WorkflowAction, body: String) -> Page {
-    let version = field(&body, "version").trim().parse().unwrap_or(0);
-    let e = cat::do_transition(&state, &p, id, action, ReviewInput { version, reason: field(&body, "reason") }).await?;
+async fn step(state: Arc<AppState>, p: Principal, id: i64, action: WorkflowAction, input: ReviewInput) -> Page {
+    let e = cat::do_transition(&state, &p, id, action, input).await?;
     see_other(&format!("/catalog/entries/{id}?ok={}", urlencode(e.status.label_zh())))
 }
 
-pub async fn submit(State(state): S, Extension(p): P, Path(id): Path<i64>, body: String) -> Page {
-    step(state, p, id, WorkflowAction::Submit, body).await
+pub async fn submit(State(state): S, Extension(p): P, Path(id): Path<i64>, Form(f): Form<ReviewInput>) -> Page {
+    step(state, p, id, WorkflowAction::Submit, f).await
 }
 
-pub async fn withdraw(State(state): S, Extension(p): P, Path(id): Path<i64>, body: String) -> Page {
-    step(state, p, id, WorkflowAction::Withdraw, body).await
+pub async fn withdraw(State(state): S, Extension(p): P, Path(id): Path<i64>, Form(f): Form<ReviewInput>) -> Page {
+    step(state, p, id, WorkflowAction::Withdraw, f).await
 }
 
-pub async fn approve(State(state): S, Extension(p): P, Path(id): Path<i64>, body: String) -> Page {
-    step(state, p, id, WorkflowAction::Approve, body).await
+pub async fn approve(State(state): S, Extension(p): P, Path(id): Path<i64>, Form(f): Form<ReviewInput>) -> Page {
+    step(state, p, id, WorkflowAction::Approve, f).await
 }
 
-pub async fn reject(State(state): S, Extension(p): P, Path(id): Path<i64>, body: String) -> Page {
-    step(state, p, id, WorkflowAction::Reject, body).await
+pub async fn reject(State(state): S, Extension(p): P, Path(id): Path<i64>, Form(f): Form<ReviewInput>) -> Page {
+    step(state, p, id, WorkflowAction::Reject, f).await
 }
 
 pub async fn delete(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Page {
@@ -401,91 +401,112 @@ pub async fn delete(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Pa
     see_other(&format!("/catalog?ok={}", urlencode("已删除")))
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
-
 // ---------------------------------------------------------------- editor
 
-/// Parses the editor form into a body. Field rows are parallel lists (`f_name`, `f_label`…),
-/// one value per row since every control of a row always submits; rows without a name and
-/// label are blank rows and ignored.
-pub fn body_from_form(form: &str) -> Result<EntryBody, AppError> {
+/// The catalog editor's form. Field rows are parallel lists (`f_name`, `f_label`…), one value
+/// per row since every control of a row always submits. The enumerations arrive as their codes
+/// and [`body_from_form`] parses them, so that an unknown code is answered with the field's name.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EntryForm {
+    f_name: Vec<String>,
+    f_label: Vec<String>,
+    f_type: Vec<String>,
+    f_grade: Vec<String>,
+    f_personal: Vec<String>,
+    f_identifier: Vec<String>,
+    f_mask: Vec<String>,
+    f_purpose: Vec<String>,
+    f_desc: Vec<String>,
+    name: String,
+    summary: String,
+    class: String,
+    /// `class:item`: the select lists every class's items.
+    item: String,
+    format: String,
+    frequency: String,
+    release_date: String,
+    related: String,
+    source_system_id: Option<i64>,
+    purchased: String,
+    purchased_from: String,
+    collecting_dept: String,
+    approving_dept: String,
+    usage_requirements: String,
+    identifier_field: String,
+    share_type: String,
+    share_conditions: String,
+    modes: Vec<String>,
+    share_legal_basis: String,
+    open_type: String,
+    open_conditions: String,
+    open_legal_basis: String,
+}
+
+/// The entry the editor's form describes; rows without a name and label are blank rows and
+/// ignored.
+pub fn body_from_form(f: &EntryForm) -> Result<EntryBody, AppError> {
     fn pick<T: Copy>(v: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T, AppError> {
         parse(v).ok_or_else(|| {
             AppError::bad_request("invalid_input", format!("“{what}”的值无效：{v}"), format!("invalid {what}: {v}"))
         })
     }
-    let list = |n: &str| form_values(form, n);
-    let (names, labels, types, grades, personals, ids, masks, purposes, descs) = (
-        list("f_name"),
-        list("f_label"),
-        list("f_type"),
-        list("f_grade"),
-        list("f_personal"),
-        list("f_identifier"),
-        list("f_mask"),
-        list("f_purpose"),
-        list("f_desc"),
-    );
-    let get = |v: &Vec<String>, i: usize| v.get(i).cloned().unwrap_or_default();
+    fn get(v: &[String], i: usize) -> &str {
+        v.get(i).map_or("", |s| s.trim())
+    }
     let mut fields = Vec::new();
-    for i in 0..names.len() {
-        let (name, label) = (get(&names, i).trim().to_string(), get(&labels, i).trim().to_string());
+    for i in 0..f.f_name.len() {
+        let (name, label) = (get(&f.f_name, i), get(&f.f_label, i));
         if name.is_empty() && label.is_empty() {
             continue;
         }
         fields.push(Field {
-            name,
-            label,
-            data_type: pick(&get(&types, i), DataType::parse, "数据类型 data type")?,
-            description: get(&descs, i).trim().into(),
-            grade: pick(&get(&grades, i), Grade::parse, "分级 grade")?,
-            personal: get(&personals, i) == "1",
-            identifier: pick(&get(&ids, i), IdentifierRole::parse, "标识 identifier")?,
-            mask: pick(&get(&masks, i), MaskRule::parse, "脱敏 masking")?,
-            purpose: get(&purposes, i).trim().into(),
+            name: name.into(),
+            label: label.into(),
+            data_type: pick(get(&f.f_type, i), DataType::parse, "数据类型 data type")?,
+            description: get(&f.f_desc, i).into(),
+            grade: pick(get(&f.f_grade, i), Grade::parse, "分级 grade")?,
+            personal: get(&f.f_personal, i) == "1",
+            identifier: pick(get(&f.f_identifier, i), IdentifierRole::parse, "标识 identifier")?,
+            mask: pick(get(&f.f_mask, i), MaskRule::parse, "脱敏 masking")?,
+            purpose: get(&f.f_purpose, i).into(),
             rules: Default::default(),
         });
     }
-    let class = pick(&field(form, "class"), CategoryClass::parse, "资源分类 class")?;
-    let item = field(form, "item");
-    // The item select lists every class's items as `class:item`.
-    let item = item.split_once(':').map(|(_, i)| i.to_string()).unwrap_or(item);
-    let modes = list("modes").iter().filter_map(|m| ShareMode::parse(m)).collect();
-    let source = field(form, "source_system_id");
+    let item = f.item.split_once(':').map_or(f.item.as_str(), |(_, i)| i);
     Ok(EntryBody {
-        name: field(form, "name").trim().into(),
-        summary: field(form, "summary").trim().into(),
-        class,
-        item,
-        format: pick(&field(form, "format"), Format::parse, "资源格式 format")?,
-        frequency: pick(&field(form, "frequency"), Frequency::parse, "更新周期 frequency")?,
-        release_date: field(form, "release_date").trim().into(),
-        related: field(form, "related")
+        name: f.name.trim().into(),
+        summary: f.summary.trim().into(),
+        class: pick(&f.class, CategoryClass::parse, "资源分类 class")?,
+        item: item.into(),
+        format: pick(&f.format, Format::parse, "资源格式 format")?,
+        frequency: pick(&f.frequency, Frequency::parse, "更新周期 frequency")?,
+        release_date: f.release_date.trim().into(),
+        related: f
+            .related
             .split(['、', ',', '，', ' ', '\n'])
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect(),
-        source_system_id: source.trim().parse().ok(),
-        purchased: field(form, "purchased") == "1",
-        purchased_from: field(form, "purchased_from").trim().into(),
-        collecting_dept: field(form, "collecting_dept").trim().into(),
-        approving_dept: field(form, "approving_dept").trim().into(),
-        usage_requirements: field(form, "usage_requirements").trim().into(),
+        source_system_id: f.source_system_id,
+        purchased: f.purchased == "1",
+        purchased_from: f.purchased_from.trim().into(),
+        collecting_dept: f.collecting_dept.trim().into(),
+        approving_dept: f.approving_dept.trim().into(),
+        usage_requirements: f.usage_requirements.trim().into(),
         fields,
-        identifier_field: Some(field(form, "identifier_field").trim().to_string()).filter(|s| !s.is_empty()),
+        identifier_field: Some(f.identifier_field.trim().to_string()).filter(|s| !s.is_empty()),
         share: ShareAttrs {
-            share_type: pick(&field(form, "share_type"), ShareType::parse, "共享类型 share type")?,
-            conditions: field(form, "share_conditions").trim().into(),
-            modes,
-            legal_basis: field(form, "share_legal_basis").trim().into(),
+            share_type: pick(&f.share_type, ShareType::parse, "共享类型 share type")?,
+            conditions: f.share_conditions.trim().into(),
+            modes: f.modes.iter().filter_map(|m| ShareMode::parse(m)).collect(),
+            legal_basis: f.share_legal_basis.trim().into(),
         },
         open: OpenAttrs {
-            open_type: pick(&field(form, "open_type"), OpenType::parse, "开放类型 open type")?,
-            conditions: field(form, "open_conditions").trim().into(),
-            legal_basis: field(form, "open_legal_basis").trim().into(),
+            open_type: pick(&f.open_type, OpenType::parse, "开放类型 open type")?,
+            conditions: f.open_conditions.trim().into(),
+            legal_basis: f.open_legal_basis.trim().into(),
         },
     })
 }
@@ -650,9 +671,9 @@ pub async fn new_form(headers: HeaderMap, Extension(p): P) -> Page {
     )
 }
 
-pub async fn new_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+pub async fn new_submit(State(state): S, headers: HeaderMap, Extension(p): P, Form(f): Form<EntryForm>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let parsed = body_from_form(&body);
+    let parsed = body_from_form(&f);
     let result = match &parsed {
         Ok(b) => cat::do_create_entry(&state, &p, b.clone()).await,
         Err(e) => Err(e.clone()),
@@ -694,10 +715,10 @@ pub async fn edit_submit(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(f): Form<EntryForm>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let parsed = body_from_form(&body);
+    let parsed = body_from_form(&f);
     let result = match &parsed {
         Ok(b) => cat::do_update_entry(&state, &p, id, b.clone()).await,
         Err(e) => Err(e.clone()),
@@ -723,9 +744,14 @@ pub async fn edit_submit(
 }
 
 /// The editor's inline check (htmx): the violations of the form as it stands, as a fragment.
-pub async fn validate_fragment(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Response {
+pub async fn validate_fragment(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(f): Form<EntryForm>,
+) -> Response {
     let lang = Lang::from_headers(&headers);
-    let v = match body_from_form(&body) {
+    let v = match body_from_form(&f) {
         Ok(b) => match cat::check_body(&state, p.org_id.unwrap_or(0), &b).await {
             Ok(v) => v.iter().map(ViolationOut::from).collect(),
             Err(e) => form_violations(&e).unwrap_or_default(),
@@ -893,14 +919,7 @@ pub async fn deadlines(State(state): S, headers: HeaderMap, Extension(p): P, Que
     )
 }
 
-pub async fn change_create(State(state): S, Extension(p): P, body: String) -> Page {
-    let org_id = field(&body, "org_id").trim().parse().unwrap_or(0);
-    let input = ChangeInput {
-        org_id,
-        kind: field(&body, "kind"),
-        description: field(&body, "description"),
-        event_date: field(&body, "event_date"),
-    };
+pub async fn change_create(State(state): S, Extension(p): P, Form(input): Form<ChangeInput>) -> Page {
     let c = cat::do_record_change(&state, &p, input).await?;
     see_other(&format!("/catalog/deadlines?ok={}", urlencode(&format!("{} 条，期限 {}", c.affected, c.due_date))))
 }
@@ -952,9 +971,21 @@ pub async fn systems(State(state): S, headers: HeaderMap, Extension(p): P, Query
     )
 }
 
-pub async fn system_create(State(state): S, Extension(p): P, body: String) -> Page {
+/// The system registry's form: the data list is one item a line, `name=entry id` linking an
+/// item to its catalog entry.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SystemForm {
+    name: String,
+    owner: String,
+    funding: String,
+    status: String,
+    items: String,
+}
+
+pub async fn system_create(State(state): S, Extension(p): P, Form(f): Form<SystemForm>) -> Page {
     let mut items = Vec::new();
-    for line in field(&body, "items").lines().map(str::trim).filter(|l| !l.is_empty()) {
+    for line in f.items.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let (name, entry) = match line.split_once('=') {
             Some((n, e)) => {
                 let id = e.trim().trim_start_matches('#').parse().map_err(|_| {
@@ -970,13 +1001,7 @@ pub async fn system_create(State(state): S, Extension(p): P, body: String) -> Pa
         };
         items.push(SystemDataItem { name, entry_id: entry });
     }
-    let input = SystemInput {
-        name: field(&body, "name"),
-        owner: field(&body, "owner"),
-        funding: field(&body, "funding"),
-        status: field(&body, "status"),
-        items,
-    };
+    let input = SystemInput { name: f.name, owner: f.owner, funding: f.funding, status: f.status, items };
     let s = cat::do_create_system(&state, &p, input).await?;
     see_other(&format!("/catalog/systems?ok={}", urlencode(&s.name)))
 }

@@ -13,12 +13,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use maud::{Markup, html};
 use pdp_domain::roles::Permission;
+use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{Principal, form_values};
+use crate::auth::Principal;
 use crate::error::AppError;
+use crate::extract::Form;
 use crate::i18n::Lang;
-use crate::layout::{Flash, Page, csrf, field, fmt_time, notice, page, see_other};
+use crate::layout::{Flash, Page, csrf, fmt_time, notice, page, see_other};
 use pdp_app::datasets::{self as ds, DatasetOut, ResolveInput, RowsParams};
 
 type S = State<Arc<AppState>>;
@@ -259,11 +261,10 @@ pub async fn correct(
     headers: HeaderMap,
     Extension(p): P,
     Path((id, version, row)): Path<(i64, u64, u64)>,
-    body: String,
+    Form(f): Form<CorrectionForm>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let cells = form_values(&body, "cell");
-    match ds::do_correct(&state, &p, id, version, row, cells).await {
+    match ds::do_correct(&state, &p, id, version, row, f.cell).await {
         Ok(r) => see_other(&format!(
             "/datasets/{id}?ok={}",
             lang.t(
@@ -275,9 +276,21 @@ pub async fn correct(
     }
 }
 
-pub async fn resolve(State(state): S, headers: HeaderMap, Extension(p): P, Path(id): Path<i64>, body: String) -> Page {
+/// A quarantined row's corrected cells, one `cell` per column in the dataset's order.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CorrectionForm {
+    cell: Vec<String>,
+}
+
+pub async fn resolve(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(input): Form<ResolveInput>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
-    let input = ResolveInput { status: field(&body, "status"), response: field(&body, "response") };
     let t = ds::do_resolve(&state, &p, id, &input).await?;
     let back = match state.storage.get_entry_by_code(&t.dataset).await? {
         Some(e) => format!("/datasets/{}", e.entry_id),

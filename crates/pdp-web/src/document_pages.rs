@@ -16,11 +16,19 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::extract::Form;
 use crate::i18n::Lang;
 use crate::layout::{Page, page};
 use pdp_app::documents as docs;
 
 type S = State<Arc<AppState>>;
+
+/// The applicant whose documents a counter fetches.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct HolderForm {
+    holder: String,
+}
 type P = Extension<Principal>;
 
 /// The documents of one applicant under a grant, as a counter files them. The applicant's
@@ -30,11 +38,10 @@ pub async fn documents_page(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(f): Form<HolderForm>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let holder = crate::layout::field(&body, "holder");
-    let out = docs::do_fetch(&state, &p, id, &holder).await?;
+    let out = docs::do_fetch(&state, &p, id, &f.holder).await?;
     page(
         lang,
         Some(&p),

@@ -18,9 +18,10 @@ use pdp_domain::subject::SubjectKind;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::AppError;
+use crate::extract::Form;
 use crate::i18n::Lang;
 use crate::layout::fmt_time;
-use crate::layout::{Flash, Page, csrf, field, notice, page, see_other};
+use crate::layout::{Flash, KeyForm, Page, csrf, notice, page, see_other};
 use pdp_app::objections as obj;
 use pdp_app::sources as src;
 
@@ -143,14 +144,14 @@ pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query
     )
 }
 
-pub async fn source_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+pub async fn source_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(mut input): Form<src::SourceInput>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
-    let input = src::SourceInput {
-        subject: field(&body, "subject"),
-        element: field(&body, "element").trim().to_string(),
-        entry_id: crate::layout::opt_i64(&body, "entry_id")?.unwrap_or_default(),
-        note: field(&body, "note"),
-    };
+    input.element = input.element.trim().to_string();
     let s = src::do_set_source(&state, &p, &input).await?;
     see_other(&format!(
         "/sources?ok={}",
@@ -175,14 +176,14 @@ pub async fn crosscheck_submit(State(state): S, headers: HeaderMap, Extension(p)
     ))
 }
 
-pub async fn return_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+pub async fn return_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(mut input): Form<src::ReturnInput>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
-    let input = src::ReturnInput {
-        entry_id: crate::layout::opt_i64(&body, "entry_id")?.unwrap_or_default(),
-        region_id: crate::layout::opt_i64(&body, "region_id")?.unwrap_or_default(),
-        method: field(&body, "method"),
-        field: field(&body, "field").trim().to_string(),
-    };
+    input.field = input.field.trim().to_string();
     let out = src::do_create_return(&state, &p, &input).await?;
     see_other(&format!(
         "/sources?ok={}",
@@ -302,10 +303,9 @@ pub async fn subject(
     headers: HeaderMap,
     Extension(p): P,
     Path(kind): Path<String>,
-    body: String,
+    Form(KeyForm { key }): Form<KeyForm>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let key = field(&body, "key");
     let kind = kind_or(&kind)?;
     let s = src::do_subject(&state, &p, kind, &key).await?;
     page(
@@ -406,15 +406,14 @@ pub async fn objections(State(state): S, headers: HeaderMap, Extension(p): P, Qu
     )
 }
 
-pub async fn objection_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+pub async fn objection_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(mut input): Form<obj::ObjectionInput>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
-    let input = obj::ObjectionInput {
-        entry_id: crate::layout::opt_i64(&body, "entry_id")?.unwrap_or_default(),
-        key: field(&body, "key"),
-        field: field(&body, "field").trim().to_string(),
-        claimed_value: field(&body, "claimed_value"),
-        reason: field(&body, "reason"),
-    };
+    input.field = input.field.trim().to_string();
     let o = obj::do_raise(&state, &p, &input).await?;
     see_other(&format!(
         "/objections/{}?ok={}",
@@ -485,15 +484,10 @@ pub async fn answer_submit(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(mut input): Form<obj::AnswerInput>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let value = field(&body, "corrected_value");
-    let input = obj::AnswerInput {
-        decision: field(&body, "decision"),
-        response: field(&body, "response"),
-        corrected_value: (!value.trim().is_empty()).then(|| value.trim().to_string()),
-    };
+    input.corrected_value = input.corrected_value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
     obj::do_answer(&state, &p, id, &input).await?;
     see_other(&format!("/objections/{id}?ok={}", lang.t("异议已答复", "objection answered")))
 }
@@ -583,17 +577,29 @@ pub async fn calendar(State(state): S, headers: HeaderMap, Extension(p): P, Quer
     )
 }
 
-pub async fn calendar_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+/// The authority's holiday table for a year, the dates typed as lists.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct HolidayTableForm {
+    year: i32,
+    source: String,
+    holidays: String,
+    workdays: String,
+}
+
+pub async fn calendar_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(f): Form<HolidayTableForm>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
-    let year = crate::layout::opt_i64(&body, "year")?.unwrap_or_default();
-    let year =
-        i32::try_from(year).map_err(|_| AppError::bad_request("invalid_input", "年度无效", "the year is not valid"))?;
     let input = pdp_app::calendar::HolidayTableInput {
-        source: field(&body, "source"),
-        holidays: date_list(&field(&body, "holidays")),
-        workdays: date_list(&field(&body, "workdays")),
+        source: f.source,
+        holidays: date_list(&f.holidays),
+        workdays: date_list(&f.workdays),
     };
-    let y = pdp_app::calendar::do_set_year(&state, &p, year, &input).await?;
+    let y = pdp_app::calendar::do_set_year(&state, &p, f.year, &input).await?;
     let zh = format!("{}年节假日安排（放假 {} 天，调休上班 {} 天）", y.year, y.holiday_days, y.workdays.len());
     let en =
         format!("holiday table of {} ({} days off, {} make-up working days)", y.year, y.holiday_days, y.workdays.len());

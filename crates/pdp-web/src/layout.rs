@@ -1,5 +1,6 @@
 //! What every page shares: the layout with its navigation, the page result and its error page,
-//! CSRF fields, redirects after a post, notices, form fields and times as pages show them.
+//! CSRF fields, redirects after a post, notices, the small forms several pages post, and times as
+//! pages show them.
 //!
 //! Pages post ordinary HTML forms (each with the session's CSRF token) and use htmx only to
 //! refresh parts of a page, so every page works with scripts turned off. All assets are served
@@ -10,7 +11,7 @@ use maud::{DOCTYPE, Markup, html};
 use pdp_domain::roles::Permission;
 use serde::Deserialize;
 
-use crate::auth::{Principal, form_values};
+use crate::auth::Principal;
 use crate::error::AppError;
 use crate::i18n::Lang;
 
@@ -49,20 +50,6 @@ pub fn error_page(e: AppError) -> Response {
         }
     };
     (crate::error::status_of(e.kind), body).into_response()
-}
-
-pub(crate) fn field(form: &str, name: &str) -> String {
-    form_values(form, name).into_iter().next().unwrap_or_default()
-}
-
-pub(crate) fn opt_i64(form: &str, name: &str) -> Result<Option<i64>, AppError> {
-    let v = field(form, name);
-    if v.trim().is_empty() {
-        return Ok(None);
-    }
-    v.trim().parse().map(Some).map_err(|_| {
-        AppError::bad_request("invalid_input", format!("字段 {name} 须为数字"), format!("{name} must be a number"))
-    })
 }
 
 /// The shared layout: header with navigation by permission, language switch and logout.
@@ -143,6 +130,22 @@ pub(crate) fn notice(ok: Option<&str>, lang: Lang) -> Markup {
 #[derive(Debug, Deserialize)]
 pub struct Flash {
     pub ok: Option<String>,
+}
+
+/// A form that posts the key of a record (a citizen ID number, a credit code) so that it stays
+/// out of URLs, browser history and proxies' logs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct KeyForm {
+    pub key: String,
+}
+
+/// A form whose one field is the reason for a step (a refusal, an escalation, a withdrawal, the
+/// end of an emergency); the use case decides whether an empty reason is enough.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReasonForm {
+    pub reason: String,
 }
 
 // ---------------------------------------------------------------- login

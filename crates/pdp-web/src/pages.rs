@@ -14,12 +14,14 @@ use maud::{Markup, PreEscaped, html};
 use pdp_domain::org::{OrgKind, RegionLevel};
 use pdp_domain::roles::{Permission, Role};
 use pdp_storage::{AuditQuery, now_micros};
+use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{self, Principal, SESSION_COOKIE, form_values};
+use crate::auth::{self, Principal, SESSION_COOKIE};
 use crate::error::AppError;
+use crate::extract::Form;
 use crate::i18n::Lang;
-use crate::layout::{Flash, NextQuery, Page, csrf, field, layout, notice, opt_i64, page, safe_next, see_other};
+use crate::layout::{Flash, NextQuery, Page, csrf, layout, notice, page, safe_next, see_other};
 use pdp_app::admin::{self as api, ApiKeyInput, OfficerInput, OrgInput, RegionInput, RolesInput, UserInput};
 
 type S = State<Arc<AppState>>;
@@ -57,19 +59,25 @@ pub async fn login_page(
     login_form(Lang::from_headers(&headers), safe_next(q.next.as_deref().unwrap_or("/")), None).into_response()
 }
 
+/// The sign-in form; `next` is where to go afterwards, checked by [`safe_next`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    next: String,
+}
+
 pub async fn login_submit(
     State(state): S,
     headers: HeaderMap,
     peer: Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
-    body: String,
+    Form(f): Form<LoginForm>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let username = field(&body, "username");
-    let password = field(&body, "password");
-    let next = field(&body, "next");
-    let next = safe_next(&next).to_string();
+    let next = safe_next(&f.next).to_string();
     let addr = peer.map(|Extension(c)| c.0.ip());
-    let done = match pdp_app::accounts::login(&state, &username, &password, addr).await {
+    let done = match pdp_app::accounts::login(&state, &f.username, &f.password, addr).await {
         Ok(done) => done,
         Err(e) => {
             use crate::error::ErrorKind::{Invalid, TooMany, Unauthenticated};
@@ -278,13 +286,11 @@ pub async fn regions(
     )
 }
 
-pub async fn region_create(State(state): S, Extension(p): Extension<Principal>, body: String) -> Page {
-    let input = RegionInput {
-        code: field(&body, "code"),
-        name: field(&body, "name"),
-        level: field(&body, "level"),
-        parent_id: opt_i64(&body, "parent_id")?,
-    };
+pub async fn region_create(
+    State(state): S,
+    Extension(p): Extension<Principal>,
+    Form(input): Form<RegionInput>,
+) -> Page {
     let reg = api::do_create_region(&state, &p, input).await?;
     see_other(&format!("/regions?ok={}", auth::urlencode(&reg.name)))
 }
@@ -334,16 +340,21 @@ pub async fn orgs(
     )
 }
 
-pub async fn org_create(State(state): S, Extension(p): Extension<Principal>, body: String) -> Page {
-    let region_id = opt_i64(&body, "region_id")?
-        .ok_or_else(|| AppError::bad_request("invalid_region", "请选择区域", "choose a region"))?;
-    let input = OrgInput {
-        name: field(&body, "name"),
-        credit_code: field(&body, "credit_code"),
-        kind: field(&body, "kind"),
-        region_id,
-        parent_id: opt_i64(&body, "parent_id")?,
-    };
+/// The new organisation form: [`OrgInput`] with the region still to be chosen.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OrgForm {
+    name: String,
+    credit_code: String,
+    kind: String,
+    region_id: Option<i64>,
+    parent_id: Option<i64>,
+}
+
+pub async fn org_create(State(state): S, Extension(p): Extension<Principal>, Form(f): Form<OrgForm>) -> Page {
+    let region_id =
+        f.region_id.ok_or_else(|| AppError::bad_request("invalid_region", "请选择区域", "choose a region"))?;
+    let input = OrgInput { name: f.name, credit_code: f.credit_code, kind: f.kind, region_id, parent_id: f.parent_id };
     let created = api::do_create_org(&state, &p, input).await?;
     see_other(&format!("/orgs/{}", created.organisation.id))
 }
@@ -394,15 +405,8 @@ pub async fn officer_create(
     State(state): S,
     Extension(p): Extension<Principal>,
     Path(id): Path<i64>,
-    body: String,
+    Form(input): Form<OfficerInput>,
 ) -> Page {
-    let input = OfficerInput {
-        name: field(&body, "name"),
-        title: field(&body, "title"),
-        phone: field(&body, "phone"),
-        email: field(&body, "email"),
-        user_id: opt_i64(&body, "user_id")?,
-    };
     api::do_create_officer(&state, &p, id, input).await?;
     see_other(&format!("/orgs/{id}"))
 }
@@ -484,25 +488,30 @@ pub async fn users(
     )
 }
 
-pub async fn user_create(State(state): S, Extension(p): Extension<Principal>, body: String) -> Page {
-    let input = UserInput {
-        username: field(&body, "username").trim().to_string(),
-        display_name: field(&body, "display_name"),
-        password: field(&body, "password"),
-        org_id: opt_i64(&body, "org_id")?,
-        roles: form_values(&body, "roles"),
-    };
+pub async fn user_create(
+    State(state): S,
+    Extension(p): Extension<Principal>,
+    Form(mut input): Form<UserInput>,
+) -> Page {
+    input.username = input.username.trim().to_string();
     let u = api::create_account(state.storage.as_ref(), Some(&p), input).await?;
     see_other(&format!("/users?ok={}", auth::urlencode(&u.username)))
+}
+
+/// The roles ticked on the users page; none ticked sends no `roles` at all.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RolesForm {
+    roles: Vec<String>,
 }
 
 pub async fn user_roles(
     State(state): S,
     Extension(p): Extension<Principal>,
     Path(id): Path<i64>,
-    body: String,
+    Form(f): Form<RolesForm>,
 ) -> Page {
-    let u = api::do_set_roles(&state, &p, id, RolesInput { roles: form_values(&body, "roles") }).await?;
+    let u = api::do_set_roles(&state, &p, id, RolesInput { roles: f.roles }).await?;
     see_other(&format!("/users?ok={}", auth::urlencode(&u.username)))
 }
 
@@ -572,10 +581,9 @@ pub async fn api_key_create(
     State(state): S,
     headers: HeaderMap,
     Extension(p): Extension<Principal>,
-    body: String,
+    Form(input): Form<ApiKeyInput>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let input = ApiKeyInput { name: field(&body, "name"), expires_in_days: opt_i64(&body, "expires_in_days")? };
     let created = api::do_create_api_key(&state, &p, input).await?;
     let mut res = keys_page(&state, lang, &p, Some((created.key.name, created.token)), None).await?;
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

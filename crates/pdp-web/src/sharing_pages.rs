@@ -21,11 +21,12 @@ use pdp_storage::catalog::{EntryQuery, EntryView};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{Principal, form_values};
+use crate::auth::Principal;
 use crate::error::AppError;
+use crate::extract::Form;
 use crate::i18n::Lang;
 use crate::layout::fmt_time;
-use crate::layout::{Flash, Page, csrf, field, notice, opt_i64, page, see_other};
+use crate::layout::{Flash, KeyForm, Page, ReasonForm, csrf, notice, page, see_other};
 use pdp_app::share_ops as ops;
 use pdp_app::sharing as sh;
 
@@ -282,7 +283,7 @@ pub async fn hub(State(state): S, headers: HeaderMap, Extension(p): P, Query(f):
                         td { @if p.allows(Permission::GovernData) && u.u.status == UpwardStatus::Forwarded {
                             form.inline method="post" action=(format!("/share/upward/{}/outcome", u.u.id)) {
                                 (csrf(&p))
-                                select name="granted" aria-label=(lang.t("上级答复", "Answer")) { option value="yes" { (lang.t("同意", "granted")) } option value="no" { (lang.t("未同意", "refused")) } }
+                                select name="granted" aria-label=(lang.t("上级答复", "Answer")) { option value="true" { (lang.t("同意", "granted")) } option value="false" { (lang.t("未同意", "refused")) } }
                                 input name="response" required placeholder=(lang.t("答复内容", "Answer"));
                                 button type="submit" { (lang.t("登记", "Record")) }
                             }
@@ -335,16 +336,39 @@ pub async fn hub(State(state): S, headers: HeaderMap, Extension(p): P, Query(f):
     )
 }
 
-pub async fn scenario_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+/// The scenario library's form: the fields typed as one list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ScenarioForm {
+    name: String,
+    entry_id: i64,
+    mode: String,
+    fields: String,
+    purpose: String,
+    legal_basis: String,
+    grant_days: Option<i64>,
+}
+
+/// The items of a list typed in one box, separated by commas (either width) or spaces.
+fn typed_list(s: &str) -> Vec<String> {
+    s.split([',', '，', ' ']).filter(|s| !s.is_empty()).map(Into::into).collect()
+}
+
+pub async fn scenario_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(f): Form<ScenarioForm>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
     let input = sh::ScenarioInput {
-        name: field(&body, "name"),
-        entry_id: opt_i64(&body, "entry_id")?.unwrap_or_default(),
-        mode: field(&body, "mode"),
-        fields: field(&body, "fields").split([',', '，', ' ']).filter(|s| !s.is_empty()).map(Into::into).collect(),
-        purpose: field(&body, "purpose"),
-        legal_basis: field(&body, "legal_basis"),
-        grant_days: opt_i64(&body, "grant_days")?,
+        name: f.name,
+        entry_id: f.entry_id,
+        mode: f.mode,
+        fields: typed_list(&f.fields),
+        purpose: f.purpose,
+        legal_basis: f.legal_basis,
+        grant_days: f.grant_days,
     };
     let s = sh::do_create_scenario(&state, &p, &input).await?;
     see_other(&format!(
@@ -419,7 +443,7 @@ pub async fn new_request(
                         label { (lang.t("法律依据", "Legal basis")) input name="legal_basis" required; }
                         label { (lang.t("用途", "Purpose")) textarea name="purpose" required {} }
                         label { (lang.t("使用期限至", "Needed until")) input name="until" type="date" required value=(until.to_string()); }
-                        label.check { input type="checkbox" name="pledge" value="yes" required; " "
+                        label.check { input type="checkbox" name="pledge" value="true" required; " "
                             (lang.t("本单位承诺：所填信息真实；数据仅用于所述用途，依法依规使用，不向第三方提供，并保障数据安全。",
                                 "We pledge that this request is truthful, and that the data will be used only for the stated purpose, lawfully, not passed to third parties, and kept secure.")) }
                         button type="submit" { (lang.t("提交申请", "Submit request")) }
@@ -430,19 +454,13 @@ pub async fn new_request(
     )
 }
 
-pub async fn request_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+pub async fn request_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(input): Form<sh::RequestInput>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
-    let input = sh::RequestInput {
-        entry_id: opt_i64(&body, "entry_id")?.unwrap_or_default(),
-        fields: form_values(&body, "fields"),
-        mode: field(&body, "mode"),
-        scenario_id: opt_i64(&body, "scenario_id")?,
-        scenario: field(&body, "scenario"),
-        legal_basis: field(&body, "legal_basis"),
-        purpose: field(&body, "purpose"),
-        until: field(&body, "until"),
-        pledge: !field(&body, "pledge").is_empty(),
-    };
     let out = sh::do_submit(&state, &p, &input).await?;
     see_other(&format!(
         "/share/requests/{}?ok={}",
@@ -533,7 +551,8 @@ pub async fn request_page(
                             @let default = e.as_ref().and_then(|e| e.body.fields.iter().find(|f| &f.name == name)).map(|f| f.mask).unwrap_or(MaskRule::None);
                             div.row {
                                 label.check { input type="checkbox" name="fields" value=(name) checked; " " (label(name)) " " span.mono.muted { (name) } }
-                                select name=(format!("mask_{name}")) aria-label=(lang.t("脱敏", "Masking")) {
+                                input type="hidden" name="mask_field" value=(name);
+                                select name="mask" aria-label=(lang.t("脱敏", "Masking")) {
                                     @for m in MaskRule::ALL { option value=(m.as_str()) selected[*m == default] { (lang.t(m.label_zh(), m.label_en())) } }
                                 }
                             }
@@ -580,7 +599,7 @@ pub async fn request_page(
                 section.card { form #decide-form method="post" action=(format!("/share/requests/{id}/decide")) {
                     (csrf(&p))
                     label { (lang.t("裁决", "Decision")) select name="grant" {
-                        option value="yes" { (lang.t("予以共享", "Grant")) } option value="no" { (lang.t("不予共享", "Refuse")) }
+                        option value="true" { (lang.t("予以共享", "Grant")) } option value="false" { (lang.t("不予共享", "Refuse")) }
                     } }
                     label { (lang.t("理由（必填）", "Reason (required)")) textarea name="reason" required {} }
                     button type="submit" { (lang.t("作出裁决", "Decide")) }
@@ -590,25 +609,43 @@ pub async fn request_page(
     )
 }
 
-fn approve_input(body: &str) -> Result<sh::ApproveInput, AppError> {
-    let fields = form_values(body, "fields");
-    let masking: BTreeMap<String, String> =
-        fields.iter().map(|f| (f.clone(), field(body, &format!("mask_{f}")))).filter(|(_, m)| !m.is_empty()).collect();
-    let filter_field = field(body, "filter_field");
-    let values: Vec<String> =
-        field(body, "filter_values").split([',', '，', ' ']).filter(|s| !s.is_empty()).map(Into::into).collect();
-    let row_filters = (!filter_field.is_empty() && !values.is_empty())
-        .then(|| vec![RowFilter { field: filter_field, op: FilterOp::Prefix, values }]);
-    let expires = field(body, "expires_on");
-    let note = field(body, "note");
-    Ok(sh::ApproveInput {
-        fields: Some(fields),
-        masking: Some(masking),
-        row_filters,
-        expires_on: (!expires.trim().is_empty()).then_some(expires),
-        min_group: opt_i64(body, "min_group")?,
-        note: (!note.trim().is_empty()).then_some(note),
-    })
+/// The approval form. Each requested field's row sends its name as `mask_field` and its masking
+/// as `mask` (both always submit, so the lists stay parallel), and `fields` once if its box is
+/// ticked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ApproveForm {
+    fields: Vec<String>,
+    mask_field: Vec<String>,
+    mask: Vec<String>,
+    filter_field: String,
+    filter_values: String,
+    expires_on: Option<String>,
+    min_group: Option<i64>,
+    note: Option<String>,
+}
+
+impl From<ApproveForm> for sh::ApproveInput {
+    fn from(f: ApproveForm) -> Self {
+        let masking = f
+            .mask_field
+            .into_iter()
+            .zip(f.mask)
+            .filter(|(name, m)| !m.is_empty() && f.fields.contains(name))
+            .collect::<BTreeMap<_, _>>();
+        let values = typed_list(&f.filter_values);
+        let row_filters = (!f.filter_field.is_empty() && !values.is_empty())
+            .then(|| vec![RowFilter { field: f.filter_field, op: FilterOp::Prefix, values }]);
+        let given = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+        sh::ApproveInput {
+            fields: Some(f.fields),
+            masking: Some(masking),
+            row_filters,
+            expires_on: given(f.expires_on),
+            min_group: f.min_group,
+            note: given(f.note),
+        }
+    }
 }
 
 fn back(id: i64, lang: Lang, zh: &str, en: &str) -> Page {
@@ -620,10 +657,10 @@ pub async fn approve_submit(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(f): Form<ApproveForm>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    sh::do_approve(&state, &p, id, &approve_input(&body)?).await?;
+    sh::do_approve(&state, &p, id, &f.into()).await?;
     back(id, lang, "已同意共享并生成授权", "approved; the grant is in force")
 }
 
@@ -632,10 +669,10 @@ pub async fn refuse_submit(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(f): Form<ReasonForm>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    sh::do_refuse(&state, &p, id, &field(&body, "reason")).await?;
+    sh::do_refuse(&state, &p, id, &f.reason).await?;
     back(id, lang, "已不予共享", "refused")
 }
 
@@ -645,15 +682,22 @@ pub async fn withdraw_submit(State(state): S, headers: HeaderMap, Extension(p): 
     back(id, lang, "申请已撤回", "request withdrawn")
 }
 
+/// A message in the consultation on a request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NoteForm {
+    body: String,
+}
+
 pub async fn note_submit(
     State(state): S,
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(f): Form<NoteForm>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    sh::do_add_note(&state, &p, id, &field(&body, "body")).await?;
+    sh::do_add_note(&state, &p, id, &f.body).await?;
     back(id, lang, "协商意见已记录", "message recorded")
 }
 
@@ -662,10 +706,10 @@ pub async fn escalate_submit(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(f): Form<ReasonForm>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    sh::do_escalate(&state, &p, id, &field(&body, "reason")).await?;
+    sh::do_escalate(&state, &p, id, &f.reason).await?;
     back(id, lang, "已提请主管部门裁决", "escalated to the authority")
 }
 
@@ -674,10 +718,9 @@ pub async fn decide_submit(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(input): Form<sh::DecideInput>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let input = sh::DecideInput { grant: field(&body, "grant") == "yes", reason: field(&body, "reason"), terms: None };
     sh::do_decide(&state, &p, id, &input).await?;
     back(id, lang, "裁决已记录", "decision recorded")
 }
@@ -708,10 +751,9 @@ pub async fn view_submit(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(KeyForm { key }): Form<KeyForm>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let key = field(&body, "key");
     let out = sh::do_view(&state, &p, id, &sh::ViewInput { key, offset: None, limit: None }).await?.out;
     grant_view(&state, &p, lang, id, None, Some(out), None).await
 }
@@ -779,7 +821,10 @@ async fn grant_view(
                         section.card { form #verify-form method="post" action=(format!("/share/grants/{id}/verify")) {
                             (csrf(p))
                             label { (lang.t("记录标识", "Record key")) input name="key" required; }
-                            @for f in &g.g.fields { label { (label(f)) " " span.mono.muted { (f) } input name=(format!("v_{f}")); } }
+                            @for f in &g.g.fields {
+                                input type="hidden" name="field" value=(f);
+                                label { (label(f)) " " span.mono.muted { (f) } input name="value" data-field=(f); }
+                            }
                             button type="submit" { (lang.t("核验", "Verify")) }
                         } }
                         @if let Some(v) = &verdict {
@@ -858,16 +903,34 @@ async fn grant_view(
     )
 }
 
+/// A step in a grant's life: `suspend`, `resume` or `revoke`, with its reason.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct GrantStatusForm {
+    action: String,
+    reason: String,
+}
+
 pub async fn grant_status_submit(
     State(state): S,
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(f): Form<GrantStatusForm>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let g = sh::do_change_grant(&state, &p, id, &field(&body, "action"), &field(&body, "reason")).await?;
+    let g = sh::do_change_grant(&state, &p, id, &f.action, &f.reason).await?;
     see_other(&format!("/share/grants/{id}?ok={}", lang.t(&g.status_zh, &g.status_en)))
+}
+
+/// The verify form: the record's key, and for each field of the grant its name (`field`) and
+/// the claimed value (`value`, empty when not checked), as parallel lists.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct VerifyForm {
+    key: String,
+    field: Vec<String>,
+    value: Vec<String>,
 }
 
 /// The verify form: answers on the grant's page, never with the data.
@@ -876,45 +939,22 @@ pub async fn verify_submit(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(f): Form<VerifyForm>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let g = sh::do_get_grant(&state, &p, id).await?;
     let values: BTreeMap<String, String> =
-        g.g.fields
-            .iter()
-            .map(|f| (f.clone(), field(&body, &format!("v_{f}"))))
-            .filter(|(_, v)| !v.trim().is_empty())
-            .collect();
-    let v = sh::do_verify(&state, &p, id, &sh::VerifyInput { key: field(&body, "key"), values }).await?.out;
+        f.field.into_iter().zip(f.value).filter(|(_, v)| !v.trim().is_empty()).collect();
+    let v = sh::do_verify(&state, &p, id, &sh::VerifyInput { key: f.key, values }).await?.out;
     grant_view(&state, &p, lang, id, None, None, Some(v)).await
 }
 
-pub async fn emergency_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+pub async fn emergency_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(input): Form<ops::EmergencyInput>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
-    let ids = |name: &str| -> Result<Vec<i64>, AppError> {
-        form_values(&body, name)
-            .iter()
-            .map(|v| {
-                v.trim().parse().map_err(|_| {
-                    AppError::bad_request(
-                        "invalid_input",
-                        format!("字段 {name} 须为数字"),
-                        format!("{name} must be numbers"),
-                    )
-                })
-            })
-            .collect()
-    };
-    let raise = field(&body, "raise_to");
-    let input = ops::EmergencyInput {
-        name: field(&body, "name"),
-        scope: field(&body, "scope"),
-        raise_to: (!raise.is_empty()).then_some(raise),
-        entry_ids: ids("entry_ids")?,
-        org_ids: ids("org_ids")?,
-        ends_at: field(&body, "ends_at"),
-    };
     let m = ops::do_declare(&state, &p, &input).await?;
     see_other(&format!(
         "/share?ok={}",
@@ -927,20 +967,20 @@ pub async fn emergency_end_submit(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(f): Form<ReasonForm>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    ops::do_end(&state, &p, id, &field(&body, "reason")).await?;
+    ops::do_end(&state, &p, id, &f.reason).await?;
     see_other(&format!("/share?ok={}", lang.t("应急共享已结束", "emergency ended")))
 }
 
-pub async fn demand_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+pub async fn demand_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(input): Form<ops::DemandInput>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
-    let input = ops::DemandInput {
-        title: field(&body, "title"),
-        description: field(&body, "description"),
-        purpose: field(&body, "purpose"),
-    };
     ops::do_create_demand(&state, &p, &input).await?;
     see_other(&format!("/share?ok={}", lang.t("需求已提交", "demand submitted")))
 }
@@ -950,10 +990,9 @@ pub async fn demand_assign_submit(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(input): Form<ops::AssignInput>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let input = ops::AssignInput { provider_org_id: opt_i64(&body, "provider_org_id")?, note: field(&body, "note") };
     let d = ops::do_assign(&state, &p, id, &input).await?;
     see_other(&format!("/share?ok={}", lang.t(&d.status_zh, &d.status_en)))
 }
@@ -963,10 +1002,9 @@ pub async fn demand_answer_submit(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(input): Form<ops::DemandAnswer>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let input = ops::DemandAnswer { entry_id: opt_i64(&body, "entry_id")?, response: field(&body, "response") };
     let d = ops::do_answer(&state, &p, id, &input).await?;
     see_other(&format!("/share?ok={}", lang.t(&d.status_zh, &d.status_en)))
 }
@@ -976,25 +1014,20 @@ pub async fn report_submit(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(input): Form<ops::ReportInput>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let period = field(&body, "period_end");
-    let input =
-        ops::ReportInput { period_end: (!period.trim().is_empty()).then_some(period), body: field(&body, "body") };
     ops::do_file_report(&state, &p, id, &input).await?;
     see_other(&format!("/share/grants/{id}?ok={}", lang.t("使用情况报告已提交", "usage report filed")))
 }
 
-pub async fn upward_submit(State(state): S, headers: HeaderMap, Extension(p): P, body: String) -> Page {
+pub async fn upward_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(input): Form<ops::UpwardInput>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
-    let input = ops::UpwardInput {
-        level: field(&body, "level"),
-        holder: field(&body, "holder"),
-        data_wanted: field(&body, "data_wanted"),
-        purpose: field(&body, "purpose"),
-        legal_basis: field(&body, "legal_basis"),
-    };
     ops::do_create_upward(&state, &p, &input).await?;
     see_other(&format!("/share?ok={}", lang.t("已提交，待汇总报送", "submitted; waiting to be forwarded")))
 }
@@ -1014,10 +1047,9 @@ pub async fn outcome_submit(
     headers: HeaderMap,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(input): Form<ops::OutcomeInput>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let input = ops::OutcomeInput { granted: field(&body, "granted") == "yes", response: field(&body, "response") };
     let u = ops::do_outcome(&state, &p, id, &input).await?;
     see_other(&format!("/share?ok={}", lang.t(&u.status_zh, &u.status_en)))
 }

@@ -4,7 +4,8 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error;
 use crate::error::{ApiError, AppError, ErrorBody};
-use crate::extract::{Json, Path};
+use crate::extract::{Form, Json, Path};
+use crate::layout::ReasonForm;
 use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
@@ -45,10 +46,9 @@ pub async fn request_submit(
     State(state): S,
     Extension(p): P,
     Path(id): Path<i64>,
-    body: String,
+    Form(f): Form<ReasonForm>,
 ) -> crate::layout::Page {
-    let reason = crate::layout::field(&body, "reason");
-    do_request(&state, &p, id, &reason).await?;
+    do_request(&state, &p, id, &f.reason).await?;
     crate::layout::see_other(&format!("/catalog/entries/{id}?ok=withdrawal"))
 }
 
@@ -57,11 +57,10 @@ pub async fn decide_submit(
     State(state): S,
     Extension(p): P,
     Path((id, action)): Path<(i64, String)>,
-    body: String,
+    Form(f): Form<ReasonForm>,
 ) -> crate::layout::Page {
-    let reason = crate::layout::field(&body, "reason");
     let w = match action.as_str() {
-        "approve" | "reject" => do_decide(&state, &p, id, action == "approve", &reason).await?,
+        "approve" | "reject" => do_decide(&state, &p, id, action == "approve", &f.reason).await?,
         _ => return Err(AppError::not_found(&format!("withdrawal action {action}")).into()),
     };
     crate::layout::see_other(&format!("/catalog/entries/{}?ok={}", w.w.entry_id, w.w.status.as_str()))

@@ -349,13 +349,13 @@ async fn request_approve_and_verify_in_the_browser() {
     browser.login(&site, "xs.officer", &srv.accounts["xs.officer"]).await;
     browser.goto(&grant_page).await;
     browser.type_in("#verify-form input[name=key]", &key).await;
-    browser.type_in("#verify-form input[name=v_person_name]", name).await;
+    browser.type_in("#verify-form input[data-field=person_name]", name).await;
     browser.click("#verify-form button[type=submit]").await;
     browser.find("#verdict").await;
     assert!(browser.text("#verdict").await.contains("一致"), "{}", browser.text("#verdict").await);
     assert!(!browser.text("#verdict").await.contains("不一致"));
     browser.type_in("#verify-form input[name=key]", &key).await;
-    browser.type_in("#verify-form input[name=v_person_name]", "李鬼").await;
+    browser.type_in("#verify-form input[data-field=person_name]", "李鬼").await;
     browser.click("#verify-form button[type=submit]").await;
     browser.wait_for_text("不一致").await;
     let page = browser.text("main").await;

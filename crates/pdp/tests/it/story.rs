@@ -282,10 +282,18 @@ async fn forms_need_the_csrf_token() {
     let (s, body) = admin.post_form("/regions", &fields, false).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     assert!(body.contains("csrf_failed"));
+    // A form whose number does not parse is refused whole, naming the field, in both languages.
+    let bad = [("code", "359942"), ("name", "坏表单区"), ("level", "district"), ("parent_id", "一")];
+    let (s, body) = admin.post_form("/regions", &bad, true).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains("invalid_form") && body.contains("表单字段 parent_id") && body.contains("form field parent_id"),
+        "{body}"
+    );
     let (s, _) = admin.post_form("/regions", &fields, true).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, page) = admin.get("/regions").await;
-    assert!(page.contains("测试区"));
+    assert!(page.contains("测试区") && !page.contains("坏表单区"));
     // Logging out ends the session on the server.
     let (s, _) = admin.post_form("/logout", &[], true).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
