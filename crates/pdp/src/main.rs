@@ -5,7 +5,7 @@
 //! `admin create-user`, `audit verify`, `audit checkpoint`, `openapi`. Everything else lives in
 //! the library crates; this file only wires them together.
 
-mod allocator;
+use pdp_alloc as allocator;
 mod config;
 mod demo;
 mod demo_data;

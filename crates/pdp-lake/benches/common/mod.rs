@@ -3,10 +3,9 @@
 
 use pdp_domain::catalog::EntryBody;
 
-/// The `pdp` binary's allocator and its settings, from the binary's own source, so the
-/// benchmarks measure what the server does; each benchmark calls `allocator::tune()` first.
-#[path = "../../../pdp/src/allocator.rs"]
-pub mod allocator;
+/// The `pdp` binary's allocator and its settings, so the benchmarks measure what the server
+/// does; each benchmark calls `allocator::tune()` first.
+pub use pdp_alloc as allocator;
 
 /// The catalog entry of the benchmark's person records.
 pub fn person_entry() -> EntryBody {

@@ -1,5 +1,6 @@
 //! The process's allocator and its settings, shared by the `pdp` binary and the lake's
-//! benchmarks (which include this file by path), so a benchmark measures what the server does.
+//! benchmarks, so a benchmark measures what the server does. Linking this crate makes mimalloc
+//! the global allocator of the whole program.
 
 /// mimalloc rather than the system allocator: the access path allocates many small, short-lived
 /// values per request, where glibc malloc cost a quarter of the CPU, and glibc keeps memory
