@@ -529,7 +529,7 @@ pub async fn do_subject(state: &App, p: &Principal, kind: SubjectKind, key: &str
     let mut values = Vec::new();
     for d in subject_datasets(state.storage.as_ref()).await?.into_iter().filter(|d| d.kind == kind) {
         let Some(version) = current_version(lake, &d.entry.code).await? else { continue };
-        let page = lake.rows(&d.entry.code, None, Some((&d.key, &key)), 0, 20).await?;
+        let page = lake.rows(&d.entry.code, u64::try_from(version).ok(), Some((&d.key, &key)), 0, 20).await?;
         if page.rows.is_empty() {
             continue;
         }

@@ -31,6 +31,7 @@ use deltalake::DeltaTable;
 use deltalake::kernel::Add;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 
+use crate::keyfile::{self, KeyFileWriter};
 use crate::{LakeError, Result};
 
 /// One lane's writer of data files.
@@ -43,18 +44,21 @@ pub(crate) enum DataFiles {
 
 impl DataFiles {
     /// A writer of new data files for `table`, rolling to a new file past `target_bytes`.
-    /// `schema` is the table's, which every batch written has.
+    /// `schema` is the table's, which every batch written has. Each local file gets its key
+    /// file ([`crate::keyfile`]) indexing the columns `keys`; files in object storage get theirs
+    /// on their first lookup.
     pub(crate) fn for_table(
         table: &DeltaTable,
         schema: SchemaRef,
         props: WriterProperties,
         target_bytes: u64,
+        keys: &[String],
     ) -> Result<Self> {
         let url = table.table_url();
         if url.scheme() == "file"
             && let Ok(dir) = url.to_file_path()
         {
-            return Ok(Self::Local(Box::new(LocalFiles::new(dir, schema, props, target_bytes))));
+            return Ok(Self::Local(Box::new(LocalFiles::new(dir, schema, props, target_bytes, keys.to_vec()))));
         }
         Ok(Self::Store(Box::new(
             RecordBatchWriter::for_table(table)?.with_writer_properties(props).with_target_file_size(target_bytes),
@@ -85,7 +89,10 @@ pub(crate) struct LocalFiles {
     target_bytes: u64,
     /// Names the files of this writer (deltalake names files the same way).
     id: uuid::Uuid,
-    open: Option<(String, ArrowWriter<File>)>,
+    /// The columns the files' key files index.
+    keys: Vec<String>,
+    /// The open file, with its key file unless no column is indexed.
+    open: Option<(String, ArrowWriter<File>, Option<KeyFileWriter>)>,
     /// Finished files, with their actions.
     done: Vec<Add>,
     /// Whether the caller took the actions; until then every file is removed on drop.
@@ -93,13 +100,14 @@ pub(crate) struct LocalFiles {
 }
 
 impl LocalFiles {
-    fn new(dir: PathBuf, schema: SchemaRef, props: WriterProperties, target_bytes: u64) -> Self {
+    fn new(dir: PathBuf, schema: SchemaRef, props: WriterProperties, target_bytes: u64, keys: Vec<String>) -> Self {
         Self {
             dir,
             schema,
             props,
             target_bytes,
             id: uuid::Uuid::new_v4(),
+            keys,
             open: None,
             done: Vec::new(),
             finished: false,
@@ -110,7 +118,7 @@ impl LocalFiles {
         // A batch is cut where a row group ends, so the file can roll there.
         let mut rest = batch.clone();
         while rest.num_rows() > 0 {
-            let buffered = self.open.as_ref().map_or(0, |(_, w)| w.in_progress_rows());
+            let buffered = self.open.as_ref().map_or(0, |(_, w, _)| w.in_progress_rows());
             let room = self.props.max_row_group_row_count().map_or(usize::MAX, |max| max - buffered.min(max));
             let take = room.max(1).min(rest.num_rows());
             self.write_part(&rest.slice(0, take))?;
@@ -130,10 +138,17 @@ impl LocalFiles {
             let name = format!("part-{:05}-{}-c000{suffix}.parquet", self.done.len(), self.id);
             let file = File::create(self.dir.join(&name)).map_err(|e| LakeError::Io(format!("{name}: {e}")))?;
             let writer = ArrowWriter::try_new(file, self.schema.clone(), Some(self.props.clone()))?;
-            self.open = Some((name, writer));
+            let keys = match self.keys.is_empty() {
+                true => None,
+                false => Some(KeyFileWriter::create(keyfile::path_for(&self.dir, &name), &self.schema, &self.keys)?),
+            };
+            self.open = Some((name, writer, keys));
         }
-        let (_, writer) = self.open.as_mut().expect("a file is open");
+        let (_, writer, keys) = self.open.as_mut().expect("a file is open");
         writer.write(batch)?;
+        if let Some(keys) = keys {
+            keys.write(batch)?;
+        }
         // Files roll only between row groups, so a row group is never split across files.
         if writer.in_progress_rows() == 0 && writer.bytes_written() as u64 >= self.target_bytes {
             self.close_open()?;
@@ -142,10 +157,13 @@ impl LocalFiles {
     }
 
     fn close_open(&mut self) -> Result<()> {
-        let Some((name, writer)) = self.open.take() else { return Ok(()) };
+        let Some((name, writer, keys)) = self.open.take() else { return Ok(()) };
         // Recorded before closing, so a failed close still removes the file on drop.
         self.done.push(Add { path: name.clone(), ..Default::default() });
         let metadata = writer.close()?;
+        if let Some(keys) = keys {
+            keys.finish()?;
+        }
         let size = std::fs::metadata(self.dir.join(&name)).map_err(|e| LakeError::Io(format!("{name}: {e}")))?.len();
         let modified = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let add = self.done.last_mut().expect("just pushed");
@@ -170,9 +188,10 @@ impl Drop for LocalFiles {
         }
         // Nothing will commit these files. Removing them is a courtesy to the disk, not a
         // matter of correctness: files the log does not name are not part of the table.
-        let open = self.open.take().map(|(name, _)| name);
+        let open = self.open.take().map(|(name, _, _)| name);
         for name in self.done.iter().map(|a| a.path.clone()).chain(open) {
-            let _ = std::fs::remove_file(self.dir.join(name));
+            let _ = std::fs::remove_file(self.dir.join(&name));
+            let _ = std::fs::remove_file(keyfile::path_for(&self.dir, &name));
         }
     }
 }
@@ -388,7 +407,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let table = table(dir.path()).await;
         let props = WriterProperties::builder().set_max_row_group_row_count(Some(40)).build();
-        let mut ours = DataFiles::for_table(&table, schema(), props.clone(), u64::MAX).expect("writer");
+        let mut ours = DataFiles::for_table(&table, schema(), props.clone(), u64::MAX, &[]).expect("writer");
         assert!(matches!(ours, DataFiles::Local(_)), "a file:// table is written directly");
         let mut theirs = DataFiles::Store(Box::new(
             RecordBatchWriter::for_table(&table).expect("writer").with_writer_properties(props),
@@ -430,14 +449,14 @@ mod tests {
                 .count()
         };
         // Any finished row group passes a one-byte target, so every row group is a file.
-        let mut files = DataFiles::for_table(&table, schema(), props.clone(), 1).expect("writer");
+        let mut files = DataFiles::for_table(&table, schema(), props.clone(), 1, &[]).expect("writer");
         files.write(batch(0..75)).await.expect("write");
         let adds = files.finish().await.expect("finish");
         let rows: Vec<i64> = adds.iter().map(|a| stats_json(a)["numRecords"].as_i64().expect("rows")).collect();
         assert_eq!(rows, vec![30, 30, 15]);
         assert_eq!(parquet_files(), 3);
 
-        let mut given_up = DataFiles::for_table(&table, schema(), props, 1).expect("writer");
+        let mut given_up = DataFiles::for_table(&table, schema(), props, 1, &[]).expect("writer");
         given_up.write(batch(0..45)).await.expect("write");
         assert_eq!(parquet_files(), 5, "one finished file and one open");
         drop(given_up);

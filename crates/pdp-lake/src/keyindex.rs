@@ -1,58 +1,50 @@
-//! Lookups by key from memory: view, verify and document fetches ask for the rows of one key,
-//! many times a second, and a DataFusion scan of the table per request costs milliseconds of
-//! log replay, planning and decoding (the sharing benchmark measured about 150 requests/s).
+//! Lookups by key: view, verify and document fetches, subject pages and a version's rows by
+//! key ask for the rows of one key, many times a second, and a DataFusion scan of the table per
+//! request costs milliseconds of log replay and planning plus a read of the whole table.
 //!
-//! A [`KeyIndex`] holds one version of a table as text rows with a map from key to rows. It is
-//! built on the first lookup of a (dataset, key column) and used while the table's latest
-//! version, read from the names in `_delta_log`, is the version it was built from; a load by
-//! this process makes the next lookup rebuild it, a load by another process (`pdp load`) a
-//! lookup at most [`RECHECK`] after that load's commit. Tables larger than
-//! [`MAX_ROWS`] rows are not indexed (the caller scans instead), so memory stays bounded:
-//! at most [`MAX_INDEXES`] indexes of at most that many rows.
+//! A lookup asks the key files ([`crate::keyfile`]) of the data files of the version it reads:
+//! the load writes one beside each data file before its commit, so the first lookup after a load
+//! is as fast as the rest, and a load killed before its commit leaves only files that no
+//! version names. A lookup's cost depends on the number of data files in the version (a few for a
+//! full load of millions of rows) and not on their size. A data file without a key file for the
+//! column (a table written before key files, a file in object storage, a column first looked up
+//! by now) gets one built from the data file on its first lookup; `pdp lake reindex` builds them
+//! ahead.
 //!
-//! The index only answers what it answers exactly like the scan: the key column and every
-//! filtered column must be text, where comparing the stored text is the scan's comparison.
-//! Anything else returns `None` and the caller scans.
+//! The latest version is read from the names in `_delta_log`: a load by this process is seen by
+//! the next lookup, a load by another process (`pdp load`) by the lookups that start at most
+//! [`RECHECK`] after its commit. A version's file list is read once and kept.
+//!
+//! The key files only answer what they answer exactly like the scan: the key column and every
+//! filtered or ordering column must be text, where comparing the stored text is the scan's
+//! comparison. Anything else returns `None` and the caller scans. Lakes in object storage are
+//! scanned for now.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
-use datafusion::arrow::datatypes::DataType;
+use futures::TryStreamExt;
+use pdp_domain::catalog::{EntryBody, IdentifierRole};
 
-use crate::share::{ColumnFilter, Selection};
-use crate::{Lake, Result, RowPage, batch_rows};
+use crate::keyfile::{self, KeyFile, KeyFileWriter};
+use crate::share::Selection;
+use crate::{Lake, LakeError, Result, RowPage};
 
-/// The largest table indexed, in rows.
-pub const MAX_ROWS: usize = 250_000;
-/// The most indexes kept; the oldest is dropped first.
-pub const MAX_INDEXES: usize = 8;
+/// The most versions whose file lists are kept.
+const MAX_VERSIONS: usize = 64;
+/// The most key files kept open; past it the cache starts again.
+const MAX_OPEN: usize = 1024;
 
-/// One version of a table as text rows, by key.
-#[derive(Debug)]
-pub struct KeyIndex {
-    version: u64,
-    /// `None` when the table has more than [`MAX_ROWS`] rows: remembered so that the size is
-    /// not counted again for this version.
-    data: Option<Indexed>,
-}
-
-#[derive(Debug)]
-struct Indexed {
-    columns: Vec<String>,
-    /// Whether each column is text.
-    text: Vec<bool>,
-    rows: Vec<Vec<Option<String>>>,
-    by_key: HashMap<String, Vec<u32>>,
-}
-
-/// The cache of a lake's key indexes, shared by its clones.
+/// What lookups keep between requests, shared by a lake's clones.
 #[derive(Debug, Default)]
 pub struct KeyIndexes {
-    /// At most [`MAX_INDEXES`] indexes by dataset and key column, oldest first: so few that
-    /// they are found by comparing names, without making a key to hash.
-    indexes: Vec<(String, String, Arc<KeyIndex>)>,
+    /// The data files of recently read versions by dataset, oldest first.
+    versions: Vec<(String, u64, Arc<Vec<String>>)>,
+    /// Open key files by path.
+    files: HashMap<PathBuf, Arc<KeyFile>>,
     /// Per dataset: the `_delta_log` directory's modification time when its version was last
     /// listed, and that version (see [`Lake::log_version`]).
     listed: HashMap<String, (SystemTime, u64)>,
@@ -73,12 +65,16 @@ pub const RECHECK: Duration = Duration::from_millis(50);
 /// commit landing in the same tick as the listing would leave the time unchanged.
 const SETTLED: Duration = Duration::from_secs(2);
 
-fn is_text(t: &DataType) -> bool {
-    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
-}
-
-fn passes(f: &ColumnFilter, v: Option<&str>) -> bool {
-    v.is_some_and(|v| f.admits_text(v))
+/// The columns a load indexes: the entry's identifier field, its key fields and the fields
+/// that identify a person or a legal entity (what grants, documents and subject pages look up by).
+pub fn key_columns(entry: &EntryBody) -> Vec<String> {
+    let mut out: Vec<String> = entry.identifier_field.iter().cloned().collect();
+    for f in &entry.fields {
+        if (f.rules.key || f.identifier != IdentifierRole::None) && !out.contains(&f.name) {
+            out.push(f.name.clone());
+        }
+    }
+    out
 }
 
 impl Lake {
@@ -141,91 +137,150 @@ impl Lake {
         Some(version)
     }
 
-    async fn build_index(&self, dataset: &str, key: &str) -> Result<KeyIndex> {
-        let table = self.table_at(dataset, None).await?;
-        let version = table.version().unwrap_or(0) as u64;
-        let ctx = datafusion::prelude::SessionContext::new();
-        table.update_datafusion_session(&ctx.state())?;
-        let df = ctx.read_table(table.table_provider().await?)?;
-        let schema = df.schema().clone();
-        let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-        let text: Vec<bool> = schema.fields().iter().map(|f| is_text(f.data_type())).collect();
-        let Some(key_at) = columns.iter().position(|c| c == key).filter(|&i| text[i]) else {
-            return Ok(KeyIndex { version, data: None });
-        };
-        if df.clone().count().await? > MAX_ROWS {
-            return Ok(KeyIndex { version, data: None });
+    /// The data files of `version`, relative to the table's root.
+    async fn version_files(&self, dataset: &str, version: u64) -> Result<Arc<Vec<String>>> {
+        let cached = (self.key_indexes.lock().expect("key index lock").versions.iter())
+            .find(|(d, v, _)| d == dataset && *v == version)
+            .map(|(_, _, f)| f.clone());
+        if let Some(files) = cached {
+            return Ok(files);
         }
-        let mut rows = Vec::new();
-        for b in df.collect().await? {
-            rows.extend(batch_rows(&b)?);
+        let table = self.table_at(dataset, Some(version)).await?;
+        let snapshot = table.snapshot()?.snapshot().clone();
+        let log_store = table.log_store();
+        let files: Vec<String> =
+            snapshot.file_views(log_store.as_ref(), None).map_ok(|f| f.path().into_owned()).try_collect().await?;
+        let files = Arc::new(files);
+        let mut c = self.key_indexes.lock().expect("key index lock");
+        c.versions.push((dataset.to_string(), version, files.clone()));
+        if c.versions.len() > MAX_VERSIONS {
+            c.versions.remove(0);
         }
-        let mut by_key: HashMap<String, Vec<u32>> = HashMap::with_capacity(rows.len());
-        for (i, r) in rows.iter().enumerate() {
-            if let Some(k) = &r[key_at] {
-                by_key.entry(k.clone()).or_default().push(i as u32);
-            }
-        }
-        Ok(KeyIndex { version, data: Some(Indexed { columns, text, rows, by_key }) })
+        Ok(files)
     }
 
-    /// The rows of one key from the index with the version they are of, or `None` when the index cannot answer exactly as
-    /// a scan would (see the module's documentation).
+    /// The key file of the data file `file` that indexes `column`, built from the data file
+    /// when there is none yet (keeping the columns an older key file indexed).
+    async fn key_file(&self, table_dir: &Path, file: &str, column: &str) -> Result<Arc<KeyFile>> {
+        let path = keyfile::path_for(table_dir, file);
+        let cached = self.key_indexes.lock().expect("key index lock").files.get(&path).cloned();
+        if let Some(k) = cached.filter(|k| k.indexed(column)) {
+            return Ok(k);
+        }
+        let found = KeyFile::open(&path)?;
+        let k = match found {
+            Some(k) if k.indexed(column) => k,
+            old => {
+                let mut columns = old.map(|k| k.indexed_columns()).unwrap_or_default();
+                columns.push(column.to_string());
+                let data = table_dir.join(file);
+                let at = path.clone();
+                tokio::task::spawn_blocking(move || build_key_file(&data, at, &columns))
+                    .await
+                    .map_err(|e| LakeError::Io(format!("key file builder: {e}")))??;
+                KeyFile::open(&path)?.ok_or_else(|| LakeError::Io(format!("{}: not written", path.display())))?
+            }
+        };
+        let k = Arc::new(k);
+        let mut c = self.key_indexes.lock().expect("key index lock");
+        if c.files.len() >= MAX_OPEN {
+            c.files.clear();
+        }
+        c.files.insert(path, k.clone());
+        Ok(k)
+    }
+
+    /// Builds the key files of every data file of the latest version of `dataset` indexing
+    /// `columns`, where missing; returns how many were built.
+    pub async fn reindex(&self, dataset: &str, columns: &[String]) -> Result<usize> {
+        let Some(dir) = self.root_dir.clone() else { return Ok(0) };
+        let table = self.table_at(dataset, None).await?;
+        let version = table.version().unwrap_or(0) as u64;
+        let table_dir = dir.join(crate::table_dir(dataset));
+        let mut built = 0;
+        for file in self.version_files(dataset, version).await?.iter() {
+            for column in columns {
+                let before = KeyFile::open(&keyfile::path_for(&table_dir, file))?.is_some_and(|k| k.indexed(column));
+                self.key_file(&table_dir, file, column).await?;
+                built += usize::from(!before);
+            }
+        }
+        Ok(built)
+    }
+
+    /// The rows of one key at `version` (the latest if `None`) with the version they are of, or
+    /// `None` when the key files cannot answer exactly as a scan would (see the module's
+    /// documentation).
     pub(crate) async fn lookup(
         &self,
         dataset: &str,
+        version: Option<u64>,
         sel: &Selection,
         key: (&str, &str),
         offset: usize,
         limit: usize,
     ) -> Result<Option<(u64, RowPage)>> {
-        let Some(version) = self.log_version(dataset) else { return Ok(None) };
-        let cached = (self.key_indexes.lock().expect("key index lock").indexes.iter())
-            .find(|(d, c, _)| d == dataset && c == key.0)
-            .map(|(_, _, i)| i.clone());
-        let index = match cached {
-            Some(i) if i.version == version => i,
-            _ => {
-                let built = Arc::new(self.build_index(dataset, key.0).await?);
-                let mut c = self.key_indexes.lock().expect("key index lock");
-                match c.indexes.iter_mut().find(|(d, k, _)| d == dataset && k == key.0) {
-                    Some(slot) => slot.2 = built.clone(),
-                    None => {
-                        c.indexes.push((dataset.to_string(), key.0.to_string(), built.clone()));
-                        if c.indexes.len() > MAX_INDEXES {
-                            c.indexes.remove(0);
-                        }
-                    }
-                }
-                built
+        let Some(dir) = self.root_dir.as_ref() else { return Ok(None) };
+        let version = match version {
+            Some(v) => v,
+            None => match self.log_version(dataset) {
+                Some(v) => v,
+                None => return Ok(None),
+            },
+        };
+        let files = self.version_files(dataset, version).await?;
+        let table_dir = dir.join(crate::table_dir(dataset));
+        let mut matched: Vec<Vec<Option<String>>> = Vec::new();
+        let mut order = None;
+        for file in files.iter() {
+            let k = self.key_file(&table_dir, file, key.0).await?;
+            if !k.answers(key.0) {
+                return Ok(None);
             }
-        };
-        let Some(ix) = &index.data else { return Ok(None) };
-        let at = |name: &str| ix.columns.iter().position(|c| c == name);
-        let Some(projection) = sel.columns.iter().map(|c| at(c)).collect::<Option<Vec<usize>>>() else {
-            return Ok(None);
-        };
-        let mut filters = Vec::new();
-        for f in &sel.filters {
-            match at(&f.column) {
-                Some(i) if ix.text[i] => filters.push((i, f)),
-                _ => return Ok(None),
+            let at = |name: &str| k.columns().iter().position(|c| c == name);
+            let Some(projection) = sel.columns.iter().map(|c| at(c)).collect::<Option<Vec<usize>>>() else {
+                return Ok(None);
+            };
+            let mut filters = Vec::new();
+            for f in &sel.filters {
+                match at(&f.column) {
+                    Some(i) if k.is_text(i) => filters.push((i, f)),
+                    _ => return Ok(None),
+                }
+            }
+            if let Some(o) = &sel.order_by {
+                match sel.columns.iter().position(|c| c == o) {
+                    Some(i) if k.is_text(projection[i]) => order = Some(i),
+                    _ => return Ok(None),
+                }
+            }
+            // Positioned reads of a few dozen bytes, on the runtime's thread: from the page cache
+            // they take a microsecond, less than handing them to the blocking pool would.
+            for row in k.lookup(key.0, key.1)? {
+                if filters.iter().all(|(i, f)| row[*i].as_deref().is_some_and(|v| f.admits_text(v))) {
+                    matched.push(projection.iter().map(|&i| row[i].clone()).collect());
+                }
             }
         }
-        let matched: Vec<&Vec<Option<String>>> = ix
-            .by_key
-            .get(key.1)
-            .into_iter()
-            .flatten()
-            .map(|&i| &ix.rows[i as usize])
-            .filter(|r| filters.iter().all(|(i, f)| passes(f, r[*i].as_deref())))
-            .collect();
-        let rows = matched
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|r| projection.iter().map(|&i| r[i].clone()).collect())
-            .collect();
-        Ok(Some((index.version, RowPage { columns: sel.columns.clone(), rows, total: matched.len() as u64 })))
+        if let Some(i) = order {
+            // The scan's order: nulls first, then by the text's bytes.
+            matched.sort_by(|a, b| a[i].cmp(&b[i]));
+        }
+        let total = matched.len() as u64;
+        let rows = matched.into_iter().skip(offset).take(limit).collect();
+        Ok(Some((version, RowPage { columns: sel.columns.clone(), rows, total })))
     }
+}
+
+/// Writes the key file at `path` of the local data file `data`, indexing `columns`.
+fn build_key_file(data: &Path, path: PathBuf, columns: &[String]) -> Result<()> {
+    use datafusion::arrow::array::RecordBatchReader;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = std::fs::File::open(data).map_err(|e| LakeError::Io(format!("{}: {e}", data.display())))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.with_batch_size(8192).build()?;
+    let mut writer = KeyFileWriter::create(path, &reader.schema(), columns)?;
+    for batch in reader {
+        writer.write(&batch?)?;
+    }
+    writer.finish()
 }

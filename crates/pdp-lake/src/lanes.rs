@@ -217,7 +217,7 @@ mod tests {
     fn lanes(table: &DeltaTable, count: usize) -> Lanes {
         let props = WriterProperties::builder().set_max_row_group_row_count(Some(RUN)).build();
         let writers = (0..count)
-            .map(|_| DataFiles::for_table(table, schema(), props.clone(), u64::MAX).expect("writer"))
+            .map(|_| DataFiles::for_table(table, schema(), props.clone(), u64::MAX, &[]).expect("writer"))
             .collect();
         Lanes::new(writers, RUN)
     }

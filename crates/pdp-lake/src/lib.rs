@@ -18,6 +18,7 @@
 pub mod analytics;
 mod datafile;
 mod ingest;
+pub mod keyfile;
 pub mod keyindex;
 pub mod keyset;
 mod lanes;
@@ -386,6 +387,9 @@ impl Lake {
             .with_enforce_retention_duration(false)
             .with_commit_properties(props)
             .await?;
+        if let Some(dir) = &self.root_dir {
+            keyfile::remove_orphans(&dir.join(table_dir(dataset)));
+        }
         Ok(metrics.files_deleted)
     }
 
@@ -495,6 +499,8 @@ impl Lake {
         //
         // The lanes' writers are made when the first batch arrives, so that batch can decide
         // which columns get a dictionary (see `load_writer_properties`).
+        // Each data file gets its key file as it is written (see `keyindex`).
+        let key_columns = keyindex::key_columns(entry);
         let new_lanes = |sample: Option<&RecordBatch>| -> Result<Lanes> {
             let writers = (0..Lanes::for_this_machine())
                 .map(|_| {
@@ -503,6 +509,7 @@ impl Lake {
                         schema.clone(),
                         load_writer_properties(sample, &entry.fields),
                         LOAD_FILE_BYTES,
+                        &key_columns,
                     )
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -732,7 +739,18 @@ impl Lake {
         offset: usize,
         limit: usize,
     ) -> Result<RowPage> {
+        page_fits(offset, limit)?;
         let table = self.table_at(dataset, version).await?;
+        // A version's rows of one key come from its key files.
+        if let Some(key) = filter
+            && let Some(v) = table.version()
+        {
+            let columns = table.snapshot()?.schema().fields().map(|f| f.name().clone()).collect();
+            let sel = share::Selection { columns, filters: vec![], order_by: None };
+            if let Some((_, page)) = self.lookup(dataset, Some(v), &sel, key, offset, limit).await? {
+                return Ok(page);
+            }
+        }
         let ctx = SessionContext::new();
         let provider = table.table_provider().await?;
         table.update_datafusion_session(&ctx.state())?;
@@ -742,7 +760,6 @@ impl Lake {
             let value = datafusion::prelude::cast(datafusion::prelude::lit(v), field.data_type().clone());
             df = df.filter(datafusion::prelude::col(datafusion::common::Column::new_unqualified(c)).eq(value))?;
         }
-        page_fits(offset, limit)?;
         let total = df.clone().count().await? as u64;
         let batches = df.limit(offset, Some(limit))?.collect().await?;
         let columns = table.snapshot()?.schema().fields().map(|f| f.name().clone()).collect();

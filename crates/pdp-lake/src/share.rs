@@ -167,7 +167,7 @@ impl Lake {
     ) -> Result<(u64, RowPage)> {
         crate::page_fits(offset, limit)?;
         if let Some(k) = key
-            && let Some(found) = self.lookup(dataset, sel, k, offset, limit).await?
+            && let Some(found) = self.lookup(dataset, None, sel, k, offset, limit).await?
         {
             return Ok(found);
         }

@@ -246,9 +246,9 @@ proptest! {
     }
 }
 
-// covers: R-SHR-04 (lookups by key for view and verify answer from an in-memory index that
-// follows every new version: this process's at once, another process's within
-// keyindex::RECHECK; and apply row filters exactly as the scan does)
+// covers: R-SHR-04 (lookups by key for view and verify answer from the key files of the latest
+// version: this process's at once, another process's within keyindex::RECHECK; and apply row
+// filters exactly as the scan does)
 #[tokio::test]
 async fn lookups_by_key_follow_new_versions_and_filters() {
     use pdp_lake::share::{ColumnFilter, Match, Selection};
@@ -421,4 +421,84 @@ async fn dictionaries_only_where_values_repeat() {
             assert_eq!(dict, want, "{dataset} {column}");
         }
     }
+}
+
+/// The key files of a table's data files, by name.
+fn key_files(dir: &std::path::Path) -> Vec<String> {
+    let keys = dir.join("101000_000001").join(pdp_lake::keyfile::DIR);
+    let mut names: Vec<String> = std::fs::read_dir(keys)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+// covers: R-SHR-04, R-SHR-14, R-AGG-06 (a lookup by key at version N reads exactly version N's
+// rows after later loads; a key only in the latest version is found only there; the load leaves
+// a key file beside every data file; files a killed load left are never read; a missing key
+// file is rebuilt from its data file, and `reindex` builds them ahead)
+#[tokio::test]
+async fn lookups_by_key_read_the_key_files_of_the_version_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let ds = "101000/000001";
+    let v1 = load_csv(
+        &lake,
+        &format!("id_no,name,age,born\n{},张三,76,\n{},李四,40,\n", GOOD[0], GOOD[1]),
+        LoadMode::Full,
+        meta(),
+    )
+    .await
+    .unwrap()
+    .version
+    .unwrap();
+    let v2 = load_csv(
+        &lake,
+        &format!("id_no,name,age,born\n{},张三改,77,\n{},王五,3,\n", GOOD[0], GOOD[2]),
+        LoadMode::Full,
+        meta(),
+    )
+    .await
+    .unwrap()
+    .version
+    .unwrap();
+    assert_eq!(key_files(dir.path()).len(), 2, "one key file per data file: {:?}", key_files(dir.path()));
+    let name = |page: pdp_lake::RowPage| page.rows.iter().map(|r| r[1].clone().unwrap_or_default()).collect::<Vec<_>>();
+    let at = |v: Option<u64>, key: &'static str| {
+        let lake = lake.clone();
+        async move { lake.rows(ds, v, Some(("id_no", key)), 0, 10).await.unwrap() }
+    };
+    assert_eq!(name(at(Some(v1), GOOD[0]).await), ["张三"], "version 1 as it was");
+    assert_eq!(name(at(Some(v2), GOOD[0]).await), ["张三改"]);
+    assert_eq!(name(at(None, GOOD[0]).await), ["张三改"]);
+    assert_eq!(at(Some(v1), GOOD[2]).await.total, 0, "a key only in the latest version");
+    assert_eq!(name(at(None, GOOD[2]).await), ["王五"]);
+    assert_eq!(at(None, GOOD[1]).await.total, 0, "a key the latest version dropped");
+    assert_eq!(name(at(Some(v1), GOOD[1]).await), ["李四"]);
+    // The scan agrees on a column that is not text (no key file answers it).
+    assert_eq!(name(lake.rows(ds, Some(v1), Some(("age", "40")), 0, 10).await.unwrap()), ["李四"]);
+
+    // A load killed before its commit leaves a data file and its key file that no version
+    // names: a copy of the latest version's files under a new name stands for them.
+    let table = dir.path().join("101000_000001");
+    let latest = lake.table(ds).await.unwrap().unwrap();
+    let data: Vec<String> = latest.get_file_uris().unwrap().collect();
+    assert_eq!(data.len(), 1);
+    let data = std::path::PathBuf::from(data[0].trim_start_matches("file://"));
+    let stray = "part-00000-00000000-0000-0000-0000-000000000000-c000.snappy.parquet";
+    std::fs::copy(&data, table.join(stray)).unwrap();
+    let file_name = data.file_name().unwrap().to_str().unwrap().to_string();
+    std::fs::copy(pdp_lake::keyfile::path_for(&table, &file_name), pdp_lake::keyfile::path_for(&table, stray)).unwrap();
+    assert_eq!(name(at(None, GOOD[2]).await), ["王五"], "the stray files are not read");
+
+    // A key file that is gone is rebuilt on the next lookup, with the same answer.
+    std::fs::remove_file(pdp_lake::keyfile::path_for(&table, &file_name)).unwrap();
+    let fresh = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    assert_eq!(name(fresh.rows(ds, None, Some(("id_no", GOOD[0])), 0, 10).await.unwrap()), ["张三改"]);
+    assert!(pdp_lake::keyfile::path_for(&table, &file_name).exists(), "rebuilt");
+    // `reindex` builds what is missing and nothing else.
+    std::fs::remove_file(pdp_lake::keyfile::path_for(&table, &file_name)).unwrap();
+    let fresh = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    assert_eq!(fresh.reindex(ds, &["id_no".to_string()]).await.unwrap(), 1);
+    assert_eq!(fresh.reindex(ds, &["id_no".to_string()]).await.unwrap(), 0);
 }

@@ -121,6 +121,9 @@ enum LakeCommand {
         #[arg(long)]
         retention_days: Option<u64>,
     },
+    /// Build the key files that lookups by key read, for every data file of every published
+    /// dataset that lacks one (tables written before key files; a load writes its own).
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -394,6 +397,31 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 println!("{}: {} 个文件已删除 / files deleted", e.code, deleted.len());
             }
             println!("保留期 {days} 天，共删除 {total} 个文件 / retention {days} days: {total} files deleted");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lake { command: LakeCommand::Reindex } => {
+            let storage = open_storage(&cfg).await?;
+            let lake = pdp_lake::Lake::open(&cfg.lake_location())
+                .map_err(|e| anyhow::anyhow!("opening the data lake: {e}"))?;
+            let entries = storage
+                .list_entries(&pdp_storage::catalog::EntryQuery {
+                    view: pdp_storage::catalog::EntryView::Published,
+                    ..Default::default()
+                })
+                .await?;
+            let mut total = 0;
+            for e in entries {
+                let columns = pdp_lake::keyindex::key_columns(&e.body);
+                match lake.reindex(&e.code, &columns).await {
+                    Ok(n) => {
+                        total += n;
+                        println!("{}: {n} 个键文件已建 / key files built ({})", e.code, columns.join(", "));
+                    }
+                    Err(pdp_lake::LakeError::Empty) => {}
+                    Err(err) => return Err(anyhow::anyhow!("{}: {err}", e.code)),
+                }
+            }
+            println!("共建 {total} 个键文件 / {total} key files built");
             Ok(ExitCode::SUCCESS)
         }
         Command::Catalog { command: CatalogCommand::Reindex } => {
