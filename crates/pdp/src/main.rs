@@ -195,6 +195,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// The storage, the lake and the published catalog entries, whose datasets the lake's
+/// maintenance commands go through.
+async fn published_datasets(
+    cfg: &Config,
+) -> anyhow::Result<(Arc<dyn Storage>, pdp_lake::Lake, Vec<pdp_storage::catalog::EntryVersion>)> {
+    let storage = open_storage(cfg).await?;
+    let lake = pdp_lake::Lake::open(&cfg.lake_location()).map_err(|e| anyhow::anyhow!("opening the data lake: {e}"))?;
+    let entries = storage
+        .list_entries(&pdp_storage::catalog::EntryQuery {
+            view: pdp_storage::catalog::EntryView::Published,
+            ..Default::default()
+        })
+        .await?;
+    Ok((storage, lake, entries))
+}
+
 async fn open_storage(cfg: &Config) -> anyhow::Result<Arc<dyn Storage>> {
     let url = cfg.database_url();
     let alg = cfg.hash_alg();
@@ -375,15 +391,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Lake { command: LakeCommand::Vacuum { retention_days } } => {
             let days = retention_days.unwrap_or(cfg.lake.retention_days);
-            let storage = open_storage(&cfg).await?;
-            let lake = pdp_lake::Lake::open(&cfg.lake_location())
-                .map_err(|e| anyhow::anyhow!("opening the data lake: {e}"))?;
-            let entries = storage
-                .list_entries(&pdp_storage::catalog::EntryQuery {
-                    view: pdp_storage::catalog::EntryView::Published,
-                    ..Default::default()
-                })
-                .await?;
+            let (storage, lake, entries) = published_datasets(&cfg).await?;
             let mut total = 0;
             for e in entries {
                 let deleted = lake.vacuum(&e.code, days.saturating_mul(24), "pdp lake vacuum").await?;
@@ -400,15 +408,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Lake { command: LakeCommand::Reindex } => {
-            let storage = open_storage(&cfg).await?;
-            let lake = pdp_lake::Lake::open(&cfg.lake_location())
-                .map_err(|e| anyhow::anyhow!("opening the data lake: {e}"))?;
-            let entries = storage
-                .list_entries(&pdp_storage::catalog::EntryQuery {
-                    view: pdp_storage::catalog::EntryView::Published,
-                    ..Default::default()
-                })
-                .await?;
+            let (_, lake, entries) = published_datasets(&cfg).await?;
             let mut total = 0;
             for e in entries {
                 let columns = pdp_lake::keyindex::key_columns(&e.body);
