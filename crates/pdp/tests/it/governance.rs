@@ -583,3 +583,113 @@ async fn holiday_tables_added_on_the_platform_on_every_backend() {
         assert_eq!(audit_count(&auditor, "calendar.set").await, 2, "{b}");
     }
 }
+
+/// covers: R-SHR-04, R-AGG-06, R-SEC-03 (lookups by key: a version's rows by key at that version
+/// after a later load, a key only the latest version has, a `pdp load` killed with SIGKILL in the
+/// middle leaves the lookups answering the committed version, and the subject page finds the
+/// person in three datasets, each at its current version)
+#[tokio::test]
+async fn lookups_by_key_follow_versions_survive_a_killed_load_and_span_datasets_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let xs = srv.login("xs.officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let (a_id, a_code) = publish(&officer, &reviewer, "人员信息（版本查询测试）").await;
+        let (b_id, _) = publish(&xs, &reviewer, "人员信息（第二来源）").await;
+        let (c_id, _) = publish(&officer, &reviewer, "人员信息（第三来源）").await;
+        let (p1, p2) = (id("350102", 11), id("350102", 12));
+        let v1 = upload(&officer, a_id, "full", &[[&p1, "张三", "东湖路1号"]]).await["version"].as_u64().unwrap();
+        let v2 = upload(&officer, a_id, "full", &[[&p1, "张三改", "东湖路1号"], [&p2, "李四", "东湖路2号"]]).await
+            ["version"]
+            .as_u64()
+            .unwrap();
+        let names = |r: &Value| -> Vec<String> {
+            r["rows"].as_array().unwrap().iter().map(|row| row[1].as_str().unwrap_or_default().to_string()).collect()
+        };
+        let rows = |version: Option<u64>, key: String| {
+            let officer = &officer;
+            async move {
+                let v = version.map(|v| format!("version={v}&")).unwrap_or_default();
+                let (s, r) =
+                    officer.get_json(&format!("/api/v1/datasets/{a_id}/data?{v}column=id_no&value={key}")).await;
+                assert_eq!(s, StatusCode::OK, "{r}");
+                r
+            }
+        };
+        assert_eq!(names(&rows(Some(v1), p1.clone()).await), ["张三"], "{b}: version {v1} as it was");
+        assert_eq!(names(&rows(Some(v2), p1.clone()).await), ["张三改"], "{b}");
+        assert_eq!(rows(Some(v1), p2.clone()).await["total"], 0, "{b}: a key only in the latest version");
+        assert_eq!(names(&rows(None, p2.clone()).await), ["李四"], "{b}");
+
+        // A load killed with SIGKILL while it writes: no version names what it wrote.
+        let mut csv = String::from("id_no,person_name,address\n");
+        let mut big_key = String::new();
+        'rows: for year in 1950..2000 {
+            for day in 1..=28 {
+                for seq in 0..1000 {
+                    let key = pdp_domain::ids::complete_citizen_id(&format!("359903{year}01{day:02}{seq:03}")).unwrap();
+                    csv.push_str(&format!("{key},某人{seq},西山路{seq}号\n"));
+                    big_key = key;
+                    if csv.len() > 12 << 20 {
+                        break 'rows;
+                    }
+                }
+            }
+        }
+        let file = srv.dir.path().join("big.csv");
+        std::fs::write(&file, csv).unwrap();
+        let mut load = srv
+            .pdp_command(&[
+                "load",
+                "--dataset",
+                &a_code,
+                "--file",
+                file.to_str().unwrap(),
+                "--as",
+                "officer",
+                "--quiet",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let keys = srv.dir.path().join("lake").join(a_code.replace('/', "_")).join(pdp_lake::keyfile::DIR);
+        let writing = || {
+            std::fs::read_dir(&keys)
+                .is_ok_and(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".tmp")))
+        };
+        let started = std::time::Instant::now();
+        while !writing() && started.elapsed() < std::time::Duration::from_secs(60) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(writing(), "{b}: the load started writing");
+        load.kill().unwrap();
+        load.wait().unwrap();
+        let log = keys.parent().unwrap().join("_delta_log");
+        let latest = std::fs::read_dir(&log)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json")?.parse::<u64>().ok())
+            .max();
+        assert_eq!(latest, Some(v2), "{b}: the killed load committed nothing");
+        assert_eq!(names(&rows(None, p1.clone()).await), ["张三改"], "{b}");
+        assert_eq!(rows(None, big_key.clone()).await["total"], 0, "{b}: nothing of the killed load is read");
+
+        // The subject page finds the person in all three datasets.
+        let vb = upload(&xs, b_id, "full", &[[&p1, "张三", "东湖路1号"]]).await["version"].clone();
+        let vc = upload(&officer, c_id, "full", &[[&p1, "张叁", "东湖路1号"]]).await["version"].clone();
+        let (s, p) = reviewer.post_json("/api/v1/subjects/person/lookup", json!({"key": p1})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {p}");
+        let records = p["records"].as_array().unwrap();
+        assert_eq!(records.len(), 3, "{b}: {p}");
+        let version_of = |code: &str| records.iter().find(|r| r["dataset"] == code).map(|r| r["version"].clone());
+        assert_eq!(version_of(&a_code), Some(json!(v2)), "{b}: {p}");
+        let mut versions: Vec<Value> = records.iter().map(|r| r["version"].clone()).collect();
+        versions.sort_by_key(|v| v.as_u64());
+        let mut want = vec![json!(v2), vb, vc];
+        want.sort_by_key(|v| v.as_u64());
+        assert_eq!(versions, want, "{b}");
+    }
+}
