@@ -6,6 +6,8 @@
 #
 #   bench/share_wrk.sh                      # 100 000 people, 20 s per run, 32 connections
 #   ROWS=1000000 DURATION=30s CONNS=64 bench/share_wrk.sh
+#   ROWS=10000000 KEYS=1000 bench/share_wrk.sh  # 10M people (loaded with `pdp load`), each request
+#                                           # for one of 1 000 keys spread over the table
 #   PERF_DIR=/tmp/prof bench/share_wrk.sh  # also records a perf profile of the server per run
 #   JOURNAL=false bench/share_wrk.sh        # accesses wait for a database commit instead
 #   SERVER=/tmp/pdp-old bench/share_wrk.sh  # another build of the server, to compare builds
@@ -35,25 +37,37 @@ PDP_DATA_DIR="$WORK/data" PDP_SECURITY__SECURE_COOKIES=false PDP_LOG=warn \
 PID=$!
 for _ in $(seq 1 120); do grep -q "listening on" "$WORK/server.out" && break; sleep 0.5; done
 BASE="http://127.0.0.1:$PORT"
-SETUP="$(python3 bench/share_setup.py "$BASE" "$WORK/server.out" "$WORK/people.csv")"
+# Past a million rows the file is larger than the API's body limit: `pdp load` loads it.
+if [ "$ROWS" -gt 1000000 ]; then export PDP_BIN="$SERVER"; fi
+SETUP="$(PDP_DATA_DIR="$WORK/data" ROWS="$ROWS" KEYS="${KEYS:-1}" python3 bench/share_setup.py "$BASE" "$WORK/server.out" "$WORK/people.csv")"
 get() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$SETUP" "$1"; }
 TOKEN="$(get token)"; VERIFY="$(get verify)"; VIEW="$(get view)"; KEY="$(get key)"; NAME="$(get name)"
-echo "# $ROWS people loaded ($(get accepted) accepted); verify grant $VERIFY, view grant $VIEW; wrk -t2 -c$CONNS -d$DURATION"
+echo "# $ROWS people loaded ($(get accepted) accepted, load $(get load_seconds) s); verify grant $VERIFY, view grant $VIEW; ${KEYS:-1} key(s); wrk -t2 -c$CONNS -d$DURATION"
 
 BODY="{\"key\":\"$KEY\",\"values\":{\"person_name\":\"$NAME\"}}"
-cat > "$WORK/verify.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-LUA
 VIEW_BODY="{\"key\":\"$KEY\"}"
-cat > "$WORK/view.lua" <<LUA
+# Each request takes one of the keys in turn (one key unless KEYS is set).
+python3 - "$SETUP" "$TOKEN" "$WORK" <<'PY'
+import json, sys
+setup, token, work = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+def lua(bodies):
+    items = ",\n".join("'" + json.dumps(b, ensure_ascii=False) + "'" for b in bodies)
+    return f"""bodies = {{
+{items}
+}}
+n = 0
 wrk.method = "POST"
-wrk.body = '$VIEW_BODY'
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-LUA
+wrk.headers["Authorization"] = "Bearer {token}"
+request = function()
+  n = n % #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[n])
+end
+"""
+keys = setup["keys"]
+open(f"{work}/verify.lua", "w").write(lua([{"key": k, "values": {"person_name": v}} for k, v in keys]))
+open(f"{work}/view.lua", "w").write(lua([{"key": k} for k, _ in keys]))
+PY
 VERIFY_URL="$BASE/api/v1/share/grants/$VERIFY/verify"
 VIEW_URL="$BASE/api/v1/share/grants/$VIEW/records"
 VERIFY_BYTES=$(curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "$BODY" "$VERIFY_URL" | wc -c)

@@ -54,7 +54,23 @@ const MAX_ROWS_BYTES: u64 = 1 << 40;
 
 /// The key file of the data file at `data` (a path relative to the table's root).
 pub fn path_for(table_dir: &Path, data: &str) -> PathBuf {
-    table_dir.join(DIR).join(format!("{}.keys", data.replace('/', "%2F")))
+    table_dir.join(DIR).join(file_name(data))
+}
+
+/// The name of the key file of the data file at `data`, in [`DIR`].
+pub fn file_name(data: &str) -> String {
+    format!("{}.keys", data.replace('/', "%2F"))
+}
+
+/// Writes a whole key file that arrived as bytes (from object storage) at `path`, under a
+/// temporary name first, as the writer does.
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    }
+    let tmp = path.with_extension(format!("keys.{}.tmp", uuid::Uuid::new_v4()));
+    std::fs::write(&tmp, bytes).map_err(|e| io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io(path, e))
 }
 
 /// Removes the key files whose data file is gone (after `VACUUM`), and the unfinished ones a

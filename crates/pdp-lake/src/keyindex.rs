@@ -17,8 +17,11 @@
 //!
 //! The key files only answer what they answer exactly like the scan: the key column and every
 //! filtered or ordering column must be text, where comparing the stored text is the scan's
-//! comparison. Anything else returns `None` and the caller scans. Lakes in object storage are
-//! scanned for now.
+//! comparison. Anything else returns `None` and the caller scans.
+//!
+//! A lake in object storage keeps key files beside the data files in the store too, and reads
+//! them from a local cache (`Lake::key_cache`): the first lookup of a data file on a machine
+//! fetches its key file, or builds it from the data file and puts it in the store.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -159,10 +162,17 @@ impl Lake {
         Ok(files)
     }
 
+    /// Where the key files of `dataset` are read: beside its data files in a local lake, in
+    /// the local cache of key files for a lake in object storage.
+    fn key_dir(&self, dataset: &str) -> PathBuf {
+        let root = self.root_dir.as_ref().unwrap_or(&self.key_cache);
+        root.join(crate::table_dir(dataset))
+    }
+
     /// The key file of the data file `file` that indexes `column`, built from the data file
     /// when there is none yet (keeping the columns an older key file indexed).
-    async fn key_file(&self, table_dir: &Path, file: &str, column: &str) -> Result<Arc<KeyFile>> {
-        let path = keyfile::path_for(table_dir, file);
+    async fn key_file(&self, dataset: &str, file: &str, column: &str) -> Result<Arc<KeyFile>> {
+        let path = keyfile::path_for(&self.key_dir(dataset), file);
         let cached = self.key_indexes.lock().expect("key index lock").files.get(&path).cloned();
         if let Some(k) = cached.filter(|k| k.indexed(column)) {
             return Ok(k);
@@ -173,11 +183,17 @@ impl Lake {
             old => {
                 let mut columns = old.map(|k| k.indexed_columns()).unwrap_or_default();
                 columns.push(column.to_string());
-                let data = table_dir.join(file);
-                let at = path.clone();
-                tokio::task::spawn_blocking(move || build_key_file(&data, at, &columns))
-                    .await
-                    .map_err(|e| LakeError::Io(format!("key file builder: {e}")))??;
+                match &self.root_dir {
+                    Some(root) => {
+                        let data = root.join(crate::table_dir(dataset)).join(file);
+                        let at = path.clone();
+                        let read = move || std::fs::File::open(&data).map_err(|e| io(&data, e));
+                        tokio::task::spawn_blocking(move || build_key_file(read()?, at, &columns))
+                            .await
+                            .map_err(|e| LakeError::Io(format!("key file builder: {e}")))??;
+                    }
+                    None => self.fetch_key_file(dataset, file, &path, columns).await?,
+                }
                 KeyFile::open(&path)?.ok_or_else(|| LakeError::Io(format!("{}: not written", path.display())))?
             }
         };
@@ -190,18 +206,43 @@ impl Lake {
         Ok(k)
     }
 
+    /// The key file of a data file of a lake in object storage, into the local cache at
+    /// `path`: the one beside the data file in the store if it indexes `columns`, or else one
+    /// built from the data file and put beside it for the other machines that read the lake.
+    async fn fetch_key_file(&self, dataset: &str, file: &str, path: &Path, columns: Vec<String>) -> Result<()> {
+        use object_store::ObjectStoreExt;
+        let store = self.table_at(dataset, None).await?.object_store();
+        let name = deltalake::Path::from(format!("{}/{}", keyfile::DIR, keyfile::file_name(file)));
+        if let Ok(found) = store.get(&name).await {
+            let bytes = found.bytes().await.map_err(|e| LakeError::Io(e.to_string()))?;
+            keyfile::write_whole(path, &bytes)?;
+            if KeyFile::open(path)?.is_some_and(|k| columns.iter().all(|c| k.indexed(c))) {
+                return Ok(());
+            }
+        }
+        // The data file is at most one file's roll size (`LOAD_FILE_BYTES`) in memory.
+        let data = store.get(&deltalake::Path::from(file)).await.map_err(|e| LakeError::Io(e.to_string()))?;
+        let data = data.bytes().await.map_err(|e| LakeError::Io(e.to_string()))?;
+        let at = path.to_path_buf();
+        tokio::task::spawn_blocking(move || build_key_file(data, at, &columns))
+            .await
+            .map_err(|e| LakeError::Io(format!("key file builder: {e}")))??;
+        let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
+        store.put(&name, bytes.into()).await.map_err(|e| LakeError::Io(e.to_string()))?;
+        Ok(())
+    }
+
     /// Builds the key files of every data file of the latest version of `dataset` indexing
     /// `columns`, where missing; returns how many were built.
     pub async fn reindex(&self, dataset: &str, columns: &[String]) -> Result<usize> {
-        let Some(dir) = self.root_dir.clone() else { return Ok(0) };
         let table = self.table_at(dataset, None).await?;
         let version = table.version().unwrap_or(0) as u64;
-        let table_dir = dir.join(crate::table_dir(dataset));
+        let dir = self.key_dir(dataset);
         let mut built = 0;
         for file in self.version_files(dataset, version).await?.iter() {
             for column in columns {
-                let before = KeyFile::open(&keyfile::path_for(&table_dir, file))?.is_some_and(|k| k.indexed(column));
-                self.key_file(&table_dir, file, column).await?;
+                let before = KeyFile::open(&keyfile::path_for(&dir, file))?.is_some_and(|k| k.indexed(column));
+                self.key_file(dataset, file, column).await?;
                 built += usize::from(!before);
             }
         }
@@ -220,20 +261,20 @@ impl Lake {
         offset: usize,
         limit: usize,
     ) -> Result<Option<(u64, RowPage)>> {
-        let Some(dir) = self.root_dir.as_ref() else { return Ok(None) };
         let version = match version {
             Some(v) => v,
             None => match self.log_version(dataset) {
                 Some(v) => v,
+                // A lake in object storage: its log is read through the store.
+                None if self.root_dir.is_none() => self.latest_version(dataset).await?,
                 None => return Ok(None),
             },
         };
         let files = self.version_files(dataset, version).await?;
-        let table_dir = dir.join(crate::table_dir(dataset));
         let mut matched: Vec<Vec<Option<String>>> = Vec::new();
         let mut order = None;
         for file in files.iter() {
-            let k = self.key_file(&table_dir, file, key.0).await?;
+            let k = self.key_file(dataset, file, key.0).await?;
             if !k.answers(key.0) {
                 return Ok(None);
             }
@@ -272,15 +313,82 @@ impl Lake {
     }
 }
 
-/// Writes the key file at `path` of the local data file `data`, indexing `columns`.
-fn build_key_file(data: &Path, path: PathBuf, columns: &[String]) -> Result<()> {
+fn io(path: &Path, e: std::io::Error) -> LakeError {
+    LakeError::Io(format!("{}: {e}", path.display()))
+}
+
+/// Writes the key file at `path` of the Parquet data file `data`, indexing `columns`.
+fn build_key_file<R: datafusion::parquet::file::reader::ChunkReader + 'static>(
+    data: R,
+    path: PathBuf,
+    columns: &[String],
+) -> Result<()> {
     use datafusion::arrow::array::RecordBatchReader;
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let file = std::fs::File::open(data).map_err(|e| LakeError::Io(format!("{}: {e}", data.display())))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.with_batch_size(8192).build()?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(data)?.with_batch_size(8192).build()?;
     let mut writer = KeyFileWriter::create(path, &reader.schema(), columns)?;
     for batch in reader {
         writer.write(&batch?)?;
     }
     writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::share::Selection;
+    use crate::{CellRows, LoadMeta, LoadMode};
+
+    fn entry() -> EntryBody {
+        serde_json::from_value(serde_json::json!({
+            "name": "人员", "summary": "t", "class": "base", "item": "01", "format": "database",
+            "frequency": "daily", "identifier_field": "id_no",
+            "fields": [
+                {"name": "id_no", "label": "标识", "data_type": "text", "grade": "l2", "rules": {"key": true}},
+                {"name": "name", "label": "姓名", "data_type": "text", "grade": "l2"}
+            ],
+            "share": {"share_type": "conditional", "modes": ["view"]},
+            "open": {"open_type": "not_open"}
+        }))
+        .unwrap()
+    }
+
+    /// covers: R-SHR-04 (a lake in object storage: the first lookup on a machine builds the key
+    /// file from the data file through the store and puts it beside the data; another machine
+    /// fetches that one; both answer as the scan does)
+    #[tokio::test]
+    async fn a_lake_in_object_storage_builds_fetches_and_caches_key_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let e = entry();
+        let rows = (0..50).map(|i| vec![format!("k{i}"), format!("名{i}")]).collect();
+        let meta = LoadMeta { actor: "t".into(), ..Default::default() };
+        let today = time::macros::date!(2026 - 12 - 07);
+        lake.load("d", &e, LoadMode::Full, today, meta, Box::new(CellRows::new(&e.fields, rows)), |_| {})
+            .await
+            .unwrap();
+        // What a load into object storage leaves: data files without key files.
+        let keys = dir.path().join(crate::table_dir("d")).join(keyfile::DIR);
+        std::fs::remove_dir_all(&keys).unwrap();
+        // The same lake seen as remote: everything goes through the table's object store, and
+        // key files are read from a cache of this "machine".
+        let remote = |cache: &Path| {
+            let mut l = Lake::open(dir.path().to_str().unwrap()).unwrap();
+            l.root_dir = None;
+            l.key_cache = cache.to_path_buf();
+            l
+        };
+        let sel = Selection { columns: vec!["name".into()], filters: vec![], order_by: None };
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let first = remote(a.path());
+        let (_, page) = first.lookup("d", None, &sel, ("id_no", "k7"), 0, 10).await.unwrap().expect("answered");
+        assert_eq!(page.rows, vec![vec![Some("名7".to_string())]]);
+        assert_eq!(std::fs::read_dir(&keys).unwrap().count(), 1, "the built key file is in the store");
+        let second = remote(b.path());
+        let (_, page) = second.lookup("d", None, &sel, ("id_no", "k49"), 0, 10).await.unwrap().expect("answered");
+        assert_eq!(page.rows, vec![vec![Some("名49".to_string())]]);
+        assert_eq!(second.lookup("d", None, &sel, ("id_no", "k50"), 0, 10).await.unwrap().unwrap().1.total, 0);
+        let cached = b.path().join(crate::table_dir("d")).join(keyfile::DIR);
+        assert_eq!(std::fs::read_dir(cached).unwrap().count(), 1, "fetched into this machine's cache");
+    }
 }

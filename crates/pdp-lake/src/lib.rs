@@ -269,7 +269,9 @@ pub struct Lake {
     /// One lock per dataset so two loads in this process never race for the same commit; the
     /// Delta commit protocol still refuses a conflicting commit from another process.
     locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
-    /// In-memory indexes for lookups by key, see [`keyindex`].
+    /// The local cache of key files when the lake is not on the local disk (see [`keyindex`]).
+    key_cache: std::path::PathBuf,
+    /// What lookups by key keep between requests, see [`keyindex`].
     key_indexes: Arc<Mutex<keyindex::KeyIndexes>>,
     /// Counts the operations of this process that may have committed to a table (one per
     /// [`Writing`] released), so that the key indexes look at a table's log again at once
@@ -320,9 +322,17 @@ impl Lake {
         };
         let root = if url.path().ends_with('/') { url } else { Url::parse(&format!("{url}/")).expect("url") };
         let root_dir = if root.scheme() == "file" { root.to_file_path().ok() } else { None };
+        // Key files of a lake elsewhere are cached on this machine, per lake.
+        let key_cache = std::env::temp_dir().join("pdp-key-cache").join(format!("{:016x}", {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            root.as_str().hash(&mut h);
+            h.finish()
+        }));
         Ok(Self {
             root,
             root_dir,
+            key_cache,
             locks: Default::default(),
             key_indexes: Default::default(),
             writes: Default::default(),
