@@ -162,11 +162,24 @@ impl Lake {
         Ok(files)
     }
 
+    /// The directory of this machine's key files and sorted key lists: the lake's own when it
+    /// is local, the cache otherwise.
+    pub(crate) fn key_root(&self) -> &Path {
+        self.root_dir.as_deref().unwrap_or(&self.key_cache)
+    }
+
+    /// The latest version of `dataset`, read as lookups read it.
+    pub(crate) async fn current_version(&self, dataset: &str) -> Result<u64> {
+        match self.log_version(dataset) {
+            Some(v) => Ok(v),
+            None => self.latest_version(dataset).await,
+        }
+    }
+
     /// Where the key files of `dataset` are read: beside its data files in a local lake, in
     /// the local cache of key files for a lake in object storage.
     fn key_dir(&self, dataset: &str) -> PathBuf {
-        let root = self.root_dir.as_ref().unwrap_or(&self.key_cache);
-        root.join(crate::table_dir(dataset))
+        self.key_root().join(crate::table_dir(dataset))
     }
 
     /// The key file of the data file `file` that indexes `column`, built from the data file

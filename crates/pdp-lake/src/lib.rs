@@ -23,6 +23,7 @@ pub mod keyindex;
 pub mod keyset;
 mod lanes;
 pub mod share;
+mod sortedkeys;
 pub mod source;
 
 use std::collections::{HashMap, HashSet};
