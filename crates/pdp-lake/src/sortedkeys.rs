@@ -93,7 +93,7 @@ pub(crate) fn keep_newest(dir: &Path, keep: usize) {
             lists.push((modified, e.path()));
         }
     }
-    lists.sort_by(|a, b| b.0.cmp(&a.0));
+    lists.sort_by_key(|l| std::cmp::Reverse(l.0));
     for (_, path) in lists.into_iter().skip(keep) {
         let _ = std::fs::remove_file(path);
     }
