@@ -41,6 +41,9 @@ const MAX_VERSIONS: usize = 64;
 /// The most key files kept open; past it the cache starts again.
 const MAX_OPEN: usize = 1024;
 
+/// The key files of one version's data files for one column.
+type VersionKeyFiles = Arc<Vec<Arc<KeyFile>>>;
+
 /// What lookups keep between requests, shared by a lake's clones.
 #[derive(Debug, Default)]
 pub struct KeyIndexes {
@@ -48,6 +51,9 @@ pub struct KeyIndexes {
     versions: Vec<(String, u64, Arc<Vec<String>>)>,
     /// Open key files by path.
     files: HashMap<PathBuf, Arc<KeyFile>>,
+    /// The key files of recently read versions by dataset and column, oldest first: what a
+    /// lookup reads, found without making a path.
+    opened: Vec<(String, u64, String, VersionKeyFiles)>,
     /// Per dataset: the `_delta_log` directory's modification time when its version was last
     /// listed, and that version (see [`Lake::log_version`]).
     listed: HashMap<String, (SystemTime, u64)>,
@@ -182,6 +188,27 @@ impl Lake {
         self.key_root().join(crate::table_dir(dataset))
     }
 
+    /// The key files indexing `column` of every data file of `version`.
+    async fn version_key_files(&self, dataset: &str, version: u64, column: &str) -> Result<VersionKeyFiles> {
+        let cached = (self.key_indexes.lock().expect("key index lock").opened.iter())
+            .find(|(d, v, c, _)| d == dataset && *v == version && c == column)
+            .map(|(_, _, _, k)| k.clone());
+        if let Some(k) = cached {
+            return Ok(k);
+        }
+        let mut key_files = Vec::new();
+        for file in self.version_files(dataset, version).await?.iter() {
+            key_files.push(self.key_file(dataset, file, column).await?);
+        }
+        let key_files = Arc::new(key_files);
+        let mut c = self.key_indexes.lock().expect("key index lock");
+        c.opened.push((dataset.to_string(), version, column.to_string(), key_files.clone()));
+        if c.opened.len() > MAX_VERSIONS {
+            c.opened.remove(0);
+        }
+        Ok(key_files)
+    }
+
     /// The key file of the data file `file` that indexes `column`, built from the data file
     /// when there is none yet (keeping the columns an older key file indexed).
     async fn key_file(&self, dataset: &str, file: &str, column: &str) -> Result<Arc<KeyFile>> {
@@ -283,11 +310,10 @@ impl Lake {
                 None => return Ok(None),
             },
         };
-        let files = self.version_files(dataset, version).await?;
+        let key_files = self.version_key_files(dataset, version, key.0).await?;
         let mut matched: Vec<Vec<Option<String>>> = Vec::new();
         let mut order = None;
-        for file in files.iter() {
-            let k = self.key_file(dataset, file, key.0).await?;
+        for k in key_files.iter() {
             if !k.answers(key.0) {
                 return Ok(None);
             }
