@@ -8,6 +8,7 @@
 #   ROWS=1000000 DURATION=30s CONNS=64 bench/share_wrk.sh
 #   ROWS=10000000 KEYS=1000 bench/share_wrk.sh  # 10M people (loaded with `pdp load`), each request
 #                                           # for one of 1 000 keys spread over the table
+#   PEOPLE=/data/people_10m.csv ROWS=10000000 bench/share_wrk.sh  # a file generated before
 #   PERF_DIR=/tmp/prof bench/share_wrk.sh  # also records a perf profile of the server per run
 #   JOURNAL=false bench/share_wrk.sh        # accesses wait for a database commit instead
 #   SERVER=/tmp/pdp-old bench/share_wrk.sh  # another build of the server, to compare builds
@@ -29,7 +30,10 @@ if [ -z "${SERVER:-}" ]; then
   cargo build -q --release -p pdp --features bench
   SERVER="$CARGO_TARGET_DIR/release/pdp"
 fi
-python3 bench/gen_people.py --rows "$ROWS" --out "$WORK/people.csv"
+# PEOPLE names a file generated before with the same ROWS (the generator is seeded), to skip
+# generating 10M rows again.
+if [ -n "${PEOPLE:-}" ]; then ln -s "$(realpath "$PEOPLE")" "$WORK/people.csv"; else
+  python3 bench/gen_people.py --rows "$ROWS" --out "$WORK/people.csv"; fi
 
 PDP_DATA_DIR="$WORK/data" PDP_SECURITY__SECURE_COOKIES=false PDP_LOG=warn \
   PDP_SECURITY__API_KEY_RATE_PER_SECOND=1000000 PDP_SECURITY__VERIFY_RATE_PER_GRANT=0 PDP_AUDIT__ACCESS_JOURNAL="${JOURNAL:-true}" \

@@ -1,7 +1,7 @@
 //! What the access path reads on every request, kept in memory: an API key with its holder,
 //! and a grant's terms (the grant, its published entry, its pseudonym key and masking).
 //!
-//! Why: a verify or view answers from the lake's in-memory key index in microseconds, and
+//! Why: a verify or view answers from the lake's key files in microseconds, and
 //! reading the same five metadata rows from the database on every request had become the
 //! bulk of its cost (docs/benchmarks.md).
 //!

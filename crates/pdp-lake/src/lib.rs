@@ -264,7 +264,7 @@ pub struct RowPage {
 #[derive(Clone)]
 pub struct Lake {
     root: Url,
-    /// The root as a directory when the lake is local: the key index stats a table's log on
+    /// The root as a directory when the lake is local: lookups by key stat a table's log on
     /// every lookup, and going through the URL each time cost a parse per request.
     root_dir: Option<std::path::PathBuf>,
     /// One lock per dataset so two loads in this process never race for the same commit; the
@@ -275,7 +275,7 @@ pub struct Lake {
     /// What lookups by key keep between requests, see [`keyindex`].
     key_indexes: Arc<Mutex<keyindex::KeyIndexes>>,
     /// Counts the operations of this process that may have committed to a table (one per
-    /// [`Writing`] released), so that the key indexes look at a table's log again at once
+    /// [`Writing`] released), so that lookups by key look at a table's log again at once
     /// after this process's own loads instead of trusting a recent look.
     writes: Arc<AtomicU64>,
 }
