@@ -123,6 +123,7 @@ pub async fn load_and_record(
     );
     storage.record_load(record, tasks_for(&report, &scores), ev).await?;
     crate::sources::refresh_returns_of(storage, lake, &entry.code).await;
+    crate::sources::warm_base_views_of(storage, lake, &entry.code).await;
     Ok(report)
 }
 

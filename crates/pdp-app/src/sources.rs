@@ -366,6 +366,70 @@ pub struct BaseParams {
     pub limit: Option<u64>,
 }
 
+/// The sources of a subject kind's base view: per source dataset with a version, its key field
+/// and elements, and the view's attributes in order.
+struct BaseSources {
+    /// `(dataset, key field, elements)`, in a fixed order.
+    tables: Vec<(String, String, Vec<String>)>,
+    attributes: Vec<BaseAttribute>,
+}
+
+impl BaseSources {
+    fn keyed(&self) -> Vec<(Keyed<'_>, Vec<String>)> {
+        self.tables.iter().map(|(d, k, e)| (Keyed { dataset: d, key: k }, e.clone())).collect()
+    }
+}
+
+async fn base_sources(storage: &dyn Storage, lake: &Lake, kind: SubjectKind) -> Result<BaseSources, AppError> {
+    let datasets = subject_datasets(storage).await?;
+    let by_code: BTreeMap<&str, &SubjectDataset> = datasets.iter().map(|d| (d.entry.code.as_str(), d)).collect();
+    // Sources grouped by dataset, in a fixed order.
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for s in storage.list_sources().await? {
+        if s.subject == kind && by_code.contains_key(s.dataset.as_str()) {
+            groups.entry(s.dataset).or_default().push(s.element);
+        }
+    }
+    let mut out = BaseSources { tables: Vec::new(), attributes: Vec::new() };
+    for (code, elements) in groups {
+        let Some(version) = current_version(lake, &code).await? else { continue };
+        let d = by_code[code.as_str()];
+        for el in &elements {
+            let label = d.entry.body.fields.iter().find(|f| &f.name == el).map(|f| f.label.clone()).unwrap_or_default();
+            out.attributes.push(BaseAttribute {
+                element: el.clone(),
+                label,
+                dataset: code.clone(),
+                entry_id: d.entry.entry_id,
+                version,
+            });
+        }
+        out.tables.push((code, d.key.clone(), elements));
+    }
+    Ok(out)
+}
+
+/// Prepares the base views that `dataset` is a source of after it changed (the sorted key list of
+/// the sources' new versions), so that the view's first page after a load is as fast as the rest.
+/// A failure is logged: the first page then builds the list.
+pub async fn warm_base_views_of(storage: &dyn Storage, lake: &Lake, dataset: &str) {
+    for kind in [SubjectKind::Person, SubjectKind::LegalEntity] {
+        let base = match base_sources(storage, lake, kind).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(dataset, error = %e.message(), "cannot read the base view's sources");
+                continue;
+            }
+        };
+        if !base.tables.iter().any(|(d, _, _)| d == dataset) {
+            continue;
+        }
+        if let Err(e) = lake.base_view(&base.keyed(), "", 0, 1).await {
+            tracing::warn!(dataset, error = %e, "base view key list not prepared");
+        }
+    }
+}
+
 /// The base view of a subject kind: every key found in an authoritative source, with each
 /// element's value from its source.
 pub async fn do_base_view(
@@ -379,34 +443,10 @@ pub async fn do_base_view(
     city_authority(state, p).await?;
     let offset = crate::limits::offset(state, q.offset)?;
     let lake = lake(state)?;
-    let datasets = subject_datasets(state.storage.as_ref()).await?;
-    let by_code: BTreeMap<&str, &SubjectDataset> = datasets.iter().map(|d| (d.entry.code.as_str(), d)).collect();
-    // Sources grouped by dataset, in a fixed order.
-    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for s in state.storage.list_sources().await? {
-        if s.subject == kind && by_code.contains_key(s.dataset.as_str()) {
-            groups.entry(s.dataset).or_default().push(s.element);
-        }
-    }
-    let mut attributes = Vec::new();
-    let mut tables: Vec<String> = Vec::new();
-    for (code, elements) in &groups {
-        let Some(version) = current_version(lake, code).await? else { continue };
-        let d = by_code[code.as_str()];
-        for el in elements {
-            let label = d.entry.body.fields.iter().find(|f| &f.name == el).map(|f| f.label.clone()).unwrap_or_default();
-            attributes.push(BaseAttribute {
-                element: el.clone(),
-                label,
-                dataset: code.clone(),
-                entry_id: d.entry.entry_id,
-                version,
-            });
-        }
-        tables.push(code.clone());
-    }
+    let base = base_sources(state.storage.as_ref(), lake, kind).await?;
+    let attributes = base.attributes.clone();
     let mut out = BaseViewOut { subject: kind.as_str().into(), attributes: attributes.clone(), rows: vec![], total: 0 };
-    if tables.is_empty() {
+    if base.tables.is_empty() {
         return Ok(out);
     }
     let prefix = q.prefix.as_deref().unwrap_or("").trim().to_string();
@@ -418,11 +458,7 @@ pub async fn do_base_view(
         ));
     }
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let sources: Vec<(Keyed<'_>, Vec<String>)> = tables
-        .iter()
-        .map(|code| (Keyed { dataset: code, key: &by_code[code.as_str()].key }, groups[code].clone()))
-        .collect();
-    let page = lake.base_view(&sources, &prefix, offset, limit as usize).await?;
+    let page = lake.base_view(&base.keyed(), &prefix, offset, limit as usize).await?;
     out.total = page.total;
     let open: BTreeSet<(String, String, String)> = state
         .storage

@@ -66,8 +66,9 @@ pub(crate) async fn audit_count(auditor: &Client, action: &str) -> usize {
 
 /// covers: R-AGG-03 (authoritative sources, cross-check conflicts with both values and sources,
 /// duplicate collection), R-AGG-06 (base view from the sources with source and version per
-/// attribute, subject page restricted and audited), R-AGG-07 (district return by the area code
-/// in the ID, refreshed with each load, readable by the district only), R-SEC-03
+/// attribute, its key list prepared by a source's load, subject page restricted and audited),
+/// R-AGG-07 (district return by the area code in the ID, refreshed with each load, readable by
+/// the district only), R-SEC-03
 #[tokio::test]
 async fn sources_crosscheck_base_views_and_district_return_on_every_backend() {
     for backend in backends() {
@@ -241,7 +242,15 @@ async fn sources_crosscheck_base_views_and_district_return_on_every_backend() {
         let (s, r) = officer.get_json(&format!("/api/v1/returns/{rid}/data")).await;
         assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_in_district")), "{b}");
         let p7 = id("359903", 7);
+        let lists = || {
+            std::fs::read_dir(srv.dir.path().join("lake").join("_pdp_base"))
+                .map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".keys")).count())
+                .unwrap_or(0)
+        };
+        let before = lists();
         let a2 = upload(&officer, a_id, "upsert", &[[&p7, "周九", "西山路7号"]]).await;
+        // A load of a source prepares the base view's key list of the new version itself.
+        assert_eq!(lists(), before + 1, "{b}");
         let (_, list) = xs.get_json("/api/v1/returns").await;
         let mine = list.as_array().unwrap().iter().find(|r| r["id"] == rid).expect("the district sees its return");
         assert_eq!(
