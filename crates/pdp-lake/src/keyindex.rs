@@ -250,7 +250,7 @@ impl Lake {
     /// `path`: the one beside the data file in the store if it indexes `columns`, or else one
     /// built from the data file and put beside it for the other machines that read the lake.
     async fn fetch_key_file(&self, dataset: &str, file: &str, path: &Path, columns: Vec<String>) -> Result<()> {
-        use object_store::ObjectStoreExt;
+        use datafusion::object_store::ObjectStoreExt;
         let store = self.table_at(dataset, None).await?.object_store();
         let name = deltalake::Path::from(format!("{}/{}", keyfile::DIR, keyfile::file_name(file)));
         if let Ok(found) = store.get(&name).await {
