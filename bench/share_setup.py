@@ -81,7 +81,7 @@ def main():
     entry = ok(officer.post(f"{base}/api/v1/catalog/entries", json={"body": ENTRY}))["entry_id"]
     ok(officer.post(f"{base}/api/v1/catalog/entries/{entry}/submit", json={"version": 1}))
     ok(reviewer.post(f"{base}/api/v1/catalog/entries/{entry}/approve", json={"version": 1}))
-    pdp = os.environ.get("PDP_BIN")
+    pdp = os.environ.get("LOAD_WITH")
     if pdp:
         # Files past the API's body limit are loaded as an operator would: `pdp load` on the
         # server's data directory, which the server sees as a new version.

@@ -43,7 +43,7 @@ for _ in $(seq 1 120); do grep -q "listening on" "$WORK/server.out" && break; sl
 BASE="http://127.0.0.1:$PORT"
 # Past a million rows the file is larger than the API's body limit: `pdp load` loads it (LOADER
 # names another command to run it with, e.g. a script that profiles it).
-if [ "$ROWS" -gt 1000000 ]; then export PDP_BIN="${LOADER:-$SERVER}"; fi
+if [ "$ROWS" -gt 1000000 ]; then export LOAD_WITH="${LOADER:-$SERVER}"; fi
 SETUP="$(PDP_DATA_DIR="$WORK/data" ROWS="$ROWS" KEYS="${KEYS:-1}" python3 bench/share_setup.py "$BASE" "$WORK/server.out" "$WORK/people.csv")"
 get() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$SETUP" "$1"; }
 TOKEN="$(get token)"; VERIFY="$(get verify)"; VIEW="$(get view)"; KEY="$(get key)"; NAME="$(get name)"
