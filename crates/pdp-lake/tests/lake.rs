@@ -442,26 +442,12 @@ async fn lookups_by_key_read_the_key_files_of_the_version_asked() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
     let ds = "101000/000001";
-    let v1 = load_csv(
-        &lake,
-        &format!("id_no,name,age,born\n{},张三,76,\n{},李四,40,\n", GOOD[0], GOOD[1]),
-        LoadMode::Full,
-        meta(),
-    )
-    .await
-    .unwrap()
-    .version
-    .unwrap();
-    let v2 = load_csv(
-        &lake,
-        &format!("id_no,name,age,born\n{},张三改,77,\n{},王五,3,\n", GOOD[0], GOOD[2]),
-        LoadMode::Full,
-        meta(),
-    )
-    .await
-    .unwrap()
-    .version
-    .unwrap();
+    let full = |rows: String| {
+        let lake = lake.clone();
+        async move { load_csv(&lake, &format!("id_no,name,age,born\n{rows}"), LoadMode::Full, meta()).await.unwrap() }
+    };
+    let v1 = full(format!("{},张三,76,\n{},李四,40,\n", GOOD[0], GOOD[1])).await.version.unwrap();
+    let v2 = full(format!("{},张三改,77,\n{},王五,3,\n", GOOD[0], GOOD[2])).await.version.unwrap();
     assert_eq!(key_files(dir.path()).len(), 2, "one key file per data file: {:?}", key_files(dir.path()));
     let name = |page: pdp_lake::RowPage| page.rows.iter().map(|r| r[1].clone().unwrap_or_default()).collect::<Vec<_>>();
     let at = |v: Option<u64>, key: &'static str| {

@@ -239,22 +239,7 @@ async fn loads_killed_with_sigkill_leave_whole_versions_on_every_backend() {
 
         // One whole load first, to know how long a load takes here; kill points are then spread
         // uniformly over that time, from process start to the commit.
-        let load = || {
-            srv.pdp_command(&[
-                "load",
-                "--dataset",
-                &code,
-                "--file",
-                file.to_str().unwrap(),
-                "--as",
-                "officer",
-                "--quiet",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-        };
+        let load = || srv.spawn_load(&code, &file);
         let t0 = std::time::Instant::now();
         assert!(load().wait().unwrap().success());
         let span = (t0.elapsed().as_millis() as u64).max(50);

@@ -649,21 +649,7 @@ async fn lookups_by_key_follow_versions_survive_a_killed_load_and_span_datasets_
         }
         let file = srv.dir.path().join("big.csv");
         std::fs::write(&file, csv).unwrap();
-        let mut load = srv
-            .pdp_command(&[
-                "load",
-                "--dataset",
-                &a_code,
-                "--file",
-                file.to_str().unwrap(),
-                "--as",
-                "officer",
-                "--quiet",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut load = srv.spawn_load(&a_code, &file);
         let keys = srv.dir.path().join("lake").join(a_code.replace('/', "_")).join(pdp_lake::keyfile::DIR);
         let writing = || {
             std::fs::read_dir(&keys)

@@ -162,6 +162,25 @@ impl TestServer {
         c
     }
 
+    /// `pdp load` of `file` into `dataset` as the officer, started and not waited for, its output
+    /// discarded.
+    pub fn spawn_load(&self, dataset: &str, file: &std::path::Path) -> std::process::Child {
+        self.pdp_command(&[
+            "load",
+            "--dataset",
+            dataset,
+            "--file",
+            file.to_str().unwrap(),
+            "--as",
+            "officer",
+            "--quiet",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+    }
+
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
