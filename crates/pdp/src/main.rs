@@ -167,14 +167,7 @@ fn main() -> ExitCode {
     if let Some(d) = &cli.common.data_dir {
         cfg.data_dir = d.clone();
     }
-    // The Delta kernel logs an error whenever a table without commits is opened, which is how
-    // the lake asks whether a dataset has been loaded yet; silence that one target unless the
-    // configured filter names it.
-    let filter = if cfg.log.contains("buoyant_kernel") {
-        cfg.log.clone()
-    } else {
-        format!("{},buoyant_kernel::snapshot::builder=off", cfg.log)
-    };
+    let filter = log_filter(&cfg.log);
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -193,6 +186,23 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The log filter for the configured level: the lake's libraries log their internals (snapshot
+/// dumps, scan metrics) at `info`, screens of them on a plain start, so they speak only from
+/// `warn` unless the configuration names them. The Delta kernel also logs an error whenever a
+/// table without commits is opened, which is how the lake asks whether a dataset has been loaded
+/// yet; that one target is off unless named.
+fn log_filter(configured: &str) -> String {
+    const LIBRARIES: [&str; 5] = ["buoyant_kernel", "deltalake_core", "datafusion", "object_store", "tantivy"];
+    let mut filter = configured.to_string();
+    for target in LIBRARIES.iter().filter(|t| !configured.contains(*t)) {
+        filter.push_str(&format!(",{target}=warn"));
+    }
+    if !configured.contains("buoyant_kernel") {
+        filter.push_str(",buoyant_kernel::snapshot::builder=off");
+    }
+    filter
 }
 
 /// The storage, the lake and the published catalog entries, whose datasets the lake's

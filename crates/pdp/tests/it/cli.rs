@@ -82,3 +82,17 @@ async fn sm3_chain_by_configuration() {
     let out = srv.pdp(&["audit", "verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// covers: R-SEC-06 (a plain start logs the platform's own events, not the lake libraries'
+/// internals: at the default level a command that opens every table prints none of theirs)
+#[tokio::test]
+async fn the_default_log_level_keeps_library_internals_out() {
+    let srv = TestServer::start(&Backend::Sqlite);
+    let out = srv.pdp_command(&["lake", "reindex"]).env("PDP_LOG", "info").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for library in ["buoyant_kernel", "deltalake_core", "datafusion"] {
+        assert!(!err.contains(library), "{library} at info: {err}");
+    }
+    assert!(String::from_utf8_lossy(&out.stdout).contains("key files built"));
+}
