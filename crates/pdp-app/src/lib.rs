@@ -65,6 +65,9 @@ pub struct Settings {
     /// Verifications per second per grant, and per signed-in account (bursts up to twice
     /// that); 0 means no limit (`security.verify_rate_per_grant`).
     pub verify_rate_per_grant: u32,
+    /// Working days a usage report may be overdue before its grant is suspended
+    /// (`sharing.report_grace_working_days`, R-SHR-13).
+    pub report_grace_working_days: u32,
 }
 
 impl Default for Settings {
@@ -82,6 +85,7 @@ impl Default for Settings {
             limits: limits::Limits::default(),
             metrics_public: false,
             verify_rate_per_grant: 20,
+            report_grace_working_days: 10,
         }
     }
 }

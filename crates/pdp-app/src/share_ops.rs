@@ -465,8 +465,79 @@ pub struct ReportDue {
     pub overdue: bool,
 }
 
+/// The audit purpose of a suspension for an overdue usage report: what tells it apart from a
+/// suspension someone decided, and so who may lift it (see `sharing::do_change_grant`).
+pub const REPORT_OVERDUE: &str = "usage_report_overdue";
+
+/// The day by which a grant's next usage report is due, and the last day before the grant is
+/// suspended for it (`report_grace_working_days` working days later).
+async fn report_deadlines(state: &App, g: &pdp_storage::Grant) -> Result<(time::Date, time::Date), AppError> {
+    let last = state.storage.list_usage_reports(Some(g.id)).await?.iter().map(|r| r.period_end).max();
+    let due = sharing::report_due(date_of(g.created_at_micros), last);
+    let cal = state.catalog.calendar.get();
+    // Counted as statutory deadlines are: weekdays past the last holiday table.
+    let grace = cal.deadline(due, state.settings.report_grace_working_days).map_err(|e| AppError::domain(&e))?.due;
+    Ok((due, grace))
+}
+
+/// Whether the grant's usage report is overdue past its grace (the grant is or will be
+/// suspended for it).
+pub(crate) async fn report_overdue(state: &App, g: &pdp_storage::Grant) -> Result<bool, AppError> {
+    Ok(today_date() > report_deadlines(state, g).await?.1)
+}
+
+/// Suspends the active grants whose usage report is overdue by more than the configured working
+/// days (R-SHR-13), each with a note on its request that both organisations and the authority
+/// read, and an audit event. Run by the hourly sweep and before reports or grants are listed.
+/// Returns how many were suspended.
+pub async fn suspend_overdue(state: &App) -> Result<usize, AppError> {
+    let mut n = 0;
+    for g in state.storage.list_grants(&GrantQuery { status: Some(GrantStatus::Active), ..Default::default() }).await? {
+        let (due, grace) = report_deadlines(state, &g).await?;
+        if today_date() <= grace {
+            continue;
+        }
+        let mut ev = pdp_audit::NewEvent::system("share.grant.suspend", &format!("grant:{}", g.id));
+        ev.purpose = format!("{REPORT_OVERDUE} due={due} grace_until={grace}");
+        let zh = format!(
+            "使用情况报告应于 {due} 前提交，逾期超过 {} 个工作日（{grace}），授权已自动暂停；使用单位提交报告后，提供单位可以恢复。",
+            state.settings.report_grace_working_days
+        );
+        let en = format!(
+            "The usage report was due by {due} and is more than {} working days late ({grace}): the grant is suspended until the user organisation files it; the provider may then resume it.",
+            state.settings.report_grace_working_days
+        );
+        // Another sweep may have suspended it a moment ago: that one's note stands.
+        match state.storage.set_grant_status(g.id, GrantStatus::Active, GrantStatus::Suspended, &zh, ev).await {
+            Ok(_) => {}
+            Err(pdp_storage::StorageError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(request) = g.request_id {
+            let note = pdp_storage::NewRequestNote {
+                author_id: None,
+                author_name: "平台 / platform".into(),
+                org_id: None,
+                kind: pdp_domain::sharing::NoteKind::Decision,
+                body: format!("{zh}\n{en}"),
+            };
+            let ev = pdp_audit::NewEvent::system("share.request.note", &format!("share_request:{request}"));
+            state.storage.add_request_note(request, note, ev).await?;
+        }
+        n += 1;
+    }
+    if n > 0 {
+        // Made outside a changing request (a sweep, a listing): the access cache must not keep
+        // serving the grants as active.
+        state.access_cache.invalidate();
+        tracing::info!(suspended = n, "grants suspended for overdue usage reports");
+    }
+    Ok(n)
+}
+
 /// Usage-report deadlines of the active grants the reader may see, overdue first.
 pub async fn do_reports_due(state: &App, p: &Principal) -> Result<Vec<ReportDue>, AppError> {
+    suspend_overdue(state).await?;
     let scope = if p.allows(Permission::GovernData) { Some(review_scope(state, p).await?) } else { None };
     let reports = state.storage.list_usage_reports(None).await?;
     let today = today_date();

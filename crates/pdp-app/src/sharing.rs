@@ -885,17 +885,27 @@ pub async fn do_change_grant(
     let reason = reason_required(reason)?;
     let from = g.status;
     let to = from.next(action).map_err(|e| AppError::conflict(e.code(), e.message_zh(), e.message_en()))?;
-    // A suspension the authority ordered is lifted by the authority, not by the provider it
-    // may have been ordered against (R-SHR-13).
-    if action == GrantAction::Resume
-        && suspended_by_authority(state, &g).await?
-        && !authority_over(state, p, g.provider_org_id).await?
-    {
-        return Err(AppError::not_allowed(
-            "suspended_by_authority",
-            "该授权由主管部门暂停，只能由主管部门恢复",
-            "the authority suspended this grant, so only the authority may resume it",
-        ));
+    // A suspension for an overdue usage report is lifted once the report is filed, by the
+    // provider or the authority; one the authority ordered is lifted by the authority, not by
+    // the provider it may have been ordered against (R-SHR-13).
+    if action == GrantAction::Resume {
+        match last_suspension(state, &g).await? {
+            Some(Suspension::ReportOverdue) if crate::share_ops::report_overdue(state, &g).await? => {
+                return Err(AppError::conflict(
+                    "usage_report_overdue",
+                    "使用单位尚未提交逾期的使用情况报告，提交后才能恢复授权",
+                    "the user organisation has not filed its overdue usage report; the grant resumes once it does",
+                ));
+            }
+            Some(Suspension::ByAuthority) if !authority_over(state, p, g.provider_org_id).await? => {
+                return Err(AppError::not_allowed(
+                    "suspended_by_authority",
+                    "该授权由主管部门暂停，只能由主管部门恢复",
+                    "the authority suspended this grant, so only the authority may resume it",
+                ));
+            }
+            _ => {}
+        }
     }
     let mut ev = p.event(&format!("share.grant.{}", action.as_str()), "");
     ev.purpose = reason.into();
@@ -907,9 +917,18 @@ pub async fn do_change_grant(
     grant_out(state, p, g).await
 }
 
-/// Whether the grant's last suspension was made by someone outside its providing organisation
-/// (the authority), read from the audit chain, where every suspension is recorded.
-async fn suspended_by_authority(state: &App, g: &Grant) -> Result<bool, AppError> {
+/// Who suspended a grant last, as far as lifting it goes.
+enum Suspension {
+    /// The provider itself.
+    ByProvider,
+    /// The authority (someone outside the providing organisation).
+    ByAuthority,
+    /// The platform, for an overdue usage report.
+    ReportOverdue,
+}
+
+/// The grant's last suspension, read from the audit chain, where every suspension is recorded.
+async fn last_suspension(state: &App, g: &Grant) -> Result<Option<Suspension>, AppError> {
     let object = format!("grant:{}", g.id);
     let q = pdp_storage::AuditQuery {
         action: Some("share.grant.suspend".into()),
@@ -918,7 +937,16 @@ async fn suspended_by_authority(state: &App, g: &Grant) -> Result<bool, AppError
         ..Default::default()
     };
     let last = state.storage.search_audit(&q).await?.into_iter().find(|e| e.event.object == object);
-    Ok(last.is_some_and(|e| e.event.org_id != Some(g.provider_org_id)))
+    Ok(last.map(|e| {
+        // Only the platform's own event counts (no account acts as it), whatever a reason says.
+        if e.event.actor_id.is_none() && e.event.purpose.starts_with(crate::share_ops::REPORT_OVERDUE) {
+            Suspension::ReportOverdue
+        } else if e.event.org_id != Some(g.provider_org_id) {
+            Suspension::ByAuthority
+        } else {
+            Suspension::ByProvider
+        }
+    }))
 }
 
 // ---------------------------------------------------------------- access

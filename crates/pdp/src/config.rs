@@ -58,6 +58,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub security: SecurityConfig,
     pub catalog: CatalogConfig,
+    pub sharing: SharingConfig,
     pub lake: LakeConfig,
     pub limits: LimitsConfig,
 }
@@ -114,6 +115,21 @@ pub struct LakeConfig {
 impl Default for LakeConfig {
     fn default() -> Self {
         Self { location: None, retention_days: 30 }
+    }
+}
+
+/// Rules of sharing a city may set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SharingConfig {
+    /// Working days a grant's usage report may be overdue before the grant is suspended until
+    /// the report is filed (R-SHR-13).
+    pub report_grace_working_days: u32,
+}
+
+impl Default for SharingConfig {
+    fn default() -> Self {
+        Self { report_grace_working_days: 10 }
     }
 }
 
@@ -198,6 +214,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             security: SecurityConfig::default(),
             catalog: CatalogConfig::default(),
+            sharing: SharingConfig::default(),
             lake: LakeConfig::default(),
             limits: LimitsConfig::default(),
         }
@@ -374,6 +391,7 @@ impl Config {
             login_max_failures_per_address: s.login_max_failures_per_address,
             metrics_public: s.metrics_public,
             verify_rate_per_grant: s.verify_rate_per_grant,
+            report_grace_working_days: self.sharing.report_grace_working_days,
             limits: self.web_limits(),
         }
     }

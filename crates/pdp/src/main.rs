@@ -660,6 +660,10 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             if let Err(e) = pdp_app::sharing::escalate_due(sweep_storage.as_ref()).await {
                 tracing::error!(error = %e.en, "share request escalation sweep failed");
             }
+            // Grants whose usage report is overdue past its grace are suspended (R-SHR-13).
+            if let Err(e) = pdp_app::share_ops::suspend_overdue(&sweep_state).await {
+                tracing::error!(error = %e.en, "usage report sweep failed");
+            }
             // Copies made for grants that no longer serve are deleted (R-SEC-05).
             match pdp_app::share_files::sweep_share_files(&sweep_state).await {
                 Ok(n) if n > 0 => tracing::info!(grants = n, "deleted the copies of grants that ended"),

@@ -1380,3 +1380,67 @@ async fn electronic_licences_are_fetched_by_identifier_and_verified() {
         assert_eq!(v["issued"], true, "{b}: a document issued stays verifiable: {v}");
     }
 }
+
+/// covers: R-SHR-13 (a usage report overdue past the configured working days suspends its grant
+/// by itself, with a note both organisations and the authority read and an audit event; the
+/// provider cannot resume it until the user files the report, and then can), R-SEC-03
+#[tokio::test]
+async fn an_overdue_usage_report_suspends_its_grant_until_filed_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let approver = srv.login("approver").await;
+        let auditor = srv.login("auditor").await;
+        let xs = srv.login("xs.officer").await;
+        let entry = publish(&officer, &reviewer, "人员信息（使用报告测试）", "conditional").await;
+        load(&officer, entry).await;
+        let (_, r) = xs.post_json("/api/v1/share/requests", request(entry, "view", &["id_no", "person_name"])).await;
+        let rid = r["id"].as_i64().unwrap_or_else(|| panic!("{b}: {r}"));
+        let (s, r) = approver.post_json(&format!("/api/v1/share/requests/{rid}/approve"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        let grant = r["grant"]["id"].as_i64().unwrap();
+        assert_eq!(view_status(&xs, grant).await, StatusCode::OK, "{b}");
+        // A report not yet due changes nothing.
+        let (_, due) = reviewer.get_json("/api/v1/share/reports/due").await;
+        assert!(due.as_array().unwrap().iter().any(|d| d["grant_id"] == grant && d["overdue"] == false), "{b}: {due}");
+        let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
+        assert_eq!(g["status"], "active", "{b}");
+
+        // The grant was made 120 days ago and no report was filed: due after 90 days, so more
+        // than ten working days late.
+        let long_ago = (time::OffsetDateTime::now_utc() - time::Duration::days(120)).unix_timestamp_nanos() / 1000;
+        crate::governance::exec(&srv, &format!("UPDATE share_grants SET created_at = {long_ago} WHERE id = {grant}"))
+            .await;
+        let (_, due) = reviewer.get_json("/api/v1/share/reports/due").await;
+        assert!(!due.as_array().unwrap().iter().any(|d| d["grant_id"] == grant), "{b}: no longer active: {due}");
+        let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
+        assert_eq!(g["status"], "suspended", "{b}: {g}");
+        assert_ne!(view_status(&xs, grant).await, StatusCode::OK, "{b}: a suspended grant serves nothing");
+        for reader in [&xs, &approver, &reviewer] {
+            let (_, r) = reader.get_json(&format!("/api/v1/share/requests/{rid}")).await;
+            let notes = r["notes"].as_array().cloned().unwrap_or_default();
+            assert!(notes.iter().any(|n| n["body"].as_str().unwrap_or("").contains("使用情况报告")), "{b}: {r}");
+        }
+        let (_, ev) =
+            auditor.get_json(&format!("/api/v1/audit/events?action=share.grant.suspend&object=grant:{grant}")).await;
+        assert_eq!(ev.as_array().map(Vec::len), Some(1), "{b}: {ev}");
+
+        // The provider resumes only once the report is filed.
+        let reason = json!({"reason": "使用单位已说明情况"});
+        let (s, e) = approver.post_json(&format!("/api/v1/share/grants/{grant}/resume"), reason.clone()).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("usage_report_overdue")), "{b}: {e}");
+        let body = json!({"body": "本期查询申请人信息 12 次，仅用于登记窗口核对身份，无数据安全事件。"});
+        let (s, r) = xs.post_json(&format!("/api/v1/share/grants/{grant}/reports"), body).await;
+        assert_eq!(s, StatusCode::OK, "{b}: a suspended grant's user still reports: {r}");
+        let (s, e) = approver.post_json(&format!("/api/v1/share/grants/{grant}/resume"), reason).await;
+        assert_eq!((s, e["status"].as_str()), (StatusCode::OK, Some("active")), "{b}: {e}");
+        assert_eq!(view_status(&xs, grant).await, StatusCode::OK, "{b}");
+    }
+}
+
+/// The status of a view access to `grant` for the first person.
+async fn view_status(c: &Client, grant: i64) -> StatusCode {
+    c.post_json(&format!("/api/v1/share/grants/{grant}/records"), json!({"key": people()[0].0})).await.0
+}
