@@ -132,6 +132,10 @@ pub async fn seed(storage: &dyn Storage) -> anyhow::Result<Vec<DemoAccount>> {
         // to show that districts review their own region and the city reviews all (R-CAT-03).
         ("dh.reviewer", "东湖区目录审核员（演示）", Role::CatalogReviewer, Some(6)),
         ("xs.officer", "冯涛", Role::OrgDataOfficer, Some(7)),
+        // Officers of the other organisations the demo's grants are made to, so that every grant
+        // can be used as its user organisation would (the bulk grant, the statistics grant).
+        ("hr.officer", "王芳", Role::OrgDataOfficer, Some(3)),
+        ("yb.officer", "赵磊", Role::OrgDataOfficer, Some(4)),
     ];
     let mut out = Vec::new();
     for (username, display, role, org) in accounts {
