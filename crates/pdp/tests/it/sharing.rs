@@ -1444,3 +1444,22 @@ async fn an_overdue_usage_report_suspends_its_grant_until_filed_on_every_backend
 async fn view_status(c: &Client, grant: i64) -> StatusCode {
     c.post_json(&format!("/api/v1/share/grants/{grant}/records"), json!({"key": people()[0].0})).await.0
 }
+
+/// covers: R-SHR-04 (the README's demo example as written: on a fresh demo, an API key of
+/// `hr.officer` reads the bulk grant `grant-2` with the table `102000_000001` through Delta
+/// Sharing, and `yb.officer` sees its organisation's statistics grant)
+#[tokio::test]
+async fn the_readme_demo_grants_are_there_as_written() {
+    let srv = TestServer::start(&crate::server::backend());
+    let hr = srv.login("hr.officer").await;
+    let (s, key) = hr.post_json("/api/v1/api-keys", json!({"name": "README", "expires_in_days": 1})).await;
+    assert_eq!(s, StatusCode::CREATED, "{key}");
+    let token = key["token"].as_str().unwrap();
+    let (_, shares) = srv.with_key(token).get_json("/delta-sharing/shares").await;
+    assert!(shares["items"].as_array().unwrap().iter().any(|s| s["name"] == "grant-2"), "{shares}");
+    let (_, tables) = srv.with_key(token).get_json("/delta-sharing/shares/grant-2/schemas/pdp/tables").await;
+    assert_eq!(tables["items"][0]["name"], "102000_000001", "{tables}");
+    let yb = srv.login("yb.officer").await;
+    let (_, grants) = yb.get_json("/api/v1/share/grants").await;
+    assert!(grants.as_array().unwrap().iter().any(|g| g["mode"] == "statistics"), "{grants}");
+}
