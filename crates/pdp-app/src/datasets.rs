@@ -235,8 +235,10 @@ pub struct DatasetOut {
     pub name: String,
     pub org_id: i64,
     pub org_name: String,
-    /// The entry's update frequency.
-    pub frequency: String,
+    /// The entry's update frequency: `realtime`, `daily`, `weekly`, `monthly`, `quarterly`,
+    /// `half_yearly` or `yearly`.
+    #[schema(value_type = String)]
+    pub frequency: pdp_domain::catalog::Frequency,
     pub latest_version: Option<i64>,
     pub rows: Option<i64>,
     pub last_loaded_at_micros: Option<i64>,
@@ -286,7 +288,7 @@ pub async fn do_list_datasets(state: &App, p: &Principal) -> Result<Vec<DatasetO
             DatasetOut {
                 entry_id: e.entry_id,
                 org_name: orgs.get(&e.org_id).cloned().unwrap_or_default(),
-                frequency: e.body.frequency.as_str().to_string(),
+                frequency: e.body.frequency,
                 latest_version: l.map(|l| l.version),
                 rows: l.map(|l| l.rows_after),
                 last_loaded_at_micros: l.map(|l| l.loaded_at_micros),

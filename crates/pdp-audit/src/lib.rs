@@ -78,6 +78,22 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Success => "成功",
+            Self::Denied => "拒绝",
+            Self::Failure => "失败",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Denied => "denied",
+            Self::Failure => "failure",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Success => "success",

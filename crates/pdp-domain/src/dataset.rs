@@ -41,6 +41,22 @@ impl LoadMode {
         }
     }
 
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Full => "全量替换",
+            Self::Upsert => "按键更新",
+            Self::Append => "追加",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Self::Full => "Full",
+            Self::Upsert => "Upsert",
+            Self::Append => "Append",
+        }
+    }
+
     /// Parses the mode's code, or `replace` and `incremental` as people also call them.
     pub fn parse(s: &str) -> Option<Self> {
         match s.trim() {
@@ -78,6 +94,24 @@ impl CommitKind {
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.as_str() == s.trim())
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Create => "建表",
+            Self::Load => "归集",
+            Self::Correction => "更正",
+            Self::Retention => "保留期清理",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Self::Create => "Created",
+            Self::Load => "Load",
+            Self::Correction => "Correction",
+            Self::Retention => "Retention",
+        }
     }
 }
 

@@ -97,7 +97,7 @@ pub async fn list(State(state): S, headers: HeaderMap, Extension(p): P, Query(f)
                 tbody { @for d in &sets { tr.overdue[d.overdue] {
                     td { a href=(format!("/datasets/{}", d.entry_id)) { (d.name) } " " span.mono.muted { (d.code) } }
                     td { (d.org_name) }
-                    td { (d.frequency) }
+                    td { (lang.t(d.frequency.label_zh(), d.frequency.label_en())) }
                     td { (d.latest_version.map(|v| v.to_string()).unwrap_or_default()) }
                     td { (d.rows.map(|v| v.to_string()).unwrap_or_default()) }
                     td { (d.last_loaded_at_micros.map(fmt_time).unwrap_or_default()) }
@@ -236,7 +236,7 @@ pub async fn detail(
                     th { (lang.t("来源", "Source")) } th { (lang.t("操作人", "By")) }
                 } }
                 tbody { @for l in loads.iter().rev() { tr {
-                    td { (l.version) } td { (fmt_time(l.loaded_at_micros)) } td { (l.kind.as_str()) } td { (l.mode.as_str()) }
+                    td { (l.version) } td { (fmt_time(l.loaded_at_micros)) } td { (lang.t(l.kind.label_zh(), l.kind.label_en())) } td { (lang.t(l.mode.label_zh(), l.mode.label_en())) }
                     td { (l.input_rows) } td { (l.accepted) } td { (l.quarantined) } td { (l.rows_after) }
                     td { (score_cell(Some(l.completeness))) } td { (score_cell(Some(l.validity))) } td { (score_cell(Some(l.uniqueness))) } td { (score_cell(Some(l.consistency))) }
                     td { (l.source) } td { (l.actor) }

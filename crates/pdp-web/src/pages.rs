@@ -647,7 +647,7 @@ pub async fn audit(
                     tbody { @for e in &events { tr {
                         td { (e.seq) } td { (api::rfc3339(e.at_micros)) } td { (e.event.actor) } td { (e.event.role) }
                         td.mono { (e.event.action) } td.mono { (e.event.object) }
-                        td { span class=(format!("badge {}", e.event.outcome.as_str())) { (e.event.outcome.as_str()) } }
+                        td { span class=(format!("badge {}", e.event.outcome.as_str())) { (lang.t(e.event.outcome.label_zh(), e.event.outcome.label_en())) } }
                         td.mono title=(e.hash) { (&e.hash[..e.hash.len().min(12)]) "…" }
                     } } }
                 }
