@@ -372,3 +372,45 @@ async fn sessions_end_when_idle_on_every_backend() {
         assert_eq!(officer.get_json("/api/v1/me").await.0, StatusCode::UNAUTHORIZED, "{b}");
     }
 }
+
+/// covers: R-AGG-03, R-AGG-06, R-AGG-07, R-OBJ-01, R-SHR-04, R-SHR-14 (the README's demo section
+/// as written: on a fresh demo each page it names opens for the account it names, with what it
+/// says is there)
+#[tokio::test]
+async fn the_readme_demo_tour_works_as_written() {
+    let srv = TestServer::start(&crate::server::backend());
+    let mut pages = Vec::new();
+    for (user, path, shows) in [
+        ("reviewer", "/sources", "/sources"),
+        ("reviewer", "/base/person", "/base/person"),
+        ("dh.reviewer", "/returns/1", "东湖区"),
+        ("citizen", "/objections", "/objections/"),
+        ("officer", "/share", "/share/requests/"),
+        ("approver", "/share", "/share/grants/"),
+        ("xs.officer", "/share", "/share/grants/"),
+        ("reviewer", "/share", "/share/requests/"),
+        ("xs.officer", "/documents/verify", "/documents/verify"),
+    ] {
+        let c = srv.login(user).await;
+        let (s, html) = c.get(path).await;
+        assert_eq!(s, StatusCode::OK, "{user} {path}: {html}");
+        assert!(html.contains(shows), "{user} {path} shows {shows}");
+        pages.push(html);
+    }
+    // The cross-check found disagreements, and the objections page lists the demo's objections.
+    assert!(pages[0].contains("冲突"), "the cross-check's conflicts");
+    // xs.officer's view grant on the business licences fetches licences on its page.
+    let xs = srv.login("xs.officer").await;
+    let (_, grants) = xs.get_json("/api/v1/share/grants").await;
+    let licence = grants
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["mode"] == "view")
+        .unwrap_or_else(|| panic!("a view grant: {grants}"))["id"]
+        .as_i64()
+        .unwrap();
+    let (s, html) = xs.get(&format!("/share/grants/{licence}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("documents-form"), "the licence grant's page fetches licences");
+}
