@@ -1096,13 +1096,7 @@ async fn an_unreadable_stored_grant_is_an_error_not_a_default() {
         let reviewer = srv.login("reviewer").await;
         let approver = srv.login("approver").await;
         let xs = srv.login("xs.officer").await;
-        let entry = publish(&officer, &reviewer, "人员信息（存储类型测试）", "conditional").await;
-        load(&officer, entry).await;
-        let (_, r) = xs.post_json("/api/v1/share/requests", request(entry, "view", &["id_no", "person_name"])).await;
-        let rid = r["id"].as_i64().unwrap_or_else(|| panic!("{b}: {r}"));
-        let (s, r) = approver.post_json(&format!("/api/v1/share/requests/{rid}/approve"), json!({})).await;
-        assert_eq!(s, StatusCode::OK, "{b}: {r}");
-        let grant = r["grant"]["id"].as_i64().unwrap();
+        let (_, grant) = view_grant(&officer, &reviewer, &approver, &xs, "人员信息（存储类型测试）").await;
         let (s, _) = xs.get_json(&format!("/api/v1/share/grants/{grant}")).await;
         assert_eq!(s, StatusCode::OK, "{b}");
 
@@ -1394,13 +1388,7 @@ async fn an_overdue_usage_report_suspends_its_grant_until_filed_on_every_backend
         let approver = srv.login("approver").await;
         let auditor = srv.login("auditor").await;
         let xs = srv.login("xs.officer").await;
-        let entry = publish(&officer, &reviewer, "人员信息（使用报告测试）", "conditional").await;
-        load(&officer, entry).await;
-        let (_, r) = xs.post_json("/api/v1/share/requests", request(entry, "view", &["id_no", "person_name"])).await;
-        let rid = r["id"].as_i64().unwrap_or_else(|| panic!("{b}: {r}"));
-        let (s, r) = approver.post_json(&format!("/api/v1/share/requests/{rid}/approve"), json!({})).await;
-        assert_eq!(s, StatusCode::OK, "{b}: {r}");
-        let grant = r["grant"]["id"].as_i64().unwrap();
+        let (rid, grant) = view_grant(&officer, &reviewer, &approver, &xs, "人员信息（使用报告测试）").await;
         assert_eq!(view_status(&xs, grant).await, StatusCode::OK, "{b}");
         // A report not yet due changes nothing.
         let (_, due) = reviewer.get_json("/api/v1/share/reports/due").await;
@@ -1438,6 +1426,19 @@ async fn an_overdue_usage_report_suspends_its_grant_until_filed_on_every_backend
         assert_eq!((s, e["status"].as_str()), (StatusCode::OK, Some("active")), "{b}: {e}");
         assert_eq!(view_status(&xs, grant).await, StatusCode::OK, "{b}");
     }
+}
+
+/// A person dataset published by `officer` and loaded with [`people`], and a view grant on its
+/// `id_no` and `person_name` that `xs` requested and `approver` approved: the request's and the
+/// grant's ids.
+async fn view_grant(officer: &Client, reviewer: &Client, approver: &Client, xs: &Client, name: &str) -> (i64, i64) {
+    let entry = publish(officer, reviewer, name, "conditional").await;
+    load(officer, entry).await;
+    let (_, r) = xs.post_json("/api/v1/share/requests", request(entry, "view", &["id_no", "person_name"])).await;
+    let rid = r["id"].as_i64().unwrap_or_else(|| panic!("{r}"));
+    let (s, r) = approver.post_json(&format!("/api/v1/share/requests/{rid}/approve"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    (rid, r["grant"]["id"].as_i64().unwrap())
 }
 
 /// The status of a view access to `grant` for the first person.
