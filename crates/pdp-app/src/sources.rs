@@ -20,7 +20,7 @@ use pdp_domain::catalog::DataType;
 use pdp_domain::org::RegionLevel;
 use pdp_domain::roles::Permission;
 use pdp_domain::subject::{
-    DatasetRef, DuplicateCollection, ReturnMethod, SubjectKind, duplicate_collection, subject_of,
+    DatasetRef, DuplicateCollection, ReturnDemandStatus, ReturnMethod, SubjectKind, duplicate_collection, subject_of,
 };
 use pdp_lake::Lake;
 use pdp_lake::analytics::Keyed;
@@ -820,6 +820,153 @@ pub async fn do_list_returns(state: &App, p: &Principal) -> Result<Vec<ReturnOut
         });
     }
     Ok(out)
+}
+
+// ---------------------------------------------------------------- district return demands
+
+/// City data a district needs returned (回流需求清单, R-CAT-05).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnDemandInput {
+    pub title: String,
+    /// What the district needs and what for.
+    pub description: String,
+    /// The catalog entry the district thinks holds it, if it knows one.
+    #[serde(default)]
+    pub entry_id: Option<i64>,
+}
+
+/// The district `p` speaks for: its organisation's region, which must be a district.
+async fn district_of(state: &App, p: &Principal) -> Result<(i64, i64), AppError> {
+    let not_district = || {
+        AppError::not_allowed(
+            "not_district",
+            "只有区县的单位可以提出回流需求",
+            "only an organisation of a district lists the data it needs returned",
+        )
+    };
+    let org = state.storage.get_org(p.org_id.ok_or_else(not_district)?).await?.ok_or_else(not_district)?;
+    let region = state.storage.list_regions().await?.into_iter().find(|r| r.id == org.region_id);
+    match region {
+        Some(r) if r.level == RegionLevel::District => Ok((org.id, r.id)),
+        _ => Err(not_district()),
+    }
+}
+
+pub async fn do_create_return_demand(
+    state: &App,
+    p: &Principal,
+    input: &ReturnDemandInput,
+) -> Result<pdp_storage::ReturnDemand, AppError> {
+    let (org_id, region_id) = district_of(state, p).await?;
+    let (title, description) = (input.title.trim(), input.description.trim());
+    if title.is_empty() || description.is_empty() || title.chars().count() > 200 || description.chars().count() > 2000 {
+        return Err(AppError::bad_request(
+            "return_demand_incomplete",
+            "请填写需求名称和说明（名称不超过 200 字，说明不超过 2000 字）",
+            "give a title and a description (title at most 200 characters, description at most 2000)",
+        ));
+    }
+    if let Some(id) = input.entry_id {
+        crate::datasets::published_entry(state, id).await?;
+    }
+    let new = pdp_storage::NewReturnDemand {
+        region_id,
+        org_id,
+        requested_by: p.user.display_name.clone(),
+        title: title.into(),
+        description: description.into(),
+        entry_id: input.entry_id,
+    };
+    Ok(state.storage.create_return_demand(new, p.event("return.demand.create", "")).await?)
+}
+
+/// Return demands: every district's for the city authority, the own district's for others.
+pub async fn do_list_return_demands(state: &App, p: &Principal) -> Result<Vec<pdp_storage::ReturnDemand>, AppError> {
+    let all = p.allows(Permission::GovernData) && review_scope(state, p).await?.all;
+    let mine = if all { None } else { Some(district_of(state, p).await?.1) };
+    let demands = state.storage.list_return_demands().await?;
+    Ok(demands.into_iter().filter(|d| mine.is_none_or(|r| r == d.region_id)).collect())
+}
+
+/// How the authority meets a demand: the dataset and how its rows find their district.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetDemandInput {
+    /// The catalog entry id of the dataset to return.
+    pub entry_id: i64,
+    /// `area_code` or `field`, as for a return.
+    pub method: String,
+    #[serde(default)]
+    pub field: String,
+    #[serde(default)]
+    pub response: String,
+}
+
+async fn open_demand(state: &App, p: &Principal, id: i64) -> Result<pdp_storage::ReturnDemand, AppError> {
+    city_authority(state, p).await?;
+    let d = state
+        .storage
+        .get_return_demand(id)
+        .await?
+        .ok_or_else(|| AppError::not_found(&format!("return demand {id}")))?;
+    if d.status != ReturnDemandStatus::Open {
+        return Err(AppError::conflict(
+            "return_demand_closed",
+            "该回流需求已处理",
+            "the return demand has already been answered",
+        ));
+    }
+    Ok(d)
+}
+
+/// Meets a demand with a return of the dataset to the demand's district (the existing one if
+/// the dataset is already returned there).
+pub async fn do_meet_return_demand(
+    state: &App,
+    p: &Principal,
+    id: i64,
+    input: &MeetDemandInput,
+) -> Result<pdp_storage::ReturnDemand, AppError> {
+    let d = open_demand(state, p, id).await?;
+    let entry = crate::datasets::published_entry(state, input.entry_id).await?;
+    let existing =
+        state.storage.list_returns().await?.into_iter().find(|r| r.dataset == entry.code && r.region_id == d.region_id);
+    let return_id = match existing {
+        Some(r) => r.id,
+        None => {
+            let ret = ReturnInput {
+                entry_id: input.entry_id,
+                region_id: d.region_id,
+                method: input.method.clone(),
+                field: input.field.clone(),
+            };
+            do_create_return(state, p, &ret).await?.r.id
+        }
+    };
+    let close = pdp_storage::ReturnDemandClose {
+        to: ReturnDemandStatus::Met,
+        return_id: Some(return_id),
+        response: input.response.trim().into(),
+    };
+    Ok(state.storage.close_return_demand(id, close, p.event("return.demand.meet", "")).await?)
+}
+
+/// Declines a demand with the reason the district reads.
+pub async fn do_decline_return_demand(
+    state: &App,
+    p: &Principal,
+    id: i64,
+    reason: &str,
+) -> Result<pdp_storage::ReturnDemand, AppError> {
+    open_demand(state, p, id).await?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::bad_request("reason_required", "请说明不予回流的理由", "give the reason for declining"));
+    }
+    let close =
+        pdp_storage::ReturnDemandClose { to: ReturnDemandStatus::Declined, return_id: None, response: reason.into() };
+    Ok(state.storage.close_return_demand(id, close, p.event("return.demand.decline", "")).await?)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

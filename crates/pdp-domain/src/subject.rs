@@ -187,6 +187,16 @@ crate::catalog::labeled_enum!(
 );
 
 crate::catalog::labeled_enum!(
+    /// Where a district's demand for city data to be returned stands (R-CAT-05): waiting for the
+    /// authority, met by a return, or declined with a reason.
+    ReturnDemandStatus {
+        Open => "open", "待回流", "Open";
+        Met => "met", "已回流", "Met";
+        Declined => "declined", "不予回流", "Declined";
+    }
+);
+
+crate::catalog::labeled_enum!(
     /// Who raised an objection: the person or entity the record is about, or a data user.
     RaiserKind {
         Subject => "subject", "信息主体", "The record's subject";

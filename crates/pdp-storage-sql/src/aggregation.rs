@@ -2,13 +2,31 @@
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
-use pdp_domain::subject::{ObjectionStatus, RaiserKind, ReturnMethod, SubjectKind};
+use pdp_domain::subject::{ObjectionStatus, RaiserKind, ReturnDemandStatus, ReturnMethod, SubjectKind};
 use pdp_storage::*;
 use sqlx::{AssertSqlSafe, Database, Encode, Executor, IntoArguments, Type};
 use time::Date;
 
 use super::rows::{code, date, ymd};
 use crate::{Conn, Dialect, SqlRow, SqlStore, backend};
+
+fn return_demand_row(r: impl SqlRow) -> Result<ReturnDemand> {
+    let t = "return_demands";
+    Ok(ReturnDemand {
+        id: r.get("id"),
+        region_id: r.get("region_id"),
+        org_id: r.get("org_id"),
+        requested_by: r.get("requested_by"),
+        title: r.get("title"),
+        description: r.get("description"),
+        entry_id: r.get("entry_id"),
+        status: code(&r, t, "status", ReturnDemandStatus::parse)?,
+        return_id: r.get("return_id"),
+        response: r.get("response"),
+        created_at_micros: r.get("created_at"),
+        updated_at_micros: r.get("updated_at"),
+    })
+}
 
 fn source_row(r: impl SqlRow) -> Result<AuthoritativeSource> {
     let t = "authoritative_sources";
@@ -236,6 +254,74 @@ where
         .await
         .map_err(backend)?;
         rows.into_iter().map(conflict_row).collect()
+    }
+
+    async fn create_return_demand(&self, d: NewReturnDemand, audit: NewEvent) -> Result<ReturnDemand> {
+        let mut tx = self.write_tx().await?;
+        let now = now_micros();
+        let row = sqlx::query(
+            "INSERT INTO return_demands (region_id, org_id, requested_by, title, description, entry_id, status,
+                response, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'open', '', $7, $7) RETURNING *",
+        )
+        .bind(d.region_id)
+        .bind(d.org_id)
+        .bind(&d.requested_by)
+        .bind(&d.title)
+        .bind(&d.description)
+        .bind(d.entry_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let out = return_demand_row(row)?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("return_demand:{}", out.id))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(out)
+    }
+
+    async fn list_return_demands(&self) -> Result<Vec<ReturnDemand>> {
+        let rows = sqlx::query("SELECT * FROM return_demands ORDER BY id DESC")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.into_iter().map(return_demand_row).collect()
+    }
+
+    async fn get_return_demand(&self, id: i64) -> Result<Option<ReturnDemand>> {
+        let row = sqlx::query("SELECT * FROM return_demands WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(return_demand_row).transpose()
+    }
+
+    async fn close_return_demand(&self, id: i64, c: ReturnDemandClose, audit: NewEvent) -> Result<ReturnDemand> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE return_demands SET status = $1, return_id = $2, response = $3, updated_at = $4
+             WHERE id = $5 AND status = 'open'",
+        )
+        .bind(c.to.as_str())
+        .bind(c.return_id)
+        .bind(&c.response)
+        .bind(now_micros())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if D::rows_affected(&done) == 0 {
+            return Err(StorageError::Conflict(format!("return demand {id} is no longer open")));
+        }
+        let row = sqlx::query("SELECT * FROM return_demands WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("return_demand:{id}"))]).await?;
+        tx.commit().await.map_err(backend)?;
+        return_demand_row(row)
     }
 
     async fn create_return(&self, r: NewDistrictReturn, audit: NewEvent) -> Result<DistrictReturn> {

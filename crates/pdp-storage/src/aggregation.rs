@@ -7,11 +7,55 @@
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_domain::calendar::iso_date;
-use pdp_domain::subject::{ObjectionStatus, RaiserKind, ReturnMethod, SubjectKind};
+use pdp_domain::subject::{ObjectionStatus, RaiserKind, ReturnDemandStatus, ReturnMethod, SubjectKind};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::Result;
+
+/// City data a district needs returned (回流需求清单, R-CAT-05).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReturnDemand {
+    pub id: i64,
+    /// The district that needs the data.
+    pub region_id: i64,
+    pub org_id: i64,
+    pub requested_by: String,
+    pub title: String,
+    /// What the district needs and what for.
+    pub description: String,
+    /// The catalog entry the district thinks holds it, if it knows one.
+    pub entry_id: Option<i64>,
+    /// `open`, `met` or `declined`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: ReturnDemandStatus,
+    /// The return that meets it.
+    pub return_id: Option<i64>,
+    /// The authority's answer.
+    pub response: String,
+    pub created_at_micros: i64,
+    pub updated_at_micros: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewReturnDemand {
+    pub region_id: i64,
+    pub org_id: i64,
+    pub requested_by: String,
+    pub title: String,
+    pub description: String,
+    pub entry_id: Option<i64>,
+}
+
+/// The authority's answer to an open demand.
+#[derive(Debug, Clone)]
+pub struct ReturnDemandClose {
+    /// `met` or `declined`.
+    pub to: ReturnDemandStatus,
+    pub return_id: Option<i64>,
+    pub response: String,
+}
 
 /// The dataset the authority names as the one source of a data element (一数一源).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,6 +236,12 @@ pub trait AggregationStore {
         offset: i64,
         limit: i64,
     ) -> Result<Vec<Conflict>>;
+
+    async fn create_return_demand(&self, d: NewReturnDemand, audit: NewEvent) -> Result<ReturnDemand>;
+    async fn list_return_demands(&self) -> Result<Vec<ReturnDemand>>;
+    async fn get_return_demand(&self, id: i64) -> Result<Option<ReturnDemand>>;
+    /// Moves a demand out of `open`; `Conflict` if it is no longer open.
+    async fn close_return_demand(&self, id: i64, c: ReturnDemandClose, audit: NewEvent) -> Result<ReturnDemand>;
 
     async fn create_return(&self, r: NewDistrictReturn, audit: NewEvent) -> Result<DistrictReturn>;
     async fn list_returns(&self) -> Result<Vec<DistrictReturn>>;

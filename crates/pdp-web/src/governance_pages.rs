@@ -46,6 +46,9 @@ pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query
     };
     let dups = src::do_duplicates(&state).await?;
     let returns = src::do_list_returns(&state, &p).await?;
+    // The districts' demands for returned data; an organisation neither of a district nor the
+    // city's authority has none to see.
+    let demands = src::do_list_return_demands(&state, &p).await.unwrap_or_default();
     let datasets = src::subject_datasets(state.storage.as_ref()).await?;
     let regions: Vec<_> = state
         .storage
@@ -54,6 +57,7 @@ pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query
         .into_iter()
         .filter(|r| r.level == pdp_domain::org::RegionLevel::District)
         .collect();
+    let region_name = |id: i64| regions.iter().find(|g| g.id == id).map(|g| g.name.clone()).unwrap_or_default();
     let all_published = state
         .storage
         .list_entries(&pdp_storage::catalog::EntryQuery {
@@ -123,6 +127,16 @@ pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query
                     td { (lang.t(r.r.method.label_zh(), r.r.method.label_en())) " " span.mono { (r.r.field) } }
                     td { (r.r.refreshed_version.map(|v| v.to_string()).unwrap_or_default()) }
                     td { (r.r.refreshed_rows.map(|v| v.to_string()).unwrap_or_default()) }
+                } } }
+            }
+            h3 { (lang.t("回流需求清单", "What districts need returned")) }
+            table #return-demands {
+                thead { tr { th { "#" } th { (lang.t("区县", "District")) } th { (lang.t("需求", "Demand")) } th { (lang.t("状态", "Status")) } th { (lang.t("答复", "Answer")) } } }
+                tbody { @for d in &demands { tr {
+                    td { (d.id) } td { (region_name(d.region_id)) }
+                    td { strong { (d.title) } br; span.muted { (d.description) } }
+                    td { span.badge { (lang.t(d.status.label_zh(), d.status.label_en())) } }
+                    td { (d.response) @if let Some(r) = d.return_id { " " span.mono { "#" (r) } } }
                 } } }
             }
             section.card {

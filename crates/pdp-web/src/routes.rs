@@ -265,6 +265,10 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/returns", Some(ViewDatasets), sources::list_returns),
         r(M::POST, "/api/v1/returns", Some(GovernData), sources::create_return),
         r(M::GET, "/api/v1/returns/{id}/data", Some(ViewDatasets), sources::return_data),
+        r(M::GET, "/api/v1/returns/demands", Some(ViewDatasets), sources::list_return_demands),
+        r(M::POST, "/api/v1/returns/demands", Some(ViewDatasets), sources::create_return_demand),
+        r(M::POST, "/api/v1/returns/demands/{id}/meet", Some(GovernData), sources::meet_return_demand),
+        r(M::POST, "/api/v1/returns/demands/{id}/decline", Some(GovernData), sources::decline_return_demand),
         // Objections.
         r(M::GET, "/api/v1/objections", Some(ViewDashboard), objections::list),
         r(M::POST, "/api/v1/objections", Some(RaiseObjection), objections::raise),

@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::response::Response;
 use pdp_app::datasets::lake;
 pub use pdp_app::sources::*;
-use pdp_storage::{AuthoritativeSource, Conflict, CrossCheckRun, DistrictReturn};
+use pdp_storage::{AuthoritativeSource, Conflict, CrossCheckRun, DistrictReturn, ReturnDemand};
 use std::sync::Arc;
 use utoipa::OpenApi;
 
@@ -22,12 +22,13 @@ type P = Extension<Principal>;
 #[openapi(
     paths(
         list_sources, set_source, remove_source, run_crosscheck, crosscheck, duplicates, base_view, subject,
-        list_returns, create_return, return_data
+        list_returns, create_return, return_data, list_return_demands, create_return_demand, meet_return_demand,
+        decline_return_demand
     ),
     components(schemas(
         AuthoritativeSource, SourceInput, CrossCheckOut, CrossCheckRun, Conflict, DuplicateOut, CollectorOut,
         BaseViewOut, BaseAttribute, BaseRow, SubjectOut, SubjectRecords, SubjectValue, DistrictReturn, ReturnInput,
-        ReturnOut, ReturnRowsOut, SubjectLookup
+        ReturnOut, ReturnRowsOut, SubjectLookup, ReturnDemand, ReturnDemandInput, MeetDemandInput
     )),
     tags((name = "sources", description = "One number one source, cross-check, base views, district data return"))
 )]
@@ -159,4 +160,49 @@ pub async fn return_data(
     Query(q): Query<ReturnRowsParams>,
 ) -> Result<Json<ReturnRowsOut>, ApiError> {
     Ok(Json(do_return_rows(&state, &p, id, &q).await?))
+}
+
+/// The district return demands (回流需求清单): every district's for the city authority, the own
+/// district's for a district's organisations.
+#[utoipa::path(get, path = "/api/v1/returns/demands", tag = "sources",
+    responses((status = 200, body = Vec<ReturnDemand>), (status = 403, body = ErrorBody)))]
+pub async fn list_return_demands(State(state): S, Extension(p): P) -> Result<Json<Vec<ReturnDemand>>, ApiError> {
+    Ok(Json(do_list_return_demands(&state, &p).await?))
+}
+
+/// A district lists city data it needs returned.
+#[utoipa::path(post, path = "/api/v1/returns/demands", tag = "sources", request_body = ReturnDemandInput,
+    responses((status = 201, body = ReturnDemand), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn create_return_demand(
+    State(state): S,
+    Extension(p): P,
+    Json(input): Json<ReturnDemandInput>,
+) -> Result<Response, ApiError> {
+    Ok(error::created(Json(do_create_return_demand(&state, &p, &input).await?)))
+}
+
+/// The city authority meets a demand with a return of a dataset to the district.
+#[utoipa::path(post, path = "/api/v1/returns/demands/{id}/meet", tag = "sources", params(("id" = i64, Path)),
+    request_body = MeetDemandInput,
+    responses((status = 200, body = ReturnDemand), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn meet_return_demand(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(input): Json<MeetDemandInput>,
+) -> Result<Json<ReturnDemand>, ApiError> {
+    Ok(Json(do_meet_return_demand(&state, &p, id, &input).await?))
+}
+
+/// The city authority declines a demand with its reason.
+#[utoipa::path(post, path = "/api/v1/returns/demands/{id}/decline", tag = "sources", params(("id" = i64, Path)),
+    request_body = pdp_app::sharing::ReasonInput,
+    responses((status = 200, body = ReturnDemand), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn decline_return_demand(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(input): Json<pdp_app::sharing::ReasonInput>,
+) -> Result<Json<ReturnDemand>, ApiError> {
+    Ok(Json(do_decline_return_demand(&state, &p, id, &input.reason).await?))
 }

@@ -688,3 +688,71 @@ async fn lookups_by_key_follow_versions_survive_a_killed_load_and_span_datasets_
         assert_eq!(versions, want, "{b}");
     }
 }
+
+/// covers: R-CAT-05 (districts list the city data they need returned; the city's authority
+/// meets a demand with a district return or declines it with a reason; open demands stay
+/// visible; each district sees its own; only districts list demands), R-AGG-07, R-SEC-03
+#[tokio::test]
+async fn district_return_demands_are_met_or_declined_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let dh = srv.login("dh.reviewer").await;
+        let xs = srv.login("xs.officer").await;
+        let auditor = srv.login("auditor").await;
+        let (a_id, _) = publish(&officer, &reviewer, "人员信息（回流需求测试）").await;
+        upload(
+            &officer,
+            a_id,
+            "full",
+            &[[&id("359902", 1), "张三", "东湖路1号"], [&id("359903", 2), "李四", "西山路2号"]],
+        )
+        .await;
+
+        let demand = |title: &str| json!({"title": title, "description": "社区网格化管理需要本区常住人口名单", "entry_id": a_id});
+        let (s, e) = officer.post_json("/api/v1/returns/demands", demand("全市的需求")).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_district")), "{b}: {e}");
+        let (s, d1) = dh.post_json("/api/v1/returns/demands", demand("东湖区常住人口")).await;
+        assert_eq!((s, d1["status"].as_str()), (StatusCode::CREATED, Some("open")), "{b}: {d1}");
+        let (s, d2) = xs.post_json("/api/v1/returns/demands", demand("西山区常住人口")).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {d2}");
+        let (s, e) = xs.post_json("/api/v1/returns/demands", json!({"title": " ", "description": "x"})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("return_demand_incomplete")), "{b}: {e}");
+        let (d1, d2) = (d1["id"].as_i64().unwrap(), d2["id"].as_i64().unwrap());
+
+        // Each district sees its own; the city's authority sees every open one.
+        let ids = |v: &Value| -> Vec<i64> { v.as_array().unwrap().iter().filter_map(|d| d["id"].as_i64()).collect() };
+        assert_eq!(ids(&dh.get_json("/api/v1/returns/demands").await.1), [d1], "{b}");
+        assert_eq!(ids(&xs.get_json("/api/v1/returns/demands").await.1), [d2], "{b}");
+        assert_eq!(ids(&reviewer.get_json("/api/v1/returns/demands").await.1), [d2, d1], "{b}");
+        let (_, html) = reviewer.get("/sources").await;
+        assert!(html.contains("回流需求清单") && html.contains("东湖区常住人口") && html.contains("待回流"), "{b}");
+
+        // A district does not answer demands; the city's authority meets one with a return.
+        let meet = json!({"entry_id": a_id, "method": "area_code", "response": "已设立回流"});
+        let (s, _) = dh.post_json(&format!("/api/v1/returns/demands/{d1}/meet"), meet.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+        let (s, m) = reviewer.post_json(&format!("/api/v1/returns/demands/{d1}/meet"), meet.clone()).await;
+        assert_eq!((s, m["status"].as_str()), (StatusCode::OK, Some("met")), "{b}: {m}");
+        let rid = m["return_id"].as_i64().expect("the return that meets it");
+        let (s, rows) = dh.get_json(&format!("/api/v1/returns/{rid}/data")).await;
+        assert_eq!((s, rows["total"].as_u64()), (StatusCode::OK, Some(1)), "{b}: the district reads its rows: {rows}");
+        let (s, e) = reviewer.post_json(&format!("/api/v1/returns/demands/{d1}/meet"), meet).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("return_demand_closed")), "{b}: {e}");
+        let (s, d) = reviewer
+            .post_json(&format!("/api/v1/returns/demands/{d2}/decline"), json!({"reason": "该数据已通过共享提供"}))
+            .await;
+        assert_eq!(
+            (s, d["status"].as_str(), d["response"].as_str()),
+            (StatusCode::OK, Some("declined"), Some("该数据已通过共享提供")),
+            "{b}: {d}"
+        );
+        let (_, mine) = xs.get_json("/api/v1/returns/demands").await;
+        assert_eq!(mine[0]["status"], "declined", "{b}: the district reads the answer");
+        for action in ["return.demand.create", "return.demand.meet", "return.demand.decline"] {
+            assert!(audit_count(&auditor, action).await >= 1, "{b}: {action}");
+        }
+    }
+}
