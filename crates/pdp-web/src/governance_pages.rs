@@ -129,7 +129,7 @@ pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query
                     td { (r.r.refreshed_rows.map(|v| v.to_string()).unwrap_or_default()) }
                 } } }
             }
-            h3 { (lang.t("回流需求清单", "What districts need returned")) }
+            h3 { a href="/returns/demands" { (lang.t("回流需求清单", "What districts need returned")) } }
             table #return-demands {
                 thead { tr { th { "#" } th { (lang.t("区县", "District")) } th { (lang.t("需求", "Demand")) } th { (lang.t("状态", "Status")) } th { (lang.t("答复", "Answer")) } } }
                 tbody { @for d in &demands { tr {
@@ -231,6 +231,116 @@ pub async fn return_page(
             } }
         },
     )
+}
+
+/// `/returns/demands`: the districts' demands for returned data (R-CAT-05). A district's
+/// organisation lists what it needs and reads the answers; the city's authority meets an open
+/// demand with a return or declines it.
+pub async fn return_demands_page(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let authority = src::city_authority(&state, &p).await.is_ok();
+    let demands = src::do_list_return_demands(&state, &p).await.unwrap_or_default();
+    let regions = state.storage.list_regions().await?;
+    let region_name = |id: i64| regions.iter().find(|g| g.id == id).map(|g| g.name.clone()).unwrap_or_default();
+    let published = if authority {
+        state
+            .storage
+            .list_entries(&pdp_storage::catalog::EntryQuery {
+                view: pdp_storage::catalog::EntryView::Published,
+                ..Default::default()
+            })
+            .await?
+    } else {
+        vec![]
+    };
+    page(
+        lang,
+        Some(&p),
+        "/datasets",
+        lang.t("回流需求清单", "What districts need returned"),
+        html! {
+            (notice(f.ok.as_deref(), lang))
+            table #return-demands {
+                thead { tr { th { "#" } th { (lang.t("区县", "District")) } th { (lang.t("需求", "Demand")) } th { (lang.t("状态", "Status")) } th { (lang.t("答复", "Answer")) } } }
+                tbody { @for d in &demands { tr {
+                    td { (d.id) } td { (region_name(d.region_id)) }
+                    td { strong { (d.title) } br; span.muted { (d.description) } }
+                    td { span.badge { (lang.t(d.status.label_zh(), d.status.label_en())) } }
+                    td {
+                        (d.response) @if let Some(r) = d.return_id { " " a href=(format!("/returns/{r}")) { "#" (r) } }
+                        @if authority && d.status == pdp_domain::subject::ReturnDemandStatus::Open {
+                            form.inline method="post" action=(format!("/returns/demands/{}/meet", d.id)) {
+                                (csrf(&p))
+                                select name="entry_id" aria-label=(lang.t("数据集", "Dataset")) {
+                                    @for e in &published { option value=(e.entry_id) selected[d.entry_id == Some(e.entry_id)] { (e.body.name) } }
+                                }
+                                select name="method" aria-label=(lang.t("方式", "Method")) {
+                                    option value="area_code" { (lang.t("按号码中的区划", "Area code in the key")) }
+                                    option value="field" { (lang.t("按区划字段", "Region field")) }
+                                }
+                                input name="field" placeholder=(lang.t("区划字段", "Region field"));
+                                button type="submit" { (lang.t("设立回流", "Meet with a return")) }
+                            }
+                            form.inline method="post" action=(format!("/returns/demands/{}/decline", d.id)) {
+                                (csrf(&p))
+                                input name="reason" required placeholder=(lang.t("不予回流的理由", "Why not"));
+                                button type="submit" { (lang.t("不予回流", "Decline")) }
+                            }
+                        }
+                    }
+                } } }
+            }
+            @if !authority {
+                h2 { (lang.t("提出回流需求", "Ask for data to be returned")) }
+                section.card { form #return-demand-form method="post" action="/returns/demands" {
+                    (csrf(&p))
+                    label { (lang.t("需求名称", "Title")) input name="title" required maxlength="200"; }
+                    label { (lang.t("说明（所需数据、范围、用途）", "What is needed, its scope and use")) textarea name="description" required {} }
+                    button type="submit" { (lang.t("提交", "Submit")) }
+                } }
+            }
+        },
+    )
+}
+
+pub async fn return_demand_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(input): Form<src::ReturnDemandInput>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let d = src::do_create_return_demand(&state, &p, &input).await?;
+    see_other(&format!(
+        "/returns/demands?ok={}",
+        crate::auth::urlencode(
+            lang.t(&format!("回流需求 #{} 已提交", d.id), &format!("return demand #{} submitted", d.id))
+        )
+    ))
+}
+
+pub async fn return_demand_meet(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(input): Form<src::MeetDemandInput>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    src::do_meet_return_demand(&state, &p, id, &input).await?;
+    see_other(&format!("/returns/demands?ok={}", crate::auth::urlencode(lang.t("已设立回流", "met with a return"))))
+}
+
+pub async fn return_demand_decline(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(f): Form<crate::layout::ReasonForm>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    src::do_decline_return_demand(&state, &p, id, &f.reason).await?;
+    see_other(&format!("/returns/demands?ok={}", crate::auth::urlencode(lang.t("已答复不予回流", "declined"))))
 }
 
 #[derive(Debug, serde::Deserialize, Default)]

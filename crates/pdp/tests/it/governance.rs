@@ -689,9 +689,10 @@ async fn lookups_by_key_follow_versions_survive_a_killed_load_and_span_datasets_
     }
 }
 
-/// covers: R-CAT-05 (districts list the city data they need returned; the city's authority
-/// meets a demand with a district return or declines it with a reason; open demands stay
-/// visible; each district sees its own; only districts list demands), R-AGG-07, R-SEC-03
+/// covers: R-CAT-05 (districts list the city data they need returned, through the API and the
+/// pages; the city's authority meets a demand with a district return or declines it with a
+/// reason; open demands stay visible; each district sees its own; only districts list demands),
+/// R-AGG-07, R-SEC-03
 #[tokio::test]
 async fn district_return_demands_are_met_or_declined_on_every_backend() {
     for backend in backends() {
@@ -751,6 +752,18 @@ async fn district_return_demands_are_met_or_declined_on_every_backend() {
         );
         let (_, mine) = xs.get_json("/api/v1/returns/demands").await;
         assert_eq!(mine[0]["status"], "declined", "{b}: the district reads the answer");
+        // The same through the pages: a district files with the form, the authority answers there.
+        let fields = [("title", "东湖区法人名单"), ("description", "街道企业服务需要本区企业名单")];
+        let (s, _) = dh.post_form("/returns/demands", &fields, true).await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{b}");
+        let (_, html) = reviewer.get("/returns/demands").await;
+        assert!(html.contains("东湖区法人名单") && html.contains("/meet"), "{b}");
+        let d3 = ids(&dh.get_json("/api/v1/returns/demands").await.1)[0];
+        let (s, _) =
+            reviewer.post_form(&format!("/returns/demands/{d3}/decline"), &[("reason", "暂无该数据")], true).await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{b}");
+        let (_, html) = dh.get("/returns/demands").await;
+        assert!(html.contains("暂无该数据") && html.contains("不予回流") && !html.contains("/meet"), "{b}");
         for action in ["return.demand.create", "return.demand.meet", "return.demand.decline"] {
             assert!(audit_count(&auditor, action).await >= 1, "{b}: {action}");
         }
