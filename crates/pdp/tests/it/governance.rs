@@ -752,7 +752,10 @@ async fn district_return_demands_are_met_or_declined_on_every_backend() {
         );
         let (_, mine) = xs.get_json("/api/v1/returns/demands").await;
         assert_eq!(mine[0]["status"], "declined", "{b}: the district reads the answer");
-        // The same through the pages: a district files with the form, the authority answers there.
+        // The same through the pages, found from the aggregation page: a district files with the
+        // form, the authority answers there.
+        let (_, html) = xs.get("/datasets").await;
+        assert!(html.contains("href=\"/returns/demands\""), "{b}: the list is linked where districts work");
         let fields = [("title", "东湖区法人名单"), ("description", "街道企业服务需要本区企业名单")];
         let (s, _) = dh.post_form("/returns/demands", &fields, true).await;
         assert_eq!(s, StatusCode::SEE_OTHER, "{b}");
