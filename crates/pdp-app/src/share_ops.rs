@@ -471,8 +471,13 @@ pub const REPORT_OVERDUE: &str = "usage_report_overdue";
 
 /// The day by which a grant's next usage report is due, and the last day before the grant is
 /// suspended for it (`report_grace_working_days` working days later).
-async fn report_deadlines(state: &App, g: &pdp_storage::Grant) -> Result<(time::Date, time::Date), AppError> {
-    let last = state.storage.list_usage_reports(Some(g.id)).await?.iter().map(|r| r.period_end).max();
+/// `reports` holds at least the grant's own.
+fn report_deadlines(
+    state: &App,
+    g: &pdp_storage::Grant,
+    reports: &[UsageReport],
+) -> Result<(time::Date, time::Date), AppError> {
+    let last = reports.iter().filter(|r| r.grant_id == g.id).map(|r| r.period_end).max();
     let due = sharing::report_due(date_of(g.created_at_micros), last);
     let cal = state.catalog.calendar.get();
     // Counted as statutory deadlines are: weekdays past the last holiday table.
@@ -483,7 +488,8 @@ async fn report_deadlines(state: &App, g: &pdp_storage::Grant) -> Result<(time::
 /// Whether the grant's usage report is overdue past its grace (the grant is or will be
 /// suspended for it).
 pub(crate) async fn report_overdue(state: &App, g: &pdp_storage::Grant) -> Result<bool, AppError> {
-    Ok(today_date() > report_deadlines(state, g).await?.1)
+    let reports = state.storage.list_usage_reports(Some(g.id)).await?;
+    Ok(today_date() > report_deadlines(state, g, &reports)?.1)
 }
 
 /// Suspends the active grants whose usage report is overdue by more than the configured working
@@ -491,10 +497,19 @@ pub(crate) async fn report_overdue(state: &App, g: &pdp_storage::Grant) -> Resul
 /// read, and an audit event. Run by the hourly sweep and before reports or grants are listed.
 /// Returns how many were suspended.
 pub async fn suspend_overdue(state: &App) -> Result<usize, AppError> {
+    Ok(sweep_reports(state).await?.2)
+}
+
+/// [`suspend_overdue`], returning also the grants still active and every usage report, which
+/// the list of deadlines reads next.
+async fn sweep_reports(state: &App) -> Result<(Vec<pdp_storage::Grant>, Vec<UsageReport>, usize), AppError> {
+    let reports = state.storage.list_usage_reports(None).await?;
+    let mut active = Vec::new();
     let mut n = 0;
     for g in state.storage.list_grants(&GrantQuery { status: Some(GrantStatus::Active), ..Default::default() }).await? {
-        let (due, grace) = report_deadlines(state, &g).await?;
+        let (due, grace) = report_deadlines(state, &g, &reports)?;
         if today_date() <= grace {
+            active.push(g);
             continue;
         }
         let mut ev = pdp_audit::NewEvent::system("share.grant.suspend", &format!("grant:{}", g.id));
@@ -532,23 +547,22 @@ pub async fn suspend_overdue(state: &App) -> Result<usize, AppError> {
         state.access_cache.invalidate();
         tracing::info!(suspended = n, "grants suspended for overdue usage reports");
     }
-    Ok(n)
+    Ok((active, reports, n))
 }
 
 /// Usage-report deadlines of the active grants the reader may see, overdue first.
 pub async fn do_reports_due(state: &App, p: &Principal) -> Result<Vec<ReportDue>, AppError> {
-    suspend_overdue(state).await?;
+    let (active, reports, _) = sweep_reports(state).await?;
     let scope = if p.allows(Permission::GovernData) { Some(review_scope(state, p).await?) } else { None };
-    let reports = state.storage.list_usage_reports(None).await?;
     let today = today_date();
     let mut out = Vec::new();
-    for g in state.storage.list_grants(&GrantQuery { status: Some(GrantStatus::Active), ..Default::default() }).await? {
+    for g in active {
         let party = p.org_id == Some(g.user_org_id) || p.org_id == Some(g.provider_org_id);
         if !party && !scope.as_ref().is_some_and(|s| s.contains(g.provider_org_id)) {
             continue;
         }
         let last = reports.iter().filter(|r| r.grant_id == g.id).map(|r| r.period_end).max();
-        let due = sharing::report_due(date_of(g.created_at_micros), last);
+        let (due, _) = report_deadlines(state, &g, &reports)?;
         out.push(ReportDue {
             grant_id: g.id,
             dataset: g.dataset,

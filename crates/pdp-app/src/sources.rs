@@ -413,7 +413,15 @@ async fn base_sources(storage: &dyn Storage, lake: &Lake, kind: SubjectKind) -> 
 /// the sources' new versions), so that the view's first page after a load is as fast as the rest.
 /// A failure is logged: the first page then builds the list.
 pub async fn warm_base_views_of(storage: &dyn Storage, lake: &Lake, dataset: &str) {
-    for kind in [SubjectKind::Person, SubjectKind::LegalEntity] {
+    // Most loads are of datasets that are no source: they stop at one read of the sources.
+    let kinds: BTreeSet<SubjectKind> = match storage.list_sources().await {
+        Ok(sources) => sources.into_iter().filter(|s| s.dataset == dataset).map(|s| s.subject).collect(),
+        Err(e) => {
+            tracing::warn!(dataset, error = %e, "cannot read the base views' sources");
+            return;
+        }
+    };
+    for kind in kinds {
         let base = match base_sources(storage, lake, kind).await {
             Ok(b) => b,
             Err(e) => {
