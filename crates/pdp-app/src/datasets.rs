@@ -535,7 +535,7 @@ pub struct RowsOut {
 }
 
 /// A value some objection disputes.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct DisputedCell {
     pub row: usize,
     pub field: String,
@@ -562,19 +562,8 @@ pub async fn do_read_rows(state: &App, p: &Principal, id: i64, q: &RowsParams) -
     let mut ev = p.event("dataset.read", &format!("dataset:{}", e.code));
     ev.purpose = format!("rows={} version={:?}", page.rows.len(), q.version);
     state.audit.append(ev).await?;
-    let open = crate::objections::disputed(state.storage.as_ref(), &e.code).await?;
-    let key_col = e.body.fields.iter().position(|f| f.rules.key);
-    let mut disputed = Vec::new();
-    if let Some(k) = key_col {
-        for (i, row) in page.rows.iter().enumerate() {
-            let Some(Some(key)) = row.get(k) else { continue };
-            for (rk, field) in &open {
-                if rk == key {
-                    disputed.push(DisputedCell { row: i, field: field.clone() });
-                }
-            }
-        }
-    }
+    let disputes = crate::objections::Disputes::of(state.storage.as_ref(), &e).await?;
+    let disputed = disputes.cells(&page.columns, &page.rows, filter);
     Ok(RowsOut { columns: page.columns, rows: page.rows, total: page.total, disputed })
 }
 

@@ -797,12 +797,42 @@ pub struct GrantOut {
     pub usage: GrantUsage,
     /// The reader may suspend, resume or revoke it.
     pub can_manage: bool,
+    /// For a bulk grant: the values of its copies under an open objection (R-OBJ-03), each by
+    /// its record's key as the copies show it (masked as granted, without the fingerprint) and
+    /// the field. Views and verifications flag them in their answers instead.
+    pub disputed: Vec<DisputedValue>,
+}
+
+/// A value of a bulk grant's copies that an open objection disputes.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DisputedValue {
+    pub key: String,
+    pub field: String,
+}
+
+/// The disputed values of a bulk grant's copies; empty when the grant does not show the key.
+async fn disputed_in_copies(state: &App, g: &Grant) -> Result<Vec<DisputedValue>, AppError> {
+    let Ok(e) = published_entry(state, g.entry_id).await else { return Ok(vec![]) };
+    let disputes = crate::objections::Disputes::of(state.storage.as_ref(), &e).await?;
+    let Some(key_field) = disputes.key_field().filter(|k| g.fields.iter().any(|f| f == k)) else { return Ok(vec![]) };
+    let rule = g.masking.get(key_field).and_then(|m| MaskRule::parse(m)).unwrap_or(MaskRule::Suppress);
+    let secret = state.storage.grant_key(g.id).await?.unwrap_or_default();
+    let mut out = Vec::new();
+    for (key, fields) in disputes.iter() {
+        let Some(shown) = sharing::protect(rule, &secret, Some(key)) else { continue };
+        for f in fields.iter().filter(|f| g.fields.contains(f)) {
+            out.push(DisputedValue { key: shown.clone(), field: f.clone() });
+        }
+    }
+    Ok(out)
 }
 
 async fn grant_out(state: &App, p: &Principal, g: Grant) -> Result<GrantOut, AppError> {
     let status = g.status;
     let expired = today_date() > g.expires_on;
+    let disputed = if g.mode == ShareMode::Bulk { disputed_in_copies(state, &g).await? } else { Vec::new() };
     Ok(GrantOut {
+        disputed,
         dataset_name: published_entry(state, g.entry_id).await.map(|e| e.body.name).unwrap_or_default(),
         user_org_name: org_name(state, g.user_org_id).await,
         provider_org_name: org_name(state, g.provider_org_id).await,
@@ -961,6 +991,9 @@ pub struct AccessTerms {
     pub g: Grant,
     pub e: EntryVersion,
     key: Vec<u8>,
+    /// The key of the recipient fingerprint the grant's bulk copies carry (R-SHR-08), derived
+    /// from `key`.
+    fingerprint_key: [u8; 32],
     pub masking: BTreeMap<String, MaskRule>,
     /// The emergency the grant was made under, if any (its end is checked on every access).
     emergency: Option<pdp_storage::Emergency>,
@@ -971,6 +1004,10 @@ pub struct AccessTerms {
     all_rules: Vec<MaskRule>,
     /// The grant's masking as a view's answer states it, shared by every answer.
     masking_shown: Arc<BTreeMap<String, String>>,
+    /// The dataset's values under open objections, flagged to the grant's user wherever it
+    /// reads them (R-OBJ-03). Raising or answering an objection is a change the access cache
+    /// sees, so the flags are as fresh as the grant itself.
+    pub disputes: crate::objections::Disputes,
 }
 
 /// The masking rule of `field` under a grant's masking. A field without one is not granted and
@@ -1019,6 +1056,23 @@ impl AccessTerms {
     /// A row's values with `rules` ([`AccessTerms::rules`] of the row's columns) applied.
     pub fn protect(&self, rules: &[MaskRule], row: Vec<Option<String>>) -> Vec<Option<String>> {
         rules.iter().zip(row).map(|(&rule, v)| sharing::protect(rule, &self.key, v.as_deref())).collect()
+    }
+
+    /// A row of a bulk copy: [`AccessTerms::protect`], then the recipient fingerprint written
+    /// into the asterisks of the masked values (`pdp_domain::fingerprint`). Values shown in
+    /// clear or pseudonymised are never touched.
+    pub fn protect_marked(&self, rules: &[MaskRule], row: Vec<Option<String>>) -> Vec<Option<String>> {
+        rules
+            .iter()
+            .zip(row)
+            .map(|(&rule, v)| {
+                let v = sharing::protect(rule, &self.key, v.as_deref())?;
+                Some(match rule {
+                    MaskRule::None | MaskRule::Pseudonym | MaskRule::Suppress => v,
+                    _ => pdp_domain::fingerprint::mark(&self.fingerprint_key, v),
+                })
+            })
+            .collect()
     }
 
     /// The field that addresses a record: the entry's identifier field, else its one key.
@@ -1127,7 +1181,20 @@ pub async fn grant_for_access(state: &App, p: &Principal, id: i64, mode: ShareMo
     let all_fields = selection(&g, g.fields.clone());
     let all_rules = all_fields.columns.iter().map(|c| rule_of(&masking, c)).collect();
     let masking_shown = Arc::new(g.masking.clone());
-    let terms = Arc::new(AccessTerms { all_fields, all_rules, masking_shown, g, e, key, masking, emergency });
+    let disputes = crate::objections::Disputes::of(state.storage.as_ref(), &e).await?;
+    let fingerprint_key = pdp_domain::fingerprint::key_of(&key);
+    let terms = Arc::new(AccessTerms {
+        all_fields,
+        all_rules,
+        masking_shown,
+        g,
+        e,
+        key,
+        fingerprint_key,
+        masking,
+        emergency,
+        disputes,
+    });
     state.access_cache.put_grant(id, generation, terms.clone());
     Ok(terms)
 }
@@ -1185,6 +1252,9 @@ pub struct ViewOut {
     /// The masking applied per column.
     // Shared: every answer under a grant states the grant's one map.
     pub masking: Arc<BTreeMap<String, String>>,
+    /// Values under an open objection (R-OBJ-03): the row's index in `rows` and the field.
+    /// Business goes on with the value; the user knows it is being checked.
+    pub disputed: Vec<crate::datasets::DisputedCell>,
 }
 
 /// An answer of the access path with the JSON its response hash was taken over. The API sends
@@ -1231,6 +1301,8 @@ pub async fn do_view(state: &App, p: &Principal, id: i64, q: &ViewInput) -> Resu
     // A view reads every granted field (`all_fields`), and the lake answers the columns it was
     // asked for: the rules are the grant's own, found once per cached grant.
     debug_assert_eq!(page.columns, a.all_fields.columns);
+    // Flags are found on the values as stored, before masking hides the key.
+    let disputed = a.disputes.cells(&page.columns, &page.rows, Some((key_field, key)));
     let rows: Vec<_> = page.rows.into_iter().map(|r| a.protect(&a.all_rules, r)).collect();
     let view = ViewOut {
         grant_id: id,
@@ -1239,6 +1311,7 @@ pub async fn do_view(state: &App, p: &Principal, id: i64, q: &ViewInput) -> Resu
         total: page.total,
         offset,
         masking: a.masking_shown.clone(),
+        disputed,
     };
     let answer = Answer::new(view);
     let out = &answer.out;
@@ -1288,6 +1361,9 @@ pub struct VerifyOut {
     pub found: bool,
     /// Per field: whether the claimed value matches.
     pub matches: BTreeMap<String, bool>,
+    /// The asked fields whose value is under an open objection (R-OBJ-03): the verdict is
+    /// about the value on record, which its subject disputes.
+    pub disputed: Vec<String>,
 }
 
 pub async fn do_verify(
@@ -1329,7 +1405,17 @@ pub async fn do_verify(
     let page = lake(state)?
         .select_rows(&a.g.dataset, &a.selection(columns.clone()), Some((key_field, input.key.trim())), 0, 1)
         .await?;
-    let actual: BTreeMap<String, Option<String>> = match page.rows.into_iter().next() {
+    let row = page.rows.into_iter().next();
+    let disputed = match &row {
+        Some(r) if !a.disputes.is_empty() => a
+            .disputes
+            .cells(&columns, std::slice::from_ref(r), Some((key_field, input.key.trim())))
+            .into_iter()
+            .map(|c| c.field)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let actual: BTreeMap<String, Option<String>> = match row {
         Some(row) => columns.iter().cloned().zip(row).collect(),
         None => BTreeMap::new(),
     };
@@ -1337,6 +1423,7 @@ pub async fn do_verify(
         grant_id: id,
         found: !actual.is_empty(),
         matches: sharing::verify(&input.values, &actual),
+        disputed,
     });
     let out = &answer.out;
     // What was asked, hashed for the exchange log: serialised from the input as it is (an
@@ -1552,7 +1639,7 @@ pub async fn do_export_csv(state: Arc<App>, p: Principal, id: i64) -> Result<Byt
             };
             let mut text = String::new();
             for row in batch {
-                let row = a.protect(&rules, row);
+                let row = a.protect_marked(&rules, row);
                 for (i, v) in row.iter().enumerate() {
                     if i > 0 {
                         text.push(',');
@@ -1577,6 +1664,41 @@ pub async fn do_export_csv(state: Arc<App>, p: Principal, id: i64) -> Result<Byt
     Ok(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }).boxed())
 }
 
+/// The metadata key every grant file carries, naming the fingerprint scheme it was made with.
+pub const FILE_SCHEME_KEY: &str = "pdp.fingerprint";
+
+/// The grant's own Parquet file of the dataset's `version`, written once and then served by the
+/// Parquet export and Delta Sharing alike: granted columns, filtered rows, masked, the recipient
+/// fingerprint in the masked values, and a footer naming the grant, its user organisation and
+/// purpose (R-SHR-08). A file of an earlier release, without the fingerprint, is written again.
+pub async fn grant_file(
+    state: &App,
+    a: &AccessTerms,
+    version: u64,
+) -> Result<(std::path::PathBuf, pdp_lake::share::WrittenFile), AppError> {
+    let path = crate::share_files::share_file(state, a.g.id, version)?;
+    if let Some(w) = pdp_lake::share::written_file(&path, FILE_SCHEME_KEY) {
+        return Ok((path, w));
+    }
+    let columns = a.g.fields.clone();
+    let rules = a.rules(&columns);
+    let issued =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let metadata = vec![
+        (FILE_SCHEME_KEY.to_string(), "v1".to_string()),
+        ("pdp.grant".to_string(), a.g.id.to_string()),
+        ("pdp.dataset".to_string(), a.g.dataset.clone()),
+        ("pdp.dataset_version".to_string(), version.to_string()),
+        ("pdp.user_org".to_string(), org_name(state, a.g.user_org_id).await),
+        ("pdp.purpose".to_string(), a.g.purpose.clone()),
+        ("pdp.written_at".to_string(), issued),
+    ];
+    let w = lake(state)?
+        .write_selection(&a.g.dataset, &a.selection(columns), &path, &metadata, |row| a.protect_marked(&rules, row))
+        .await?;
+    Ok((path, w))
+}
+
 /// Bulk mode as Parquet: the grant's own file (granted columns, filtered rows, masked, no column
 /// statistics; the same file Delta Sharing serves), streamed, with its size. The start is
 /// recorded before the first chunk; the end, with the SHA-256 of everything sent, after the
@@ -1585,15 +1707,8 @@ pub async fn do_export_parquet(state: Arc<App>, p: Principal, id: i64) -> Result
     let a = grant_for_access(&state, &p, id, ShareMode::Bulk).await?;
     let lk = lake(&state)?;
     let version = lk.latest_version(&a.g.dataset).await?;
-    let path = crate::share_files::share_file(&state, id, version)?;
+    let (path, w) = grant_file(&state, &a, version).await?;
     let columns = a.g.fields.clone();
-    let w = match pdp_lake::share::written_file(&path) {
-        Some(w) => w,
-        None => {
-            let rules = a.rules(&columns);
-            lk.write_selection(&a.g.dataset, &a.selection(columns.clone()), &path, |row| a.protect(&rules, row)).await?
-        }
-    };
     let file = tokio::fs::File::open(&path).await.map_err(|e| {
         tracing::error!(error = %e, grant = id, "opening a grant's Parquet file failed");
         AppError::internal("io_error", "读取文件失败", "reading the file failed")

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod dataset;
 pub mod document;
 pub mod error;
+pub mod fingerprint;
 pub mod ids;
 pub mod org;
 pub mod pattern;

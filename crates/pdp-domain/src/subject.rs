@@ -15,6 +15,7 @@ use time::Date;
 
 use crate::calendar::{CalendarError, Deadline, WorkCalendar};
 use crate::catalog::{EntryBody, IdentifierRole};
+use crate::error::Localized;
 
 /// What a record is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -246,6 +247,109 @@ impl ObjectionStatus {
     }
 }
 
+crate::catalog::labeled_enum!(
+    /// What an objection says of the data (QD 11): a value is wrong, data about the subject is
+    /// missing (a record or a value that should be there), or data infringes the subject's
+    /// rights (held or served where it should not be).
+    ObjectionKind {
+        Wrong => "wrong", "数据错误", "Wrong value";
+        Missing => "missing", "数据遗漏", "Missing data";
+        Infringing => "infringing", "侵犯合法权益", "Infringes rights";
+    }
+);
+
+/// The identifier a public account is bound to after the person or entity proved who they are:
+/// a citizen ID number or a unified social credit code. Made only by parsing, so a bound
+/// identifier is always a valid one in its normal form (upper case, 18 characters).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BoundSubject {
+    kind: SubjectKind,
+    id: String,
+}
+
+/// Debug output, like answers, carries the masked number: a bound identifier is personal data
+/// and never goes to a log whole.
+impl std::fmt::Debug for BoundSubject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundSubject").field("kind", &self.kind).field("masked", &self.masked()).finish()
+    }
+}
+
+/// Serialised as `{"kind": "person", "masked": "350102********0012"}`, for the same reason.
+impl Serialize for BoundSubject {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("BoundSubject", 2)?;
+        m.serialize_field("kind", self.kind.as_str())?;
+        m.serialize_field("masked", &self.masked())?;
+        m.end()
+    }
+}
+
+/// Why an identifier cannot be bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindingError {
+    CitizenId(crate::ids::CitizenIdError),
+    CreditCode(crate::ids::CreditCodeError),
+}
+
+impl Localized for BindingError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::CitizenId(e) => e.code(),
+            Self::CreditCode(e) => e.code(),
+        }
+    }
+    fn message_zh(&self) -> String {
+        match self {
+            Self::CitizenId(e) => e.message_zh(),
+            Self::CreditCode(e) => e.message_zh(),
+        }
+    }
+    fn message_en(&self) -> String {
+        match self {
+            Self::CitizenId(e) => e.message_en(),
+            Self::CreditCode(e) => e.message_en(),
+        }
+    }
+}
+
+impl BoundSubject {
+    /// Parses `id` as an identifier of `kind`: a citizen ID number (GB 11643, a legacy 15-digit
+    /// number is upgraded) or a credit code (GB 32100).
+    pub fn parse(kind: SubjectKind, id: &str) -> Result<Self, BindingError> {
+        let id = match kind {
+            SubjectKind::Person => {
+                crate::ids::CitizenId::parse(id).map_err(BindingError::CitizenId)?.as_str().to_string()
+            }
+            SubjectKind::LegalEntity => {
+                crate::ids::CreditCode::parse(id).map_err(BindingError::CreditCode)?.as_str().to_string()
+            }
+        };
+        Ok(Self { kind, id })
+    }
+
+    pub fn kind(&self) -> SubjectKind {
+        self.kind
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The identifier as pages and API answers show it: the first six and last four
+    /// characters (STANDARDS.md, masking formats), never the whole number.
+    pub fn masked(&self) -> String {
+        crate::sharing::mask(crate::catalog::MaskRule::IdNumber, &self.id).unwrap_or_default()
+    }
+
+    /// Whether the record keyed `key` in a dataset about `kind` subjects is about this subject.
+    /// The key is compared in its normal form (trimmed, upper case), as it was bound.
+    pub fn owns(&self, kind: SubjectKind, key: &str) -> bool {
+        kind == self.kind && key.trim().eq_ignore_ascii_case(&self.id)
+    }
+}
+
 /// The day by which the provider must answer an objection raised on `raised`: ten working days,
 /// counted from the next day (STANDARDS.md, working days).
 pub fn objection_due(cal: &WorkCalendar, raised: Date) -> Result<Deadline, CalendarError> {
@@ -340,6 +444,21 @@ mod tests {
     }
 
     /// covers: R-OBJ-02 (10 working days, across the National Day holiday)
+    #[test]
+    fn bound_subjects_own_only_their_records() {
+        let me = BoundSubject::parse(SubjectKind::Person, " 350102199003070012 ").unwrap();
+        assert_eq!(me.id(), "350102199003070012");
+        assert_eq!(me.masked(), "350102********0012");
+        assert!(me.owns(SubjectKind::Person, " 350102199003070012"));
+        assert!(!me.owns(SubjectKind::LegalEntity, "350102199003070012"));
+        assert!(!me.owns(SubjectKind::Person, "350102199003070020"));
+        assert!(BoundSubject::parse(SubjectKind::Person, "350102199003070011").is_err(), "checksum");
+        let firm = BoundSubject::parse(SubjectKind::LegalEntity, "91350100m000100y43");
+        assert!(firm.is_ok(), "{firm:?}");
+        assert!(firm.unwrap().owns(SubjectKind::LegalEntity, "91350100m000100y43"));
+        assert!(BoundSubject::parse(SubjectKind::LegalEntity, "350102199003070012").is_err());
+    }
+
     #[test]
     fn objection_deadline() {
         let cal = WorkCalendar::official();

@@ -20,6 +20,7 @@ use datafusion::common::Column;
 use datafusion::functions_aggregate::count::count_all;
 use datafusion::functions_aggregate::expr_fn::{avg, sum};
 use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::metadata::KeyValue;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, col, lit};
@@ -261,6 +262,7 @@ impl Lake {
         dataset: &str,
         sel: &Selection,
         path: &Path,
+        metadata: &[(String, String)],
         protect: F,
     ) -> Result<WrittenFile>
     where
@@ -279,9 +281,11 @@ impl Lake {
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let tmp = path.with_extension(format!("tmp-{}-{nanos}", std::process::id()));
+        let key_values = metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
         let props = WriterProperties::builder()
             .set_statistics_enabled(EnabledStatistics::None)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_key_value_metadata(Some(key_values))
             .build();
         let file = std::fs::File::create(&tmp).map_err(io)?;
         let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(pq)?;
@@ -314,14 +318,52 @@ impl Lake {
     }
 }
 
-/// The file [`Lake::write_selection`] wrote at `path` earlier, if it is there and readable:
-/// its size and its row count from the Parquet footer.
-pub fn written_file(path: &Path) -> Option<WrittenFile> {
+/// The file [`Lake::write_selection`] wrote at `path` earlier, if it is there, readable and
+/// has the metadata key `must_have` (a file without it was written by an earlier release, to
+/// other rules, and is written again): its size and its row count from the Parquet footer.
+pub fn written_file(path: &Path, must_have: &str) -> Option<WrittenFile> {
     use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
     let bytes = std::fs::metadata(path).ok()?.len();
     let reader = SerializedFileReader::new(std::fs::File::open(path).ok()?).ok()?;
-    let rows = u64::try_from(reader.metadata().file_metadata().num_rows()).ok()?;
+    let meta = reader.metadata().file_metadata();
+    meta.key_value_metadata()?.iter().find(|kv| kv.key == must_have)?;
+    let rows = u64::try_from(meta.num_rows()).ok()?;
     Some(WrittenFile { rows, bytes })
+}
+
+/// The cells of a Parquet file as text, as a trace reads a file that left the platform: its
+/// columns, at most `max_rows` rows, and the key-value metadata of its footer.
+pub fn read_parquet_cells(path: &Path, max_rows: usize) -> Result<TableCells> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let io = |e: std::io::Error| LakeError::Io(e.to_string());
+    let pq = |e: datafusion::parquet::errors::ParquetError| LakeError::Io(e.to_string());
+    let builder = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).map_err(io)?).map_err(pq)?;
+    let metadata = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| kv.iter().map(|k| (k.key.clone(), k.value.clone().unwrap_or_default())).collect())
+        .unwrap_or_default();
+    let columns = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let mut rows = Vec::new();
+    for batch in builder.with_batch_size(8192).build().map_err(pq)? {
+        let batch = batch.map_err(|e| LakeError::Io(e.to_string()))?;
+        for row in batch_rows(&batch)? {
+            if rows.len() >= max_rows {
+                return Ok(TableCells { columns, rows, metadata });
+            }
+            rows.push(row);
+        }
+    }
+    Ok(TableCells { columns, rows, metadata })
+}
+
+/// A file's cells as text (`None` is null) with its metadata.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TableCells {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+    pub metadata: Vec<(String, String)>,
 }
 
 /// Rows per row group of a served file: small enough that a writer's buffer stays small.

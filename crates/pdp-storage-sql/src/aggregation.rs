@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
-use pdp_domain::subject::{ObjectionStatus, RaiserKind, ReturnDemandStatus, ReturnMethod, SubjectKind};
+use pdp_domain::subject::{ObjectionKind, ObjectionStatus, RaiserKind, ReturnDemandStatus, ReturnMethod, SubjectKind};
 use pdp_storage::*;
 use sqlx::{AssertSqlSafe, Database, Encode, Executor, IntoArguments, Type};
 use time::Date;
@@ -86,7 +86,8 @@ fn return_row(r: impl SqlRow) -> Result<DistrictReturn> {
 
 const OBJECTION_SELECT: &str = "SELECT id, dataset, entry_id, org_id, record_key, field, current_value,
     claimed_value, reason, raised_by, raised_by_name, raiser_kind, status, raised_at, due_date, escalated_at,
-    response, answered_by, answered_at, correction_version, evidence_name, evidence_size FROM objections";
+    response, answered_by, answered_at, correction_version, evidence_name, evidence_size, kind, record_found
+    FROM objections";
 
 fn objection_row(r: impl SqlRow) -> Result<Objection> {
     let t = "objections";
@@ -103,6 +104,8 @@ fn objection_row(r: impl SqlRow) -> Result<Objection> {
         raised_by: r.get("raised_by"),
         raised_by_name: r.get("raised_by_name"),
         raiser_kind: code(&r, t, "raiser_kind", RaiserKind::parse)?,
+        kind: code(&r, t, "kind", ObjectionKind::parse)?,
+        record_found: r.get("record_found"),
         status: code(&r, t, "status", ObjectionStatus::parse)?,
         raised_at_micros: r.get("raised_at"),
         due_date: date(&r, t, "due_date")?,
@@ -382,8 +385,9 @@ where
         let id: i64 = sqlx::query(
             "INSERT INTO objections (dataset, entry_id, org_id, record_key, field, current_value, claimed_value,
                 reason, raised_by, raised_by_name, raiser_kind, status, raised_at, due_date, response,
-                evidence_name, evidence_size)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12, $13, '', '', 0) RETURNING id",
+                evidence_name, evidence_size, kind, record_found)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12, $13, '', '', 0, $14, $15)
+             RETURNING id",
         )
         .bind(&o.dataset)
         .bind(o.entry_id)
@@ -398,6 +402,8 @@ where
         .bind(o.raiser_kind.as_str())
         .bind(now_micros())
         .bind(ymd(o.due_date))
+        .bind(o.kind.as_str())
+        .bind(o.record_found)
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?

@@ -26,6 +26,7 @@ use async_trait::async_trait;
 use pdp_audit::{AuditEvent, ChainHead, Checkpoint, HashAlg, NewEvent, Outcome, chain_next};
 use pdp_domain::org::{OrgKind, RegionLevel};
 use pdp_domain::roles::Role;
+use pdp_domain::subject::{BoundSubject, SubjectKind};
 use pdp_storage::*;
 use sqlx::{AssertSqlSafe, Database, Encode, Executor, IntoArguments, Pool, Transaction, Type};
 
@@ -251,9 +252,19 @@ fn officer(r: impl SqlRow) -> DataOfficer {
     }
 }
 
-fn user(r: impl SqlRow) -> User {
+fn user(r: impl SqlRow) -> Result<User> {
     let roles: String = r.get("roles");
-    User {
+    let kind: Option<String> = r.get("subject_kind");
+    let id: Option<String> = r.get("subject_id");
+    let subject = match (kind, id) {
+        (Some(kind), Some(id)) => {
+            Some(SubjectKind::parse(&kind).and_then(|k| BoundSubject::parse(k, &id).ok()).ok_or_else(|| {
+                rows::unreadable(&r, "users", "subject_id", &format!("{kind} (masked) {}", masked(&id)))
+            })?)
+        }
+        _ => None,
+    };
+    Ok(User {
         id: r.get("id"),
         username: r.get("username"),
         display_name: r.get("display_name"),
@@ -263,7 +274,13 @@ fn user(r: impl SqlRow) -> User {
         disabled: r.get("disabled"),
         created_at_micros: r.get("created_at"),
         must_change_password: r.get("must_change_password"),
-    }
+        subject,
+    })
+}
+
+/// An identifier as an error message may name it.
+fn masked(id: &str) -> String {
+    pdp_domain::sharing::mask(pdp_domain::catalog::MaskRule::IdNumber, id).unwrap_or_default()
 }
 
 fn api_key(r: impl SqlRow) -> ApiKey {
@@ -432,7 +449,7 @@ where
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
-        let created = user(row);
+        let created = user(row)?;
         self.append_in(&mut tx, vec![audit.with_object(format!("user:{}", created.id))]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(created)
@@ -444,7 +461,7 @@ where
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(row.map(user))
+        row.map(user).transpose()
     }
 
     async fn get_user_by_name(&self, username: &str) -> Result<Option<User>> {
@@ -453,12 +470,12 @@ where
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(row.map(user))
+        row.map(user).transpose()
     }
 
     async fn list_users(&self) -> Result<Vec<User>> {
         let rows = sqlx::query("SELECT * FROM users ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
-        Ok(rows.into_iter().map(user).collect())
+        rows.into_iter().map(user).collect()
     }
 
     async fn count_users(&self) -> Result<i64> {
@@ -470,6 +487,23 @@ where
         let mut tx = self.write_tx().await?;
         let n = sqlx::query("UPDATE users SET roles = $1 WHERE id = $2")
             .bind(roles_to_text(roles))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)
+            .map(|r| D::rows_affected(&r))?;
+        if n == 0 {
+            return Err(StorageError::NotFound(format!("user:{user_id}")));
+        }
+        self.append_in(&mut tx, vec![audit]).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn set_user_subject(&self, user_id: i64, subject: Option<&BoundSubject>, audit: NewEvent) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query("UPDATE users SET subject_kind = $1, subject_id = $2 WHERE id = $3")
+            .bind(subject.map(|s| s.kind().as_str()))
+            .bind(subject.map(|s| s.id()))
             .bind(user_id)
             .execute(&mut *tx)
             .await

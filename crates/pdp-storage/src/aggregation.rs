@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_domain::calendar::iso_date;
-use pdp_domain::subject::{ObjectionStatus, RaiserKind, ReturnDemandStatus, ReturnMethod, SubjectKind};
+use pdp_domain::subject::{ObjectionKind, ObjectionStatus, RaiserKind, ReturnDemandStatus, ReturnMethod, SubjectKind};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -168,6 +168,15 @@ pub struct Objection {
     /// `subject` (the person or entity the record is about) or `user` (a data user).
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub raiser_kind: RaiserKind,
+    /// `wrong` (a value is wrong), `missing` (data about the subject is missing) or
+    /// `infringing` (data infringes the subject's rights).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub kind: ObjectionKind,
+    /// Whether the record existed when the objection was raised. Never sent: the use cases
+    /// show it to the provider and the authority only, so an objection is no oracle of whether
+    /// someone else's record exists.
+    #[serde(skip)]
+    pub record_found: bool,
     /// `open`, `confirmed` or `corrected`.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub status: ObjectionStatus,
@@ -200,6 +209,8 @@ pub struct NewObjection {
     pub raised_by: i64,
     pub raised_by_name: String,
     pub raiser_kind: RaiserKind,
+    pub kind: ObjectionKind,
+    pub record_found: bool,
     pub due_date: Date,
 }
 

@@ -121,6 +121,11 @@ pub struct User {
     /// chooses its own before doing anything else.
     #[serde(default)]
     pub must_change_password: bool,
+    /// The citizen ID or credit code the account's holder proved to be theirs (R-OBJ-01),
+    /// shown masked: `{"kind": "person", "masked": "350102********0012"}`.
+    #[serde(default, skip_deserializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub subject: Option<pdp_domain::subject::BoundSubject>,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +241,14 @@ pub trait Storage:
     async fn count_users(&self) -> Result<i64>;
     /// Replaces the roles of an account. The caller has checked the separation of duties.
     async fn set_roles(&self, user_id: i64, roles: &[Role], audit: NewEvent) -> Result<()>;
+    /// Binds an account to an identifier, or unbinds it (`None`). `Conflict` when another
+    /// account is bound to the identifier.
+    async fn set_user_subject(
+        &self,
+        user_id: i64,
+        subject: Option<&pdp_domain::subject::BoundSubject>,
+        audit: NewEvent,
+    ) -> Result<()>;
 
     async fn create_session(&self, s: Session, audit: NewEvent) -> Result<()>;
     async fn get_session(&self, token_hash: &str) -> Result<Option<Session>>;

@@ -27,12 +27,12 @@ type P = Extension<Principal>;
     ),
     paths(
         me, list_regions, create_region, list_orgs, create_org, get_org, list_officers, create_officer,
-        list_users, create_user, set_roles, list_api_keys, create_api_key, revoke_api_key,
+        list_users, create_user, set_roles, set_subject, list_api_keys, create_api_key, revoke_api_key,
         search_audit, audit_csv, list_checkpoints, verify_audit
     ),
     components(schemas(
         ErrorBody, Me, Region, RegionInput, Organisation, OrgInput, OrgCreated, DataOfficer, OfficerInput,
-        User, UserInput, RolesInput, ApiKey, ApiKeyInput, ApiKeyCreated, EventOut, CheckpointOut, VerifyResult
+        User, UserInput, RolesInput, SubjectInput, ApiKey, ApiKeyInput, ApiKeyCreated, EventOut, CheckpointOut, VerifyResult
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -136,6 +136,18 @@ pub async fn set_roles(
     Json(body): Json<RolesInput>,
 ) -> Result<Json<User>, ApiError> {
     Ok(Json(do_set_roles(&state, &p, id, body).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/users/{id}/subject", tag = "identity", params(("id" = i64, Path)), request_body = SubjectInput,
+    responses((status = 200, body = User), (status = 400, body = ErrorBody, description = "e.g. `citizen_id_checksum`, `subject_public_accounts_only`"),
+        (status = 409, body = ErrorBody, description = "`subject_taken`")))]
+pub async fn set_subject(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(body): Json<SubjectInput>,
+) -> Result<Json<User>, ApiError> {
+    Ok(Json(do_bind_subject(&state, &p, id, &body).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "identity", responses((status = 200, body = [ApiKey])))]

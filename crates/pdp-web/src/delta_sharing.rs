@@ -211,18 +211,8 @@ pub async fn query(
         }
     }
     let a = grant_for_access(&state, &p, g.id, ShareMode::Bulk).await?;
-    let path = share_file(&state, g.id, latest)?;
+    let (_, w) = pdp_app::sharing::grant_file(&state, &a, latest).await?;
     let columns = a.g.fields.clone();
-    let w = match pdp_lake::share::written_file(&path) {
-        Some(w) => w,
-        None => {
-            let rules = a.rules(&columns);
-            lake(&state)?
-                .write_selection(&a.g.dataset, &a.selection(columns.clone()), &path, |row| a.protect(&rules, row))
-                .await
-                .map_err(AppError::from)?
-        }
-    };
     let expires_micros = now_micros() + URL_TTL_MICROS;
     let payload = format!("{}.{latest}.{expires_micros}", g.id);
     let url = format!("{}/delta-sharing/files/{payload}.{}", base_url(&state), sign(&state, &payload));

@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use maud::{Markup, html};
 use pdp_domain::roles::Permission;
-use pdp_domain::subject::SubjectKind;
+use pdp_domain::subject::{ObjectionKind, SubjectKind};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -474,14 +474,15 @@ fn objection_table(lang: Lang, list: &[obj::ObjectionOut]) -> Markup {
     html! {
         table #objections {
             thead { tr {
-                th { "#" } th { (lang.t("数据", "Dataset")) } th { (lang.t("记录", "Record")) } th { (lang.t("字段", "Field")) }
+                th { "#" } th { (lang.t("数据", "Dataset")) } th { (lang.t("记录", "Record")) } th { (lang.t("字段", "Field")) } th { (lang.t("类型", "Kind")) }
                 th { (lang.t("主张的值", "Claimed value")) } th { (lang.t("状态", "State")) } th { (lang.t("答复期限", "Due")) }
             } }
             tbody { @for o in list { tr.overdue[o.overdue] {
                 td { a href=(format!("/objections/{}", o.o.id)) { (o.o.id) } }
                 td { (o.dataset_name) }
                 td.mono { (o.o.record_key) }
-                td { (o.field_label) " " span.mono.muted { (o.o.field) } }
+                td { @if o.o.field.is_empty() { (lang.t("（整条记录）", "(whole record)")) } @else { (o.field_label) " " span.mono.muted { (o.o.field) } } }
+                td { (lang.t(&o.kind_zh, &o.kind_en)) }
                 td { (o.o.claimed_value) }
                 td { span.badge { (lang.t(&o.status_zh, &o.status_en)) } @if o.o.escalated_at_micros.is_some() { " " span.badge.st-rejected { (lang.t("已提级", "escalated")) } } }
                 td { (o.o.due_date) @if o.overdue { " " span.badge.st-rejected { (lang.t("逾期", "overdue")) } } @if o.due_provisional { " " span.badge title=(lang.t("节假日表未录入，暂按周一至周五计算", "no holiday table yet: counted on weekdays alone")) { (lang.t("暂定", "provisional")) } } }
@@ -501,7 +502,18 @@ pub async fn objections(State(state): S, headers: HeaderMap, Extension(p): P, Qu
             ..Default::default()
         })
         .await?;
-    let keyed: Vec<_> = entries.iter().filter(|e| e.body.fields.iter().filter(|f| f.rules.key).count() == 1).collect();
+    // A data subject objects to records about their own identifier, so their form offers the
+    // datasets about their kind of subject and asks no key.
+    let subject = obj::raises_as_subject(&p);
+    let bound = p.user.subject.as_ref().filter(|_| subject);
+    let keyed: Vec<_> = entries
+        .iter()
+        .filter(|e| e.body.fields.iter().filter(|f| f.rules.key).count() == 1)
+        .filter(|e| match bound {
+            Some(b) => pdp_domain::subject::subject_of(&e.body).is_some_and(|(k, _)| k == b.kind()),
+            None => true,
+        })
+        .collect();
     page(
         lang,
         Some(&p),
@@ -514,17 +526,30 @@ pub async fn objections(State(state): S, headers: HeaderMap, Extension(p): P, Qu
             (objection_table(lang, &list))
             @if p.allows(Permission::RaiseObjection) {
                 h2 { (lang.t("提出异议", "Raise an objection")) }
-                section.card { form #objection-form method="post" action="/objections" {
-                    (csrf(&p))
-                    label { (lang.t("数据", "Dataset")) select name="entry_id" {
-                        @for e in &keyed { option value=(e.entry_id) { (e.body.name) " (" (e.code) ")" } }
+                @if subject && bound.is_none() {
+                    p #subject-unbound.notice { (lang.t("您的账号尚未绑定公民身份号码或统一社会信用代码。请携带证件到政务服务窗口（或通过实名认证）完成绑定，之后可对关于本人（本单位）的数据提出异议。",
+                        "Your account is not bound to a citizen ID or credit code yet. Once bound (at a service counter with your ID, or by real-name authentication), you can object to data about yourself.")) }
+                } @else {
+                    section.card { form #objection-form method="post" action="/objections" {
+                        (csrf(&p))
+                        @if let Some(b) = bound {
+                            p #subject-bound { (lang.t("关于", "About ")) span.mono { (b.masked()) } (lang.t(" 的数据", "")) }
+                        }
+                        label { (lang.t("数据", "Dataset")) select name="entry_id" {
+                            @for e in &keyed { option value=(e.entry_id) { (e.body.name) " (" (e.code) ")" } }
+                        } }
+                        @if bound.is_none() {
+                            label { (lang.t("记录标识（如公民身份号码）", "Record key (e.g. citizen ID)")) input name="key" required; }
+                        }
+                        label { (lang.t("异议类型", "Kind")) select name="kind" {
+                            @for k in ObjectionKind::ALL { option value=(k.as_str()) { (lang.t(k.label_zh(), k.label_en())) } }
+                        } }
+                        label { (lang.t("字段名（整条记录遗漏时可不填）", "Field name (empty when a whole record is missing)")) input name="field" placeholder="address"; }
+                        label { (lang.t("正确的值", "Correct value")) input name="claimed_value"; }
+                        label { (lang.t("理由", "Reason")) textarea name="reason" required {} }
+                        button type="submit" { (lang.t("提交异议", "Submit")) }
                     } }
-                    label { (lang.t("记录标识（如公民身份号码）", "Record key (e.g. citizen ID)")) input name="key" required; }
-                    label { (lang.t("字段名", "Field name")) input name="field" required placeholder="address"; }
-                    label { (lang.t("正确的值", "Correct value")) input name="claimed_value"; }
-                    label { (lang.t("理由", "Reason")) textarea name="reason" required {} }
-                    button type="submit" { (lang.t("提交异议", "Submit")) }
-                } }
+                }
             }
         },
     )
@@ -568,6 +593,8 @@ pub async fn objection(
                 dt { (lang.t("数据", "Dataset")) } dd { (o.dataset_name) " " span.mono.muted { (o.o.dataset) } }
                 dt { (lang.t("记录", "Record")) } dd.mono { (o.o.record_key) }
                 dt { (lang.t("字段", "Field")) } dd { (o.field_label) " " span.mono.muted { (o.o.field) } }
+                dt { (lang.t("异议类型", "Kind")) } dd #objection-kind { (lang.t(&o.kind_zh, &o.kind_en)) }
+                @if o.record_found == Some(false) { dt { (lang.t("记录", "Record")) } dd #record-missing { span.badge.st-rejected { (lang.t("提出时数据中没有该记录", "no such record when raised")) } } }
                 @if !o.o.current_value.is_empty() { dt { (lang.t("现值", "Current value")) } dd { (o.o.current_value) } }
                 dt { (lang.t("主张的值", "Claimed value")) } dd { (o.o.claimed_value) }
                 dt { (lang.t("理由", "Reason")) } dd { (o.o.reason) }

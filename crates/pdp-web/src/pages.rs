@@ -454,6 +454,19 @@ pub async fn users(
                         }
                     }
                     td {
+                        @if let Some(b) = &u.subject { span.badge.subject title=(lang.t("已实名绑定", "bound identifier")) { (b.masked()) } " " }
+                        @if assign && u.id != p.user.id && u.org_id.is_none() && u.roles.iter().all(|r| *r == Role::PublicUser) {
+                            // A public account is bound to the identifier its holder proved (R-OBJ-01).
+                            form.inline.subject-bind method="post" action=(format!("/users/{}/subject", u.id)) {
+                                (csrf(&p))
+                                select name="kind" aria-label=(lang.t("证件类型", "Identifier kind")) {
+                                    option value="person" { (lang.t("公民身份号码", "Citizen ID")) }
+                                    option value="legal_entity" { (lang.t("统一社会信用代码", "Credit code")) }
+                                }
+                                input name="id" placeholder=(lang.t("核验身份后填写；留空为解除绑定", "after checking identity; empty unbinds")) aria-label=(lang.t("证件号码", "Identifier"));
+                                button type="submit" { (lang.t("绑定", "Bind")) }
+                            }
+                        }
                         @if u.disabled { span.badge.st-rejected { (lang.t("已停用", "disabled")) } " " }
                         @if u.must_change_password { span.badge { (lang.t("待改初始密码", "initial password")) } " " }
                         // Nobody disables their own account or ends their own sessions.
@@ -512,6 +525,16 @@ pub async fn user_roles(
     Form(f): Form<RolesForm>,
 ) -> Page {
     let u = api::do_set_roles(&state, &p, id, RolesInput { roles: f.roles }).await?;
+    see_other(&format!("/users?ok={}", auth::urlencode(&u.username)))
+}
+
+pub async fn user_subject(
+    State(state): S,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+    Form(f): Form<api::SubjectInput>,
+) -> Page {
+    let u = api::do_bind_subject(&state, &p, id, &f).await?;
     see_other(&format!("/users?ok={}", auth::urlencode(&u.username)))
 }
 

@@ -27,7 +27,7 @@ type P = Extension<Principal>;
     ),
     components(schemas(
         ScenarioInput, Scenario, RequestInput, RequestOut, ShareRequest, RequestNote, ApproveInput, ReasonInput,
-        NoteInput, DecideInput, Grant, GrantOut, GrantUsage, ViewInput, ViewOut, VerifyInput, VerifyOut, StatsInput, StatsOut,
+        NoteInput, DecideInput, Grant, GrantOut, GrantUsage, DisputedValue, ViewInput, ViewOut, VerifyInput, VerifyOut, StatsInput, StatsOut,
         StatsCell
     )),
     tags((name = "sharing", description = "Sharing between organisations: requests, grants and the four share modes"))

@@ -832,7 +832,8 @@ async fn grant_view(
                                 thead { tr { th { (lang.t("信息项", "Field")) } th { (lang.t("结果", "Result")) } } }
                                 tbody {
                                     @if !v.found { tr { td colspan="2" { span.badge.st-rejected { (lang.t("未找到该记录", "no such record")) } } } }
-                                    @for (f, m) in &v.matches { tr { td { (label(f)) } td { @if *m { span.badge.st-published { (lang.t("一致", "match")) } } @else { span.badge.st-rejected { (lang.t("不一致", "no match")) } } } } }
+                                    @for (f, m) in &v.matches { tr { td { (label(f)) } td { @if *m { span.badge.st-published { (lang.t("一致", "match")) } } @else { span.badge.st-rejected { (lang.t("不一致", "no match")) } }
+                                        @if v.disputed.contains(f) { " " span.badge.disputed title=(lang.t("信息主体对该值提出了异议，提供单位正在核查；核查期间不影响业务办理", "the subject disputes this value and the provider is checking it; business goes on meanwhile")) { (lang.t("异议中", "disputed")) } } } } }
                                 }
                             }
                         }
@@ -857,7 +858,11 @@ async fn grant_view(
                             p.muted { (lang.t("共 ", "")) (v.total) (lang.t(" 条（已按授权脱敏）", " records (masked as granted)")) }
                             table #records {
                                 thead { tr { @for c in &v.columns { th { (label(c)) } } } }
-                                tbody { @for row in &v.rows { tr { @for cell in row { td { (cell.clone().unwrap_or_default()) } } } } }
+                                tbody { @for (i, row) in v.rows.iter().enumerate() { tr { @for (c, cell) in v.columns.iter().zip(row) {
+                                    @let disputed = v.disputed.iter().any(|d| d.row == i && &d.field == c);
+                                    td.disputed[disputed] { (cell.clone().unwrap_or_default())
+                                        @if disputed { " " span.badge.disputed title=(lang.t("信息主体对该值提出了异议，提供单位正在核查；核查期间不影响业务办理", "the subject disputes this value and the provider is checking it; business goes on meanwhile")) { (lang.t("异议中", "disputed")) } } }
+                                } } } }
                             }
                         }
                     }
@@ -866,6 +871,15 @@ async fn grant_view(
                         p { a #export href=(format!("/api/v1/share/grants/{id}/export.csv")) { (lang.t("下载授权范围内的数据（CSV，已脱敏）", "Download the granted data (CSV, masked)")) }
                         " · " a #export-parquet href=(format!("/api/v1/share/grants/{id}/export.parquet")) { "Parquet" }
                         " · " span.muted { (lang.t("数据工具可通过 Delta Sharing 协议读取：", "Data tools read it over Delta Sharing: ")) code { "/delta-sharing" } } }
+                        p.muted { (lang.t("下载的文件带有本授权的追溯标记（脱敏值中的星号），泄露的副本可追溯到本授权。", "Downloaded files carry this grant's trace mark (in the asterisks of masked values): a leaked copy names this grant.")) }
+                        @if !g.disputed.is_empty() {
+                            h3 { (lang.t("异议中的值", "Values under objection")) }
+                            p.muted { (lang.t("以下值的信息主体提出了异议，提供单位正在核查；核查期间不影响使用。", "Their subjects dispute these values and the provider is checking them; use goes on meanwhile.")) }
+                            table #disputed-values {
+                                thead { tr { th { (lang.t("记录", "Record")) } th { (lang.t("信息项", "Field")) } } }
+                                tbody { @for d in &g.disputed { tr { td.mono { (d.key) } td { (label(&d.field)) " " span.badge.disputed { (lang.t("异议中", "disputed")) } } } } }
+                            }
+                        }
                     }
                     _ => {
                         h2 { (lang.t("统计", "Statistics")) }

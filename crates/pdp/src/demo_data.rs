@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use pdp_audit::NewEvent;
+use pdp_domain::Localized;
 use pdp_domain::ids::{complete_citizen_id, complete_credit_code};
 use pdp_lake::{CellRows, Lake, LoadMeta, LoadMode};
 use pdp_storage::catalog::{EntryQuery, EntryVersion, EntryView};
@@ -306,26 +307,51 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
     // Sharing: a scenario, requests in every state, grants in every mode.
     report.share_requests = crate::demo_share::seed(storage, residents_entry, enterprise_entry, &entries, org).await?;
 
-    // Open objections: residents disputing their addresses, a developer a company's name.
+    // Open objections: a resident, whose public account is bound to their citizen ID, disputing
+    // the name on record (a rare character entered as a common one), which the market
+    // regulator's verify grant flags; the social security bureau, a data user, another
+    // resident's address; a developer a company's name.
     let cal = pdp_domain::calendar::WorkCalendar::official();
     let today = pdp_app::clock::today_date();
     let due = pdp_domain::subject::objection_due(&cal, today)?.due;
     let citizen = storage.get_user_by_name("citizen").await?;
+    let hr_officer = storage.get_user_by_name("hr.officer").await?;
     let developer = storage.get_user_by_name("developer").await?;
     let mut objections = Vec::new();
-    if let Some(u) = &citizen {
-        for p in &chosen_people {
-            objections.push((
-                residents_entry,
-                u,
-                p[0].clone(),
-                "address",
-                p[3].clone(),
-                format!("{}（已搬迁）", address(&mut rng, "东湖区")),
-                "本人已于今年搬迁，住址信息未更新，附租赁合同",
-                pdp_domain::subject::RaiserKind::Subject,
-            ));
-        }
+    use pdp_domain::subject::{BoundSubject, ObjectionKind, RaiserKind, SubjectKind};
+    if let (Some(u), Some(p)) = (&citizen, chosen_people.first()) {
+        let bound = BoundSubject::parse(SubjectKind::Person, &p[0]).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        storage
+            .set_user_subject(
+                u.id,
+                Some(&bound),
+                NewEvent::system("user.subject.bind", &format!("user:{}", u.id))
+                    .with_detail(serde_json::json!({ "kind": "person", "id": bound.masked() }).to_string()),
+            )
+            .await?;
+        let surname: String = p[1].chars().take(1).collect();
+        objections.push((
+            residents_entry,
+            u,
+            p[0].clone(),
+            "person_name",
+            p[1].clone(),
+            format!("{surname}堃"),
+            "姓名中的生僻字“堃”被录为同音字，附户口簿复印件",
+            RaiserKind::Subject,
+        ));
+    }
+    if let (Some(u), Some(p)) = (&hr_officer, chosen_people.get(1)) {
+        objections.push((
+            residents_entry,
+            u,
+            p[0].clone(),
+            "address",
+            p[3].clone(),
+            format!("{}（已搬迁）", address(&mut rng, "东湖区")),
+            "参保登记时本人申报并出示租赁合同的住址与户籍登记不一致",
+            RaiserKind::User,
+        ));
     }
     if let (Some(u), Some(f)) = (&developer, &loaded_firm) {
         objections.push((
@@ -336,7 +362,7 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
             f[1].clone(),
             format!("{}（已更名）", f[1]),
             "该企业已于上月变更名称，开放数据中仍为旧名称",
-            pdp_domain::subject::RaiserKind::User,
+            RaiserKind::User,
         ));
     }
     for (e, u, key, field, current, claimed, reason, kind) in objections {
@@ -354,6 +380,8 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
                     raised_by: u.id,
                     raised_by_name: u.display_name.clone(),
                     raiser_kind: kind,
+                    kind: ObjectionKind::Wrong,
+                    record_found: true,
                     due_date: due,
                 },
                 NewEvent { actor: u.username.clone(), actor_id: Some(u.id), ..NewEvent::system("objection.raise", "") },

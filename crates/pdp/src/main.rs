@@ -102,6 +102,13 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Name the bulk grant a leaked file came from (a CSV, XLSX or Parquet copy, or an excerpt
+    /// of one) by the recipient fingerprint in its masked values. Exits 0 when a grant is
+    /// named, 1 when none is.
+    Trace {
+        /// The file.
+        file: PathBuf,
+    },
     /// Print the OpenAPI document of the JSON API.
     Openapi,
 }
@@ -447,6 +454,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             println!("检索索引已重建 / search index rebuilt: {n} published entries");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Trace { file } => trace(&cfg, &file).await,
         Command::Load { dataset, file, format, encoding, mode, user, quiet } => {
             load_file(&cfg, &dataset, &file, format.as_deref(), &encoding, &mode, &user, quiet).await
         }
@@ -580,6 +588,72 @@ async fn open_search_index(cfg: &Config, storage: &dyn Storage) -> Option<Arc<pd
         }
     }
     Some(index)
+}
+
+/// `pdp trace FILE`: prints what the file claims, the grant whose fingerprint it carries with
+/// its user organisation, purpose and the times its copies were taken, or that it finds none.
+/// The trace itself is audited.
+async fn trace(cfg: &Config, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let storage = open_storage(cfg).await?;
+    let report = match pdp_app::trace::trace_file(storage.as_ref(), file).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}: {}", e.code, e.message());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let when = |t: i64| {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t) * 1000)
+            .map(|d| d.to_offset(time::macros::offset!(+8)).format(&time::format_description::well_known::Rfc3339))
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    };
+    println!(
+        "文件 / file: {} · {} 行 / rows · {} 列 / columns · {} 个脱敏值 / distinct masked values",
+        file.display(),
+        report.rows,
+        report.columns.len(),
+        report.masked_values
+    );
+    for (k, v) in &report.claims {
+        println!("文件自述 / the file claims: {k} = {v}");
+    }
+    for m in &report.matches {
+        println!(
+            "来源授权 / traced to grant {} ({}): 使用单位 / user organisation {} (id {}) · 用途 / purpose: {} · 数据 / dataset {} · 授权于 / granted {} · 指纹 / fingerprint {}/{}",
+            m.grant_id,
+            m.status,
+            m.user_org_name,
+            m.user_org_id,
+            m.purpose,
+            m.dataset,
+            when(m.created_at_micros),
+            m.agree,
+            m.total
+        );
+        for t in &m.exports_micros {
+            println!("  导出 / exported {}", when(*t));
+        }
+    }
+    if report.matches.is_empty() {
+        println!("未找到指纹 / no fingerprint of any bulk grant found");
+        for c in &report.candidates {
+            println!(
+                "  可能来源 / could have come from grant {} ({}) of {} · {}",
+                c.grant_id, c.status, c.user_org_name, c.dataset
+            );
+        }
+    }
+    let mut ev = pdp_audit::NewEvent::system("share.trace", &format!("file:{}", file.display()));
+    ev.actor = "console".into();
+    ev.purpose = format!(
+        "matches={:?} masked_values={}",
+        report.matches.iter().map(|m| m.grant_id).collect::<Vec<_>>(),
+        report.masked_values
+    );
+    storage.append_audit(vec![ev]).await?;
+    Ok(if report.matches.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: f64) -> anyhow::Result<ExitCode> {

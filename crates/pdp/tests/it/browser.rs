@@ -363,6 +363,49 @@ async fn request_approve_and_verify_in_the_browser() {
     assert!(browser.text("#grant-usage").await.starts_with('2'), "{}", browser.text("#grant-usage").await);
 }
 
+/// covers: R-OBJ-01, R-OBJ-03 (in Chromium: a citizen whose account is bound to their ID objects
+/// to the name on their own record from the objections page, which asks no key; the user of a
+/// view grant on the dataset looks the record up and sees the value flagged as disputed)
+#[tokio::test]
+async fn a_citizen_objects_and_a_grant_user_sees_the_flag_in_the_browser() {
+    let srv = TestServer::start(&crate::server::backend());
+    let site = srv.url.replace("127.0.0.1", "localhost");
+    let officer = srv.login("officer").await;
+    let reviewer = srv.login("reviewer").await;
+    let approver = srv.login("approver").await;
+    let xs = srv.login("xs.officer").await;
+    let security = srv.login("security").await;
+    let citizen = srv.login("citizen").await;
+    let entry = crate::sharing::publish(&officer, &reviewer, "人员信息（浏览器异议测试）", "conditional").await;
+    crate::sharing::load(&officer, entry).await;
+    let (_, grant) = crate::sharing::view_grant_on(entry, &approver, &xs, "view").await;
+    let (key, ..) = crate::sharing::people().remove(0);
+    crate::governance::bind(&security, &citizen, &key).await;
+
+    let browser = Browser::start().await;
+    browser.login(&site, "citizen", &srv.accounts["citizen"]).await;
+    browser.goto(&format!("{site}/objections")).await;
+    assert!(browser.text("#subject-bound").await.contains(&key[14..]), "{}", browser.text("main").await);
+    assert!(browser.html("#objection-form").await.find("name=\"key\"").is_none(), "no key asked");
+    browser.click(&format!("#objection-form select[name=entry_id] option[value='{entry}']")).await;
+    browser.click("#objection-form select[name=kind] option[value=wrong]").await;
+    browser.type_in("#objection-form input[name=field]", "person_name").await;
+    browser.type_in("#objection-form input[name=claimed_value]", "张三峰").await;
+    browser.type_in("#objection-form textarea[name=reason]", "“峰”字录成了“丰”").await;
+    browser.click("#objection-form button[type=submit]").await;
+    browser.wait_for_text("异议已提交").await;
+    assert!(browser.text("#objection-kind").await.contains("数据错误"), "{}", browser.text("main").await);
+    browser.logout().await;
+
+    browser.login(&site, "xs.officer", &srv.accounts["xs.officer"]).await;
+    browser.goto(&format!("{site}/share/grants/{grant}")).await;
+    browser.type_in("#view-form input[name=key]", &key).await;
+    browser.click("#view-form button[type=submit]").await;
+    browser.find("#records").await;
+    let cell = browser.text("#records td.disputed").await;
+    assert!(cell.contains("张**") && cell.contains("异议中"), "{cell}");
+}
+
 /// covers: R-SHR-14 (in Chromium: a counter holding a grant on the electronic licence resource
 /// types an applicant's credit code on the grant's page, sees the applicant's licences with
 /// their digests instead of asking for paper, and checks one on the verification page)

@@ -303,6 +303,16 @@ pub(crate) async fn query_i64(srv: &TestServer, sql: &str) -> i64 {
     }
 }
 
+/// Binds `who`'s public account to the citizen ID `key`, as the security administrator does
+/// after checking the holder's identity.
+pub(crate) async fn bind(security: &Client, who: &Client, key: &str) -> Value {
+    let (_, me) = who.get_json("/api/v1/me").await;
+    let uid = me["user"]["id"].as_i64().unwrap_or_else(|| panic!("{me}"));
+    let (s, u) = security.put_json(&format!("/api/v1/users/{uid}/subject"), json!({"kind": "person", "id": key})).await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    u
+}
+
 pub(crate) fn today() -> time::Date {
     time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap()).date()
 }
@@ -321,9 +331,11 @@ async fn objections_with_working_day_deadlines_on_every_backend() {
         let reviewer = srv.login("reviewer").await;
         let citizen = srv.login("citizen").await;
         let auditor = srv.login("auditor").await;
+        let security = srv.login("security").await;
         let (a_id, a_code) = publish(&officer, &reviewer, "人员信息（异议测试）").await;
         let (p1, p2) = (id("350102", 11), id("350102", 12));
         upload(&officer, a_id, "full", &[[&p1, "张三", "东湖路1号"], [&p2, "李四", "东湖路2号"]]).await;
+        bind(&security, &citizen, &p1).await;
 
         let raise = json!({"entry_id": a_id, "key": p1, "field": "address", "claimed_value": "望湖路8号",
                            "reason": "本人已搬迁，住址未更新"});
@@ -347,7 +359,7 @@ async fn objections_with_working_day_deadlines_on_every_backend() {
                 json!({"entry_id": a_id, "key": id("350102", 99), "field": "address", "reason": "x"}),
             )
             .await;
-        assert_eq!((s, r["code"].as_str()), (StatusCode::NOT_FOUND, Some("record_not_found")), "{b}");
+        assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("objection_not_own_record")), "{b}");
         let (s, r) = citizen
             .post_json("/api/v1/objections", json!({"entry_id": a_id, "key": p1, "field": "id_no", "reason": "x"}))
             .await;
@@ -425,8 +437,9 @@ async fn objections_with_working_day_deadlines_on_every_backend() {
             "{b}"
         );
 
-        // A second objection goes unanswered past its due date: it escalates to the authority.
-        let (s, o2) = citizen
+        // A second objection, by a data user, goes unanswered past its due date: it escalates
+        // to the authority.
+        let (s, o2) = xs
             .post_json("/api/v1/objections", json!({"entry_id": a_id, "key": p2, "field": "person_name", "claimed_value": "李思", "reason": "姓名有误"}))
             .await;
         assert_eq!(s, StatusCode::OK, "{b}: {o2}");
@@ -455,6 +468,178 @@ async fn objections_with_working_day_deadlines_on_every_backend() {
             assert!(audit_count(&auditor, action).await >= 1, "{b}: {action} is audited");
         }
         let _ = a_code;
+    }
+}
+
+/// A public account made at the console (which chooses no first password for it), logged in.
+async fn public_account(srv: &TestServer, username: &str) -> Client {
+    let out = srv.pdp(&["admin", "create-user", "--username", username]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
+    let password = text.split("(shown once): ").nth(1).expect("the initial password").trim().to_string();
+    srv.login_with(username, &password).await.expect("the new account logs in")
+}
+
+/// covers: R-OBJ-01, R-OBJ-03, R-SEC-03 (a public account bound to a citizen ID objects only to
+/// records about that ID, with the same answer for anyone else's key whether or not it exists;
+/// missing data can be objected to and is answered by a load; a data user's objection tells
+/// nothing of existence either; a disputed value is flagged to the users of view and verify
+/// grants until it is answered; binding is the security administrator's, one account per ID,
+/// audited with the ID masked)
+#[tokio::test]
+async fn data_subjects_object_to_their_own_records_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let approver = srv.login("approver").await;
+        let xs = srv.login("xs.officer").await;
+        let security = srv.login("security").await;
+        let auditor = srv.login("auditor").await;
+        let citizen = srv.login("citizen").await;
+        let entry = crate::sharing::publish(&officer, &reviewer, "人员信息（信息主体异议测试）", "conditional").await;
+        crate::sharing::load(&officer, entry).await;
+        let people = crate::sharing::people();
+        let (mine, other) = (people[0].0.clone(), people[1].0.clone());
+        let absent = id("350102", 99);
+        let raise = |key: &str, field: &str, kind: &str| {
+            json!({"entry_id": entry, "key": key, "field": field, "kind": kind, "claimed_value": "张三峰",
+                   "reason": "姓名中的字录错"})
+        };
+
+        // An unbound public account cannot object to anyone's record.
+        let second = public_account(&srv, "citizen.two").await;
+        let (s, r) = second.post_json("/api/v1/objections", raise(&mine, "person_name", "wrong")).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("subject_not_bound")), "{b}: {r}");
+
+        // Binding: a valid ID, to public accounts only, one account per ID, by the security
+        // administrator, audited with the ID masked. (The demo's citizen is bound to one of the
+        // demo's residents; binding again replaces it.)
+        let (_, me) = citizen.get_json("/api/v1/me").await;
+        let uid = me["user"]["id"].as_i64().unwrap();
+        let (s, r) = security
+            .put_json(&format!("/api/v1/users/{uid}/subject"), json!({"kind": "person", "id": "350102199003070011"}))
+            .await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("citizen_id_checksum")), "{b}: {r}");
+        let (_, xs_me) = xs.get_json("/api/v1/me").await;
+        let (s, r) = security
+            .put_json(&format!("/api/v1/users/{}/subject", xs_me["user"]["id"]), json!({"kind": "person", "id": mine}))
+            .await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("subject_public_accounts_only")), "{b}");
+        let (s, _) = xs.put_json(&format!("/api/v1/users/{uid}/subject"), json!({"kind": "person", "id": mine})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: only the security administrator binds");
+        let u = bind(&security, &citizen, &mine).await;
+        let masked = format!("{}********{}", &mine[..6], &mine[14..]);
+        assert_eq!(u["subject"], json!({"kind": "person", "masked": masked}), "{b}");
+        let (_, me) = citizen.get_json("/api/v1/me").await;
+        assert_eq!(me["user"]["subject"]["masked"], masked, "{b}: the account sees its binding, masked");
+        assert!(!me.to_string().contains(&mine), "{b}: never the whole number");
+        let (_, two) = second.get_json("/api/v1/me").await;
+        let (s, r) = security
+            .put_json(&format!("/api/v1/users/{}/subject", two["user"]["id"]), json!({"kind": "person", "id": mine}))
+            .await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::CONFLICT, Some("subject_taken")), "{b}");
+        let (_, events) = auditor.get_json("/api/v1/audit/events?action=user.subject.bind").await;
+        let text = events.to_string();
+        assert!(text.contains(&masked) && !text.contains(&mine), "{b}: {text}");
+
+        // Someone else's record, existing or not: the same refusal, before anything is read.
+        let (s1, r1) = citizen.post_json("/api/v1/objections", raise(&other, "person_name", "wrong")).await;
+        let (s2, r2) = citizen.post_json("/api/v1/objections", raise(&absent, "person_name", "wrong")).await;
+        assert_eq!((s1, r1["code"].as_str()), (StatusCode::FORBIDDEN, Some("objection_not_own_record")), "{b}");
+        assert_eq!((s1, &r1), (s2, &r2), "{b}: no existence oracle");
+
+        // Their own record: the key may be left out; the answer holds no provider data.
+        let (s, o) = citizen
+            .post_json(
+                "/api/v1/objections",
+                json!({"entry_id": entry, "field": "person_name", "claimed_value": "张三峰", "reason": "“峰”录成了“丰”"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {o}");
+        assert_eq!((o["record_key"].as_str(), o["raiser_kind"].as_str()), (Some(mine.as_str()), Some("subject")));
+        assert_eq!((o["kind"].as_str(), o["current_value"].as_str()), (Some("wrong"), Some("")), "{b}");
+        assert!(o.get("record_found").is_none(), "{b}: {o}");
+        let oid = o["id"].as_i64().unwrap();
+
+        // The value is flagged to the user of a view grant and of a verify grant.
+        let (_, grant) = crate::sharing::view_grant_on(entry, &approver, &xs, "view").await;
+        let (s, v) = xs.post_json(&format!("/api/v1/share/grants/{grant}/records"), json!({"key": mine})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {v}");
+        assert_eq!(v["disputed"], json!([{"row": 0, "field": "person_name"}]), "{b}: {v}");
+        assert_eq!(v["rows"][0][1], "张**", "{b}: business goes on with the value, masked as granted");
+        let (_, v) = xs.post_json(&format!("/api/v1/share/grants/{grant}/records"), json!({"key": other})).await;
+        assert_eq!(v["disputed"], json!([]), "{b}: only the disputed record");
+        let (_, check) = crate::sharing::view_grant_on(entry, &approver, &xs, "verify").await;
+        let (s, v) = xs
+            .post_json(
+                &format!("/api/v1/share/grants/{check}/verify"),
+                json!({"key": mine, "values": {"person_name": "张三丰"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {v}");
+        assert_eq!((v["matches"]["person_name"].clone(), v["disputed"].clone()), (json!(true), json!(["person_name"])));
+        // A bulk grant's users find the disputed values of their copies on the grant, keyed as
+        // their copies show the key.
+        let (_, bulk) = crate::sharing::view_grant_on(entry, &approver, &xs, "bulk").await;
+        let (_, g) = xs.get_json(&format!("/api/v1/share/grants/{bulk}")).await;
+        assert_eq!(g["disputed"], json!([{"key": masked, "field": "person_name"}]), "{b}: {g}");
+
+        // Missing data: the second account's ID is in no record.
+        bind(&security, &second, &absent).await;
+        let (s, r) = second.post_json("/api/v1/objections", raise(&absent, "address", "wrong")).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::NOT_FOUND, Some("record_not_found")), "{b}: their own");
+        let (s, m) = second
+            .post_json(
+                "/api/v1/objections",
+                json!({"entry_id": entry, "kind": "missing", "reason": "本人户籍已迁入东湖区，登记信息中没有本人"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {m}");
+        let mid = m["id"].as_i64().unwrap();
+        let (_, seen) = officer.get_json(&format!("/api/v1/objections/{mid}")).await;
+        assert_eq!((seen["kind"].as_str(), seen["record_found"].as_bool()), (Some("missing"), Some(false)), "{b}");
+        let (s, r) = officer
+            .post_json(
+                &format!("/api/v1/objections/{mid}/answer"),
+                json!({"decision": "corrected", "response": "已补录"}),
+            )
+            .await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::CONFLICT, Some("objection_record_still_missing")), "{b}");
+        let csv = format!("id_no,person_name,address,district,age\n{absent},周十一,临江市东湖路9号,东湖区,40\n");
+        let (s, l) = officer
+            .post_bytes(&format!("/api/v1/datasets/{entry}/loads?format=csv&mode=upsert"), csv.into_bytes())
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {l}");
+        let (s, r) = officer
+            .post_json(
+                &format!("/api/v1/objections/{mid}/answer"),
+                json!({"decision": "corrected", "response": "已补录"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        assert_eq!(r["correction_version"], l["version"], "{b}: the version that holds the record");
+
+        // A data user's objection is accepted whether or not the record exists; only the
+        // provider learns which.
+        let (s1, a) = xs.post_json("/api/v1/objections", raise(&other, "address", "wrong")).await;
+        let (s2, c) = xs.post_json("/api/v1/objections", raise(&id("350102", 98), "address", "wrong")).await;
+        assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK), "{b}: {a} {c}");
+        assert!(a.get("record_found").is_none() && c.get("record_found").is_none(), "{b}");
+        let (_, seen) = officer.get_json(&format!("/api/v1/objections/{}", c["id"])).await;
+        assert_eq!(seen["record_found"], false, "{b}");
+
+        // Answered, the flag goes.
+        let (s, _) = officer
+            .post_json(
+                &format!("/api/v1/objections/{oid}/answer"),
+                json!({"decision": "confirmed", "response": "与户籍档案一致"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (_, v) = xs.post_json(&format!("/api/v1/share/grants/{grant}/records"), json!({"key": mine})).await;
+        assert_eq!(v["disputed"], json!([]), "{b}: {v}");
     }
 }
 

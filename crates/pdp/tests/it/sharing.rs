@@ -563,6 +563,112 @@ fn python_client(args: &[&std::path::Path]) -> Result<Value, String> {
     }
 }
 
+/// What a leaker does with a CSV copy, in pandas: 300 rows picked at random, in random order,
+/// the columns reversed, saved as Parquet.
+const PY_LEAK: &str = r#"
+import sys, pandas as pd
+df = pd.read_csv(sys.argv[1])
+ex = df.sample(n=300, random_state=7)
+ex = ex[list(reversed(ex.columns))]
+ex.to_parquet(sys.argv[2], index=False)
+"#;
+
+/// covers: R-SHR-08 (purpose binding you can check: every bulk copy carries its recipient's
+/// fingerprint in its masked values; a 300-row excerpt of a CSV export, re-ordered and converted
+/// to Parquet, is traced by `pdp trace` to its grant, organisation and purpose, and a second
+/// grant's copy of the same data to the second grant; values in clear are unchanged; the
+/// Parquet copy's footer names its grant and purpose; the trace is audited), R-SHR-04
+#[tokio::test]
+async fn a_leaked_excerpt_names_the_grant_it_came_from() {
+    let srv = TestServer::start(&crate::server::backend());
+    let officer = srv.login("officer").await;
+    let approver = srv.login("approver").await;
+    let reviewer = srv.login("reviewer").await;
+    let xs = srv.login("xs.officer").await;
+    let hr = srv.login("hr.officer").await;
+    let auditor = srv.login("auditor").await;
+    let entry = publish(&officer, &reviewer, "人员信息（指纹测试）", "conditional").await;
+    let mut csv = String::from("id_no,person_name,address,district,age\n");
+    let surnames = ["张", "李", "王", "赵", "钱", "孙", "周", "吴"];
+    for i in 0..400u32 {
+        let name = format!("{}{}", surnames[i as usize % 8], ["伟", "芳", "娜", "敏", "静"][i as usize % 5]);
+        let id_no =
+            pdp_domain::ids::complete_citizen_id(&format!("35010219{}0101{:03}", 60 + i / 100, i % 100)).unwrap();
+        csv.push_str(&format!("{id_no},{name},临江市东湖路{i}号{}栋,东湖区,{}\n", i % 9, 20 + i % 50));
+    }
+    let (s, r) =
+        officer.post_bytes(&format!("/api/v1/datasets/{entry}/loads?format=csv&mode=full"), csv.into_bytes()).await;
+    assert_eq!((s, r["accepted"].as_i64()), (StatusCode::OK, Some(400)), "{r}");
+    let fields = ["id_no", "person_name", "address", "district", "age"];
+    let mut grants = vec![];
+    for (user, purpose) in [(&xs, "核验登记申请人身份信息"), (&hr, "办理社会保险参保登记")] {
+        let mut ask = request(entry, "bulk", &fields);
+        ask["purpose"] = json!(purpose);
+        let (_, r) = user.post_json("/api/v1/share/requests", ask).await;
+        let rid = r["id"].as_i64().unwrap_or_else(|| panic!("{r}"));
+        let (s, r) = approver.post_json(&format!("/api/v1/share/requests/{rid}/approve"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        grants.push(r["grant_id"].as_i64().unwrap());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut copies = vec![];
+    for (user, grant) in [(&xs, grants[0]), (&hr, grants[1])] {
+        let (s, text) = user.get(&format!("/api/v1/share/grants/{grant}/export.csv")).await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        copies.push(text);
+    }
+    // The two copies differ only in how their asterisks are written; values in clear are equal.
+    assert_ne!(copies[0], copies[1]);
+    assert_eq!(copies[0].replace('\u{2217}', "*"), copies[1].replace('\u{2217}', "*"));
+    assert!(copies[0].contains('\u{2217}'), "the mark is there");
+    let ages: u32 = copies[0].lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse::<u32>().unwrap()).sum();
+    assert_eq!(ages, (0..400u32).map(|i| 20 + i % 50).sum::<u32>(), "values in clear as stored");
+    assert!(copies[0].lines().skip(1).all(|l| l.contains(",东湖区,")), "values in clear as stored");
+
+    let trace = |file: &std::path::Path| {
+        let out = srv.pdp(&["trace", file.to_str().unwrap()]);
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    for (i, copy) in copies.iter().enumerate() {
+        let leaked = dir.path().join(format!("leak-{i}.csv"));
+        std::fs::write(&leaked, copy).unwrap();
+        let excerpt = dir.path().join(format!("excerpt-{i}.parquet"));
+        let out = std::process::Command::new("python3")
+            .args(["-c", PY_LEAK, leaked.to_str().unwrap(), excerpt.to_str().unwrap()])
+            .output()
+            .expect("python3 runs (.ci/run installs pandas and pyarrow with delta-sharing)");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let (code, text) = trace(&excerpt);
+        assert_eq!(code, Some(0), "{text}");
+        let named = format!("traced to grant {} ", grants[i]);
+        assert!(text.contains(&named), "copy {i}: {text}");
+        let other = format!("traced to grant {} ", grants[1 - i]);
+        assert!(!text.contains(&other), "copy {i} is told apart from the other grant's: {text}");
+        let org = if i == 0 { "西山区" } else { "人力资源和社会保障局" };
+        assert!(text.contains(org) && text.contains(["核验登记申请人身份信息", "办理社会保险参保登记"][i]), "{text}");
+        assert!(text.contains("exported"), "{text}");
+    }
+
+    // A file with no masked value names no grant, and says so.
+    let clean = dir.path().join("clean.csv");
+    std::fs::write(&clean, "district,age\n东湖区,21\n东湖区,22\n").unwrap();
+    let (code, text) = trace(&clean);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("no fingerprint"), "{text}");
+
+    // The Parquet copy's footer names its grant and purpose.
+    let parquet = dir.path().join("copy.parquet");
+    std::fs::write(&parquet, xs.get_bytes(&format!("/api/v1/share/grants/{}/export.parquet", grants[0])).await)
+        .unwrap();
+    let (code, text) = trace(&parquet);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&format!("pdp.grant = {}", grants[0])) && text.contains("pdp.purpose = 核验登记申请人身份信息"),
+        "{text}"
+    );
+    assert!(crate::governance::audit_count(&auditor, "share.trace").await >= 4);
+}
+
 /// covers: R-SHR-13 (a grant revoked while its bulk export streams stops the export at the
 /// next batch: the client gets a broken download, not the rest of the rows, and the export's end
 /// is recorded as a failure with the rows that did leave), R-SHR-12
@@ -1434,7 +1540,13 @@ async fn an_overdue_usage_report_suspends_its_grant_until_filed_on_every_backend
 async fn view_grant(officer: &Client, reviewer: &Client, approver: &Client, xs: &Client, name: &str) -> (i64, i64) {
     let entry = publish(officer, reviewer, name, "conditional").await;
     load(officer, entry).await;
-    let (_, r) = xs.post_json("/api/v1/share/requests", request(entry, "view", &["id_no", "person_name"])).await;
+    view_grant_on(entry, approver, xs, "view").await
+}
+
+/// A grant of `mode` on `entry`'s id_no and person_name to `xs`'s organisation, approved:
+/// (request id, grant id).
+pub(crate) async fn view_grant_on(entry: i64, approver: &Client, xs: &Client, mode: &str) -> (i64, i64) {
+    let (_, r) = xs.post_json("/api/v1/share/requests", request(entry, mode, &["id_no", "person_name"])).await;
     let rid = r["id"].as_i64().unwrap_or_else(|| panic!("{r}"));
     let (s, r) = approver.post_json(&format!("/api/v1/share/requests/{rid}/approve"), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{r}");

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use pdp_audit::{HashAlg, NewEvent};
 use pdp_domain::org::{OrgKind, RegionLevel};
 use pdp_domain::sharing::DemandStatus;
+use pdp_domain::subject::{BoundSubject, SubjectKind};
 use pdp_storage::{DemandChange, NewDemand, NewOrganisation, NewRegion, NewUser, Storage, StorageError};
 
 use crate::server::{Backend, backend};
@@ -176,6 +177,37 @@ async fn the_storage_contract_holds_on_this_backend() {
         other => panic!("{b}: an unreadable status must be an error, got {other:?}"),
     }
     assert!(st.list_demands().await.is_err(), "{b}: a list holding it fails too, rather than skip or guess");
+
+    // A bound identifier round-trips in its normal form; one account per identifier; a stored
+    // identifier that no longer parses is an error, not an unbound account.
+    let bound = BoundSubject::parse(SubjectKind::Person, "350102199003070012").unwrap();
+    st.set_user_subject(user.id, Some(&bound), event("user.subject.bind")).await.unwrap();
+    assert_eq!(st.get_user(user.id).await.unwrap().unwrap().subject, Some(bound.clone()), "{b}");
+    let other = st
+        .create_user(
+            NewUser {
+                username: "contract2".into(),
+                display_name: "测试".into(),
+                password_hash: "not a hash".into(),
+                org_id: None,
+                roles: vec![],
+                must_change_password: false,
+            },
+            event("user.create"),
+        )
+        .await
+        .unwrap();
+    let taken = st.set_user_subject(other.id, Some(&bound), event("user.subject.bind")).await;
+    assert!(matches!(taken, Err(StorageError::Conflict(_))), "{b}: {taken:?}");
+    s.exec(&format!("UPDATE users SET subject_id = '350102199003070011' WHERE id = {}", user.id)).await;
+    match st.get_user(user.id).await {
+        Err(StorageError::Backend(why)) => {
+            assert!(why.contains("users") && why.contains("subject_id") && !why.contains("199003070011"), "{b}: {why}");
+        }
+        other => panic!("{b}: an unreadable identifier must be an error, got {other:?}"),
+    }
+    st.set_user_subject(user.id, None, event("user.subject.unbind")).await.unwrap();
+    assert_eq!(st.get_user(user.id).await.unwrap().unwrap().subject, None, "{b}");
 
     // Everything written is one intact chain.
     let report = pdp_storage::verify_chain(st, None).await.unwrap();
