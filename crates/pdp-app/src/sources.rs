@@ -20,7 +20,8 @@ use pdp_domain::catalog::DataType;
 use pdp_domain::org::RegionLevel;
 use pdp_domain::roles::Permission;
 use pdp_domain::subject::{
-    DatasetRef, DuplicateCollection, ReturnDemandStatus, ReturnMethod, SubjectKind, duplicate_collection, subject_of,
+    BaseDatabase, DatasetRef, DuplicateCollection, ReturnDemandStatus, ReturnMethod, SubjectKind, duplicate_collection,
+    subject_of,
 };
 use pdp_lake::Lake;
 use pdp_lake::analytics::Keyed;
@@ -72,12 +73,17 @@ pub async fn city_authority(state: &App, p: &Principal) -> Result<(), AppError> 
     Ok(())
 }
 
+/// A base database by its code (`person`, `legal_entity`, `spatial`, `credit`, `licence`).
+pub fn parse_database(s: &str) -> Result<BaseDatabase, AppError> {
+    BaseDatabase::parse(s).ok_or_else(|| AppError::not_found(&format!("base database {s}")))
+}
+
 pub fn parse_kind(s: &str) -> Result<SubjectKind, AppError> {
     SubjectKind::parse(s).ok_or_else(|| {
         AppError::bad_request(
             "unknown_subject",
-            format!("未知的主体类型“{s}”（person、legal_entity）"),
-            format!("unknown subject kind {s:?} (person, legal_entity)"),
+            format!("未知的主体类型“{s}”（person、legal_entity、place）"),
+            format!("unknown subject kind {s:?} (person, legal_entity, place)"),
         )
     })
 }
@@ -348,9 +354,12 @@ pub struct BaseRow {
     pub disputed: Vec<String>,
 }
 
-/// A page of the population or legal-entity base view.
+/// A page of a base database's view.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BaseViewOut {
+    /// The base database: `person`, `legal_entity`, `spatial`, `credit` or `licence`.
+    pub database: String,
+    /// The kind of subject it is keyed by: `person`, `legal_entity` or `place`.
     pub subject: String,
     pub attributes: Vec<BaseAttribute>,
     pub rows: Vec<BaseRow>,
@@ -380,13 +389,20 @@ impl BaseSources {
     }
 }
 
-async fn base_sources(storage: &dyn Storage, lake: &Lake, kind: SubjectKind) -> Result<BaseSources, AppError> {
+/// The base database an authoritative source's element belongs to, by how its dataset is
+/// cataloged (`BaseDatabase::of_source`).
+fn database_of(kind: SubjectKind, d: &SubjectDataset) -> BaseDatabase {
+    BaseDatabase::of_source(kind, d.entry.body.class, &d.entry.body.item)
+}
+
+async fn base_sources(storage: &dyn Storage, lake: &Lake, db: BaseDatabase) -> Result<BaseSources, AppError> {
     let datasets = subject_datasets(storage).await?;
     let by_code: BTreeMap<&str, &SubjectDataset> = datasets.iter().map(|d| (d.entry.code.as_str(), d)).collect();
     // Sources grouped by dataset, in a fixed order.
     let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for s in storage.list_sources().await? {
-        if s.subject == kind && by_code.contains_key(s.dataset.as_str()) {
+        let Some(d) = by_code.get(s.dataset.as_str()) else { continue };
+        if s.subject == db.subject() && database_of(s.subject, d) == db {
             groups.entry(s.dataset).or_default().push(s.element);
         }
     }
@@ -421,8 +437,9 @@ pub async fn warm_base_views_of(storage: &dyn Storage, lake: &Lake, dataset: &st
             return;
         }
     };
-    for kind in kinds {
-        let base = match base_sources(storage, lake, kind).await {
+    let dbs = BaseDatabase::ALL.iter().copied().filter(|d| kinds.contains(&d.subject()));
+    for db in dbs {
+        let base = match base_sources(storage, lake, db).await {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(dataset, error = %e.message(), "cannot read the base view's sources");
@@ -438,31 +455,38 @@ pub async fn warm_base_views_of(storage: &dyn Storage, lake: &Lake, dataset: &st
     }
 }
 
-/// The base view of a subject kind: every key found in an authoritative source, with each
+/// The view of a base database: every key found in one of its authoritative sources, with each
 /// element's value from its source.
 pub async fn do_base_view(
     state: &App,
     p: &Principal,
-    kind: SubjectKind,
+    db: BaseDatabase,
     q: &BaseParams,
 ) -> Result<BaseViewOut, AppError> {
+    let kind = db.subject();
     // The base views are the whole city's population and legal entities: the city's
     // authority reads them; a district reads its residents through a data return.
     city_authority(state, p).await?;
     let offset = crate::limits::offset(state, q.offset)?;
     let lake = lake(state)?;
-    let base = base_sources(state.storage.as_ref(), lake, kind).await?;
+    let base = base_sources(state.storage.as_ref(), lake, db).await?;
     let attributes = base.attributes.clone();
-    let mut out = BaseViewOut { subject: kind.as_str().into(), attributes: attributes.clone(), rows: vec![], total: 0 };
+    let mut out = BaseViewOut {
+        database: db.as_str().into(),
+        subject: kind.as_str().into(),
+        attributes: attributes.clone(),
+        rows: vec![],
+        total: 0,
+    };
     if base.tables.is_empty() {
         return Ok(out);
     }
     let prefix = q.prefix.as_deref().unwrap_or("").trim().to_string();
-    if prefix.len() > 18 || !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
+    if prefix.len() > 28 || !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(AppError::bad_request(
             "base_bad_prefix",
-            "前缀只能包含字母和数字，且不超过 18 位",
-            "the prefix must be at most 18 letters or digits",
+            "前缀只能包含字母和数字，且不超过 28 位",
+            "the prefix must be at most 28 letters or digits",
         ));
     }
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
@@ -488,7 +512,7 @@ pub async fn do_base_view(
             BaseRow { key, values: r, disputed }
         })
         .collect();
-    let mut ev = p.event("base.view", &format!("base:{}", kind.as_str()));
+    let mut ev = p.event("base.view", &format!("base:{}", db.as_str()));
     ev.purpose = format!("rows={} offset={offset} prefix={prefix}", out.rows.len());
     state.audit.append(ev).await?;
     Ok(out)
@@ -538,18 +562,14 @@ pub async fn do_subject(state: &App, p: &Principal, kind: SubjectKind, key: &str
     let valid = match kind {
         SubjectKind::Person => pdp_domain::ids::CitizenId::parse(&key).is_ok(),
         SubjectKind::LegalEntity => pdp_domain::ids::CreditCode::parse(&key).is_ok(),
+        SubjectKind::Place => pdp_domain::ids::PlaceCode::parse(&key).is_ok(),
     };
     if !valid {
+        let id = kind.identifier();
         return Err(AppError::bad_request(
             "subject_bad_key",
-            format!(
-                "“{key}”不是有效的{}",
-                if kind == SubjectKind::Person { "公民身份号码" } else { "统一社会信用代码" }
-            ),
-            format!(
-                "{key:?} is not a valid {}",
-                if kind == SubjectKind::Person { "citizen ID number" } else { "credit code" }
-            ),
+            format!("“{key}”不是有效的{}", id.label_zh()),
+            format!("{key:?} is not a valid {}", id.label_en().to_lowercase()),
         ));
     }
     let lake = lake(state)?;
@@ -664,7 +684,7 @@ fn return_filter(r: &DistrictReturn, entry: &EntryVersion, region: &pdp_storage:
     match r.method {
         ReturnMethod::AreaCode => {
             let (kind, key) = subject_of(&entry.body)?;
-            let matching = if kind == SubjectKind::Person { Match::Prefix } else { Match::PrefixAt(2) };
+            let matching = if kind == SubjectKind::LegalEntity { Match::PrefixAt(2) } else { Match::Prefix };
             Some(ColumnFilter { column: key.to_string(), matching, values: vec![region.code.clone()] })
         }
         ReturnMethod::Field => Some(ColumnFilter {

@@ -184,6 +184,7 @@ labeled_enum!(
         None => "none", "无", "None";
         CitizenId => "citizen_id", "公民身份号码", "Citizen ID number";
         CreditCode => "credit_code", "统一社会信用代码", "Unified social credit code";
+        PlaceCode => "place_code", "不动产单元号", "Real estate unit code";
     }
 );
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::catalog::{DataType, EntryBody, Field, IdentifierRole};
-use crate::ids::{CitizenId, CreditCode, FinalCheck};
+use crate::ids::{CitizenId, CreditCode, FinalCheck, PlaceCode};
 use crate::pattern::Pattern;
 
 /// How a load changes a dataset; the catalog entry's provider chooses per load.
@@ -420,6 +420,14 @@ fn check_cell<'a, R: Reason>(c: &Compiled, raw: &'a str, today: Date) -> Result<
             Err(e) => {
                 use crate::Localized;
                 return Err(R::of(f, "credit_code", || (e.message_zh(), e.message_en())));
+            }
+        },
+        (IdentifierRole::PlaceCode, Value::Text(t)) => match PlaceCode::parse(&t) {
+            Ok(code) if code.as_str() == t => Value::Text(t),
+            Ok(code) => Value::Text(Cow::Owned(code.as_str().to_string())),
+            Err(e) => {
+                use crate::Localized;
+                return Err(R::of(f, "place_code", || (e.message_zh(), e.message_en())));
             }
         },
         (_, v) => v,

@@ -391,10 +391,85 @@ pub fn complete_citizen_id(prefix17: &str) -> Option<String> {
     Some(format!("{prefix17}{}", citizen_check_char(b)))
 }
 
+/// Why a real estate unit code was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceCodeError {
+    #[error("length {0}, expected 28")]
+    Length(usize),
+    #[error("character {0} does not fit its place in the code")]
+    Char(usize),
+}
+
+impl Localized for PlaceCodeError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Length(_) => "place_code_length",
+            Self::Char(_) => "place_code_char",
+        }
+    }
+    fn message_zh(&self) -> String {
+        match self {
+            Self::Length(n) => format!("不动产单元号长度为{n}位，应为28位"),
+            Self::Char(p) => format!("不动产单元号第{p}位字符不符合编码规则"),
+        }
+    }
+    fn message_en(&self) -> String {
+        format!("real estate unit code: {self}")
+    }
+}
+
+/// A real estate unit code (不动产单元号, GB/T 37346-2019): the key of the spatial base
+/// database's parcels and buildings. 28 characters: the county's six-digit division code, the
+/// cadastral district and subdistrict (3 + 3 digits), the parcel's two-letter feature code, its
+/// five-digit number, the kind of fixture (`F` building, `L` forest, `Q` other, `W` none) and
+/// the fixture's eight-digit unit number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct PlaceCode(String);
+
+impl PlaceCode {
+    /// Parses a code; upper-cases and trims the input first.
+    pub fn parse(s: &str) -> Result<Self, PlaceCodeError> {
+        let up = s.trim().to_ascii_uppercase();
+        let n = up.chars().count();
+        if n != 28 || up.len() != 28 {
+            return Err(PlaceCodeError::Length(n));
+        }
+        for (i, c) in up.bytes().enumerate() {
+            let fits = match i {
+                0..=11 | 14..=18 | 20..=27 => c.is_ascii_digit(),
+                12 | 13 => c.is_ascii_uppercase(),
+                _ => matches!(c, b'F' | b'L' | b'Q' | b'W'),
+            };
+            if !fits {
+                return Err(PlaceCodeError::Char(i + 1));
+            }
+        }
+        Ok(Self(up))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The county's six-digit division code.
+    pub fn area_code(&self) -> &str {
+        &self.0[..6]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn real_estate_unit_codes() {
+        let c = PlaceCode::parse(" 350102001001gb00012f00010001 ").unwrap();
+        assert_eq!((c.as_str(), c.area_code()), ("350102001001GB00012F00010001", "350102"));
+        assert_eq!(PlaceCode::parse("350102001001GB00012F0001000"), Err(PlaceCodeError::Length(27)));
+        assert_eq!(PlaceCode::parse("350102001001G100012F00010001"), Err(PlaceCodeError::Char(14)));
+        assert_eq!(PlaceCode::parse("350102001001GB00012X00010001"), Err(PlaceCodeError::Char(20)));
+    }
 
     fn today() -> Date {
         crate::calendar::date(2026, 11, 22).unwrap()

@@ -25,15 +25,18 @@ pub enum SubjectKind {
     Person,
     /// A legal entity or other organisation, keyed by unified social credit code (GB 32100).
     LegalEntity,
+    /// A parcel or building, keyed by real estate unit code (GB/T 37346).
+    Place,
 }
 
 impl SubjectKind {
-    pub const ALL: &'static [SubjectKind] = &[SubjectKind::Person, SubjectKind::LegalEntity];
+    pub const ALL: &'static [SubjectKind] = &[SubjectKind::Person, SubjectKind::LegalEntity, SubjectKind::Place];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Person => "person",
             Self::LegalEntity => "legal_entity",
+            Self::Place => "place",
         }
     }
 
@@ -45,6 +48,7 @@ impl SubjectKind {
         match self {
             Self::Person => "人口",
             Self::LegalEntity => "法人",
+            Self::Place => "不动产单元",
         }
     }
 
@@ -52,6 +56,16 @@ impl SubjectKind {
         match self {
             Self::Person => "Population",
             Self::LegalEntity => "Legal entities",
+            Self::Place => "Real estate units",
+        }
+    }
+
+    /// The identifier that keys subjects of this kind.
+    pub fn identifier(self) -> IdentifierRole {
+        match self {
+            Self::Person => IdentifierRole::CitizenId,
+            Self::LegalEntity => IdentifierRole::CreditCode,
+            Self::Place => IdentifierRole::PlaceCode,
         }
     }
 
@@ -59,16 +73,17 @@ impl SubjectKind {
         match role {
             IdentifierRole::CitizenId => Some(Self::Person),
             IdentifierRole::CreditCode => Some(Self::LegalEntity),
+            IdentifierRole::PlaceCode => Some(Self::Place),
             IdentifierRole::None => None,
         }
     }
 
     /// The six-digit administrative division code (GB/T 2260) inside a key: the first six
-    /// characters of a citizen ID, the third to eighth of a credit code. `None` when the key is
-    /// too short or the characters are not digits.
+    /// characters of a citizen ID or a real estate unit code, the third to eighth of a credit
+    /// code. `None` when the key is too short or the characters are not digits.
     pub fn area_code(self, key: &str) -> Option<&str> {
         let range = match self {
-            Self::Person => 0..6,
+            Self::Person | Self::Place => 0..6,
             Self::LegalEntity => 2..8,
         };
         let s = key.get(range)?;
@@ -82,6 +97,68 @@ pub fn subject_of(body: &EntryBody) -> Option<(SubjectKind, &str)> {
     let key = body.identifier_field.as_deref()?;
     let field = body.fields.iter().find(|f| f.name == key)?;
     Some((SubjectKind::of_identifier(field.identifier)?, field.name.as_str()))
+}
+
+crate::catalog::labeled_enum!(
+    /// The city's base databases (基础数据库, R-AGG-06): each a view, keyed by one kind of
+    /// subject, over the authoritative sources of its elements. Their codes are the addresses of
+    /// their views (`/base/person`, ...). The macro-economic database of the requirement is not
+    /// keyed by a subject (its records are indicators by period) and is a theme of datasets
+    /// instead.
+    BaseDatabase {
+        Population => "person", "人口基础库", "Population";
+        LegalEntities => "legal_entity", "法人基础库", "Legal entities";
+        Spatial => "spatial", "自然资源和空间地理基础库", "Natural resources and geography";
+        Credit => "credit", "公共信用基础库", "Public credit";
+        Licences => "licence", "电子证照基础库", "Electronic licences";
+    }
+);
+
+impl BaseDatabase {
+    /// The base item (类 1, 项) of the catalog the database's own resources are cataloged under.
+    pub fn item(self) -> &'static str {
+        match self {
+            Self::Population => "01",
+            Self::LegalEntities => "02",
+            Self::Spatial => "03",
+            Self::Credit => "04",
+            Self::Licences => "05",
+        }
+    }
+
+    /// The kind of subject the database is keyed by. Credit and licences are about legal
+    /// entities, by credit code.
+    pub fn subject(self) -> SubjectKind {
+        match self {
+            Self::Population => SubjectKind::Person,
+            Self::LegalEntities | Self::Credit | Self::Licences => SubjectKind::LegalEntity,
+            Self::Spatial => SubjectKind::Place,
+        }
+    }
+
+    /// The database a subject kind's elements belong to unless their source is cataloged
+    /// under another base item of the same kind.
+    pub fn primary(kind: SubjectKind) -> Self {
+        match kind {
+            SubjectKind::Person => Self::Population,
+            SubjectKind::LegalEntity => Self::LegalEntities,
+            SubjectKind::Place => Self::Spatial,
+        }
+    }
+
+    /// The database an element about `kind` subjects belongs to when its authoritative source is
+    /// a dataset cataloged as `class`/`item`: the base database of that item if it is keyed by
+    /// the same kind (a credit rating from a resource cataloged under 公共信用 goes to the credit
+    /// database), else the kind's primary database (a department's or theme resource is
+    /// integrated into the population, legal-entity or spatial database).
+    pub fn of_source(kind: SubjectKind, class: crate::catalog::CategoryClass, item: &str) -> Self {
+        if class == crate::catalog::CategoryClass::Base
+            && let Some(db) = Self::ALL.iter().copied().find(|d| d.item() == item && d.subject() == kind)
+        {
+            return db;
+        }
+        Self::primary(kind)
+    }
 }
 
 /// The data elements a dataset holds about its subjects: every field but the key.
@@ -291,6 +368,8 @@ impl Serialize for BoundSubject {
 pub enum BindingError {
     CitizenId(crate::ids::CitizenIdError),
     CreditCode(crate::ids::CreditCodeError),
+    /// Accounts belong to persons and organisations, not to places.
+    NotAPartyKind,
 }
 
 impl Localized for BindingError {
@@ -298,18 +377,21 @@ impl Localized for BindingError {
         match self {
             Self::CitizenId(e) => e.code(),
             Self::CreditCode(e) => e.code(),
+            Self::NotAPartyKind => "subject_bad_kind",
         }
     }
     fn message_zh(&self) -> String {
         match self {
             Self::CitizenId(e) => e.message_zh(),
             Self::CreditCode(e) => e.message_zh(),
+            Self::NotAPartyKind => "账号只能绑定公民身份号码或统一社会信用代码".into(),
         }
     }
     fn message_en(&self) -> String {
         match self {
             Self::CitizenId(e) => e.message_en(),
             Self::CreditCode(e) => e.message_en(),
+            Self::NotAPartyKind => "an account is bound to a citizen ID or a credit code only".into(),
         }
     }
 }
@@ -325,6 +407,7 @@ impl BoundSubject {
             SubjectKind::LegalEntity => {
                 crate::ids::CreditCode::parse(id).map_err(BindingError::CreditCode)?.as_str().to_string()
             }
+            SubjectKind::Place => return Err(BindingError::NotAPartyKind),
         };
         Ok(Self { kind, id })
     }
@@ -444,6 +527,20 @@ mod tests {
     }
 
     /// covers: R-OBJ-02 (10 working days, across the National Day holiday)
+    #[test]
+    fn elements_go_to_the_base_database_of_their_sources_item() {
+        use crate::catalog::CategoryClass::{Base, Department};
+        assert_eq!(BaseDatabase::of_source(SubjectKind::LegalEntity, Base, "04"), BaseDatabase::Credit);
+        assert_eq!(BaseDatabase::of_source(SubjectKind::LegalEntity, Base, "05"), BaseDatabase::Licences);
+        assert_eq!(BaseDatabase::of_source(SubjectKind::LegalEntity, Department, "04"), BaseDatabase::LegalEntities);
+        // A person's element from a resource cataloged under credit stays in the population
+        // database: the credit database is keyed by credit code.
+        assert_eq!(BaseDatabase::of_source(SubjectKind::Person, Base, "04"), BaseDatabase::Population);
+        assert_eq!(BaseDatabase::of_source(SubjectKind::Place, Base, "03"), BaseDatabase::Spatial);
+        assert_eq!(BaseDatabase::parse("person"), Some(BaseDatabase::Population));
+        assert_eq!(SubjectKind::Place.area_code("350102001001GB00012F00010001"), Some("350102"));
+    }
+
     #[test]
     fn bound_subjects_own_only_their_records() {
         let me = BoundSubject::parse(SubjectKind::Person, " 350102199003070012 ").unwrap();

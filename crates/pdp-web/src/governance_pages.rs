@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use maud::{Markup, html};
 use pdp_domain::roles::Permission;
-use pdp_domain::subject::{ObjectionKind, SubjectKind};
+use pdp_domain::subject::{BaseDatabase, ObjectionKind, SubjectKind};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -359,32 +359,37 @@ pub async fn base(
     Query(q): Query<BaseQuery>,
 ) -> Page {
     let lang = Lang::from_headers(&headers);
-    let kind = kind_or(&kind)?;
+    let db = BaseDatabase::parse(&kind).ok_or_else(|| AppError::not_found(&format!("base database {kind}")))?;
+    let kind = db.subject();
     let offset = q.offset.unwrap_or(0);
     let view = src::do_base_view(
         &state,
         &p,
-        kind,
+        db,
         &src::BaseParams { prefix: q.prefix.clone(), offset: Some(offset), limit: Some(50) },
     )
     .await?;
-    let title = format!("{}{}", lang.t(kind.label_zh(), kind.label_en()), lang.t("基础库", " base data"));
+    let title = lang.t(db.label_zh(), db.label_en()).to_string();
     page(
         lang,
         Some(&p),
         "/base/person",
         &title,
         html! {
-            p {
-                a href="/base/person" { (lang.t("人口", "Population")) } " · " a href="/base/legal_entity" { (lang.t("法人", "Legal entities")) }
-            }
+            nav #base-databases { p {
+                @for (i, d) in BaseDatabase::ALL.iter().enumerate() {
+                    @if i > 0 { " · " }
+                    @if *d == db { strong { (lang.t(d.label_zh(), d.label_en())) } }
+                    @else { a href=(format!("/base/{}", d.as_str())) { (lang.t(d.label_zh(), d.label_en())) } }
+                }
+            } }
             // Posted, not put in the URL: identifiers stay out of logs and browser history.
             form.inline #subject-lookup method="post" action=(format!("/subjects/{}", kind.as_str())) {
                 (csrf(&p))
-                label { (lang.t("查询主体", "Look up a subject")) input name="key" placeholder=(lang.t("公民身份号码 / 统一社会信用代码", "citizen ID / credit code")); }
+                label { (lang.t("查询主体", "Look up a subject")) input name="key" placeholder=(lang.t(kind.identifier().label_zh(), kind.identifier().label_en())); }
                 button type="submit" { (lang.t("查询", "Look up")) }
             }
-            form.inline method="get" action=(format!("/base/{}", kind.as_str())) {
+            form.inline method="get" action=(format!("/base/{}", db.as_str())) {
                 label { (lang.t("标识前缀（如区划代码）", "Key prefix (e.g. area code)")) input name="prefix" value=(q.prefix.clone().unwrap_or_default()); }
                 button type="submit" { (lang.t("筛选", "Filter")) }
             }
@@ -403,8 +408,8 @@ pub async fn base(
                 } } }
             } }
             p {
-                @if offset > 0 { a href=(format!("/base/{}?offset={}&prefix={}", kind.as_str(), offset.saturating_sub(50), q.prefix.clone().unwrap_or_default())) { (lang.t("上一页", "Previous")) } " " }
-                @if offset + 50 < view.total { a href=(format!("/base/{}?offset={}&prefix={}", kind.as_str(), offset + 50, q.prefix.clone().unwrap_or_default())) { (lang.t("下一页", "Next")) } }
+                @if offset > 0 { a href=(format!("/base/{}?offset={}&prefix={}", db.as_str(), offset.saturating_sub(50), q.prefix.clone().unwrap_or_default())) { (lang.t("上一页", "Previous")) } " " }
+                @if offset + 50 < view.total { a href=(format!("/base/{}?offset={}&prefix={}", db.as_str(), offset + 50, q.prefix.clone().unwrap_or_default())) { (lang.t("下一页", "Next")) } }
             }
         },
     )

@@ -104,9 +104,10 @@ pub async fn duplicates(State(state): S) -> Result<Json<Vec<DuplicateOut>>, ApiE
     Ok(Json(do_duplicates(&state).await?))
 }
 
-/// A page of the population (`person`) or legal-entity (`legal_entity`) base view (audited).
+/// A page of a base database's view (audited): `person` (population), `legal_entity`,
+/// `spatial`, `credit` or `licence`.
 #[utoipa::path(get, path = "/api/v1/base/{subject}", tag = "sources",
-    params(("subject" = String, Path), BaseParams),
+    params(("subject" = String, Path, description = "the base database: person, legal_entity, spatial, credit or licence"), BaseParams),
     responses((status = 200, body = BaseViewOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn base_view(
     State(state): S,
@@ -114,8 +115,8 @@ pub async fn base_view(
     Path(kind): Path<String>,
     Query(q): Query<BaseParams>,
 ) -> Result<Json<BaseViewOut>, ApiError> {
-    let kind = parse_kind(&kind)?;
-    Ok(Json(do_base_view(&state, &p, kind, &q).await?))
+    let db = parse_database(&kind)?;
+    Ok(Json(do_base_view(&state, &p, db, &q).await?))
 }
 
 /// One person or legal entity across every dataset about it (audited).

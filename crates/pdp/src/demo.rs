@@ -82,6 +82,9 @@ pub async fn seed(storage: &dyn Storage) -> anyhow::Result<Vec<DemoAccount>> {
         ("临江公共数据运营有限公司", OrgKind::OperationEntity, "91", None, None, "许诺"),
         ("临江智行数据科技有限公司", OrgKind::DevelopmentEntity, "91", Some(0), None, "韩雪"),
         ("临江市公共数据研究会", OrgKind::Other, "51", Some(3), None, "曹阳"),
+        // The builders of the credit and the spatial base databases (R-AGG-06).
+        ("临江市发展和改革委员会", OrgKind::GovernmentDepartment, "11", None, None, "邓宇"),
+        ("临江市自然资源和规划局", OrgKind::GovernmentDepartment, "11", None, None, "石磊"),
     ];
     let mut ids = Vec::new();
     for (i, (name, kind, prefix, region, parent, officer)) in orgs.iter().enumerate() {
@@ -481,6 +484,94 @@ fn licence_body() -> EntryBody {
     }
 }
 
+/// The credit base database's resource (公共信用基础库, base item 04): the development and
+/// reform commission's public credit evaluation of enterprises, by credit code.
+pub const CREDIT_NAME: &str = "企业公共信用综合评价结果";
+
+/// The spatial base database's resource (自然资源和空间地理基础库, base item 03): real estate
+/// units by their unit code (GB/T 37346).
+pub const SPATIAL_NAME: &str = "不动产单元基本信息";
+
+/// The body of a base database's resource: `fields` with the first as the key and identifier,
+/// shared without conditions for view, verify and bulk, not open (the units' owners are not in
+/// it, but the resource is for the government's own use).
+fn base_body(name: &str, summary: &str, item: &str, fields: Vec<Field>) -> EntryBody {
+    use pdp_domain::catalog::{OpenAttrs, ShareAttrs};
+    EntryBody {
+        name: name.into(),
+        summary: summary.into(),
+        class: CategoryClass::Base,
+        item: item.into(),
+        format: Format::Database,
+        frequency: Frequency::Daily,
+        release_date: String::new(),
+        related: vec![],
+        source_system_id: None,
+        purchased: false,
+        purchased_from: String::new(),
+        collecting_dept: String::new(),
+        approving_dept: String::new(),
+        usage_requirements: "仅用于依法履职".into(),
+        identifier_field: fields.first().map(|f| f.name.clone()),
+        fields,
+        share: ShareAttrs {
+            share_type: ShareType::Unconditional,
+            conditions: String::new(),
+            modes: vec![ShareMode::View, ShareMode::Verify, ShareMode::Bulk],
+            legal_basis: "《临江市公共数据管理办法》第十一条：基础数据库".into(),
+        },
+        open: OpenAttrs {
+            open_type: OpenType::NotOpen,
+            conditions: String::new(),
+            legal_basis: "基础数据库数据供政务部门共享使用".into(),
+        },
+    }
+}
+
+fn credit_body() -> EntryBody {
+    let mut code = demo_field("credit_code", "统一社会信用代码", DataType::Text, Grade::L1);
+    code.identifier = IdentifierRole::CreditCode;
+    code.rules = FieldRules { key: true, required: true, ..Default::default() };
+    let mut level = demo_field("credit_level", "信用等级", DataType::Text, Grade::L2);
+    level.rules = FieldRules {
+        required: true,
+        values: vec!["A".into(), "B".into(), "C".into(), "D".into()],
+        ..Default::default()
+    };
+    let mut listed = demo_field("dishonest", "列入失信名单", DataType::Text, Grade::L2);
+    listed.rules = FieldRules { required: true, values: vec!["是".into(), "否".into()], ..Default::default() };
+    let mut date = demo_field("eval_date", "评价日期", DataType::Date, Grade::L1);
+    date.rules.required = true;
+    base_body(
+        CREDIT_NAME,
+        "市场主体公共信用综合评价等级及失信联合惩戒名单状态，按统一社会信用代码汇聚形成公共信用基础库",
+        "04",
+        vec![code, demo_field("ent_name", "名称", DataType::Text, Grade::L1), level, listed, date],
+    )
+}
+
+fn spatial_body() -> EntryBody {
+    let mut code = demo_field("unit_code", "不动产单元号", DataType::Text, Grade::L1);
+    code.identifier = IdentifierRole::PlaceCode;
+    code.rules = FieldRules { key: true, required: true, ..Default::default() };
+    let mut location = demo_field("location", "坐落", DataType::Text, Grade::L2);
+    location.rules.required = true;
+    let mut usage = demo_field("land_use", "用途", DataType::Text, Grade::L1);
+    usage.rules = FieldRules {
+        required: true,
+        values: vec!["住宅".into(), "商业".into(), "工业".into(), "公共设施".into()],
+        ..Default::default()
+    };
+    let mut area = demo_field("land_area", "宗地面积（平方米）", DataType::Decimal, Grade::L1);
+    area.rules = FieldRules { min: Some(0.0), ..Default::default() };
+    base_body(
+        SPATIAL_NAME,
+        "不动产单元的坐落、用途和面积，按不动产单元号汇聚形成自然资源和空间地理基础库",
+        "03",
+        vec![code, location, usage, area, demo_field("district", "所在区县", DataType::Text, Grade::L1)],
+    )
+}
+
 /// Seeds the catalog: every resource for its organisation plus a yearly archive of most of
 /// them (about 200 entries), mostly published, with drafts, submissions, rejections, a second
 /// version under review, registered systems, and a change event whose deadline has passed.
@@ -549,6 +640,18 @@ pub async fn seed_catalog(storage: &dyn Storage, org_ids: &[i64]) -> anyhow::Res
     storage.transition_entry(e.entry_id, 1, V::Draft, V::Submitted, None, "", ev("catalog.entry.submit")).await?;
     storage.transition_entry(e.entry_id, 1, V::Submitted, V::Published, None, "", ev("catalog.entry.review")).await?;
     n += 1;
+    // The resources of the credit and spatial base databases.
+    for (org, body) in [(13, credit_body()), (14, spatial_body())] {
+        if let Some(v) = pdp_domain::catalog::validate(&body, &pdp_domain::catalog::GradingMatrix::default()).first() {
+            anyhow::bail!("demo entry {} breaks {}: {}", body.name, v.code, v.message_en);
+        }
+        let e = storage.create_entry(org_ids[org], &body, None, ev("catalog.entry.create")).await?;
+        storage.transition_entry(e.entry_id, 1, V::Draft, V::Submitted, None, "", ev("catalog.entry.submit")).await?;
+        storage
+            .transition_entry(e.entry_id, 1, V::Submitted, V::Published, None, "", ev("catalog.entry.review"))
+            .await?;
+        n += 1;
+    }
     // A published entry with a second version under review.
     if let Some(&id) = first_of_org.get(&2).and_then(|v| v.get(1)) {
         let mut e = storage.get_entry(id).await?.ok_or_else(|| anyhow::anyhow!("demo entry {id}"))?;

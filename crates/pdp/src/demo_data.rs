@@ -172,6 +172,43 @@ fn licences(rng: &mut StdRng, firms: &[Vec<String>]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The public credit evaluation of the enterprises: credit code, name, level (mostly A or B),
+/// whether on the dishonest list (about 2 %, all of them D), evaluation date.
+fn credit(rng: &mut StdRng, firms: &[Vec<String>]) -> Vec<Vec<String>> {
+    firms
+        .iter()
+        .map(|f| {
+            let dishonest = rng.gen_bool(0.02);
+            let level = if dishonest { "D" } else { ["A", "A", "B", "B", "B", "C"][rng.gen_range(0..6)] };
+            vec![
+                f[0].clone(),
+                f[1].clone(),
+                level.to_string(),
+                if dishonest { "是" } else { "否" }.to_string(),
+                date(rng, 2025, 2026),
+            ]
+        })
+        .collect()
+}
+
+/// Real estate units: a unit code (GB/T 37346: district, cadastral district and subdistrict,
+/// parcel, building), location, use, parcel area and district.
+fn units(rng: &mut StdRng, n: usize) -> Vec<Vec<String>> {
+    const USES: &[&str] = &["住宅", "住宅", "住宅", "商业", "工业", "公共设施"];
+    (0..n)
+        .map(|i| {
+            let (area, district) = DISTRICTS[rng.gen_range(0..DISTRICTS.len())];
+            vec![
+                format!("{area}{:03}{:03}GB{:05}F{:08}", 1 + i % 7, 1 + i % 13, 1 + i / 4, 1 + i % 4),
+                address(rng, district),
+                USES[rng.gen_range(0..USES.len())].to_string(),
+                format!("{:.2}", rng.gen_range(80.0..20_000.0)),
+                district.to_string(),
+            ]
+        })
+        .collect()
+}
+
 fn entry<'a>(entries: &'a [EntryVersion], org_id: i64, name: &str) -> anyhow::Result<&'a EntryVersion> {
     entries
         .iter()
@@ -259,13 +296,27 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
     let licence_entry = entry(&entries, org("临江市市场监督管理局"), crate::demo::LICENCE_NAME)?;
     load(storage, lake, licence_entry, licences(&mut rng, &clean_firms), &mut report).await?;
 
+    // The credit and spatial base databases' resources.
+    let credit_entry = entry(&entries, org("临江市发展和改革委员会"), crate::demo::CREDIT_NAME)?;
+    load(storage, lake, credit_entry, credit(&mut rng, &clean_firms), &mut report).await?;
+    let spatial_entry = entry(&entries, org("临江市自然资源和规划局"), crate::demo::SPATIAL_NAME)?;
+    load(storage, lake, spatial_entry, units(&mut rng, count(20_000.0)), &mut report).await?;
+
     // One number, one source: the police for persons' names and addresses, market regulation
-    // for enterprises' names and addresses.
+    // for enterprises' names and addresses. The credit, licence and spatial resources are the
+    // sources of their base databases' elements (R-AGG-06).
     for (subject, element, e) in [
         ("person", "person_name", residents_entry),
         ("person", "address", residents_entry),
         ("legal_entity", "ent_name", enterprise_entry),
         ("legal_entity", "address", enterprise_entry),
+        ("legal_entity", "credit_level", credit_entry),
+        ("legal_entity", "dishonest", credit_entry),
+        ("legal_entity", "licence_no", licence_entry),
+        ("legal_entity", "issue_date", licence_entry),
+        ("place", "location", spatial_entry),
+        ("place", "land_use", spatial_entry),
+        ("place", "land_area", spatial_entry),
     ] {
         storage
             .set_source(

@@ -471,6 +471,176 @@ async fn objections_with_working_day_deadlines_on_every_backend() {
     }
 }
 
+/// A dataset of `item` of the base class keyed by `key` (an identifier of `role`), with text
+/// fields `others`, published by `officer`'s organisation.
+async fn publish_keyed(
+    officer: &Client,
+    reviewer: &Client,
+    name: &str,
+    item: &str,
+    (key, role): (&str, &str),
+    others: &[&str],
+) -> (i64, String) {
+    let mut fields = vec![json!({"name": key, "label": "标识", "data_type": "text", "grade": "l1",
+                                 "identifier": role, "rules": {"key": true}})];
+    for f in others {
+        fields.push(json!({"name": f, "label": f, "data_type": "text", "grade": "l1"}));
+    }
+    let body = json!({
+        "name": name, "summary": "基础库测试数据", "class": "base", "item": item, "format": "database",
+        "frequency": "daily", "identifier_field": key, "fields": fields,
+        "share": {"share_type": "unconditional", "modes": ["view"], "legal_basis": "《临江市公共数据管理办法》第十一条"},
+        "open": {"open_type": "not_open", "legal_basis": "供政务部门共享"}
+    });
+    let (s, e) = officer.post_json("/api/v1/catalog/entries", json!({ "body": body })).await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let id = e["entry_id"].as_i64().unwrap();
+    let (s, e) = officer.post_json(&format!("/api/v1/catalog/entries/{id}/submit"), json!({"version": 1})).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, e) = reviewer.post_json(&format!("/api/v1/catalog/entries/{id}/approve"), json!({"version": 1})).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    (id, e["code"].as_str().unwrap().to_string())
+}
+
+/// covers: R-AGG-06 (the credit, electronic-licence and spatial base databases besides population
+/// and legal entities: each a view over the authoritative sources of its elements, an element
+/// going to the base database its source is cataloged under; the spatial database keyed by real
+/// estate unit code (GB/T 37346), checked at load like the other identifiers; a unit's page
+/// across datasets; the five databases named on the page), R-AGG-03
+#[tokio::test]
+async fn credit_licence_and_spatial_base_databases_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let firm = "91350100M000100Y43";
+        let (reg, reg_code) = publish_keyed(
+            &officer,
+            &reviewer,
+            "企业登记（基础库测试）",
+            "02",
+            ("credit_code", "credit_code"),
+            &["ent_name"],
+        )
+        .await;
+        let (cr, cr_code) = publish_keyed(
+            &officer,
+            &reviewer,
+            "信用评价（基础库测试）",
+            "04",
+            ("credit_code", "credit_code"),
+            &["credit_level"],
+        )
+        .await;
+        let (lic, lic_code) = publish_keyed(
+            &officer,
+            &reviewer,
+            "证照（基础库测试）",
+            "05",
+            ("credit_code", "credit_code"),
+            &["licence_no"],
+        )
+        .await;
+        let (sp, sp_code) = publish_keyed(
+            &officer,
+            &reviewer,
+            "不动产单元（基础库测试）",
+            "03",
+            ("unit_code", "place_code"),
+            &["land_use"],
+        )
+        .await;
+        let load = |id: i64, csv: String| {
+            let officer = &officer;
+            async move {
+                let (s, r) = officer
+                    .post_bytes(&format!("/api/v1/datasets/{id}/loads?format=csv&mode=full"), csv.into_bytes())
+                    .await;
+                assert_eq!(s, StatusCode::OK, "{r}");
+                r
+            }
+        };
+        load(reg, format!("credit_code,ent_name\n{firm},临江恒信科技有限公司\n")).await;
+        load(cr, format!("credit_code,credit_level\n{firm},A\n")).await;
+        load(lic, format!("credit_code,licence_no\n{firm},YYZZ-001\n")).await;
+        let unit = "350102001001GB00012F00010001";
+        let r =
+            load(sp, format!("unit_code,land_use\n{},住宅\n350102001001GB00012X00010002,商业\n", unit.to_lowercase()))
+                .await;
+        assert_eq!((r["accepted"].as_i64(), r["quarantined"].as_i64()), (Some(1), Some(1)), "{b}: {r}");
+        let (_, q) = officer.get_json(&format!("/api/v1/datasets/{sp}/quarantine")).await;
+        assert!(q.to_string().contains("place_code"), "{b}: a bad unit code is quarantined with its reason: {q}");
+        for (subject, element, entry) in [
+            ("legal_entity", "ent_name", reg),
+            ("legal_entity", "credit_level", cr),
+            ("legal_entity", "licence_no", lic),
+            ("place", "land_use", sp),
+        ] {
+            let (s, r) = reviewer
+                .post_json("/api/v1/sources", json!({"subject": subject, "element": element, "entry_id": entry}))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        }
+
+        // Each database shows the elements whose source is cataloged under it.
+        let view = |db: &str| {
+            let reviewer = &reviewer;
+            let db = db.to_string();
+            async move {
+                let (s, v) = reviewer.get_json(&format!("/api/v1/base/{db}")).await;
+                assert_eq!(s, StatusCode::OK, "{v}");
+                v
+            }
+        };
+        let elements = |v: &Value| -> Vec<(String, String)> {
+            v["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| (a["element"].as_str().unwrap().to_string(), a["dataset"].as_str().unwrap().to_string()))
+                .collect()
+        };
+        // (The demo city's own resources are sources of other elements of these databases.)
+        let credit = view("credit").await;
+        let at = elements(&credit).iter().position(|e| *e == ("credit_level".to_string(), cr_code.clone()));
+        let at = at.unwrap_or_else(|| panic!("{b}: {credit}"));
+        assert_eq!((credit["database"].as_str(), credit["subject"].as_str()), (Some("credit"), Some("legal_entity")));
+        assert!(!elements(&credit).iter().any(|(e, _)| e == "ent_name"), "{b}: {credit}");
+        let row = credit["rows"].as_array().unwrap().iter().find(|r| r["key"] == firm).expect("the firm").clone();
+        assert_eq!(row["values"][at], "A", "{b}");
+        let licences = view("licence").await;
+        assert!(elements(&licences).contains(&("licence_no".to_string(), lic_code.clone())), "{b}: {licences}");
+        let entities = elements(&view("legal_entity").await);
+        assert!(entities.contains(&("ent_name".to_string(), reg_code.clone())), "{b}: {entities:?}");
+        assert!(!entities.iter().any(|(e, _)| e == "credit_level" || e == "licence_no"), "{b}: {entities:?}");
+        let spatial = view("spatial").await;
+        assert!(elements(&spatial).contains(&("land_use".to_string(), sp_code.clone())), "{b}: {spatial}");
+        assert_eq!(spatial["subject"], "place");
+        let units: Vec<&Value> = spatial["rows"].as_array().unwrap().iter().filter(|r| r["key"] == unit).collect();
+        assert_eq!(units.len(), 1, "{b}: stored in its normal form: {spatial}");
+        let (s, v) = reviewer.get_json("/api/v1/base/spatial?prefix=350102001001GB").await;
+        assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(1)), "{b}: {v}");
+        let (s, _) = reviewer.get_json("/api/v1/base/macro").await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+
+        // A unit's page across datasets; a malformed code is refused.
+        let (s, p) = reviewer.post_json("/api/v1/subjects/place/lookup", json!({"key": unit})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {p}");
+        assert!(p["values"].as_array().unwrap().iter().any(|v| v["element"] == "land_use" && v["value"] == "住宅"));
+        let (s, r) = reviewer.post_json("/api/v1/subjects/place/lookup", json!({"key": "350102"})).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("subject_bad_key")), "{b}");
+
+        // The page names the five databases.
+        let (s, html) = reviewer.get("/base/credit").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        for name in ["人口基础库", "法人基础库", "自然资源和空间地理基础库", "公共信用基础库", "电子证照基础库"]
+        {
+            assert!(html.contains(name), "{b}: {name}");
+        }
+    }
+}
+
 /// A public account made at the console (which chooses no first password for it), logged in.
 async fn public_account(srv: &TestServer, username: &str) -> Client {
     let out = srv.pdp(&["admin", "create-user", "--username", username]);
