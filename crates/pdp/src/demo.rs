@@ -443,45 +443,38 @@ fn licence_body() -> EntryBody {
     ent_name.rules.required = true;
     let mut issue = demo_field("issue_date", "发证日期", DataType::Date, Grade::L1);
     issue.rules.required = true;
-    EntryBody {
-        name: LICENCE_NAME.into(),
-        summary: "市场主体营业执照的电子证照，供办事窗口按统一社会信用代码调取，替代纸质营业执照复印件".into(),
-        class: CategoryClass::Base,
-        item: pdp_domain::document::LICENCE_ITEM.into(),
-        format: Format::Database,
-        frequency: Frequency::Daily,
-        release_date: String::new(),
-        related: vec![],
-        source_system_id: None,
-        purchased: false,
-        purchased_from: String::new(),
-        collecting_dept: String::new(),
-        approving_dept: String::new(),
-        usage_requirements: "仅限办理申请人本人事项时调取，不得另作他用".into(),
-        fields: vec![
-            number,
-            code,
-            ent_name,
-            demo_field("ent_type", "类型", DataType::Text, Grade::L1),
-            demo_field("legal_rep", "法定代表人", DataType::Text, Grade::L1),
-            demo_field("reg_capital", "注册资本", DataType::Text, Grade::L1),
-            demo_field("address", "住所", DataType::Text, Grade::L1),
-            issue,
-            demo_field("issuer", "登记机关", DataType::Text, Grade::L1),
-        ],
-        identifier_field: Some("credit_code".into()),
-        share: ShareAttrs {
-            share_type: ShareType::Unconditional,
-            conditions: String::new(),
-            modes: vec![ShareMode::View, ShareMode::Verify],
-            legal_basis: "《优化营商环境条例》第三十五条；《临江市公共数据管理办法》第二十二条".into(),
-        },
-        open: OpenAttrs {
-            open_type: OpenType::NotOpen,
-            conditions: String::new(),
-            legal_basis: "电子证照仅向办理事项的机关提供".into(),
-        },
-    }
+    let fields = vec![
+        number,
+        code,
+        ent_name,
+        demo_field("ent_type", "类型", DataType::Text, Grade::L1),
+        demo_field("legal_rep", "法定代表人", DataType::Text, Grade::L1),
+        demo_field("reg_capital", "注册资本", DataType::Text, Grade::L1),
+        demo_field("address", "住所", DataType::Text, Grade::L1),
+        issue,
+        demo_field("issuer", "登记机关", DataType::Text, Grade::L1),
+    ];
+    let mut body = base_body(
+        LICENCE_NAME,
+        "市场主体营业执照的电子证照，供办事窗口按统一社会信用代码调取，替代纸质营业执照复印件",
+        pdp_domain::document::LICENCE_ITEM,
+        fields,
+    );
+    body.usage_requirements = "仅限办理申请人本人事项时调取，不得另作他用".into();
+    // Documents are looked up by their holder, not by their number.
+    body.identifier_field = Some("credit_code".into());
+    body.share = ShareAttrs {
+        share_type: ShareType::Unconditional,
+        conditions: String::new(),
+        modes: vec![ShareMode::View, ShareMode::Verify],
+        legal_basis: "《优化营商环境条例》第三十五条；《临江市公共数据管理办法》第二十二条".into(),
+    };
+    body.open = OpenAttrs {
+        open_type: OpenType::NotOpen,
+        conditions: String::new(),
+        legal_basis: "电子证照仅向办理事项的机关提供".into(),
+    };
+    body
 }
 
 /// The credit base database's resource (公共信用基础库, base item 04): the development and

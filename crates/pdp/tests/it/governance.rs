@@ -515,42 +515,17 @@ async fn credit_licence_and_spatial_base_databases_on_every_backend() {
         let officer = srv.login("officer").await;
         let reviewer = srv.login("reviewer").await;
         let firm = "91350100M000100Y43";
-        let (reg, reg_code) = publish_keyed(
-            &officer,
-            &reviewer,
-            "企业登记（基础库测试）",
-            "02",
-            ("credit_code", "credit_code"),
-            &["ent_name"],
-        )
-        .await;
-        let (cr, cr_code) = publish_keyed(
-            &officer,
-            &reviewer,
-            "信用评价（基础库测试）",
-            "04",
-            ("credit_code", "credit_code"),
-            &["credit_level"],
-        )
-        .await;
-        let (lic, lic_code) = publish_keyed(
-            &officer,
-            &reviewer,
-            "证照（基础库测试）",
-            "05",
-            ("credit_code", "credit_code"),
-            &["licence_no"],
-        )
-        .await;
-        let (sp, sp_code) = publish_keyed(
-            &officer,
-            &reviewer,
-            "不动产单元（基础库测试）",
-            "03",
-            ("unit_code", "place_code"),
-            &["land_use"],
-        )
-        .await;
+        let mut published = vec![];
+        for (name, item, key, other) in [
+            ("企业登记（基础库测试）", "02", ("credit_code", "credit_code"), "ent_name"),
+            ("信用评价（基础库测试）", "04", ("credit_code", "credit_code"), "credit_level"),
+            ("证照（基础库测试）", "05", ("credit_code", "credit_code"), "licence_no"),
+            ("不动产单元（基础库测试）", "03", ("unit_code", "place_code"), "land_use"),
+        ] {
+            published.push(publish_keyed(&officer, &reviewer, name, item, key, &[other]).await);
+        }
+        let [(reg, reg_code), (cr, cr_code), (lic, lic_code), (sp, sp_code)] =
+            <[(i64, String); 4]>::try_from(published).unwrap();
         let load = |id: i64, csv: String| {
             let officer = &officer;
             async move {
