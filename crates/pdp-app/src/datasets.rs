@@ -95,8 +95,32 @@ fn load_record(entry: &EntryVersion, version: u64, note: &pdp_lake::CommitNote) 
 /// Loads `source` into the dataset of `entry` and records the load, its quality tasks and its
 /// audit event. The lake commit comes first; if the process dies before the record is written,
 /// [`reconcile`] writes it at the next start.
+/// What follows it runs after the record: the district returns, base views and theme databases
+/// the dataset feeds are brought up to date.
 #[allow(clippy::too_many_arguments)]
 pub async fn load_and_record(
+    storage: &dyn Storage,
+    lake: &Lake,
+    entry: &EntryVersion,
+    mode: LoadMode,
+    meta: LoadMeta,
+    source: Box<dyn RowSource>,
+    progress: impl Fn(LoadProgress) + Send + Sync + 'static,
+    event: NewEvent,
+) -> Result<LoadReport, AppError> {
+    let report = load_and_record_only(storage, lake, entry, mode, meta, source, progress, event).await?;
+    if report.version.is_some() {
+        crate::sources::refresh_returns_of(storage, lake, &entry.code).await;
+        crate::sources::warm_base_views_of(storage, lake, &entry.code).await;
+        crate::themes::refresh_themes_of(storage, lake, &entry.code).await;
+    }
+    Ok(report)
+}
+
+/// [`load_and_record`] without what follows a load: a theme's own rebuild, which feeds no theme
+/// (a theme is never a member of one) and must not start rebuilding themes again.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn load_and_record_only(
     storage: &dyn Storage,
     lake: &Lake,
     entry: &EntryVersion,
@@ -122,8 +146,6 @@ pub async fn load_and_record(
         record.source
     );
     storage.record_load(record, tasks_for(&report, &scores), ev).await?;
-    crate::sources::refresh_returns_of(storage, lake, &entry.code).await;
-    crate::sources::warm_base_views_of(storage, lake, &entry.code).await;
     Ok(report)
 }
 

@@ -23,6 +23,7 @@ pub mod share_files;
 pub mod share_ops;
 pub mod sharing;
 pub mod sources;
+pub mod themes;
 pub mod trace;
 pub mod withdrawals;
 

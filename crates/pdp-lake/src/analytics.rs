@@ -197,6 +197,13 @@ impl Lake {
         SortedKeys::open(&path)?.ok_or_else(|| crate::LakeError::Io(format!("{}: not written", path.display())))
     }
 
+    /// Every key of the sources with each source's elements, sorted by key, at most `max_keys`
+    /// of them, and how many keys there are in all: the rows of a theme database, a join of its
+    /// members by key. Columns: `k`, then per source its elements in order.
+    pub async fn join_by_key(&self, sources: &[(Keyed<'_>, Vec<String>)], max_keys: usize) -> Result<RowPage> {
+        self.base_view_scan(sources, "", 0, max_keys).await
+    }
+
     /// [`Lake::base_view`] computed from every row of the sources.
     async fn base_view_scan(
         &self,

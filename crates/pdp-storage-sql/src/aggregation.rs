@@ -7,7 +7,7 @@ use pdp_storage::*;
 use sqlx::{AssertSqlSafe, Database, Encode, Executor, IntoArguments, Type};
 use time::Date;
 
-use super::rows::{code, date, ymd};
+use super::rows::{code, date, unreadable, ymd};
 use crate::{Conn, Dialect, SqlRow, SqlStore, backend};
 
 fn return_demand_row(r: impl SqlRow) -> Result<ReturnDemand> {
@@ -76,6 +76,23 @@ fn return_row(r: impl SqlRow) -> Result<DistrictReturn> {
         region_id: r.get("region_id"),
         method: code(&r, t, "method", ReturnMethod::parse)?,
         field: r.get("field"),
+        created_by: r.get("created_by"),
+        created_at_micros: r.get("created_at"),
+        refreshed_version: r.get("refreshed_version"),
+        refreshed_rows: r.get("refreshed_rows"),
+        refreshed_at_micros: r.get("refreshed_at"),
+    })
+}
+
+fn theme_row(r: impl SqlRow) -> Result<Theme> {
+    let t = "themes";
+    let members: String = r.get("members");
+    Ok(Theme {
+        id: r.get("id"),
+        entry_id: r.get("entry_id"),
+        dataset: r.get("dataset"),
+        subject: code(&r, t, "subject", SubjectKind::parse)?,
+        members: serde_json::from_str(&members).map_err(|e| unreadable(&r, t, "members", &e.to_string()))?,
         created_by: r.get("created_by"),
         created_at_micros: r.get("created_at"),
         refreshed_version: r.get("refreshed_version"),
@@ -368,6 +385,48 @@ where
         // either order).
         sqlx::query(
             "UPDATE district_returns SET refreshed_version = $1, refreshed_rows = $2, refreshed_at = $3
+             WHERE id = $4 AND (refreshed_version IS NULL OR refreshed_version <= $1)",
+        )
+        .bind(version)
+        .bind(rows)
+        .bind(at_micros)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn create_theme(&self, t: NewTheme, audit: NewEvent) -> Result<Theme> {
+        let members = serde_json::to_string(&t.members).map_err(|e| StorageError::Backend(e.to_string()))?;
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
+            "INSERT INTO themes (entry_id, dataset, subject, members, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+        )
+        .bind(t.entry_id)
+        .bind(&t.dataset)
+        .bind(t.subject.as_str())
+        .bind(members)
+        .bind(&t.created_by)
+        .bind(now_micros())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let out = theme_row(row)?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("theme:{}", out.id))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(out)
+    }
+
+    async fn list_themes(&self) -> Result<Vec<Theme>> {
+        let rows = sqlx::query("SELECT * FROM themes ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
+        rows.into_iter().map(theme_row).collect()
+    }
+
+    async fn set_theme_refreshed(&self, id: i64, version: i64, rows: i64, at_micros: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE themes SET refreshed_version = $1, refreshed_rows = $2, refreshed_at = $3
              WHERE id = $4 AND (refreshed_version IS NULL OR refreshed_version <= $1)",
         )
         .bind(version)

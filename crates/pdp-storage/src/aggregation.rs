@@ -147,6 +147,47 @@ pub struct NewDistrictReturn {
     pub created_by: String,
 }
 
+/// A dataset's fields that a theme database takes, joined by the dataset's key field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ThemeMember {
+    pub entry_id: i64,
+    pub dataset: String,
+    /// The member's key field (its identifier of the theme's subject kind).
+    pub key: String,
+    pub fields: Vec<String>,
+}
+
+/// A theme database (主题库/专题库, R-AGG-06): a catalog entry and dataset of its own, rebuilt
+/// from its members' current versions whenever one of them loads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Theme {
+    pub id: i64,
+    /// The theme's own catalog entry and dataset.
+    pub entry_id: i64,
+    pub dataset: String,
+    /// The kind of subject it is keyed by.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub subject: SubjectKind,
+    pub members: Vec<ThemeMember>,
+    pub created_by: String,
+    pub created_at_micros: i64,
+    /// The theme's own version after its last rebuild, and its rows then.
+    pub refreshed_version: Option<i64>,
+    pub refreshed_rows: Option<i64>,
+    pub refreshed_at_micros: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTheme {
+    pub entry_id: i64,
+    pub dataset: String,
+    pub subject: SubjectKind,
+    pub members: Vec<ThemeMember>,
+    pub created_by: String,
+}
+
 /// An objection to one value of one record (R-OBJ).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -259,6 +300,12 @@ pub trait AggregationStore {
     async fn get_return(&self, id: i64) -> Result<Option<DistrictReturn>>;
     /// Notes that a return was refreshed with the dataset's version `version`.
     async fn set_return_refreshed(&self, id: i64, version: i64, rows: i64, at_micros: i64) -> Result<()>;
+
+    async fn create_theme(&self, t: NewTheme, audit: NewEvent) -> Result<Theme>;
+    async fn list_themes(&self) -> Result<Vec<Theme>>;
+    /// Notes that a theme was rebuilt as its version `version`; an older version never
+    /// overwrites a newer one.
+    async fn set_theme_refreshed(&self, id: i64, version: i64, rows: i64, at_micros: i64) -> Result<()>;
 
     async fn create_objection(&self, o: NewObjection, audit: NewEvent) -> Result<Objection>;
     async fn get_objection(&self, id: i64) -> Result<Option<Objection>>;

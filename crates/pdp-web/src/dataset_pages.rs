@@ -82,7 +82,7 @@ pub async fn list(State(state): S, headers: HeaderMap, Extension(p): P, Query(f)
         lang.t("数据归集", "Data aggregation"),
         html! {
             (notice(f.ok.as_deref(), lang))
-            p { a href="/returns/demands" { (lang.t("回流需求清单：区县需要回流的市级数据", "What districts need returned from the city")) } }
+            p { a href="/returns/demands" { (lang.t("回流需求清单：区县需要回流的市级数据", "What districts need returned from the city")) } " · " a href="/themes" { (lang.t("主题库：整合多个部门数据的主题数据库", "Theme databases: department data joined by subject")) } }
             div.tiles {
                 div.tile { div.n { (sets.len()) } div { (lang.t("数据集", "Datasets")) } }
                 div.tile { div.n { (loaded) } div { (lang.t("已归集", "Loaded")) } }

@@ -129,7 +129,7 @@ pub async fn sources(State(state): S, headers: HeaderMap, Extension(p): P, Query
                     td { (r.r.refreshed_rows.map(|v| v.to_string()).unwrap_or_default()) }
                 } } }
             }
-            h3 { a href="/returns/demands" { (lang.t("回流需求清单", "What districts need returned")) } }
+            h3 { a href="/returns/demands" { (lang.t("回流需求清单", "What districts need returned")) } " · " a href="/themes" { (lang.t("主题库", "Theme databases")) } }
             table #return-demands {
                 thead { tr { th { "#" } th { (lang.t("区县", "District")) } th { (lang.t("需求", "Demand")) } th { (lang.t("状态", "Status")) } th { (lang.t("答复", "Answer")) } } }
                 tbody { @for d in &demands { tr {
@@ -236,6 +236,81 @@ pub async fn return_page(
 /// `/returns/demands`: the districts' demands for returned data (R-CAT-05). A district's
 /// organisation lists what it needs and reads the answers; the city's authority meets an open
 /// demand with a return or declines it.
+/// `/themes`: the theme databases with their members and last rebuild; the city's authority
+/// defines new ones here.
+pub async fn themes_page(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let authority = src::city_authority(&state, &p).await.is_ok();
+    let themes = pdp_app::themes::do_list_themes(&state).await?;
+    let orgs = state.storage.list_orgs().await?;
+    let org_name = |id: i64| orgs.iter().find(|o| o.id == id).map(|o| o.name.clone()).unwrap_or_default();
+    page(
+        lang,
+        Some(&p),
+        "/datasets",
+        lang.t("主题库", "Theme databases"),
+        html! {
+            (notice(f.ok.as_deref(), lang))
+            p.muted { (lang.t("主题库由数据主管部门选取同一类主体的多个数据资源的字段整合而成，由牵头部门提供；组成数据每次加载后自动重建，可像其他数据资源一样申请共享。",
+                "A theme database takes fields of several datasets about one kind of subject, joined by key, and is provided by its lead organisation; it is rebuilt after each load of a member and is requested and shared like any dataset.")) }
+            table #themes {
+                thead { tr { th { (lang.t("主题库", "Theme")) } th { (lang.t("牵头单位", "Lead")) } th { (lang.t("组成数据", "Members")) } th { (lang.t("最近重建", "Last rebuilt")) } } }
+                tbody { @for t in &themes { tr {
+                    td { a href=(format!("/catalog/entries/{}", t.t.entry_id)) { (t.name) } br; span.mono.muted { (t.t.dataset) } }
+                    td { (org_name(t.lead_org_id)) }
+                    td { @for m in &t.t.members { div { span.mono { (m.dataset) } ": " (m.fields.join(", ")) } } }
+                    td.theme-refreshed { @if let (Some(v), Some(n), Some(at)) = (t.t.refreshed_version, t.t.refreshed_rows, t.t.refreshed_at_micros) {
+                        (lang.t("第 ", "version ")) (v) (lang.t(" 版，", ", ")) (n) (lang.t(" 个主体 · ", " subjects · ")) (fmt_time(at))
+                    } }
+                } } }
+            }
+            @if authority {
+                h2 { (lang.t("新建主题库", "New theme database")) }
+                section.card { form #theme-form method="post" action="/themes" {
+                    (csrf(&p))
+                    label { (lang.t("名称", "Name")) input name="name" required maxlength="100"; }
+                    label { (lang.t("摘要", "Summary")) textarea name="summary" required {} }
+                    label { (lang.t("主题类目", "Theme item")) select name="item" {
+                        @for (class, code, zh, en) in pdp_domain::catalog::CATEGORY_ITEMS {
+                            @if *class == pdp_domain::catalog::CategoryClass::Theme { option value=(code) { (code) " " (lang.t(zh, en)) } }
+                        }
+                    } }
+                    label { (lang.t("牵头单位", "Lead organisation")) select name="lead_org_id" { @for o in &orgs { option value=(o.id) { (o.name) } } } }
+                    label { (lang.t("组成数据（每行一个：资源代码: 字段, 字段）", "Members (one per line: resource code: field, field)")) textarea name="members" required placeholder="101000/000001: person_name, address" {} }
+                    button type="submit" { (lang.t("创建", "Create")) }
+                } }
+            }
+        },
+    )
+}
+
+/// The theme form: members as text lines.
+#[derive(Debug, serde::Deserialize)]
+pub struct ThemeForm {
+    name: String,
+    summary: String,
+    item: String,
+    lead_org_id: i64,
+    members: String,
+}
+
+pub async fn theme_submit(State(state): S, headers: HeaderMap, Extension(p): P, Form(f): Form<ThemeForm>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let members = pdp_app::themes::members_from_lines(&state, &f.members).await?;
+    let input = pdp_app::themes::ThemeInput {
+        name: f.name,
+        summary: f.summary,
+        item: f.item,
+        lead_org_id: f.lead_org_id,
+        members,
+    };
+    let t = pdp_app::themes::do_create_theme(&state, &p, &input).await?;
+    see_other(&format!(
+        "/themes?ok={}",
+        crate::auth::urlencode(lang.t(&format!("主题库“{}”已建立", t.name), &format!("theme {:?} created", t.name)))
+    ))
+}
+
 pub async fn return_demands_page(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
     let authority = src::city_authority(&state, &p).await.is_ok();

@@ -10,7 +10,8 @@ use axum::extract::State;
 use axum::response::Response;
 use pdp_app::datasets::lake;
 pub use pdp_app::sources::*;
-use pdp_storage::{AuthoritativeSource, Conflict, CrossCheckRun, DistrictReturn, ReturnDemand};
+use pdp_app::themes::{MemberInput, ThemeInput, ThemeOut, do_create_theme, do_list_themes, do_refresh_theme};
+use pdp_storage::{AuthoritativeSource, Conflict, CrossCheckRun, DistrictReturn, ReturnDemand, Theme, ThemeMember};
 use std::sync::Arc;
 use utoipa::OpenApi;
 
@@ -23,12 +24,13 @@ type P = Extension<Principal>;
     paths(
         list_sources, set_source, remove_source, run_crosscheck, crosscheck, duplicates, base_view, subject,
         list_returns, create_return, return_data, list_return_demands, create_return_demand, meet_return_demand,
-        decline_return_demand
+        decline_return_demand, list_themes, create_theme, refresh_theme
     ),
     components(schemas(
         AuthoritativeSource, SourceInput, CrossCheckOut, CrossCheckRun, Conflict, DuplicateOut, CollectorOut,
         BaseViewOut, BaseAttribute, BaseRow, SubjectOut, SubjectRecords, SubjectValue, DistrictReturn, ReturnInput,
-        ReturnOut, ReturnRowsOut, SubjectLookup, ReturnDemand, ReturnDemandInput, MeetDemandInput
+        ReturnOut, ReturnRowsOut, SubjectLookup, ReturnDemand, ReturnDemandInput, MeetDemandInput, ThemeInput,
+        MemberInput, ThemeOut, Theme, ThemeMember
     )),
     tags((name = "sources", description = "One number one source, cross-check, base views, district data return"))
 )]
@@ -130,6 +132,32 @@ pub async fn subject(
     Json(body): Json<SubjectLookup>,
 ) -> Result<Json<SubjectOut>, ApiError> {
     Ok(Json(do_subject(&state, &p, parse_kind(&kind)?, &body.key).await?))
+}
+
+/// The theme databases: each a catalog entry and dataset of its own, rebuilt from its members.
+#[utoipa::path(get, path = "/api/v1/themes", tag = "sources", responses((status = 200, body = Vec<ThemeOut>)))]
+pub async fn list_themes(State(state): S) -> Result<Json<Vec<ThemeOut>>, ApiError> {
+    Ok(Json(do_list_themes(&state).await?))
+}
+
+/// Defines a theme database (the city's authority): its entry is published under the lead
+/// organisation and its first version built from the members.
+#[utoipa::path(post, path = "/api/v1/themes", tag = "sources", request_body = ThemeInput,
+    responses((status = 201, body = ThemeOut), (status = 400, body = ErrorBody, description = "e.g. `theme_field_clash`, `theme_mixed_subjects`"),
+        (status = 403, body = ErrorBody)))]
+pub async fn create_theme(
+    State(state): S,
+    Extension(p): P,
+    Json(body): Json<ThemeInput>,
+) -> Result<Response, ApiError> {
+    Ok(error::created(Json(do_create_theme(&state, &p, &body).await?)))
+}
+
+/// Rebuilds a theme from its members' current versions now.
+#[utoipa::path(post, path = "/api/v1/themes/{id}/refresh", tag = "sources", params(("id" = i64, Path)),
+    responses((status = 200, body = ThemeOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn refresh_theme(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Json<ThemeOut>, ApiError> {
+    Ok(Json(do_refresh_theme(&state, &p, id).await?))
 }
 
 /// Sets up a standing return of a dataset's rows about a district to that district.

@@ -296,6 +296,33 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
     let licence_entry = entry(&entries, org("临江市市场监督管理局"), crate::demo::LICENCE_NAME)?;
     load(storage, lake, licence_entry, licences(&mut rng, &clean_firms), &mut report).await?;
 
+    // A theme database of the social security bureau: residents' names and addresses from the
+    // population register with the date of their insurance registration (R-AGG-06).
+    let theme = pdp_app::themes::ThemeInput {
+        name: "社会保障主题库（参保人员）".into(),
+        summary: "常住人口的姓名、住址与社会保险参保登记日期，按公民身份号码整合".into(),
+        item: "03".into(),
+        lead_org_id: org("临江市人力资源和社会保障局"),
+        members: vec![
+            pdp_app::themes::MemberInput {
+                entry_id: residents_entry.entry_id,
+                fields: vec!["person_name".into(), "address".into()],
+            },
+            pdp_app::themes::MemberInput { entry_id: insurance_entry.entry_id, fields: vec!["record_date".into()] },
+        ],
+    };
+    pdp_app::themes::create_theme_in(
+        storage,
+        lake,
+        &pdp_domain::catalog::GradingMatrix::default(),
+        None,
+        "demo",
+        &|action, object| NewEvent { actor: "demo".into(), ..NewEvent::system(action, object) },
+        &theme,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+
     // The credit and spatial base databases' resources.
     let credit_entry = entry(&entries, org("临江市发展和改革委员会"), crate::demo::CREDIT_NAME)?;
     load(storage, lake, credit_entry, credit(&mut rng, &clean_firms), &mut report).await?;

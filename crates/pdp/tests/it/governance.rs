@@ -616,6 +616,103 @@ async fn credit_licence_and_spatial_base_databases_on_every_backend() {
     }
 }
 
+/// covers: R-AGG-06 (theme databases: the city's authority selects fields of datasets about one
+/// kind of subject; the theme is a published catalog entry of the theme class under its lead
+/// organisation and a dataset joined by key; it is rebuilt when a member loads; it is requested,
+/// approved, masked and read like any dataset), R-SHR-04, R-SEC-03
+#[tokio::test]
+async fn theme_databases_follow_their_members_and_are_shared_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let xs = srv.login("xs.officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let approver = srv.login("approver").await;
+        let auditor = srv.login("auditor").await;
+        let (a_id, a_code) = publish(&officer, &reviewer, "人员信息（主题库测试甲）").await;
+        let (b_id, _) = publish(&xs, &reviewer, "人员信息（主题库测试乙）").await;
+        let (p1, p2, p3) = (id("350102", 41), id("350102", 42), id("350102", 43));
+        upload(&officer, a_id, "full", &[[&p1, "张三", "东湖路1号"], [&p2, "李四", "东湖路2号"]]).await;
+        upload(&xs, b_id, "full", &[[&p1, "张三", "西山路1号"], [&p3, "王五", "西山路3号"]]).await;
+        let (_, me) = officer.get_json("/api/v1/me").await;
+        let lead = me["org_id"].as_i64().unwrap();
+        let theme = |members: Value| {
+            json!({"name": "人员综合主题库（测试）", "summary": "姓名取自甲，住址取自乙", "item": "03",
+                   "lead_org_id": lead, "members": members})
+        };
+        let good = json!([{"entry_id": a_id, "fields": ["person_name"]}, {"entry_id": b_id, "fields": ["address"]}]);
+
+        // Only the city's authority defines themes; each element comes from one member.
+        let (s, _) = officer.post_json("/api/v1/themes", theme(good.clone())).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+        let clash = json!([{"entry_id": a_id, "fields": ["address"]}, {"entry_id": b_id, "fields": ["address"]}]);
+        let (s, r) = reviewer.post_json("/api/v1/themes", theme(clash)).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("theme_field_clash")), "{b}: {r}");
+        let (s, r) =
+            reviewer.post_json("/api/v1/themes", theme(json!([{"entry_id": a_id, "fields": ["id_no"]}]))).await;
+        assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("theme_bad_field")), "{b}: {r}");
+
+        let (s, t) = reviewer.post_json("/api/v1/themes", theme(good)).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {t}");
+        assert_eq!(t["refreshed_rows"], 3, "{b}: every subject of any member: {t}");
+        let (tid, entry) = (t["id"].as_i64().unwrap(), t["entry_id"].as_i64().unwrap());
+        let (_, e) = officer.get_json(&format!("/api/v1/catalog/entries/{entry}")).await;
+        assert!(e.to_string().contains(r#""class":"theme""#), "{b}: {e}");
+        async fn rows(c: &Client, entry: i64) -> Vec<Value> {
+            let (s, d) = c.get_json(&format!("/api/v1/datasets/{entry}/data?limit=10")).await;
+            assert_eq!(s, StatusCode::OK, "{d}");
+            d["rows"].as_array().unwrap().clone()
+        }
+        let data = rows(&officer, entry).await;
+        assert_eq!(data.len(), 3, "{b}: {data:?}");
+        assert_eq!(data[0], json!([p1, "张三", "西山路1号"]), "{b}");
+        assert_eq!(data[1], json!([p2, "李四", null]), "{b}");
+        assert_eq!(data[2], json!([p3, null, "西山路3号"]), "{b}");
+
+        // A member's load rebuilds the theme.
+        upload(&xs, b_id, "full", &[[&p1, "张三", "西山路8号"], [&p3, "王五", "西山路3号"]]).await;
+        assert_eq!(rows(&officer, entry).await[0], json!([p1, "张三", "西山路8号"]), "{b}: follows its member");
+        let (_, list) = reviewer.get_json("/api/v1/themes").await;
+        let listed = list.as_array().unwrap().iter().find(|x| x["id"] == tid).unwrap().clone();
+        assert!(listed["refreshed_version"].as_i64() > t["refreshed_version"].as_i64(), "{b}: {listed}");
+
+        // Shared like any dataset: requested, approved by the lead organisation, masked.
+        let (_, r) = xs
+            .post_json("/api/v1/share/requests", crate::sharing::request(entry, "view", &["id_no", "person_name"]))
+            .await;
+        let rid = r["id"].as_i64().unwrap_or_else(|| panic!("{b}: {r}"));
+        let (s, r) = approver.post_json(&format!("/api/v1/share/requests/{rid}/approve"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        let grant = r["grant_id"].as_i64().unwrap();
+        let (s, v) = xs.post_json(&format!("/api/v1/share/grants/{grant}/records"), json!({"key": p1})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {v}");
+        assert_eq!(v["rows"][0][1], "张*", "{b}: the member field's masking: {v}");
+
+        // The page's form defines one by resource codes and field names.
+        let (s, _) = reviewer
+            .post_form(
+                "/themes",
+                &[
+                    ("name", "人员住址主题库（表单测试）"),
+                    ("summary", "住址取自甲"),
+                    ("item", "10"),
+                    ("lead_org_id", &lead.to_string()),
+                    ("members", &format!("{a_code}: address\n")),
+                ],
+                true,
+            )
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{b}");
+        let (s, html) = reviewer.get("/themes").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert!(html.contains("人员综合主题库（测试）") && html.contains("theme-form"), "{b}");
+        assert!(html.contains("人员住址主题库（表单测试）"), "{b}");
+        assert!(audit_count(&auditor, "theme.create").await >= 1, "{b}");
+        assert!(audit_count(&auditor, "theme.refresh").await >= 2, "{b}");
+    }
+}
+
 /// A public account made at the console (which chooses no first password for it), logged in.
 async fn public_account(srv: &TestServer, username: &str) -> Client {
     let out = srv.pdp(&["admin", "create-user", "--username", username]);
