@@ -1059,20 +1059,24 @@ impl AccessTerms {
     }
 
     /// A row of a bulk copy: [`AccessTerms::protect`], then the recipient fingerprint written
-    /// into the asterisks of the masked values (`pdp_domain::fingerprint`). Values shown in
-    /// clear or pseudonymised are never touched.
+    /// into the asterisks of the masked values (`pdp_domain::fingerprint`); a copy without
+    /// masked fields gets the mark in a cell of its own, after the granted ones
+    /// ([`copy_columns`]). Values shown in clear or pseudonymised are never touched.
     pub fn protect_marked(&self, rules: &[MaskRule], row: Vec<Option<String>>) -> Vec<Option<String>> {
-        rules
+        use pdp_domain::fingerprint::{mark, trace_cell, writes_stars};
+        let mut out: Vec<Option<String>> = rules
             .iter()
             .zip(row)
             .map(|(&rule, v)| {
                 let v = sharing::protect(rule, &self.key, v.as_deref())?;
-                Some(match rule {
-                    MaskRule::None | MaskRule::Pseudonym | MaskRule::Suppress => v,
-                    _ => pdp_domain::fingerprint::mark(&self.fingerprint_key, v),
-                })
+                Some(if writes_stars(rule) { mark(&self.fingerprint_key, v) } else { v })
             })
-            .collect()
+            .collect();
+        if !rules.iter().any(|r| writes_stars(*r)) {
+            let cell = trace_cell(&self.fingerprint_key, &out);
+            out.push(Some(cell));
+        }
+        out
     }
 
     /// The field that addresses a record: the entry's identifier field, else its one key.
@@ -1596,7 +1600,7 @@ pub async fn do_export_csv(state: Arc<App>, p: Principal, id: i64) -> Result<Byt
         let mut rows = 0usize;
         let rules = a.rules(&columns);
         let mut head = String::new();
-        for (i, c) in columns.iter().enumerate() {
+        for (i, c) in pdp_domain::fingerprint::copy_columns(&columns, &rules).iter().enumerate() {
             if i > 0 {
                 head.push(',');
             }
@@ -1664,8 +1668,21 @@ pub async fn do_export_csv(state: Arc<App>, p: Principal, id: i64) -> Result<Byt
     Ok(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }).boxed())
 }
 
-/// The metadata key every grant file carries, naming the fingerprint scheme it was made with.
+/// The columns of a bulk grant's copies: its fields, and the trace column when none of them is
+/// masked with asterisks (`pdp_domain::fingerprint::copy_columns`).
+pub fn copy_columns(g: &Grant) -> Vec<String> {
+    let rules: Vec<MaskRule> = g
+        .fields
+        .iter()
+        .map(|f| g.masking.get(f).and_then(|m| MaskRule::parse(m)).unwrap_or(MaskRule::Suppress))
+        .collect();
+    pdp_domain::fingerprint::copy_columns(&g.fields, &rules)
+}
+
+/// The metadata key every grant file carries, naming the fingerprint scheme it was made with,
+/// and the scheme's present version: the trace column of copies with nothing masked is v2.
 pub const FILE_SCHEME_KEY: &str = "pdp.fingerprint";
+pub const FILE_SCHEME: &str = "v2";
 
 /// The grant's own Parquet file of the dataset's `version`, written once and then served by the
 /// Parquet export and Delta Sharing alike: granted columns, filtered rows, masked, the recipient
@@ -1677,7 +1694,7 @@ pub async fn grant_file(
     version: u64,
 ) -> Result<(std::path::PathBuf, pdp_lake::share::WrittenFile), AppError> {
     let path = crate::share_files::share_file(state, a.g.id, version)?;
-    if let Some(w) = pdp_lake::share::written_file(&path, FILE_SCHEME_KEY) {
+    if let Some(w) = pdp_lake::share::written_file(&path, (FILE_SCHEME_KEY, FILE_SCHEME)) {
         return Ok((path, w));
     }
     let columns = a.g.fields.clone();
@@ -1685,7 +1702,7 @@ pub async fn grant_file(
     let issued =
         time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let metadata = vec![
-        (FILE_SCHEME_KEY.to_string(), "v1".to_string()),
+        (FILE_SCHEME_KEY.to_string(), FILE_SCHEME.to_string()),
         ("pdp.grant".to_string(), a.g.id.to_string()),
         ("pdp.dataset".to_string(), a.g.dataset.clone()),
         ("pdp.dataset_version".to_string(), version.to_string()),
@@ -1693,8 +1710,11 @@ pub async fn grant_file(
         ("pdp.purpose".to_string(), a.g.purpose.clone()),
         ("pdp.written_at".to_string(), issued),
     ];
+    let out_columns = pdp_domain::fingerprint::copy_columns(&columns, &rules);
     let w = lake(state)?
-        .write_selection(&a.g.dataset, &a.selection(columns), &path, &metadata, |row| a.protect_marked(&rules, row))
+        .write_selection(&a.g.dataset, &a.selection(columns), &out_columns, &path, &metadata, |row| {
+            a.protect_marked(&rules, row)
+        })
         .await?;
     Ok((path, w))
 }

@@ -5,8 +5,9 @@
 //! when its copies were taken. The metadata a Parquet copy carries is shown as what the file
 //! claims; only the fingerprint is evidence.
 //!
-//! A file whose columns are all shown in clear carries no fingerprint; then the grants whose
-//! granted fields cover the file's columns are listed as the ones that could have produced it.
+//! A copy whose fields are all in clear carries the mark in its `pdp_trace` column. A file with
+//! no mark at all (that column dropped, say) names no grant; then the grants whose fields cover
+//! the file's columns are listed as the ones that could have produced it.
 
 use std::collections::BTreeSet;
 use std::path::Path;

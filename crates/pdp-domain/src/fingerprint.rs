@@ -16,17 +16,57 @@
 //!   counts the asterisks that agree. Under the grant that made the copy all of them agree; under
 //!   any other about half do, so a few dozen distinct masked values decide (see [`Verdict`]).
 //!
-//! Limits: a copy whose every granted field is shown in clear carries no fingerprint (the file's
-//! metadata and the access log still name the grant that exported it); and someone who knows
-//! the scheme can erase it by rewriting every `∗` as `*`. It tells an honest mistake or an
-//! ordinary leak from which grant it came; it is not a defence against a determined forger.
+//! A copy whose granted fields are all shown in clear (or pseudonymised) has no asterisk to
+//! write the mark into; it gets one more column, [`TRACE_COLUMN`], whose cells are masked-looking
+//! values made for the purpose ([`trace_cell`]), so no granted value is touched there either.
+//!
+//! Limits: dropping that column, or rewriting every `∗` as `*`, erases the mark. It tells an
+//! honest mistake or an ordinary leak from which grant it came; it is not a defence against a
+//! determined forger who knows the scheme.
 
 use hmac::{KeyInit, Mac};
+
+use crate::catalog::MaskRule;
 
 /// An asterisk written as a 0 bit.
 pub const STAR: char = '*';
 /// An asterisk written as a 1 bit: U+2217 ASTERISK OPERATOR, which reads as an asterisk.
 pub const MARK: char = '\u{2217}';
+
+/// The column added to a copy that has no masked field, to carry the mark.
+pub const TRACE_COLUMN: &str = "pdp_trace";
+
+/// Whether a rule writes asterisks, and so can carry the mark.
+pub fn writes_stars(rule: MaskRule) -> bool {
+    !matches!(rule, MaskRule::None | MaskRule::Pseudonym | MaskRule::Suppress)
+}
+
+/// The columns of a bulk copy of `fields` masked by `rules`: the fields, and [`TRACE_COLUMN`]
+/// when no field writes asterisks.
+pub fn copy_columns(fields: &[String], rules: &[MaskRule]) -> Vec<String> {
+    let mut out = fields.to_vec();
+    if !rules.iter().any(|r| writes_stars(*r)) {
+        out.push(TRACE_COLUMN.to_string());
+    }
+    out
+}
+
+/// The [`TRACE_COLUMN`] cell of a row whose cells, as the copy shows them, are `row`: four
+/// hexadecimal digits of their SHA-256 (so the cells of different rows differ and each carries
+/// bits of its own, while saying next to nothing of the row), then twelve asterisks marked under
+/// `key`.
+pub fn trace_cell(key: &[u8], row: &[Option<String>]) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for c in row {
+        hasher.update(c.as_deref().unwrap_or_default().as_bytes());
+        hasher.update([0x1f]);
+    }
+    let h = hasher.finalize();
+    let mut v = format!("{:02x}{:02x}", h[0], h[1]);
+    v.push_str(&"*".repeat(12));
+    mark(key, v)
+}
 
 /// The context string that derives a grant's fingerprint key from its secret, so the key that
 /// makes pseudonyms is never used as it is for anything else.
@@ -160,6 +200,16 @@ mod tests {
         assert!(!Verdict::of(&k1, one.iter().take(3).map(String::as_str)).matches());
         // Values in clear are never touched.
         assert_eq!(mark(&k1, "临江市东湖路1号".into()), "临江市东湖路1号");
+        // A copy with nothing masked gets a column of its own to carry the mark.
+        let clear = ["credit_code".to_string(), "ent_name".to_string()];
+        assert_eq!(
+            copy_columns(&clear, &[MaskRule::None, MaskRule::Pseudonym]).last().map(String::as_str),
+            Some(TRACE_COLUMN)
+        );
+        assert_eq!(copy_columns(&clear, &[MaskRule::None, MaskRule::Name]), clear.to_vec());
+        let cells: Vec<String> = (0..40).map(|i| trace_cell(&k1, &[Some(format!("9135010{i:011}")), None])).collect();
+        assert!(Verdict::of(&k1, cells.iter().map(String::as_str)).matches());
+        assert!(!Verdict::of(&k2, cells.iter().map(String::as_str)).matches());
     }
 
     proptest! {

@@ -261,6 +261,7 @@ impl Lake {
         &self,
         dataset: &str,
         sel: &Selection,
+        columns: &[String],
         path: &Path,
         metadata: &[(String, String)],
         protect: F,
@@ -269,9 +270,9 @@ impl Lake {
         F: Fn(Vec<Option<String>>) -> Vec<Option<String>>,
     {
         let mut stream = self.select_stream(dataset, sel).await?;
-        let schema = Arc::new(Schema::new(
-            sel.columns.iter().map(|c| ArrowField::new(c, DataType::Utf8, true)).collect::<Vec<_>>(),
-        ));
+        // The file's columns: the selection's, and any the caller's `protect` adds after them.
+        let schema =
+            Arc::new(Schema::new(columns.iter().map(|c| ArrowField::new(c, DataType::Utf8, true)).collect::<Vec<_>>()));
         let io = |e: std::io::Error| LakeError::Io(e.to_string());
         let pq = |e: datafusion::parquet::errors::ParquetError| LakeError::Io(e.to_string());
         if let Some(dir) = path.parent() {
@@ -293,7 +294,7 @@ impl Lake {
         let written: Result<()> = async {
             while let Some(batch) = stream.next().await {
                 let batch = batch?;
-                let mut builders: Vec<StringBuilder> = sel.columns.iter().map(|_| StringBuilder::new()).collect();
+                let mut builders: Vec<StringBuilder> = columns.iter().map(|_| StringBuilder::new()).collect();
                 for row in batch_rows(&batch)? {
                     for (b, v) in builders.iter_mut().zip(protect(row)) {
                         b.append_option(v);
@@ -319,14 +320,14 @@ impl Lake {
 }
 
 /// The file [`Lake::write_selection`] wrote at `path` earlier, if it is there, readable and
-/// has the metadata key `must_have` (a file without it was written by an earlier release, to
-/// other rules, and is written again): its size and its row count from the Parquet footer.
-pub fn written_file(path: &Path, must_have: &str) -> Option<WrittenFile> {
+/// has the metadata `must_have` (key, value): a file without it was written by an earlier
+/// release, to other rules, and is written again. Its size and its row count from the footer.
+pub fn written_file(path: &Path, must_have: (&str, &str)) -> Option<WrittenFile> {
     use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
     let bytes = std::fs::metadata(path).ok()?.len();
     let reader = SerializedFileReader::new(std::fs::File::open(path).ok()?).ok()?;
     let meta = reader.metadata().file_metadata();
-    meta.key_value_metadata()?.iter().find(|kv| kv.key == must_have)?;
+    meta.key_value_metadata()?.iter().find(|kv| kv.key == must_have.0 && kv.value.as_deref() == Some(must_have.1))?;
     let rows = u64::try_from(meta.num_rows()).ok()?;
     Some(WrittenFile { rows, bytes })
 }

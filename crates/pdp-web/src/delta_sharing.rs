@@ -157,8 +157,11 @@ pub async fn version(
 }
 
 fn protocol_and_metadata(g: &Grant) -> [Value; 2] {
-    let fields: Vec<Value> =
-        g.fields.iter().map(|f| json!({"name": f, "type": "string", "nullable": true, "metadata": {}})).collect();
+    // The copy's columns: the granted fields, and the trace column of a copy with nothing masked.
+    let fields: Vec<Value> = pdp_app::sharing::copy_columns(g)
+        .iter()
+        .map(|f| json!({"name": f, "type": "string", "nullable": true, "metadata": {}}))
+        .collect();
     let schema = json!({"type": "struct", "fields": fields}).to_string();
     [
         json!({"protocol": {"minReaderVersion": 1}}),

@@ -649,6 +649,28 @@ async fn a_leaked_excerpt_names_the_grant_it_came_from() {
         assert!(text.contains("exported"), "{text}");
     }
 
+    // A copy with nothing masked carries the mark in a column of its own.
+    let mut ask = request(entry, "bulk", &["district", "age"]);
+    ask["purpose"] = json!("统计各区人口年龄结构");
+    let (_, r) = hr.post_json("/api/v1/share/requests", ask).await;
+    let rid = r["id"].as_i64().unwrap_or_else(|| panic!("{r}"));
+    let (s, r) = approver.post_json(&format!("/api/v1/share/requests/{rid}/approve"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let clear_grant = r["grant_id"].as_i64().unwrap();
+    let (_, text) = hr.get(&format!("/api/v1/share/grants/{clear_grant}/export.csv")).await;
+    assert!(text.starts_with("district,age,pdp_trace\n"), "{}", &text[..80.min(text.len())]);
+    let leaked = dir.path().join("leak-clear.csv");
+    std::fs::write(&leaked, &text).unwrap();
+    let excerpt = dir.path().join("excerpt-clear.parquet");
+    let out = std::process::Command::new("python3")
+        .args(["-c", PY_LEAK, leaked.to_str().unwrap(), excerpt.to_str().unwrap()])
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (code, text) = trace(&excerpt);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains(&format!("traced to grant {clear_grant} ")), "{text}");
+
     // A file with no masked value names no grant, and says so.
     let clean = dir.path().join("clean.csv");
     std::fs::write(&clean, "district,age\n东湖区,21\n东湖区,22\n").unwrap();
