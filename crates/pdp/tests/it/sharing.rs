@@ -629,16 +629,20 @@ async fn a_leaked_excerpt_names_the_grant_it_came_from() {
         let out = srv.pdp(&["trace", file.to_str().unwrap()]);
         (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
     };
-    for (i, copy) in copies.iter().enumerate() {
-        let leaked = dir.path().join(format!("leak-{i}.csv"));
+    // What a leaker does with a CSV copy: an excerpt of it, converted to Parquet.
+    let leak = |copy: &str, name: &str| {
+        let leaked = dir.path().join(format!("{name}.csv"));
         std::fs::write(&leaked, copy).unwrap();
-        let excerpt = dir.path().join(format!("excerpt-{i}.parquet"));
+        let excerpt = dir.path().join(format!("{name}.parquet"));
         let out = std::process::Command::new("python3")
             .args(["-c", PY_LEAK, leaked.to_str().unwrap(), excerpt.to_str().unwrap()])
             .output()
             .expect("python3 runs (.ci/run installs pandas and pyarrow with delta-sharing)");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let (code, text) = trace(&excerpt);
+        excerpt
+    };
+    for (i, copy) in copies.iter().enumerate() {
+        let (code, text) = trace(&leak(copy, &format!("leak-{i}")));
         assert_eq!(code, Some(0), "{text}");
         let named = format!("traced to grant {} ", grants[i]);
         assert!(text.contains(&named), "copy {i}: {text}");
@@ -659,15 +663,7 @@ async fn a_leaked_excerpt_names_the_grant_it_came_from() {
     let clear_grant = r["grant_id"].as_i64().unwrap();
     let (_, text) = hr.get(&format!("/api/v1/share/grants/{clear_grant}/export.csv")).await;
     assert!(text.starts_with("district,age,pdp_trace\n"), "{}", &text[..80.min(text.len())]);
-    let leaked = dir.path().join("leak-clear.csv");
-    std::fs::write(&leaked, &text).unwrap();
-    let excerpt = dir.path().join("excerpt-clear.parquet");
-    let out = std::process::Command::new("python3")
-        .args(["-c", PY_LEAK, leaked.to_str().unwrap(), excerpt.to_str().unwrap()])
-        .output()
-        .expect("python3 runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (code, text) = trace(&excerpt);
+    let (code, text) = trace(&leak(&text, "leak-clear"));
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains(&format!("traced to grant {clear_grant} ")), "{text}");
 
