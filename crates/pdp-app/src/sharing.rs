@@ -797,9 +797,10 @@ pub struct GrantOut {
     pub usage: GrantUsage,
     /// The reader may suspend, resume or revoke it.
     pub can_manage: bool,
-    /// For a bulk grant: the values of its copies under an open objection (R-OBJ-03), each by
-    /// its record's key as the copies show it (masked as granted, without the fingerprint) and
-    /// the field. Views and verifications flag them in their answers instead.
+    /// For a bulk grant read on its own (empty in listings): the values of its copies under an
+    /// open objection (R-OBJ-03), each by its record's key as the copies show it (masked as
+    /// granted, without the fingerprint) and the field. Views and verifications flag them in
+    /// their answers instead.
     pub disputed: Vec<DisputedValue>,
 }
 
@@ -830,9 +831,8 @@ async fn disputed_in_copies(state: &App, g: &Grant) -> Result<Vec<DisputedValue>
 async fn grant_out(state: &App, p: &Principal, g: Grant) -> Result<GrantOut, AppError> {
     let status = g.status;
     let expired = today_date() > g.expires_on;
-    let disputed = if g.mode == ShareMode::Bulk { disputed_in_copies(state, &g).await? } else { Vec::new() };
     Ok(GrantOut {
-        disputed,
+        disputed: Vec::new(),
         dataset_name: published_entry(state, g.entry_id).await.map(|e| e.body.name).unwrap_or_default(),
         user_org_name: org_name(state, g.user_org_id).await,
         provider_org_name: org_name(state, g.provider_org_id).await,
@@ -891,9 +891,15 @@ async fn visible_grant(state: &App, p: &Principal, id: i64) -> Result<Grant, App
     }
 }
 
+/// One grant; a bulk grant with the disputed values of its copies, which a listing leaves out
+/// (they cost a read of the dataset's objections and the grant's key per grant).
 pub async fn do_get_grant(state: &App, p: &Principal, id: i64) -> Result<GrantOut, AppError> {
     let g = visible_grant(state, p, id).await?;
-    grant_out(state, p, g).await
+    let mut out = grant_out(state, p, g).await?;
+    if out.g.mode == ShareMode::Bulk {
+        out.disputed = disputed_in_copies(state, &out.g).await?;
+    }
+    Ok(out)
 }
 
 pub async fn do_change_grant(

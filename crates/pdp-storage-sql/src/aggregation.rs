@@ -136,6 +136,42 @@ fn objection_row(r: impl SqlRow) -> Result<Objection> {
     })
 }
 
+/// What follows its sources' loads and notes the version it was last brought up to.
+enum Refreshed {
+    Return,
+    Theme,
+}
+
+impl<D: Dialect> SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+{
+    /// Notes a refresh; a refresh of an older version never overwrites a newer one (two loads
+    /// can finish in either order).
+    async fn set_refreshed(&self, what: Refreshed, id: i64, version: i64, rows: i64, at: i64) -> Result<()> {
+        // The table is one of two fixed names, never input.
+        let table = match what {
+            Refreshed::Return => "district_returns",
+            Refreshed::Theme => "themes",
+        };
+        let sql = format!(
+            "UPDATE {table} SET refreshed_version = $1, refreshed_rows = $2, refreshed_at = $3
+             WHERE id = $4 AND (refreshed_version IS NULL OR refreshed_version <= $1)"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(version)
+            .bind(rows)
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl<D: Dialect> AggregationStore for SqlStore<D>
 where
@@ -381,20 +417,7 @@ where
     }
 
     async fn set_return_refreshed(&self, id: i64, version: i64, rows: i64, at_micros: i64) -> Result<()> {
-        // A refresh of an older version never overwrites a newer one (two loads can finish in
-        // either order).
-        sqlx::query(
-            "UPDATE district_returns SET refreshed_version = $1, refreshed_rows = $2, refreshed_at = $3
-             WHERE id = $4 AND (refreshed_version IS NULL OR refreshed_version <= $1)",
-        )
-        .bind(version)
-        .bind(rows)
-        .bind(at_micros)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(())
+        self.set_refreshed(Refreshed::Return, id, version, rows, at_micros).await
     }
 
     async fn create_theme(&self, t: NewTheme, audit: NewEvent) -> Result<Theme> {
@@ -425,18 +448,7 @@ where
     }
 
     async fn set_theme_refreshed(&self, id: i64, version: i64, rows: i64, at_micros: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE themes SET refreshed_version = $1, refreshed_rows = $2, refreshed_at = $3
-             WHERE id = $4 AND (refreshed_version IS NULL OR refreshed_version <= $1)",
-        )
-        .bind(version)
-        .bind(rows)
-        .bind(at_micros)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(())
+        self.set_refreshed(Refreshed::Theme, id, version, rows, at_micros).await
     }
 
     async fn create_objection(&self, o: NewObjection, audit: NewEvent) -> Result<Objection> {
