@@ -113,6 +113,7 @@ pub async fn load_and_record(
         crate::sources::refresh_returns_of(storage, lake, &entry.code).await;
         crate::sources::warm_base_views_of(storage, lake, &entry.code).await;
         crate::themes::refresh_themes_of(storage, lake, &entry.code).await;
+        crate::open::push_releases_of(storage, lake, &entry.code).await;
     }
     Ok(report)
 }

@@ -18,6 +18,7 @@ pub mod documents;
 pub mod error;
 pub mod limits;
 pub mod objections;
+pub mod open;
 pub mod principal;
 pub mod share_files;
 pub mod share_ops;

@@ -1718,7 +1718,7 @@ pub async fn grant_file(
     ];
     let out_columns = pdp_domain::fingerprint::copy_columns(&columns, &rules);
     let w = lake(state)?
-        .write_selection(&a.g.dataset, &a.selection(columns), &out_columns, &path, &metadata, |row| {
+        .write_selection(&a.g.dataset, version, &a.selection(columns), &out_columns, &path, &metadata, |row| {
             a.protect_marked(&rules, row)
         })
         .await?;

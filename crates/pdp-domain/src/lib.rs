@@ -14,6 +14,7 @@ pub mod document;
 pub mod error;
 pub mod fingerprint;
 pub mod ids;
+pub mod open;
 pub mod org;
 pub mod pattern;
 pub mod roles;

@@ -151,6 +151,7 @@ impl Role {
                 RaiseObjection,
                 ViewShares,
                 ManageGrants,
+                ReviewOpenData,
             ],
             Self::OrgDataOfficer => &[
                 ViewDashboard,
@@ -165,6 +166,7 @@ impl Role {
                 ViewShares,
                 RequestShare,
                 UseShare,
+                PublishOpenData,
             ],
             Self::OrgApprover => &[
                 ViewDashboard,
@@ -231,6 +233,11 @@ pub enum Permission {
     ManageGrants,
     /// Use the own organisation's grants: view, verify, statistics, bulk (R-SHR-04).
     UseShare,
+    /// Prepare open releases of the own organisation's data and withdraw them (R-OPN-04).
+    PublishOpenData,
+    /// The security and confidentiality review of open releases in the reviewer's region, and
+    /// their withdrawal (R-OPN-05).
+    ReviewOpenData,
 }
 
 /// Whether any of `roles` grants `perm`.

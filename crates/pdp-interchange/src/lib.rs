@@ -239,6 +239,32 @@ pub fn write_xlsx(entries: &[ExportEntry]) -> Result<Vec<u8>, rust_xlsxwriter::X
     wb.save_to_buffer()
 }
 
+/// A table as an XLSX workbook of one sheet: a bold header of `columns`, then the rows as text
+/// (an empty cell for null). The whole workbook is built in memory, so callers bound the rows.
+pub fn write_table_xlsx(
+    sheet_name: &str,
+    columns: &[String],
+    rows: impl Iterator<Item = Vec<Option<String>>>,
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.set_name(sheet_name)?;
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (c, v) in columns.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, v, &bold)?;
+    }
+    for (r, row) in rows.enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if let Some(v) = v {
+                // A string cell is never evaluated, so no formula needs neutralising here.
+                sheet.write_string(r as u32 + 1, c as u16, v)?;
+            }
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    wb.save_to_buffer()
+}
+
 /// One example entry for the empty template.
 pub fn example_entries() -> Vec<ExportEntry> {
     let f =

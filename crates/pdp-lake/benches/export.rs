@@ -136,6 +136,9 @@ fn main() {
     eprintln!("# RSS at the start of the phase: {:.1} MB", peak_rss() as f64 / 1_048_576.0);
     let started = Instant::now();
     let out = tmp.path().join("grant.parquet");
-    let w = rt.block_on(lake.write_selection("BENCH_PEOPLE", &sel, &sel.columns, &out, &[], protect)).expect("write");
+    let version = rt.block_on(lake.latest_version("BENCH_PEOPLE")).expect("version");
+    let w = rt
+        .block_on(lake.write_selection("BENCH_PEOPLE", version, &sel, &sel.columns, &out, &[], protect))
+        .expect("write");
     line("export_parquet", w.rows, w.bytes, started.elapsed().as_secs_f64());
 }

@@ -22,6 +22,7 @@ pub mod keyfile;
 pub mod keyindex;
 pub mod keyset;
 mod lanes;
+pub mod release;
 pub mod share;
 mod sortedkeys;
 pub mod source;

@@ -194,11 +194,21 @@ impl Lake {
     /// The whole selection as a stream of record batches: memory stays bounded by the batch
     /// size, whatever the table's size.
     pub async fn select_stream(&self, dataset: &str, sel: &Selection) -> Result<SendableRecordBatchStream> {
+        self.select_stream_at(dataset, None, sel).await
+    }
+
+    /// [`Lake::select_stream`] of one version (`None`: the latest).
+    pub async fn select_stream_at(
+        &self,
+        dataset: &str,
+        version: Option<u64>,
+        sel: &Selection,
+    ) -> Result<SendableRecordBatchStream> {
         // One partition: an export is consumed by one writer at the pace of the client, and
         // every extra partition would read ahead a row group of its own into memory. The
         // masking, not the scan, is the export's CPU cost.
         let config = datafusion::prelude::SessionConfig::new().with_target_partitions(1);
-        let table = self.table_at(dataset, None).await?;
+        let table = self.table_at(dataset, version).await?;
         let df = Self::filtered_table_in(SessionContext::new_with_config(config), table, &sel.filters).await?;
         Ok(Self::project(df, &sel.columns)?.execute_stream().await?)
     }
@@ -251,15 +261,17 @@ impl Lake {
         t.version().ok_or(LakeError::Empty)
     }
 
-    /// Writes the selection to a Parquet file at `path`, every row passed through `protect`
+    /// Writes the selection of `version` to a Parquet file at `path`, every row passed through `protect`
     /// (which returns the values to publish, in `sel.columns` order). Every column is written
     /// as nullable text, because a masked value is text whatever the field's type; no column
     /// statistics are written, so no minimum or maximum of a sensitive field leaks through the
     /// file's footer. The file appears atomically (written beside `path`, then renamed), and
     /// memory stays bounded by one batch and one row group.
+    #[allow(clippy::too_many_arguments)]
     pub async fn write_selection<F>(
         &self,
         dataset: &str,
+        version: u64,
         sel: &Selection,
         columns: &[String],
         path: &Path,
@@ -269,7 +281,7 @@ impl Lake {
     where
         F: Fn(Vec<Option<String>>) -> Vec<Option<String>>,
     {
-        let mut stream = self.select_stream(dataset, sel).await?;
+        let mut stream = self.select_stream_at(dataset, Some(version), sel).await?;
         // The file's columns: the selection's, and any the caller's `protect` adds after them.
         let schema =
             Arc::new(Schema::new(columns.iter().map(|c| ArrowField::new(c, DataType::Utf8, true)).collect::<Vec<_>>()));

@@ -14,10 +14,12 @@ use serde::{Deserialize, Serialize};
 pub mod aggregation;
 pub mod catalog;
 pub mod dataset;
+pub mod open;
 pub mod sharing;
 pub use aggregation::*;
 pub use catalog::*;
 pub use dataset::*;
+pub use open::*;
 pub use sharing::*;
 
 /// A storage failure. `Conflict` and `NotFound` are caused by the request; `Backend` is not.
@@ -218,7 +220,7 @@ pub trait AccountStore: Send + Sync {
 /// The metadata store. All times are microseconds since the Unix epoch, UTC.
 #[async_trait]
 pub trait Storage:
-    CatalogStore + DatasetStore + AggregationStore + ShareStore + AccountStore + Send + Sync + 'static
+    CatalogStore + DatasetStore + AggregationStore + ShareStore + OpenStore + AccountStore + Send + Sync + 'static
 {
     /// A short name of the backend for logs and `/readyz`.
     fn backend(&self) -> &'static str;

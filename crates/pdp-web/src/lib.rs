@@ -26,8 +26,10 @@ pub mod layout;
 pub mod limits;
 pub mod metrics;
 pub mod objections;
+pub mod open;
 pub mod ops;
 pub mod pages;
+pub mod portal_pages;
 pub mod routes;
 pub mod share_ops;
 pub mod sharing;
@@ -159,6 +161,7 @@ pub fn openapi_json() -> String {
     doc.merge(datasets::DatasetsDoc::openapi());
     doc.merge(sources::SourcesDoc::openapi());
     doc.merge(objections::ObjectionsDoc::openapi());
+    doc.merge(open::OpenDoc::openapi());
     doc.merge(sharing::SharingDoc::openapi());
     doc.merge(share_ops::ShareOpsDoc::openapi());
     doc.merge(documents::DocumentsDoc::openapi());

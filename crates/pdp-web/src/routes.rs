@@ -14,8 +14,8 @@ use pdp_domain::roles::Permission;
 
 use crate::{
     AppState, accounts, api, calendar, catalog, catalog_pages as cp, dataset_pages as dp, datasets,
-    delta_sharing as ds, document_pages as dcp, documents, governance_pages as gp, objections, ops, pages, share_ops,
-    sharing, sharing_pages as shp, sources, withdrawals,
+    delta_sharing as ds, document_pages as dcp, documents, governance_pages as gp, objections, open, ops, pages,
+    portal_pages as pp, share_ops, sharing, sharing_pages as shp, sources, withdrawals,
 };
 
 /// One route and the permission it needs.
@@ -82,6 +82,15 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/login", None, pages::login_page),
         r(M::POST, "/login", None, pages::login_submit),
         r(M::GET, "/lang/{code}", None, pages::set_lang),
+        // Public: the open data portal (R-OPN-02/03), pages and API, without an account.
+        r(M::GET, "/open", None, pp::home),
+        r(M::GET, "/open/datasets", None, pp::browse),
+        r(M::GET, "/open/datasets/{id}", None, pp::dataset),
+        r(M::GET, "/open/announcements", None, pp::announcements),
+        r(M::GET, "/api/v1/open/datasets", None, open::datasets),
+        r(M::GET, "/api/v1/open/datasets/{id}", None, open::dataset),
+        access(r(M::GET, "/api/v1/open/releases/{id}/rows", None, open::rows)),
+        access(r(M::GET, "/api/v1/open/releases/{id}/download/{format}", None, open::download)),
         // Pages.
         r(M::POST, "/logout", Some(ViewDashboard), pages::logout),
         r(M::GET, "/account/password", Some(ViewDashboard), accounts::password_page),
@@ -139,6 +148,12 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/crosscheck", Some(GovernData), gp::crosscheck_submit),
         r(M::POST, "/returns", Some(GovernData), gp::return_submit),
         r(M::GET, "/themes", Some(ViewCatalog), gp::themes_page),
+        r(M::GET, "/open/releases", Some(ViewCatalog), pp::releases),
+        r(M::GET, "/open/releases/new", Some(PublishOpenData), pp::new_release),
+        r(M::POST, "/open/releases/new", Some(PublishOpenData), pp::new_release_submit),
+        r(M::GET, "/open/releases/{id}", Some(ViewCatalog), pp::release),
+        r(M::POST, "/open/releases/{id}/review", Some(ReviewOpenData), pp::review_submit),
+        r(M::POST, "/open/releases/{id}/withdraw", Some(ViewCatalog), pp::withdraw_submit),
         r(M::POST, "/themes", Some(GovernData), gp::theme_submit),
         r(M::GET, "/returns/demands", Some(ViewDatasets), gp::return_demands_page),
         r(M::POST, "/returns/demands", Some(ViewDatasets), gp::return_demand_submit),
@@ -271,6 +286,11 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/base/{subject}", Some(ViewBaseData), sources::base_view),
         record_only(r(M::POST, "/api/v1/subjects/{subject}/lookup", Some(ViewBaseData), sources::subject)),
         r(M::GET, "/api/v1/themes", Some(ViewCatalog), sources::list_themes),
+        r(M::GET, "/api/v1/open/releases", Some(ViewCatalog), open::list_releases),
+        r(M::POST, "/api/v1/open/releases", Some(PublishOpenData), open::prepare),
+        r(M::GET, "/api/v1/open/releases/{id}", Some(ViewCatalog), open::get_release),
+        r(M::POST, "/api/v1/open/releases/{id}/review", Some(ReviewOpenData), open::review),
+        r(M::POST, "/api/v1/open/releases/{id}/withdraw", Some(ViewCatalog), open::withdraw),
         r(M::POST, "/api/v1/themes", Some(GovernData), sources::create_theme),
         r(M::POST, "/api/v1/themes/{id}/refresh", Some(GovernData), sources::refresh_theme),
         r(M::GET, "/api/v1/returns", Some(ViewDatasets), sources::list_returns),

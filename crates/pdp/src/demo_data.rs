@@ -55,6 +55,7 @@ pub struct DemoDataReport {
     pub conflicts: i64,
     pub objections: usize,
     pub share_requests: usize,
+    pub releases: usize,
 }
 
 fn name(rng: &mut StdRng) -> String {
@@ -244,6 +245,111 @@ async fn load(
     Ok(())
 }
 
+/// The most entries the demo opens, and the firms each enterprise-shaped one takes.
+const MAX_OPEN: usize = 60;
+const FIRMS_PER_OPEN_ENTRY: usize = 300;
+
+/// Rows of a statistics entry (area code, period, indicator, value): each district by month for
+/// a year, two indicators.
+fn statistics(rng: &mut StdRng, entry: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for (area, _) in DISTRICTS {
+        for month in 1..=12 {
+            for indicator in ["数量", "同比增长率"] {
+                let value = if indicator == "数量" {
+                    rng.gen_range(10..5000).to_string()
+                } else {
+                    format!("{:.2}", rng.gen_range(-20.0..30.0))
+                };
+                rows.push(vec![area.to_string(), format!("2026-{month:02}"), format!("{entry}{indicator}"), value]);
+            }
+        }
+    }
+    rows
+}
+
+/// Opens the published entries the catalog opens that hold statistics or enterprise
+/// registrations (at most [`MAX_OPEN`]): each is loaded with generated rows when it has none,
+/// then released with every field its grade lets out (personal fields masked as the catalog
+/// says, or suppressed), prepared by its provider and approved by the city's reviewer, and
+/// pushed again whenever the dataset loads. One yearly archive's release dates from 600 days ago,
+/// so the portal has stale data to announce.
+async fn open_releases(
+    storage: &dyn Storage,
+    lake: &Lake,
+    rng: &mut StdRng,
+    entries: &[EntryVersion],
+    firms: &[Vec<String>],
+    report: &mut DemoDataReport,
+) -> anyhow::Result<usize> {
+    use pdp_domain::catalog::{GradingMatrix, IdentifierRole, MaskRule, OpenType};
+    use pdp_domain::open::{Checklist, ReleaseField, ReleaseFormat, ReleaseRules, ReleaseStatus, Review};
+    let matrix = GradingMatrix::default();
+    let mut n = 0;
+    let mut stale_done = false;
+    for e in entries.iter().filter(|e| e.body.open.open_type != OpenType::NotOpen) {
+        if n >= MAX_OPEN {
+            break;
+        }
+        let names: Vec<&str> = e.body.fields.iter().map(|f| f.name.as_str()).collect();
+        if lake.table(&e.code).await?.is_none() {
+            let rows = match names.as_slice() {
+                ["area_code", "period", "indicator", "value"] => statistics(rng, &e.body.name),
+                ["credit_code", "ent_name", "legal_rep", "address", "valid_from", "status"] => {
+                    let start = rng.gen_range(0..firms.len().saturating_sub(FIRMS_PER_OPEN_ENTRY).max(1));
+                    firms.iter().skip(start).take(FIRMS_PER_OPEN_ENTRY).cloned().collect()
+                }
+                _ => continue,
+            };
+            load(storage, lake, e, rows, report).await?;
+        }
+        let fields = e
+            .body
+            .fields
+            .iter()
+            .filter(|f| matrix.rule(f.grade).open_max != OpenType::NotOpen)
+            .map(|f| ReleaseField {
+                name: f.name.clone(),
+                mask: ((f.personal || f.identifier == IdentifierRole::CitizenId) && f.mask == MaskRule::None)
+                    .then_some(MaskRule::Suppress),
+            })
+            .collect();
+        // Statistics in every format; registrations as CSV and Parquet.
+        let formats = if names.len() == 4 {
+            ReleaseFormat::ALL.to_vec()
+        } else {
+            vec![ReleaseFormat::Csv, ReleaseFormat::Parquet]
+        };
+        let rules = ReleaseRules { fields, filters: vec![], formats, declassified: true, auto_push: true };
+        let event = NewEvent {
+            actor: "demo".into(),
+            ..NewEvent::system("open.release.prepare", &format!("dataset:{}", e.code))
+        };
+        let r = pdp_app::open::prepare_in(storage, lake, &matrix, e, &rules, "demo", event)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        let all = Checklist {
+            personal_masked: true,
+            grading_allows: true,
+            no_secrets: true,
+            legal_basis: true,
+            sample_checked: true,
+        };
+        let stale = !stale_done && e.body.name.contains("年度归档");
+        stale_done |= stale;
+        let d = pdp_storage::ReleaseDecision {
+            from: ReleaseStatus::PendingReview,
+            to: ReleaseStatus::Published,
+            by: "reviewer".into(),
+            review: Some(Review { approve: true, checklist: all, reasons: String::new() }),
+            at_micros: stale.then(|| pdp_storage::now_micros() - 600 * 86_400 * 1_000_000),
+        };
+        storage.decide_release(r.id, d, ev("open.release.approve")).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Generates and loads the demo datasets, then sets up sources, a return and objections.
 pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Result<DemoDataReport> {
     let scale = scale.clamp(0.0, 10.0);
@@ -364,6 +470,10 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     report.conflicts = run.conflicts;
+
+    // The open portal: each loaded dataset the catalog opens gets a reviewed release with every
+    // field its grade lets out, personal fields masked as the catalog says or suppressed.
+    report.releases = open_releases(storage, lake, &mut rng, &entries, &clean_firms, &mut report).await?;
 
     // Residents of 东湖区 go back to the district.
     if let Some(region) = storage.list_regions().await?.into_iter().find(|r| r.code == "359902") {

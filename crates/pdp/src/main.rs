@@ -711,10 +711,11 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             println!("  {name}: {accepted} 行通过 accepted, {quarantined} 行隔离 quarantined");
         }
         println!(
-            "  多源校核冲突 cross-check conflicts: {}; 异议 objections: {}; 共享申请 share requests: {} ({:.1} s)",
+            "  多源校核冲突 cross-check conflicts: {}; 异议 objections: {}; 共享申请 share requests: {}; 开放数据 open releases: {} ({:.1} s)",
             report.conflicts,
             report.objections,
             report.share_requests,
+            report.releases,
             started.elapsed().as_secs_f64()
         );
     }

@@ -32,6 +32,11 @@ fn find_binary(names: &[&str]) -> Option<String> {
 
 impl Browser {
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// A browser that saves downloads into `downloads` without asking.
+    pub async fn start_with(downloads: Option<&std::path::Path>) -> Self {
         let driver_bin = find_binary(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"])
             .expect("chromedriver not found: install Debian's chromium and chromium-driver (as .ci/run does)");
         let chrome_bin = find_binary(&["/usr/bin/chromium", "/usr/bin/chromium-browser"])
@@ -56,14 +61,19 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile = tempfile::tempdir().unwrap();
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chrome_bin,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--lang=zh-CN", "--host-resolver-rules=MAP localhost 127.0.0.1", format!("--user-data-dir={}", profile.path().display())]
-            }
-        }}});
+        let mut options = json!({
+            "binary": chrome_bin,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--lang=zh-CN", "--host-resolver-rules=MAP localhost 127.0.0.1", format!("--user-data-dir={}", profile.path().display())]
+        });
+        if let Some(dir) = downloads {
+            options["prefs"] = json!({
+                "download.default_directory": dir.display().to_string(),
+                "download.prompt_for_download": false,
+                "download.directory_upgrade": true
+            });
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}});
         let res: Value =
             http.post(format!("{driver_url}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
         let id = res["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {res}")).to_string();
@@ -438,4 +448,54 @@ async fn fetch_and_verify_an_electronic_licence_in_the_browser() {
     browser.type_in("#document-verify input[name=digest]", &"0".repeat(64)).await;
     browser.click("#document-verify button[type=submit]").await;
     browser.wait_for_text("未找到").await;
+}
+
+/// covers: R-OPN-02, R-OPN-03 (in Chromium, without an account: a visitor searches the open
+/// portal in Chinese, opens a dataset, sees its dictionary and a masked preview, and downloads
+/// it as CSV)
+#[tokio::test]
+async fn a_visitor_finds_previews_and_downloads_open_data() {
+    let srv = TestServer::start(&crate::server::backend());
+    let site = srv.url.replace("127.0.0.1", "localhost");
+    let officer = srv.login("officer").await;
+    let reviewer = srv.login("reviewer").await;
+    let entry = crate::open::publish(&officer, &reviewer, "浏览器开放测试企业名录", "unconditional").await;
+    crate::open::load(&officer, entry, &crate::open::firms()).await;
+    let rules = crate::open::rules(
+        &[("credit_code", None), ("ent_name", None), ("legal_rep", None), ("district", None)],
+        &["csv", "json"],
+        false,
+    );
+    let (s, r) = crate::open::prepare(&officer, entry, rules).await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{r}");
+    crate::open::approve(&reviewer, r["id"].as_i64().unwrap()).await;
+
+    let downloads = tempfile::tempdir().unwrap();
+    let browser = Browser::start_with(Some(downloads.path())).await;
+    browser.goto(&format!("{site}/open")).await;
+    browser.type_in("#open-q", "开放测试企业").await;
+    browser.click("form.search button[type=submit]").await;
+    browser.wait_for_text("浏览器开放测试企业名录").await;
+    browser.click(&format!("#results a[href='/open/datasets/{entry}']")).await;
+    browser.find("#dictionary").await;
+    let preview = browser.text("table.preview").await;
+    assert!(preview.contains("欧***") && !preview.contains("欧阳修远"), "the preview is masked: {preview}");
+    assert!(preview.contains("临江开放测试0号有限公司"), "{preview}");
+    browser.click("#downloads a[href$='/download/csv']").await;
+    let started = Instant::now();
+    let file = loop {
+        let done = std::fs::read_dir(downloads.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "csv"));
+        if let Some(f) = done {
+            break f;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no CSV was downloaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("legal_rep") && text.contains("欧***") && !text.contains("欧阳修远"), "{text}");
+    assert_eq!(text.lines().count(), 13, "{text}");
 }

@@ -11,6 +11,7 @@ mod cli;
 mod datasets;
 mod governance;
 mod hostile;
+mod open;
 mod openapi;
 mod routes;
 mod scope;

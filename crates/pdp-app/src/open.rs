@@ -1,0 +1,857 @@
+//! Opening public data (开放, R-OPN): open releases and the public portal's reads.
+//!
+//! A provider's data officer prepares a release of a published entry that the catalog opens
+//! (unconditionally or on application): fields with their masking, row filters, formats and the
+//! declassification confirmation, checked by `pdp_domain::open::check_rules`. The release's rows
+//! are written once, masked, from one version of the dataset to an immutable Parquet file under
+//! the lake's `_open/` directory, and a sample is shown to the reviewer. The authority's security
+//! and confidentiality review (a catalog reviewer of the provider's region, never the preparer)
+//! approves it against the checklist or returns it with reasons. A release with `auto_push`
+//! follows its dataset: each new version becomes a new release by the same rules, published at
+//! once while the released fields' definitions are unchanged and sent to review when they change.
+//!
+//! The public reads published releases only, without an account: rows by a stable cursor, whole
+//! files in every format, every past release. On-application releases are listed but their rows
+//! are not served here. Every read of rows leaves an audit event.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use pdp_audit::NewEvent;
+use pdp_domain::catalog::{OpenType, VersionStatus};
+use pdp_domain::open::{
+    ReleaseFormat, ReleaseRoute, ReleaseRules, ReleaseStatus, Review, check_review, check_rules, is_stale,
+    schema_digest,
+};
+use pdp_lake::release::{CellFilter, ReleasePage};
+use pdp_lake::share::{ColumnFilter, Match, Selection};
+use pdp_lake::{Lake, table_dir};
+use pdp_storage::catalog::{EntryQuery, EntryVersion, EntryView};
+use pdp_storage::{NewRelease, OpenRelease, ReleaseDecision, ReleaseQuery, Storage};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::catalog::review_scope;
+use crate::clock::{date_of, today_date};
+use crate::datasets::{lake, published_entry_of};
+use crate::error::{AppError, ErrorKind, ViolationOut};
+use crate::sharing::ByteStream;
+use crate::{App, Principal};
+
+/// Rows of a sample shown to the reviewer and of a dataset page's preview.
+pub const SAMPLE_ROWS: usize = 20;
+/// The most rows one API page returns, and the most rows one page reads to fill it.
+pub const MAX_PAGE_ROWS: usize = 1000;
+pub const SCAN_BUDGET: u64 = 200_000;
+/// The most rows an XLSX download holds: a workbook is built in memory (CSV and Parquet stream).
+pub const MAX_XLSX_ROWS: u64 = 100_000;
+/// The footer entry that marks a release's file.
+const FILE_SCHEME: (&str, &str) = ("pdp.open_release", "v1");
+
+/// What a provider prepares.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrepareInput {
+    pub entry_id: i64,
+    /// Fields with their masking, row filters, formats, `declassified`, `auto_push`.
+    #[schema(value_type = Object)]
+    pub rules: ReleaseRules,
+}
+
+/// A release with its entry's name, code and provider, and the sample the reviewer looks at.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReleaseOut {
+    #[serde(flatten)]
+    pub release: OpenRelease,
+    pub name: String,
+    pub code: String,
+    pub org_name: String,
+}
+
+/// Who reads open data: an account, or an anonymous visitor known by address.
+#[derive(Debug, Clone)]
+pub enum Reader {
+    Account(Principal),
+    Anonymous(String),
+}
+
+impl Reader {
+    fn event(&self, action: &str, object: &str, detail: String) -> NewEvent {
+        match self {
+            Self::Account(p) => p.event_with_detail(action, object, detail),
+            Self::Anonymous(addr) => {
+                let mut e = NewEvent::system(action, object).with_detail(detail);
+                e.actor = format!("anonymous@{addr}");
+                e
+            }
+        }
+    }
+}
+
+fn invalid_release(violations: &[pdp_domain::catalog::Violation]) -> AppError {
+    AppError::bad_request(
+        "release_invalid",
+        format!("开放数据有 {} 处不符合规则", violations.len()),
+        format!("the release breaks {} rule(s)", violations.len()),
+    )
+    .with_details(violations.iter().map(ViolationOut::from).collect())
+}
+
+fn io_error(e: impl std::fmt::Display) -> AppError {
+    tracing::error!(error = %e, "reading or writing an open release's file failed");
+    AppError::internal("io_error", "读写开放数据文件失败", "reading or writing the release's file failed")
+}
+
+/// Where releases' files live: beside the tables, under `_open/`, never inside a table.
+pub fn release_root(lake: &Lake) -> Result<PathBuf, AppError> {
+    let root = lake.root().to_file_path().map_err(|_| {
+        AppError::new(
+            ErrorKind::Unsupported,
+            "open_needs_local_lake",
+            "开放数据目前只支持本地目录中的数据湖",
+            "open releases are written to a data lake in a local directory only, for now",
+        )
+    })?;
+    Ok(root.join("_open"))
+}
+
+fn release_path(lake: &Lake, r: &OpenRelease) -> Result<PathBuf, AppError> {
+    Ok(release_root(lake)?.join(&r.file))
+}
+
+/// Writes a release's rows from `version` of the entry's dataset: the rules' fields and rows,
+/// each value through its field's rule (pseudonyms under a key made for this file alone and
+/// then forgotten, so no two releases join on them). Returns the file's name under `_open/`.
+async fn write_release_file(
+    lake: &Lake,
+    entry: &EntryVersion,
+    version: u64,
+    rules: &ReleaseRules,
+) -> Result<(String, pdp_lake::share::WrittenFile), AppError> {
+    use rand::RngCore;
+    let columns = rules.field_names();
+    let masks: Vec<_> =
+        rules.masks(&entry.body).into_iter().map(|m| m.unwrap_or(pdp_domain::catalog::MaskRule::Suppress)).collect();
+    let sel = Selection {
+        columns: columns.clone(),
+        filters: rules
+            .filters
+            .iter()
+            .map(|f| ColumnFilter { column: f.field.clone(), matching: Match::Equals, values: f.values.clone() })
+            .collect(),
+        order_by: None,
+    };
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let name = format!("{}/v{version}-{nanos}.parquet", table_dir(&entry.code));
+    let path = release_root(lake)?.join(&name);
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    let rules_json = serde_json::to_string(rules).unwrap_or_default();
+    let metadata = vec![
+        (FILE_SCHEME.0.to_string(), FILE_SCHEME.1.to_string()),
+        ("pdp.dataset".to_string(), entry.code.clone()),
+        ("pdp.dataset_version".to_string(), version.to_string()),
+        ("pdp.entry_name".to_string(), entry.body.name.clone()),
+        ("pdp.rules".to_string(), rules_json),
+    ];
+    let w = lake
+        .write_selection(&entry.code, version, &sel, &columns, &path, &metadata, |row| {
+            row.into_iter()
+                .zip(&masks)
+                .map(|(v, rule)| pdp_domain::sharing::protect(*rule, &key, v.as_deref()))
+                .collect()
+        })
+        .await?;
+    Ok((name, w))
+}
+
+async fn org_name(storage: &dyn Storage, id: i64) -> String {
+    storage.get_org(id).await.ok().flatten().map(|o| o.name).unwrap_or_default()
+}
+
+async fn out(storage: &dyn Storage, release: OpenRelease) -> ReleaseOut {
+    let (name, code) = match published_entry_of(storage, release.entry_id).await {
+        Some(e) => (e.body.name, e.code),
+        None => (String::new(), release.dataset.clone()),
+    };
+    let org_name = org_name(storage, release.org_id).await;
+    ReleaseOut { release, name, code, org_name }
+}
+
+/// Prepares a release of the own organisation's published entry from the dataset's latest
+/// version and sends it to review (route 1, R-OPN-04/07).
+pub async fn prepare_release(state: &App, p: &Principal, input: &PrepareInput) -> Result<ReleaseOut, AppError> {
+    let entry = published_entry_of(state.storage.as_ref(), input.entry_id)
+        .await
+        .ok_or_else(|| AppError::not_found(&format!("published entry {}", input.entry_id)))?;
+    if p.org_id != Some(entry.org_id) {
+        return Err(AppError::not_allowed(
+            "release_not_your_org",
+            "只能开放本单位的数据",
+            "only the providing organisation prepares releases of its data",
+        ));
+    }
+    let event = p.event("open.release.prepare", &format!("dataset:{}", entry.code));
+    let r = prepare_in(
+        state.storage.as_ref(),
+        lake(state)?,
+        &state.catalog.matrix,
+        &entry,
+        &input.rules,
+        &p.user.username,
+        event,
+    )
+    .await?;
+    Ok(out(state.storage.as_ref(), r).await)
+}
+
+/// [`prepare_release`] for callers without the web state (the demo city): checks the rules,
+/// writes the release from the dataset's latest version and records it, pending review.
+pub async fn prepare_in(
+    storage: &dyn Storage,
+    lk: &Lake,
+    matrix: &pdp_domain::catalog::GradingMatrix,
+    entry: &EntryVersion,
+    rules: &ReleaseRules,
+    prepared_by: &str,
+    event: NewEvent,
+) -> Result<OpenRelease, AppError> {
+    let violations = check_rules(&entry.body, matrix, rules);
+    if !violations.is_empty() {
+        return Err(invalid_release(&violations));
+    }
+    let version = lk.latest_version(&entry.code).await.map_err(|_| {
+        AppError::bad_request("release_no_data", "该资源尚未归集数据", "the dataset has no data loaded yet")
+    })?;
+    let (file, w) = write_release_file(lk, entry, version, rules).await?;
+    Ok(storage
+        .create_release(
+            NewRelease {
+                entry_id: entry.entry_id,
+                dataset: entry.code.clone(),
+                org_id: entry.org_id,
+                route: ReleaseRoute::Upload,
+                source_version: version as i64,
+                schema_digest: schema_digest(&entry.body, rules),
+                rules: rules.clone(),
+                open_type: entry.body.open.open_type,
+                rows: w.rows as i64,
+                bytes: w.bytes as i64,
+                file,
+                prepared_by: prepared_by.to_string(),
+                previous_id: None,
+                note: String::new(),
+                publish_now: false,
+            },
+            event,
+        )
+        .await?)
+}
+
+/// Whether `p` may see a release before it is public: its provider's staff and the reviewers
+/// whose region covers the provider.
+async fn may_see_unpublished(state: &App, p: &Principal, r: &OpenRelease) -> Result<bool, AppError> {
+    Ok(p.org_id == Some(r.org_id) || review_scope(state, p).await?.contains(r.org_id))
+}
+
+async fn get(state: &App, id: i64) -> Result<OpenRelease, AppError> {
+    state.storage.get_release(id).await?.ok_or_else(|| AppError::not_found(&format!("release {id}")))
+}
+
+/// A release as its provider or reviewer sees it, with its sample.
+pub async fn release_for_staff(state: &App, p: &Principal, id: i64) -> Result<(ReleaseOut, ReleasePage), AppError> {
+    let r = get(state, id).await?;
+    if !may_see_unpublished(state, p, &r).await? {
+        return Err(AppError::not_found(&format!("release {id}")));
+    }
+    let sample = read_page(state, &r, 0, SAMPLE_ROWS, &[]).await?;
+    Ok((out(state.storage.as_ref(), r).await, sample))
+}
+
+/// The releases `p` prepares or reviews, newest first: the own organisation's, and those of the
+/// organisations a reviewer's region covers.
+pub async fn staff_releases(state: &App, p: &Principal) -> Result<Vec<ReleaseOut>, AppError> {
+    let scope = review_scope(state, p).await?;
+    let all = state.storage.list_releases(&ReleaseQuery { limit: Some(1000), ..Default::default() }).await?;
+    let mut v = Vec::new();
+    for r in all.into_iter().filter(|r| p.org_id == Some(r.org_id) || scope.contains(r.org_id)) {
+        v.push(out(state.storage.as_ref(), r).await);
+    }
+    Ok(v)
+}
+
+/// The security and confidentiality review (R-OPN-05): a reviewer of the provider's region,
+/// never the one who prepared it, approves against the whole checklist or returns with reasons.
+/// Approval checks the rules again against the entry as it is now.
+pub async fn review_release(state: &App, p: &Principal, id: i64, review: &Review) -> Result<ReleaseOut, AppError> {
+    let r = get(state, id).await?;
+    if !review_scope(state, p).await?.contains(r.org_id) {
+        return Err(AppError::not_allowed(
+            "release_not_in_scope",
+            "该开放数据不在您的审查范围内",
+            "the release is outside your region",
+        ));
+    }
+    if r.prepared_by == p.user.username {
+        return Err(AppError::not_allowed(
+            "release_self_review",
+            "不能审查自己准备的开放数据",
+            "nobody reviews a release they prepared",
+        ));
+    }
+    if let Some(v) = check_review(review) {
+        return Err(invalid_release(&[v]));
+    }
+    if review.approve {
+        let entry = published_entry_of(state.storage.as_ref(), r.entry_id)
+            .await
+            .ok_or_else(|| AppError::not_found(&format!("published entry {}", r.entry_id)))?;
+        let violations = check_rules(&entry.body, &state.catalog.matrix, &r.rules);
+        if !violations.is_empty() {
+            return Err(invalid_release(&violations));
+        }
+    }
+    let (to, action) = if review.approve {
+        (ReleaseStatus::Published, "open.release.approve")
+    } else {
+        (ReleaseStatus::Returned, "open.release.return")
+    };
+    let mut ev = p.event(action, "");
+    ev.purpose = review.reasons.trim().to_string();
+    let d = ReleaseDecision {
+        from: ReleaseStatus::PendingReview,
+        to,
+        by: p.user.username.clone(),
+        review: Some(review.clone()),
+        at_micros: None,
+    };
+    let r = state.storage.decide_release(id, d, ev).await.map_err(|e| match e {
+        pdp_storage::StorageError::Conflict(_) => AppError::conflict(
+            "release_not_pending",
+            "该开放数据已不在待审核状态",
+            "the release is no longer pending review",
+        ),
+        e => e.into(),
+    })?;
+    Ok(out(state.storage.as_ref(), r).await)
+}
+
+/// Withdraws a release from the portal (its provider or the authority), with a reason; a
+/// release pending review can be withdrawn by its provider too.
+pub async fn withdraw_release(state: &App, p: &Principal, id: i64, reason: &str) -> Result<ReleaseOut, AppError> {
+    use pdp_domain::roles::Permission;
+    let r = get(state, id).await?;
+    if !may_see_unpublished(state, p, &r).await? {
+        return Err(AppError::not_found(&format!("release {id}")));
+    }
+    let provider = p.allows(Permission::PublishOpenData) && p.org_id == Some(r.org_id);
+    let authority = p.allows(Permission::ReviewOpenData) && review_scope(state, p).await?.contains(r.org_id);
+    if !provider && !authority {
+        return Err(AppError::forbidden());
+    }
+    if reason.trim().is_empty() {
+        return Err(AppError::bad_request("reason_required", "请说明撤回理由", "give the reason for withdrawing"));
+    }
+    let from = match r.status {
+        ReleaseStatus::Published | ReleaseStatus::PendingReview => r.status,
+        _ => {
+            return Err(AppError::conflict(
+                "release_not_withdrawable",
+                "只能撤回已发布或待审核的开放数据",
+                "only a published or pending release can be withdrawn",
+            ));
+        }
+    };
+    let mut ev = p.event("open.release.withdraw", "");
+    ev.purpose = reason.trim().to_string();
+    let d = ReleaseDecision {
+        from,
+        to: ReleaseStatus::Withdrawn,
+        by: p.user.username.clone(),
+        review: None,
+        at_micros: None,
+    };
+    let r = state.storage.decide_release(id, d, ev).await?;
+    Ok(out(state.storage.as_ref(), r).await)
+}
+
+/// Route 2 (R-OPN-07): after a load of `dataset`, each entry whose newest release pushes
+/// automatically gets a release of the new version by the same rules. It is published at once
+/// while the released fields are defined as when its predecessor was reviewed, and goes to
+/// review otherwise; an entry no longer open gets none.
+pub async fn push_releases_of(storage: &dyn Storage, lake: &Lake, dataset: &str) {
+    if let Err(e) = push_releases(storage, lake, dataset).await {
+        tracing::warn!(error = %e.message(), dataset, "pushing a new version to the open portal failed");
+    }
+}
+
+async fn push_releases(storage: &dyn Storage, lake: &Lake, dataset: &str) -> Result<(), AppError> {
+    let q = ReleaseQuery { dataset: Some(dataset.to_string()), limit: Some(50), ..Default::default() };
+    let releases = storage.list_releases(&q).await?;
+    let Some(prev) = releases.into_iter().find(|r| r.status != ReleaseStatus::Returned) else { return Ok(()) };
+    if !prev.rules.auto_push || prev.status != ReleaseStatus::Published {
+        return Ok(());
+    }
+    let Some(entry) = published_entry_of(storage, prev.entry_id).await else { return Ok(()) };
+    let version = lake.latest_version(dataset).await?;
+    if prev.source_version >= version as i64 {
+        return Ok(());
+    }
+    // The rules were checked against the city's grading matrix when they were reviewed; a
+    // change of the released fields or of the open type sends the new release back to that
+    // review, whose approval checks them again.
+    if entry.body.open.open_type == OpenType::NotOpen {
+        return Ok(());
+    }
+    let digest = schema_digest(&entry.body, &prev.rules);
+    let same = digest == prev.schema_digest && entry.body.open.open_type == prev.open_type;
+    let (file, w) = write_release_file(lake, &entry, version, &prev.rules).await?;
+    let note = if same {
+        format!(
+            "按第 {} 号开放数据已审查的规则自动发布 / published by the rules reviewed for release {}",
+            prev.id, prev.id
+        )
+    } else {
+        "字段定义已变化，须重新审查 / the fields' definitions changed: back to review".to_string()
+    };
+    storage
+        .create_release(
+            NewRelease {
+                entry_id: entry.entry_id,
+                dataset: entry.code.clone(),
+                org_id: entry.org_id,
+                route: ReleaseRoute::Push,
+                source_version: version as i64,
+                rules: prev.rules.clone(),
+                schema_digest: digest,
+                open_type: entry.body.open.open_type,
+                rows: w.rows as i64,
+                bytes: w.bytes as i64,
+                file,
+                prepared_by: "system".into(),
+                previous_id: Some(prev.id),
+                note,
+                publish_now: same,
+            },
+            NewEvent::system(
+                if same { "open.release.push" } else { "open.release.push_review" },
+                &format!("dataset:{}", entry.code),
+            ),
+        )
+        .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- the public side
+
+/// One open dataset of the portal: an entry with its published releases, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OpenDataset {
+    pub entry_id: i64,
+    pub code: String,
+    pub name: String,
+    pub summary: String,
+    pub org_id: i64,
+    pub org_name: String,
+    /// 领域: the catalog class and item.
+    pub class: String,
+    pub item: String,
+    /// `unconditional` or `on_application`.
+    pub open_type: String,
+    pub frequency: String,
+    /// The newest published release.
+    pub latest: OpenRelease,
+    /// Every published release, newest first: the public version history.
+    pub releases: Vec<OpenRelease>,
+    /// Past its update frequency since its newest release (R-OPN-08).
+    pub stale: bool,
+    /// The date the newest release was published, `YYYY-MM-DD`.
+    pub updated: String,
+}
+
+/// The open catalog as the portal shows it: every entry with a published release, newest
+/// release first. Derived from the master catalog: an entry withdrawn or no longer open drops out.
+pub async fn open_datasets(state: &App) -> Result<Vec<OpenDataset>, AppError> {
+    let releases = state
+        .storage
+        .list_releases(&ReleaseQuery {
+            status: Some(ReleaseStatus::Published),
+            limit: Some(10_000),
+            ..Default::default()
+        })
+        .await?;
+    let entries = state.storage.list_entries(&EntryQuery { view: EntryView::Published, ..Default::default() }).await?;
+    let orgs: std::collections::HashMap<i64, String> =
+        state.storage.list_orgs().await?.into_iter().map(|o| (o.id, o.name)).collect();
+    let mut by_entry: std::collections::BTreeMap<i64, Vec<OpenRelease>> = Default::default();
+    for r in releases {
+        by_entry.entry(r.entry_id).or_default().push(r);
+    }
+    let today = today_date();
+    let mut out = Vec::new();
+    for e in entries {
+        if e.status != VersionStatus::Published || e.body.open.open_type == OpenType::NotOpen {
+            continue;
+        }
+        let Some(releases) = by_entry.remove(&e.entry_id) else { continue };
+        let latest = releases[0].clone();
+        let published = date_of(latest.published_at_micros.unwrap_or(latest.prepared_at_micros));
+        out.push(OpenDataset {
+            entry_id: e.entry_id,
+            code: e.code.clone(),
+            name: e.body.name.clone(),
+            summary: e.body.summary.clone(),
+            org_id: e.org_id,
+            org_name: orgs.get(&e.org_id).cloned().unwrap_or_default(),
+            class: e.body.class.as_str().into(),
+            item: e.body.item.clone(),
+            open_type: e.body.open.open_type.as_str().into(),
+            frequency: e.body.frequency.as_str().into(),
+            stale: is_stale(e.body.frequency, published, today),
+            updated: crate::clock::iso(published),
+            latest,
+            releases,
+        });
+    }
+    out.sort_by(|a, b| b.latest.id.cmp(&a.latest.id));
+    Ok(out)
+}
+
+/// One open dataset with its entry (the data dictionary).
+pub async fn open_dataset(state: &App, entry_id: i64) -> Result<(OpenDataset, EntryVersion), AppError> {
+    let d = open_datasets(state)
+        .await?
+        .into_iter()
+        .find(|d| d.entry_id == entry_id)
+        .ok_or_else(|| AppError::not_found(&format!("open dataset {entry_id}")))?;
+    let e = published_entry_of(state.storage.as_ref(), entry_id)
+        .await
+        .ok_or_else(|| AppError::not_found(&format!("open dataset {entry_id}")))?;
+    Ok((d, e))
+}
+
+/// A published release whose rows the public may read: unconditionally open now. An
+/// on-application release needs an approved application, which this path does not serve.
+async fn public_release(state: &App, id: i64) -> Result<OpenRelease, AppError> {
+    let r = get(state, id).await?;
+    if r.status != ReleaseStatus::Published {
+        return Err(AppError::not_found(&format!("release {id}")));
+    }
+    let entry = published_entry_of(state.storage.as_ref(), r.entry_id)
+        .await
+        .ok_or_else(|| AppError::not_found(&format!("release {id}")))?;
+    match (entry.body.open.open_type, r.open_type) {
+        (OpenType::Unconditional, OpenType::Unconditional) => Ok(r),
+        (OpenType::NotOpen, _) => Err(AppError::not_found(&format!("release {id}"))),
+        _ => Err(AppError::not_allowed(
+            "open_application_required",
+            "该数据为有条件开放，须申请获批后使用",
+            "this data is open on application: apply and be approved to use it",
+        )),
+    }
+}
+
+async fn read_page(
+    state: &App,
+    r: &OpenRelease,
+    cursor: u64,
+    limit: usize,
+    filters: &[CellFilter],
+) -> Result<ReleasePage, AppError> {
+    let path = release_path(lake(state)?, r)?;
+    let filters = filters.to_vec();
+    let limit = limit.min(MAX_PAGE_ROWS);
+    tokio::task::spawn_blocking(move || {
+        pdp_lake::release::read_release_page(&path, cursor, limit, &filters, SCAN_BUDGET)
+    })
+    .await
+    .map_err(io_error)?
+    .map_err(|e| match e {
+        pdp_lake::LakeError::Query(m) => AppError::bad_request("open_bad_filter", "筛选字段不存在", m),
+        e => io_error(e),
+    })
+}
+
+/// A page of a public release's rows from `cursor` (R-OPN-03), audited.
+pub async fn open_rows(
+    state: &App,
+    reader: &Reader,
+    id: i64,
+    cursor: u64,
+    limit: usize,
+    filters: &[CellFilter],
+) -> Result<(OpenRelease, ReleasePage), AppError> {
+    let r = public_release(state, id).await?;
+    let page = read_page(state, &r, cursor, limit, filters).await?;
+    let detail = serde_json::json!({ "cursor": cursor, "rows": page.rows.len() }).to_string();
+    state
+        .audit
+        .append(reader.event("open.rows", &format!("release:{id}"), detail))
+        .await
+        .map_err(|_| AppError::audit_unavailable())?;
+    Ok((r, page))
+}
+
+/// The first rows of a release for its dataset page, or `None` when the public may not read it.
+pub async fn preview(state: &App, reader: &Reader, id: i64) -> Result<Option<ReleasePage>, AppError> {
+    match open_rows(state, reader, id, 0, SAMPLE_ROWS, &[]).await {
+        Ok((_, page)) => Ok(Some(page)),
+        Err(e) if e.code == "open_application_required" => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A whole release as a download in `format` (R-OPN-03): the file's name, media type and bytes,
+/// streamed; the start is audited before the first byte.
+pub async fn open_download(
+    state: Arc<App>,
+    reader: &Reader,
+    id: i64,
+    format: ReleaseFormat,
+) -> Result<(String, &'static str, ByteStream), AppError> {
+    let r = public_release(&state, id).await?;
+    if !r.rules.formats.contains(&format) {
+        return Err(AppError::not_found(&format!("release {id} as {}", format.as_str())));
+    }
+    if format == ReleaseFormat::Xlsx && r.rows as u64 > MAX_XLSX_ROWS {
+        return Err(AppError::too_large(
+            "xlsx_too_large",
+            format!("超过 {MAX_XLSX_ROWS} 行的数据请下载 CSV 或 Parquet"),
+            format!("data of more than {MAX_XLSX_ROWS} rows downloads as CSV or Parquet"),
+        ));
+    }
+    let path = release_path(lake(&state)?, &r)?;
+    let name = format!("{}-r{}.{}", table_dir(&r.dataset), r.id, format.extension());
+    let detail = serde_json::json!({ "format": format.as_str(), "rows": r.rows }).to_string();
+    state
+        .audit
+        .append(reader.event("open.download", &format!("release:{id}"), detail))
+        .await
+        .map_err(|_| AppError::audit_unavailable())?;
+    let stream: ByteStream = match format {
+        ReleaseFormat::Parquet => {
+            let file = tokio::fs::File::open(&path).await.map_err(io_error)?;
+            futures::stream::unfold(Some(file), |file| async move {
+                use tokio::io::AsyncReadExt;
+                let mut f = file?;
+                let mut buf = vec![0u8; 64 * 1024];
+                match f.read(&mut buf).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Some((Ok(buf), Some(f)))
+                    }
+                    Err(e) => Some((Err(e), None)),
+                }
+            })
+            .boxed()
+        }
+        ReleaseFormat::Xlsx => {
+            let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+                let mut columns = Vec::new();
+                let mut rows = Vec::new();
+                pdp_lake::release::for_each_chunk(&path, |c, chunk| {
+                    columns = c.to_vec();
+                    rows.extend(chunk);
+                    true
+                })
+                .map_err(|e| e.to_string())?;
+                pdp_interchange::write_table_xlsx("data", &columns, rows.into_iter()).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(io_error)?
+            .map_err(io_error)?;
+            futures::stream::once(async move { Ok(bytes) }).boxed()
+        }
+        ReleaseFormat::Csv | ReleaseFormat::Json => {
+            let columns = pdp_lake::release::release_shape(&path).map_err(io_error)?.0;
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+            tokio::task::spawn_blocking(move || {
+                let mut head = String::new();
+                if format == ReleaseFormat::Csv {
+                    // A byte order mark, so that spreadsheets open the Chinese text as UTF-8.
+                    head.push('\u{feff}');
+                    pdp_interchange::csvcell::push_row(&mut head, &columns);
+                } else {
+                    head.push('[');
+                }
+                if tx.blocking_send(Ok(head.into_bytes())).is_err() {
+                    return;
+                }
+                let mut n = 0u64;
+                let result = pdp_lake::release::for_each_chunk(&path, |_, chunk| {
+                    let mut text = String::new();
+                    for row in chunk {
+                        if format == ReleaseFormat::Csv {
+                            pdp_interchange::csvcell::push_row(
+                                &mut text,
+                                row.iter().map(|v| v.as_deref().unwrap_or("")),
+                            );
+                        } else {
+                            if n > 0 {
+                                text.push(',');
+                            }
+                            let obj: serde_json::Map<String, serde_json::Value> = columns
+                                .iter()
+                                .zip(row)
+                                .map(|(c, v)| (c.clone(), v.map_or(serde_json::Value::Null, serde_json::Value::String)))
+                                .collect();
+                            text.push_str(&serde_json::Value::Object(obj).to_string());
+                            text.push('\n');
+                        }
+                        n += 1;
+                    }
+                    tx.blocking_send(Ok(text.into_bytes())).is_ok()
+                });
+                let tail = match result {
+                    // The client sees a broken download rather than a file that looks whole.
+                    Err(e) => Err(std::io::Error::other(e.to_string())),
+                    Ok(()) if format == ReleaseFormat::Json => Ok(b"]".to_vec()),
+                    Ok(()) => Ok(Vec::new()),
+                };
+                let _ = tx.blocking_send(tail);
+            });
+            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }).boxed()
+        }
+    };
+    Ok((name, format.media_type(), stream))
+}
+
+/// A search of the open catalog: Chinese full text and facets (R-OPN-02).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(default)]
+pub struct BrowseParams {
+    /// Words to find in names, summaries, fields and providers (segmented with jieba).
+    pub q: Option<String>,
+    /// The providing organisation's id.
+    pub org: Option<i64>,
+    /// 领域: the catalog class (`base`, `theme`, `department`).
+    pub class: Option<String>,
+    /// `unconditional` or `on_application`.
+    pub open_type: Option<String>,
+    /// A download format: `csv`, `xlsx`, `json`, `parquet`.
+    pub format: Option<String>,
+    /// The update frequency (`daily`, `monthly`…).
+    pub frequency: Option<String>,
+    pub offset: Option<u64>,
+    /// At most 100; 20 by default.
+    pub limit: Option<u64>,
+}
+
+/// One page of the open catalog with the counts of every facet value over the whole result.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BrowseOut {
+    pub total: usize,
+    pub datasets: Vec<OpenDataset>,
+    /// Facet name → values with their labels and counts: `org`, `class`, `open_type`, `format`,
+    /// `frequency`.
+    pub facets: std::collections::BTreeMap<String, Vec<crate::catalog::FacetOut>>,
+}
+
+/// The facets of the open catalog, in display order, with their Chinese and English names.
+pub const OPEN_FACETS: &[(&str, &str, &str)] = &[
+    ("class", "领域", "Domain"),
+    ("org", "提供单位", "Provider"),
+    ("open_type", "开放类型", "Open type"),
+    ("format", "格式", "Format"),
+    ("frequency", "更新频率", "Update frequency"),
+];
+
+fn facet_values(d: &OpenDataset) -> Vec<(&'static str, String, String)> {
+    use pdp_domain::catalog::{CategoryClass, Frequency};
+    let mut v = vec![
+        ("class", d.class.clone(), CategoryClass::parse(&d.class).map_or(d.class.clone(), |c| c.label_zh().into())),
+        ("org", d.org_id.to_string(), d.org_name.clone()),
+        (
+            "open_type",
+            d.open_type.clone(),
+            OpenType::parse(&d.open_type).map_or(d.open_type.clone(), |c| c.label_zh().into()),
+        ),
+        (
+            "frequency",
+            d.frequency.clone(),
+            Frequency::parse(&d.frequency).map_or(d.frequency.clone(), |c| c.label_zh().into()),
+        ),
+    ];
+    for f in &d.latest.rules.formats {
+        v.push(("format", f.as_str().into(), f.label_zh().into()));
+    }
+    v
+}
+
+/// Searches the open catalog: the text through the catalog's search index (best first), the
+/// facets as filters; newest first without text.
+pub async fn browse(state: &App, q: &BrowseParams) -> Result<BrowseOut, AppError> {
+    let mut all = open_datasets(state).await?;
+    let text = q.q.as_deref().unwrap_or("").trim().to_string();
+    if !text.is_empty() {
+        let index =
+            state.catalog.index.clone().ok_or_else(|| {
+                AppError::unavailable("search_unavailable", "检索服务暂不可用", "search is unavailable")
+            })?;
+        let query = pdp_search::SearchQuery {
+            text: text.chars().take(200).collect(),
+            filters: vec![],
+            limit: 10_000,
+            offset: 0,
+        };
+        let res = tokio::task::spawn_blocking(move || index.search(&query))
+            .await
+            .map_err(|_| AppError::internal("search_failed", "检索失败", "search failed"))?
+            .map_err(|e| {
+                tracing::error!(error = %e, "search failed");
+                AppError::internal("search_failed", "检索失败", "search failed")
+            })?;
+        let rank: std::collections::HashMap<i64, usize> =
+            res.hits.iter().enumerate().map(|(i, h)| (h.entry_id, i)).collect();
+        all.retain(|d| rank.contains_key(&d.entry_id));
+        all.sort_by_key(|d| rank[&d.entry_id]);
+    }
+    let wanted: Vec<(&str, String)> = [
+        ("org", q.org.map(|o| o.to_string())),
+        ("class", q.class.clone()),
+        ("open_type", q.open_type.clone()),
+        ("format", q.format.clone()),
+        ("frequency", q.frequency.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v)))
+    .collect();
+    all.retain(|d| {
+        let values = facet_values(d);
+        wanted.iter().all(|(k, v)| values.iter().any(|(fk, fv, _)| fk == k && fv == v))
+    });
+    let mut facets: std::collections::BTreeMap<String, Vec<crate::catalog::FacetOut>> = Default::default();
+    for d in &all {
+        for (k, value, label) in facet_values(d) {
+            let list = facets.entry(k.to_string()).or_default();
+            match list.iter_mut().find(|f| f.value == value) {
+                Some(f) => f.count += 1,
+                None => list.push(crate::catalog::FacetOut { value, label, count: 1 }),
+            }
+        }
+    }
+    for list in facets.values_mut() {
+        list.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
+    }
+    let offset = crate::limits::offset(state, q.offset)?;
+    let limit = q.limit.unwrap_or(20).clamp(1, 100) as usize;
+    let total = all.len();
+    let datasets = all.into_iter().skip(offset).take(limit).collect();
+    Ok(BrowseOut { total, datasets, facets })
+}
+
+/// The own organisation's published entries that the catalog opens (unconditionally or on
+/// application): what its data officer can prepare releases of.
+pub async fn openable_entries(state: &App, p: &Principal) -> Result<Vec<EntryVersion>, AppError> {
+    let Some(org) = p.org_id else { return Ok(vec![]) };
+    let q = EntryQuery { view: EntryView::Published, org_id: Some(org), ..Default::default() };
+    Ok(state
+        .storage
+        .list_entries(&q)
+        .await?
+        .into_iter()
+        .filter(|e| e.status == VersionStatus::Published && e.body.open.open_type != OpenType::NotOpen)
+        .collect())
+}

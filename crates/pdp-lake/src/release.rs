@@ -1,0 +1,138 @@
+//! The files of open releases (R-OPN-03): a release is one immutable Parquet file written by
+//! [`crate::Lake::write_selection`] from one version of a dataset, its rows in a fixed order.
+//!
+//! Because the file never changes, a row's position in it is a stable cursor: paging by
+//! position at a fixed release misses and repeats no row while the dataset goes on changing,
+//! with no cap on how far a client pages. A page starts at the row group holding its cursor and
+//! skips to it within the group, so its cost does not grow with the position; the row count is
+//! read from the footer, never counted by a scan. Filters are equality on text cells, checked
+//! row by row within a scan budget: a page whose budget runs out comes back short with the
+//! cursor to continue from, so no request reads a whole large file.
+
+use std::path::Path;
+
+use datafusion::parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
+
+use crate::{LakeError, Result, batch_rows};
+
+/// A page of a release's rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReleasePage {
+    pub columns: Vec<String>,
+    /// Each row with its position in the file.
+    pub rows: Vec<(u64, Vec<Option<String>>)>,
+    /// Where the next page starts, `None` at the end of the file.
+    pub next: Option<u64>,
+    /// The rows of the whole file.
+    pub total: u64,
+}
+
+/// Rows pass when the cell of `column` equals one of `values`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellFilter {
+    pub column: String,
+    pub values: Vec<String>,
+}
+
+fn io(e: std::io::Error) -> LakeError {
+    LakeError::Io(e.to_string())
+}
+
+fn pq(e: datafusion::parquet::errors::ParquetError) -> LakeError {
+    LakeError::Io(e.to_string())
+}
+
+fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>> {
+    ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).map_err(io)?).map_err(pq)
+}
+
+/// The columns and the row count of a release's file, from its footer.
+pub fn release_shape(path: &Path) -> Result<(Vec<String>, u64)> {
+    let b = open(path)?;
+    let columns = b.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let rows = u64::try_from(b.metadata().file_metadata().num_rows()).unwrap_or(0);
+    Ok((columns, rows))
+}
+
+/// Up to `limit` rows from position `cursor` on that pass every filter, reading at most
+/// `budget` rows. A filter naming a column the file does not have is an error.
+pub fn read_release_page(
+    path: &Path,
+    cursor: u64,
+    limit: usize,
+    filters: &[CellFilter],
+    budget: u64,
+) -> Result<ReleasePage> {
+    let builder = open(path)?;
+    let columns: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let total = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    let mut checks = Vec::with_capacity(filters.len());
+    for f in filters {
+        let i = columns
+            .iter()
+            .position(|c| c == &f.column)
+            .ok_or_else(|| LakeError::Query(format!("no column {:?} in the release", f.column)))?;
+        checks.push((i, &f.values));
+    }
+    let mut page = ReleasePage { columns, rows: Vec::new(), next: None, total };
+    if cursor >= total || limit == 0 {
+        page.next = (cursor < total).then_some(cursor);
+        return Ok(page);
+    }
+    // The first row group holding `cursor`, and the rows to skip inside it.
+    let mut start = 0u64;
+    let mut first = 0usize;
+    let groups: Vec<u64> =
+        builder.metadata().row_groups().iter().map(|rg| u64::try_from(rg.num_rows()).unwrap_or(0)).collect();
+    for (g, n) in groups.iter().enumerate() {
+        if cursor < start + n {
+            first = g;
+            break;
+        }
+        start += n;
+    }
+    let rest: u64 = groups[first..].iter().sum();
+    let skip = cursor - start;
+    let selection =
+        RowSelection::from(vec![RowSelector::skip(skip as usize), RowSelector::select((rest - skip) as usize)]);
+    let batch = if checks.is_empty() { limit.clamp(1, 8192) } else { 8192 };
+    let reader = builder
+        .with_row_groups((first..groups.len()).collect())
+        .with_row_selection(selection)
+        .with_batch_size(batch)
+        .build()
+        .map_err(pq)?;
+    let mut at = cursor;
+    let mut scanned = 0u64;
+    'batches: for b in reader {
+        let b = b.map_err(|e| LakeError::Io(e.to_string()))?;
+        for row in batch_rows(&b)? {
+            if page.rows.len() >= limit || scanned >= budget {
+                break 'batches;
+            }
+            scanned += 1;
+            let pass =
+                checks.iter().all(|(i, values)| row[*i].as_deref().is_some_and(|v| values.iter().any(|x| x == v)));
+            if pass {
+                page.rows.push((at, row));
+            }
+            at += 1;
+        }
+    }
+    page.next = (at < total).then_some(at);
+    Ok(page)
+}
+
+/// Calls `each` with the columns and every chunk of rows of the file in order, until it
+/// returns `false`; memory stays bounded by one chunk.
+pub fn for_each_chunk(path: &Path, mut each: impl FnMut(&[String], Vec<Vec<Option<String>>>) -> bool) -> Result<()> {
+    let builder = open(path)?;
+    let columns: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+    for b in builder.with_batch_size(8192).build().map_err(pq)? {
+        let b = b.map_err(|e| LakeError::Io(e.to_string()))?;
+        if !each(&columns, batch_rows(&b)?) {
+            break;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! The open store: releases of open data, their review and publication.
+
+use async_trait::async_trait;
+use pdp_audit::NewEvent;
+use pdp_domain::catalog::OpenType;
+use pdp_domain::open::{ReleaseRoute, ReleaseStatus};
+use pdp_storage::*;
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
+
+use super::rows::{code, parse, unreadable};
+use crate::{Conn, Dialect, SqlRow, SqlStore, backend};
+
+fn release_row(r: impl SqlRow) -> Result<OpenRelease> {
+    let t = "open_releases";
+    let review: Option<String> = r.get("review");
+    let review = match review {
+        Some(text) => {
+            Some(serde_json::from_str(&text).map_err(|e| unreadable(&r, t, "review", &format!("{text:?}: {e}")))?)
+        }
+        None => None,
+    };
+    Ok(OpenRelease {
+        id: r.get("id"),
+        entry_id: r.get("entry_id"),
+        dataset: r.get("dataset"),
+        org_id: r.get("org_id"),
+        route: code(&r, t, "route", ReleaseRoute::parse)?,
+        source_version: r.get("source_version"),
+        rules: parse(&r, t, "rules")?,
+        schema_digest: r.get("schema_digest"),
+        open_type: code(&r, t, "open_type", OpenType::parse)?,
+        status: code(&r, t, "status", ReleaseStatus::parse)?,
+        rows: r.get("row_count"),
+        bytes: r.get("byte_count"),
+        file: r.get("file"),
+        prepared_by: r.get("prepared_by"),
+        prepared_at_micros: r.get("prepared_at"),
+        reviewed_by: r.get("reviewed_by"),
+        reviewed_at_micros: r.get("reviewed_at"),
+        review,
+        published_at_micros: r.get("published_at"),
+        previous_id: r.get("previous_id"),
+        note: r.get("note"),
+    })
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StorageError::Backend(e.to_string()))
+}
+
+#[async_trait]
+impl<D: Dialect> OpenStore for SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
+    async fn create_release(&self, r: NewRelease, audit: NewEvent) -> Result<OpenRelease> {
+        let now = now_micros();
+        let (status, reviewed_by, reviewed_at, published_at) = if r.publish_now {
+            (ReleaseStatus::Published, Some("auto".to_string()), Some(now), Some(now))
+        } else {
+            (ReleaseStatus::PendingReview, None, None, None)
+        };
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
+            "INSERT INTO open_releases (entry_id, dataset, org_id, route, source_version, rules, schema_digest,
+                open_type, status, row_count, byte_count, file, prepared_by, prepared_at, reviewed_by, reviewed_at,
+                published_at, previous_id, note)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+             RETURNING *",
+        )
+        .bind(r.entry_id)
+        .bind(&r.dataset)
+        .bind(r.org_id)
+        .bind(r.route.as_str())
+        .bind(r.source_version)
+        .bind(json(&r.rules)?)
+        .bind(&r.schema_digest)
+        .bind(r.open_type.as_str())
+        .bind(status.as_str())
+        .bind(r.rows)
+        .bind(r.bytes)
+        .bind(&r.file)
+        .bind(&r.prepared_by)
+        .bind(now)
+        .bind(reviewed_by)
+        .bind(reviewed_at)
+        .bind(published_at)
+        .bind(r.previous_id)
+        .bind(&r.note)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let out = release_row(row)?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("release:{}", out.id))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(out)
+    }
+
+    async fn get_release(&self, id: i64) -> Result<Option<OpenRelease>> {
+        let row = sqlx::query("SELECT * FROM open_releases WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(release_row).transpose()
+    }
+
+    async fn list_releases(&self, q: &ReleaseQuery) -> Result<Vec<OpenRelease>> {
+        let rows = sqlx::query(
+            "SELECT * FROM open_releases
+             WHERE ($1 IS NULL OR entry_id = $1) AND ($2 IS NULL OR org_id = $2) AND ($3 IS NULL OR status = $3)
+               AND ($4 IS NULL OR dataset = $4)
+             ORDER BY id DESC LIMIT $5",
+        )
+        .bind(q.entry_id)
+        .bind(q.org_id)
+        .bind(q.status.map(|s| s.as_str()))
+        .bind(q.dataset.as_deref())
+        .bind(q.limit.unwrap_or(10_000).clamp(1, 10_000))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(release_row).collect()
+    }
+
+    async fn decide_release(&self, id: i64, d: ReleaseDecision, audit: NewEvent) -> Result<OpenRelease> {
+        let now = d.at_micros.unwrap_or_else(now_micros);
+        let review = d.review.as_ref().map(json).transpose()?;
+        let published = (d.to == ReleaseStatus::Published).then_some(now);
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE open_releases SET status = $1, reviewed_by = COALESCE($2, reviewed_by),
+                reviewed_at = CASE WHEN $2 IS NULL THEN reviewed_at ELSE $3 END,
+                review = COALESCE($4, review), published_at = COALESCE($5, published_at)
+             WHERE id = $6 AND status = $7",
+        )
+        .bind(d.to.as_str())
+        .bind(d.review.is_some().then_some(d.by.as_str()))
+        .bind(now)
+        .bind(review)
+        .bind(published)
+        .bind(id)
+        .bind(d.from.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if D::rows_affected(&done) == 0 {
+            return Err(StorageError::Conflict(format!("release {id} is no longer {}", d.from.as_str())));
+        }
+        let row = sqlx::query("SELECT * FROM open_releases WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("release:{id}"))]).await?;
+        tx.commit().await.map_err(backend)?;
+        release_row(row)
+    }
+}

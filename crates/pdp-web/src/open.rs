@@ -1,0 +1,273 @@
+//! The HTTP side of `pdp_app::open`: the open data API. Providers prepare releases and the
+//! authority reviews them under `/api/v1/open/releases`; the public reads the open catalog,
+//! rows and downloads without an account under `/api/v1/open/datasets` and
+//! `/api/v1/open/releases/{id}/rows|download`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use pdp_app::open::{
+    BrowseOut, BrowseParams, OpenDataset, PrepareInput, Reader, ReleaseOut, browse, open_dataset, open_download,
+    open_rows, prepare_release, release_for_staff, review_release, staff_releases, withdraw_release,
+};
+use pdp_domain::open::{ReleaseFormat, Review};
+use pdp_lake::release::CellFilter;
+use pdp_storage::OpenRelease;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{self, ApiError, AppError, ErrorBody};
+use crate::extract::{Json, Path, Query};
+use crate::layout::ReasonForm;
+
+type S = State<Arc<AppState>>;
+type P = Extension<Principal>;
+type Peer = Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(list_releases, prepare, get_release, review, withdraw, datasets, dataset, rows, download),
+    components(schemas(PrepareInput, ReleaseOut, OpenRelease, ReleaseDetail, BrowseOut, OpenDataset, DatasetOut, RowsOut)),
+    tags((name = "open", description = "Open data: releases, their review, and the public portal's catalog, rows and downloads"))
+)]
+pub struct OpenDoc;
+
+/// Who reads: the signed-in caller, or an anonymous visitor by address.
+pub fn reader(p: Option<Extension<Principal>>, peer: Peer) -> Reader {
+    match p {
+        Some(Extension(p)) => Reader::Account(p),
+        None => Reader::Anonymous(peer.map(|Extension(c)| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into())),
+    }
+}
+
+/// A release with the first rows of its file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReleaseDetail {
+    #[serde(flatten)]
+    pub release: ReleaseOut,
+    pub sample: RowsOut,
+}
+
+/// A page of a release's rows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RowsOut {
+    pub release: i64,
+    pub columns: Vec<String>,
+    /// Each row as an object of its columns, with `_row`, its position in the release.
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// The rows of the whole release (from its file's footer, not counted by a scan).
+    pub total: u64,
+    /// Pass as `cursor` for the next page; absent at the end. A page may hold fewer rows than
+    /// asked while filters skip rows: continue until `next_cursor` is absent.
+    pub next_cursor: Option<u64>,
+}
+
+fn rows_out(release: i64, page: pdp_lake::release::ReleasePage) -> RowsOut {
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|(at, row)| {
+            let mut m = serde_json::Map::new();
+            m.insert("_row".into(), at.into());
+            for (c, v) in page.columns.iter().zip(row) {
+                m.insert(c.clone(), v.map_or(serde_json::Value::Null, serde_json::Value::String));
+            }
+            m
+        })
+        .collect();
+    RowsOut { release, columns: page.columns, rows, total: page.total, next_cursor: page.next }
+}
+
+/// The releases the caller prepares or reviews, newest first.
+#[utoipa::path(get, path = "/api/v1/open/releases", tag = "open", responses((status = 200, body = Vec<ReleaseOut>)))]
+pub async fn list_releases(State(state): S, Extension(p): P) -> Result<Json<Vec<ReleaseOut>>, ApiError> {
+    Ok(Json(staff_releases(&state, &p).await?))
+}
+
+/// Prepares a release of the own organisation's published entry from its dataset's latest
+/// version: the fields with their masking, row filters, formats, the declassification
+/// confirmation and whether new versions push automatically. It waits for review.
+#[utoipa::path(post, path = "/api/v1/open/releases", tag = "open", request_body = PrepareInput,
+    responses((status = 201, body = ReleaseOut),
+        (status = 400, body = ErrorBody, description = "`release_invalid` with every broken rule, e.g. `release_personal_unmasked`, `field_not_openable`, `entry_not_open`"),
+        (status = 403, body = ErrorBody)))]
+pub async fn prepare(State(state): S, Extension(p): P, Json(body): Json<PrepareInput>) -> Result<Response, ApiError> {
+    Ok(error::created(Json(prepare_release(&state, &p, &body).await?)))
+}
+
+/// A release with its sample, for its provider and its reviewers.
+#[utoipa::path(get, path = "/api/v1/open/releases/{id}", tag = "open", params(("id" = i64, Path)),
+    responses((status = 200, body = ReleaseDetail), (status = 404, body = ErrorBody)))]
+pub async fn get_release(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+) -> Result<Json<ReleaseDetail>, ApiError> {
+    let (release, page) = release_for_staff(&state, &p, id).await?;
+    Ok(Json(ReleaseDetail { sample: rows_out(id, page), release }))
+}
+
+/// The security and confidentiality review: approve with every checklist item confirmed, or
+/// return with reasons. A reviewer of the provider's region; never the preparer.
+#[utoipa::path(post, path = "/api/v1/open/releases/{id}/review", tag = "open", params(("id" = i64, Path)),
+    request_body(content = Object, description = "`{approve, checklist: {personal_masked, grading_allows, no_secrets, legal_basis, sample_checked}, reasons}`"),
+    responses((status = 200, body = ReleaseOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`release_not_pending`")))]
+pub async fn review(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(body): Json<Review>,
+) -> Result<Json<ReleaseOut>, ApiError> {
+    Ok(Json(review_release(&state, &p, id, &body).await?))
+}
+
+/// Withdraws a release from the portal, with a reason: its provider or the authority.
+#[utoipa::path(post, path = "/api/v1/open/releases/{id}/withdraw", tag = "open", params(("id" = i64, Path)),
+    request_body(content = Object, description = "`{reason}`"),
+    responses((status = 200, body = ReleaseOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn withdraw(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(body): Json<WithdrawInput>,
+) -> Result<Json<ReleaseOut>, ApiError> {
+    Ok(Json(withdraw_release(&state, &p, id, &body.reason).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawInput {
+    pub reason: String,
+}
+
+impl From<ReasonForm> for WithdrawInput {
+    fn from(f: ReasonForm) -> Self {
+        Self { reason: f.reason }
+    }
+}
+
+/// The open catalog (public): open datasets with Chinese full-text search and facets.
+#[utoipa::path(get, path = "/api/v1/open/datasets", tag = "open", params(BrowseParams),
+    responses((status = 200, body = BrowseOut)))]
+pub async fn datasets(State(state): S, Query(q): Query<BrowseParams>) -> Result<Json<BrowseOut>, ApiError> {
+    Ok(Json(browse(&state, &q).await?))
+}
+
+/// An open dataset with its data dictionary (public).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetOut {
+    #[serde(flatten)]
+    pub dataset: OpenDataset,
+    /// The released fields of the newest release: name, label, type, description, masking.
+    #[schema(value_type = Vec<Object>)]
+    pub fields: Vec<serde_json::Value>,
+}
+
+/// The dictionary of a release: each released field as the catalog describes it, with the
+/// masking the release applied.
+pub fn dictionary(d: &OpenDataset, e: &pdp_storage::catalog::EntryVersion) -> Vec<serde_json::Value> {
+    let masks = d.latest.rules.masks(&e.body);
+    d.latest
+        .rules
+        .fields
+        .iter()
+        .zip(masks)
+        .filter_map(|(rf, m)| {
+            let f = e.body.fields.iter().find(|f| f.name == rf.name)?;
+            Some(serde_json::json!({
+                "name": f.name, "label": f.label, "data_type": f.data_type.as_str(),
+                "description": f.description, "mask": m.map(|m| m.as_str()),
+            }))
+        })
+        .collect()
+}
+
+/// One open dataset with every published release and its data dictionary (public).
+#[utoipa::path(get, path = "/api/v1/open/datasets/{id}", tag = "open", params(("id" = i64, Path, description = "the catalog entry")),
+    responses((status = 200, body = DatasetOut), (status = 404, body = ErrorBody)))]
+pub async fn dataset(State(state): S, Path(id): Path<i64>) -> Result<Json<DatasetOut>, ApiError> {
+    let (d, e) = open_dataset(&state, id).await?;
+    Ok(Json(DatasetOut { fields: dictionary(&d, &e), dataset: d }))
+}
+
+/// The most filters a rows request takes.
+const MAX_FILTERS: usize = 10;
+
+/// Rows of a published, unconditionally open release (public), by a stable cursor: a release
+/// never changes, so paging misses and repeats nothing whatever happens to the dataset. Any
+/// query parameter other than `cursor` and `limit` filters a column by equality.
+#[utoipa::path(get, path = "/api/v1/open/releases/{id}/rows", tag = "open",
+    params(("id" = i64, Path), ("cursor" = Option<u64>, Query, description = "the `next_cursor` of the previous page"),
+        ("limit" = Option<usize>, Query, description = "at most 1000; 100 by default")),
+    responses((status = 200, body = RowsOut), (status = 400, body = ErrorBody, description = "`open_bad_filter`"),
+        (status = 403, body = ErrorBody, description = "`open_application_required`"), (status = 404, body = ErrorBody)))]
+pub async fn rows(
+    State(state): S,
+    p: Option<P>,
+    peer: Peer,
+    Path(id): Path<i64>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Result<Json<RowsOut>, ApiError> {
+    let number = |k: &str| -> Result<Option<u64>, AppError> {
+        q.get(k)
+            .map(|v| {
+                v.parse::<u64>().map_err(|_| {
+                    AppError::bad_request(
+                        "invalid_query",
+                        format!("{k} 须为非负整数"),
+                        format!("{k} must be a whole number"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let cursor = number("cursor")?.unwrap_or(0);
+    let limit = number("limit")?.unwrap_or(100).clamp(1, pdp_app::open::MAX_PAGE_ROWS as u64) as usize;
+    let filters: Vec<CellFilter> = q
+        .iter()
+        .filter(|(k, _)| k.as_str() != "cursor" && k.as_str() != "limit")
+        .map(|(k, v)| CellFilter { column: k.clone(), values: vec![v.clone()] })
+        .collect();
+    if filters.len() > MAX_FILTERS {
+        return Err(AppError::bad_request(
+            "too_many_filters",
+            format!("最多 {MAX_FILTERS} 个筛选条件"),
+            format!("at most {MAX_FILTERS} filters"),
+        )
+        .into());
+    }
+    let (_, page) = open_rows(&state, &reader(p, peer), id, cursor, limit, &filters).await?;
+    Ok(Json(rows_out(id, page)))
+}
+
+/// A whole published release as a file (public): `csv`, `xlsx`, `json` or `parquet`, as the
+/// release offers. CSV, JSON and Parquet stream; XLSX is offered up to 100,000 rows.
+#[utoipa::path(get, path = "/api/v1/open/releases/{id}/download/{format}", tag = "open",
+    params(("id" = i64, Path), ("format" = String, Path, description = "`csv`, `xlsx`, `json` or `parquet`")),
+    responses((status = 200, description = "the file"), (status = 403, body = ErrorBody, description = "`open_application_required`"),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody, description = "`xlsx_too_large`")))]
+pub async fn download(
+    State(state): S,
+    p: Option<P>,
+    peer: Peer,
+    Path((id, format)): Path<(i64, String)>,
+) -> Result<Response, ApiError> {
+    let format = ReleaseFormat::parse(&format).ok_or_else(|| AppError::not_found(&format!("format {format}")))?;
+    let (name, media, stream) = open_download(state.app.clone(), &reader(p, peer), id, format).await?;
+    let mut resp = Body::from_stream(stream).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}

@@ -1,0 +1,621 @@
+//! The open data portal's pages (开放门户, R-OPN-02/03/08), public and usable without an account
+//! or scripts: `/open` (home), `/open/datasets` (search with facets), `/open/datasets/{id}` (a
+//! dataset: metadata, dictionary, preview, downloads, API call, version history) and
+//! `/open/announcements` (stale data). The staff's side, `/open/releases`, prepares releases and
+//! reviews them through the same use cases as the JSON API.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use maud::{Markup, PreEscaped, html};
+use pdp_app::open::{self as open, BrowseParams, OPEN_FACETS, OpenDataset, Reader};
+use pdp_domain::catalog::{CategoryClass, Frequency, MaskRule, OpenType};
+use pdp_domain::open::{Checklist, ReleaseField, ReleaseFormat, ReleaseRules, ReleaseStatus, Review, RowFilter};
+use pdp_domain::roles::Permission;
+
+use crate::AppState;
+use crate::auth::{Principal, urlencode};
+use crate::error::AppError;
+use crate::extract::Form;
+use crate::i18n::Lang;
+use crate::layout::{Flash, Page, ReasonForm, csrf, fmt_time, notice, page, see_other};
+use crate::open::{dictionary, reader};
+
+type S = State<Arc<AppState>>;
+type P = Extension<Principal>;
+type Peer = Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
+
+/// The portal's own navigation, above every public page.
+fn portal_nav(lang: Lang, current: &str) -> Markup {
+    let links = [
+        ("/open", "开放门户首页", "Portal home"),
+        ("/open/datasets", "数据目录", "Datasets"),
+        ("/open/announcements", "公告", "Announcements"),
+    ];
+    html! {
+        nav.sub aria-label=(lang.t("开放门户", "Open data portal")) {
+            @for (href, zh, en) in links {
+                a href=(href) aria-current=[(current == href).then_some("page")] { (lang.t(zh, en)) }
+            }
+        }
+    }
+}
+
+fn open_type_label(lang: Lang, t: &str) -> String {
+    OpenType::parse(t).map_or(t.to_string(), |o| lang.t(o.label_zh(), o.label_en()).to_string())
+}
+
+fn search_form(lang: Lang, q: &str) -> Markup {
+    html! {
+        form.search method="get" action="/open/datasets" role="search" {
+            label for="open-q" { (lang.t("搜索开放数据", "Search open data")) }
+            input #open-q type="search" name="q" value=(q) maxlength="200" placeholder=(lang.t("例如：企业、公交、医疗机构", "e.g. enterprises, buses, hospitals"));
+            button type="submit" { (lang.t("搜索", "Search")) }
+        }
+    }
+}
+
+fn dataset_item(lang: Lang, d: &OpenDataset) -> Markup {
+    html! {
+        li {
+            a href=(format!("/open/datasets/{}", d.entry_id)) { strong { (d.name) } }
+            " " span.badge { (open_type_label(lang, &d.open_type)) }
+            @if d.stale { " " span.badge.failure { (lang.t("数据已过期", "Stale")) } }
+            br;
+            span.muted { (d.org_name) " · " (lang.t("更新于 ", "updated ")) (d.updated) " · "
+                @for (i, f) in d.latest.rules.formats.iter().enumerate() { @if i > 0 { ", " } (f.label_en()) } }
+            p { (d.summary) }
+        }
+    }
+}
+
+/// `/open`: the portal's home page: counts, search, newest data.
+pub async fn home(State(state): S, headers: HeaderMap, p: Option<P>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let all = open::open_datasets(&state).await?;
+    let providers: std::collections::BTreeSet<i64> = all.iter().map(|d| d.org_id).collect();
+    let releases: usize = all.iter().map(|d| d.releases.len()).sum();
+    let rows: i64 = all.iter().map(|d| d.latest.rows).sum();
+    let stale = all.iter().filter(|d| d.stale).count();
+    let p = p.map(|Extension(p)| p);
+    page(
+        lang,
+        p.as_ref(),
+        "/open",
+        lang.t("公共数据开放门户", "Open data portal"),
+        html! {
+            (portal_nav(lang, "/open"))
+            p { (lang.t("本门户开放的公共数据均经清洗、脱敏和安全审查，免费获取，可下载，可通过接口调用。",
+                "Every dataset here was cleaned, masked and reviewed for security before opening; all of it is free to download and to call through the API.")) }
+            (search_form(lang, ""))
+            div.tiles {
+                div.tile { div.n { (all.len()) } (lang.t("开放数据集", "open datasets")) }
+                div.tile { div.n { (releases) } (lang.t("数据版本", "releases")) }
+                div.tile { div.n { (providers.len()) } (lang.t("提供单位", "providers")) }
+                div.tile { div.n { (rows) } (lang.t("开放数据条数", "open records")) }
+                @if stale > 0 { div.tile.alert { div.n { a href="/open/announcements" { (stale) } } (lang.t("未按时更新", "not updated on time")) } }
+            }
+            h2 { (lang.t("最新开放", "Newest")) }
+            ol.hits { @for d in all.iter().take(10) { (dataset_item(lang, d)) } }
+            p { a href="/open/datasets" { (lang.t("浏览全部开放数据 →", "Browse all open data →")) } }
+        },
+    )
+}
+
+/// `/open/datasets`: the open catalog with Chinese full-text search and facets.
+pub async fn browse(State(state): S, headers: HeaderMap, p: Option<P>, Query(q): Query<BrowseParams>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let out = open::browse(&state, &q).await?;
+    let p = p.map(|Extension(p)| p);
+    let text = q.q.clone().unwrap_or_default();
+    // A link that keeps every current choice but sets (or clears) one facet.
+    let link = |facet: &str, value: Option<&str>| -> String {
+        let mut parts = Vec::new();
+        let current = [
+            ("q", q.q.clone()),
+            ("org", q.org.map(|o| o.to_string())),
+            ("class", q.class.clone()),
+            ("open_type", q.open_type.clone()),
+            ("format", q.format.clone()),
+            ("frequency", q.frequency.clone()),
+        ];
+        for (k, v) in current {
+            let v = if k == facet { value.map(str::to_string) } else { v };
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", urlencode(&v)));
+            }
+        }
+        format!("/open/datasets?{}", parts.join("&"))
+    };
+    let chosen = |facet: &str| -> Option<String> {
+        match facet {
+            "org" => q.org.map(|o| o.to_string()),
+            "class" => q.class.clone(),
+            "open_type" => q.open_type.clone(),
+            "format" => q.format.clone(),
+            "frequency" => q.frequency.clone(),
+            _ => None,
+        }
+    };
+    let offset = q.offset.unwrap_or(0) as usize;
+    let limit = q.limit.unwrap_or(20).clamp(1, 100) as usize;
+    let label = |facet: &str, value: &str, zh: &str| -> String {
+        if lang == Lang::Zh {
+            return zh.to_string();
+        }
+        match facet {
+            "class" => CategoryClass::parse(value).map_or(zh.to_string(), |c| c.label_en().into()),
+            "open_type" => OpenType::parse(value).map_or(zh.to_string(), |c| c.label_en().into()),
+            "frequency" => Frequency::parse(value).map_or(zh.to_string(), |c| c.label_en().into()),
+            "format" => ReleaseFormat::parse(value).map_or(zh.to_string(), |c| c.label_en().into()),
+            _ => zh.to_string(),
+        }
+    };
+    page(
+        lang,
+        p.as_ref(),
+        "/open",
+        lang.t("开放数据目录", "Open datasets"),
+        html! {
+            (portal_nav(lang, "/open/datasets"))
+            (search_form(lang, &text))
+            div.split {
+                aside.facets aria-label=(lang.t("筛选", "Filters")) {
+                    @for (facet, zh, en) in OPEN_FACETS {
+                        @if let Some(values) = out.facets.get(*facet) {
+                            h3 { (lang.t(zh, en)) }
+                            ul { @for v in values {
+                                @let on = chosen(facet).as_deref() == Some(v.value.as_str());
+                                li { @if on {
+                                    strong { (label(facet, &v.value, &v.label)) } " (" (v.count) ") "
+                                    a href=(link(facet, None)) aria-label=(lang.t("取消此筛选", "Clear this filter")) { "×" }
+                                } @else {
+                                    a href=(link(facet, Some(&v.value))) { (label(facet, &v.value, &v.label)) } " (" (v.count) ")"
+                                } }
+                            } }
+                        }
+                    }
+                }
+                section #results aria-live="polite" {
+                    p { (lang.t("共 ", "")) strong { (out.total) } (lang.t(" 个开放数据集", " open datasets")) }
+                    @if out.total == 0 {
+                        p.notice.warn { (lang.t("没有找到符合条件的开放数据。", "No open data matches.")) }
+                    }
+                    ol.hits { @for d in &out.datasets { (dataset_item(lang, d)) } }
+                    nav.sub aria-label=(lang.t("翻页", "Pages")) {
+                        @if offset > 0 {
+                            a href=(format!("{}&offset={}", link("", None), offset.saturating_sub(limit))) { (lang.t("← 上一页", "← Previous")) }
+                        }
+                        @if offset + limit < out.total {
+                            a href=(format!("{}&offset={}", link("", None), offset + limit)) { (lang.t("下一页 →", "Next →")) }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// A table of rows with their columns.
+fn rows_table(columns: &[String], rows: &[(u64, Vec<Option<String>>)], caption: &str) -> Markup {
+    html! {
+        div style="overflow-x:auto" {
+            table.preview {
+                caption { (caption) }
+                thead { tr { @for c in columns { th scope="col" { (c) } } } }
+                tbody { @for (_, row) in rows { tr { @for v in row { td { (v.as_deref().unwrap_or("")) } } } } }
+            }
+        }
+    }
+}
+
+/// `/open/datasets/{id}`: one open dataset for the public.
+pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Peer, Path(id): Path<i64>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let (d, e) = open::open_dataset(&state, id).await?;
+    let reader = reader(p.clone(), peer);
+    let preview = open::preview(&state, &reader, d.latest.id).await?;
+    let p = match reader {
+        Reader::Account(p) => Some(p),
+        Reader::Anonymous(_) => None,
+    };
+    let dict = dictionary(&d, &e);
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let api = format!("http://{host}/api/v1/open/releases/{}/rows?limit=100", d.latest.id);
+    let on_application = d.open_type == OpenType::OnApplication.as_str();
+    page(
+        lang,
+        p.as_ref(),
+        "/open",
+        &d.name,
+        html! {
+            (portal_nav(lang, "/open/datasets"))
+            @if d.stale {
+                p.notice.warn role="status" { (lang.t("该数据未按更新频率及时更新，内容可能已过时。", "This data was not updated as often as promised and may be out of date.")) }
+            }
+            p { (d.summary) }
+            dl.meta {
+                dt { (lang.t("资源代码", "Resource code")) } dd.mono { (d.code) }
+                dt { (lang.t("提供单位", "Provider")) } dd { (d.org_name) }
+                dt { (lang.t("开放类型", "Open type")) } dd { (open_type_label(lang, &d.open_type)) }
+                @if on_application {
+                    dt { (lang.t("开放条件", "Conditions")) } dd { (e.body.open.conditions) }
+                    dt { (lang.t("依据", "Legal basis")) } dd { (e.body.open.legal_basis) }
+                }
+                dt { (lang.t("更新频率", "Update frequency")) } dd { (Frequency::parse(&d.frequency).map_or("", |f| lang.t(f.label_zh(), f.label_en()))) }
+                dt { (lang.t("最近更新", "Last updated")) } dd { (d.updated) }
+                dt { (lang.t("数据条数", "Records")) } dd { (d.latest.rows) }
+                dt { (lang.t("费用", "Charge")) } dd { (lang.t("免费", "Free of charge")) }
+            }
+            h2 { (lang.t("数据项", "Data dictionary")) }
+            table #dictionary {
+                thead { tr { th scope="col" { (lang.t("字段", "Field")) } th scope="col" { (lang.t("名称", "Label")) } th scope="col" { (lang.t("类型", "Type")) } th scope="col" { (lang.t("说明", "Description")) } th scope="col" { (lang.t("脱敏", "Masking")) } } }
+                tbody { @for f in &dict { tr {
+                    td.mono { (f["name"].as_str().unwrap_or("")) }
+                    td { (f["label"].as_str().unwrap_or("")) }
+                    td { (f["data_type"].as_str().unwrap_or("")) }
+                    td { (f["description"].as_str().unwrap_or("")) }
+                    td { (f["mask"].as_str().and_then(MaskRule::parse).filter(|m| *m != MaskRule::None).map_or("", |m| lang.t(m.label_zh(), m.label_en()))) }
+                } } }
+            }
+            h2 { (lang.t("数据预览", "Preview")) }
+            @match &preview {
+                Some(page) => { (rows_table(&page.columns, &page.rows, lang.t("前 20 条", "The first 20 records"))) }
+                None => { p.notice.warn { (lang.t("该数据为有条件开放：须登录并申请，获批后方可使用。", "This data is open on application: sign in and apply; it can be used once approved.")) } }
+            }
+            @if preview.is_some() {
+                h2 { (lang.t("下载", "Download")) }
+                ul #downloads { @for f in &d.latest.rules.formats {
+                    li { a href=(format!("/api/v1/open/releases/{}/download/{}", d.latest.id, f.as_str())) download { (f.label_zh()) } }
+                } }
+                h2 { (lang.t("接口调用", "API")) }
+                p { (lang.t("无需注册即可调用；按 next_cursor 翻页，数据版本固定，不漏不重。", "No account needed; page with next_cursor: the release is fixed, so no row is missed or repeated.")) }
+                pre.mono { "curl '" (api) "'" }
+            }
+            h2 { (lang.t("版本历史", "Version history")) }
+            table #versions {
+                thead { tr { th scope="col" { (lang.t("版本", "Release")) } th scope="col" { (lang.t("发布时间", "Published")) } th scope="col" { (lang.t("来源版本", "Source version")) } th scope="col" { (lang.t("条数", "Records")) } th scope="col" { (lang.t("途径", "Route")) } @if preview.is_some() { th scope="col" { (lang.t("下载", "Download")) } } } }
+                tbody { @for r in &d.releases { tr {
+                    td { (r.id) }
+                    td { (r.published_at_micros.map(fmt_time).unwrap_or_default()) }
+                    td { (r.source_version) }
+                    td { (r.rows) }
+                    td { (lang.t(r.route.label_zh(), r.route.label_en())) }
+                    @if preview.is_some() { td { @for f in &r.rules.formats {
+                        a href=(format!("/api/v1/open/releases/{}/download/{}", r.id, f.as_str())) { (f.as_str()) } " "
+                    } } }
+                } } }
+            }
+        },
+    )
+}
+
+/// `/open/announcements`: data past its update frequency (R-OPN-08).
+pub async fn announcements(State(state): S, headers: HeaderMap, p: Option<P>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let stale: Vec<OpenDataset> = open::open_datasets(&state).await?.into_iter().filter(|d| d.stale).collect();
+    let p = p.map(|Extension(p)| p);
+    page(
+        lang,
+        p.as_ref(),
+        "/open",
+        lang.t("公告", "Announcements"),
+        html! {
+            (portal_nav(lang, "/open/announcements"))
+            h2 { (lang.t("未按时更新的数据", "Data not updated on time")) }
+            @if stale.is_empty() {
+                p { (lang.t("所有开放数据均按更新频率及时更新。", "All open data is up to date.")) }
+            } @else {
+                table #stale {
+                    thead { tr { th scope="col" { (lang.t("数据", "Data")) } th scope="col" { (lang.t("提供单位", "Provider")) } th scope="col" { (lang.t("更新频率", "Frequency")) } th scope="col" { (lang.t("最近更新", "Last updated")) } } }
+                    tbody { @for d in &stale { tr {
+                        td { a href=(format!("/open/datasets/{}", d.entry_id)) { (d.name) } }
+                        td { (d.org_name) }
+                        td { (Frequency::parse(&d.frequency).map_or("", |f| lang.t(f.label_zh(), f.label_en()))) }
+                        td { (d.updated) }
+                    } } }
+                }
+            }
+        },
+    )
+}
+
+// ---------------------------------------------------------------- the staff's side
+
+fn status_badge(lang: Lang, s: ReleaseStatus) -> Markup {
+    let class = match s {
+        ReleaseStatus::PendingReview => "badge st-submitted",
+        ReleaseStatus::Published => "badge st-published",
+        ReleaseStatus::Returned => "badge st-rejected",
+        ReleaseStatus::Withdrawn => "badge st-superseded",
+    };
+    html! { span class=(class) { (lang.t(s.label_zh(), s.label_en())) } }
+}
+
+/// `/open/releases`: the releases the caller prepares or reviews, and what the own organisation
+/// can open.
+pub async fn releases(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let list = open::staff_releases(&state, &p).await?;
+    let openable =
+        if p.allows(Permission::PublishOpenData) { open::openable_entries(&state, &p).await? } else { vec![] };
+    page(
+        lang,
+        Some(&p),
+        "/open/releases",
+        lang.t("开放数据发布", "Open data releases"),
+        html! {
+            (notice(f.ok.as_deref(), lang))
+            p.muted { (lang.t("开放数据经字段选择、脱敏、脱密确认后，由数据主管部门进行安全保密审查，通过后在开放门户发布。",
+                "A release is prepared (fields, masking, declassification), reviewed for security and confidentiality by the authority, then published on the portal.")) " "
+                a href="/open" { (lang.t("查看开放门户", "See the portal")) } }
+            table #releases {
+                thead { tr { th { (lang.t("编号", "No.")) } th { (lang.t("数据", "Data")) } th { (lang.t("提供单位", "Provider")) } th { (lang.t("途径", "Route")) } th { (lang.t("条数", "Records")) } th { (lang.t("状态", "Status")) } th { (lang.t("准备", "Prepared")) } } }
+                tbody { @for r in &list { tr {
+                    td { a href=(format!("/open/releases/{}", r.release.id)) { (r.release.id) } }
+                    td { (r.name) br; span.mono.muted { (r.code) " v" (r.release.source_version) } }
+                    td { (r.org_name) }
+                    td { (lang.t(r.release.route.label_zh(), r.release.route.label_en())) }
+                    td { (r.release.rows) }
+                    td { (status_badge(lang, r.release.status)) }
+                    td { (r.release.prepared_by) br; span.muted { (fmt_time(r.release.prepared_at_micros)) } }
+                } } }
+            }
+            @if !openable.is_empty() {
+                h2 { (lang.t("准备开放数据", "Prepare a release")) }
+                form method="get" action="/open/releases/new" {
+                    label { (lang.t("目录条目", "Catalog entry")) select name="entry" {
+                        @for e in &openable { option value=(e.entry_id) { (e.code) " " (e.body.name) " (" (lang.t(e.body.open.open_type.label_zh(), e.body.open.open_type.label_en())) ")" } }
+                    } }
+                    button type="submit" { (lang.t("下一步", "Next")) }
+                }
+            }
+        },
+    )
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct EntryParam {
+    entry: i64,
+}
+
+/// `/open/releases/new?entry=ID`: the preparation form of one entry: each field with its
+/// masking (at least the catalog's; personal fields preset to it), row filters, formats,
+/// declassification and automatic push.
+pub async fn new_release(State(state): S, headers: HeaderMap, Extension(p): P, Query(q): Query<EntryParam>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let e = open::openable_entries(&state, &p)
+        .await?
+        .into_iter()
+        .find(|e| e.entry_id == q.entry)
+        .ok_or_else(|| AppError::not_found(&format!("openable entry {}", q.entry)))?;
+    page(
+        lang,
+        Some(&p),
+        "/open/releases",
+        lang.t("准备开放数据", "Prepare a release"),
+        html! {
+            h2 { (e.body.name) " " span.mono.muted { (e.code) } }
+            form.editor #release-form method="post" action="/open/releases/new" {
+                (csrf(&p))
+                input type="hidden" name="entry" value=(e.entry_id);
+                fieldset { legend { (lang.t("字段与脱敏", "Fields and masking")) }
+                    table.fields {
+                        thead { tr { th { (lang.t("开放", "Open")) } th { (lang.t("字段", "Field")) } th { (lang.t("分级", "Grade")) } th { (lang.t("个人信息", "Personal")) } th { (lang.t("脱敏规则", "Masking")) } } }
+                        tbody { @for f in &e.body.fields { tr {
+                            td { input type="checkbox" name=(format!("use_{}", f.name)) id=(format!("use_{}", f.name)) checked[!f.personal]; }
+                            td { label for=(format!("use_{}", f.name)) { (f.label) " " span.mono.muted { (f.name) } } }
+                            td { (f.grade.label_zh()) }
+                            td { @if f.personal { (lang.t("是", "yes")) } }
+                            td { select name=(format!("mask_{}", f.name)) aria-label=(format!("{} {}", f.label, lang.t("脱敏规则", "masking"))) {
+                                @for m in MaskRule::ALL { @if m.at_least_as_strong_as(f.mask) {
+                                    option value=(m.as_str()) selected[*m == f.mask] { (lang.t(m.label_zh(), m.label_en())) }
+                                } }
+                            } }
+                        } } }
+                    }
+                }
+                label.wide { (lang.t("行筛选（每行一个：字段=值1,值2；留空则开放全部行）", "Row filters (one per line: field=value1,value2; empty opens every row)"))
+                    textarea name="filters" rows="2" {} }
+                fieldset { legend { (lang.t("开放格式", "Formats")) }
+                    @for fmt in ReleaseFormat::ALL {
+                        label.check { input type="checkbox" name=(format!("fmt_{}", fmt.as_str())) checked; " " (fmt.label_zh()) }
+                    }
+                }
+                label.check { input type="checkbox" name="declassified" required; " " (lang.t("我确认数据已完成脱密处理，不含国家秘密", "I confirm the data is declassified and holds no state secret")) }
+                label.check { input type="checkbox" name="auto_push"; " " (lang.t("数据更新后按相同规则自动推送新版本", "Push each new version of the dataset by these rules")) }
+                button type="submit" { (lang.t("生成并提交审查", "Prepare and send to review")) }
+            }
+        },
+    )
+}
+
+/// Reads the preparation form: `use_<field>`, `mask_<field>`, `fmt_<format>`, `filters`,
+/// `declassified`, `auto_push`.
+fn rules_from_form(
+    e: &pdp_storage::catalog::EntryVersion,
+    f: &HashMap<String, String>,
+) -> Result<ReleaseRules, AppError> {
+    let mut fields = Vec::new();
+    for field in &e.body.fields {
+        if f.contains_key(&format!("use_{}", field.name)) {
+            let mask = match f.get(&format!("mask_{}", field.name)) {
+                Some(m) => Some(MaskRule::parse(m).ok_or_else(|| {
+                    AppError::bad_request(
+                        "invalid_mask",
+                        format!("未知的脱敏规则“{m}”"),
+                        format!("unknown masking rule {m:?}"),
+                    )
+                })?),
+                None => None,
+            };
+            fields.push(ReleaseField { name: field.name.clone(), mask });
+        }
+    }
+    let mut filters = Vec::new();
+    for line in f.get("filters").map(String::as_str).unwrap_or("").lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some((field, values)) = line.split_once('=') else {
+            return Err(AppError::bad_request(
+                "invalid_filter",
+                format!("行筛选“{line}”应写作 字段=值1,值2"),
+                format!("the row filter {line:?} should read field=value1,value2"),
+            ));
+        };
+        filters.push(RowFilter {
+            field: field.trim().to_string(),
+            values: values.split([',', '，']).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect(),
+        });
+    }
+    Ok(ReleaseRules {
+        fields,
+        filters,
+        formats: ReleaseFormat::ALL
+            .iter()
+            .copied()
+            .filter(|x| f.contains_key(&format!("fmt_{}", x.as_str())))
+            .collect(),
+        declassified: f.contains_key("declassified"),
+        auto_push: f.contains_key("auto_push"),
+    })
+}
+
+pub async fn new_release_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(f): Form<HashMap<String, String>>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let entry_id: i64 = f
+        .get("entry")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| AppError::bad_request("invalid_entry", "请选择目录条目", "choose a catalog entry"))?;
+    let e = open::openable_entries(&state, &p)
+        .await?
+        .into_iter()
+        .find(|e| e.entry_id == entry_id)
+        .ok_or_else(|| AppError::not_found(&format!("openable entry {entry_id}")))?;
+    let rules = rules_from_form(&e, &f)?;
+    let r = open::prepare_release(&state, &p, &open::PrepareInput { entry_id, rules }).await?;
+    see_other(&format!(
+        "/open/releases/{}?ok={}",
+        r.release.id,
+        urlencode(lang.t("已生成，等待安全审查", "prepared; waiting for the security review"))
+    ))
+}
+
+/// `/open/releases/{id}`: a release with its rules and sample; the review form for reviewers,
+/// the withdrawal form for its provider and the authority.
+pub async fn release(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Query(f): Query<Flash>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let (r, sample) = open::release_for_staff(&state, &p, id).await?;
+    let rel = &r.release;
+    let can_review = p.allows(Permission::ReviewOpenData)
+        && rel.status == ReleaseStatus::PendingReview
+        && rel.prepared_by != p.user.username;
+    let can_withdraw = matches!(rel.status, ReleaseStatus::Published | ReleaseStatus::PendingReview)
+        && (p.allows(Permission::PublishOpenData) || p.allows(Permission::ReviewOpenData));
+    page(
+        lang,
+        Some(&p),
+        "/open/releases",
+        &format!("{} #{}", lang.t("开放数据", "Release"), rel.id),
+        html! {
+            (notice(f.ok.as_deref(), lang))
+            dl.meta {
+                dt { (lang.t("数据", "Data")) } dd { (r.name) " " span.mono { (r.code) } }
+                dt { (lang.t("提供单位", "Provider")) } dd { (r.org_name) }
+                dt { (lang.t("状态", "Status")) } dd #release-status { (status_badge(lang, rel.status)) }
+                dt { (lang.t("来源版本", "Source version")) } dd { (rel.source_version) }
+                dt { (lang.t("途径", "Route")) } dd { (lang.t(rel.route.label_zh(), rel.route.label_en())) @if !rel.note.is_empty() { br; span.muted { (rel.note) } } }
+                dt { (lang.t("条数", "Records")) } dd { (rel.rows) }
+                dt { (lang.t("格式", "Formats")) } dd { @for x in &rel.rules.formats { (x.label_zh()) " " } }
+                dt { (lang.t("行筛选", "Row filters")) } dd { @for x in &rel.rules.filters { span.mono { (x.field) "=" (x.values.join(",")) } " " } }
+                dt { (lang.t("准备人", "Prepared by")) } dd { (rel.prepared_by) " · " (fmt_time(rel.prepared_at_micros)) }
+                @if let (Some(by), Some(at)) = (&rel.reviewed_by, rel.reviewed_at_micros) {
+                    dt { (lang.t("审查", "Reviewed")) } dd { (by) " · " (fmt_time(at))
+                        @if let Some(rv) = &rel.review { @if !rv.reasons.is_empty() { br; (rv.reasons) } } }
+                }
+            }
+            h2 { (lang.t("样例数据（审查时查看）", "Sample (for the review)")) }
+            (rows_table(&sample.columns, &sample.rows, lang.t("前 20 条，已按规则脱敏", "The first 20 records, masked by the rules")))
+            @if can_review {
+                h2 { (lang.t("安全保密审查", "Security and confidentiality review")) }
+                form.editor #review-form method="post" action=(format!("/open/releases/{}/review", rel.id)) {
+                    (csrf(&p))
+                    fieldset { legend { (lang.t("审查清单", "Checklist")) }
+                        @for (key, _, zh, en) in Checklist::default().items() {
+                            label.check { input type="checkbox" name=(key); " " (lang.t(zh, en)) }
+                        }
+                    }
+                    label.wide { (lang.t("意见（退回时必填）", "Reasons (required to return)")) textarea name="reasons" rows="2" {} }
+                    div.actions {
+                        button type="submit" name="decision" value="approve" { (lang.t("通过并发布", "Approve and publish")) }
+                        button.danger type="submit" name="decision" value="return" { (lang.t("退回", "Return")) }
+                    }
+                }
+            }
+            @if can_withdraw {
+                form.inline method="post" action=(format!("/open/releases/{}/withdraw", rel.id)) {
+                    (csrf(&p))
+                    label { (lang.t("撤回理由", "Reason to withdraw")) input name="reason" required maxlength="500"; }
+                    button.danger type="submit" { (lang.t("撤回", "Withdraw")) }
+                }
+            }
+            @if rel.status == ReleaseStatus::Published {
+                p { a href=(format!("/open/datasets/{}", rel.entry_id)) { (lang.t("在开放门户查看 →", "See it on the portal →")) } }
+            }
+            (PreEscaped(""))
+        },
+    )
+}
+
+pub async fn review_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let on = |k: &str| f.contains_key(k);
+    let review = Review {
+        approve: f.get("decision").map(String::as_str) == Some("approve"),
+        checklist: Checklist {
+            personal_masked: on("personal_masked"),
+            grading_allows: on("grading_allows"),
+            no_secrets: on("no_secrets"),
+            legal_basis: on("legal_basis"),
+            sample_checked: on("sample_checked"),
+        },
+        reasons: f.get("reasons").cloned().unwrap_or_default(),
+    };
+    let r = open::review_release(&state, &p, id, &review).await?;
+    let msg = if r.release.status == ReleaseStatus::Published {
+        lang.t("已通过并发布", "approved and published")
+    } else {
+        lang.t("已退回", "returned")
+    };
+    see_other(&format!("/open/releases/{id}?ok={}", urlencode(msg)))
+}
+
+pub async fn withdraw_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(f): Form<ReasonForm>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    open::withdraw_release(&state, &p, id, &f.reason).await?;
+    see_other(&format!("/open/releases/{id}?ok={}", urlencode(lang.t("已撤回", "withdrawn"))))
+}

@@ -1,0 +1,478 @@
+//! Opening public data on every backend: releases prepared by the provider, the authority's
+//! security review, the portal and the open API read without an account, the automatic push of
+//! new versions, on-application data, stale data, and no personal value in any open file.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::governance::{audit_count, exec, id};
+use crate::server::{Client, TestServer, backends};
+
+/// Enterprises with a person's name beside them, a contact that the catalog leaves unmasked at
+/// grade L1 (only opening must mask it), a district and a number.
+fn body(name: &str, open_type: &str) -> Value {
+    let open = match open_type {
+        "unconditional" => json!({"open_type": "unconditional"}),
+        _ => {
+            json!({"open_type": open_type, "conditions": "签订数据使用协议，用于合法用途", "legal_basis": "《临江市公共数据开放管理办法》第二十条"})
+        }
+    };
+    json!({
+        "name": name,
+        "summary": "市场主体名录，供开放测试使用",
+        "class": "department",
+        "item": "02",
+        "format": "database",
+        "frequency": "daily",
+        "identifier_field": "credit_code",
+        "fields": [
+            {"name": "credit_code", "label": "统一社会信用代码", "data_type": "text", "grade": "l1",
+             "identifier": "credit_code", "rules": {"key": true}},
+            {"name": "ent_name", "label": "名称", "data_type": "text", "grade": "l1"},
+            {"name": "legal_rep", "label": "法定代表人", "data_type": "text", "grade": "l2", "personal": true,
+             "mask": "name", "purpose": "公示责任人"},
+            {"name": "rep_id", "label": "法定代表人身份证号", "data_type": "text", "grade": "l2", "personal": true,
+             "identifier": "citizen_id", "mask": "id_number", "purpose": "核验责任人"},
+            {"name": "contact", "label": "联系人电话", "data_type": "text", "grade": "l1", "personal": true,
+             "purpose": "联系企业"},
+            {"name": "district", "label": "所属区", "data_type": "text", "grade": "l1"},
+            {"name": "staff", "label": "从业人数", "data_type": "integer", "grade": "l1"}
+        ],
+        "share": {"share_type": "unconditional", "modes": ["bulk", "view"]},
+        "open": open
+    })
+}
+
+pub(crate) async fn publish(officer: &Client, reviewer: &Client, name: &str, open_type: &str) -> i64 {
+    let (s, e) = officer.post_json("/api/v1/catalog/entries", json!({ "body": body(name, open_type) })).await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let id = e["entry_id"].as_i64().unwrap();
+    let (s, e) = officer.post_json(&format!("/api/v1/catalog/entries/{id}/submit"), json!({"version": 1})).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, e) = reviewer.post_json(&format!("/api/v1/catalog/entries/{id}/approve"), json!({"version": 1})).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    id
+}
+
+/// Twelve firms: (credit code, name, legal representative, their citizen ID, contact, district,
+/// staff). Eight in 东湖区, four in 西山区.
+pub(crate) fn firms() -> Vec<[String; 7]> {
+    let reps = [
+        "欧阳修远",
+        "司马光明",
+        "诸葛亮亮",
+        "上官婉儿",
+        "慕容复兴",
+        "东方既白",
+        "独孤求败",
+        "令狐冲天",
+        "南宫问天",
+        "西门吹雪",
+        "皇甫嵩山",
+        "公孙胜利",
+    ];
+    (0..12u32)
+        .map(|i| {
+            let code = pdp_domain::ids::complete_credit_code(&format!("91350102MA{:06}", 1000 + i)).expect("code");
+            [
+                code,
+                format!("临江开放测试{i}号有限公司"),
+                reps[i as usize].to_string(),
+                id("350102", 200 + i),
+                format!("1390000{:04}", 1000 + i),
+                if i < 8 { "东湖区" } else { "西山区" }.to_string(),
+                (10 + i).to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// Every clear personal value of the firms: names, citizen IDs and contacts.
+fn personal_values() -> Vec<String> {
+    firms().into_iter().flat_map(|f| [f[2].clone(), f[3].clone(), f[4].clone()]).collect()
+}
+
+pub(crate) async fn load(officer: &Client, entry: i64, rows: &[[String; 7]]) {
+    let mut csv = String::from("credit_code,ent_name,legal_rep,rep_id,contact,district,staff\n");
+    for r in rows {
+        csv.push_str(&r.join(","));
+        csv.push('\n');
+    }
+    let (s, r) =
+        officer.post_bytes(&format!("/api/v1/datasets/{entry}/loads?format=csv&mode=full"), csv.into_bytes()).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["accepted"], rows.len(), "{r}");
+}
+
+pub(crate) fn rules(fields: &[(&str, Option<&str>)], formats: &[&str], auto_push: bool) -> Value {
+    let fields: Vec<Value> = fields.iter().map(|(n, m)| json!({"name": n, "mask": m})).collect();
+    json!({"fields": fields, "formats": formats, "declassified": true, "auto_push": auto_push})
+}
+
+const CHECKED: &str =
+    r#"{"personal_masked":true,"grading_allows":true,"no_secrets":true,"legal_basis":true,"sample_checked":true}"#;
+
+pub(crate) async fn approve(reviewer: &Client, release: i64) -> Value {
+    let checklist: Value = serde_json::from_str(CHECKED).unwrap();
+    let (s, r) = reviewer
+        .post_json(&format!("/api/v1/open/releases/{release}/review"), json!({"approve": true, "checklist": checklist}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    r
+}
+
+pub(crate) async fn prepare(officer: &Client, entry: i64, rules: Value) -> (StatusCode, Value) {
+    officer.post_json("/api/v1/open/releases", json!({"entry_id": entry, "rules": rules})).await
+}
+
+/// Every row of a release through the open API, page by page.
+async fn all_rows(c: &Client, release: i64, limit: usize, filter: &str) -> Vec<Value> {
+    let mut rows = Vec::new();
+    let mut cursor = Some(0u64);
+    let mut pages = 0;
+    while let Some(at) = cursor {
+        let (s, page) =
+            c.get_json(&format!("/api/v1/open/releases/{release}/rows?cursor={at}&limit={limit}{filter}")).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        rows.extend(page["rows"].as_array().unwrap().iter().cloned());
+        cursor = page["next_cursor"].as_u64();
+        pages += 1;
+        assert!(pages < 100, "paging does not end");
+    }
+    rows
+}
+
+/// covers: R-OPN-01 (open types), R-OPN-02 (the open catalog derived from the master catalog on
+/// one portal), R-OPN-03 (rows by a stable cursor and downloads in every format, without an
+/// account), R-OPN-04 (fields and masking chosen, personal fields never in clear), R-OPN-05 (the
+/// review: checklist to approve, reasons to return, never by the preparer), R-OPN-07 (route 1
+/// and the automatic push of new versions, a schema change back to review), R-OPN-08 (free,
+/// stale data marked and announced, every past version downloadable), R-SEC-03 (every release
+/// names its source version and rules; reads and decisions audited)
+#[tokio::test]
+async fn releases_are_prepared_reviewed_and_opened_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let auditor = srv.login("auditor").await;
+        let public = srv.anonymous();
+        let entry = publish(&officer, &reviewer, "开放测试市场主体名录", "unconditional").await;
+        load(&officer, entry, &firms()).await;
+
+        // Personal fields in clear are refused, each with its path.
+        let (s, e) = prepare(
+            &officer,
+            entry,
+            rules(&[("ent_name", None), ("legal_rep", Some("none")), ("contact", None)], &["csv"], false),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {e}");
+        assert_eq!(e["code"], "release_invalid", "{b}");
+        let codes: Vec<&str> = e["details"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+        assert_eq!(
+            codes,
+            ["release_mask_weaker", "release_personal_unmasked", "release_personal_unmasked"],
+            "{b}: {e}"
+        );
+        // Another organisation cannot open this one's data; a reviewer cannot prepare at all.
+        let xs = srv.login("xs.officer").await;
+        let ok_rules = rules(
+            &[
+                ("credit_code", None),
+                ("ent_name", None),
+                ("legal_rep", None),
+                ("rep_id", None),
+                ("contact", Some("mobile")),
+                ("district", None),
+                ("staff", None),
+            ],
+            &["csv", "json", "parquet", "xlsx"],
+            true,
+        );
+        let (s, e) = prepare(&xs, entry, ok_rules.clone()).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("release_not_your_org")), "{b}: {e}");
+        let (s, _) = prepare(&reviewer, entry, ok_rules.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+
+        let (s, r) = prepare(&officer, entry, ok_rules.clone()).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {r}");
+        let first = r["id"].as_i64().unwrap();
+        assert_eq!(
+            (r["status"].as_str(), r["route"].as_str(), r["rows"].as_i64()),
+            (Some("pending_review"), Some("upload"), Some(12)),
+            "{b}"
+        );
+        assert_eq!(r["source_version"], 1, "{b}");
+        // The reviewer sees the sample, masked; the public sees nothing yet.
+        let (s, d) = reviewer.get_json(&format!("/api/v1/open/releases/{first}")).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {d}");
+        let sample = d["sample"]["rows"].as_array().unwrap();
+        assert_eq!(sample.len(), 12, "{b}");
+        assert!(sample[0]["rep_id"].as_str().unwrap().contains("********"), "{b}: {d}");
+        let (s, _) = public.get_json(&format!("/api/v1/open/releases/{first}/rows")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+        let (_, list) = public.get_json("/api/v1/open/datasets").await;
+        assert!(
+            !list["datasets"].as_array().unwrap().iter().any(|d| d["entry_id"] == entry),
+            "{b}: pending is not public"
+        );
+
+        // The review: the preparer's organisation cannot review; approval needs the whole
+        // checklist; a return needs reasons.
+        let (s, _) =
+            officer.post_json(&format!("/api/v1/open/releases/{first}/review"), json!({"approve": true})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+        let (s, e) = reviewer
+            .post_json(
+                &format!("/api/v1/open/releases/{first}/review"),
+                json!({"approve": true, "checklist": {"personal_masked": true}}),
+            )
+            .await;
+        assert_eq!(
+            (s, e["details"][0]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("review_checklist_incomplete")),
+            "{b}: {e}"
+        );
+        let (s, e) =
+            reviewer.post_json(&format!("/api/v1/open/releases/{first}/review"), json!({"approve": false})).await;
+        assert_eq!(
+            (s, e["details"][0]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("review_reasons_required")),
+            "{b}: {e}"
+        );
+        let r = approve(&reviewer, first).await;
+        assert_eq!((r["status"].as_str(), r["reviewed_by"].as_str()), (Some("published"), Some("reviewer")), "{b}");
+        let (s, e) = reviewer
+            .post_json(&format!("/api/v1/open/releases/{first}/review"), json!({"approve": false, "reasons": "x"}))
+            .await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("release_not_pending")), "{b}: {e}");
+
+        // The public, without an account: the catalog, the dataset, rows by cursor.
+        let (_, list) = public.get_json("/api/v1/open/datasets?q=市场主体名录").await;
+        let found = list["datasets"].as_array().unwrap().iter().find(|d| d["entry_id"] == entry).cloned();
+        let found = found.unwrap_or_else(|| panic!("{b}: the search finds the dataset: {list}"));
+        assert_eq!((found["latest"]["id"].as_i64(), found["stale"].as_bool()), (Some(first), Some(false)), "{b}");
+        let (_, facet) = public.get_json("/api/v1/open/datasets?open_type=on_application").await;
+        assert!(
+            !facet["datasets"].as_array().unwrap().iter().any(|d| d["entry_id"] == entry),
+            "{b}: the open type facet filters"
+        );
+        let (s, d) = public.get_json(&format!("/api/v1/open/datasets/{entry}")).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {d}");
+        assert_eq!(d["fields"].as_array().unwrap().len(), 7, "{b}: the dictionary");
+        let rows = all_rows(&public, first, 5, "").await;
+        assert_eq!(rows.len(), 12, "{b}");
+        let positions: Vec<u64> = rows.iter().map(|r| r["_row"].as_u64().unwrap()).collect();
+        assert_eq!(positions, (0..12).collect::<Vec<_>>(), "{b}: no row missed or repeated");
+        let west = all_rows(&public, first, 2, "&district=西山区").await;
+        assert_eq!(west.len(), 4, "{b}: filters by equality");
+        assert!(west.iter().all(|r| r["district"] == "西山区"), "{b}");
+        let text = serde_json::to_string(&rows).unwrap();
+        for v in personal_values() {
+            assert!(!text.contains(&v), "{b}: {v} leaked through the API");
+        }
+        assert!(rows.iter().all(|r| r["contact"].as_str().unwrap().contains("****")), "{b}");
+        let (s, e) = public.get_json(&format!("/api/v1/open/releases/{first}/rows?nope=1")).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("open_bad_filter")), "{b}");
+
+        // Downloads in every offered format, free, with no personal value in clear.
+        let csv =
+            String::from_utf8(public.get_bytes(&format!("/api/v1/open/releases/{first}/download/csv")).await).unwrap();
+        assert!(
+            csv.starts_with("\u{feff}credit_code,ent_name,legal_rep,rep_id,contact,district,staff\n"),
+            "{b}: {csv}"
+        );
+        assert_eq!(csv.lines().count(), 13, "{b}");
+        let json_file: Value =
+            serde_json::from_slice(&public.get_bytes(&format!("/api/v1/open/releases/{first}/download/json")).await)
+                .unwrap();
+        assert_eq!(json_file.as_array().map(Vec::len), Some(12), "{b}");
+        let parquet = public.get_bytes(&format!("/api/v1/open/releases/{first}/download/parquet")).await;
+        assert_eq!(&parquet[..4], b"PAR1", "{b}");
+        let xlsx = public.get_bytes(&format!("/api/v1/open/releases/{first}/download/xlsx")).await;
+        assert_eq!(&xlsx[..2], b"PK", "{b}");
+        for v in personal_values() {
+            assert!(!csv.contains(&v) && !json_file.to_string().contains(&v), "{b}: {v} leaked into a file");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.parquet");
+        std::fs::write(&path, &parquet).unwrap();
+        let cells = pdp_lake::share::read_parquet_cells(&path, 100).unwrap();
+        assert_eq!(cells.rows.len(), 12, "{b}");
+        let meta: std::collections::HashMap<_, _> = cells.metadata.into_iter().collect();
+        assert_eq!(
+            meta.get("pdp.dataset_version").map(String::as_str),
+            Some("1"),
+            "{b}: the file names its source version"
+        );
+        assert!(meta.get("pdp.rules").is_some_and(|r| r.contains("\"mobile\"")), "{b}: and its rules");
+        for v in personal_values() {
+            assert!(!cells.rows.iter().flatten().flatten().any(|c| c == &v), "{b}: {v} in the Parquet file");
+        }
+
+        // Route 2: a new version is pushed by the same rules and published at once.
+        let mut changed = firms();
+        changed[0][1] = "临江开放测试零号有限公司（更名）".into();
+        load(&officer, entry, &changed).await;
+        let (_, d) = public.get_json(&format!("/api/v1/open/datasets/{entry}")).await;
+        let releases = d["releases"].as_array().unwrap();
+        assert_eq!(releases.len(), 2, "{b}: {d}");
+        assert_eq!(
+            (releases[0]["route"].as_str(), releases[0]["source_version"].as_i64()),
+            (Some("push"), Some(2)),
+            "{b}"
+        );
+        assert_eq!(releases[0]["previous_id"].as_i64(), Some(first), "{b}");
+        let second = releases[0]["id"].as_i64().unwrap();
+        let renamed = all_rows(&public, second, 100, "").await;
+        assert!(renamed.iter().any(|r| r["ent_name"] == "临江开放测试零号有限公司（更名）"), "{b}");
+        // The past version stays downloadable as it was.
+        let old =
+            String::from_utf8(public.get_bytes(&format!("/api/v1/open/releases/{first}/download/csv")).await).unwrap();
+        assert!(!old.contains("更名"), "{b}");
+
+        // A changed definition of a released field sends the next version back to review.
+        let (_, e) = officer.get_json(&format!("/api/v1/catalog/entries/{entry}")).await;
+        let mut body2 = e["body"].clone();
+        body2["fields"][6]["grade"] = json!("l2");
+        let (s, e) = officer.put_json(&format!("/api/v1/catalog/entries/{entry}"), json!({"body": body2})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {e}");
+        let v = e["version"].as_i64().unwrap();
+        let (s, e) = officer.post_json(&format!("/api/v1/catalog/entries/{entry}/submit"), json!({"version": v})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {e}");
+        let (s, e) =
+            reviewer.post_json(&format!("/api/v1/catalog/entries/{entry}/approve"), json!({"version": v})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {e}");
+        load(&officer, entry, &firms()).await;
+        let (_, mine) = officer.get_json("/api/v1/open/releases").await;
+        let third = mine.as_array().unwrap().iter().find(|r| r["entry_id"] == entry).cloned().unwrap();
+        assert_eq!(
+            (third["route"].as_str(), third["status"].as_str()),
+            (Some("push"), Some("pending_review")),
+            "{b}: {third}"
+        );
+        let (_, d) = public.get_json(&format!("/api/v1/open/datasets/{entry}")).await;
+        assert_eq!(d["latest"]["id"].as_i64(), Some(second), "{b}: the pending version is not public");
+
+        // A return with reasons; a withdrawal takes a release off the portal.
+        let third = third["id"].as_i64().unwrap();
+        let (s, r) = reviewer
+            .post_json(
+                &format!("/api/v1/open/releases/{third}/review"),
+                json!({"approve": false, "reasons": "从业人数分级调整后请重新确认"}),
+            )
+            .await;
+        assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("returned")), "{b}: {r}");
+        let (s, r) = officer
+            .post_json(&format!("/api/v1/open/releases/{second}/withdraw"), json!({"reason": "名称有误，待更正"}))
+            .await;
+        assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("withdrawn")), "{b}: {r}");
+        let (s, _) = public.get_json(&format!("/api/v1/open/releases/{second}/rows")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+        let (_, d) = public.get_json(&format!("/api/v1/open/datasets/{entry}")).await;
+        assert_eq!(d["latest"]["id"].as_i64(), Some(first), "{b}");
+
+        // Stale data: a daily dataset whose newest release is three days old is marked on its
+        // page and listed on the announcements page.
+        exec(&srv, &format!("UPDATE open_releases SET published_at = published_at - 259200000000 WHERE id = {first}"))
+            .await;
+        let (_, d) = public.get_json(&format!("/api/v1/open/datasets/{entry}")).await;
+        assert_eq!(d["stale"], true, "{b}");
+        let (s, page) = public.get("/open/announcements").await;
+        assert!(s == StatusCode::OK && page.contains("开放测试市场主体名录"), "{b}");
+        let (s, page) = public.get(&format!("/open/datasets/{entry}")).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert!(
+            page.contains("未按更新频率及时更新") && page.contains("id=\"dictionary\"") && page.contains("免费"),
+            "{b}"
+        );
+
+        assert!(audit_count(&auditor, "open.release.approve").await >= 1, "{b}");
+        assert!(audit_count(&auditor, "open.release.return").await >= 1, "{b}");
+        assert!(audit_count(&auditor, "open.release.push").await >= 1, "{b}");
+        assert!(audit_count(&auditor, "open.download").await >= 5, "{b}");
+        assert!(audit_count(&auditor, "open.rows").await >= 3, "{b}");
+    }
+}
+
+/// covers: R-OPN-01, R-OPN-06 (on-application data is listed with its conditions, but its rows
+/// and files are not served to the public)
+#[tokio::test]
+async fn on_application_data_is_listed_but_not_served_anonymously() {
+    let srv = TestServer::start(&crate::server::backend());
+    let officer = srv.login("officer").await;
+    let reviewer = srv.login("reviewer").await;
+    let public = srv.anonymous();
+    let entry = publish(&officer, &reviewer, "有条件开放测试名录", "on_application").await;
+    load(&officer, entry, &firms()).await;
+    let (s, r) = prepare(&officer, entry, rules(&[("credit_code", None), ("ent_name", None)], &["csv"], false)).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let release = r["id"].as_i64().unwrap();
+    approve(&reviewer, release).await;
+    let (_, list) = public.get_json("/api/v1/open/datasets?open_type=on_application").await;
+    assert!(list["datasets"].as_array().unwrap().iter().any(|d| d["entry_id"] == entry), "{list}");
+    let (s, e) = public.get_json(&format!("/api/v1/open/releases/{release}/rows")).await;
+    assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("open_application_required")), "{e}");
+    let (s, _) = public.get(&format!("/api/v1/open/releases/{release}/download/csv")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, page) = public.get(&format!("/open/datasets/{entry}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("签订数据使用协议") && page.contains("有条件开放") && !page.contains("id=\"downloads\""),
+        "{page}"
+    );
+}
+
+/// covers: R-OPN-04, R-SEC-01 (no open file holds a personal value in clear, whichever masking
+/// rule the provider picks)
+#[tokio::test]
+async fn no_masking_rule_lets_a_personal_value_into_an_open_file() {
+    let srv = TestServer::start(&crate::server::backend());
+    let officer = srv.login("officer").await;
+    let reviewer = srv.login("reviewer").await;
+    let public = srv.anonymous();
+    let entry = publish(&officer, &reviewer, "脱敏规则测试名录", "unconditional").await;
+    load(&officer, entry, &firms()).await;
+    let rules_all = ["none", "id_number", "mobile", "name", "address", "email", "bank_card", "pseudonym", "suppress"];
+    for rule in rules_all {
+        // The contact is personal and unmasked in the catalog (grade L1): opening it takes a rule.
+        let (s, r) = prepare(
+            &officer,
+            entry,
+            rules(
+                &[("credit_code", None), ("legal_rep", None), ("rep_id", None), ("contact", Some(rule))],
+                &["csv", "json", "parquet"],
+                false,
+            ),
+        )
+        .await;
+        if rule == "none" {
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{r}");
+            continue;
+        }
+        assert_eq!(s, StatusCode::CREATED, "{rule}: {r}");
+        let release = r["id"].as_i64().unwrap();
+        approve(&reviewer, release).await;
+        let mut files = Vec::new();
+        for f in ["csv", "json"] {
+            files.push(
+                String::from_utf8(public.get_bytes(&format!("/api/v1/open/releases/{release}/download/{f}")).await)
+                    .unwrap(),
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.parquet");
+        std::fs::write(&path, public.get_bytes(&format!("/api/v1/open/releases/{release}/download/parquet")).await)
+            .unwrap();
+        let cells = pdp_lake::share::read_parquet_cells(&path, 100).unwrap();
+        assert_eq!(cells.rows.len(), 12, "{rule}");
+        files.push(cells.rows.iter().flatten().flatten().cloned().collect::<Vec<_>>().join("\n"));
+        for text in &files {
+            for v in personal_values() {
+                assert!(!text.contains(&v), "{rule}: {v} is in an open file");
+            }
+        }
+    }
+}
