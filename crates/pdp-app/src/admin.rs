@@ -297,30 +297,127 @@ pub async fn create_account(
         return Err(AppError::bad_request("invalid_org", "所属单位不存在", "the organisation does not exist"));
     }
     validate_roles(&roles, input.org_id.is_some()).map_err(|e| AppError::domain(&e))?;
-    let hash = auth::hash_password(&input.password)
-        .map_err(|e| AppError::internal("hash_failed", "密码处理失败", format!("password hashing failed: {e}")))?;
-    let mut redacted = input.clone();
-    redacted.password = String::new();
     let ev = match actor {
         Some(p) => p.event("user.create", ""),
         None => NewEvent { actor: "console".into(), ..NewEvent::system("user.create", "") },
     };
+    // An administrator chose this password: the account chooses its own at first login. The
+    // console's operator creates the first administrators for themselves.
+    let hash = auth::hash_password(&input.password)
+        .map_err(|e| AppError::internal("hash_failed", "密码处理失败", format!("password hashing failed: {e}")))?;
+    insert_account(storage, input, hash, display_name, roles, actor.is_some(), None, ev).await
+}
+
+/// Creates the account with its password's hash and its audit event (the input is recorded by
+/// its hash, without the password).
+#[allow(clippy::too_many_arguments)]
+async fn insert_account(
+    storage: &dyn Storage,
+    input: UserInput,
+    password_hash: String,
+    display_name: String,
+    roles: Vec<Role>,
+    must_change_password: bool,
+    claimed: Option<pdp_domain::subject::BoundSubject>,
+    ev: NewEvent,
+) -> Result<User, AppError> {
+    let mut redacted = input.clone();
+    redacted.password = String::new();
     let ev = hashed(ev, &redacted).with_detail(serde_json::json!({ "roles": roles_to_text(&roles) }).to_string());
     Ok(storage
         .create_user(
             NewUser {
                 username: input.username,
                 display_name,
-                password_hash: hash,
+                password_hash,
                 org_id: input.org_id,
                 roles,
-                // An administrator chose this password: the account chooses its own at first
-                // login. The console's operator creates the first administrators for themselves.
-                must_change_password: actor.is_some(),
+                must_change_password,
+                claimed,
             },
             ev,
         )
         .await?)
+}
+
+/// Registration of a public account on the open portal: a natural person by citizen ID or a
+/// legal entity by credit code, both checked by their parsers. The identifier is recorded as
+/// claimed, masked wherever shown; it binds nothing until proved (the security administrator's
+/// binding, or a real-name check by an identity provider). At most five registrations per
+/// client address an hour.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterInput {
+    /// 3 to 32 characters: lower-case letters, digits, `.`, `_`, `-`.
+    pub username: String,
+    /// A person's name or an entity's registered name.
+    pub display_name: String,
+    /// At least 12 characters with letters and digits.
+    pub password: String,
+    /// `person` or `legal_entity`.
+    pub kind: String,
+    /// The citizen ID number (GB 11643) or unified social credit code (GB 32100).
+    pub identifier: String,
+}
+
+pub async fn register(state: &App, input: &RegisterInput, addr: Option<std::net::IpAddr>) -> Result<User, AppError> {
+    use pdp_domain::subject::{BoundSubject, SubjectKind};
+    let kind = SubjectKind::parse(&input.kind)
+        .filter(|k| matches!(k, SubjectKind::Person | SubjectKind::LegalEntity))
+        .ok_or_else(|| {
+            AppError::bad_request("invalid_kind", "请选择自然人或法人", "register as a person or a legal entity")
+        })?;
+    let claimed = BoundSubject::parse(kind, input.identifier.trim()).map_err(|e| AppError::domain(&e))?;
+    if !valid_username(&input.username) {
+        return Err(AppError::bad_request(
+            "invalid_username",
+            "用户名须为 3–32 位小写字母、数字或 . _ -",
+            "the username must be 3 to 32 lower-case letters, digits, '.', '_' or '-'",
+        ));
+    }
+    let display_name = required("display_name", "名称", &input.display_name)?;
+    auth::check_password_policy(&input.password)?;
+    let key = format!("register@{}", addr.map_or_else(|| "unknown".to_string(), |a| a.to_string()));
+    if state.throttle.begin(&key, None, 5, 0, std::time::Duration::from_secs(3600)) != crate::credentials::Attempt::Go {
+        return Err(AppError::too_many(
+            "registration_throttled",
+            "该地址注册过于频繁，请一小时后再试",
+            "too many registrations from this address; try again in an hour",
+        ));
+    }
+    let mut ev = NewEvent::system("user.register", "");
+    ev.actor = input.username.clone();
+    ev.role = Role::PublicUser.as_str().into();
+    let user_input = UserInput {
+        username: input.username.clone(),
+        display_name: display_name.clone(),
+        password: input.password.clone(),
+        org_id: None,
+        roles: vec![],
+    };
+    // Anyone may register, so the password is hashed on the bounded CPU pool, never on the
+    // request's worker.
+    let password = input.password.clone();
+    let hash = crate::limits::on_cpu(state, move || auth::hash_password(&password))
+        .await?
+        .map_err(|e| AppError::internal("hash_failed", "密码处理失败", format!("password hashing failed: {e}")))?;
+    insert_account(
+        state.storage.as_ref(),
+        user_input,
+        hash,
+        display_name,
+        vec![Role::PublicUser],
+        false,
+        Some(claimed),
+        ev,
+    )
+    .await
+    .map_err(|e| match e.kind {
+        crate::error::ErrorKind::Conflict => {
+            AppError::conflict("username_taken", "该用户名已被使用", "the username is taken")
+        }
+        _ => e,
+    })
 }
 
 pub async fn do_set_roles(state: &App, p: &Principal, user_id: i64, input: RolesInput) -> Result<User, AppError> {

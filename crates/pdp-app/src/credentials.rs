@@ -72,6 +72,10 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
+    /// Buckets kept at once: past this, the buckets that have filled up again (idle keys) are
+    /// dropped, since a full bucket is what a new key starts with.
+    pub const MAX_KEYS: usize = 100_000;
+
     /// Takes one token for `key`; `false` when the bucket is empty. A rate of 0 means no limit.
     pub fn allow(&self, key: i64, rate: u32) -> bool {
         if rate == 0 {
@@ -80,6 +84,9 @@ impl RateLimiter {
         let (rate, cap) = (f64::from(rate), f64::from(rate) * 2.0);
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
+        if map.len() >= Self::MAX_KEYS && !map.contains_key(&key) {
+            map.retain(|_, (tokens, last)| *tokens + now.duration_since(*last).as_secs_f64() * rate < cap);
+        }
         let (tokens, last) = map.entry(key).or_insert((cap, now));
         *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(cap);
         *last = now;

@@ -68,6 +68,9 @@ pub struct Settings {
     /// Verifications per second per grant, and per signed-in account (bursts up to twice
     /// that); 0 means no limit (`security.verify_rate_per_grant`).
     pub verify_rate_per_grant: u32,
+    /// Open data reads per second per client address without an account or key (bursts up to
+    /// twice that); 0 means no limit (`security.open_anonymous_rate_per_second`).
+    pub open_anonymous_rate_per_second: u32,
     /// Working days a usage report may be overdue before its grant is suspended
     /// (`sharing.report_grace_working_days`, R-SHR-13).
     pub report_grace_working_days: u32,
@@ -88,6 +91,7 @@ impl Default for Settings {
             limits: limits::Limits::default(),
             metrics_public: false,
             verify_rate_per_grant: 20,
+            open_anonymous_rate_per_second: 10,
             report_grace_working_days: 10,
         }
     }
@@ -114,12 +118,16 @@ pub struct App {
     pub verify_rate: credentials::RateLimiter,
     /// Refused requests (bad API keys, CSRF failures) audited per kind per second.
     pub refusal_rate: credentials::RateLimiter,
+    /// Anonymous open data reads per client address (keyed by a hash of the address).
+    pub open_rate: credentials::RateLimiter,
     /// The trusted checkpoint key, for verification from the auditor's page.
     pub checkpoint_key: Option<PublicKey>,
     /// The grading matrix, the working-day calendar and the search index.
     pub catalog: catalog::CatalogCtx,
     /// The data lake; `None` only in tools that run without one.
     pub lake: Option<pdp_lake::Lake>,
+    /// What the open portal computes once per release (its charts).
+    pub open_cache: open::OpenCache,
 }
 
 impl App {
@@ -138,9 +146,11 @@ impl App {
             throttle: credentials::Throttle::default(),
             verify_rate: credentials::RateLimiter::default(),
             refusal_rate: credentials::RateLimiter::default(),
+            open_rate: credentials::RateLimiter::default(),
             checkpoint_key: signing.map(|k| k.public()),
             catalog: catalog::CatalogCtx::default(),
             lake: None,
+            open_cache: open::OpenCache::default(),
         }
     }
     /// Records one use of a grant (`accesses` counted, `rows` served) with its audit event,

@@ -77,6 +77,23 @@ pub enum Reader {
 }
 
 impl Reader {
+    /// Anonymous reads are limited per client address; accounts and keys by the gate.
+    fn admit(&self, state: &App) -> Result<(), AppError> {
+        let Self::Anonymous(addr) = self else { return Ok(()) };
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        addr.hash(&mut h);
+        if state.open_rate.allow(h.finish() as i64, state.settings.open_anonymous_rate_per_second) {
+            Ok(())
+        } else {
+            Err(AppError::too_many(
+                "open_rate_limited",
+                "访问过于频繁，请稍后再试；注册并申请 API 密钥可获得更高额度",
+                "too many requests from this address; retry later, or register and use an API key for a higher quota",
+            ))
+        }
+    }
+
     fn event(&self, action: &str, object: &str, detail: String) -> NewEvent {
         match self {
             Self::Account(p) => p.event_with_detail(action, object, detail),
@@ -582,6 +599,19 @@ pub async fn open_rows(
     limit: usize,
     filters: &[CellFilter],
 ) -> Result<(OpenRelease, ReleasePage), AppError> {
+    reader.admit(state)?;
+    read_rows(state, reader, id, cursor, limit, filters).await
+}
+
+/// [`open_rows`] without the anonymous rate: the dataset page's preview, which is a page view.
+async fn read_rows(
+    state: &App,
+    reader: &Reader,
+    id: i64,
+    cursor: u64,
+    limit: usize,
+    filters: &[CellFilter],
+) -> Result<(OpenRelease, ReleasePage), AppError> {
     let r = public_release(state, id).await?;
     let page = read_page(state, &r, cursor, limit, filters).await?;
     let detail = serde_json::json!({ "cursor": cursor, "rows": page.rows.len() }).to_string();
@@ -595,7 +625,7 @@ pub async fn open_rows(
 
 /// The first rows of a release for its dataset page, or `None` when the public may not read it.
 pub async fn preview(state: &App, reader: &Reader, id: i64) -> Result<Option<ReleasePage>, AppError> {
-    match open_rows(state, reader, id, 0, SAMPLE_ROWS, &[]).await {
+    match read_rows(state, reader, id, 0, SAMPLE_ROWS, &[]).await {
         Ok((_, page)) => Ok(Some(page)),
         Err(e) if e.code == "open_application_required" => Ok(None),
         Err(e) => Err(e),
@@ -610,6 +640,7 @@ pub async fn open_download(
     id: i64,
     format: ReleaseFormat,
 ) -> Result<(String, &'static str, ByteStream), AppError> {
+    reader.admit(&state)?;
     let r = public_release(&state, id).await?;
     if !r.rules.formats.contains(&format) {
         return Err(AppError::not_found(&format!("release {id} as {}", format.as_str())));
@@ -854,4 +885,67 @@ pub async fn openable_entries(state: &App, p: &Principal) -> Result<Vec<EntryVer
         .into_iter()
         .filter(|e| e.status == VersionStatus::Published && e.body.open.open_type != OpenType::NotOpen)
         .collect())
+}
+
+/// What the portal computes once per release: a release never changes, so neither does what is
+/// computed from it. Bounded: when full, it starts again empty.
+#[derive(Default)]
+pub struct OpenCache {
+    charts: std::sync::Mutex<std::collections::HashMap<i64, Arc<Vec<pdp_lake::release::Histogram>>>>,
+}
+
+/// The most releases whose charts are kept, the most numeric columns charted per release, and
+/// the rows a chart reads.
+const MAX_CACHED_CHARTS: usize = 1024;
+const MAX_CHARTS: usize = 3;
+const CHART_ROWS: u64 = 200_000;
+
+/// Histograms of the newest release's numeric columns in clear (R-OPN-03: data easy to use), for
+/// the dataset's page; none for data the public may not read.
+pub async fn charts(state: &App, d: &OpenDataset, e: &EntryVersion) -> Vec<pdp_lake::release::Histogram> {
+    use pdp_domain::catalog::{DataType, MaskRule};
+    if d.open_type != OpenType::Unconditional.as_str() {
+        return vec![];
+    }
+    let id = d.latest.id;
+    if let Some(h) = state.open_cache.charts.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+        return h.as_ref().clone();
+    }
+    let masks = d.latest.rules.masks(&e.body);
+    let columns: Vec<String> = d
+        .latest
+        .rules
+        .fields
+        .iter()
+        .zip(masks)
+        .filter(|(rf, m)| {
+            *m == Some(MaskRule::None)
+                && e.body
+                    .fields
+                    .iter()
+                    .any(|f| f.name == rf.name && matches!(f.data_type, DataType::Integer | DataType::Decimal))
+        })
+        .map(|(rf, _)| rf.name.clone())
+        .take(MAX_CHARTS)
+        .collect();
+    if columns.is_empty() {
+        return vec![];
+    }
+    let Ok(path) = lake(state).and_then(|lk| release_path(lk, &d.latest)) else { return vec![] };
+    let computed =
+        tokio::task::spawn_blocking(move || pdp_lake::release::histograms(&path, &columns, CHART_ROWS)).await;
+    let h = match computed {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, release = id, "charting a release failed");
+            return vec![];
+        }
+        Err(_) => return vec![],
+    };
+    let mut cache = state.open_cache.charts.lock().unwrap_or_else(|p| p.into_inner());
+    if cache.len() >= MAX_CACHED_CHARTS {
+        cache.clear();
+    }
+    cache.insert(id, Arc::new(h.clone()));
+    h
 }

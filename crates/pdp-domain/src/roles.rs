@@ -180,7 +180,7 @@ impl Role {
                 ManageGrants,
             ],
             Self::OperatorAdmin | Self::Developer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, RaiseObjection],
-            Self::PublicUser => &[ViewDashboard, RaiseObjection],
+            Self::PublicUser => &[ViewDashboard, ManageOwnApiKeys, RaiseObjection],
         }
     }
 }

@@ -136,3 +136,64 @@ pub fn for_each_chunk(path: &Path, mut each: impl FnMut(&[String], Vec<Vec<Optio
     }
     Ok(())
 }
+
+/// The distribution of a numeric column of a release, for the portal's charts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    pub column: String,
+    /// The cells that held a number, of the rows read.
+    pub values: u64,
+    pub min: f64,
+    pub max: f64,
+    pub mean: f64,
+    /// Ten bins of equal width from `min` to `max`: (lower bound, upper bound, count).
+    pub bins: Vec<(f64, f64, u64)>,
+}
+
+/// Histograms of `columns` over the first `max_rows` rows of a release's file; a column with
+/// no numeric cell gets none. Cells that do not parse as numbers (masked, empty) are skipped.
+pub fn histograms(path: &Path, columns: &[String], max_rows: u64) -> Result<Vec<Histogram>> {
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); columns.len()];
+    let mut idx: Vec<Option<usize>> = Vec::new();
+    let mut read = 0u64;
+    for_each_chunk(path, |cols, chunk| {
+        if idx.is_empty() {
+            idx = columns.iter().map(|c| cols.iter().position(|x| x == c)).collect();
+        }
+        for row in chunk {
+            if read >= max_rows {
+                return false;
+            }
+            read += 1;
+            for (k, i) in idx.iter().enumerate() {
+                if let Some(v) = i.and_then(|i| row[i].as_deref()).and_then(|v| v.trim().parse::<f64>().ok())
+                    && v.is_finite()
+                {
+                    values[k].push(v);
+                }
+            }
+        }
+        true
+    })?;
+    let mut out = Vec::new();
+    for (c, vs) in columns.iter().zip(values) {
+        if vs.is_empty() {
+            continue;
+        }
+        let min = vs.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = vs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mean = vs.iter().sum::<f64>() / vs.len() as f64;
+        let width = (max - min) / 10.0;
+        let mut bins: Vec<(f64, f64, u64)> =
+            (0..10).map(|b| (min + width * b as f64, min + width * (b + 1) as f64, 0)).collect();
+        for v in &vs {
+            let b = if width > 0.0 { (((v - min) / width) as usize).min(9) } else { 0 };
+            bins[b].2 += 1;
+        }
+        if width == 0.0 {
+            bins.truncate(1);
+        }
+        out.push(Histogram { column: c.clone(), values: vs.len() as u64, min, max, mean, bins });
+    }
+    Ok(out)
+}

@@ -265,6 +265,16 @@ fn user(r: impl SqlRow) -> Result<User> {
         }
         _ => None,
     };
+    let kind: Option<String> = r.get("claimed_kind");
+    let id: Option<String> = r.get("claimed_id");
+    let claimed = match (kind, id) {
+        (Some(kind), Some(id)) => {
+            Some(SubjectKind::parse(&kind).and_then(|k| BoundSubject::parse(k, &id).ok()).ok_or_else(|| {
+                rows::unreadable(&r, "users", "claimed_id", &format!("{kind} (masked) {}", masked(&id)))
+            })?)
+        }
+        _ => None,
+    };
     Ok(User {
         id: r.get("id"),
         username: r.get("username"),
@@ -276,6 +286,8 @@ fn user(r: impl SqlRow) -> Result<User> {
         created_at_micros: r.get("created_at"),
         must_change_password: r.get("must_change_password"),
         subject,
+        claimed,
+        real_name: r.get("real_name"),
     })
 }
 
@@ -438,7 +450,9 @@ where
     async fn create_user(&self, u: NewUser, audit: NewEvent) -> Result<User> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(
-            "INSERT INTO users (username, display_name, password_hash, org_id, roles, disabled, created_at, must_change_password) VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7) RETURNING *",
+            "INSERT INTO users (username, display_name, password_hash, org_id, roles, disabled, created_at,
+                must_change_password, claimed_kind, claimed_id)
+             VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7, $8, $9) RETURNING *",
         )
         .bind(&u.username)
         .bind(&u.display_name)
@@ -447,6 +461,8 @@ where
         .bind(roles_to_text(&u.roles))
         .bind(now_micros())
         .bind(u.must_change_password)
+        .bind(u.claimed.as_ref().map(|c| c.kind().as_str()))
+        .bind(u.claimed.as_ref().map(|c| c.id().to_string()))
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;

@@ -128,6 +128,14 @@ pub struct User {
     #[serde(default, skip_deserializing)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub subject: Option<pdp_domain::subject::BoundSubject>,
+    /// The citizen ID or credit code a public account registered with, shown masked; not
+    /// proved, so it binds nothing (objections need [`User::subject`]).
+    #[serde(default, skip_deserializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub claimed: Option<pdp_domain::subject::BoundSubject>,
+    /// Whether an identity provider confirmed the holder's real name (实名认证).
+    #[serde(default)]
+    pub real_name: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +146,8 @@ pub struct NewUser {
     pub org_id: Option<i64>,
     pub roles: Vec<Role>,
     pub must_change_password: bool,
+    /// The identifier a public account registers with.
+    pub claimed: Option<pdp_domain::subject::BoundSubject>,
 }
 
 /// A server-side login session; the browser holds only the token, the database its hash.

@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use pdp_app::admin::RegisterInput;
 use pdp_app::open::{
     BrowseOut, BrowseParams, OpenDataset, PrepareInput, Reader, ReleaseOut, browse, open_dataset, open_download,
     open_rows, prepare_release, release_for_staff, review_release, staff_releases, withdraw_release,
@@ -33,8 +34,8 @@ type Peer = Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_releases, prepare, get_release, review, withdraw, datasets, dataset, rows, download),
-    components(schemas(PrepareInput, ReleaseOut, OpenRelease, ReleaseDetail, BrowseOut, OpenDataset, DatasetOut, RowsOut)),
+    paths(list_releases, prepare, get_release, review, withdraw, datasets, dataset, rows, download, register),
+    components(schemas(RegisterInput, PrepareInput, ReleaseOut, OpenRelease, ReleaseDetail, BrowseOut, OpenDataset, DatasetOut, RowsOut)),
     tags((name = "open", description = "Open data: releases, their review, and the public portal's catalog, rows and downloads"))
 )]
 pub struct OpenDoc;
@@ -270,4 +271,16 @@ pub async fn download(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)
+}
+
+/// Registers a public account (public): a natural person by citizen ID or a legal entity by
+/// credit code. The identifier is recorded as claimed (shown masked) and binds nothing until
+/// proved; at most five registrations per address an hour.
+#[utoipa::path(post, path = "/api/v1/open/register", tag = "open", request_body = RegisterInput,
+    responses((status = 201, body = pdp_storage::User),
+        (status = 400, body = ErrorBody, description = "e.g. `invalid_citizen_id`, `weak_password`"),
+        (status = 409, body = ErrorBody, description = "`username_taken`"), (status = 429, body = ErrorBody)))]
+pub async fn register(State(state): S, peer: Peer, Json(body): Json<RegisterInput>) -> Result<Response, ApiError> {
+    let addr = peer.map(|Extension(c)| c.0.ip());
+    Ok(error::created(Json(pdp_app::admin::register(&state, &body, addr).await?)))
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use maud::{Markup, PreEscaped, html};
 use pdp_app::open::{self as open, BrowseParams, OPEN_FACETS, OpenDataset, Reader};
 use pdp_domain::catalog::{CategoryClass, Frequency, MaskRule, OpenType};
@@ -223,6 +224,7 @@ pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Pe
         Reader::Anonymous(_) => None,
     };
     let dict = dictionary(&d, &e);
+    let charts = open::charts(&state, &d, &e).await;
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let api = format!("http://{host}/api/v1/open/releases/{}/rows?limit=100", d.latest.id);
     let on_application = d.open_type == OpenType::OnApplication.as_str();
@@ -266,6 +268,20 @@ pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Pe
                 Some(page) => { (rows_table(&page.columns, &page.rows, lang.t("前 20 条", "The first 20 records"))) }
                 None => { p.notice.warn { (lang.t("该数据为有条件开放：须登录并申请，获批后方可使用。", "This data is open on application: sign in and apply; it can be used once approved.")) } }
             }
+            @if !charts.is_empty() {
+                h2 { (lang.t("数值分布", "Distributions")) }
+                @for h in &charts {
+                    @let label = dict.iter().find(|f| f["name"] == h.column.as_str()).and_then(|f| f["label"].as_str()).unwrap_or(&h.column).to_string();
+                    figure.chart-figure {
+                        figcaption { (label) " — " (lang.t("最小值 ", "min ")) (fmt_num(h.min)) (lang.t("，最大值 ", ", max ")) (fmt_num(h.max)) (lang.t("，平均值 ", ", mean ")) (fmt_num(h.mean)) " (" (h.values) (lang.t(" 个值)", " values)")) }
+                        div.chart data-echarts=(histogram_option(lang, h)) style="height:220px" role="img" aria-label=(format!("{} {}", label, lang.t("分布图", "histogram"))) {}
+                        details { summary { (lang.t("图表数据", "Chart data")) }
+                            table { thead { tr { th scope="col" { (lang.t("区间", "Range")) } th scope="col" { (lang.t("个数", "Count")) } } }
+                                tbody { @for (lo, hi, n) in &h.bins { tr { td { (fmt_num(*lo)) " – " (fmt_num(*hi)) } td { (n) } } } } }
+                        }
+                    }
+                }
+            }
             @if preview.is_some() {
                 h2 { (lang.t("下载", "Download")) }
                 ul #downloads { @for f in &d.latest.rules.formats {
@@ -291,6 +307,25 @@ pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Pe
             }
         },
     )
+}
+
+/// A number as charts show it: whole numbers without decimals, others with two.
+fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.0}") } else { format!("{v:.2}") }
+}
+
+/// The ECharts option of a histogram: one bar per bin.
+fn histogram_option(lang: Lang, h: &pdp_lake::release::Histogram) -> String {
+    let x: Vec<String> = h.bins.iter().map(|(lo, hi, _)| format!("{}–{}", fmt_num(*lo), fmt_num(*hi))).collect();
+    let y: Vec<u64> = h.bins.iter().map(|b| b.2).collect();
+    serde_json::json!({
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 50, "right": 20, "top": 20, "bottom": 40},
+        "xAxis": {"type": "category", "data": x, "axisLabel": {"fontSize": 10}},
+        "yAxis": {"type": "value", "name": lang.t("个数", "count")},
+        "series": [{"type": "bar", "data": y, "itemStyle": {"color": "#1f5fa8"}}]
+    })
+    .to_string()
 }
 
 /// `/open/announcements`: data past its update frequency (R-OPN-08).
@@ -618,4 +653,121 @@ pub async fn withdraw_submit(
     let lang = Lang::from_headers(&headers);
     open::withdraw_release(&state, &p, id, &f.reason).await?;
     see_other(&format!("/open/releases/{id}?ok={}", urlencode(lang.t("已撤回", "withdrawn"))))
+}
+
+// ---------------------------------------------------------------- public accounts
+
+/// `/open/register`: registration of a public account, a person or a legal entity.
+pub async fn register_page(headers: HeaderMap, p: Option<P>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    if p.is_some() {
+        return see_other("/open/me");
+    }
+    register_form(lang, None, &HashMap::new())
+}
+
+fn register_form(lang: Lang, error: Option<&AppError>, f: &HashMap<String, String>) -> Page {
+    let v = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let kind = f.get("kind").map(String::as_str).unwrap_or("person");
+    page(
+        lang,
+        None,
+        "/open",
+        lang.t("注册开放门户账号", "Register on the open data portal"),
+        html! {
+            (portal_nav(lang, ""))
+            @if let Some(e) = error {
+                p.notice.error role="alert" { (lang.t(&e.zh, &e.en)) }
+            }
+            p { (lang.t("注册后可申请有条件开放的数据、创建 API 密钥以更高额度调用接口，并查看自己的申请与下载记录。",
+                "With an account you can apply for data open on application, make API keys for a higher quota and follow your applications and downloads.")) }
+            form.editor #register-form method="post" action="/open/register" {
+                fieldset { legend { (lang.t("注册主体", "Registering as")) }
+                    label.check { input type="radio" name="kind" value="person" checked[kind == "person"]; " " (lang.t("自然人（公民身份号码）", "A person (citizen ID number)")) }
+                    label.check { input type="radio" name="kind" value="legal_entity" checked[kind == "legal_entity"]; " " (lang.t("法人或其他组织（统一社会信用代码）", "A legal entity (unified social credit code)")) }
+                }
+                label { (lang.t("证件号码或统一社会信用代码", "Citizen ID number or credit code")) input name="identifier" value=(v("identifier")) required maxlength="18" autocomplete="off"; }
+                label { (lang.t("姓名或单位名称", "Name or registered name")) input name="display_name" value=(v("display_name")) required maxlength="200" autocomplete="name"; }
+                label { (lang.t("用户名（3–32 位小写字母、数字或 . _ -）", "Username (3 to 32 lower-case letters, digits, . _ -)")) input name="username" value=(v("username")) required maxlength="32" autocomplete="username"; }
+                label { (lang.t("密码（至少 12 位，含字母和数字）", "Password (12 or more characters with letters and digits)")) input name="password" type="password" required maxlength="1024" autocomplete="new-password"; }
+                button type="submit" { (lang.t("注册", "Register")) }
+            }
+            p.muted { (lang.t("证件号码仅用于身份核验，页面中只显示脱敏后的号码；实名认证通过后方可作为数据主体提出异议。",
+                "The identifier is used to check who you are and is shown masked; objections as a data subject need a confirmed real name.")) }
+        },
+    )
+}
+
+pub async fn register_submit(
+    headers: HeaderMap,
+    State(state): S,
+    peer: Peer,
+    Form(f): Form<HashMap<String, String>>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let v = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let input = pdp_app::admin::RegisterInput {
+        username: v("username"),
+        display_name: v("display_name"),
+        password: v("password"),
+        kind: v("kind"),
+        identifier: v("identifier"),
+    };
+    let addr = peer.map(|Extension(c)| c.0.ip());
+    match pdp_app::admin::register(&state, &input, addr).await {
+        Ok(_) => see_other("/login?next=/open/me"),
+        Err(e) if matches!(e.kind, pdp_app::ErrorKind::Invalid | pdp_app::ErrorKind::Conflict) => {
+            let mut shown = f.clone();
+            shown.remove("password");
+            let resp = register_form(lang, Some(&e), &shown)?;
+            Ok((crate::error::status_of(e.kind), resp).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `/open/me`: a public account's own page: who it is (masked), its downloads and API calls of
+/// open data, its API keys.
+pub async fn me(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let q = pdp_storage::AuditQuery {
+        actor: Some(p.user.username.clone()),
+        action: Some("open.".into()),
+        limit: Some(50),
+        ..Default::default()
+    };
+    let events = state.storage.search_audit(&q).await?;
+    let reads: Vec<_> =
+        events.iter().filter(|e| e.event.action == "open.download" || e.event.action == "open.rows").collect();
+    page(
+        lang,
+        Some(&p),
+        "/open",
+        lang.t("我的开放数据", "My open data"),
+        html! {
+            (portal_nav(lang, ""))
+            dl.meta {
+                dt { (lang.t("名称", "Name")) } dd { (p.user.display_name) }
+                dt { (lang.t("用户名", "Username")) } dd { (p.user.username) }
+                @if let Some(c) = &p.user.claimed {
+                    dt { (lang.t("登记证件", "Registered identifier")) } dd.mono { (c.masked()) }
+                }
+                dt { (lang.t("实名认证", "Real name")) } dd { @if p.user.real_name { (lang.t("已认证", "confirmed")) } @else { (lang.t("未认证", "not confirmed")) } }
+            }
+            p { a href="/api-keys" { (lang.t("管理我的 API 密钥（调用开放接口额度更高）", "My API keys (a higher quota for the open API)")) } }
+            h2 { (lang.t("我的下载与接口调用", "My downloads and API calls")) }
+            @if reads.is_empty() {
+                p.muted { (lang.t("暂无记录。", "None yet.")) }
+            } @else {
+                table #my-reads {
+                    thead { tr { th scope="col" { (lang.t("时间", "Time")) } th scope="col" { (lang.t("操作", "Action")) } th scope="col" { (lang.t("数据版本", "Release")) } } }
+                    tbody { @for e in &reads { tr {
+                        td { (fmt_time(e.at_micros)) }
+                        td { @if e.event.action == "open.download" { (lang.t("下载", "Download")) } @else { (lang.t("接口调用", "API call")) } }
+                        td.mono { (e.event.object) }
+                    } } }
+                }
+            }
+        },
+    )
 }

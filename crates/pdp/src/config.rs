@@ -201,6 +201,9 @@ pub struct SecurityConfig {
     pub metrics_public: bool,
     /// Verifications per second per grant and per signed-in account; 0 means no limit.
     pub verify_rate_per_grant: u32,
+    /// Open data reads (rows, downloads) per second per client address without an account or
+    /// key, with bursts up to twice that; 0 means no limit. Keys have `api_key_rate_per_second`.
+    pub open_anonymous_rate_per_second: u32,
 }
 
 impl Default for Config {
@@ -256,6 +259,7 @@ impl Default for SecurityConfig {
             login_max_failures_per_address: 50,
             metrics_public: false,
             verify_rate_per_grant: 20,
+            open_anonymous_rate_per_second: 10,
         }
     }
 }
@@ -391,6 +395,7 @@ impl Config {
             login_max_failures_per_address: s.login_max_failures_per_address,
             metrics_public: s.metrics_public,
             verify_rate_per_grant: s.verify_rate_per_grant,
+            open_anonymous_rate_per_second: s.open_anonymous_rate_per_second,
             report_grace_working_days: self.sharing.report_grace_working_days,
             limits: self.web_limits(),
         }

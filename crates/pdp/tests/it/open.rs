@@ -109,6 +109,9 @@ pub(crate) fn rules(fields: &[(&str, Option<&str>)], formats: &[&str], auto_push
     json!({"fields": fields, "formats": formats, "declassified": true, "auto_push": auto_push})
 }
 
+/// The anonymous rate off, for tests that read a lot from one address.
+const UNLIMITED: &[(&str, &str)] = &[("PDP_SECURITY__OPEN_ANONYMOUS_RATE_PER_SECOND", "0")];
+
 const CHECKED: &str =
     r#"{"personal_masked":true,"grading_allows":true,"no_secrets":true,"legal_basis":true,"sample_checked":true}"#;
 
@@ -153,7 +156,7 @@ async fn all_rows(c: &Client, release: i64, limit: usize, filter: &str) -> Vec<V
 async fn releases_are_prepared_reviewed_and_opened_on_every_backend() {
     for backend in backends() {
         let b = backend.name();
-        let srv = TestServer::start(&backend);
+        let srv = TestServer::start_with(&backend, UNLIMITED);
         let officer = srv.login("officer").await;
         let reviewer = srv.login("reviewer").await;
         let auditor = srv.login("auditor").await;
@@ -388,6 +391,11 @@ async fn releases_are_prepared_reviewed_and_opened_on_every_backend() {
             page.contains("未按更新频率及时更新") && page.contains("id=\"dictionary\"") && page.contains("免费"),
             "{b}"
         );
+        // The numeric column in clear is charted, with its figures as a table for everyone.
+        assert!(
+            page.contains("数值分布") && page.contains("data-echarts") && page.contains("最大值 21"),
+            "{b}: {page}"
+        );
 
         assert!(audit_count(&auditor, "open.release.approve").await >= 1, "{b}");
         assert!(audit_count(&auditor, "open.release.return").await >= 1, "{b}");
@@ -429,7 +437,7 @@ async fn on_application_data_is_listed_but_not_served_anonymously() {
 /// rule the provider picks)
 #[tokio::test]
 async fn no_masking_rule_lets_a_personal_value_into_an_open_file() {
-    let srv = TestServer::start(&crate::server::backend());
+    let srv = TestServer::start_with(&crate::server::backend(), UNLIMITED);
     let officer = srv.login("officer").await;
     let reviewer = srv.login("reviewer").await;
     let public = srv.anonymous();
@@ -475,4 +483,100 @@ async fn no_masking_rule_lets_a_personal_value_into_an_open_file() {
             }
         }
     }
+}
+
+/// covers: R-OPN-03 (anonymous open API calls are limited per address, with a message that
+/// points to keys), R-SEC-05 (no client can swell the process with requests)
+#[tokio::test]
+async fn anonymous_reads_are_rate_limited_per_address() {
+    let srv =
+        TestServer::start_with(&crate::server::backend(), &[("PDP_SECURITY__OPEN_ANONYMOUS_RATE_PER_SECOND", "1")]);
+    let officer = srv.login("officer").await;
+    let reviewer = srv.login("reviewer").await;
+    let public = srv.anonymous();
+    let entry = publish(&officer, &reviewer, "限流测试名录", "unconditional").await;
+    load(&officer, entry, &firms()).await;
+    let (_, r) = prepare(&officer, entry, rules(&[("credit_code", None), ("ent_name", None)], &["csv"], false)).await;
+    let release = r["id"].as_i64().unwrap();
+    approve(&reviewer, release).await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let (s, e) = public.get_json(&format!("/api/v1/open/releases/{release}/rows")).await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(e["code"], "open_rate_limited", "{e}");
+        }
+        statuses.push(s);
+    }
+    // A burst of twice the rate passes, then the address waits.
+    assert_eq!(statuses[..2], [StatusCode::OK, StatusCode::OK], "{statuses:?}");
+    assert!(statuses[2..].contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    // The dataset's page is a page view, not an API call: it still shows.
+    let (s, page) = public.get(&format!("/open/datasets/{entry}")).await;
+    assert!(s == StatusCode::OK && page.contains("table class=\"preview\""), "{s}");
+}
+
+/// covers: R-OPN-03 (public accounts: registration of a person by citizen ID or an entity by
+/// credit code, validated; the identifier shown masked and binding nothing), R-OBJ-01 (a
+/// self-registered account is no data subject until bound)
+#[tokio::test]
+async fn people_and_entities_register_on_the_portal() {
+    let srv = TestServer::start(&crate::server::backend());
+    let public = srv.anonymous();
+    let person = id("350102", 300);
+    let (s, e) = public
+        .post_json(
+            "/api/v1/open/register",
+            json!({"username": "zhang.san", "display_name": "张三", "password": "Kaifang2026abc", "kind": "person", "identifier": person}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    assert_eq!((e["roles"][0].as_str(), e["real_name"].as_bool()), (Some("public_user"), Some(false)), "{e}");
+    assert!(!e.to_string().contains(&person), "the identifier is shown masked: {e}");
+    assert_eq!(e["subject"], Value::Null, "a claimed identifier binds nothing: {e}");
+    // A wrong check digit, an unknown kind, a weak password and a taken name are refused.
+    let mut bad = person.clone();
+    bad.replace_range(17.., if person.ends_with('1') { "2" } else { "1" });
+    for (body, code) in [
+        (
+            json!({"username": "li.si", "display_name": "李四", "password": "Kaifang2026abc", "kind": "person", "identifier": bad}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"username": "li.si", "display_name": "李四", "password": "Kaifang2026abc", "kind": "place", "identifier": person}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"username": "li.si", "display_name": "李四", "password": "short", "kind": "person", "identifier": person}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"username": "zhang.san", "display_name": "张三", "password": "Kaifang2026abc", "kind": "person", "identifier": person}),
+            StatusCode::CONFLICT,
+        ),
+    ] {
+        let (s, e) = public.post_json("/api/v1/open/register", body).await;
+        assert_eq!(s, code, "{e}");
+    }
+    // An entity registers through the page, signs in and sees its own page with the masked code.
+    let code = pdp_domain::ids::complete_credit_code("91350102MA000777").unwrap();
+    let (s, _) = public
+        .post_form(
+            "/open/register",
+            &[
+                ("kind", "legal_entity"),
+                ("identifier", &code),
+                ("display_name", "临江注册测试有限公司"),
+                ("username", "firm.reg"),
+                ("password", "Kaifang2026abc"),
+            ],
+            false,
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let firm = srv.login_with("firm.reg", "Kaifang2026abc").await.expect("the new account signs in");
+    let (s, page) = firm.get("/open/me").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("临江注册测试有限公司") && page.contains("未认证") && !page.contains(&code), "{page}");
+    let (s, _) = firm.get("/api-keys").await;
+    assert_eq!(s, StatusCode::OK, "a public account makes its own API keys");
 }

@@ -133,6 +133,7 @@ async fn the_storage_contract_holds_on_this_backend() {
                 org_id: Some(org.id),
                 roles: vec![],
                 must_change_password: false,
+                claimed: None,
             },
             event("user.create"),
         )
@@ -192,6 +193,7 @@ async fn the_storage_contract_holds_on_this_backend() {
                 org_id: None,
                 roles: vec![],
                 must_change_password: false,
+                claimed: None,
             },
             event("user.create"),
         )
