@@ -365,7 +365,11 @@ pub async fn withdraw_release(state: &App, p: &Principal, id: i64, reason: &str)
     let provider = p.allows(Permission::PublishOpenData) && p.org_id == Some(r.org_id);
     let authority = p.allows(Permission::ReviewOpenData) && review_scope(state, p).await?.contains(r.org_id);
     if !provider && !authority {
-        return Err(AppError::forbidden());
+        return Err(AppError::not_allowed(
+            "release_withdraw_not_allowed",
+            "只有提供单位的数据专员或数据主管部门可以撤回开放数据",
+            "only the provider's data officer or the authority withdraws a release",
+        ));
     }
     if reason.trim().is_empty() {
         return Err(AppError::bad_request("reason_required", "请说明撤回理由", "give the reason for withdrawing"));
@@ -531,7 +535,7 @@ pub async fn open_datasets(state: &App) -> Result<Vec<OpenDataset>, AppError> {
             releases,
         });
     }
-    out.sort_by(|a, b| b.latest.id.cmp(&a.latest.id));
+    out.sort_by_key(|d| std::cmp::Reverse(d.latest.id));
     Ok(out)
 }
 

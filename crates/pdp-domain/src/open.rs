@@ -351,6 +351,117 @@ pub fn schema_digest(body: &EntryBody, rules: &ReleaseRules) -> String {
     h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+labeled_enum!(
+    /// Where an application for on-application data stands (R-OPN-06).
+    ApplicationStatus {
+        Submitted => "submitted", "待答复", "Awaiting the provider";
+        Approved => "approved", "已批准", "Approved";
+        Refused => "refused", "未批准", "Refused";
+        UnderReview => "under_review", "复核中", "Under review by the authority";
+        Suspended => "suspended", "已暂停", "Suspended";
+        Revoked => "revoked", "已撤销", "Revoked";
+    }
+);
+
+/// The version of the licence agreement for commercial use of public data (R-OPN-10, FS 37)
+/// that an applicant accepts; its text is [`LICENCE_AGREEMENT`].
+pub const LICENCE_VERSION: &str = "2026-1";
+pub const LICENCE_AGREEMENT: &str = "公共数据开发利用授权协议（2026-1）：申请人仅在申请载明的用途、场景和期限内使用数据；\
+不得向第三方提供原始数据，不得尝试重新识别个人；发现数据错误应及时反馈；期满或被撤销后删除数据；\
+商业利用形成的产品和服务应标注数据来源，并接受数据主管部门监督。";
+
+/// What an applicant asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationInput {
+    /// The catalog entry, open on application.
+    pub entry_id: i64,
+    pub purpose: String,
+    /// The scenario the data serves.
+    pub scenario: String,
+    /// The released fields needed: the file served holds these only.
+    pub fields: Vec<String>,
+    /// The last day of use, `YYYY-MM-DD`, at most a year ahead.
+    pub until: String,
+    /// How the applicant keeps the data safe.
+    pub security_measures: String,
+    /// The applicant pledges to use the data as stated only.
+    #[serde(default)]
+    pub pledge: bool,
+    /// Commercial use, which needs the licence agreement accepted.
+    #[serde(default)]
+    pub commercial: bool,
+    #[serde(default)]
+    pub licence_accepted: bool,
+}
+
+/// The longest free text of an application.
+pub const MAX_TEXT: usize = 2000;
+
+/// Every reason the application cannot be filed: its texts, its fields (among `released`), its
+/// period (from `today`, at most a year), the pledge, and for commercial use the licence.
+pub fn check_application(a: &ApplicationInput, released: &[String], today: time::Date) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for (path, zh, text) in [
+        ("purpose", "用途", &a.purpose),
+        ("scenario", "应用场景", &a.scenario),
+        ("security_measures", "安全保障措施", &a.security_measures),
+    ] {
+        if text.trim().is_empty() || text.chars().count() > MAX_TEXT {
+            v(
+                &mut out,
+                "application_text",
+                path,
+                format!("请填写{zh}（不超过 {MAX_TEXT} 字）"),
+                format!("{path} is required, at most {MAX_TEXT} characters"),
+            );
+        }
+    }
+    if a.fields.is_empty() {
+        v(&mut out, "application_fields", "fields", "请选择所需字段", "choose the fields you need");
+    }
+    for f in &a.fields {
+        if !released.contains(f) {
+            v(
+                &mut out,
+                "application_field_unknown",
+                "fields",
+                format!("“{f}”不在开放数据中"),
+                format!("{f:?} is not in the release"),
+            );
+        }
+    }
+    match time::Date::parse(&a.until, crate::calendar::ISO_DATE) {
+        Ok(d) if d >= today && (d - today).whole_days() <= 366 => {}
+        _ => v(
+            &mut out,
+            "application_period",
+            "until",
+            "使用期限须为今天起一年内的日期（YYYY-MM-DD）",
+            "until must be a date (YYYY-MM-DD) from today to a year ahead",
+        ),
+    }
+    if !a.pledge {
+        v(
+            &mut out,
+            "application_pledge",
+            "pledge",
+            "请作出按申请用途使用数据的承诺",
+            "pledge to use the data as stated only",
+        );
+    }
+    if a.commercial && !a.licence_accepted {
+        v(
+            &mut out,
+            "licence_required",
+            "licence_accepted",
+            "商业利用须接受公共数据开发利用授权协议",
+            "commercial use needs the licence agreement accepted",
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,13 +589,50 @@ mod tests {
         assert_eq!(check_review(&r), None);
     }
 
+    /// covers: R-OPN-06, R-OPN-10 (an application states purpose, scenario, fields, period and
+    /// security measures with a pledge; commercial use needs the licence accepted)
+    #[test]
+    fn applications_state_their_use_and_commercial_use_needs_the_licence() {
+        let today = crate::calendar::date(2026, 12, 7).unwrap();
+        let released = vec!["a".to_string(), "b".to_string()];
+        let mut a = ApplicationInput {
+            entry_id: 1,
+            purpose: "信用评估".into(),
+            scenario: "小微企业贷款授信".into(),
+            fields: vec!["a".into()],
+            until: "2027-06-30".into(),
+            security_measures: "专网存储，访问留痕".into(),
+            pledge: true,
+            commercial: false,
+            licence_accepted: false,
+        };
+        let codes = |a: &ApplicationInput| {
+            check_application(a, &released, today).into_iter().map(|v| v.code).collect::<Vec<_>>()
+        };
+        assert!(codes(&a).is_empty());
+        a.commercial = true;
+        assert_eq!(codes(&a), ["licence_required"]);
+        a.licence_accepted = true;
+        a.fields.push("secret".into());
+        a.until = "2028-01-01".into();
+        a.pledge = false;
+        a.purpose = " ".into();
+        assert_eq!(
+            codes(&a),
+            ["application_text", "application_field_unknown", "application_period", "application_pledge"]
+        );
+        a.until = "2026-12-06".into();
+        assert!(codes(&a).contains(&"application_period".to_string()), "not in the past");
+    }
+
     /// covers: R-OPN-08 (stale data is marked by its update frequency)
     #[test]
     fn staleness_follows_the_update_frequency() {
         let d = |y, m, day| crate::calendar::date(y, m, day).unwrap();
         assert!(!is_stale(Frequency::Monthly, d(2026, 1, 1), d(2026, 2, 15)));
         assert!(is_stale(Frequency::Monthly, d(2026, 1, 1), d(2026, 2, 17)));
-        assert!(is_stale(Frequency::Daily, d(2026, 1, 1), d(2026, 1, 3)));
+        assert!(!is_stale(Frequency::Daily, d(2026, 1, 1), d(2026, 1, 3)));
+        assert!(is_stale(Frequency::Daily, d(2026, 1, 1), d(2026, 1, 4)));
         assert!(!is_stale(Frequency::Yearly, d(2025, 1, 1), d(2026, 1, 1)));
     }
 

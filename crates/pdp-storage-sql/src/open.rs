@@ -3,11 +3,11 @@
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_domain::catalog::OpenType;
-use pdp_domain::open::{ReleaseRoute, ReleaseStatus};
+use pdp_domain::open::{ApplicationStatus, ReleaseRoute, ReleaseStatus};
 use pdp_storage::*;
-use sqlx::{Database, Encode, Executor, IntoArguments, Type};
+use sqlx::{AssertSqlSafe, Database, Encode, Executor, IntoArguments, Type};
 
-use super::rows::{code, parse, unreadable};
+use super::rows::{code, date, parse, unreadable, ymd};
 use crate::{Conn, Dialect, SqlRow, SqlStore, backend};
 
 fn release_row(r: impl SqlRow) -> Result<OpenRelease> {
@@ -167,5 +167,154 @@ where
         self.append_in(&mut tx, vec![audit.with_object(format!("release:{id}"))]).await?;
         tx.commit().await.map_err(backend)?;
         release_row(row)
+    }
+}
+
+fn application_row(r: impl SqlRow) -> Result<OpenApplication> {
+    let t = "open_applications";
+    Ok(OpenApplication {
+        id: r.get("id"),
+        entry_id: r.get("entry_id"),
+        dataset: r.get("dataset"),
+        org_id: r.get("org_id"),
+        applicant_id: r.get("applicant_id"),
+        applicant_name: r.get("applicant_name"),
+        purpose: r.get("purpose"),
+        scenario: r.get("scenario"),
+        fields: parse(&r, t, "fields")?,
+        until: date(&r, t, "until_date")?,
+        security_measures: r.get("security_measures"),
+        commercial: r.get("commercial"),
+        licence_version: r.get("licence_version"),
+        status: code(&r, t, "status", ApplicationStatus::parse)?,
+        due_date: date(&r, t, "due_date")?,
+        decided_by: r.get("decided_by"),
+        decided_at_micros: r.get("decided_at"),
+        reason: r.get("reason"),
+        appeal: r.get("appeal"),
+        created_at_micros: r.get("created_at"),
+    })
+}
+
+const APPLICATION_SELECT: &str =
+    "SELECT id, entry_id, dataset, org_id, applicant_id, applicant_name, purpose, scenario,
+    fields, until_date, security_measures, commercial, licence_version, status, due_date, decided_by, decided_at,
+    reason, appeal, created_at FROM open_applications";
+
+#[async_trait]
+impl<D: Dialect> ApplicationStore for SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
+    async fn create_application(&self, a: NewApplication, audit: NewEvent) -> Result<OpenApplication> {
+        let mut tx = self.write_tx().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO open_applications (entry_id, dataset, org_id, applicant_id, applicant_name, purpose, scenario,
+                fields, until_date, security_measures, commercial, licence_version, status, due_date, secret, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'submitted', $13, $14, $15) RETURNING id",
+        )
+        .bind(a.entry_id)
+        .bind(&a.dataset)
+        .bind(a.org_id)
+        .bind(a.applicant_id)
+        .bind(&a.applicant_name)
+        .bind(&a.purpose)
+        .bind(&a.scenario)
+        .bind(json(&a.fields)?)
+        .bind(ymd(a.until))
+        .bind(&a.security_measures)
+        .bind(a.commercial)
+        .bind(a.licence_version.as_deref())
+        .bind(ymd(a.due_date))
+        .bind(a.secret.as_slice())
+        .bind(now_micros())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?
+        .get("id");
+        let row = sqlx::query(AssertSqlSafe(format!("{APPLICATION_SELECT} WHERE id = $1")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("application:{id}"))]).await?;
+        tx.commit().await.map_err(backend)?;
+        application_row(row)
+    }
+
+    async fn get_application(&self, id: i64) -> Result<Option<OpenApplication>> {
+        let row = sqlx::query(AssertSqlSafe(format!("{APPLICATION_SELECT} WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(application_row).transpose()
+    }
+
+    async fn list_applications(&self, q: &ApplicationQuery) -> Result<Vec<OpenApplication>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{APPLICATION_SELECT} WHERE ($1 IS NULL OR applicant_id = $1) AND ($2 IS NULL OR org_id = $2)
+               AND ($3 IS NULL OR entry_id = $3) ORDER BY id DESC LIMIT 1000"
+        )))
+        .bind(q.applicant_id)
+        .bind(q.org_id)
+        .bind(q.entry_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(application_row).collect()
+    }
+
+    async fn step_application(&self, id: i64, s: ApplicationStep, audit: NewEvent) -> Result<OpenApplication> {
+        let mut tx = self.write_tx().await?;
+        let sql = if s.appeal {
+            "UPDATE open_applications SET status = $1, appeal = $2, decided_at = decided_at, decided_by = COALESCE($3, decided_by)
+             WHERE id = $4 AND status = $5"
+        } else {
+            "UPDATE open_applications SET status = $1, reason = $2, decided_by = $3, decided_at = $6
+             WHERE id = $4 AND status = $5"
+        };
+        let mut query = sqlx::query(sql)
+            .bind(s.to.as_str())
+            .bind(&s.reason)
+            .bind((!s.appeal).then_some(s.by.as_str()))
+            .bind(id)
+            .bind(s.from.as_str());
+        if !s.appeal {
+            query = query.bind(now_micros());
+        }
+        let done = query.execute(&mut *tx).await.map_err(backend)?;
+        if D::rows_affected(&done) == 0 {
+            return Err(StorageError::Conflict(format!("application {id} is no longer {}", s.from.as_str())));
+        }
+        let row = sqlx::query(AssertSqlSafe(format!("{APPLICATION_SELECT} WHERE id = $1")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("application:{id}"))]).await?;
+        tx.commit().await.map_err(backend)?;
+        application_row(row)
+    }
+
+    async fn application_secret(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT secret FROM open_applications WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(row.map(|r| r.get("secret")))
     }
 }

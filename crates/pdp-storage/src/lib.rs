@@ -230,7 +230,16 @@ pub trait AccountStore: Send + Sync {
 /// The metadata store. All times are microseconds since the Unix epoch, UTC.
 #[async_trait]
 pub trait Storage:
-    CatalogStore + DatasetStore + AggregationStore + ShareStore + OpenStore + AccountStore + Send + Sync + 'static
+    CatalogStore
+    + DatasetStore
+    + AggregationStore
+    + ShareStore
+    + OpenStore
+    + ApplicationStore
+    + AccountStore
+    + Send
+    + Sync
+    + 'static
 {
     /// A short name of the backend for logs and `/readyz`.
     fn backend(&self) -> &'static str;

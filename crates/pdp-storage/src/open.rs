@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_domain::catalog::OpenType;
-use pdp_domain::open::{ReleaseRoute, ReleaseRules, ReleaseStatus, Review};
+use pdp_domain::open::{ApplicationStatus, ReleaseRoute, ReleaseRules, ReleaseStatus, Review};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
@@ -108,4 +108,94 @@ pub trait OpenStore: Send + Sync {
     /// Moves a release from `d.from` to `d.to`, noting its reviewer and review; a release no
     /// longer in `d.from` is a `Conflict`. Publishing sets the publication time.
     async fn decide_release(&self, id: i64, d: ReleaseDecision, audit: NewEvent) -> Result<OpenRelease>;
+}
+
+/// An application for on-application data (R-OPN-06), and the access it grants once approved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OpenApplication {
+    pub id: i64,
+    pub entry_id: i64,
+    pub dataset: String,
+    /// The providing organisation, which decides.
+    pub org_id: i64,
+    pub applicant_id: i64,
+    pub applicant_name: String,
+    pub purpose: String,
+    pub scenario: String,
+    pub fields: Vec<String>,
+    /// The last day of use.
+    #[serde(with = "pdp_domain::calendar::iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub until: time::Date,
+    pub security_measures: String,
+    pub commercial: bool,
+    /// The licence agreement's version the applicant accepted, for commercial use (R-OPN-10).
+    pub licence_version: Option<String>,
+    /// `submitted`, `approved`, `refused`, `under_review`, `suspended` or `revoked`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: ApplicationStatus,
+    /// The provider decides by this working day.
+    #[serde(with = "pdp_domain::calendar::iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub due_date: time::Date,
+    pub decided_by: Option<String>,
+    pub decided_at_micros: Option<i64>,
+    /// The reasons of the last decision or change.
+    pub reason: String,
+    /// Why the applicant asked the authority to review a refusal.
+    pub appeal: String,
+    pub created_at_micros: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub entry_id: i64,
+    pub dataset: String,
+    pub org_id: i64,
+    pub applicant_id: i64,
+    pub applicant_name: String,
+    pub purpose: String,
+    pub scenario: String,
+    pub fields: Vec<String>,
+    pub until: time::Date,
+    pub security_measures: String,
+    pub commercial: bool,
+    pub licence_version: Option<String>,
+    pub due_date: time::Date,
+    /// The secret the watermark of the applicant's files is derived from; never shown.
+    pub secret: Vec<u8>,
+}
+
+/// A step of an application: from a status to another, by whom and why; an appeal records the
+/// applicant's reasons in `appeal` instead of `reason`.
+#[derive(Debug, Clone)]
+pub struct ApplicationStep {
+    pub from: ApplicationStatus,
+    pub to: ApplicationStatus,
+    pub by: String,
+    pub reason: String,
+    pub appeal: bool,
+}
+
+/// Which applications to list (newest first, at most 1000): an applicant's, a provider's, or
+/// every one when both are `None`.
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationQuery {
+    pub applicant_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub entry_id: Option<i64>,
+}
+
+/// The applications for on-application data. Every writing method records its audit event in
+/// the same transaction.
+#[async_trait]
+pub trait ApplicationStore: Send + Sync {
+    async fn create_application(&self, a: NewApplication, audit: NewEvent) -> Result<OpenApplication>;
+    async fn get_application(&self, id: i64) -> Result<Option<OpenApplication>>;
+    async fn list_applications(&self, q: &ApplicationQuery) -> Result<Vec<OpenApplication>>;
+    /// Moves an application from `s.from` to `s.to`; one no longer in `s.from` is a `Conflict`.
+    async fn step_application(&self, id: i64, s: ApplicationStep, audit: NewEvent) -> Result<OpenApplication>;
+    /// The watermark secret of an application.
+    async fn application_secret(&self, id: i64) -> Result<Option<Vec<u8>>>;
 }
