@@ -9,6 +9,7 @@
 pub mod access_cache;
 pub mod accounts;
 pub mod admin;
+pub mod applications;
 pub mod calendar;
 pub mod catalog;
 pub mod clock;
@@ -71,6 +72,9 @@ pub struct Settings {
     /// Open data reads per second per client address without an account or key (bursts up to
     /// twice that); 0 means no limit (`security.open_anonymous_rate_per_second`).
     pub open_anonymous_rate_per_second: u32,
+    /// Working days a provider has to decide an application for on-application data
+    /// (`open.decision_working_days`, R-OPN-06).
+    pub open_decision_working_days: u32,
     /// Working days a usage report may be overdue before its grant is suspended
     /// (`sharing.report_grace_working_days`, R-SHR-13).
     pub report_grace_working_days: u32,
@@ -92,6 +96,7 @@ impl Default for Settings {
             metrics_public: false,
             verify_rate_per_grant: 20,
             open_anonymous_rate_per_second: 10,
+            open_decision_working_days: 10,
             report_grace_working_days: 10,
         }
     }

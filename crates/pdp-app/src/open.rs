@@ -664,91 +664,9 @@ pub async fn open_download(
         .append(reader.event("open.download", &format!("release:{id}"), detail))
         .await
         .map_err(|_| AppError::audit_unavailable())?;
-    let stream: ByteStream = match format {
-        ReleaseFormat::Parquet => {
-            let file = tokio::fs::File::open(&path).await.map_err(io_error)?;
-            futures::stream::unfold(Some(file), |file| async move {
-                use tokio::io::AsyncReadExt;
-                let mut f = file?;
-                let mut buf = vec![0u8; 64 * 1024];
-                match f.read(&mut buf).await {
-                    Ok(0) => None,
-                    Ok(n) => {
-                        buf.truncate(n);
-                        Some((Ok(buf), Some(f)))
-                    }
-                    Err(e) => Some((Err(e), None)),
-                }
-            })
-            .boxed()
-        }
-        ReleaseFormat::Xlsx => {
-            let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-                let mut columns = Vec::new();
-                let mut rows = Vec::new();
-                pdp_lake::release::for_each_chunk(&path, |c, chunk| {
-                    columns = c.to_vec();
-                    rows.extend(chunk);
-                    true
-                })
-                .map_err(|e| e.to_string())?;
-                pdp_interchange::write_table_xlsx("data", &columns, rows.into_iter()).map_err(|e| e.to_string())
-            })
-            .await
-            .map_err(io_error)?
-            .map_err(io_error)?;
-            futures::stream::once(async move { Ok(bytes) }).boxed()
-        }
-        ReleaseFormat::Csv | ReleaseFormat::Json => {
-            let columns = pdp_lake::release::release_shape(&path).map_err(io_error)?.0;
-            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-            tokio::task::spawn_blocking(move || {
-                let mut head = String::new();
-                if format == ReleaseFormat::Csv {
-                    // A byte order mark, so that spreadsheets open the Chinese text as UTF-8.
-                    head.push('\u{feff}');
-                    pdp_interchange::csvcell::push_row(&mut head, &columns);
-                } else {
-                    head.push('[');
-                }
-                if tx.blocking_send(Ok(head.into_bytes())).is_err() {
-                    return;
-                }
-                let mut n = 0u64;
-                let result = pdp_lake::release::for_each_chunk(&path, |_, chunk| {
-                    let mut text = String::new();
-                    for row in chunk {
-                        if format == ReleaseFormat::Csv {
-                            pdp_interchange::csvcell::push_row(
-                                &mut text,
-                                row.iter().map(|v| v.as_deref().unwrap_or("")),
-                            );
-                        } else {
-                            if n > 0 {
-                                text.push(',');
-                            }
-                            let obj: serde_json::Map<String, serde_json::Value> = columns
-                                .iter()
-                                .zip(row)
-                                .map(|(c, v)| (c.clone(), v.map_or(serde_json::Value::Null, serde_json::Value::String)))
-                                .collect();
-                            text.push_str(&serde_json::Value::Object(obj).to_string());
-                            text.push('\n');
-                        }
-                        n += 1;
-                    }
-                    tx.blocking_send(Ok(text.into_bytes())).is_ok()
-                });
-                let tail = match result {
-                    // The client sees a broken download rather than a file that looks whole.
-                    Err(e) => Err(std::io::Error::other(e.to_string())),
-                    Ok(()) if format == ReleaseFormat::Json => Ok(b"]".to_vec()),
-                    Ok(()) => Ok(Vec::new()),
-                };
-                let _ = tx.blocking_send(tail);
-            });
-            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }).boxed()
-        }
+    let stream = match format {
+        ReleaseFormat::Parquet => file_stream(&path).await?,
+        _ => stream_rows(path, format, RowView::whole()).await?,
     };
     Ok((name, format.media_type(), stream))
 }
@@ -891,12 +809,123 @@ pub async fn openable_entries(state: &App, p: &Principal) -> Result<Vec<EntryVer
         .collect())
 }
 
+/// A treatment of a row's cells.
+pub type Treat = Arc<dyn Fn(Vec<Option<String>>) -> Vec<Option<String>> + Send + Sync>;
+
+/// How the rows of a release's file are served: which cells of each row, under which header,
+/// through which treatment (an applicant's watermark); the whole file as it is by default.
+#[derive(Clone)]
+pub struct RowView {
+    /// The output header; `None` keeps the file's.
+    pub columns: Option<Vec<String>>,
+    /// Each row of the file, as cells in the output order.
+    pub treat: Treat,
+}
+
+impl RowView {
+    pub fn whole() -> Self {
+        Self { columns: None, treat: Arc::new(|row| row) }
+    }
+}
+
+/// A file's bytes as a stream, read in 64 KiB chunks.
+pub async fn file_stream(path: &std::path::Path) -> Result<ByteStream, AppError> {
+    let file = tokio::fs::File::open(path).await.map_err(io_error)?;
+    Ok(futures::stream::unfold(Some(file), |file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut f = file?;
+        let mut buf = vec![0u8; 64 * 1024];
+        match f.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(buf), Some(f)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+    .boxed())
+}
+
+/// The rows of a release's file as CSV (UTF-8 with a byte order mark, formulas neutralised),
+/// a JSON array of objects, or an XLSX workbook, through `view`. CSV and JSON stream with
+/// memory bounded by one chunk; a read error mid-way breaks the download rather than ending
+/// it as if whole.
+pub async fn stream_rows(path: PathBuf, format: ReleaseFormat, view: RowView) -> Result<ByteStream, AppError> {
+    let columns = match &view.columns {
+        Some(c) => c.clone(),
+        None => pdp_lake::release::release_shape(&path).map_err(io_error)?.0,
+    };
+    if format == ReleaseFormat::Xlsx {
+        let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+            let mut rows = Vec::new();
+            pdp_lake::release::for_each_chunk(&path, |_, chunk| {
+                rows.extend(chunk.into_iter().map(|r| (view.treat)(r)));
+                true
+            })
+            .map_err(|e| e.to_string())?;
+            pdp_interchange::write_table_xlsx("data", &columns, rows.into_iter()).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(io_error)?
+        .map_err(io_error)?;
+        return Ok(futures::stream::once(async move { Ok(bytes) }).boxed());
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut head = String::new();
+        if format == ReleaseFormat::Csv {
+            // A byte order mark, so that spreadsheets open the Chinese text as UTF-8.
+            head.push('\u{feff}');
+            pdp_interchange::csvcell::push_row(&mut head, &columns);
+        } else {
+            head.push('[');
+        }
+        if tx.blocking_send(Ok(head.into_bytes())).is_err() {
+            return;
+        }
+        let mut n = 0u64;
+        let result = pdp_lake::release::for_each_chunk(&path, |_, chunk| {
+            let mut text = String::new();
+            for row in chunk {
+                let row = (view.treat)(row);
+                if format == ReleaseFormat::Csv {
+                    pdp_interchange::csvcell::push_row(&mut text, row.iter().map(|v| v.as_deref().unwrap_or("")));
+                } else {
+                    if n > 0 {
+                        text.push(',');
+                    }
+                    let obj: serde_json::Map<String, serde_json::Value> = columns
+                        .iter()
+                        .zip(row)
+                        .map(|(c, v)| (c.clone(), v.map_or(serde_json::Value::Null, serde_json::Value::String)))
+                        .collect();
+                    text.push_str(&serde_json::Value::Object(obj).to_string());
+                    text.push('\n');
+                }
+                n += 1;
+            }
+            tx.blocking_send(Ok(text.into_bytes())).is_ok()
+        });
+        let tail = match result {
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+            Ok(()) if format == ReleaseFormat::Json => Ok(b"]".to_vec()),
+            Ok(()) => Ok(Vec::new()),
+        };
+        let _ = tx.blocking_send(tail);
+    });
+    Ok(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }).boxed())
+}
+
 /// What the portal computes once per release: a release never changes, so neither does what is
 /// computed from it. Bounded: when full, it starts again empty.
 #[derive(Default)]
 pub struct OpenCache {
-    charts: std::sync::Mutex<std::collections::HashMap<i64, Arc<Vec<pdp_lake::release::Histogram>>>>,
+    charts: std::sync::Mutex<std::collections::HashMap<i64, Charts>>,
 }
+
+/// The charts of one release.
+type Charts = Arc<Vec<pdp_lake::release::Histogram>>;
 
 /// The most releases whose charts are kept, the most numeric columns charted per release, and
 /// the rows a chart reads.

@@ -1,8 +1,9 @@
 //! Tracing a file that left the platform back to the grant it came from (R-SHR-08): `pdp trace
 //! FILE` reads a CSV, XLSX or Parquet file (a whole copy or an excerpt, its rows and columns in
 //! any order), checks its masked cells against the recipient fingerprint of every bulk grant
-//! (`pdp_domain::fingerprint`), and names the grant, its user organisation, its purpose and
-//! when its copies were taken. The metadata a Parquet copy carries is shown as what the file
+//! and of every application for on-application open data (`pdp_domain::fingerprint`), and
+//! names the grant or application, its user organisation or applicant, its purpose and when
+//! its copies were taken. The metadata a Parquet copy carries is shown as what the file
 //! claims; only the fingerprint is evidence.
 //!
 //! A copy whose fields are all in clear carries the mark in its `pdp_trace` column. A file with
@@ -27,6 +28,9 @@ pub const MAX_TRACE_ROWS: usize = 200_000;
 /// A grant the file was checked against and what the check found.
 #[derive(Debug, Clone, Serialize)]
 pub struct TraceMatch {
+    /// `grant`, or `open_application` for an applicant's copy of on-application open data.
+    pub kind: &'static str,
+    /// The grant's or the application's id.
     pub grant_id: i64,
     pub dataset: String,
     pub user_org_id: i64,
@@ -96,6 +100,7 @@ fn read_cells(path: &Path) -> Result<pdp_lake::share::TableCells, AppError> {
 async fn describe(storage: &dyn Storage, g: &Grant, v: Verdict, exports: &[(i64, i64)]) -> TraceMatch {
     let user_org_name = storage.get_org(g.user_org_id).await.ok().flatten().map(|o| o.name).unwrap_or_default();
     TraceMatch {
+        kind: "grant",
         grant_id: g.id,
         dataset: g.dataset.clone(),
         user_org_id: g.user_org_id,
@@ -143,6 +148,40 @@ pub async fn trace_file(storage: &dyn Storage, path: &Path) -> Result<TraceRepor
             && cells.columns.iter().all(|c| g.fields.contains(c))
         {
             candidates.push(describe(storage, g, v, &exports).await);
+        }
+    }
+    // Applicants' copies of on-application open data carry the same kind of mark under their
+    // application's own key.
+    let downloads = storage
+        .search_audit(&AuditQuery {
+            action: Some("open.application.download".into()),
+            limit: Some(10_000),
+            ..Default::default()
+        })
+        .await?;
+    for a in storage.list_applications(&pdp_storage::ApplicationQuery::default()).await? {
+        let Some(secret) = storage.application_secret(a.id).await? else { continue };
+        let v = Verdict::of(&fingerprint::key_of(&secret), masked.iter().copied());
+        if v.matches() {
+            let object = format!("application:{}", a.id);
+            matches.push(TraceMatch {
+                kind: "open_application",
+                grant_id: a.id,
+                dataset: a.dataset.clone(),
+                user_org_id: 0,
+                user_org_name: a.applicant_name.clone(),
+                purpose: a.purpose.clone(),
+                status: a.status.as_str().to_string(),
+                created_at_micros: a.created_at_micros,
+                exports_micros: downloads
+                    .iter()
+                    .filter(|e| e.event.object == object)
+                    .map(|e| e.at_micros)
+                    .take(20)
+                    .collect(),
+                agree: v.agree,
+                total: v.total,
+            });
         }
     }
     Ok(TraceReport {

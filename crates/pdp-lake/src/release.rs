@@ -197,3 +197,30 @@ pub fn histograms(path: &Path, columns: &[String], max_rows: u64) -> Result<Vec<
     }
     Ok(out)
 }
+
+/// Writes a file of `columns` at `dst` from every row of the release file `src`, each passed
+/// through `each` (which returns the cells in `columns` order): an applicant's own copy.
+pub fn derive_file(
+    src: &Path,
+    dst: &Path,
+    columns: &[String],
+    metadata: &[(String, String)],
+    mut each: impl FnMut(Vec<Option<String>>) -> Vec<Option<String>>,
+) -> Result<crate::share::WrittenFile> {
+    let mut out = crate::share::TextFileWriter::create(dst, columns, metadata)?;
+    let mut failed = None;
+    let read = for_each_chunk(src, |_, chunk| match out.write_rows(chunk.into_iter().map(&mut each)) {
+        Ok(()) => true,
+        Err(e) => {
+            failed = Some(e);
+            false
+        }
+    });
+    match failed.map_or(read, Err) {
+        Ok(()) => out.finish(),
+        Err(e) => {
+            out.abandon();
+            Err(e)
+        }
+    }
+}

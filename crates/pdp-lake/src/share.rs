@@ -282,7 +282,38 @@ impl Lake {
         F: Fn(Vec<Option<String>>) -> Vec<Option<String>>,
     {
         let mut stream = self.select_stream_at(dataset, Some(version), sel).await?;
-        // The file's columns: the selection's, and any the caller's `protect` adds after them.
+        let mut out = TextFileWriter::create(path, columns, metadata)?;
+        let written: Result<()> = async {
+            while let Some(batch) = stream.next().await {
+                out.write_rows(batch_rows(&batch?)?.into_iter().map(&protect))?;
+            }
+            Ok(())
+        }
+        .await;
+        match written {
+            Ok(()) => out.finish(),
+            Err(e) => {
+                out.abandon();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A Parquet file of text columns being written: it appears at its path atomically (written
+/// beside it, then renamed) when finished, with the caller's key-value metadata and no column
+/// statistics, so no minimum or maximum of a sensitive field leaks through the footer; memory
+/// stays bounded by one batch and one row group.
+pub struct TextFileWriter {
+    writer: ArrowWriter<std::fs::File>,
+    schema: Arc<Schema>,
+    tmp: std::path::PathBuf,
+    path: std::path::PathBuf,
+    rows: u64,
+}
+
+impl TextFileWriter {
+    pub fn create(path: &Path, columns: &[String], metadata: &[(String, String)]) -> Result<Self> {
         let schema =
             Arc::new(Schema::new(columns.iter().map(|c| ArrowField::new(c, DataType::Utf8, true)).collect::<Vec<_>>()));
         let io = |e: std::io::Error| LakeError::Io(e.to_string());
@@ -290,7 +321,8 @@ impl Lake {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        // Two queries of the same grant may write at once; each writes its own file.
+        // Two requests may write the same file at once; each writes its own and the last
+        // rename wins with a whole file.
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let tmp = path.with_extension(format!("tmp-{}-{nanos}", std::process::id()));
@@ -301,33 +333,39 @@ impl Lake {
             .set_key_value_metadata(Some(key_values))
             .build();
         let file = std::fs::File::create(&tmp).map_err(io)?;
-        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(pq)?;
-        let mut rows = 0u64;
-        let written: Result<()> = async {
-            while let Some(batch) = stream.next().await {
-                let batch = batch?;
-                let mut builders: Vec<StringBuilder> = columns.iter().map(|_| StringBuilder::new()).collect();
-                for row in batch_rows(&batch)? {
-                    for (b, v) in builders.iter_mut().zip(protect(row)) {
-                        b.append_option(v);
-                    }
-                    rows += 1;
-                }
-                let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
-                let out = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| LakeError::Query(e.to_string()))?;
-                writer.write(&out).map_err(pq)?;
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(pq)?;
+        Ok(Self { writer, schema, tmp, path: path.to_path_buf(), rows: 0 })
+    }
+
+    /// Writes rows of cells in the file's column order.
+    pub fn write_rows(&mut self, rows: impl Iterator<Item = Vec<Option<String>>>) -> Result<()> {
+        let mut builders: Vec<StringBuilder> = self.schema.fields().iter().map(|_| StringBuilder::new()).collect();
+        for row in rows {
+            for (b, v) in builders.iter_mut().zip(row) {
+                b.append_option(v);
             }
-            Ok(())
+            self.rows += 1;
         }
-        .await;
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
+        let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
+        let out = RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| LakeError::Query(e.to_string()))?;
+        self.writer.write(&out).map_err(|e| LakeError::Io(e.to_string()))
+    }
+
+    /// Closes the file and moves it into place.
+    pub fn finish(self) -> Result<WrittenFile> {
+        let io = |e: std::io::Error| LakeError::Io(e.to_string());
+        if let Err(e) = self.writer.close() {
+            let _ = std::fs::remove_file(&self.tmp);
+            return Err(LakeError::Io(e.to_string()));
         }
-        writer.close().map_err(pq)?;
-        std::fs::rename(&tmp, path).map_err(io)?;
-        let bytes = std::fs::metadata(path).map_err(io)?.len();
-        Ok(WrittenFile { rows, bytes })
+        std::fs::rename(&self.tmp, &self.path).map_err(io)?;
+        let bytes = std::fs::metadata(&self.path).map_err(io)?.len();
+        Ok(WrittenFile { rows: self.rows, bytes })
+    }
+
+    /// Drops what was written.
+    pub fn abandon(self) {
+        let _ = std::fs::remove_file(&self.tmp);
     }
 }
 

@@ -34,8 +34,9 @@ type Peer = Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_releases, prepare, get_release, review, withdraw, datasets, dataset, rows, download, register),
-    components(schemas(RegisterInput, PrepareInput, ReleaseOut, OpenRelease, ReleaseDetail, BrowseOut, OpenDataset, DatasetOut, RowsOut)),
+    paths(list_releases, prepare, get_release, review, withdraw, datasets, dataset, rows, download, register, apply,
+        applications, decide, appeal, review_application, access, application_download),
+    components(schemas(DecisionInput, AccessInput, WithdrawInput, pdp_storage::OpenApplication, RegisterInput, PrepareInput, ReleaseOut, OpenRelease, ReleaseDetail, BrowseOut, OpenDataset, DatasetOut, RowsOut)),
     tags((name = "open", description = "Open data: releases, their review, and the public portal's catalog, rows and downloads"))
 )]
 pub struct OpenDoc;
@@ -264,13 +265,7 @@ pub async fn download(
 ) -> Result<Response, ApiError> {
     let format = ReleaseFormat::parse(&format).ok_or_else(|| AppError::not_found(&format!("format {format}")))?;
     let (name, media, stream) = open_download(state.app.clone(), &reader(p, peer), id, format).await?;
-    let mut resp = Body::from_stream(stream).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
+    Ok(attachment(name, media, stream))
 }
 
 /// Registers a public account (public): a natural person by citizen ID or a legal entity by
@@ -283,4 +278,130 @@ pub async fn download(
 pub async fn register(State(state): S, peer: Peer, Json(body): Json<RegisterInput>) -> Result<Response, ApiError> {
     let addr = peer.map(|Extension(c)| c.0.ip());
     Ok(error::created(Json(pdp_app::admin::register(&state, &body, addr).await?)))
+}
+
+// ---------------------------------------------------------------- applications
+
+/// A decision on an application, with its reasons (required to refuse, and for the authority).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    pub approve: bool,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// A change of a granted access: `suspended`, `approved` (resumed) or `revoked`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessInput {
+    pub status: String,
+    pub reason: String,
+}
+
+/// Applies for on-application data: purpose, scenario, fields, period (`until`), security
+/// measures and the pledge; commercial use needs `licence_accepted` (R-OPN-10).
+#[utoipa::path(post, path = "/api/v1/open/applications", tag = "open",
+    request_body(content = Object, description = "`{entry_id, purpose, scenario, fields, until, security_measures, pledge, commercial, licence_accepted}`"),
+    responses((status = 201, body = pdp_storage::OpenApplication),
+        (status = 400, body = ErrorBody, description = "`application_invalid` with every broken rule, e.g. `licence_required`"),
+        (status = 409, body = ErrorBody, description = "`application_exists`")))]
+pub async fn apply(
+    State(state): S,
+    Extension(p): P,
+    Json(body): Json<pdp_domain::open::ApplicationInput>,
+) -> Result<Response, ApiError> {
+    Ok(error::created(Json(pdp_app::applications::apply(&state, &p, &body).await?)))
+}
+
+/// The caller's applications, and those the caller decides or oversees.
+#[utoipa::path(get, path = "/api/v1/open/applications", tag = "open",
+    responses((status = 200, body = Vec<pdp_storage::OpenApplication>)))]
+pub async fn applications(
+    State(state): S,
+    Extension(p): P,
+) -> Result<Json<Vec<pdp_storage::OpenApplication>>, ApiError> {
+    Ok(Json(pdp_app::applications::applications_for(&state, &p).await?))
+}
+
+/// The provider's decision on an application (its approvers).
+#[utoipa::path(post, path = "/api/v1/open/applications/{id}/decision", tag = "open", params(("id" = i64, Path)),
+    request_body = DecisionInput,
+    responses((status = 200, body = pdp_storage::OpenApplication), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`application_state_changed`")))]
+pub async fn decide(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(body): Json<DecisionInput>,
+) -> Result<Json<pdp_storage::OpenApplication>, ApiError> {
+    Ok(Json(pdp_app::applications::decide(&state, &p, id, body.approve, &body.reason).await?))
+}
+
+/// A refused applicant asks the authority to review the refusal.
+#[utoipa::path(post, path = "/api/v1/open/applications/{id}/appeal", tag = "open", params(("id" = i64, Path)),
+    request_body = WithdrawInput,
+    responses((status = 200, body = pdp_storage::OpenApplication), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn appeal(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(body): Json<WithdrawInput>,
+) -> Result<Json<pdp_storage::OpenApplication>, ApiError> {
+    Ok(Json(pdp_app::applications::appeal(&state, &p, id, &body.reason).await?))
+}
+
+/// The authority's review of a refusal: grant or uphold, with reasons.
+#[utoipa::path(post, path = "/api/v1/open/applications/{id}/review", tag = "open", params(("id" = i64, Path)),
+    request_body = DecisionInput,
+    responses((status = 200, body = pdp_storage::OpenApplication), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn review_application(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(body): Json<DecisionInput>,
+) -> Result<Json<pdp_storage::OpenApplication>, ApiError> {
+    Ok(Json(pdp_app::applications::review(&state, &p, id, body.approve, &body.reason).await?))
+}
+
+/// Suspends, resumes or revokes a granted access (the provider or the authority).
+#[utoipa::path(post, path = "/api/v1/open/applications/{id}/access", tag = "open", params(("id" = i64, Path)),
+    request_body = AccessInput,
+    responses((status = 200, body = pdp_storage::OpenApplication), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn access(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(body): Json<AccessInput>,
+) -> Result<Json<pdp_storage::OpenApplication>, ApiError> {
+    let to = pdp_domain::open::ApplicationStatus::parse(&body.status)
+        .ok_or_else(|| AppError::bad_request("invalid_status", "未知的状态", "unknown status"))?;
+    Ok(Json(pdp_app::applications::set_access(&state, &p, id, to, &body.reason).await?))
+}
+
+/// The applicant's download of a granted application: the fields applied for, watermarked for
+/// this application, while approved and within its period.
+#[utoipa::path(get, path = "/api/v1/open/applications/{id}/download/{format}", tag = "open",
+    params(("id" = i64, Path), ("format" = String, Path, description = "`csv`, `xlsx`, `json` or `parquet`")),
+    responses((status = 200, description = "the file"), (status = 403, body = ErrorBody, description = "`application_not_active`"),
+        (status = 404, body = ErrorBody)))]
+pub async fn application_download(
+    State(state): S,
+    Extension(p): P,
+    Path((id, format)): Path<(i64, String)>,
+) -> Result<Response, ApiError> {
+    let format = ReleaseFormat::parse(&format).ok_or_else(|| AppError::not_found(&format!("format {format}")))?;
+    let (name, media, stream) = pdp_app::applications::download(state.app.clone(), &p, id, format).await?;
+    Ok(attachment(name, media, stream))
+}
+
+/// A download's response: the stream with its media type and file name.
+fn attachment(name: String, media: &'static str, stream: pdp_app::sharing::ByteStream) -> Response {
+    let mut resp = Body::from_stream(stream).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
 }

@@ -14,7 +14,9 @@ use axum::response::IntoResponse;
 use maud::{Markup, PreEscaped, html};
 use pdp_app::open::{self as open, BrowseParams, OPEN_FACETS, OpenDataset, Reader};
 use pdp_domain::catalog::{CategoryClass, Frequency, MaskRule, OpenType};
-use pdp_domain::open::{Checklist, ReleaseField, ReleaseFormat, ReleaseRules, ReleaseStatus, Review, RowFilter};
+use pdp_domain::open::{
+    ApplicationStatus, Checklist, ReleaseField, ReleaseFormat, ReleaseRules, ReleaseStatus, Review, RowFilter,
+};
 use pdp_domain::roles::Permission;
 
 use crate::AppState;
@@ -223,6 +225,22 @@ pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Pe
         Reader::Account(p) => Some(p),
         Reader::Anonymous(_) => None,
     };
+    let mine: Vec<pdp_storage::OpenApplication> = match &p {
+        Some(p) => {
+            state
+                .storage
+                .list_applications(&pdp_storage::ApplicationQuery {
+                    applicant_id: Some(p.user.id),
+                    entry_id: Some(d.entry_id),
+                    ..Default::default()
+                })
+                .await?
+        }
+        None => vec![],
+    };
+    let granted =
+        mine.iter().find(|a| a.status == ApplicationStatus::Approved && a.until >= pdp_app::clock::today_date());
+    let pending = mine.iter().find(|a| !matches!(a.status, ApplicationStatus::Refused | ApplicationStatus::Revoked));
     let dict = dictionary(&d, &e);
     let charts = open::charts(&state, &d, &e).await;
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
@@ -267,6 +285,21 @@ pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Pe
             @match &preview {
                 Some(page) => { (rows_table(&page.columns, &page.rows, lang.t("前 20 条", "The first 20 records"))) }
                 None => { p.notice.warn { (lang.t("该数据为有条件开放：须登录并申请，获批后方可使用。", "This data is open on application: sign in and apply; it can be used once approved.")) } }
+            }
+            @if on_application {
+                h2 { (lang.t("申请使用", "Apply")) }
+                @if let Some(a) = granted {
+                    p.notice.ok { (lang.t("您的申请已获批准，使用期限至 ", "Your application is approved until ")) (a.until) (lang.t("。下载的文件带有您的专属标记。", ". Files you download carry a mark of your own.")) }
+                    ul #application-downloads { @for f in &d.latest.rules.formats {
+                        li { a href=(format!("/api/v1/open/applications/{}/download/{}", a.id, f.as_str())) download { (f.label_zh()) } }
+                    } }
+                } @else if let Some(a) = pending {
+                    p { (lang.t("您的申请状态：", "Your application: ")) strong { (lang.t(a.status.label_zh(), a.status.label_en())) } " · " a href="/open/me" { (lang.t("我的申请", "My applications")) } }
+                } @else if let Some(p) = &p {
+                    (apply_form(lang, p, &d))
+                } @else {
+                    p { a href=(format!("/login?next=/open/datasets/{}", d.entry_id)) { (lang.t("登录", "Sign in")) } (lang.t(" 或 ", " or ")) a href="/open/register" { (lang.t("注册", "register")) } (lang.t(" 后申请。", " to apply.")) }
+                }
             }
             @if !charts.is_empty() {
                 h2 { (lang.t("数值分布", "Distributions")) }
@@ -328,6 +361,192 @@ fn histogram_option(lang: Lang, h: &pdp_lake::release::Histogram) -> String {
     .to_string()
 }
 
+/// The application form of an on-application dataset.
+fn apply_form(lang: Lang, p: &Principal, d: &OpenDataset) -> Markup {
+    let until = pdp_app::clock::iso(pdp_app::clock::today_date() + time::Duration::days(180));
+    html! {
+        form.editor #apply-form method="post" action=(format!("/open/datasets/{}/apply", d.entry_id)) {
+            (csrf(p))
+            label.wide { (lang.t("用途", "Purpose")) textarea name="purpose" rows="2" required maxlength="2000" {} }
+            label.wide { (lang.t("应用场景", "Scenario")) textarea name="scenario" rows="2" required maxlength="2000" {} }
+            fieldset { legend { (lang.t("所需字段", "Fields needed")) }
+                @for f in d.latest.rules.field_names() {
+                    label.check { input type="checkbox" name=(format!("field_{f}")) checked; " " span.mono { (f) } }
+                }
+            }
+            label { (lang.t("使用期限至", "Use until")) input type="date" name="until" value=(until) required; }
+            label.wide { (lang.t("安全保障措施", "Security measures")) textarea name="security_measures" rows="2" required maxlength="2000" {} }
+            label.check { input type="checkbox" name="commercial"; " " (lang.t("用于商业用途", "Commercial use")) }
+            details { summary { (lang.t("公共数据开发利用授权协议", "The licence agreement")) } p { (pdp_domain::open::LICENCE_AGREEMENT) } }
+            label.check { input type="checkbox" name="licence_accepted"; " " (lang.t("商业用途：我已阅读并接受授权协议", "Commercial use: I have read and accept the licence agreement")) }
+            label.check { input type="checkbox" name="pledge" required; " " (lang.t("我承诺仅按申请的用途、场景和期限使用数据", "I pledge to use the data only as stated")) }
+            button type="submit" { (lang.t("提交申请", "Apply")) }
+        }
+    }
+}
+
+pub async fn apply_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let v = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let mut fields: Vec<String> = f.keys().filter_map(|k| k.strip_prefix("field_").map(str::to_string)).collect();
+    fields.sort();
+    let input = pdp_domain::open::ApplicationInput {
+        entry_id: id,
+        purpose: v("purpose"),
+        scenario: v("scenario"),
+        fields,
+        until: v("until"),
+        security_measures: v("security_measures"),
+        pledge: f.contains_key("pledge"),
+        commercial: f.contains_key("commercial"),
+        licence_accepted: f.contains_key("licence_accepted"),
+    };
+    pdp_app::applications::apply(&state, &p, &input).await?;
+    see_other(&format!(
+        "/open/me?ok={}",
+        urlencode(lang.t("申请已提交，等待数据提供单位答复", "applied; the provider will answer"))
+    ))
+}
+
+fn application_status(lang: Lang, a: &pdp_storage::OpenApplication) -> Markup {
+    let class = match a.status {
+        ApplicationStatus::Submitted | ApplicationStatus::UnderReview => "badge st-submitted",
+        ApplicationStatus::Approved => "badge st-published",
+        ApplicationStatus::Refused | ApplicationStatus::Revoked => "badge st-rejected",
+        ApplicationStatus::Suspended => "badge st-superseded",
+    };
+    html! { span class=(class) { (lang.t(a.status.label_zh(), a.status.label_en())) } }
+}
+
+/// `/open/applications`: the applications for the own organisation's on-application data, and
+/// for the authority those of its region, with the forms to decide, review, suspend and revoke.
+pub async fn applications_page(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let list: Vec<_> = pdp_app::applications::applications_for(&state, &p)
+        .await?
+        .into_iter()
+        .filter(|a| a.applicant_id != p.user.id)
+        .collect();
+    let today = pdp_app::clock::today_date();
+    page(
+        lang,
+        Some(&p),
+        "/open/releases",
+        lang.t("开放数据申请", "Applications for open data"),
+        html! {
+            (notice(f.ok.as_deref(), lang))
+            p.muted { (lang.t("有条件开放数据的使用申请：提供单位在期限内答复；未获批准的申请人可申请数据主管部门复核。",
+                "Applications for data open on application: the provider answers by the deadline; a refused applicant may ask the authority to review.")) }
+            @if list.is_empty() { p { (lang.t("暂无申请。", "No applications.")) } }
+            @for a in &list {
+                section.card id=(format!("application-{}", a.id)) {
+                    h3 { "#" (a.id) " " (a.applicant_name) " · " span.mono { (a.dataset) } " " (application_status(lang, a)) }
+                    dl.meta {
+                        dt { (lang.t("用途", "Purpose")) } dd { (a.purpose) }
+                        dt { (lang.t("场景", "Scenario")) } dd { (a.scenario) }
+                        dt { (lang.t("字段", "Fields")) } dd.mono { (a.fields.join(", ")) }
+                        dt { (lang.t("使用期限至", "Until")) } dd { (a.until) }
+                        dt { (lang.t("安全措施", "Security measures")) } dd { (a.security_measures) }
+                        dt { (lang.t("商业用途", "Commercial")) } dd { @if a.commercial { (lang.t("是，已接受授权协议 ", "yes, licence accepted ")) (a.licence_version.clone().unwrap_or_default()) } @else { (lang.t("否", "no")) } }
+                        dt { (lang.t("答复期限", "Answer by")) } dd { (a.due_date) @if a.status == ApplicationStatus::Submitted && a.due_date < today { " " span.badge.failure { (lang.t("已超期", "overdue")) } } }
+                        @if !a.reason.is_empty() { dt { (lang.t("理由", "Reasons")) } dd { (a.reason) } }
+                        @if !a.appeal.is_empty() { dt { (lang.t("复核申请", "Appeal")) } dd { (a.appeal) } }
+                    }
+                    @if a.status == ApplicationStatus::Submitted && p.org_id == Some(a.org_id) && p.allows(Permission::ApproveShare) {
+                        form.inline method="post" action=(format!("/open/applications/{}/decision", a.id)) {
+                            (csrf(&p))
+                            label { (lang.t("理由（不批准时必填）", "Reasons (required to refuse)")) input name="reason" maxlength="2000"; }
+                            button type="submit" name="decision" value="approve" { (lang.t("批准", "Approve")) }
+                            button.danger type="submit" name="decision" value="refuse" { (lang.t("不予批准", "Refuse")) }
+                        }
+                    }
+                    @if a.status == ApplicationStatus::UnderReview && p.allows(Permission::ReviewOpenData) {
+                        form.inline method="post" action=(format!("/open/applications/{}/review", a.id)) {
+                            (csrf(&p))
+                            label { (lang.t("复核意见", "Review reasons")) input name="reason" required maxlength="2000"; }
+                            button type="submit" name="decision" value="approve" { (lang.t("复核批准", "Grant")) }
+                            button.danger type="submit" name="decision" value="refuse" { (lang.t("维持不批准", "Uphold the refusal")) }
+                        }
+                    }
+                    @if matches!(a.status, ApplicationStatus::Approved | ApplicationStatus::Suspended) && (p.allows(Permission::ManageGrants) || p.allows(Permission::ReviewOpenData)) {
+                        form.inline method="post" action=(format!("/open/applications/{}/access", a.id)) {
+                            (csrf(&p))
+                            label { (lang.t("理由", "Reasons")) input name="reason" required maxlength="2000"; }
+                            @if a.status == ApplicationStatus::Approved { button type="submit" name="status" value="suspended" { (lang.t("暂停", "Suspend")) } }
+                            @else { button type="submit" name="status" value="approved" { (lang.t("恢复", "Resume")) } }
+                            button.danger type="submit" name="status" value="revoked" { (lang.t("撤销", "Revoke")) }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn flash(to: &str, lang: Lang, zh: &str, en: &str) -> Page {
+    see_other(&format!("{to}?ok={}", urlencode(lang.t(zh, en))))
+}
+
+pub async fn decision_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let approve = f.get("decision").map(String::as_str) == Some("approve");
+    pdp_app::applications::decide(&state, &p, id, approve, f.get("reason").map(String::as_str).unwrap_or("")).await?;
+    flash("/open/applications", lang, "已答复", "answered")
+}
+
+pub async fn review_application_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let approve = f.get("decision").map(String::as_str) == Some("approve");
+    pdp_app::applications::review(&state, &p, id, approve, f.get("reason").map(String::as_str).unwrap_or("")).await?;
+    flash("/open/applications", lang, "已复核", "reviewed")
+}
+
+pub async fn access_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let to = f
+        .get("status")
+        .and_then(|s| ApplicationStatus::parse(s))
+        .ok_or_else(|| AppError::bad_request("invalid_status", "未知的状态", "unknown status"))?;
+    pdp_app::applications::set_access(&state, &p, id, to, f.get("reason").map(String::as_str).unwrap_or("")).await?;
+    flash("/open/applications", lang, "已更新", "updated")
+}
+
+pub async fn appeal_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(f): Form<ReasonForm>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    pdp_app::applications::appeal(&state, &p, id, &f.reason).await?;
+    flash("/open/me", lang, "已申请复核", "review asked for")
+}
+
 /// `/open/announcements`: data past its update frequency (R-OPN-08).
 pub async fn announcements(State(state): S, headers: HeaderMap, p: Option<P>) -> Page {
     let lang = Lang::from_headers(&headers);
@@ -386,7 +605,8 @@ pub async fn releases(State(state): S, headers: HeaderMap, Extension(p): P, Quer
             (notice(f.ok.as_deref(), lang))
             p.muted { (lang.t("开放数据经字段选择、脱敏、脱密确认后，由数据主管部门进行安全保密审查，通过后在开放门户发布。",
                 "A release is prepared (fields, masking, declassification), reviewed for security and confidentiality by the authority, then published on the portal.")) " "
-                a href="/open" { (lang.t("查看开放门户", "See the portal")) } }
+                a href="/open" { (lang.t("查看开放门户", "See the portal")) } " · "
+                a href="/open/applications" { (lang.t("有条件开放数据的使用申请", "Applications for data open on application")) } }
             table #releases {
                 thead { tr { th { (lang.t("编号", "No.")) } th { (lang.t("数据", "Data")) } th { (lang.t("提供单位", "Provider")) } th { (lang.t("途径", "Route")) } th { (lang.t("条数", "Records")) } th { (lang.t("状态", "Status")) } th { (lang.t("准备", "Prepared")) } } }
                 tbody { @for r in &list { tr {
@@ -728,8 +948,12 @@ pub async fn register_submit(
 
 /// `/open/me`: a public account's own page: who it is (masked), its downloads and API calls of
 /// open data, its API keys.
-pub async fn me(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
+pub async fn me(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): Query<Flash>) -> Page {
     let lang = Lang::from_headers(&headers);
+    let mine = state
+        .storage
+        .list_applications(&pdp_storage::ApplicationQuery { applicant_id: Some(p.user.id), ..Default::default() })
+        .await?;
     let q = pdp_storage::AuditQuery {
         actor: Some(p.user.username.clone()),
         action: Some("open.".into()),
@@ -746,6 +970,7 @@ pub async fn me(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
         lang.t("我的开放数据", "My open data"),
         html! {
             (portal_nav(lang, ""))
+            (notice(f.ok.as_deref(), lang))
             dl.meta {
                 dt { (lang.t("名称", "Name")) } dd { (p.user.display_name) }
                 dt { (lang.t("用户名", "Username")) } dd { (p.user.username) }
@@ -755,6 +980,29 @@ pub async fn me(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
                 dt { (lang.t("实名认证", "Real name")) } dd { @if p.user.real_name { (lang.t("已认证", "confirmed")) } @else { (lang.t("未认证", "not confirmed")) } }
             }
             p { a href="/api-keys" { (lang.t("管理我的 API 密钥（调用开放接口额度更高）", "My API keys (a higher quota for the open API)")) } }
+            h2 { (lang.t("我的申请", "My applications")) }
+            @if mine.is_empty() { p.muted { (lang.t("暂无申请。有条件开放的数据可在其页面申请。", "None. Apply on the page of data open on application.")) } }
+            @else {
+                table #my-applications {
+                    thead { tr { th scope="col" { (lang.t("编号", "No.")) } th scope="col" { (lang.t("数据", "Data")) } th scope="col" { (lang.t("状态", "Status")) } th scope="col" { (lang.t("期限", "Until")) } th scope="col" { (lang.t("操作", "Actions")) } } }
+                    tbody { @for a in &mine { tr {
+                        td { (a.id) }
+                        td { a href=(format!("/open/datasets/{}", a.entry_id)) { span.mono { (a.dataset) } } }
+                        td { (application_status(lang, a)) @if !a.reason.is_empty() { br; span.muted { (a.reason) } } }
+                        td { (a.until) }
+                        td {
+                            @if a.status == ApplicationStatus::Refused && a.appeal.is_empty() {
+                                form.inline method="post" action=(format!("/open/applications/{}/appeal", a.id)) {
+                                    (csrf(&p))
+                                    label { (lang.t("复核理由", "Why review")) input name="reason" required maxlength="2000"; }
+                                    button type="submit" { (lang.t("申请复核", "Ask for review")) }
+                                }
+                            }
+                            @if a.status == ApplicationStatus::Approved { a href=(format!("/open/datasets/{}", a.entry_id)) { (lang.t("下载", "Download")) } }
+                        }
+                    } } }
+                }
+            }
             h2 { (lang.t("我的下载与接口调用", "My downloads and API calls")) }
             @if reads.is_empty() {
                 p.muted { (lang.t("暂无记录。", "None yet.")) }
@@ -763,7 +1011,7 @@ pub async fn me(State(state): S, headers: HeaderMap, Extension(p): P) -> Page {
                     thead { tr { th scope="col" { (lang.t("时间", "Time")) } th scope="col" { (lang.t("操作", "Action")) } th scope="col" { (lang.t("数据版本", "Release")) } } }
                     tbody { @for e in &reads { tr {
                         td { (fmt_time(e.at_micros)) }
-                        td { @if e.event.action == "open.download" { (lang.t("下载", "Download")) } @else { (lang.t("接口调用", "API call")) } }
+                        td { @if e.event.action == "open.rows" { (lang.t("接口调用", "API call")) } @else { (lang.t("下载", "Download")) } }
                         td.mono { (e.event.object) }
                     } } }
                 }

@@ -59,6 +59,7 @@ pub struct Config {
     pub security: SecurityConfig,
     pub catalog: CatalogConfig,
     pub sharing: SharingConfig,
+    pub open: OpenConfig,
     pub lake: LakeConfig,
     pub limits: LimitsConfig,
 }
@@ -115,6 +116,20 @@ pub struct LakeConfig {
 impl Default for LakeConfig {
     fn default() -> Self {
         Self { location: None, retention_days: 30 }
+    }
+}
+
+/// Rules of opening data a city may set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenConfig {
+    /// Working days a provider has to decide an application for on-application data (R-OPN-06).
+    pub decision_working_days: u32,
+}
+
+impl Default for OpenConfig {
+    fn default() -> Self {
+        Self { decision_working_days: 10 }
     }
 }
 
@@ -218,6 +233,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             catalog: CatalogConfig::default(),
             sharing: SharingConfig::default(),
+            open: OpenConfig::default(),
             lake: LakeConfig::default(),
             limits: LimitsConfig::default(),
         }
@@ -397,6 +413,7 @@ impl Config {
             verify_rate_per_grant: s.verify_rate_per_grant,
             open_anonymous_rate_per_second: s.open_anonymous_rate_per_second,
             report_grace_working_days: self.sharing.report_grace_working_days,
+            open_decision_working_days: self.open.decision_working_days,
             limits: self.web_limits(),
         }
     }

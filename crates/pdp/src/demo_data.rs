@@ -56,6 +56,7 @@ pub struct DemoDataReport {
     pub objections: usize,
     pub share_requests: usize,
     pub releases: usize,
+    pub applications: usize,
 }
 
 fn name(rng: &mut StdRng) -> String {
@@ -350,6 +351,84 @@ async fn open_releases(
     Ok(n)
 }
 
+/// Applications for on-application open data in every state: the demo's citizen and
+/// developer apply for the first few such datasets; the providers answer some, one refusal is
+/// under the authority's review, one granted access is suspended and one revoked.
+async fn open_applications(storage: &dyn Storage) -> anyhow::Result<usize> {
+    use pdp_domain::open::{ApplicationStatus as S, LICENCE_VERSION, ReleaseStatus};
+    use pdp_storage::{ApplicationStep, NewApplication, ReleaseQuery};
+    let q = ReleaseQuery { status: Some(ReleaseStatus::Published), ..Default::default() };
+    let mut on_application: Vec<pdp_storage::OpenRelease> = storage
+        .list_releases(&q)
+        .await?
+        .into_iter()
+        .filter(|r| r.open_type == pdp_domain::catalog::OpenType::OnApplication)
+        .collect();
+    on_application.sort_by_key(|r| r.id);
+    let (Some(citizen), Some(developer)) =
+        (storage.get_user_by_name("citizen").await?, storage.get_user_by_name("developer").await?)
+    else {
+        return Ok(0);
+    };
+    let cal = pdp_domain::calendar::WorkCalendar::official();
+    let today = pdp_app::clock::today_date();
+    let due = cal.deadline(today, 10)?.due;
+    // (applicant, commercial, the steps it has been through with their reasons)
+    type Steps<'a> = &'a [(S, S, &'a str)];
+    let plan: [(&pdp_storage::User, bool, Steps); 7] = [
+        (&citizen, false, &[]),
+        (&citizen, false, &[(S::Submitted, S::Approved, "")]),
+        (&citizen, false, &[(S::Submitted, S::Refused, "申请用途与所需字段不相符，请补充说明后重新申请")]),
+        (
+            &developer,
+            true,
+            &[
+                (S::Submitted, S::Refused, "商业用途须说明数据产品形态"),
+                (S::Refused, S::UnderReview, "已在申请中说明产品为企业信用报告，请求复核"),
+            ],
+        ),
+        (&developer, true, &[(S::Submitted, S::Approved, "")]),
+        (&developer, false, &[(S::Submitted, S::Approved, ""), (S::Approved, S::Suspended, "使用情况报告逾期未报")]),
+        (&developer, false, &[(S::Submitted, S::Approved, ""), (S::Approved, S::Revoked, "发现超范围使用")]),
+    ];
+    let mut n = 0;
+    for ((who, commercial, steps), r) in plan.iter().zip(on_application.iter().cycle()) {
+        let a = storage
+            .create_application(
+                NewApplication {
+                    entry_id: r.entry_id,
+                    dataset: r.dataset.clone(),
+                    org_id: r.org_id,
+                    applicant_id: who.id,
+                    applicant_name: who.display_name.clone(),
+                    purpose: if *commercial {
+                        "开发企业信用报告产品".into()
+                    } else {
+                        "学术研究：区域营商环境分析".into()
+                    },
+                    scenario: "按区县统计市场主体发展情况".into(),
+                    fields: r.rules.field_names().into_iter().take(3).collect(),
+                    until: today + time::Duration::days(180),
+                    security_measures: "数据存放于单位内网服务器，专人管理，访问留痕".into(),
+                    commercial: *commercial,
+                    licence_version: commercial.then(|| LICENCE_VERSION.to_string()),
+                    due_date: due,
+                    secret: rand::random::<[u8; 32]>().to_vec(),
+                },
+                ev("open.application.submit"),
+            )
+            .await?;
+        for (from, to, reason) in steps.iter() {
+            let appeal = *to == S::UnderReview;
+            let by = if appeal { who.username.clone() } else { "approver".into() };
+            let step = ApplicationStep { from: *from, to: *to, by, reason: reason.to_string(), appeal };
+            storage.step_application(a.id, step, ev(&format!("open.application.{}", to.as_str()))).await?;
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Generates and loads the demo datasets, then sets up sources, a return and objections.
 pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Result<DemoDataReport> {
     let scale = scale.clamp(0.0, 10.0);
@@ -474,6 +553,7 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
     // The open portal: each loaded dataset the catalog opens gets a reviewed release with every
     // field its grade lets out, personal fields masked as the catalog says or suppressed.
     report.releases = open_releases(storage, lake, &mut rng, &entries, &clean_firms, &mut report).await?;
+    report.applications = open_applications(storage).await?;
 
     // Residents of 东湖区 go back to the district.
     if let Some(region) = storage.list_regions().await?.into_iter().find(|r| r.code == "359902") {

@@ -619,7 +619,23 @@ async fn trace(cfg: &Config, file: &std::path::Path) -> anyhow::Result<ExitCode>
     for (k, v) in &report.claims {
         println!("文件自述 / the file claims: {k} = {v}");
     }
-    for m in &report.matches {
+    for m in report.matches.iter().filter(|m| m.kind == "open_application") {
+        println!(
+            "来源开放数据申请 / traced to open data application {} ({}): 申请人 / applicant {} · 用途 / purpose: {} · 数据 / dataset {} · 申请于 / applied {} · 指纹 / fingerprint {}/{}",
+            m.grant_id,
+            m.status,
+            m.user_org_name,
+            m.purpose,
+            m.dataset,
+            when(m.created_at_micros),
+            m.agree,
+            m.total
+        );
+        for t in &m.exports_micros {
+            println!("  下载 / downloaded {}", when(*t));
+        }
+    }
+    for m in report.matches.iter().filter(|m| m.kind == "grant") {
         println!(
             "来源授权 / traced to grant {} ({}): 使用单位 / user organisation {} (id {}) · 用途 / purpose: {} · 数据 / dataset {} · 授权于 / granted {} · 指纹 / fingerprint {}/{}",
             m.grant_id,
@@ -711,11 +727,12 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             println!("  {name}: {accepted} 行通过 accepted, {quarantined} 行隔离 quarantined");
         }
         println!(
-            "  多源校核冲突 cross-check conflicts: {}; 异议 objections: {}; 共享申请 share requests: {}; 开放数据 open releases: {} ({:.1} s)",
+            "  多源校核冲突 cross-check conflicts: {}; 异议 objections: {}; 共享申请 share requests: {}; 开放数据 open releases: {}; 开放申请 applications: {} ({:.1} s)",
             report.conflicts,
             report.objections,
             report.share_requests,
             report.releases,
+            report.applications,
             started.elapsed().as_secs_f64()
         );
     }

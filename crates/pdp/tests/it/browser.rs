@@ -450,6 +450,24 @@ async fn fetch_and_verify_an_electronic_licence_in_the_browser() {
     browser.wait_for_text("未找到").await;
 }
 
+/// Waits up to twenty seconds for a finished download with the extension `ext` in `dir` (the
+/// browser writes a partial file under another name until it is whole).
+async fn downloaded(dir: &std::path::Path, ext: &str) -> std::path::PathBuf {
+    let started = Instant::now();
+    loop {
+        let done = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == ext));
+        if let Some(f) = done {
+            return f;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no {ext} file was downloaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// covers: R-OPN-02, R-OPN-03 (in Chromium, without an account: a visitor searches the open
 /// portal in Chinese, opens a dataset, sees its dictionary and a masked preview, and downloads
 /// it as CSV)
@@ -482,20 +500,61 @@ async fn a_visitor_finds_previews_and_downloads_open_data() {
     assert!(preview.contains("欧***") && !preview.contains("欧阳修远"), "the preview is masked: {preview}");
     assert!(preview.contains("临江开放测试0号有限公司"), "{preview}");
     browser.click("#downloads a[href$='/download/csv']").await;
-    let started = Instant::now();
-    let file = loop {
-        let done = std::fs::read_dir(downloads.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == "csv"));
-        if let Some(f) = done {
-            break f;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "no CSV was downloaded");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let file = downloaded(downloads.path(), "csv").await;
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("legal_rep") && text.contains("欧***") && !text.contains("欧阳修远"), "{text}");
     assert_eq!(text.lines().count(), 13, "{text}");
+}
+
+/// covers: R-OPN-06, R-OPN-10 (in Chromium: a visitor registers on the portal, applies for data
+/// open on application on its page, the provider's approver approves on the applications page,
+/// and the applicant downloads a file that carries the applicant's own watermark)
+#[tokio::test]
+async fn register_apply_approve_and_download_a_watermarked_file() {
+    let srv = TestServer::start(&crate::server::backend());
+    let site = srv.url.replace("127.0.0.1", "localhost");
+    let officer = srv.login("officer").await;
+    let reviewer = srv.login("reviewer").await;
+    let entry = crate::open::publish(&officer, &reviewer, "浏览器申请测试企业名录", "on_application").await;
+    crate::open::load(&officer, entry, &crate::open::firms()).await;
+    let rules = crate::open::rules(&[("credit_code", None), ("legal_rep", None), ("rep_id", None)], &["csv"], false);
+    let (s, r) = crate::open::prepare(&officer, entry, rules).await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{r}");
+    crate::open::approve(&reviewer, r["id"].as_i64().unwrap()).await;
+
+    let downloads = tempfile::tempdir().unwrap();
+    let browser = Browser::start_with(Some(downloads.path())).await;
+    browser.goto(&format!("{site}/open/register")).await;
+    browser.type_in("#register-form input[name=identifier]", &crate::governance::id("350103", 500)).await;
+    browser.type_in("#register-form input[name=display_name]", "李浏览").await;
+    browser.type_in("#register-form input[name=username]", "li.browser").await;
+    browser.type_in("#register-form input[name=password]", "Kaifang2026abc").await;
+    browser.click("#register-form button[type=submit]").await;
+    browser.find("input[name=username]").await;
+    browser.login(&site, "li.browser", "Kaifang2026abc").await;
+
+    browser.goto(&format!("{site}/open/datasets/{entry}")).await;
+    browser.type_in("#apply-form textarea[name=purpose]", "研究区域营商环境").await;
+    browser.type_in("#apply-form textarea[name=scenario]", "按区县统计市场主体").await;
+    browser.type_in("#apply-form textarea[name=security_measures]", "个人电脑加密存储").await;
+    browser.click("#apply-form input[name=pledge]").await;
+    browser.click("#apply-form button[type=submit]").await;
+    browser.wait_for_text("申请已提交").await;
+    assert!(browser.text("#my-applications").await.contains("待答复"), "{}", browser.text("#my-applications").await);
+    browser.logout().await;
+
+    browser.login(&site, "approver", &srv.accounts["approver"]).await;
+    browser.goto(&format!("{site}/open/applications")).await;
+    browser.wait_for_text("李浏览").await;
+    browser.click("form[action$='/decision'] button[value=approve]").await;
+    browser.wait_for_text("已答复").await;
+    browser.logout().await;
+
+    browser.login(&site, "li.browser", "Kaifang2026abc").await;
+    browser.goto(&format!("{site}/open/datasets/{entry}")).await;
+    browser.click("#application-downloads a[href$='/download/csv']").await;
+    let file = downloaded(downloads.path(), "csv").await;
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("\u{feff}credit_code,legal_rep,rep_id\n"), "{text}");
+    assert!(text.contains('\u{2217}') && !text.contains("欧阳修远"), "the file is masked and marked: {text}");
 }

@@ -580,3 +580,196 @@ async fn people_and_entities_register_on_the_portal() {
     let (s, _) = firm.get("/api-keys").await;
     assert_eq!(s, StatusCode::OK, "a public account makes its own API keys");
 }
+
+async fn register(srv: &TestServer, username: &str, name: &str, n: u32) -> Client {
+    let (s, e) = srv
+        .anonymous()
+        .post_json(
+            "/api/v1/open/register",
+            json!({"username": username, "display_name": name, "password": "Kaifang2026abc", "kind": "person", "identifier": id("350103", n)}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    srv.login_with(username, "Kaifang2026abc").await.expect("signs in")
+}
+
+async fn dl(c: &Client, id: i64, format: &str) -> (StatusCode, String) {
+    c.get(&format!("/api/v1/open/applications/{id}/download/{format}")).await
+}
+
+fn application(entry: i64, fields: &[&str], commercial: bool, licence: bool) -> Value {
+    json!({
+        "entry_id": entry, "purpose": "编制区域营商环境报告", "scenario": "按区县分析市场主体", "fields": fields,
+        "until": (crate::governance::today() + time::Duration::days(90)).to_string(),
+        "security_measures": "内网存储，专人管理", "pledge": true, "commercial": commercial, "licence_accepted": licence
+    })
+}
+
+/// covers: R-OPN-06 (an application with purpose, scenario, fields, period, measures and a
+/// pledge; the provider's decision by a working-day deadline with reasons; a refusal reviewed
+/// by the authority; access bound to the fields and period, watermarked per applicant,
+/// suspended, resumed and revoked), R-OPN-10 (commercial use needs the licence, recorded),
+/// R-SHR-08 (a leaked applicant's file names its application), R-SEC-03
+#[tokio::test]
+async fn applications_are_decided_reviewed_watermarked_and_traced_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start_with(&backend, UNLIMITED);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let approver = srv.login("approver").await;
+        let auditor = srv.login("auditor").await;
+        let entry = publish(&officer, &reviewer, "申请测试市场主体名录", "on_application").await;
+        load(&officer, entry, &firms()).await;
+        let fields =
+            [("credit_code", None), ("ent_name", None), ("legal_rep", None), ("rep_id", None), ("district", None)];
+        let (s, r) = prepare(&officer, entry, rules(&fields, &["csv", "parquet"], false)).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {r}");
+        approve(&reviewer, r["id"].as_i64().unwrap()).await;
+        let firm = register(&srv, "credit.lab", "临江信用研究所", 400).await;
+        let student = register(&srv, "student.wang", "王同学", 401).await;
+
+        // Commercial use without the licence is refused; with it, the application is filed
+        // with its deadline and the licence's version.
+        let (s, e) = firm
+            .post_json(
+                "/api/v1/open/applications",
+                application(entry, &["credit_code", "legal_rep", "rep_id"], true, false),
+            )
+            .await;
+        assert_eq!(
+            (s, e["details"][0]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("licence_required")),
+            "{b}: {e}"
+        );
+        let (s, a) = firm
+            .post_json(
+                "/api/v1/open/applications",
+                application(entry, &["credit_code", "legal_rep", "rep_id"], true, true),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {a}");
+        let first = a["id"].as_i64().unwrap();
+        assert_eq!((a["status"].as_str(), a["licence_version"].as_str()), (Some("submitted"), Some("2026-1")), "{b}");
+        assert!(a["due_date"].as_str().unwrap() > crate::governance::today().to_string().as_str(), "{b}: {a}");
+        let (s, _) =
+            firm.post_json("/api/v1/open/applications", application(entry, &["credit_code"], false, false)).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}: one open application per dataset");
+        let (s, _) = dl(&firm, first, "csv").await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: nothing before approval");
+
+        // The provider's approver decides: a refusal needs reasons; another organisation's
+        // staff cannot decide.
+        let xs = srv.login("xs.officer").await;
+        let (s, _) =
+            xs.post_json(&format!("/api/v1/open/applications/{first}/decision"), json!({"approve": true})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+        let (s, e) =
+            approver.post_json(&format!("/api/v1/open/applications/{first}/decision"), json!({"approve": false})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("reason_required")), "{b}: {e}");
+        let (s, a) =
+            approver.post_json(&format!("/api/v1/open/applications/{first}/decision"), json!({"approve": true})).await;
+        assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("approved")), "{b}: {a}");
+
+        // The applicant's file holds the fields applied for only, masked, with its own marks.
+        let (s, csv) = dl(&firm, first, "csv").await;
+        assert_eq!(s, StatusCode::OK, "{b}: {csv}");
+        assert!(csv.starts_with("\u{feff}credit_code,legal_rep,rep_id\n"), "{b}: {csv}");
+        assert!(csv.contains('\u{2217}'), "{b}: the masked values carry the applicant's marks");
+        for v in personal_values() {
+            assert!(!csv.contains(&v), "{b}: {v}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let leaked = dir.path().join("leak.csv");
+        std::fs::write(&leaked, &csv).unwrap();
+        let out = srv.pdp(&["trace", leaked.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert_eq!(out.status.code(), Some(0), "{b}: {text}");
+        assert!(
+            text.contains(&format!("traced to open data application {first} ")) && text.contains("临江信用研究所"),
+            "{b}: {text}"
+        );
+        let parquet = firm.get_bytes(&format!("/api/v1/open/applications/{first}/download/parquet")).await;
+        let pq = dir.path().join("leak.parquet");
+        std::fs::write(&pq, &parquet).unwrap();
+        let out = srv.pdp(&["trace", pq.to_str().unwrap()]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&format!("traced to open data application {first} ")),
+            "{b}"
+        );
+
+        // A refusal goes to the authority's review on the applicant's request.
+        let (s, a) = student
+            .post_json("/api/v1/open/applications", application(entry, &["ent_name", "district"], false, false))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {a}");
+        let second = a["id"].as_i64().unwrap();
+        let (s, a) = approver
+            .post_json(
+                &format!("/api/v1/open/applications/{second}/decision"),
+                json!({"approve": false, "reason": "用途不明确"}),
+            )
+            .await;
+        assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("refused")), "{b}");
+        let (s, _) =
+            firm.post_json(&format!("/api/v1/open/applications/{second}/appeal"), json!({"reason": "x"})).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}: only the applicant appeals");
+        let (s, a) = student
+            .post_json(
+                &format!("/api/v1/open/applications/{second}/appeal"),
+                json!({"reason": "用途为毕业论文，已附导师证明"}),
+            )
+            .await;
+        assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("under_review")), "{b}: {a}");
+        let (s, a) = reviewer
+            .post_json(
+                &format!("/api/v1/open/applications/{second}/review"),
+                json!({"approve": true, "reason": "学术研究用途明确，予以开放"}),
+            )
+            .await;
+        assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("approved")), "{b}: {a}");
+        // Fields all in clear: the mark rides in a column of its own.
+        let (_, csv) = dl(&student, second, "csv").await;
+        assert!(csv.starts_with("\u{feff}ent_name,district,pdp_trace\n"), "{b}: {csv}");
+        std::fs::write(&leaked, &csv).unwrap();
+        let out = srv.pdp(&["trace", leaked.to_str().unwrap()]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&format!("traced to open data application {second} ")),
+            "{b}"
+        );
+
+        // Suspension and revocation stop the downloads.
+        let (s, a) = approver
+            .post_json(
+                &format!("/api/v1/open/applications/{first}/access"),
+                json!({"status": "suspended", "reason": "使用情况报告逾期"}),
+            )
+            .await;
+        assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("suspended")), "{b}: {a}");
+        assert_eq!(dl(&firm, first, "csv").await.0, StatusCode::FORBIDDEN, "{b}");
+        let (_, a) = approver
+            .post_json(
+                &format!("/api/v1/open/applications/{first}/access"),
+                json!({"status": "approved", "reason": "已补报"}),
+            )
+            .await;
+        assert_eq!(a["status"], "approved", "{b}");
+        assert_eq!(dl(&firm, first, "csv").await.0, StatusCode::OK, "{b}");
+        let (_, a) = reviewer
+            .post_json(
+                &format!("/api/v1/open/applications/{first}/access"),
+                json!({"status": "revoked", "reason": "超范围使用"}),
+            )
+            .await;
+        assert_eq!(a["status"], "revoked", "{b}: the authority revokes too");
+        assert_eq!(dl(&firm, first, "csv").await.0, StatusCode::FORBIDDEN, "{b}");
+
+        // The provider sees both applications; each applicant only its own.
+        let (_, mine) = student.get_json("/api/v1/open/applications").await;
+        assert_eq!(mine.as_array().unwrap().len(), 1, "{b}");
+        let (_, theirs) = approver.get_json("/api/v1/open/applications").await;
+        assert!(theirs.as_array().unwrap().iter().filter(|a| a["entry_id"] == entry).count() == 2, "{b}");
+        assert!(audit_count(&auditor, "open.application.download").await >= 4, "{b}");
+        assert!(audit_count(&auditor, "open.application.review.grant").await == 1, "{b}");
+    }
+}
