@@ -679,8 +679,8 @@ pub struct BrowseParams {
     pub q: Option<String>,
     /// The providing organisation's id.
     pub org: Option<i64>,
-    /// 领域: the catalog class (`base`, `theme`, `department`).
-    pub class: Option<String>,
+    /// 领域: a catalog class and item, `class:item` (`theme:03` is 社会保障).
+    pub topic: Option<String>,
     /// `unconditional` or `on_application`.
     pub open_type: Option<String>,
     /// A download format: `csv`, `xlsx`, `json`, `parquet`.
@@ -704,17 +704,24 @@ pub struct BrowseOut {
 
 /// The facets of the open catalog, in display order, with their Chinese and English names.
 pub const OPEN_FACETS: &[(&str, &str, &str)] = &[
-    ("class", "领域", "Domain"),
+    ("topic", "领域", "Topic"),
     ("org", "提供单位", "Provider"),
     ("open_type", "开放类型", "Open type"),
     ("format", "格式", "Format"),
     ("frequency", "更新频率", "Update frequency"),
 ];
 
+/// The Chinese and English names of a catalog class's item (领域), e.g. 社会保障.
+pub fn topic_label(class: &str, item: &str) -> (String, String) {
+    pdp_domain::catalog::CategoryClass::parse(class)
+        .and_then(|c| pdp_domain::catalog::item_label(c, item))
+        .map_or_else(|| (item.to_string(), item.to_string()), |(zh, en)| (zh.to_string(), en.to_string()))
+}
+
 fn facet_values(d: &OpenDataset) -> Vec<(&'static str, String, String)> {
-    use pdp_domain::catalog::{CategoryClass, Frequency};
+    use pdp_domain::catalog::Frequency;
     let mut v = vec![
-        ("class", d.class.clone(), CategoryClass::parse(&d.class).map_or(d.class.clone(), |c| c.label_zh().into())),
+        ("topic", format!("{}:{}", d.class, d.item), topic_label(&d.class, &d.item).0),
         ("org", d.org_id.to_string(), d.org_name.clone()),
         (
             "open_type",
@@ -763,7 +770,7 @@ pub async fn browse(state: &App, q: &BrowseParams) -> Result<BrowseOut, AppError
     }
     let wanted: Vec<(&str, String)> = [
         ("org", q.org.map(|o| o.to_string())),
-        ("class", q.class.clone()),
+        ("topic", q.topic.clone()),
         ("open_type", q.open_type.clone()),
         ("format", q.format.clone()),
         ("frequency", q.frequency.clone()),

@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use maud::{Markup, PreEscaped, html};
 use pdp_app::open::{self as open, BrowseParams, OPEN_FACETS, OpenDataset, Reader};
-use pdp_domain::catalog::{CategoryClass, Frequency, MaskRule, OpenType};
+use pdp_domain::catalog::{Frequency, MaskRule, OpenType};
 use pdp_domain::open::{
     ApplicationStatus, Checklist, ReleaseField, ReleaseFormat, ReleaseRules, ReleaseStatus, Review, RowFilter,
 };
@@ -120,7 +120,7 @@ pub async fn browse(State(state): S, headers: HeaderMap, p: Option<P>, Query(q):
         let current = [
             ("q", q.q.clone()),
             ("org", q.org.map(|o| o.to_string())),
-            ("class", q.class.clone()),
+            ("topic", q.topic.clone()),
             ("open_type", q.open_type.clone()),
             ("format", q.format.clone()),
             ("frequency", q.frequency.clone()),
@@ -136,7 +136,7 @@ pub async fn browse(State(state): S, headers: HeaderMap, p: Option<P>, Query(q):
     let chosen = |facet: &str| -> Option<String> {
         match facet {
             "org" => q.org.map(|o| o.to_string()),
-            "class" => q.class.clone(),
+            "topic" => q.topic.clone(),
             "open_type" => q.open_type.clone(),
             "format" => q.format.clone(),
             "frequency" => q.frequency.clone(),
@@ -150,7 +150,7 @@ pub async fn browse(State(state): S, headers: HeaderMap, p: Option<P>, Query(q):
             return zh.to_string();
         }
         match facet {
-            "class" => CategoryClass::parse(value).map_or(zh.to_string(), |c| c.label_en().into()),
+            "topic" => value.split_once(':').map_or(zh.to_string(), |(c, i)| open::topic_label(c, i).1),
             "open_type" => OpenType::parse(value).map_or(zh.to_string(), |c| c.label_en().into()),
             "frequency" => Frequency::parse(value).map_or(zh.to_string(), |c| c.label_en().into()),
             "format" => ReleaseFormat::parse(value).map_or(zh.to_string(), |c| c.label_en().into()),

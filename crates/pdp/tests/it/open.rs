@@ -262,6 +262,12 @@ async fn releases_are_prepared_reviewed_and_opened_on_every_backend() {
             !facet["datasets"].as_array().unwrap().iter().any(|d| d["entry_id"] == entry),
             "{b}: the open type facet filters"
         );
+        // The topic (领域) is the catalog's item: department 02 is 市场监管.
+        let (_, topic) = public.get_json("/api/v1/open/datasets?topic=department:02&q=市场主体名录").await;
+        assert!(topic["datasets"].as_array().unwrap().iter().any(|d| d["entry_id"] == entry), "{b}: {topic}");
+        let labels: Vec<&str> =
+            topic["facets"]["topic"].as_array().unwrap().iter().map(|f| f["label"].as_str().unwrap()).collect();
+        assert!(labels.contains(&"市场监管"), "{b}: {labels:?}");
         let (s, d) = public.get_json(&format!("/api/v1/open/datasets/{entry}")).await;
         assert_eq!(s, StatusCode::OK, "{b}: {d}");
         assert_eq!(d["fields"].as_array().unwrap().len(), 7, "{b}: the dictionary");
