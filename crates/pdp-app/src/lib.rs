@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod datasets;
 pub mod documents;
 pub mod error;
+pub mod feedback;
 pub mod limits;
 pub mod objections;
 pub mod open;

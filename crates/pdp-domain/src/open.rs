@@ -363,6 +363,19 @@ labeled_enum!(
     }
 );
 
+labeled_enum!(
+    /// Where a public request for data stands (R-OPN-09): the authority routes it to a
+    /// provider, who answers that the data is now open, that opening it is planned, or why it
+    /// is not opened.
+    RequestStatus {
+        Submitted => "submitted", "待分办", "Awaiting routing";
+        Routed => "routed", "办理中", "With the provider";
+        Fulfilled => "fulfilled", "已开放", "Opened";
+        Planned => "planned", "计划开放", "Planned";
+        Declined => "declined", "不予开放", "Not opened";
+    }
+);
+
 /// The version of the licence agreement for commercial use of public data (R-OPN-10, FS 37)
 /// that an applicant accepts; its text is [`LICENCE_AGREEMENT`].
 pub const LICENCE_VERSION: &str = "2026-1";

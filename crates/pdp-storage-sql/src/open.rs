@@ -3,11 +3,11 @@
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_domain::catalog::OpenType;
-use pdp_domain::open::{ApplicationStatus, ReleaseRoute, ReleaseStatus};
+use pdp_domain::open::{ApplicationStatus, ReleaseRoute, ReleaseStatus, RequestStatus};
 use pdp_storage::*;
 use sqlx::{AssertSqlSafe, Database, Encode, Executor, IntoArguments, Type};
 
-use super::rows::{code, date, parse, unreadable, ymd};
+use super::rows::{code, date, date_or_none, parse, unreadable, ymd};
 use crate::{Conn, Dialect, SqlRow, SqlStore, backend};
 
 fn release_row(r: impl SqlRow) -> Result<OpenRelease> {
@@ -316,5 +316,163 @@ where
             .await
             .map_err(backend)?;
         Ok(row.map(|r| r.get("secret")))
+    }
+}
+
+fn request_row(r: impl SqlRow) -> Result<DataRequest> {
+    let t = "open_requests";
+    Ok(DataRequest {
+        id: r.get("id"),
+        title: r.get("title"),
+        description: r.get("description"),
+        requester_id: r.get("requester_id"),
+        requester_name: r.get("requester_name"),
+        status: code(&r, t, "status", RequestStatus::parse)?,
+        org_id: r.get("org_id"),
+        entry_id: r.get("entry_id"),
+        answer: r.get("answer"),
+        due_date: date_or_none(&r, t, "due_date")?,
+        created_at_micros: r.get("created_at"),
+        updated_at_micros: r.get("updated_at"),
+    })
+}
+
+fn rating_row(r: impl SqlRow) -> Rating {
+    Rating {
+        entry_id: r.get("entry_id"),
+        user_id: r.get("user_id"),
+        user_name: r.get("user_name"),
+        stars: r.get("stars"),
+        comment: r.get("comment"),
+        at_micros: r.get("at_micros"),
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> FeedbackStore for SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
+    async fn create_data_request(
+        &self,
+        title: &str,
+        description: &str,
+        requester_id: i64,
+        requester_name: &str,
+        audit: NewEvent,
+    ) -> Result<DataRequest> {
+        let now = now_micros();
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
+            "INSERT INTO open_requests (title, description, requester_id, requester_name, status, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'submitted', $5, $5) RETURNING *",
+        )
+        .bind(title)
+        .bind(description)
+        .bind(requester_id)
+        .bind(requester_name)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let out = request_row(row)?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("open_request:{}", out.id))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(out)
+    }
+
+    async fn get_data_request(&self, id: i64) -> Result<Option<DataRequest>> {
+        let row = sqlx::query("SELECT * FROM open_requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(request_row).transpose()
+    }
+
+    async fn list_data_requests(&self) -> Result<Vec<DataRequest>> {
+        let rows = sqlx::query("SELECT * FROM open_requests ORDER BY id DESC LIMIT 1000")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.into_iter().map(request_row).collect()
+    }
+
+    async fn step_data_request(&self, id: i64, s: RequestStep, audit: NewEvent) -> Result<DataRequest> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE open_requests SET status = $1, org_id = COALESCE($2, org_id), entry_id = COALESCE($3, entry_id),
+                answer = $4, due_date = COALESCE($5, due_date), updated_at = $6
+             WHERE id = $7 AND status = $8",
+        )
+        .bind(s.to.as_str())
+        .bind(s.org_id)
+        .bind(s.entry_id)
+        .bind(&s.answer)
+        .bind(s.due_date.map(ymd))
+        .bind(now_micros())
+        .bind(id)
+        .bind(s.from.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if D::rows_affected(&done) == 0 {
+            return Err(StorageError::Conflict(format!("request {id} is no longer {}", s.from.as_str())));
+        }
+        let row = sqlx::query("SELECT * FROM open_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("open_request:{id}"))]).await?;
+        tx.commit().await.map_err(backend)?;
+        request_row(row)
+    }
+
+    async fn rate(&self, r: Rating, audit: NewEvent) -> Result<Rating> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM open_ratings WHERE entry_id = $1 AND user_id = $2")
+            .bind(r.entry_id)
+            .bind(r.user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let row = sqlx::query(
+            "INSERT INTO open_ratings (entry_id, user_id, user_name, stars, comment, at_micros)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+        )
+        .bind(r.entry_id)
+        .bind(r.user_id)
+        .bind(&r.user_name)
+        .bind(r.stars)
+        .bind(&r.comment)
+        .bind(now_micros())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("entry:{}", r.entry_id))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(rating_row(row))
+    }
+
+    async fn ratings(&self, entry_id: i64) -> Result<Vec<Rating>> {
+        let rows = sqlx::query("SELECT * FROM open_ratings WHERE entry_id = $1 ORDER BY at_micros DESC LIMIT 200")
+            .bind(entry_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(rows.into_iter().map(rating_row).collect())
     }
 }

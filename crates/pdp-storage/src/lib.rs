@@ -236,6 +236,7 @@ pub trait Storage:
     + ShareStore
     + OpenStore
     + ApplicationStore
+    + FeedbackStore
     + AccountStore
     + Send
     + Sync

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_domain::catalog::OpenType;
-use pdp_domain::open::{ApplicationStatus, ReleaseRoute, ReleaseRules, ReleaseStatus, Review};
+use pdp_domain::open::{ApplicationStatus, ReleaseRoute, ReleaseRules, ReleaseStatus, RequestStatus, Review};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
@@ -198,4 +198,79 @@ pub trait ApplicationStore: Send + Sync {
     async fn step_application(&self, id: i64, s: ApplicationStep, audit: NewEvent) -> Result<OpenApplication>;
     /// The watermark secret of an application.
     async fn application_secret(&self, id: i64) -> Result<Option<Vec<u8>>>;
+}
+
+/// A request from the public for data not yet open (R-OPN-09): routed by the authority to a
+/// provider, answered by a deadline, its status public.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DataRequest {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub requester_id: i64,
+    /// The requester's name as the public sees it: masked.
+    pub requester_name: String,
+    /// `submitted`, `routed`, `fulfilled`, `planned` or `declined`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: RequestStatus,
+    /// The provider it was routed to.
+    pub org_id: Option<i64>,
+    /// The open dataset that meets it.
+    pub entry_id: Option<i64>,
+    pub answer: String,
+    /// The provider answers by this working day, once routed.
+    #[serde(with = "pdp_domain::calendar::iso_date::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub due_date: Option<time::Date>,
+    pub created_at_micros: i64,
+    pub updated_at_micros: i64,
+}
+
+/// A step of a data request: routing (with the provider and deadline) or an answer.
+#[derive(Debug, Clone)]
+pub struct RequestStep {
+    pub from: RequestStatus,
+    pub to: RequestStatus,
+    pub org_id: Option<i64>,
+    pub entry_id: Option<i64>,
+    pub answer: String,
+    pub due_date: Option<time::Date>,
+}
+
+/// A rating with a comment of an open dataset by a signed-in account; one per account and
+/// dataset, replaced when given again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Rating {
+    pub entry_id: i64,
+    pub user_id: i64,
+    /// The rater's name as the public sees it: masked.
+    pub user_name: String,
+    /// 1 to 5.
+    pub stars: i64,
+    pub comment: String,
+    pub at_micros: i64,
+}
+
+/// Requests for data and ratings of open data. Every writing method records its audit event in
+/// the same transaction.
+#[async_trait]
+pub trait FeedbackStore: Send + Sync {
+    async fn create_data_request(
+        &self,
+        title: &str,
+        description: &str,
+        requester_id: i64,
+        requester_name: &str,
+        audit: NewEvent,
+    ) -> Result<DataRequest>;
+    async fn get_data_request(&self, id: i64) -> Result<Option<DataRequest>>;
+    /// Newest first, at most 1000.
+    async fn list_data_requests(&self) -> Result<Vec<DataRequest>>;
+    /// Moves a request from `s.from` to `s.to`; one no longer in `s.from` is a `Conflict`.
+    async fn step_data_request(&self, id: i64, s: RequestStep, audit: NewEvent) -> Result<DataRequest>;
+    async fn rate(&self, r: Rating, audit: NewEvent) -> Result<Rating>;
+    /// A dataset's ratings, newest first, at most 200.
+    async fn ratings(&self, entry_id: i64) -> Result<Vec<Rating>>;
 }

@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use pdp_app::admin::RegisterInput;
+use pdp_app::feedback::{AnswerInput, RatingInput, RatingsOut, RequestInput, RequestsOut};
 use pdp_app::open::{
     BrowseOut, BrowseParams, OpenDataset, PrepareInput, Reader, ReleaseOut, browse, open_dataset, open_download,
     open_rows, prepare_release, release_for_staff, review_release, staff_releases, withdraw_release,
@@ -35,8 +36,10 @@ type Peer = Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
 #[derive(OpenApi)]
 #[openapi(
     paths(list_releases, prepare, get_release, review, withdraw, datasets, dataset, rows, download, register, apply,
-        applications, decide, appeal, review_application, access, application_download),
-    components(schemas(DecisionInput, AccessInput, WithdrawInput, pdp_storage::OpenApplication, RegisterInput, PrepareInput, ReleaseOut, OpenRelease, ReleaseDetail, BrowseOut, OpenDataset, DatasetOut, RowsOut)),
+        applications, decide, appeal, review_application, access, application_download, requests, submit_request,
+        route_request, answer_request, ratings, rate),
+    components(schemas(RequestsOut, RequestInput, RouteInput, AnswerInput, RatingsOut, RatingInput, pdp_storage::DataRequest,
+        pdp_storage::Rating, DecisionInput, AccessInput, WithdrawInput, pdp_storage::OpenApplication, RegisterInput, PrepareInput, ReleaseOut, OpenRelease, ReleaseDetail, BrowseOut, OpenDataset, DatasetOut, RowsOut)),
     tags((name = "open", description = "Open data: releases, their review, and the public portal's catalog, rows and downloads"))
 )]
 pub struct OpenDoc;
@@ -404,4 +407,74 @@ fn attachment(name: String, media: &'static str, stream: pdp_app::sharing::ByteS
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     resp
+}
+
+// ---------------------------------------------------------------- requests and ratings
+
+/// Every request for data from the public with its status (public), and the share that led to
+/// open data.
+#[utoipa::path(get, path = "/api/v1/open/requests", tag = "open", responses((status = 200, body = RequestsOut)))]
+pub async fn requests(State(state): S) -> Result<Json<RequestsOut>, ApiError> {
+    Ok(Json(pdp_app::feedback::public_requests(&state).await?))
+}
+
+/// Asks for data not yet open (any signed-in account).
+#[utoipa::path(post, path = "/api/v1/open/requests", tag = "open", request_body = RequestInput,
+    responses((status = 201, body = pdp_storage::DataRequest), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn submit_request(
+    State(state): S,
+    Extension(p): P,
+    Json(body): Json<RequestInput>,
+) -> Result<Response, ApiError> {
+    Ok(error::created(Json(pdp_app::feedback::submit_request(&state, &p, &body).await?)))
+}
+
+/// The organisation a request is routed to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteInput {
+    pub org_id: i64,
+}
+
+/// The authority routes a request to the provider that holds the data.
+#[utoipa::path(post, path = "/api/v1/open/requests/{id}/route", tag = "open", params(("id" = i64, Path)), request_body = RouteInput,
+    responses((status = 200, body = pdp_storage::DataRequest), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn route_request(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(body): Json<RouteInput>,
+) -> Result<Json<pdp_storage::DataRequest>, ApiError> {
+    Ok(Json(pdp_app::feedback::route_request(&state, &p, id, body.org_id).await?))
+}
+
+/// The provider answers: `fulfilled` (naming the open dataset), `planned` or `declined`.
+#[utoipa::path(post, path = "/api/v1/open/requests/{id}/answer", tag = "open", params(("id" = i64, Path)), request_body = AnswerInput,
+    responses((status = 200, body = pdp_storage::DataRequest), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn answer_request(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(body): Json<AnswerInput>,
+) -> Result<Json<pdp_storage::DataRequest>, ApiError> {
+    Ok(Json(pdp_app::feedback::answer_request(&state, &p, id, &body).await?))
+}
+
+/// A dataset's ratings and comments (public; names masked).
+#[utoipa::path(get, path = "/api/v1/open/datasets/{id}/ratings", tag = "open", params(("id" = i64, Path)),
+    responses((status = 200, body = RatingsOut)))]
+pub async fn ratings(State(state): S, Path(id): Path<i64>) -> Result<Json<RatingsOut>, ApiError> {
+    Ok(Json(pdp_app::feedback::ratings(&state, id).await?))
+}
+
+/// Rates an open dataset, 1 to 5 stars with a comment (any signed-in account; again replaces).
+#[utoipa::path(post, path = "/api/v1/open/datasets/{id}/ratings", tag = "open", params(("id" = i64, Path)), request_body = RatingInput,
+    responses((status = 200, body = pdp_storage::Rating), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rate(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(body): Json<RatingInput>,
+) -> Result<Json<pdp_storage::Rating>, ApiError> {
+    Ok(Json(pdp_app::feedback::rate(&state, &p, id, &body).await?))
 }

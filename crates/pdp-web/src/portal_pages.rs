@@ -36,6 +36,7 @@ fn portal_nav(lang: Lang, current: &str) -> Markup {
     let links = [
         ("/open", "开放门户首页", "Portal home"),
         ("/open/datasets", "数据目录", "Datasets"),
+        ("/open/requests", "数据需求", "Data requests"),
         ("/open/announcements", "公告", "Announcements"),
     ];
     html! {
@@ -185,7 +186,8 @@ pub async fn browse(State(state): S, headers: HeaderMap, p: Option<P>, Query(q):
                 section #results aria-live="polite" {
                     p { (lang.t("共 ", "")) strong { (out.total) } (lang.t(" 个开放数据集", " open datasets")) }
                     @if out.total == 0 {
-                        p.notice.warn { (lang.t("没有找到符合条件的开放数据。", "No open data matches.")) }
+                        p.notice.warn { (lang.t("没有找到符合条件的开放数据。", "No open data matches.")) " "
+                            a href=(format!("/open/requests?title={}", urlencode(&text))) { (lang.t("提出数据需求", "Ask for this data")) } }
                     }
                     ol.hits { @for d in &out.datasets { (dataset_item(lang, d)) } }
                     nav.sub aria-label=(lang.t("翻页", "Pages")) {
@@ -243,6 +245,7 @@ pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Pe
     let pending = mine.iter().find(|a| !matches!(a.status, ApplicationStatus::Refused | ApplicationStatus::Revoked));
     let dict = dictionary(&d, &e);
     let charts = open::charts(&state, &d, &e).await;
+    let ratings = pdp_app::feedback::ratings(&state, d.entry_id).await?;
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let api = format!("http://{host}/api/v1/open/releases/{}/rows?limit=100", d.latest.id);
     let on_application = d.open_type == OpenType::OnApplication.as_str();
@@ -323,6 +326,25 @@ pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Pe
                 h2 { (lang.t("接口调用", "API")) }
                 p { (lang.t("无需注册即可调用；按 next_cursor 翻页，数据版本固定，不漏不重。", "No account needed; page with next_cursor: the release is fixed, so no row is missed or repeated.")) }
                 pre.mono { "curl '" (api) "'" }
+            }
+            h2 { (lang.t("评价", "Ratings")) }
+            p #rating-summary { @match ratings.mean {
+                Some(m) => { (format!("{m:.1}")) (lang.t(" 星，共 ", " stars from ")) (ratings.count) (lang.t(" 条评价", " ratings")) }
+                None => { (lang.t("暂无评价", "No ratings yet")) }
+            } }
+            ul #ratings { @for r in ratings.ratings.iter().take(20) { li { (r.user_name) " · " (r.stars) "★ · " (r.comment) } } }
+            @if let Some(p) = &p {
+                form.inline #rating-form method="post" action=(format!("/open/datasets/{}/rate", d.entry_id)) {
+                    (csrf(p))
+                    label { (lang.t("评分", "Stars")) select name="stars" { @for n in (1..=5).rev() { option value=(n) { (n) "★" } } } }
+                    label { (lang.t("评论", "Comment")) input name="comment" maxlength="500"; }
+                    button type="submit" { (lang.t("提交评价", "Rate")) }
+                }
+            }
+            p {
+                a href=(format!("/open/datasets/{}/feed.atom", d.entry_id)) type="application/atom+xml" { (lang.t("订阅更新（Atom）", "Subscribe to updates (Atom)")) }
+                " · " a href=(format!("/open/orgs/{}/feed.atom", d.org_id)) type="application/atom+xml" { (lang.t("订阅该单位的开放数据", "Subscribe to the provider's open data")) }
+                " · " a href="/objections" { (lang.t("报告数据错误（异议）", "Report an error (objection)")) }
             }
             h2 { (lang.t("版本历史", "Version history")) }
             table #versions {
@@ -1018,4 +1040,208 @@ pub async fn me(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): 
             }
         },
     )
+}
+
+// ---------------------------------------------------------------- requests, ratings, feeds
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct RequestsQuery {
+    /// A search that found nothing, offered as the new request's title.
+    pub title: String,
+    pub ok: Option<String>,
+}
+
+/// `/open/requests`: every request for data with its status, the share that led to open data,
+/// the form to ask (signed in), and the authority's and providers' forms.
+pub async fn requests_page(State(state): S, headers: HeaderMap, p: Option<P>, Query(q): Query<RequestsQuery>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let p = p.map(|Extension(p)| p);
+    let out = pdp_app::feedback::public_requests(&state).await?;
+    let orgs = state.storage.list_orgs().await?;
+    let org_name =
+        |id: Option<i64>| id.and_then(|i| orgs.iter().find(|o| o.id == i)).map(|o| o.name.clone()).unwrap_or_default();
+    let router = p.as_ref().is_some_and(|p| p.allows(Permission::ReviewOpenData));
+    let openable = match &p {
+        Some(p) if p.allows(Permission::PublishOpenData) => {
+            open::open_datasets(&state).await?.into_iter().filter(|d| Some(d.org_id) == p.org_id).collect::<Vec<_>>()
+        }
+        _ => vec![],
+    };
+    let share = (out.fulfilled * 100).checked_div(out.answered).unwrap_or(0);
+    page(
+        lang,
+        p.as_ref(),
+        "/open",
+        lang.t("数据需求", "Data requests"),
+        html! {
+            (portal_nav(lang, "/open/requests"))
+            (notice(q.ok.as_deref(), lang))
+            div.tiles {
+                div.tile { div.n { (out.requests.len()) } (lang.t("需求", "requests")) }
+                div.tile { div.n { (out.answered) } (lang.t("已答复", "answered")) }
+                div.tile { div.n #fulfilled-share { (share) "%" } (lang.t("答复后开放的比例", "answered with open data")) }
+                @if out.overdue > 0 { div.tile.alert { div.n { (out.overdue) } (lang.t("超期未答复", "overdue")) } }
+            }
+            @if let Some(p) = &p {
+                h2 { (lang.t("提出数据需求", "Ask for data")) }
+                form.editor #request-form method="post" action="/open/requests" {
+                    (csrf(p))
+                    label { (lang.t("需要什么数据", "What data")) input name="title" value=(q.title) required maxlength="100"; }
+                    label.wide { (lang.t("用途与说明", "What for, in detail")) textarea name="description" rows="3" required maxlength="2000" {} }
+                    button type="submit" { (lang.t("提交", "Submit")) }
+                }
+            } @else {
+                p { a href="/login?next=/open/requests" { (lang.t("登录", "Sign in")) } (lang.t(" 或 ", " or ")) a href="/open/register" { (lang.t("注册", "register")) } (lang.t(" 后提出数据需求。", " to ask for data.")) }
+            }
+            table #requests {
+                thead { tr { th scope="col" { (lang.t("需求", "Request")) } th scope="col" { (lang.t("提出人", "By")) } th scope="col" { (lang.t("状态", "Status")) } th scope="col" { (lang.t("受理单位", "Provider")) } th scope="col" { (lang.t("答复", "Answer")) } } }
+                tbody { @for r in &out.requests { tr id=(format!("request-{}", r.id)) {
+                    td { strong { (r.title) } br; span.muted { (r.description) } }
+                    td { (r.requester_name) br; span.muted { (fmt_time(r.created_at_micros)) } }
+                    td { (lang.t(r.status.label_zh(), r.status.label_en())) @if let Some(d) = r.due_date { br; span.muted { (lang.t("期限 ", "due ")) (d) } } }
+                    td { (org_name(r.org_id)) }
+                    td {
+                        (r.answer)
+                        @if let Some(e) = r.entry_id { " " a href=(format!("/open/datasets/{e}")) { (lang.t("查看数据", "See the data")) } }
+                        @if router && r.status == pdp_domain::open::RequestStatus::Submitted {
+                            form.inline method="post" action=(format!("/open/requests/{}/route", r.id)) {
+                                @if let Some(p) = &p { (csrf(p)) }
+                                select name="org_id" aria-label=(lang.t("受理单位", "Provider")) { @for o in &orgs { option value=(o.id) { (o.name) } } }
+                                button type="submit" { (lang.t("分办", "Route")) }
+                            }
+                        }
+                        @if r.status == pdp_domain::open::RequestStatus::Routed && p.as_ref().is_some_and(|p| p.org_id == r.org_id && p.allows(Permission::PublishOpenData)) {
+                            form.inline method="post" action=(format!("/open/requests/{}/answer", r.id)) {
+                                @if let Some(p) = &p { (csrf(p)) }
+                                select name="outcome" aria-label=(lang.t("答复结果", "Outcome")) {
+                                    option value="fulfilled" { (lang.t("已开放", "Opened")) }
+                                    option value="planned" { (lang.t("计划开放", "Planned")) }
+                                    option value="declined" { (lang.t("不予开放", "Not opened")) }
+                                }
+                                select name="entry_id" aria-label=(lang.t("开放数据", "Open dataset")) {
+                                    option value="" { "—" }
+                                    @for d in &openable { option value=(d.entry_id) { (d.name) } }
+                                }
+                                input name="answer" required maxlength="2000" aria-label=(lang.t("答复", "Answer"));
+                                button type="submit" { (lang.t("答复", "Answer")) }
+                            }
+                        }
+                    }
+                } } }
+            }
+        },
+    )
+}
+
+pub async fn request_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(f): Form<HashMap<String, String>>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let v = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let input = pdp_app::feedback::RequestInput { title: v("title"), description: v("description") };
+    pdp_app::feedback::submit_request(&state, &p, &input).await?;
+    flash("/open/requests", lang, "需求已提交，等待分办", "submitted; it will be routed to the provider")
+}
+
+pub async fn route_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let org: i64 = f
+        .get("org_id")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| AppError::bad_request("invalid_org", "请选择受理单位", "choose the provider"))?;
+    pdp_app::feedback::route_request(&state, &p, id, org).await?;
+    flash("/open/requests", lang, "已分办", "routed")
+}
+
+pub async fn answer_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let input = pdp_app::feedback::AnswerInput {
+        outcome: f.get("outcome").cloned().unwrap_or_default(),
+        entry_id: f.get("entry_id").and_then(|v| v.parse().ok()),
+        answer: f.get("answer").cloned().unwrap_or_default(),
+    };
+    pdp_app::feedback::answer_request(&state, &p, id, &input).await?;
+    flash("/open/requests", lang, "已答复", "answered")
+}
+
+pub async fn rate_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let input = pdp_app::feedback::RatingInput {
+        stars: f.get("stars").and_then(|v| v.parse().ok()).unwrap_or(0),
+        comment: f.get("comment").cloned().unwrap_or_default(),
+    };
+    pdp_app::feedback::rate(&state, &p, id, &input).await?;
+    flash(&format!("/open/datasets/{id}"), lang, "评价已保存", "rating saved")
+}
+
+/// An Atom feed (RFC 4287) of open datasets' releases, newest first.
+fn atom(headers: &HeaderMap, id: &str, title: &str, datasets: &[OpenDataset]) -> axum::response::Response {
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let base = format!("http://{host}");
+    let rfc3339 = |micros: i64| pdp_app::admin::rfc3339(micros);
+    let mut entries: Vec<(&OpenDataset, &pdp_storage::OpenRelease)> =
+        datasets.iter().flat_map(|d| d.releases.iter().map(move |r| (d, r))).collect();
+    entries.sort_by_key(|(_, r)| std::cmp::Reverse(r.published_at_micros.unwrap_or(r.prepared_at_micros)));
+    entries.truncate(100);
+    let updated = entries
+        .first()
+        .map(|(_, r)| rfc3339(r.published_at_micros.unwrap_or(r.prepared_at_micros)))
+        .unwrap_or_else(|| rfc3339(0));
+    let body = html! {
+        (PreEscaped("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"))
+        feed xmlns="http://www.w3.org/2005/Atom" {
+            id { (base) (id) }
+            title { (title) }
+            updated { (updated) }
+            link rel="self" href=(format!("{base}{id}")) {}
+            @for (d, r) in &entries {
+                entry {
+                    id { (base) "/api/v1/open/releases/" (r.id) }
+                    title { (d.name) " — " (r.rows) " 条 (release " (r.id) ")" }
+                    updated { (rfc3339(r.published_at_micros.unwrap_or(r.prepared_at_micros))) }
+                    author { name { (d.org_name) } }
+                    link rel="alternate" href=(format!("{base}/open/datasets/{}", d.entry_id)) {}
+                    summary { (d.summary) }
+                }
+            }
+        }
+    };
+    ([(axum::http::header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")], body.into_string()).into_response()
+}
+
+/// `/open/datasets/{id}/feed.atom`: a dataset's releases, to subscribe to its updates.
+pub async fn dataset_feed(State(state): S, headers: HeaderMap, Path(id): Path<i64>) -> Page {
+    let (d, _) = open::open_dataset(&state, id).await?;
+    let name = d.name.clone();
+    Ok(atom(&headers, &format!("/open/datasets/{id}/feed.atom"), &name, &[d]))
+}
+
+/// `/open/orgs/{id}/feed.atom`: an organisation's open data releases.
+pub async fn org_feed(State(state): S, headers: HeaderMap, Path(id): Path<i64>) -> Page {
+    let org = state.storage.get_org(id).await?.ok_or_else(|| AppError::not_found(&format!("organisation {id}")))?;
+    let datasets: Vec<OpenDataset> =
+        open::open_datasets(&state).await?.into_iter().filter(|d| d.org_id == id).collect();
+    Ok(atom(&headers, &format!("/open/orgs/{id}/feed.atom"), &format!("{} — 开放数据", org.name), &datasets))
 }

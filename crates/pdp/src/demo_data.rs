@@ -429,6 +429,75 @@ async fn open_applications(storage: &dyn Storage) -> anyhow::Result<usize> {
     Ok(n)
 }
 
+/// Requests for data in every state and a few ratings: the citizen and the developer ask, the
+/// city's reviewer routes, the market regulator answers.
+async fn open_feedback(storage: &dyn Storage) -> anyhow::Result<()> {
+    use pdp_domain::open::RequestStatus as R;
+    use pdp_storage::{Rating, ReleaseQuery, RequestStep};
+    let (Some(citizen), Some(developer)) =
+        (storage.get_user_by_name("citizen").await?, storage.get_user_by_name("developer").await?)
+    else {
+        return Ok(());
+    };
+    let market = storage.list_orgs().await?.into_iter().find(|o| o.name == "临江市市场监督管理局").map(|o| o.id);
+    let q = ReleaseQuery { status: Some(pdp_domain::open::ReleaseStatus::Published), ..Default::default() };
+    let opened: Vec<pdp_storage::OpenRelease> = storage.list_releases(&q).await?;
+    let market_entry = opened.iter().find(|r| Some(r.org_id) == market).map(|r| r.entry_id);
+    let due = pdp_domain::calendar::WorkCalendar::official().deadline(pdp_app::clock::today_date(), 10)?.due;
+    let masked = |u: &pdp_storage::User| {
+        pdp_domain::sharing::mask(pdp_domain::catalog::MaskRule::Name, &u.display_name).unwrap_or_default()
+    };
+    let plan: [(&pdp_storage::User, &str, &str, Option<R>); 5] = [
+        (&citizen, "公交线路实时拥挤度", "上下班出行选择线路", None),
+        (&developer, "个体工商户名录", "开发小微商户服务应用", Some(R::Routed)),
+        (&developer, "企业登记基本信息（含经营范围）", "企业征信服务", Some(R::Fulfilled)),
+        (&citizen, "学区划分信息", "了解子女入学政策", Some(R::Planned)),
+        (&developer, "企业纳税信用明细", "信贷风控模型", Some(R::Declined)),
+    ];
+    for (who, title, what, to) in plan {
+        let r = storage.create_data_request(title, what, who.id, &masked(who), ev("open.request.submit")).await?;
+        let Some(to) = to else { continue };
+        let Some(org) = market else { continue };
+        let routed = RequestStep {
+            from: R::Submitted,
+            to: R::Routed,
+            org_id: Some(org),
+            entry_id: None,
+            answer: String::new(),
+            due_date: Some(due),
+        };
+        storage.step_data_request(r.id, routed, ev("open.request.route")).await?;
+        let answer = match to {
+            R::Fulfilled => "已开放，可在开放门户直接下载",
+            R::Planned => "已列入下季度开放计划",
+            R::Declined => "涉及纳税人商业秘密，依法不予开放",
+            _ => continue,
+        };
+        let entry_id = if to == R::Fulfilled { market_entry } else { None };
+        if to == R::Fulfilled && entry_id.is_none() {
+            continue;
+        }
+        let step = RequestStep { from: R::Routed, to, org_id: None, entry_id, answer: answer.into(), due_date: None };
+        storage.step_data_request(r.id, step, ev("open.request.answer")).await?;
+    }
+    for (i, r) in opened.iter().take(6).enumerate() {
+        for (who, stars, comment) in
+            [(&citizen, 4 + (i % 2) as i64, "数据清晰，更新及时"), (&developer, 3 + (i % 3) as i64, "希望增加历史数据")]
+        {
+            let rating = Rating {
+                entry_id: r.entry_id,
+                user_id: who.id,
+                user_name: masked(who),
+                stars,
+                comment: comment.into(),
+                at_micros: 0,
+            };
+            storage.rate(rating, ev("open.rate")).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Generates and loads the demo datasets, then sets up sources, a return and objections.
 pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Result<DemoDataReport> {
     let scale = scale.clamp(0.0, 10.0);
@@ -554,6 +623,7 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
     // field its grade lets out, personal fields masked as the catalog says or suppressed.
     report.releases = open_releases(storage, lake, &mut rng, &entries, &clean_firms, &mut report).await?;
     report.applications = open_applications(storage).await?;
+    open_feedback(storage).await?;
 
     // Residents of 东湖区 go back to the district.
     if let Some(region) = storage.list_regions().await?.into_iter().find(|r| r.code == "359902") {

@@ -779,3 +779,109 @@ async fn applications_are_decided_reviewed_watermarked_and_traced_on_every_backe
         assert!(audit_count(&auditor, "open.application.review.grant").await == 1, "{b}");
     }
 }
+
+/// covers: R-OPN-09 (requests for data not yet open: routed by the authority, answered by the
+/// provider by a deadline, their status and the share that led to open data public; ratings
+/// and comments with names masked; Atom feeds of a dataset's and an organisation's releases; a
+/// search that finds nothing offers a request)
+#[tokio::test]
+async fn requests_ratings_and_feeds_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start_with(&backend, UNLIMITED);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let public = srv.anonymous();
+        let entry = publish(&officer, &reviewer, "需求测试市场主体名录", "unconditional").await;
+        load(&officer, entry, &firms()).await;
+        let (_, r) =
+            prepare(&officer, entry, rules(&[("credit_code", None), ("ent_name", None)], &["csv"], false)).await;
+        approve(&reviewer, r["id"].as_i64().unwrap()).await;
+        let (_, d) = public.get_json(&format!("/api/v1/open/datasets/{entry}")).await;
+        let org = d["org_id"].as_i64().unwrap();
+        let user = register(&srv, "zhao.liu", "赵六六", 410).await;
+
+        let ask = |title: &str| json!({"title": title, "description": "用于出行服务应用开发"});
+        let (s, first) = user.post_json("/api/v1/open/requests", ask("企业名录及所属区")).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {first}");
+        let first = first["id"].as_i64().unwrap();
+        let (_, second) = user.post_json("/api/v1/open/requests", ask("企业纳税明细")).await;
+        let second = second["id"].as_i64().unwrap();
+        let (_, list) = public.get_json("/api/v1/open/requests").await;
+        let shown = list["requests"].as_array().unwrap().iter().find(|r| r["id"] == first).cloned().unwrap();
+        assert_eq!(
+            (shown["status"].as_str(), shown["requester_name"].as_str()),
+            (Some("submitted"), Some("赵**")),
+            "{b}: {shown}"
+        );
+
+        // The authority routes; a provider's officer cannot.
+        let (s, _) = officer.post_json(&format!("/api/v1/open/requests/{first}/route"), json!({"org_id": org})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+        for id in [first, second] {
+            let (s, r) = reviewer.post_json(&format!("/api/v1/open/requests/{id}/route"), json!({"org_id": org})).await;
+            assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("routed")), "{b}: {r}");
+            assert!(r["due_date"].as_str().unwrap() > crate::governance::today().to_string().as_str(), "{b}: {r}");
+        }
+        // Only the provider answers; "opened" names the open dataset.
+        let xs = srv.login("xs.officer").await;
+        let answer =
+            |outcome: &str, entry: Option<i64>| json!({"outcome": outcome, "entry_id": entry, "answer": "见开放数据"});
+        let (s, e) =
+            xs.post_json(&format!("/api/v1/open/requests/{first}/answer"), answer("fulfilled", Some(entry))).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("request_not_your_org")), "{b}: {e}");
+        let (s, e) =
+            officer.post_json(&format!("/api/v1/open/requests/{first}/answer"), answer("fulfilled", None)).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("request_entry_required")), "{b}: {e}");
+        let (s, r) =
+            officer.post_json(&format!("/api/v1/open/requests/{first}/answer"), answer("fulfilled", Some(entry))).await;
+        assert_eq!(
+            (s, r["status"].as_str(), r["entry_id"].as_i64()),
+            (StatusCode::OK, Some("fulfilled"), Some(entry)),
+            "{b}: {r}"
+        );
+        let (s, r) = officer
+            .post_json(
+                &format!("/api/v1/open/requests/{second}/answer"),
+                json!({"outcome": "declined", "answer": "涉及商业秘密，依法不予开放"}),
+            )
+            .await;
+        assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("declined")), "{b}: {r}");
+        let (_, list) = public.get_json("/api/v1/open/requests").await;
+        assert_eq!((list["answered"].as_u64(), list["fulfilled"].as_u64()), (Some(2), Some(1)), "{b}: {list}");
+        let (s, page) = public.get("/open/requests").await;
+        assert!(s == StatusCode::OK && page.contains("企业纳税明细") && page.contains("50%"), "{b}");
+
+        // Ratings: one per account, replaced; names masked.
+        let (s, _) = user.post_json(&format!("/api/v1/open/datasets/{entry}/ratings"), json!({"stars": 6})).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+        let (s, _) = user
+            .post_json(&format!("/api/v1/open/datasets/{entry}/ratings"), json!({"stars": 3, "comment": "字段较少"}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (_, _) = user
+            .post_json(&format!("/api/v1/open/datasets/{entry}/ratings"), json!({"stars": 5, "comment": "更新及时"}))
+            .await;
+        let (_, rs) = public.get_json(&format!("/api/v1/open/datasets/{entry}/ratings")).await;
+        assert_eq!((rs["count"].as_u64(), rs["mean"].as_f64()), (Some(1), Some(5.0)), "{b}: {rs}");
+        assert_eq!(rs["ratings"][0]["user_name"], "赵**", "{b}");
+        let (_, page) = public.get(&format!("/open/datasets/{entry}")).await;
+        assert!(page.contains("更新及时") && page.contains("5.0"), "{b}");
+
+        // Atom feeds of the dataset and of its provider.
+        let res = reqwest::get(format!("{}/open/datasets/{entry}/feed.atom", srv.url)).await.unwrap();
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/atom+xml"), "{b}");
+        let feed = res.text().await.unwrap();
+        assert!(
+            feed.starts_with("<?xml") && feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">"),
+            "{b}: {feed}"
+        );
+        assert!(feed.contains("<entry>") && feed.contains("需求测试市场主体名录"), "{b}: {feed}");
+        let (s, feed) = public.get(&format!("/open/orgs/{org}/feed.atom")).await;
+        assert!(s == StatusCode::OK && feed.contains("需求测试市场主体名录"), "{b}");
+
+        // A search that finds nothing offers to ask for the data.
+        let (_, page) = public.get("/open/datasets?q=%E4%B8%8D%E5%AD%98%E5%9C%A8%E7%9A%84%E6%95%B0%E6%8D%AE").await;
+        assert!(page.contains("/open/requests?title="), "{b}");
+    }
+}
