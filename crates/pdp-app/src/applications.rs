@@ -341,5 +341,6 @@ pub async fn download(
     } else {
         stream_rows(src, format, RowView { columns: Some(columns), treat: Arc::new(treat) }).await?
     };
+    crate::open::count_use(&state, &r, crate::open::Use::Download);
     Ok((name, format.media_type(), stream))
 }

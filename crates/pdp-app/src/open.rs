@@ -11,8 +11,8 @@
 //! once while the released fields' definitions are unchanged and sent to review when they change.
 //!
 //! The public reads published releases only, without an account: rows by a stable cursor, whole
-//! files in every format, every past release. On-application releases are listed but their rows
-//! are not served here. Every read of rows leaves an audit event.
+//! files in every format, every past release. On-application releases are listed here and served
+//! to approved applicants only (`crate::applications`). Every read of rows leaves an audit event.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,8 +41,10 @@ use crate::{App, Principal};
 
 /// Rows of a sample shown to the reviewer and of a dataset page's preview.
 pub const SAMPLE_ROWS: usize = 20;
-/// The most rows one API page returns, and the most rows one page reads to fill it.
+/// The most rows one API page returns.
 pub const MAX_PAGE_ROWS: usize = 1000;
+/// The most rows one filtered page reads to fill itself; past it the page comes back short,
+/// with the cursor to go on from.
 pub const SCAN_BUDGET: u64 = 200_000;
 /// The most rows an XLSX download holds: a workbook is built in memory (CSV and Parquet stream).
 pub const MAX_XLSX_ROWS: u64 = 100_000;
@@ -59,7 +61,7 @@ pub struct PrepareInput {
     pub rules: ReleaseRules,
 }
 
-/// A release with its entry's name, code and provider, and the sample the reviewer looks at.
+/// A release with its entry's name, code and provider.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReleaseOut {
     #[serde(flatten)]
@@ -604,7 +606,9 @@ pub async fn open_rows(
     filters: &[CellFilter],
 ) -> Result<(OpenRelease, ReleasePage), AppError> {
     reader.admit(state)?;
-    read_rows(state, reader, id, cursor, limit, filters).await
+    let (r, page) = read_rows(state, reader, id, cursor, limit, filters).await?;
+    count_use(state, &r, Use::ApiCall);
+    Ok((r, page))
 }
 
 /// [`open_rows`] without the anonymous rate: the dataset page's preview, which is a page view.
@@ -668,6 +672,7 @@ pub async fn open_download(
         ReleaseFormat::Parquet => file_stream(&path).await?,
         _ => stream_rows(path, format, RowView::whole()).await?,
     };
+    count_use(&state, &r, Use::Download);
     Ok((name, format.media_type(), stream))
 }
 
@@ -929,6 +934,65 @@ pub async fn stream_rows(path: PathBuf, format: ReleaseFormat, view: RowView) ->
 #[derive(Default)]
 pub struct OpenCache {
     charts: std::sync::Mutex<std::collections::HashMap<i64, Charts>>,
+    /// Uses counted since the last flush, per release (with its entry and provider) and day.
+    usage: std::sync::Mutex<std::collections::HashMap<(i64, String), pdp_storage::Usage>>,
+}
+
+/// What a use of open data was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    View,
+    Download,
+    ApiCall,
+}
+
+/// Counts one use of a release. Counters live in memory and reach the database in batches
+/// ([`flush_usage`]), so a page view costs no write; a crash loses at most one interval's
+/// counts, never an audit event (downloads and API calls have their own).
+pub fn count_use(state: &App, r: &OpenRelease, what: Use) {
+    let day = crate::clock::iso(today_date());
+    let mut map = state.open_cache.usage.lock().unwrap_or_else(|p| p.into_inner());
+    let u = map.entry((r.id, day.clone())).or_insert_with(|| pdp_storage::Usage {
+        release_id: r.id,
+        entry_id: r.entry_id,
+        org_id: r.org_id,
+        day,
+        ..Default::default()
+    });
+    match what {
+        Use::View => u.views += 1,
+        Use::Download => u.downloads += 1,
+        Use::ApiCall => u.api_calls += 1,
+    }
+}
+
+/// Moves the counted uses into the database (every few seconds from `pdp serve`, and before
+/// the statistics are read). Counts that could not be written are kept for the next flush.
+pub async fn flush_usage(state: &App) -> Result<(), AppError> {
+    let batch: Vec<pdp_storage::Usage> = {
+        let mut map = state.open_cache.usage.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *map).into_values().collect()
+    };
+    if batch.is_empty() {
+        return Ok(());
+    }
+    if let Err(e) = state.storage.add_usage(&batch).await {
+        let mut map = state.open_cache.usage.lock().unwrap_or_else(|p| p.into_inner());
+        for u in batch {
+            let k = (u.release_id, u.day.clone());
+            let v = map.entry(k).or_insert_with(|| pdp_storage::Usage {
+                views: 0,
+                downloads: 0,
+                api_calls: 0,
+                ..u.clone()
+            });
+            v.views += u.views;
+            v.downloads += u.downloads;
+            v.api_calls += u.api_calls;
+        }
+        return Err(e.into());
+    }
+    Ok(())
 }
 
 /// The charts of one release.
@@ -988,4 +1052,159 @@ pub async fn charts(state: &App, d: &OpenDataset, e: &EntryVersion) -> Vec<pdp_l
     }
     cache.insert(id, Arc::new(h.clone()));
     h
+}
+
+/// A release's metadata quality (R-OPN-08's timeliness, the catalog's completeness, the file
+/// behind the links), each 0–100, and their weighted score (4 : 3 : 3).
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
+pub struct Quality {
+    pub score: u8,
+    /// The share of the catalog's descriptive fields filled: the summary, each released field's
+    /// description, the release date, and for on-application data its conditions and basis.
+    pub completeness: u8,
+    /// Whether the release's file is there to download.
+    pub links: u8,
+    /// Whether the data is updated as often as its frequency promises.
+    pub timeliness: u8,
+}
+
+fn quality(lk: Option<&Lake>, d: &OpenDataset, e: &EntryVersion) -> Quality {
+    let b = &e.body;
+    let mut filled = 0usize;
+    let mut total = 0usize;
+    let mut item = |ok: bool| {
+        total += 1;
+        filled += usize::from(ok);
+    };
+    item(!b.summary.trim().is_empty());
+    item(!b.release_date.trim().is_empty());
+    for rf in &d.latest.rules.fields {
+        item(b.fields.iter().any(|f| f.name == rf.name && !f.description.trim().is_empty()));
+    }
+    if b.open.open_type == OpenType::OnApplication {
+        item(!b.open.conditions.trim().is_empty());
+        item(!b.open.legal_basis.trim().is_empty());
+    }
+    let completeness = (filled * 100 / total.max(1)) as u8;
+    let links = match lk.and_then(|lk| release_path(lk, &d.latest).ok()) {
+        Some(p) if p.is_file() => 100,
+        _ => 0,
+    };
+    let timeliness = if d.stale { 0 } else { 100 };
+    let score = ((u32::from(completeness) * 4 + u32::from(links) * 3 + u32::from(timeliness) * 3) / 10) as u8;
+    Quality { score, completeness, links, timeliness }
+}
+
+/// One open dataset's use and quality.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DatasetStats {
+    pub entry_id: i64,
+    pub name: String,
+    pub org_id: i64,
+    pub org_name: String,
+    /// Its newest release.
+    pub release_id: i64,
+    pub views: i64,
+    pub downloads: i64,
+    pub api_calls: i64,
+    pub quality: Quality,
+}
+
+/// An organisation's open data, its use and its mean quality score.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrgStats {
+    pub org_id: i64,
+    pub org_name: String,
+    pub datasets: usize,
+    pub releases: usize,
+    pub views: i64,
+    pub downloads: i64,
+    pub api_calls: i64,
+    pub mean_quality: u8,
+}
+
+/// The portal's public statistics.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OpenStats {
+    pub views: i64,
+    pub downloads: i64,
+    pub api_calls: i64,
+    /// The last 30 days, day by day (days without use are absent).
+    pub by_day: Vec<pdp_storage::Usage>,
+    /// Most used first.
+    pub datasets: Vec<DatasetStats>,
+    pub orgs: Vec<OrgStats>,
+}
+
+/// Views, downloads and API calls per open dataset and organisation, over every release, with
+/// each dataset's metadata quality (public).
+pub async fn open_stats(state: &App) -> Result<OpenStats, AppError> {
+    if let Err(e) = flush_usage(state).await {
+        tracing::warn!(error = %e.message(), "counting the use of open data failed");
+    }
+    let datasets = open_datasets(state).await?;
+    let usage = state.storage.usage_by_release().await?;
+    let since = crate::clock::iso(today_date() - time::Duration::days(29));
+    let by_day = state.storage.usage_by_day(&since).await?;
+    let lk = state.lake.as_ref();
+    let mut out: Vec<DatasetStats> = Vec::with_capacity(datasets.len());
+    for d in &datasets {
+        let Some(e) = published_entry_of(state.storage.as_ref(), d.entry_id).await else { continue };
+        let ids: std::collections::HashSet<i64> = d.releases.iter().map(|r| r.id).collect();
+        let (mut views, mut downloads, mut api_calls) = (0, 0, 0);
+        for u in usage.iter().filter(|u| ids.contains(&u.release_id)) {
+            views += u.views;
+            downloads += u.downloads;
+            api_calls += u.api_calls;
+        }
+        out.push(DatasetStats {
+            entry_id: d.entry_id,
+            name: d.name.clone(),
+            org_id: d.org_id,
+            org_name: d.org_name.clone(),
+            release_id: d.latest.id,
+            views,
+            downloads,
+            api_calls,
+            quality: quality(lk, d, &e),
+        });
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.downloads + s.api_calls + s.views));
+    let mut orgs: Vec<OrgStats> = Vec::new();
+    for s in &out {
+        let releases = datasets.iter().find(|d| d.entry_id == s.entry_id).map_or(0, |d| d.releases.len());
+        match orgs.iter_mut().find(|o| o.org_id == s.org_id) {
+            Some(o) => {
+                o.datasets += 1;
+                o.releases += releases;
+                o.views += s.views;
+                o.downloads += s.downloads;
+                o.api_calls += s.api_calls;
+            }
+            None => orgs.push(OrgStats {
+                org_id: s.org_id,
+                org_name: s.org_name.clone(),
+                datasets: 1,
+                releases,
+                views: s.views,
+                downloads: s.downloads,
+                api_calls: s.api_calls,
+                mean_quality: s.quality.score,
+            }),
+        }
+    }
+    for o in &mut orgs {
+        let scores: Vec<u32> =
+            out.iter().filter(|s| s.org_id == o.org_id).map(|s| u32::from(s.quality.score)).collect();
+        o.mean_quality = (scores.iter().sum::<u32>() / (scores.len() as u32).max(1)) as u8;
+    }
+    orgs.sort_by_key(|o| std::cmp::Reverse(o.datasets));
+    Ok(OpenStats {
+        views: out.iter().map(|s| s.views).sum(),
+        downloads: out.iter().map(|s| s.downloads).sum(),
+        api_calls: out.iter().map(|s| s.api_calls).sum(),
+        by_day,
+        datasets: out,
+        orgs,
+    })
 }

@@ -476,3 +476,84 @@ where
         Ok(rows.into_iter().map(rating_row).collect())
     }
 }
+
+fn usage_row(r: impl SqlRow) -> Usage {
+    Usage {
+        release_id: r.get("release_id"),
+        entry_id: r.get("entry_id"),
+        org_id: r.get("org_id"),
+        day: r.get("day"),
+        views: r.get("views"),
+        downloads: r.get("downloads"),
+        api_calls: r.get("api_calls"),
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> UsageStore for SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
+    async fn add_usage(&self, counts: &[Usage]) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        for u in counts {
+            sqlx::query(
+                "INSERT INTO open_usage (release_id, entry_id, org_id, day, views, downloads, api_calls)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (release_id, day) DO UPDATE SET views = open_usage.views + excluded.views,
+                    downloads = open_usage.downloads + excluded.downloads,
+                    api_calls = open_usage.api_calls + excluded.api_calls",
+            )
+            .bind(u.release_id)
+            .bind(u.entry_id)
+            .bind(u.org_id)
+            .bind(u.day.as_str())
+            .bind(u.views)
+            .bind(u.downloads)
+            .bind(u.api_calls)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn usage_by_release(&self) -> Result<Vec<Usage>> {
+        let rows = sqlx::query(
+            "SELECT release_id, MIN(entry_id) AS entry_id, MIN(org_id) AS org_id, CAST('' AS TEXT) AS day,
+                CAST(SUM(views) AS BIGINT) AS views, CAST(SUM(downloads) AS BIGINT) AS downloads,
+                CAST(SUM(api_calls) AS BIGINT) AS api_calls
+             FROM open_usage GROUP BY release_id ORDER BY release_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.into_iter().map(usage_row).collect())
+    }
+
+    async fn usage_by_day(&self, since: &str) -> Result<Vec<Usage>> {
+        let rows = sqlx::query(
+            "SELECT CAST(0 AS BIGINT) AS release_id, CAST(0 AS BIGINT) AS entry_id, CAST(0 AS BIGINT) AS org_id, day,
+                CAST(SUM(views) AS BIGINT) AS views, CAST(SUM(downloads) AS BIGINT) AS downloads,
+                CAST(SUM(api_calls) AS BIGINT) AS api_calls
+             FROM open_usage WHERE day >= $1 GROUP BY day ORDER BY day",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.into_iter().map(usage_row).collect())
+    }
+}

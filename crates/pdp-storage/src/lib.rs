@@ -237,6 +237,7 @@ pub trait Storage:
     + OpenStore
     + ApplicationStore
     + FeedbackStore
+    + UsageStore
     + AccountStore
     + Send
     + Sync

@@ -274,3 +274,29 @@ pub trait FeedbackStore: Send + Sync {
     /// A dataset's ratings, newest first, at most 200.
     async fn ratings(&self, entry_id: i64) -> Result<Vec<Rating>>;
 }
+
+/// Uses of one release on one day, counted by the server and added in batches.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Usage {
+    pub release_id: i64,
+    pub entry_id: i64,
+    pub org_id: i64,
+    /// `YYYY-MM-DD`; empty in totals over days.
+    pub day: String,
+    pub views: i64,
+    pub downloads: i64,
+    pub api_calls: i64,
+}
+
+/// The use of open data in public. Counters, not actions: they carry no audit event (every
+/// download and API call has its own).
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    /// Adds the counts to those stored for each release and day.
+    async fn add_usage(&self, counts: &[Usage]) -> Result<()>;
+    /// Totals per release over every day.
+    async fn usage_by_release(&self) -> Result<Vec<Usage>>;
+    /// Totals per day from `since` (`YYYY-MM-DD`) on, over every release.
+    async fn usage_by_day(&self, since: &str) -> Result<Vec<Usage>>;
+}

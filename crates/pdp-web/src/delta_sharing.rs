@@ -187,11 +187,10 @@ fn sign(state: &AppState, payload: &str) -> String {
     sharing::pseudonym(&state.share_url_key, payload)
 }
 
-/// The platform's configured public address, for absolute file URLs. Never the request's
-/// `Host` header: a client that sent a forged one would be handed links to another server,
-/// carrying the signed file tokens there.
+/// The platform's configured public address, for absolute file URLs ([`AppState::base_url`]):
+/// a forged `Host` header must not send the signed file tokens to another server.
 fn base_url(state: &AppState) -> &str {
-    state.public_url.get().map(String::as_str).unwrap_or("http://127.0.0.1:8080")
+    state.base_url()
 }
 
 /// Lists the grant's one file: written on the first query of a table version, then reused.

@@ -75,6 +75,13 @@ impl AppState {
             public_url: std::sync::OnceLock::new(),
         }
     }
+
+    /// The platform's configured public address, for absolute URLs (file links, feeds, API
+    /// examples). Never the request's `Host` header: a client that sent a forged one would be
+    /// handed links to another server.
+    pub fn base_url(&self) -> &str {
+        self.public_url.get().map(String::as_str).unwrap_or("http://127.0.0.1:8080")
+    }
 }
 
 impl std::ops::Deref for AppState {

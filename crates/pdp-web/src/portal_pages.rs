@@ -37,6 +37,7 @@ fn portal_nav(lang: Lang, current: &str) -> Markup {
         ("/open", "开放门户首页", "Portal home"),
         ("/open/datasets", "数据目录", "Datasets"),
         ("/open/requests", "数据需求", "Data requests"),
+        ("/open/stats", "统计", "Statistics"),
         ("/open/announcements", "公告", "Announcements"),
     ];
     html! {
@@ -84,6 +85,13 @@ pub async fn home(State(state): S, headers: HeaderMap, p: Option<P>) -> Page {
     let releases: usize = all.iter().map(|d| d.releases.len()).sum();
     let rows: i64 = all.iter().map(|d| d.latest.rows).sum();
     let stale = all.iter().filter(|d| d.stale).count();
+    let most_used: Vec<open::DatasetStats> = open::open_stats(&state)
+        .await?
+        .datasets
+        .into_iter()
+        .filter(|s| s.downloads + s.api_calls > 0)
+        .take(5)
+        .collect();
     let p = p.map(|Extension(p)| p);
     page(
         lang,
@@ -101,6 +109,10 @@ pub async fn home(State(state): S, headers: HeaderMap, p: Option<P>) -> Page {
                 div.tile { div.n { (providers.len()) } (lang.t("提供单位", "providers")) }
                 div.tile { div.n { (rows) } (lang.t("开放数据条数", "open records")) }
                 @if stale > 0 { div.tile.alert { div.n { a href="/open/announcements" { (stale) } } (lang.t("未按时更新", "not updated on time")) } }
+            }
+            @if !most_used.is_empty() {
+                h2 { (lang.t("最常用", "Most used")) }
+                ol #most-used { @for s in &most_used { li { a href=(format!("/open/datasets/{}", s.entry_id)) { (s.name) } " " span.muted { (s.org_name) " · " (s.downloads) (lang.t(" 次下载", " downloads")) " · " (s.api_calls) (lang.t(" 次调用", " API calls")) } } } }
             }
             h2 { (lang.t("最新开放", "Newest")) }
             ol.hits { @for d in all.iter().take(10) { (dataset_item(lang, d)) } }
@@ -244,10 +256,10 @@ pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Pe
         mine.iter().find(|a| a.status == ApplicationStatus::Approved && a.until >= pdp_app::clock::today_date());
     let pending = mine.iter().find(|a| !matches!(a.status, ApplicationStatus::Refused | ApplicationStatus::Revoked));
     let dict = dictionary(&d, &e);
+    open::count_use(&state, &d.latest, open::Use::View);
     let charts = open::charts(&state, &d, &e).await;
     let ratings = pdp_app::feedback::ratings(&state, d.entry_id).await?;
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let api = format!("http://{host}/api/v1/open/releases/{}/rows?limit=100", d.latest.id);
+    let api = format!("{}/api/v1/open/releases/{}/rows?limit=100", state.base_url(), d.latest.id);
     let on_application = d.open_type == OpenType::OnApplication.as_str();
     page(
         lang,
@@ -1197,9 +1209,7 @@ pub async fn rate_submit(
 }
 
 /// An Atom feed (RFC 4287) of open datasets' releases, newest first.
-fn atom(headers: &HeaderMap, id: &str, title: &str, datasets: &[OpenDataset]) -> axum::response::Response {
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let base = format!("http://{host}");
+fn atom(base: &str, id: &str, title: &str, datasets: &[OpenDataset]) -> axum::response::Response {
     let rfc3339 = |micros: i64| pdp_app::admin::rfc3339(micros);
     let mut entries: Vec<(&OpenDataset, &pdp_storage::OpenRelease)> =
         datasets.iter().flat_map(|d| d.releases.iter().map(move |r| (d, r))).collect();
@@ -1232,16 +1242,77 @@ fn atom(headers: &HeaderMap, id: &str, title: &str, datasets: &[OpenDataset]) ->
 }
 
 /// `/open/datasets/{id}/feed.atom`: a dataset's releases, to subscribe to its updates.
-pub async fn dataset_feed(State(state): S, headers: HeaderMap, Path(id): Path<i64>) -> Page {
+pub async fn dataset_feed(State(state): S, Path(id): Path<i64>) -> Page {
     let (d, _) = open::open_dataset(&state, id).await?;
     let name = d.name.clone();
-    Ok(atom(&headers, &format!("/open/datasets/{id}/feed.atom"), &name, &[d]))
+    Ok(atom(state.base_url(), &format!("/open/datasets/{id}/feed.atom"), &name, &[d]))
 }
 
 /// `/open/orgs/{id}/feed.atom`: an organisation's open data releases.
-pub async fn org_feed(State(state): S, headers: HeaderMap, Path(id): Path<i64>) -> Page {
+pub async fn org_feed(State(state): S, Path(id): Path<i64>) -> Page {
     let org = state.storage.get_org(id).await?.ok_or_else(|| AppError::not_found(&format!("organisation {id}")))?;
     let datasets: Vec<OpenDataset> =
         open::open_datasets(&state).await?.into_iter().filter(|d| d.org_id == id).collect();
-    Ok(atom(&headers, &format!("/open/orgs/{id}/feed.atom"), &format!("{} — 开放数据", org.name), &datasets))
+    Ok(atom(state.base_url(), &format!("/open/orgs/{id}/feed.atom"), &format!("{} — 开放数据", org.name), &datasets))
+}
+
+/// `/open/stats`: the use of open data (views, downloads, API calls) day by day, per
+/// organisation and per dataset, with each dataset's metadata quality score.
+pub async fn stats_page(State(state): S, headers: HeaderMap, p: Option<P>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let p = p.map(|Extension(p)| p);
+    let st = open::open_stats(&state).await?;
+    let days: Vec<&str> = st.by_day.iter().map(|u| u.day.as_str()).collect();
+    let series = |zh: &str, en: &str, f: &dyn Fn(&pdp_storage::Usage) -> i64| serde_json::json!({"name": lang.t(zh, en), "type": "line", "data": st.by_day.iter().map(f).collect::<Vec<_>>()});
+    let chart = serde_json::json!({
+        "tooltip": {"trigger": "axis"},
+        "legend": {},
+        "grid": {"left": 50, "right": 20, "top": 40, "bottom": 30},
+        "xAxis": {"type": "category", "data": days},
+        "yAxis": {"type": "value"},
+        "series": [
+            series("浏览", "Views", &|u| u.views),
+            series("下载", "Downloads", &|u| u.downloads),
+            series("接口调用", "API calls", &|u| u.api_calls),
+        ]
+    })
+    .to_string();
+    page(
+        lang,
+        p.as_ref(),
+        "/open",
+        lang.t("开放数据统计", "Open data statistics"),
+        html! {
+            (portal_nav(lang, "/open/stats"))
+            div.tiles {
+                div.tile { div.n #stat-views { (st.views) } (lang.t("浏览", "views")) }
+                div.tile { div.n #stat-downloads { (st.downloads) } (lang.t("下载", "downloads")) }
+                div.tile { div.n #stat-api { (st.api_calls) } (lang.t("接口调用", "API calls")) }
+            }
+            h2 { (lang.t("近 30 天", "The last 30 days")) }
+            div.chart data-echarts=(chart) style="height:260px" role="img" aria-label=(lang.t("近 30 天的浏览、下载和接口调用", "Views, downloads and API calls of the last 30 days")) {}
+            details { summary { (lang.t("图表数据", "Chart data")) }
+                table { thead { tr { th scope="col" { (lang.t("日期", "Day")) } th scope="col" { (lang.t("浏览", "Views")) } th scope="col" { (lang.t("下载", "Downloads")) } th scope="col" { (lang.t("接口调用", "API calls")) } } }
+                    tbody { @for u in &st.by_day { tr { td { (u.day) } td { (u.views) } td { (u.downloads) } td { (u.api_calls) } } } } }
+            }
+            h2 { (lang.t("各单位", "By organisation")) }
+            table #org-stats {
+                thead { tr { th scope="col" { (lang.t("单位", "Organisation")) } th scope="col" { (lang.t("开放数据", "Datasets")) } th scope="col" { (lang.t("版本", "Releases")) } th scope="col" { (lang.t("浏览", "Views")) } th scope="col" { (lang.t("下载", "Downloads")) } th scope="col" { (lang.t("接口调用", "API calls")) } th scope="col" { (lang.t("平均质量分", "Mean quality")) } } }
+                tbody { @for o in &st.orgs { tr {
+                    td { (o.org_name) " " a href=(format!("/open/orgs/{}/feed.atom", o.org_id)) type="application/atom+xml" { "Atom" } }
+                    td { (o.datasets) } td { (o.releases) } td { (o.views) } td { (o.downloads) } td { (o.api_calls) } td { (o.mean_quality) }
+                } } }
+            }
+            h2 { (lang.t("各数据集", "By dataset")) }
+            p.muted { (lang.t("质量分 = 元数据完整度 40% + 文件可用 30% + 按时更新 30%", "Quality = metadata completeness 40% + file available 30% + updated on time 30%")) }
+            table #dataset-stats {
+                thead { tr { th scope="col" { (lang.t("数据", "Data")) } th scope="col" { (lang.t("单位", "Provider")) } th scope="col" { (lang.t("浏览", "Views")) } th scope="col" { (lang.t("下载", "Downloads")) } th scope="col" { (lang.t("接口调用", "API calls")) } th scope="col" { (lang.t("质量分", "Quality")) } } }
+                tbody { @for s in st.datasets.iter().take(100) { tr {
+                    td { a href=(format!("/open/datasets/{}", s.entry_id)) { (s.name) } }
+                    td { (s.org_name) } td { (s.views) } td { (s.downloads) } td { (s.api_calls) }
+                    td title=(format!("{} {} · {} {} · {} {}", lang.t("完整度", "completeness"), s.quality.completeness, lang.t("文件", "file"), s.quality.links, lang.t("及时", "timely"), s.quality.timeliness)) { (s.quality.score) }
+                } } }
+            }
+        },
+    )
 }

@@ -93,6 +93,8 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/open/requests", None, open::requests),
         r(M::GET, "/api/v1/open/datasets/{id}/ratings", None, open::ratings),
         r(M::GET, "/open/requests", None, pp::requests_page),
+        r(M::GET, "/open/stats", None, pp::stats_page),
+        r(M::GET, "/api/v1/open/stats", None, open::stats),
         r(M::GET, "/open/datasets/{id}/feed.atom", None, pp::dataset_feed),
         r(M::GET, "/open/orgs/{id}/feed.atom", None, pp::org_feed),
         r(M::GET, "/api/v1/open/datasets", None, open::datasets),

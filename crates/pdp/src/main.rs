@@ -619,9 +619,22 @@ async fn trace(cfg: &Config, file: &std::path::Path) -> anyhow::Result<ExitCode>
     for (k, v) in &report.claims {
         println!("文件自述 / the file claims: {k} = {v}");
     }
-    for m in report.matches.iter().filter(|m| m.kind == "open_application") {
+    for m in &report.matches {
+        let (source, who, copied) = if m.kind == "open_application" {
+            (
+                "来源开放数据申请 / traced to open data application",
+                "申请人 / applicant".to_string(),
+                "下载 / downloaded",
+            )
+        } else {
+            (
+                "来源授权 / traced to grant",
+                format!("使用单位 / user organisation (id {})", m.user_org_id),
+                "导出 / exported",
+            )
+        };
         println!(
-            "来源开放数据申请 / traced to open data application {} ({}): 申请人 / applicant {} · 用途 / purpose: {} · 数据 / dataset {} · 申请于 / applied {} · 指纹 / fingerprint {}/{}",
+            "{source} {} ({}): {who} {} · 用途 / purpose: {} · 数据 / dataset {} · 始于 / since {} · 指纹 / fingerprint {}/{}",
             m.grant_id,
             m.status,
             m.user_org_name,
@@ -632,24 +645,7 @@ async fn trace(cfg: &Config, file: &std::path::Path) -> anyhow::Result<ExitCode>
             m.total
         );
         for t in &m.exports_micros {
-            println!("  下载 / downloaded {}", when(*t));
-        }
-    }
-    for m in report.matches.iter().filter(|m| m.kind == "grant") {
-        println!(
-            "来源授权 / traced to grant {} ({}): 使用单位 / user organisation {} (id {}) · 用途 / purpose: {} · 数据 / dataset {} · 授权于 / granted {} · 指纹 / fingerprint {}/{}",
-            m.grant_id,
-            m.status,
-            m.user_org_name,
-            m.user_org_id,
-            m.purpose,
-            m.dataset,
-            when(m.created_at_micros),
-            m.agree,
-            m.total
-        );
-        for t in &m.exports_micros {
-            println!("  导出 / exported {}", when(*t));
+            println!("  {copied} {}", when(*t));
         }
     }
     if report.matches.is_empty() {
@@ -764,6 +760,17 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             }
         }
     });
+    // The use of open data is counted in memory and written every ten seconds.
+    let usage_state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            if let Err(e) = pdp_app::open::flush_usage(&usage_state).await {
+                tracing::warn!(error = %e.en, "writing the use of open data failed; kept for the next try");
+            }
+        }
+    });
     let finish = state.clone();
     let app = pdp_web::app(state);
     #[cfg(feature = "bench")]
@@ -810,6 +817,9 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
         .await?;
     // The last accesses go into the database, so the final checkpoint covers them.
     finish.sync_accesses().await;
+    if let Err(e) = pdp_app::open::flush_usage(&finish).await {
+        tracing::warn!(error = %e.en, "the last counts of open data use were not written");
+    }
     pdp_storage::checkpoint(storage.as_ref(), &key).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

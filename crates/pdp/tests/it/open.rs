@@ -892,3 +892,66 @@ async fn requests_ratings_and_feeds_on_every_backend() {
         assert!(page.contains("/open/requests?title="), "{b}");
     }
 }
+
+/// covers: R-OPN-08 (the use of open data in public: views, downloads and API calls per dataset
+/// and organisation, and a metadata quality score whose timeliness follows the update
+/// frequency; the most used data on the portal's home page)
+#[tokio::test]
+async fn usage_and_quality_are_public_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start_with(&backend, UNLIMITED);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let public = srv.anonymous();
+        let entry = publish(&officer, &reviewer, "统计测试市场主体名录", "unconditional").await;
+        load(&officer, entry, &firms()).await;
+        let (_, r) =
+            prepare(&officer, entry, rules(&[("credit_code", None), ("ent_name", None)], &["csv"], false)).await;
+        let release = r["id"].as_i64().unwrap();
+        approve(&reviewer, release).await;
+        for _ in 0..2 {
+            assert_eq!(public.get(&format!("/open/datasets/{entry}")).await.0, StatusCode::OK, "{b}");
+        }
+        for _ in 0..3 {
+            assert_eq!(
+                public.get(&format!("/api/v1/open/releases/{release}/rows?limit=1")).await.0,
+                StatusCode::OK,
+                "{b}"
+            );
+        }
+        assert_eq!(public.get(&format!("/api/v1/open/releases/{release}/download/csv")).await.0, StatusCode::OK, "{b}");
+        let stats =
+            |st: &Value| st["datasets"].as_array().unwrap().iter().find(|d| d["entry_id"] == entry).cloned().unwrap();
+        let (s, st) = public.get_json("/api/v1/open/stats").await;
+        assert_eq!(s, StatusCode::OK, "{b}: {st}");
+        let d = stats(&st);
+        assert_eq!(
+            (d["views"].as_i64(), d["api_calls"].as_i64(), d["downloads"].as_i64()),
+            (Some(2), Some(3), Some(1)),
+            "{b}: {d}"
+        );
+        assert_eq!(
+            (d["quality"]["links"].as_u64(), d["quality"]["timeliness"].as_u64()),
+            (Some(100), Some(100)),
+            "{b}: {d}"
+        );
+        let org = st["orgs"].as_array().unwrap().iter().find(|o| o["org_id"] == d["org_id"]).cloned().unwrap();
+        assert!(org["downloads"].as_i64().unwrap() >= 1 && org["datasets"].as_u64().unwrap() >= 1, "{b}: {org}");
+        assert!(st["by_day"].as_array().unwrap().iter().any(|u| u["api_calls"].as_i64().unwrap() >= 3), "{b}: {st}");
+        // Stale data loses its timeliness.
+        exec(
+            &srv,
+            &format!("UPDATE open_releases SET published_at = published_at - 259200000000 WHERE id = {release}"),
+        )
+        .await;
+        let (_, st) = public.get_json("/api/v1/open/stats").await;
+        let stale = stats(&st);
+        assert_eq!(stale["quality"]["timeliness"], 0, "{b}: {stale}");
+        assert!(stale["quality"]["score"].as_u64() < d["quality"]["score"].as_u64(), "{b}");
+        let (s, page) = public.get("/open/stats").await;
+        assert!(s == StatusCode::OK && page.contains("统计测试市场主体名录") && page.contains("data-echarts"), "{b}");
+        let (_, home) = public.get("/open").await;
+        assert!(home.contains("id=\"most-used\"") && home.contains("统计测试市场主体名录"), "{b}");
+    }
+}
