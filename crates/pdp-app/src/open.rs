@@ -500,7 +500,7 @@ pub async fn open_datasets(state: &App) -> Result<Vec<OpenDataset>, AppError> {
         .storage
         .list_releases(&ReleaseQuery {
             status: Some(ReleaseStatus::Published),
-            limit: Some(10_000),
+            limit: Some(1_000_000),
             ..Default::default()
         })
         .await?;

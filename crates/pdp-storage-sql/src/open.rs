@@ -128,7 +128,7 @@ where
         .bind(q.org_id)
         .bind(q.status.map(|s| s.as_str()))
         .bind(q.dataset.as_deref())
-        .bind(q.limit.unwrap_or(10_000).clamp(1, 10_000))
+        .bind(q.limit.unwrap_or(10_000).clamp(1, 1_000_000))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;

@@ -83,7 +83,7 @@ pub struct ReleaseQuery {
     pub dataset: Option<String>,
     pub org_id: Option<i64>,
     pub status: Option<ReleaseStatus>,
-    /// At most this many (default and maximum 10 000).
+    /// At most this many (10 000 by default, 1 000 000 at the most).
     pub limit: Option<i64>,
 }
 
