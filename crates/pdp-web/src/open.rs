@@ -1,7 +1,9 @@
-//! The HTTP side of `pdp_app::open`: the open data API. Providers prepare releases and the
-//! authority reviews them under `/api/v1/open/releases`; the public reads the open catalog,
-//! rows and downloads without an account under `/api/v1/open/datasets` and
-//! `/api/v1/open/releases/{id}/rows|download`.
+//! The HTTP side of `pdp_app::open`, `applications` and `feedback`: the open data API.
+//! Providers prepare releases and the authority reviews them under `/api/v1/open/releases`; the
+//! public reads the open catalog, rows, downloads, requests, ratings and statistics without an
+//! account (`/api/v1/open/datasets`, `/api/v1/open/releases/{id}/rows|download`,
+//! `/api/v1/open/requests`, `/api/v1/open/stats`) and registers (`/api/v1/open/register`);
+//! signed-in accounts apply for on-application data, ask for data and rate it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,8 +1,10 @@
-//! The open data portal's pages (开放门户, R-OPN-02/03/08), public and usable without an account
-//! or scripts: `/open` (home), `/open/datasets` (search with facets), `/open/datasets/{id}` (a
-//! dataset: metadata, dictionary, preview, downloads, API call, version history) and
-//! `/open/announcements` (stale data). The staff's side, `/open/releases`, prepares releases and
-//! reviews them through the same use cases as the JSON API.
+//! The open data portal's pages (开放门户, R-OPN), public and usable without an account or
+//! scripts: `/open` (home), `/open/datasets` (search with facets), `/open/datasets/{id}` (a
+//! dataset: metadata, dictionary, preview, charts, downloads, API call, ratings, feeds, version
+//! history, the application form), `/open/requests`, `/open/stats`, `/open/announcements` (stale
+//! data) and `/open/register`; `/open/me` for a signed-in account. The staff's side,
+//! `/open/releases` and `/open/applications`, prepares and reviews releases and decides
+//! applications through the same use cases as the JSON API.
 
 use std::collections::HashMap;
 use std::sync::Arc;
