@@ -1208,3 +1208,59 @@ pub async fn open_stats(state: &App) -> Result<OpenStats, AppError> {
         orgs,
     })
 }
+
+/// A published entry the catalog does not open unconditionally, with the basis of its
+/// restriction: a line of the yearly review list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RestrictedEntry {
+    pub entry_id: i64,
+    pub code: String,
+    pub name: String,
+    pub org_name: String,
+    /// `on_application` or `not_open`.
+    pub open_type: String,
+    pub conditions: String,
+    pub legal_basis: String,
+    /// The entry's grade (the highest of its fields).
+    pub grade: String,
+}
+
+/// The yearly review list (R-OPN-01): every published entry that is open on application or not
+/// open, with its basis, and how the master catalog divides among the three open types, so that
+/// "open by default, widening over time" can be checked in public.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewList {
+    pub unconditional: usize,
+    pub on_application: usize,
+    pub not_open: usize,
+    pub entries: Vec<RestrictedEntry>,
+}
+
+pub async fn review_list(state: &App) -> Result<ReviewList, AppError> {
+    let entries = state.storage.list_entries(&EntryQuery { view: EntryView::Published, ..Default::default() }).await?;
+    let orgs: std::collections::HashMap<i64, String> =
+        state.storage.list_orgs().await?.into_iter().map(|o| (o.id, o.name)).collect();
+    let mut list = ReviewList { unconditional: 0, on_application: 0, not_open: 0, entries: Vec::new() };
+    for e in entries.into_iter().filter(|e| e.status == VersionStatus::Published) {
+        let o = &e.body.open;
+        match o.open_type {
+            OpenType::Unconditional => {
+                list.unconditional += 1;
+                continue;
+            }
+            OpenType::OnApplication => list.on_application += 1,
+            OpenType::NotOpen => list.not_open += 1,
+        }
+        list.entries.push(RestrictedEntry {
+            entry_id: e.entry_id,
+            code: e.code.clone(),
+            name: e.body.name.clone(),
+            org_name: orgs.get(&e.org_id).cloned().unwrap_or_default(),
+            open_type: o.open_type.as_str().into(),
+            conditions: o.conditions.clone(),
+            legal_basis: o.legal_basis.clone(),
+            grade: e.body.grade().as_str().into(),
+        });
+    }
+    Ok(list)
+}

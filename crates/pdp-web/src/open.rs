@@ -19,7 +19,7 @@ use pdp_app::open::{
     BrowseOut, BrowseParams, OpenDataset, PrepareInput, Reader, ReleaseOut, browse, open_dataset, open_download,
     open_rows, prepare_release, release_for_staff, review_release, staff_releases, withdraw_release,
 };
-use pdp_app::open::{DatasetStats, OpenStats, OrgStats, Quality};
+use pdp_app::open::{DatasetStats, OpenStats, OrgStats, Quality, RestrictedEntry, ReviewList};
 use pdp_domain::open::{ReleaseFormat, Review};
 use pdp_lake::release::CellFilter;
 use pdp_storage::OpenRelease;
@@ -40,8 +40,8 @@ type Peer = Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
 #[openapi(
     paths(list_releases, prepare, get_release, review, withdraw, datasets, dataset, rows, download, register, apply,
         applications, decide, appeal, review_application, access, application_download, requests, submit_request,
-        route_request, answer_request, ratings, rate, stats),
-    components(schemas(OpenStats, DatasetStats, OrgStats, Quality, pdp_storage::Usage, RequestsOut, RequestInput, RouteInput, AnswerInput, RatingsOut, RatingInput, pdp_storage::DataRequest,
+        route_request, answer_request, ratings, rate, stats, review_list),
+    components(schemas(ReviewList, RestrictedEntry, OpenStats, DatasetStats, OrgStats, Quality, pdp_storage::Usage, RequestsOut, RequestInput, RouteInput, AnswerInput, RatingsOut, RatingInput, pdp_storage::DataRequest,
         pdp_storage::Rating, DecisionInput, AccessInput, WithdrawInput, pdp_storage::OpenApplication, RegisterInput, PrepareInput, ReleaseOut, OpenRelease, ReleaseDetail, BrowseOut, OpenDataset, DatasetOut, RowsOut)),
     tags((name = "open", description = "Open data: releases, their review, and the public portal's catalog, rows and downloads"))
 )]
@@ -487,4 +487,11 @@ pub async fn rate(
 #[utoipa::path(get, path = "/api/v1/open/stats", tag = "open", responses((status = 200, body = OpenStats)))]
 pub async fn stats(State(state): S) -> Result<Json<OpenStats>, ApiError> {
     Ok(Json(pdp_app::open::open_stats(&state).await?))
+}
+
+/// The yearly review list (public): published entries open on application or not open, with
+/// the basis of each restriction, and the catalog's division among the open types.
+#[utoipa::path(get, path = "/api/v1/open/review-list", tag = "open", responses((status = 200, body = ReviewList)))]
+pub async fn review_list(State(state): S) -> Result<Json<ReviewList>, ApiError> {
+    Ok(Json(pdp_app::open::review_list(&state).await?))
 }

@@ -595,6 +595,7 @@ pub async fn announcements(State(state): S, headers: HeaderMap, p: Option<P>) ->
         lang.t("公告", "Announcements"),
         html! {
             (portal_nav(lang, "/open/announcements"))
+            p { a href="/open/review-list" { (lang.t("开放限制年度复核清单", "The yearly review of restricted data")) } }
             h2 { (lang.t("未按时更新的数据", "Data not updated on time")) }
             @if stale.is_empty() {
                 p { (lang.t("所有开放数据均按更新频率及时更新。", "All open data is up to date.")) }
@@ -1313,6 +1314,41 @@ pub async fn stats_page(State(state): S, headers: HeaderMap, p: Option<P>) -> Pa
                     td { a href=(format!("/open/datasets/{}", s.entry_id)) { (s.name) } }
                     td { (s.org_name) } td { (s.views) } td { (s.downloads) } td { (s.api_calls) }
                     td title=(format!("{} {} · {} {} · {} {}", lang.t("完整度", "completeness"), s.quality.completeness, lang.t("文件", "file"), s.quality.links, lang.t("及时", "timely"), s.quality.timeliness)) { (s.quality.score) }
+                } } }
+            }
+        },
+    )
+}
+
+/// `/open/review-list`: the yearly review list of restricted entries with their basis.
+pub async fn review_list_page(State(state): S, headers: HeaderMap, p: Option<P>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let p = p.map(|Extension(p)| p);
+    let list = open::review_list(&state).await?;
+    let total = (list.unconditional + list.on_application + list.not_open).max(1);
+    page(
+        lang,
+        p.as_ref(),
+        "/open",
+        lang.t("开放限制年度复核清单", "Yearly review of restricted data"),
+        html! {
+            (portal_nav(lang, ""))
+            p { (lang.t("公共数据以开放为原则、不开放为例外。以下为有条件开放和不予开放的目录条目及其依据，每年复核，逐步扩大开放。",
+                "Public data is open by default. These catalog entries are open on application or not open, each with its basis; they are reviewed every year so that opening widens.")) }
+            div.tiles {
+                div.tile { div.n #share-unconditional { (list.unconditional * 100 / total) "%" } (lang.t("无条件开放", "unconditional")) }
+                div.tile { div.n { (list.on_application) } (lang.t("有条件开放", "on application")) }
+                div.tile { div.n { (list.not_open) } (lang.t("不予开放", "not open")) }
+            }
+            table #review-list {
+                thead { tr { th scope="col" { (lang.t("资源", "Resource")) } th scope="col" { (lang.t("提供单位", "Provider")) } th scope="col" { (lang.t("开放类型", "Open type")) } th scope="col" { (lang.t("分级", "Grade")) } th scope="col" { (lang.t("依据", "Basis")) } th scope="col" { (lang.t("条件", "Conditions")) } } }
+                tbody { @for e in &list.entries { tr {
+                    td { (e.name) br; span.mono.muted { (e.code) } }
+                    td { (e.org_name) }
+                    td { (open_type_label(lang, &e.open_type)) }
+                    td { (e.grade) }
+                    td { (e.legal_basis) }
+                    td { (e.conditions) }
                 } } }
             }
         },

@@ -94,6 +94,8 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/open/datasets/{id}/ratings", None, open::ratings),
         r(M::GET, "/open/requests", None, pp::requests_page),
         r(M::GET, "/open/stats", None, pp::stats_page),
+        r(M::GET, "/open/review-list", None, pp::review_list_page),
+        r(M::GET, "/api/v1/open/review-list", None, open::review_list),
         r(M::GET, "/api/v1/open/stats", None, open::stats),
         r(M::GET, "/open/datasets/{id}/feed.atom", None, pp::dataset_feed),
         r(M::GET, "/open/orgs/{id}/feed.atom", None, pp::org_feed),

@@ -412,7 +412,8 @@ async fn releases_are_prepared_reviewed_and_opened_on_every_backend() {
 }
 
 /// covers: R-OPN-01, R-OPN-06 (on-application data is listed with its conditions, but its rows
-/// and files are not served to the public)
+/// and files are not served to the public; the yearly review list shows every restriction
+/// with its basis)
 #[tokio::test]
 async fn on_application_data_is_listed_but_not_served_anonymously() {
     let srv = TestServer::start(&crate::server::backend());
@@ -437,6 +438,19 @@ async fn on_application_data_is_listed_but_not_served_anonymously() {
         page.contains("签订数据使用协议") && page.contains("有条件开放") && !page.contains("id=\"downloads\""),
         "{page}"
     );
+    // The yearly review list names the restriction with its basis; unconditional data is not on it.
+    let (_, list) = public.get_json("/api/v1/open/review-list").await;
+    let line = list["entries"].as_array().unwrap().iter().find(|e| e["entry_id"] == entry).cloned();
+    let line = line.unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(
+        (line["open_type"].as_str(), line["legal_basis"].as_str()),
+        (Some("on_application"), Some("《临江市公共数据开放管理办法》第二十条")),
+        "{line}"
+    );
+    assert!(list["entries"].as_array().unwrap().iter().all(|e| e["open_type"] != "unconditional"), "{list}");
+    assert!(list["unconditional"].as_u64().unwrap() > 0 && list["not_open"].as_u64().unwrap() > 0, "{list}");
+    let (s, page) = public.get("/open/review-list").await;
+    assert!(s == StatusCode::OK && page.contains("有条件开放测试名录"), "{s}");
 }
 
 /// covers: R-OPN-04, R-SEC-01 (no open file holds a personal value in clear, whichever masking
