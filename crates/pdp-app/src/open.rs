@@ -496,6 +496,12 @@ pub struct OpenDataset {
 /// The open catalog as the portal shows it: every entry with a published release, newest
 /// release first. Derived from the master catalog: an entry withdrawn or no longer open drops out.
 pub async fn open_datasets(state: &App) -> Result<Vec<OpenDataset>, AppError> {
+    Ok(open_datasets_with_entries(state).await?.into_iter().map(|(d, _)| d).collect())
+}
+
+/// [`open_datasets`] with each dataset's published entry, read in the same listing (its
+/// dictionary and the fields its quality is judged by), so no caller reads entries one by one.
+async fn open_datasets_with_entries(state: &App) -> Result<Vec<(OpenDataset, EntryVersion)>, AppError> {
     let releases = state
         .storage
         .list_releases(&ReleaseQuery {
@@ -520,7 +526,7 @@ pub async fn open_datasets(state: &App) -> Result<Vec<OpenDataset>, AppError> {
         let Some(releases) = by_entry.remove(&e.entry_id) else { continue };
         let latest = releases[0].clone();
         let published = date_of(latest.published_at_micros.unwrap_or(latest.prepared_at_micros));
-        out.push(OpenDataset {
+        let d = OpenDataset {
             entry_id: e.entry_id,
             code: e.code.clone(),
             name: e.body.name.clone(),
@@ -535,23 +541,20 @@ pub async fn open_datasets(state: &App) -> Result<Vec<OpenDataset>, AppError> {
             updated: crate::clock::iso(published),
             latest,
             releases,
-        });
+        };
+        out.push((d, e));
     }
-    out.sort_by_key(|d| std::cmp::Reverse(d.latest.id));
+    out.sort_by_key(|(d, _)| std::cmp::Reverse(d.latest.id));
     Ok(out)
 }
 
 /// One open dataset with its entry (the data dictionary).
 pub async fn open_dataset(state: &App, entry_id: i64) -> Result<(OpenDataset, EntryVersion), AppError> {
-    let d = open_datasets(state)
+    open_datasets_with_entries(state)
         .await?
         .into_iter()
-        .find(|d| d.entry_id == entry_id)
-        .ok_or_else(|| AppError::not_found(&format!("open dataset {entry_id}")))?;
-    let e = published_entry_of(state.storage.as_ref(), entry_id)
-        .await
-        .ok_or_else(|| AppError::not_found(&format!("open dataset {entry_id}")))?;
-    Ok((d, e))
+        .find(|(d, _)| d.entry_id == entry_id)
+        .ok_or_else(|| AppError::not_found(&format!("open dataset {entry_id}")))
 }
 
 /// A published release whose rows the public may read: unconditionally open now. An
@@ -1142,14 +1145,13 @@ pub async fn open_stats(state: &App) -> Result<OpenStats, AppError> {
     if let Err(e) = flush_usage(state).await {
         tracing::warn!(error = %e.message(), "counting the use of open data failed");
     }
-    let datasets = open_datasets(state).await?;
+    let datasets = open_datasets_with_entries(state).await?;
     let usage = state.storage.usage_by_release().await?;
     let since = crate::clock::iso(today_date() - time::Duration::days(29));
     let by_day = state.storage.usage_by_day(&since).await?;
     let lk = state.lake.as_ref();
     let mut out: Vec<DatasetStats> = Vec::with_capacity(datasets.len());
-    for d in &datasets {
-        let Some(e) = published_entry_of(state.storage.as_ref(), d.entry_id).await else { continue };
+    for (d, e) in &datasets {
         let ids: std::collections::HashSet<i64> = d.releases.iter().map(|r| r.id).collect();
         let (mut views, mut downloads, mut api_calls) = (0, 0, 0);
         for u in usage.iter().filter(|u| ids.contains(&u.release_id)) {
@@ -1166,13 +1168,13 @@ pub async fn open_stats(state: &App) -> Result<OpenStats, AppError> {
             views,
             downloads,
             api_calls,
-            quality: quality(lk, d, &e),
+            quality: quality(lk, d, e),
         });
     }
     out.sort_by_key(|s| std::cmp::Reverse(s.downloads + s.api_calls + s.views));
     let mut orgs: Vec<OrgStats> = Vec::new();
     for s in &out {
-        let releases = datasets.iter().find(|d| d.entry_id == s.entry_id).map_or(0, |d| d.releases.len());
+        let releases = datasets.iter().find(|(d, _)| d.entry_id == s.entry_id).map_or(0, |(d, _)| d.releases.len());
         match orgs.iter_mut().find(|o| o.org_id == s.org_id) {
             Some(o) => {
                 o.datasets += 1;
