@@ -8,16 +8,22 @@
 //! fields applied for, until the period ends, each file carrying the applicant's own watermark:
 //! the recipient fingerprint of `pdp_domain::fingerprint` under a key derived from the
 //! application's secret, so `pdp trace` names the application a leaked file came from. The
-//! provider or the authority can suspend, resume and revoke the access. Every step and download
-//! is audited.
+//! provider or the authority can suspend, resume and revoke the access. The applicant reports on
+//! the use of granted data; once the period has ended without a report, the applicant applies
+//! for nothing more until it is filed. Every step, report and download is audited.
 
 use std::sync::Arc;
 
 use pdp_domain::catalog::{MaskRule, OpenType};
 use pdp_domain::fingerprint;
-use pdp_domain::open::{ApplicationInput, ApplicationStatus, LICENCE_VERSION, ReleaseFormat, check_application};
+use pdp_domain::open::{
+    ApplicationInput, ApplicationStatus, LICENCE_VERSION, ReleaseFormat, ReportInput, check_application, check_report,
+    report_overdue,
+};
 use pdp_domain::roles::Permission;
-use pdp_storage::{ApplicationQuery, ApplicationStep, NewApplication, OpenApplication};
+use pdp_storage::{
+    ApplicationQuery, ApplicationReport, ApplicationStep, NewApplication, NewApplicationReport, OpenApplication,
+};
 
 use crate::catalog::review_scope;
 use crate::clock::today_date;
@@ -83,6 +89,17 @@ pub async fn apply(state: &App, p: &Principal, input: &ApplicationInput) -> Resu
             ..Default::default()
         })
         .await?;
+    let all_mine = state
+        .storage
+        .list_applications(&ApplicationQuery { applicant_id: Some(p.user.id), ..Default::default() })
+        .await?;
+    if let Some(owed) = all_mine.iter().find(|a| report_overdue(a.status, a.until, a.reports, today)) {
+        return Err(AppError::conflict(
+            "application_report_overdue",
+            format!("申请 {} 的使用期限已满，请先提交使用报告", owed.id),
+            format!("application {} has ended: file its usage report first", owed.id),
+        ));
+    }
     if mine.iter().any(|a| !matches!(a.status, ApplicationStatus::Refused | ApplicationStatus::Revoked)) {
         return Err(AppError::conflict(
             "application_exists",
@@ -343,4 +360,107 @@ pub async fn download(
     };
     crate::open::count_use(&state, &r, crate::open::Use::Download);
     Ok((name, format.media_type(), stream))
+}
+
+/// An application's use on the record: the applicant's reports and the platform's own count of
+/// the files it served.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct UsageOut {
+    pub application: OpenApplication,
+    /// The period has ended and no report was filed.
+    pub report_overdue: bool,
+    pub reports: Vec<ApplicationReport>,
+    /// Files downloaded under the application (from the audit log), newest first, at most 1 000.
+    pub downloads: Vec<DownloadRecord>,
+}
+
+/// One download of a granted application, as the audit log has it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DownloadRecord {
+    pub at_micros: i64,
+    pub detail: String,
+}
+
+/// Whether `p` may read an application: its applicant, its provider, or the authority over it.
+async fn may_read(state: &App, p: &Principal, a: &OpenApplication) -> Result<bool, AppError> {
+    if a.applicant_id == p.user.id || p.org_id == Some(a.org_id) {
+        return Ok(true);
+    }
+    Ok(p.allows(Permission::ReviewOpenData) && review_scope(state, p).await?.contains(a.org_id))
+}
+
+/// Files the applicant's report on the use of granted data (R-OPN-06): at any time once the
+/// application was granted, and owed once its period ends.
+pub async fn file_report(
+    state: &App,
+    p: &Principal,
+    id: i64,
+    input: &ReportInput,
+) -> Result<ApplicationReport, AppError> {
+    let a = get(state, id).await?;
+    if a.applicant_id != p.user.id {
+        return Err(AppError::not_found(&format!("application {id}")));
+    }
+    if !matches!(a.status, ApplicationStatus::Approved | ApplicationStatus::Suspended | ApplicationStatus::Revoked) {
+        return Err(AppError::conflict(
+            "application_not_granted",
+            "该申请未获批准，无需报告使用情况",
+            "the application was never granted: there is no use to report",
+        ));
+    }
+    let violations = check_report(input);
+    if !violations.is_empty() {
+        return Err(AppError::bad_request(
+            "report_invalid",
+            format!("使用报告有 {} 处需要补正", violations.len()),
+            format!("the report breaks {} rule(s)", violations.len()),
+        )
+        .with_details(violations.iter().map(ViolationOut::from).collect()));
+    }
+    let mut ev = p.event("open.application.report", "");
+    ev.purpose = a.purpose.clone();
+    Ok(state
+        .storage
+        .file_application_report(
+            NewApplicationReport {
+                application_id: id,
+                uses: input.uses.trim().to_string(),
+                outcome: input.outcome.trim().to_string(),
+                incidents: input.incidents.trim().to_string(),
+                filed_by: p.user.username.clone(),
+            },
+            ev,
+        )
+        .await?)
+}
+
+/// An application's use: its reports and the downloads made under it, for its applicant, its
+/// provider and the authority over it.
+pub async fn usage(state: &App, p: &Principal, id: i64) -> Result<UsageOut, AppError> {
+    let a = get(state, id).await?;
+    if !may_read(state, p, &a).await? {
+        return Err(AppError::not_found(&format!("application {id}")));
+    }
+    let reports = state.storage.application_reports(id).await?;
+    let events = state
+        .storage
+        .search_audit(&pdp_storage::AuditQuery {
+            action: Some("open.application.download".into()),
+            object: Some(format!("application:{id}")),
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .await?;
+    // The object filter matches a substring: `application:1` also finds `application:12`.
+    let downloads = events
+        .into_iter()
+        .filter(|e| e.event.object == format!("application:{id}"))
+        .map(|e| DownloadRecord { at_micros: e.at_micros, detail: e.event.detail })
+        .collect();
+    Ok(UsageOut {
+        report_overdue: report_overdue(a.status, a.until, a.reports, today_date()),
+        application: a,
+        reports,
+        downloads,
+    })
 }

@@ -286,6 +286,8 @@ pub fn search_doc(e: &EntryVersion, orgs: &BTreeMap<i64, Organisation>) -> Searc
 /// Puts published versions into the search index. A failure is logged, not returned: the entry
 /// is published either way, and `pdp catalog reindex` repairs the index.
 pub async fn index_entries(state: &App, entries: &[EntryVersion]) {
+    // A published version can change what the open catalog opens.
+    crate::open::catalog_changed(state);
     let Some(index) = state.catalog.index.clone() else { return };
     let orgs = match state.storage.list_orgs().await {
         Ok(o) => o.into_iter().map(|o| (o.id, o)).collect(),

@@ -118,6 +118,21 @@ pub async fn load_and_record(
     Ok(report)
 }
 
+/// [`load_and_record`] in the server, without progress: a load that pushes open releases also
+/// tells the open catalog, so the portal shows them at once.
+pub async fn load_in(
+    state: &App,
+    entry: &EntryVersion,
+    mode: LoadMode,
+    meta: LoadMeta,
+    source: Box<dyn RowSource>,
+    event: NewEvent,
+) -> Result<LoadReport, AppError> {
+    let report = load_and_record(state.storage.as_ref(), lake(state)?, entry, mode, meta, source, |_| {}, event).await;
+    crate::open::catalog_changed(state);
+    report
+}
+
 /// [`load_and_record`] without what follows a load: a theme's own rebuild, which feeds no theme
 /// (a theme is never a member of one) and must not start rebuilding themes again.
 #[allow(clippy::too_many_arguments)]
@@ -409,14 +424,12 @@ pub async fn do_correct(
         ..Default::default()
     };
     let source = Box::new(pdp_lake::CellRows::new(&e.body.fields, vec![cells]));
-    load_and_record(
-        state.storage.as_ref(),
-        lake,
+    load_in(
+        state,
         &e,
         mode,
         meta,
         source,
-        |_| {},
         p.event("dataset.quarantine.correct", &format!("dataset:{}@{version}#{row}", e.code)),
     )
     .await

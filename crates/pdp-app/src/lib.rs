@@ -21,6 +21,7 @@ pub mod feedback;
 pub mod limits;
 pub mod objections;
 pub mod open;
+pub mod open_catalog;
 pub mod principal;
 pub mod share_files;
 pub mod share_ops;
@@ -28,6 +29,7 @@ pub mod sharing;
 pub mod sources;
 pub mod themes;
 pub mod trace;
+pub mod webhooks;
 pub mod withdrawals;
 
 use std::sync::Arc;
@@ -132,8 +134,10 @@ pub struct App {
     pub catalog: catalog::CatalogCtx,
     /// The data lake; `None` only in tools that run without one.
     pub lake: Option<pdp_lake::Lake>,
-    /// What the open portal computes once per release (its charts).
+    /// What the open portal keeps in memory: its catalog, charts and uncounted uses.
     pub open_cache: open::OpenCache,
+    /// Posts webhook deliveries; `None` in tools that announce nothing.
+    pub webhooks: Option<std::sync::Arc<dyn webhooks::WebhookSender>>,
 }
 
 impl App {
@@ -157,6 +161,7 @@ impl App {
             catalog: catalog::CatalogCtx::default(),
             lake: None,
             open_cache: open::OpenCache::default(),
+            webhooks: None,
         }
     }
     /// Records one use of a grant (`accesses` counted, `rows` served) with its audit event,

@@ -12,7 +12,7 @@ use crate::Principal;
 use crate::catalog::review_scope;
 use crate::clock::{now_micros, today_date};
 use crate::datasets::DisputedCell;
-use crate::datasets::{lake, load_and_record, published_entry};
+use crate::datasets::{lake, published_entry};
 use crate::error::AppError;
 use pdp_domain::roles::{Permission, Role};
 use pdp_domain::subject::{ObjectionKind, ObjectionStatus, RaiserKind, objection_due, objection_overdue};
@@ -393,14 +393,12 @@ pub async fn do_answer(state: &App, p: &Principal, id: i64, input: &AnswerInput)
             reject_invalid: true,
             ..Default::default()
         };
-        let report = load_and_record(
-            state.storage.as_ref(),
-            lake,
+        let report = crate::datasets::load_in(
+            state,
             &e,
             LoadMode::Upsert,
             meta,
             Box::new(pdp_lake::CellRows::new(&e.body.fields, vec![cells])),
-            |_| {},
             p.event("dataset.objection.correct", &format!("dataset:{}", e.code)),
         )
         .await?;

@@ -21,8 +21,7 @@ use futures::StreamExt;
 use pdp_audit::NewEvent;
 use pdp_domain::catalog::{OpenType, VersionStatus};
 use pdp_domain::open::{
-    ReleaseFormat, ReleaseRoute, ReleaseRules, ReleaseStatus, Review, check_review, check_rules, is_stale,
-    schema_digest,
+    ReleaseFormat, ReleaseRoute, ReleaseRules, ReleaseStatus, Review, check_review, check_rules, schema_digest,
 };
 use pdp_lake::release::{CellFilter, ReleasePage};
 use pdp_lake::share::{ColumnFilter, Match, Selection};
@@ -33,11 +32,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::catalog::review_scope;
-use crate::clock::{date_of, today_date};
+use crate::clock::today_date;
 use crate::datasets::{lake, published_entry_of};
 use crate::error::{AppError, ErrorKind, ViolationOut};
 use crate::sharing::ByteStream;
 use crate::{App, Principal};
+
+pub use crate::open_catalog::{
+    BrowseOut, BrowseParams, DatasetStats, OPEN_FACETS, OpenCatalog, OpenDataset, OpenStats, OrgStats, Quality, browse,
+    catalog_changed, open_catalog, open_dataset, open_stats, recent_stats, refresh_catalog, topic_label,
+};
 
 /// Rows of a sample shown to the reviewer and of a dataset page's preview.
 pub const SAMPLE_ROWS: usize = 20;
@@ -135,7 +139,7 @@ pub fn release_root(lake: &Lake) -> Result<PathBuf, AppError> {
     Ok(root.join("_open"))
 }
 
-fn release_path(lake: &Lake, r: &OpenRelease) -> Result<PathBuf, AppError> {
+pub(crate) fn release_path(lake: &Lake, r: &OpenRelease) -> Result<PathBuf, AppError> {
     Ok(release_root(lake)?.join(&r.file))
 }
 
@@ -353,6 +357,7 @@ pub async fn review_release(state: &App, p: &Principal, id: i64, review: &Review
         ),
         e => e.into(),
     })?;
+    catalog_changed(state);
     Ok(out(state.storage.as_ref(), r).await)
 }
 
@@ -396,6 +401,7 @@ pub async fn withdraw_release(state: &App, p: &Principal, id: i64, reason: &str)
         at_micros: None,
     };
     let r = state.storage.decide_release(id, d, ev).await?;
+    catalog_changed(state);
     Ok(out(state.storage.as_ref(), r).await)
 }
 
@@ -467,95 +473,6 @@ async fn push_releases(storage: &dyn Storage, lake: &Lake, dataset: &str) -> Res
 }
 
 // ---------------------------------------------------------------- the public side
-
-/// One open dataset of the portal: an entry with its published releases, newest first.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct OpenDataset {
-    pub entry_id: i64,
-    pub code: String,
-    pub name: String,
-    pub summary: String,
-    pub org_id: i64,
-    pub org_name: String,
-    /// 领域: the catalog class and item.
-    pub class: String,
-    pub item: String,
-    /// `unconditional` or `on_application`.
-    pub open_type: String,
-    pub frequency: String,
-    /// The newest published release.
-    pub latest: OpenRelease,
-    /// Every published release, newest first: the public version history.
-    pub releases: Vec<OpenRelease>,
-    /// Past its update frequency since its newest release (R-OPN-08).
-    pub stale: bool,
-    /// The date the newest release was published, `YYYY-MM-DD`.
-    pub updated: String,
-}
-
-/// The open catalog as the portal shows it: every entry with a published release, newest
-/// release first. Derived from the master catalog: an entry withdrawn or no longer open drops out.
-pub async fn open_datasets(state: &App) -> Result<Vec<OpenDataset>, AppError> {
-    Ok(open_datasets_with_entries(state).await?.into_iter().map(|(d, _)| d).collect())
-}
-
-/// [`open_datasets`] with each dataset's published entry, read in the same listing (its
-/// dictionary and the fields its quality is judged by), so no caller reads entries one by one.
-async fn open_datasets_with_entries(state: &App) -> Result<Vec<(OpenDataset, EntryVersion)>, AppError> {
-    let releases = state
-        .storage
-        .list_releases(&ReleaseQuery {
-            status: Some(ReleaseStatus::Published),
-            limit: Some(1_000_000),
-            ..Default::default()
-        })
-        .await?;
-    let entries = state.storage.list_entries(&EntryQuery { view: EntryView::Published, ..Default::default() }).await?;
-    let orgs: std::collections::HashMap<i64, String> =
-        state.storage.list_orgs().await?.into_iter().map(|o| (o.id, o.name)).collect();
-    let mut by_entry: std::collections::BTreeMap<i64, Vec<OpenRelease>> = Default::default();
-    for r in releases {
-        by_entry.entry(r.entry_id).or_default().push(r);
-    }
-    let today = today_date();
-    let mut out = Vec::new();
-    for e in entries {
-        if e.status != VersionStatus::Published || e.body.open.open_type == OpenType::NotOpen {
-            continue;
-        }
-        let Some(releases) = by_entry.remove(&e.entry_id) else { continue };
-        let latest = releases[0].clone();
-        let published = date_of(latest.published_at_micros.unwrap_or(latest.prepared_at_micros));
-        let d = OpenDataset {
-            entry_id: e.entry_id,
-            code: e.code.clone(),
-            name: e.body.name.clone(),
-            summary: e.body.summary.clone(),
-            org_id: e.org_id,
-            org_name: orgs.get(&e.org_id).cloned().unwrap_or_default(),
-            class: e.body.class.as_str().into(),
-            item: e.body.item.clone(),
-            open_type: e.body.open.open_type.as_str().into(),
-            frequency: e.body.frequency.as_str().into(),
-            stale: is_stale(e.body.frequency, published, today),
-            updated: crate::clock::iso(published),
-            latest,
-            releases,
-        };
-        out.push((d, e));
-    }
-    out.sort_by_key(|(d, _)| std::cmp::Reverse(d.latest.id));
-    Ok(out)
-}
-
-/// One open dataset with its entry (the data dictionary).
-pub async fn open_dataset(state: &App, entry_id: i64) -> Result<(OpenDataset, EntryVersion), AppError> {
-    open_datasets_with_entries(state)
-        .await?
-        .into_iter()
-        .find(|(d, _)| d.entry_id == entry_id)
-        .ok_or_else(|| AppError::not_found(&format!("open dataset {entry_id}")))
-}
 
 /// A published release whose rows the public may read: unconditionally open now. An
 /// on-application release needs an approved application, which this path does not serve.
@@ -677,137 +594,6 @@ pub async fn open_download(
     };
     count_use(&state, &r, Use::Download);
     Ok((name, format.media_type(), stream))
-}
-
-/// A search of the open catalog: Chinese full text and facets (R-OPN-02).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
-#[serde(default)]
-pub struct BrowseParams {
-    /// Words to find in names, summaries, fields and providers (segmented with jieba).
-    pub q: Option<String>,
-    /// The providing organisation's id.
-    pub org: Option<i64>,
-    /// 领域: a catalog class and item, `class:item` (`theme:03` is 社会保障).
-    pub topic: Option<String>,
-    /// `unconditional` or `on_application`.
-    pub open_type: Option<String>,
-    /// A download format: `csv`, `xlsx`, `json`, `parquet`.
-    pub format: Option<String>,
-    /// The update frequency (`daily`, `monthly`…).
-    pub frequency: Option<String>,
-    pub offset: Option<u64>,
-    /// At most 100; 20 by default.
-    pub limit: Option<u64>,
-}
-
-/// One page of the open catalog with the counts of every facet value over the whole result.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BrowseOut {
-    pub total: usize,
-    pub datasets: Vec<OpenDataset>,
-    /// Facet name → values with their labels and counts: `org`, `class`, `open_type`, `format`,
-    /// `frequency`.
-    pub facets: std::collections::BTreeMap<String, Vec<crate::catalog::FacetOut>>,
-}
-
-/// The facets of the open catalog, in display order, with their Chinese and English names.
-pub const OPEN_FACETS: &[(&str, &str, &str)] = &[
-    ("topic", "领域", "Topic"),
-    ("org", "提供单位", "Provider"),
-    ("open_type", "开放类型", "Open type"),
-    ("format", "格式", "Format"),
-    ("frequency", "更新频率", "Update frequency"),
-];
-
-/// The Chinese and English names of a catalog class's item (领域), e.g. 社会保障.
-pub fn topic_label(class: &str, item: &str) -> (String, String) {
-    pdp_domain::catalog::CategoryClass::parse(class)
-        .and_then(|c| pdp_domain::catalog::item_label(c, item))
-        .map_or_else(|| (item.to_string(), item.to_string()), |(zh, en)| (zh.to_string(), en.to_string()))
-}
-
-fn facet_values(d: &OpenDataset) -> Vec<(&'static str, String, String)> {
-    use pdp_domain::catalog::Frequency;
-    let mut v = vec![
-        ("topic", format!("{}:{}", d.class, d.item), topic_label(&d.class, &d.item).0),
-        ("org", d.org_id.to_string(), d.org_name.clone()),
-        (
-            "open_type",
-            d.open_type.clone(),
-            OpenType::parse(&d.open_type).map_or(d.open_type.clone(), |c| c.label_zh().into()),
-        ),
-        (
-            "frequency",
-            d.frequency.clone(),
-            Frequency::parse(&d.frequency).map_or(d.frequency.clone(), |c| c.label_zh().into()),
-        ),
-    ];
-    for f in &d.latest.rules.formats {
-        v.push(("format", f.as_str().into(), f.label_zh().into()));
-    }
-    v
-}
-
-/// Searches the open catalog: the text through the catalog's search index (best first), the
-/// facets as filters; newest first without text.
-pub async fn browse(state: &App, q: &BrowseParams) -> Result<BrowseOut, AppError> {
-    let mut all = open_datasets(state).await?;
-    let text = q.q.as_deref().unwrap_or("").trim().to_string();
-    if !text.is_empty() {
-        let index =
-            state.catalog.index.clone().ok_or_else(|| {
-                AppError::unavailable("search_unavailable", "检索服务暂不可用", "search is unavailable")
-            })?;
-        let query = pdp_search::SearchQuery {
-            text: text.chars().take(200).collect(),
-            filters: vec![],
-            limit: 10_000,
-            offset: 0,
-        };
-        let res = tokio::task::spawn_blocking(move || index.search(&query))
-            .await
-            .map_err(|_| AppError::internal("search_failed", "检索失败", "search failed"))?
-            .map_err(|e| {
-                tracing::error!(error = %e, "search failed");
-                AppError::internal("search_failed", "检索失败", "search failed")
-            })?;
-        let rank: std::collections::HashMap<i64, usize> =
-            res.hits.iter().enumerate().map(|(i, h)| (h.entry_id, i)).collect();
-        all.retain(|d| rank.contains_key(&d.entry_id));
-        all.sort_by_key(|d| rank[&d.entry_id]);
-    }
-    let wanted: Vec<(&str, String)> = [
-        ("org", q.org.map(|o| o.to_string())),
-        ("topic", q.topic.clone()),
-        ("open_type", q.open_type.clone()),
-        ("format", q.format.clone()),
-        ("frequency", q.frequency.clone()),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v)))
-    .collect();
-    all.retain(|d| {
-        let values = facet_values(d);
-        wanted.iter().all(|(k, v)| values.iter().any(|(fk, fv, _)| fk == k && fv == v))
-    });
-    let mut facets: std::collections::BTreeMap<String, Vec<crate::catalog::FacetOut>> = Default::default();
-    for d in &all {
-        for (k, value, label) in facet_values(d) {
-            let list = facets.entry(k.to_string()).or_default();
-            match list.iter_mut().find(|f| f.value == value) {
-                Some(f) => f.count += 1,
-                None => list.push(crate::catalog::FacetOut { value, label, count: 1 }),
-            }
-        }
-    }
-    for list in facets.values_mut() {
-        list.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
-    }
-    let offset = crate::limits::offset(state, q.offset)?;
-    let limit = q.limit.unwrap_or(20).clamp(1, 100) as usize;
-    let total = all.len();
-    let datasets = all.into_iter().skip(offset).take(limit).collect();
-    Ok(BrowseOut { total, datasets, facets })
 }
 
 /// The own organisation's published entries that the catalog opens (unconditionally or on
@@ -932,13 +718,16 @@ pub async fn stream_rows(path: PathBuf, format: ReleaseFormat, view: RowView) ->
     Ok(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }).boxed())
 }
 
-/// What the portal computes once per release: a release never changes, so neither does what is
-/// computed from it. Bounded: when full, it starts again empty.
+/// What the portal keeps in memory: what it computes once per release (a release never changes,
+/// so neither does what is computed from it; bounded: when full, it starts again empty), the
+/// uses not yet counted in the database, and the open catalog.
 #[derive(Default)]
 pub struct OpenCache {
     charts: std::sync::Mutex<std::collections::HashMap<i64, Charts>>,
     /// Uses counted since the last flush, per release (with its entry and provider) and day.
     usage: std::sync::Mutex<std::collections::HashMap<(i64, String), pdp_storage::Usage>>,
+    /// The open catalog and the statistics computed from it.
+    pub(crate) catalog: crate::open_catalog::CatalogCache,
 }
 
 /// What a use of open data was.
@@ -1055,160 +844,6 @@ pub async fn charts(state: &App, d: &OpenDataset, e: &EntryVersion) -> Vec<pdp_l
     }
     cache.insert(id, Arc::new(h.clone()));
     h
-}
-
-/// A release's metadata quality (R-OPN-08's timeliness, the catalog's completeness, the file
-/// behind the links), each 0–100, and their weighted score (4 : 3 : 3).
-#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
-pub struct Quality {
-    pub score: u8,
-    /// The share of the catalog's descriptive fields filled: the summary, each released field's
-    /// description, the release date, and for on-application data its conditions and basis.
-    pub completeness: u8,
-    /// Whether the release's file is there to download.
-    pub links: u8,
-    /// Whether the data is updated as often as its frequency promises.
-    pub timeliness: u8,
-}
-
-fn quality(lk: Option<&Lake>, d: &OpenDataset, e: &EntryVersion) -> Quality {
-    let b = &e.body;
-    let mut filled = 0usize;
-    let mut total = 0usize;
-    let mut item = |ok: bool| {
-        total += 1;
-        filled += usize::from(ok);
-    };
-    item(!b.summary.trim().is_empty());
-    item(!b.release_date.trim().is_empty());
-    for rf in &d.latest.rules.fields {
-        item(b.fields.iter().any(|f| f.name == rf.name && !f.description.trim().is_empty()));
-    }
-    if b.open.open_type == OpenType::OnApplication {
-        item(!b.open.conditions.trim().is_empty());
-        item(!b.open.legal_basis.trim().is_empty());
-    }
-    let completeness = (filled * 100 / total.max(1)) as u8;
-    let links = match lk.and_then(|lk| release_path(lk, &d.latest).ok()) {
-        Some(p) if p.is_file() => 100,
-        _ => 0,
-    };
-    let timeliness = if d.stale { 0 } else { 100 };
-    let score = ((u32::from(completeness) * 4 + u32::from(links) * 3 + u32::from(timeliness) * 3) / 10) as u8;
-    Quality { score, completeness, links, timeliness }
-}
-
-/// One open dataset's use and quality.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct DatasetStats {
-    pub entry_id: i64,
-    pub name: String,
-    pub org_id: i64,
-    pub org_name: String,
-    /// Its newest release.
-    pub release_id: i64,
-    pub views: i64,
-    pub downloads: i64,
-    pub api_calls: i64,
-    pub quality: Quality,
-}
-
-/// An organisation's open data, its use and its mean quality score.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct OrgStats {
-    pub org_id: i64,
-    pub org_name: String,
-    pub datasets: usize,
-    pub releases: usize,
-    pub views: i64,
-    pub downloads: i64,
-    pub api_calls: i64,
-    pub mean_quality: u8,
-}
-
-/// The portal's public statistics.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct OpenStats {
-    pub views: i64,
-    pub downloads: i64,
-    pub api_calls: i64,
-    /// The last 30 days, day by day (days without use are absent).
-    pub by_day: Vec<pdp_storage::Usage>,
-    /// Most used first.
-    pub datasets: Vec<DatasetStats>,
-    pub orgs: Vec<OrgStats>,
-}
-
-/// Views, downloads and API calls per open dataset and organisation, over every release, with
-/// each dataset's metadata quality (public).
-pub async fn open_stats(state: &App) -> Result<OpenStats, AppError> {
-    if let Err(e) = flush_usage(state).await {
-        tracing::warn!(error = %e.message(), "counting the use of open data failed");
-    }
-    let datasets = open_datasets_with_entries(state).await?;
-    let usage = state.storage.usage_by_release().await?;
-    let since = crate::clock::iso(today_date() - time::Duration::days(29));
-    let by_day = state.storage.usage_by_day(&since).await?;
-    let lk = state.lake.as_ref();
-    let mut out: Vec<DatasetStats> = Vec::with_capacity(datasets.len());
-    for (d, e) in &datasets {
-        let ids: std::collections::HashSet<i64> = d.releases.iter().map(|r| r.id).collect();
-        let (mut views, mut downloads, mut api_calls) = (0, 0, 0);
-        for u in usage.iter().filter(|u| ids.contains(&u.release_id)) {
-            views += u.views;
-            downloads += u.downloads;
-            api_calls += u.api_calls;
-        }
-        out.push(DatasetStats {
-            entry_id: d.entry_id,
-            name: d.name.clone(),
-            org_id: d.org_id,
-            org_name: d.org_name.clone(),
-            release_id: d.latest.id,
-            views,
-            downloads,
-            api_calls,
-            quality: quality(lk, d, e),
-        });
-    }
-    out.sort_by_key(|s| std::cmp::Reverse(s.downloads + s.api_calls + s.views));
-    let mut orgs: Vec<OrgStats> = Vec::new();
-    for s in &out {
-        let releases = datasets.iter().find(|(d, _)| d.entry_id == s.entry_id).map_or(0, |(d, _)| d.releases.len());
-        match orgs.iter_mut().find(|o| o.org_id == s.org_id) {
-            Some(o) => {
-                o.datasets += 1;
-                o.releases += releases;
-                o.views += s.views;
-                o.downloads += s.downloads;
-                o.api_calls += s.api_calls;
-            }
-            None => orgs.push(OrgStats {
-                org_id: s.org_id,
-                org_name: s.org_name.clone(),
-                datasets: 1,
-                releases,
-                views: s.views,
-                downloads: s.downloads,
-                api_calls: s.api_calls,
-                mean_quality: s.quality.score,
-            }),
-        }
-    }
-    for o in &mut orgs {
-        let scores: Vec<u32> =
-            out.iter().filter(|s| s.org_id == o.org_id).map(|s| u32::from(s.quality.score)).collect();
-        o.mean_quality = (scores.iter().sum::<u32>() / (scores.len() as u32).max(1)) as u8;
-    }
-    orgs.sort_by_key(|o| std::cmp::Reverse(o.datasets));
-    Ok(OpenStats {
-        views: out.iter().map(|s| s.views).sum(),
-        downloads: out.iter().map(|s| s.downloads).sum(),
-        api_calls: out.iter().map(|s| s.api_calls).sum(),
-        by_day,
-        datasets: out,
-        orgs,
-    })
 }
 
 /// A published entry the catalog does not open unconditionally, with the basis of its

@@ -178,6 +178,7 @@ pub async fn do_decide(
     ev.purpose = reason.into();
     let (w, effects) = state.storage.decide_withdrawal(id, approve, Some(p.user.id), reason, ev).await?;
     if approve {
+        crate::open::catalog_changed(state);
         for g in &effects.revoked_grants {
             crate::share_files::remove_share_files(state, *g, None);
         }

@@ -20,5 +20,6 @@ pub mod pattern;
 pub mod roles;
 pub mod sharing;
 pub mod subject;
+pub mod webhook;
 
 pub use error::Localized;

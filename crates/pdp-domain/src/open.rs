@@ -475,8 +475,64 @@ pub fn check_application(a: &ApplicationInput, released: &[String], today: time:
     out
 }
 
+/// An applicant's report on the use of granted on-application data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportInput {
+    /// What the data was used for, and by whom.
+    pub uses: String,
+    /// What came of it: products, services, publications.
+    pub outcome: String,
+    /// Security incidents with the data; empty when there were none.
+    #[serde(default)]
+    pub incidents: String,
+}
+
+/// Every reason a usage report cannot be filed: the uses and outcome are required, every text
+/// at most [`MAX_TEXT`] characters.
+pub fn check_report(r: &ReportInput) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for (path, zh, text, required) in [
+        ("uses", "使用情况", &r.uses, true),
+        ("outcome", "取得成效", &r.outcome, true),
+        ("incidents", "安全事件", &r.incidents, false),
+    ] {
+        if (required && text.trim().is_empty()) || text.chars().count() > MAX_TEXT {
+            v(
+                &mut out,
+                "report_text",
+                path,
+                format!("请填写{zh}（不超过 {MAX_TEXT} 字）"),
+                format!("{path} is required, at most {MAX_TEXT} characters"),
+            );
+        }
+    }
+    out
+}
+
+/// Whether a granted application owes a usage report: its period has ended and it has none.
+pub fn report_overdue(status: ApplicationStatus, until: time::Date, reports: i64, today: time::Date) -> bool {
+    matches!(status, ApplicationStatus::Approved | ApplicationStatus::Suspended) && until < today && reports == 0
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn usage_reports_need_uses_and_outcome() {
+        let r =
+            ReportInput {
+                uses: "编制报告".into(), outcome: "发布区域营商环境报告".into(), incidents: String::new()
+            };
+        assert!(check_report(&r).is_empty());
+        let empty = ReportInput { uses: " ".into(), outcome: String::new(), incidents: "x".repeat(MAX_TEXT + 1) };
+        assert_eq!(check_report(&empty).len(), 3);
+        let day = |d: u8| time::Date::from_calendar_date(2026, time::Month::December, d).unwrap();
+        assert!(report_overdue(ApplicationStatus::Approved, day(5), 0, day(6)));
+        assert!(!report_overdue(ApplicationStatus::Approved, day(6), 0, day(6)), "due after the last day");
+        assert!(!report_overdue(ApplicationStatus::Approved, day(5), 1, day(6)));
+        assert!(!report_overdue(ApplicationStatus::Refused, day(5), 0, day(6)));
+    }
     use super::*;
     use crate::catalog::{CategoryClass, DataType, Field, Format, Grade, OpenAttrs, ShareAttrs};
 

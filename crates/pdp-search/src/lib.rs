@@ -216,6 +216,35 @@ impl CatalogIndex {
         Ok(n)
     }
 
+    /// The entries whose text matches `text` (all words, parsed leniently), best first, at most
+    /// `limit`: only their ids, read from the fast field, without snippets or facets, for a caller
+    /// that holds the entries itself (the open portal's catalog).
+    pub fn rank(&self, text: &str, limit: usize) -> Result<Vec<i64>> {
+        let f = self.f;
+        let searcher = self.reader.searcher();
+        let mut parser = QueryParser::for_index(&self.index, vec![f.name, f.summary, f.fields, f.provider]);
+        parser.set_conjunction_by_default();
+        parser.set_field_boost(f.name, 3.0);
+        parser.set_field_boost(f.fields, 1.5);
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(vec![]);
+        }
+        let (query, _errors) = parser.parse_query_lenient(text);
+        let top = TopDocs::with_limit(limit.max(1)).order_by_score();
+        let found: Vec<(f32, tantivy::DocAddress)> = searcher.search(&query, &top)?;
+        let columns = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.fast_fields().u64("entry_id"))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        Ok(found
+            .into_iter()
+            .filter_map(|(_, a)| columns.get(a.segment_ord as usize)?.first(a.doc_id))
+            .map(|id| id as i64)
+            .collect())
+    }
+
     /// The number of indexed entries.
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()
@@ -410,6 +439,13 @@ mod tests {
         assert_eq!(idx.len(), 2);
         // Stray syntax is not an error.
         assert!(idx.search(&SearchQuery { text: "人口 \"AND:(".into(), limit: 10, ..Default::default() }).is_ok());
+        // Ranking gives the same entries as the search, best first, ids only.
+        idx.upsert(&[d(4, "登记机关名录", "各类登记机关", "unconditional")]).unwrap();
+        let ranked = idx.rank("登记", 10).unwrap();
+        let searched = idx.search(&SearchQuery { text: "登记".into(), limit: 10, ..Default::default() }).unwrap();
+        assert_eq!(ranked, searched.hits.iter().map(|h| h.entry_id).collect::<Vec<_>>());
+        assert_eq!(idx.rank("登记", 1).unwrap().len(), 1);
+        assert!(idx.rank("  ", 10).unwrap().is_empty());
     }
 
     // covers: R-CAT-05 (overlapping jieba tokens in a snippet are highlighted, not a panic;

@@ -193,13 +193,14 @@ fn application_row(r: impl SqlRow) -> Result<OpenApplication> {
         reason: r.get("reason"),
         appeal: r.get("appeal"),
         created_at_micros: r.get("created_at"),
+        reports: r.get("reports"),
     })
 }
 
 const APPLICATION_SELECT: &str =
     "SELECT id, entry_id, dataset, org_id, applicant_id, applicant_name, purpose, scenario,
     fields, until_date, security_measures, commercial, licence_version, status, due_date, decided_by, decided_at,
-    reason, appeal, created_at FROM open_applications";
+    reason, appeal, created_at, reports FROM open_applications";
 
 #[async_trait]
 impl<D: Dialect> ApplicationStore for SqlStore<D>
@@ -316,6 +317,54 @@ where
             .await
             .map_err(backend)?;
         Ok(row.map(|r| r.get("secret")))
+    }
+
+    async fn file_application_report(&self, r: NewApplicationReport, audit: NewEvent) -> Result<ApplicationReport> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
+            "INSERT INTO open_application_reports (application_id, uses, outcome, incidents, filed_by, filed_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+        )
+        .bind(r.application_id)
+        .bind(&r.uses)
+        .bind(&r.outcome)
+        .bind(&r.incidents)
+        .bind(&r.filed_by)
+        .bind(now_micros())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query("UPDATE open_applications SET reports = reports + 1 WHERE id = $1")
+            .bind(r.application_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let out = report_row(row);
+        self.append_in(&mut tx, vec![audit.with_object(format!("application:{}", r.application_id))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(out)
+    }
+
+    async fn application_reports(&self, application_id: i64) -> Result<Vec<ApplicationReport>> {
+        let rows =
+            sqlx::query("SELECT * FROM open_application_reports WHERE application_id = $1 ORDER BY id LIMIT 1000")
+                .bind(application_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(rows.into_iter().map(report_row).collect())
+    }
+}
+
+fn report_row(r: impl SqlRow) -> ApplicationReport {
+    ApplicationReport {
+        id: r.get("id"),
+        application_id: r.get("application_id"),
+        uses: r.get("uses"),
+        outcome: r.get("outcome"),
+        incidents: r.get("incidents"),
+        filed_by: r.get("filed_by"),
+        filed_at_micros: r.get("filed_at"),
     }
 }
 
@@ -555,5 +604,148 @@ where
         .await
         .map_err(backend)?;
         Ok(rows.into_iter().map(usage_row).collect())
+    }
+}
+
+fn subscription_row(r: impl SqlRow) -> Subscription {
+    Subscription {
+        id: r.get("id"),
+        user_id: r.get("user_id"),
+        entry_id: r.get("entry_id"),
+        org_id: r.get("org_id"),
+        url: r.get("url"),
+        created_at_micros: r.get("created_at"),
+        deliveries: r.get("deliveries"),
+        failures: r.get("failures"),
+        last_at_micros: r.get("last_at"),
+        last_status: r.get("last_status"),
+        last_error: r.get("last_error"),
+    }
+}
+
+/// The columns of a subscription without its secret.
+const SUBSCRIPTION: &str =
+    "id, user_id, entry_id, org_id, url, created_at, deliveries, failures, last_at, last_status, last_error";
+
+#[async_trait]
+impl<D: Dialect> WebhookStore for SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> f64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> String: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Vec<u8>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q [u8]: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<i64>: Encode<'q, D::Db>,
+    for<'q> Option<f64>: Encode<'q, D::Db>,
+    for<'q> Option<String>: Encode<'q, D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db>,
+{
+    async fn create_subscription(&self, s: NewSubscription, audit: NewEvent) -> Result<Subscription> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO open_subscriptions (user_id, entry_id, org_id, url, secret, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {SUBSCRIPTION}"
+        )))
+        .bind(s.user_id)
+        .bind(s.entry_id)
+        .bind(s.org_id)
+        .bind(&s.url)
+        .bind(&s.secret)
+        .bind(now_micros())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let out = subscription_row(row);
+        self.append_in(&mut tx, vec![audit.with_object(format!("open_subscription:{}", out.id))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(out)
+    }
+
+    async fn get_subscription(&self, id: i64) -> Result<Option<Subscription>> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {SUBSCRIPTION} FROM open_subscriptions WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(row.map(subscription_row))
+    }
+
+    async fn list_subscriptions(&self, user_id: Option<i64>) -> Result<Vec<Subscription>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SUBSCRIPTION} FROM open_subscriptions WHERE ($1 IS NULL OR user_id = $1) ORDER BY id"
+        )))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.into_iter().map(subscription_row).collect())
+    }
+
+    async fn delete_subscription(&self, id: i64, audit: NewEvent) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query("DELETE FROM open_subscriptions WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if D::rows_affected(&done) == 0 {
+            return Err(StorageError::NotFound(format!("subscription {id}")));
+        }
+        self.append_in(&mut tx, vec![audit.with_object(format!("open_subscription:{id}"))]).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn subscription_secret(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT secret FROM open_subscriptions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(row.map(|r| r.get("secret")))
+    }
+
+    async fn releases_to_announce(&self, limit: i64) -> Result<Vec<OpenRelease>> {
+        let rows = sqlx::query(
+            "SELECT * FROM open_releases WHERE NOT announced AND status = 'published' ORDER BY id LIMIT $1",
+        )
+        .bind(limit.clamp(1, 10_000))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(release_row).collect()
+    }
+
+    async fn mark_announced(&self, ids: &[i64]) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        for id in ids {
+            sqlx::query("UPDATE open_releases SET announced = TRUE WHERE id = $1")
+                .bind(*id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn record_delivery(&self, subscription_id: i64, status: Option<i64>, error: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "UPDATE open_subscriptions SET deliveries = deliveries + 1,
+                failures = failures + CASE WHEN $1 = '' THEN 0 ELSE 1 END,
+                last_at = $2, last_status = $3, last_error = $1
+             WHERE id = $4",
+        )
+        .bind(error)
+        .bind(now_micros())
+        .bind(status)
+        .bind(subscription_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
     }
 }

@@ -238,6 +238,7 @@ pub trait Storage:
     + ApplicationStore
     + FeedbackStore
     + UsageStore
+    + WebhookStore
     + AccountStore
     + Send
     + Sync

@@ -146,6 +146,8 @@ pub struct OpenApplication {
     /// Why the applicant asked the authority to review a refusal.
     pub appeal: String,
     pub created_at_micros: i64,
+    /// Reports the applicant filed on the use of the data.
+    pub reports: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -178,6 +180,30 @@ pub struct ApplicationStep {
     pub appeal: bool,
 }
 
+/// An applicant's report on how granted on-application data was used (R-OPN-06: granted access
+/// is reported on): the uses, their outcome, and any security incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApplicationReport {
+    pub id: i64,
+    pub application_id: i64,
+    pub uses: String,
+    pub outcome: String,
+    /// Security incidents with the data, or an empty text when there were none.
+    pub incidents: String,
+    pub filed_by: String,
+    pub filed_at_micros: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApplicationReport {
+    pub application_id: i64,
+    pub uses: String,
+    pub outcome: String,
+    pub incidents: String,
+    pub filed_by: String,
+}
+
 /// Which applications to list (newest first, at most 1000): an applicant's, a provider's, or
 /// every one when both are `None`.
 #[derive(Debug, Clone, Default)]
@@ -198,6 +224,10 @@ pub trait ApplicationStore: Send + Sync {
     async fn step_application(&self, id: i64, s: ApplicationStep, audit: NewEvent) -> Result<OpenApplication>;
     /// The watermark secret of an application.
     async fn application_secret(&self, id: i64) -> Result<Option<Vec<u8>>>;
+    /// Files an applicant's report on the use of granted data.
+    async fn file_application_report(&self, r: NewApplicationReport, audit: NewEvent) -> Result<ApplicationReport>;
+    /// An application's reports, oldest first.
+    async fn application_reports(&self, application_id: i64) -> Result<Vec<ApplicationReport>>;
 }
 
 /// A request from the public for data not yet open (R-OPN-09): routed by the authority to a
@@ -299,4 +329,54 @@ pub trait UsageStore: Send + Sync {
     async fn usage_by_release(&self) -> Result<Vec<Usage>>;
     /// Totals per day from `since` (`YYYY-MM-DD`) on, over every release.
     async fn usage_by_day(&self, since: &str) -> Result<Vec<Usage>>;
+}
+
+/// A registered account's webhook (R-OPN-09's subscriptions): a URL the platform posts to when
+/// a dataset, or any dataset of an organisation, gets a newly published release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Subscription {
+    pub id: i64,
+    pub user_id: i64,
+    /// The dataset (catalog entry) followed, or none when an organisation is.
+    pub entry_id: Option<i64>,
+    /// The organisation followed, or none when a dataset is.
+    pub org_id: Option<i64>,
+    pub url: String,
+    pub created_at_micros: i64,
+    /// Deliveries tried and those that failed (no answer, or not 2xx after the retries).
+    pub deliveries: i64,
+    pub failures: i64,
+    /// The last delivery: when, the receiver's HTTP status if it answered, and what went wrong.
+    pub last_at_micros: Option<i64>,
+    pub last_status: Option<i64>,
+    pub last_error: String,
+}
+
+/// A subscription to create; `secret` signs its deliveries.
+#[derive(Debug, Clone)]
+pub struct NewSubscription {
+    pub user_id: i64,
+    pub entry_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub url: String,
+    pub secret: Vec<u8>,
+}
+
+/// Webhooks and the releases they have yet to announce. Creating and deleting a subscription
+/// records its audit event in the same transaction; deliveries are counters, not actions.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn create_subscription(&self, s: NewSubscription, audit: NewEvent) -> Result<Subscription>;
+    async fn get_subscription(&self, id: i64) -> Result<Option<Subscription>>;
+    /// One account's subscriptions, or everyone's (`None`), oldest first.
+    async fn list_subscriptions(&self, user_id: Option<i64>) -> Result<Vec<Subscription>>;
+    async fn delete_subscription(&self, id: i64, audit: NewEvent) -> Result<()>;
+    async fn subscription_secret(&self, id: i64) -> Result<Option<Vec<u8>>>;
+    /// Published releases not yet announced to subscribers, oldest first, at most `limit`.
+    async fn releases_to_announce(&self, limit: i64) -> Result<Vec<OpenRelease>>;
+    /// Marks releases as announced.
+    async fn mark_announced(&self, ids: &[i64]) -> Result<()>;
+    /// Counts a delivery and keeps its outcome as the subscription's last.
+    async fn record_delivery(&self, subscription_id: i64, status: Option<i64>, error: &str) -> Result<()>;
 }

@@ -83,7 +83,7 @@ pub async fn do_upload(
     body: Body,
 ) -> Result<LoadReport, AppError> {
     let e = provider_entry(state, p, id).await?;
-    let lake = lake(state)?.clone();
+    lake(state)?;
     let filename = q.filename.clone().unwrap_or_default();
     let format = match q.format.as_deref() {
         Some(f) if !f.is_empty() => pdp_lake::SourceFormat::parse(f),
@@ -115,17 +115,7 @@ pub async fn do_upload(
         source: if filename.is_empty() { "upload".into() } else { filename },
         ..Default::default()
     };
-    let report = load_and_record(
-        state.storage.as_ref(),
-        &lake,
-        &e,
-        mode,
-        meta,
-        source,
-        |_| {},
-        p.event("dataset.load", &format!("dataset:{}", e.code)),
-    )
-    .await;
+    let report = load_in(&state, &e, mode, meta, source, p.event("dataset.load", &format!("dataset:{}", e.code))).await;
     drop(tmp);
     report
 }
@@ -185,17 +175,7 @@ pub async fn push_rows(
         ..Default::default()
     };
     let source = Box::new(pdp_lake::JsonRows::new(&e.body.fields, input.rows));
-    let r = load_and_record(
-        state.storage.as_ref(),
-        lake(&state)?,
-        &e,
-        mode,
-        meta,
-        source,
-        |_| {},
-        p.event("dataset.push", &format!("dataset:{}", e.code)),
-    )
-    .await?;
+    let r = load_in(&state, &e, mode, meta, source, p.event("dataset.push", &format!("dataset:{}", e.code))).await?;
     Ok(Json(report_out(&r)))
 }
 

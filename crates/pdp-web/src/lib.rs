@@ -35,6 +35,7 @@ pub mod share_ops;
 pub mod sharing;
 pub mod sharing_pages;
 pub mod sources;
+pub mod webhook;
 pub mod withdrawals;
 
 use std::sync::Arc;

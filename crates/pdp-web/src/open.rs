@@ -20,6 +20,7 @@ use pdp_app::open::{
     open_rows, prepare_release, release_for_staff, review_release, staff_releases, withdraw_release,
 };
 use pdp_app::open::{DatasetStats, OpenStats, OrgStats, Quality, RestrictedEntry, ReviewList};
+use pdp_app::webhooks::{SubscribeInput, Subscribed};
 use pdp_domain::open::{ReleaseFormat, Review};
 use pdp_lake::release::CellFilter;
 use pdp_storage::OpenRelease;
@@ -40,8 +41,8 @@ type Peer = Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
 #[openapi(
     paths(list_releases, prepare, get_release, review, withdraw, datasets, dataset, rows, download, register, apply,
         applications, decide, appeal, review_application, access, application_download, requests, submit_request,
-        route_request, answer_request, ratings, rate, stats, review_list),
-    components(schemas(ReviewList, RestrictedEntry, OpenStats, DatasetStats, OrgStats, Quality, pdp_storage::Usage, RequestsOut, RequestInput, RouteInput, AnswerInput, RatingsOut, RatingInput, pdp_storage::DataRequest,
+        route_request, answer_request, ratings, rate, stats, review_list, webhooks, subscribe, unsubscribe, file_report, application_usage),
+    components(schemas(pdp_app::applications::UsageOut, pdp_app::applications::DownloadRecord, pdp_storage::ApplicationReport, Subscribed, SubscribeInput, pdp_storage::Subscription, ReviewList, RestrictedEntry, OpenStats, DatasetStats, OrgStats, Quality, pdp_storage::Usage, RequestsOut, RequestInput, RouteInput, AnswerInput, RatingsOut, RatingInput, pdp_storage::DataRequest,
         pdp_storage::Rating, DecisionInput, AccessInput, WithdrawInput, pdp_storage::OpenApplication, RegisterInput, PrepareInput, ReleaseOut, OpenRelease, ReleaseDetail, BrowseOut, OpenDataset, DatasetOut, RowsOut)),
     tags((name = "open", description = "Open data: releases, their review, and the public portal's catalog, rows and downloads"))
 )]
@@ -320,6 +321,34 @@ pub async fn apply(
     Ok(error::created(Json(pdp_app::applications::apply(&state, &p, &body).await?)))
 }
 
+/// The applicant's report on the use of granted data (R-OPN-06): owed once the period ends;
+/// until it is filed the applicant applies for nothing more.
+#[utoipa::path(post, path = "/api/v1/open/applications/{id}/reports", tag = "open", params(("id" = i64, Path)),
+    request_body(content = Object, description = "`{uses, outcome, incidents}`"),
+    responses((status = 201, body = pdp_storage::ApplicationReport),
+        (status = 400, body = ErrorBody, description = "`report_invalid`"),
+        (status = 409, body = ErrorBody, description = "`application_not_granted`")))]
+pub async fn file_report(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(body): Json<pdp_domain::open::ReportInput>,
+) -> Result<Response, ApiError> {
+    Ok(error::created(Json(pdp_app::applications::file_report(&state, &p, id, &body).await?)))
+}
+
+/// An application's use: the applicant's reports and the downloads made under it (the
+/// applicant, the provider and the authority over it).
+#[utoipa::path(get, path = "/api/v1/open/applications/{id}/usage", tag = "open", params(("id" = i64, Path)),
+    responses((status = 200, body = pdp_app::applications::UsageOut), (status = 404, body = ErrorBody)))]
+pub async fn application_usage(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+) -> Result<Json<pdp_app::applications::UsageOut>, ApiError> {
+    Ok(Json(pdp_app::applications::usage(&state, &p, id).await?))
+}
+
 /// The caller's applications, and those the caller decides or oversees.
 #[utoipa::path(get, path = "/api/v1/open/applications", tag = "open",
     responses((status = 200, body = Vec<pdp_storage::OpenApplication>)))]
@@ -486,7 +515,7 @@ pub async fn rate(
 /// dataset's metadata quality score (public).
 #[utoipa::path(get, path = "/api/v1/open/stats", tag = "open", responses((status = 200, body = OpenStats)))]
 pub async fn stats(State(state): S) -> Result<Json<OpenStats>, ApiError> {
-    Ok(Json(pdp_app::open::open_stats(&state).await?))
+    Ok(Json(pdp_app::open::open_stats(&state).await?.as_ref().clone()))
 }
 
 /// The yearly review list (public): published entries open on application or not open, with
@@ -494,4 +523,38 @@ pub async fn stats(State(state): S) -> Result<Json<OpenStats>, ApiError> {
 #[utoipa::path(get, path = "/api/v1/open/review-list", tag = "open", responses((status = 200, body = ReviewList)))]
 pub async fn review_list(State(state): S) -> Result<Json<ReviewList>, ApiError> {
     Ok(Json(pdp_app::open::review_list(&state).await?))
+}
+
+// ---------------------------------------------------------------- webhooks
+
+/// The caller's webhooks with their last delivery.
+#[utoipa::path(get, path = "/api/v1/open/webhooks", tag = "open",
+    responses((status = 200, body = Vec<pdp_storage::Subscription>)))]
+pub async fn webhooks(State(state): S, Extension(p): P) -> Result<Json<Vec<pdp_storage::Subscription>>, ApiError> {
+    Ok(Json(pdp_app::webhooks::subscriptions(&state, &p).await?))
+}
+
+/// Follows an open dataset or a provider with a webhook: each newly published release is
+/// posted to the URL as JSON, signed with `X-PDP-Signature-256` under the secret returned here
+/// once.
+#[utoipa::path(post, path = "/api/v1/open/webhooks", tag = "open", request_body = SubscribeInput,
+    responses((status = 200, body = Subscribed), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn subscribe(
+    State(state): S,
+    Extension(p): P,
+    Json(body): Json<SubscribeInput>,
+) -> Result<Json<Subscribed>, ApiError> {
+    Ok(Json(pdp_app::webhooks::subscribe(&state, &p, &body).await?))
+}
+
+/// Deletes one of the caller's webhooks.
+#[utoipa::path(delete, path = "/api/v1/open/webhooks/{id}", tag = "open", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+pub async fn unsubscribe(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    pdp_app::webhooks::unsubscribe(&state, &p, id).await?;
+    Ok(Json(serde_json::json!({ "deleted": id })))
 }

@@ -2,7 +2,8 @@
 //! scripts: `/open` (home), `/open/datasets` (search with facets), `/open/datasets/{id}` (a
 //! dataset: metadata, dictionary, preview, charts, downloads, API call, ratings, feeds, version
 //! history, the application form), `/open/requests`, `/open/stats`, `/open/announcements` (stale
-//! data) and `/open/register`; `/open/me` for a signed-in account. The staff's side,
+//! data) and `/open/register`; `/open/me` for a signed-in account (applications, downloads,
+//! webhooks, with `/open/webhooks` to follow a dataset). The staff's side,
 //! `/open/releases` and `/open/applications`, prepares and reviews releases and decides
 //! applications through the same use cases as the JSON API.
 
@@ -18,6 +19,7 @@ use pdp_app::open::{self as open, BrowseParams, OPEN_FACETS, OpenDataset, Reader
 use pdp_domain::catalog::{Frequency, MaskRule, OpenType};
 use pdp_domain::open::{
     ApplicationStatus, Checklist, ReleaseField, ReleaseFormat, ReleaseRules, ReleaseStatus, Review, RowFilter,
+    report_overdue,
 };
 use pdp_domain::roles::Permission;
 
@@ -82,18 +84,11 @@ fn dataset_item(lang: Lang, d: &OpenDataset) -> Markup {
 /// `/open`: the portal's home page: counts, search, newest data.
 pub async fn home(State(state): S, headers: HeaderMap, p: Option<P>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let all = open::open_datasets(&state).await?;
-    let providers: std::collections::BTreeSet<i64> = all.iter().map(|d| d.org_id).collect();
-    let releases: usize = all.iter().map(|d| d.releases.len()).sum();
-    let rows: i64 = all.iter().map(|d| d.latest.rows).sum();
-    let stale = all.iter().filter(|d| d.stale).count();
-    let most_used: Vec<open::DatasetStats> = open::open_stats(&state)
-        .await?
-        .datasets
-        .into_iter()
-        .filter(|s| s.downloads + s.api_calls > 0)
-        .take(5)
-        .collect();
+    let catalog = open::open_catalog(&state).await?;
+    let all = catalog.datasets();
+    let stats = open::recent_stats(&state).await?;
+    let most_used: Vec<&open::DatasetStats> =
+        stats.datasets.iter().filter(|s| s.downloads + s.api_calls > 0).take(5).collect();
     let p = p.map(|Extension(p)| p);
     page(
         lang,
@@ -107,10 +102,10 @@ pub async fn home(State(state): S, headers: HeaderMap, p: Option<P>) -> Page {
             (search_form(lang, ""))
             div.tiles {
                 div.tile { div.n { (all.len()) } (lang.t("开放数据集", "open datasets")) }
-                div.tile { div.n { (releases) } (lang.t("数据版本", "releases")) }
-                div.tile { div.n { (providers.len()) } (lang.t("提供单位", "providers")) }
-                div.tile { div.n { (rows) } (lang.t("开放数据条数", "open records")) }
-                @if stale > 0 { div.tile.alert { div.n { a href="/open/announcements" { (stale) } } (lang.t("未按时更新", "not updated on time")) } }
+                div.tile { div.n { (catalog.releases) } (lang.t("数据版本", "releases")) }
+                div.tile { div.n { (catalog.providers) } (lang.t("提供单位", "providers")) }
+                div.tile { div.n { (catalog.rows) } (lang.t("开放数据条数", "open records")) }
+                @if catalog.stale > 0 { div.tile.alert { div.n { a href="/open/announcements" { (catalog.stale) } } (lang.t("未按时更新", "not updated on time")) } }
             }
             @if !most_used.is_empty() {
                 h2 { (lang.t("最常用", "Most used")) }
@@ -355,6 +350,14 @@ pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Pe
                     button type="submit" { (lang.t("提交评价", "Rate")) }
                 }
             }
+            @if let Some(p) = &p {
+                form.inline #webhook-form method="post" action="/open/webhooks" {
+                    (csrf(p))
+                    input type="hidden" name="entry_id" value=(d.entry_id);
+                    label { (lang.t("更新通知地址（Webhook）", "Notify this URL of updates (webhook)")) input type="url" name="url" required maxlength="2000" placeholder="https://"; }
+                    button type="submit" { (lang.t("订阅", "Subscribe")) }
+                }
+            }
             p {
                 a href=(format!("/open/datasets/{}/feed.atom", d.entry_id)) type="application/atom+xml" { (lang.t("订阅更新（Atom）", "Subscribe to updates (Atom)")) }
                 " · " a href=(format!("/open/orgs/{}/feed.atom", d.org_id)) type="application/atom+xml" { (lang.t("订阅该单位的开放数据", "Subscribe to the provider's open data")) }
@@ -493,6 +496,11 @@ pub async fn applications_page(State(state): S, headers: HeaderMap, Extension(p)
                         dt { (lang.t("答复期限", "Answer by")) } dd { (a.due_date) @if a.status == ApplicationStatus::Submitted && a.due_date < today { " " span.badge.failure { (lang.t("已超期", "overdue")) } } }
                         @if !a.reason.is_empty() { dt { (lang.t("理由", "Reasons")) } dd { (a.reason) } }
                         @if !a.appeal.is_empty() { dt { (lang.t("复核申请", "Appeal")) } dd { (a.appeal) } }
+                        @if matches!(a.status, ApplicationStatus::Approved | ApplicationStatus::Suspended | ApplicationStatus::Revoked) {
+                            dt { (lang.t("使用报告", "Usage reports")) }
+                            dd { (a.reports) @if report_overdue(a.status, a.until, a.reports, today) { " " span.badge.failure { (lang.t("逾期未报告", "report overdue")) } }
+                                " · " a href=(format!("/api/v1/open/applications/{}/usage", a.id)) { (lang.t("报告与下载记录", "reports and downloads")) } }
+                        }
                     }
                     @if a.status == ApplicationStatus::Submitted && p.org_id == Some(a.org_id) && p.allows(Permission::ApproveShare) {
                         form.inline method="post" action=(format!("/open/applications/{}/decision", a.id)) {
@@ -586,7 +594,8 @@ pub async fn appeal_submit(
 /// `/open/announcements`: data past its update frequency (R-OPN-08).
 pub async fn announcements(State(state): S, headers: HeaderMap, p: Option<P>) -> Page {
     let lang = Lang::from_headers(&headers);
-    let stale: Vec<OpenDataset> = open::open_datasets(&state).await?.into_iter().filter(|d| d.stale).collect();
+    let catalog = open::open_catalog(&state).await?;
+    let stale: Vec<&OpenDataset> = catalog.stale_datasets().collect();
     let p = p.map(|Extension(p)| p);
     page(
         lang,
@@ -1000,6 +1009,8 @@ pub async fn me(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): 
     let events = state.storage.search_audit(&q).await?;
     let reads: Vec<_> =
         events.iter().filter(|e| e.event.action == "open.download" || e.event.action == "open.rows").collect();
+    let hooks = pdp_app::webhooks::subscriptions(&state, &p).await?;
+    let today = pdp_app::clock::today_date();
     page(
         lang,
         Some(&p),
@@ -1036,7 +1047,35 @@ pub async fn me(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): 
                                 }
                             }
                             @if a.status == ApplicationStatus::Approved { a href=(format!("/open/datasets/{}", a.entry_id)) { (lang.t("下载", "Download")) } }
+                            @if matches!(a.status, ApplicationStatus::Approved | ApplicationStatus::Suspended | ApplicationStatus::Revoked) {
+                                details.report-form {
+                                    summary { (lang.t("提交使用报告", "File a usage report")) " (" (a.reports) ")"
+                                        @if report_overdue(a.status, a.until, a.reports, today) { " " span.badge.failure { (lang.t("逾期未报告", "overdue")) } } }
+                                    form.editor method="post" action=(format!("/open/applications/{}/report", a.id)) {
+                                        (csrf(&p))
+                                        label.wide { (lang.t("使用情况", "How the data was used")) textarea name="uses" rows="2" required maxlength="2000" {} }
+                                        label.wide { (lang.t("取得成效", "Outcome")) textarea name="outcome" rows="2" required maxlength="2000" {} }
+                                        label.wide { (lang.t("安全事件（无则留空）", "Security incidents (empty if none)")) textarea name="incidents" rows="1" maxlength="2000" {} }
+                                        button type="submit" { (lang.t("提交报告", "File the report")) }
+                                    }
+                                }
+                            }
                         }
+                    } } }
+                }
+            }
+            h2 { (lang.t("我的订阅（Webhook）", "My webhooks")) }
+            @if hooks.is_empty() {
+                p.muted { (lang.t("暂无。可在开放数据集页面订阅其更新。", "None. Subscribe on an open dataset's page.")) }
+            } @else {
+                table #my-webhooks {
+                    thead { tr { th scope="col" { (lang.t("订阅对象", "Following")) } th scope="col" { (lang.t("地址", "URL")) } th scope="col" { (lang.t("推送/失败", "Sent / failed")) } th scope="col" { (lang.t("最近一次", "Last delivery")) } th scope="col" { (lang.t("操作", "Actions")) } } }
+                    tbody { @for h in &hooks { tr {
+                        td { @if let Some(e) = h.entry_id { a href=(format!("/open/datasets/{e}")) { (lang.t("数据集 ", "dataset ")) (e) } } @else if let Some(o) = h.org_id { (lang.t("提供单位 ", "provider ")) (o) } }
+                        td.mono { (h.url) }
+                        td { (h.deliveries) " / " (h.failures) }
+                        td { @if let Some(at) = h.last_at_micros { (fmt_time(at)) " · " @match h.last_status { Some(c) => { "HTTP " (c) } None => { (lang.t("无应答", "no answer")) } } @if !h.last_error.is_empty() { br; span.muted { (h.last_error) } } } }
+                        td { form.inline method="post" action=(format!("/open/webhooks/{}/delete", h.id)) { (csrf(&p)) button type="submit" { (lang.t("取消订阅", "Delete")) } } }
                     } } }
                 }
             }
@@ -1079,7 +1118,8 @@ pub async fn requests_page(State(state): S, headers: HeaderMap, p: Option<P>, Qu
     let router = p.as_ref().is_some_and(|p| p.allows(Permission::ReviewOpenData));
     let openable = match &p {
         Some(p) if p.allows(Permission::PublishOpenData) => {
-            open::open_datasets(&state).await?.into_iter().filter(|d| Some(d.org_id) == p.org_id).collect::<Vec<_>>()
+            let catalog = open::open_catalog(&state).await?;
+            p.org_id.map(|o| catalog.of_org(o).cloned().collect::<Vec<_>>()).unwrap_or_default()
         }
         _ => vec![],
     };
@@ -1211,11 +1251,60 @@ pub async fn rate_submit(
     flash(&format!("/open/datasets/{id}"), lang, "评价已保存", "rating saved")
 }
 
+/// `POST /open/webhooks`: follows a dataset or provider with a webhook and shows its secret,
+/// this once.
+pub async fn webhook_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Form(f): Form<pdp_app::webhooks::SubscribeInput>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    let out = pdp_app::webhooks::subscribe(&state, &p, &f).await?;
+    page(
+        lang,
+        Some(&p),
+        "/open",
+        lang.t("订阅已创建", "Webhook created"),
+        html! {
+            (portal_nav(lang, ""))
+            p role="status" { (lang.t("每当有新的数据版本发布，平台将以 JSON 向该地址发送 POST 请求。", "Each newly published release is posted to this URL as JSON.")) }
+            dl.meta {
+                dt { (lang.t("地址", "URL")) } dd.mono { (out.subscription.url) }
+                dt { (lang.t("签名密钥", "Signing secret")) } dd.mono #webhook-secret { (out.secret) }
+            }
+            p.notice.warn { (lang.t("密钥只显示这一次，请妥善保存。每次推送的请求头 X-PDP-Signature-256 为 sha256= 加请求体以该密钥计算的 HMAC-SHA256（十六进制）；X-PDP-Delivery 标识每次推送，可据此去重。",
+                "The secret is shown this once: keep it. Each delivery's X-PDP-Signature-256 header is sha256= and the hex HMAC-SHA256 of the body under it; X-PDP-Delivery names the delivery, to drop repeats.")) }
+            p { a href="/open/me" { (lang.t("我的订阅 →", "My webhooks →")) } }
+        },
+    )
+}
+
+/// `POST /open/applications/{id}/report`: the applicant's usage report.
+pub async fn report_submit(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(f): Form<pdp_domain::open::ReportInput>,
+) -> Page {
+    let lang = Lang::from_headers(&headers);
+    pdp_app::applications::file_report(&state, &p, id, &f).await?;
+    flash("/open/me", lang, "使用报告已提交", "usage report filed")
+}
+
+/// `POST /open/webhooks/{id}/delete`: deletes one of the account's webhooks.
+pub async fn webhook_delete(State(state): S, headers: HeaderMap, Extension(p): P, Path(id): Path<i64>) -> Page {
+    let lang = Lang::from_headers(&headers);
+    pdp_app::webhooks::unsubscribe(&state, &p, id).await?;
+    flash("/open/me", lang, "订阅已取消", "webhook deleted")
+}
+
 /// An Atom feed (RFC 4287) of open datasets' releases, newest first.
-fn atom(base: &str, id: &str, title: &str, datasets: &[OpenDataset]) -> axum::response::Response {
+fn atom(base: &str, id: &str, title: &str, datasets: &[&OpenDataset]) -> axum::response::Response {
     let rfc3339 = |micros: i64| pdp_app::admin::rfc3339(micros);
     let mut entries: Vec<(&OpenDataset, &pdp_storage::OpenRelease)> =
-        datasets.iter().flat_map(|d| d.releases.iter().map(move |r| (d, r))).collect();
+        datasets.iter().flat_map(|d| d.releases.iter().map(move |r| (*d, r))).collect();
     entries.sort_by_key(|(_, r)| std::cmp::Reverse(r.published_at_micros.unwrap_or(r.prepared_at_micros)));
     entries.truncate(100);
     let updated = entries
@@ -1248,14 +1337,14 @@ fn atom(base: &str, id: &str, title: &str, datasets: &[OpenDataset]) -> axum::re
 pub async fn dataset_feed(State(state): S, Path(id): Path<i64>) -> Page {
     let (d, _) = open::open_dataset(&state, id).await?;
     let name = d.name.clone();
-    Ok(atom(state.base_url(), &format!("/open/datasets/{id}/feed.atom"), &name, &[d]))
+    Ok(atom(state.base_url(), &format!("/open/datasets/{id}/feed.atom"), &name, &[&d]))
 }
 
 /// `/open/orgs/{id}/feed.atom`: an organisation's open data releases.
 pub async fn org_feed(State(state): S, Path(id): Path<i64>) -> Page {
     let org = state.storage.get_org(id).await?.ok_or_else(|| AppError::not_found(&format!("organisation {id}")))?;
-    let datasets: Vec<OpenDataset> =
-        open::open_datasets(&state).await?.into_iter().filter(|d| d.org_id == id).collect();
+    let catalog = open::open_catalog(&state).await?;
+    let datasets: Vec<&OpenDataset> = catalog.of_org(id).collect();
     Ok(atom(state.base_url(), &format!("/open/orgs/{id}/feed.atom"), &format!("{} — 开放数据", org.name), &datasets))
 }
 

@@ -125,11 +125,15 @@ impl Default for LakeConfig {
 pub struct OpenConfig {
     /// Working days a provider has to decide an application for on-application data (R-OPN-06).
     pub decision_working_days: u32,
+    /// Webhook deliveries may go to loopback and private addresses (an intranet whose
+    /// subscribers are its own systems). Off by default: a subscriber must not make the platform
+    /// call into the network it runs in.
+    pub webhook_private_receivers: bool,
 }
 
 impl Default for OpenConfig {
     fn default() -> Self {
-        Self { decision_working_days: 10 }
+        Self { decision_working_days: 10, webhook_private_receivers: false }
     }
 }
 

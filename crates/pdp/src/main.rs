@@ -6,6 +6,8 @@
 //! the library crates; this file only wires them together.
 
 use pdp_alloc as allocator;
+#[cfg(feature = "bench")]
+mod bench_seed;
 mod config;
 mod demo;
 mod demo_data;
@@ -111,6 +113,28 @@ enum Command {
     },
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+    /// Benchmark set-ups (benchmark builds only).
+    #[cfg(feature = "bench")]
+    #[command(hide = true)]
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[cfg(feature = "bench")]
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Copy the demo's open datasets until the open catalog holds this many.
+    SeedOpen {
+        #[arg(long, default_value_t = 100_000)]
+        datasets: usize,
+    },
+    /// Write an open release of this many rows for the download benchmark.
+    SeedRelease {
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -455,6 +479,20 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Trace { file } => trace(&cfg, &file).await,
+        #[cfg(feature = "bench")]
+        Command::Bench { command: BenchCommand::SeedOpen { datasets } } => {
+            let storage = open_storage(&cfg).await?;
+            let index = Arc::new(pdp_search::CatalogIndex::open(Some(&cfg.search_index_path()))?);
+            bench_seed::seed_open(storage.as_ref(), index, datasets).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "bench")]
+        Command::Bench { command: BenchCommand::SeedRelease { rows } } => {
+            let storage = open_storage(&cfg).await?;
+            let lake = pdp_lake::Lake::open(&cfg.lake_location()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            bench_seed::seed_release(storage.as_ref(), &lake, rows).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Load { dataset, file, format, encoding, mode, user, quiet } => {
             load_file(&cfg, &dataset, &file, format.as_deref(), &encoding, &mode, &user, quiet).await
         }
@@ -733,6 +771,7 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
         );
     }
     app.lake = Some(lake);
+    app.webhooks = Some(Arc::new(pdp_web::webhook::HttpSender::new(cfg.open.webhook_private_receivers)));
     let state = Arc::new(pdp_web::AppState::new(Arc::new(app)));
     // Objections and share requests past their deadlines go to the authority; the sweep runs
     // hourly (and listings run it too, so nothing waits for the timer).
@@ -760,7 +799,9 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             }
         }
     });
-    // The use of open data is counted in memory and written every ten seconds.
+    // The use of open data is counted in memory and written every ten seconds; the open
+    // catalog is rebuilt when it has grown older than its time to live (changes made by other
+    // processes), off the request path.
     let usage_state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
@@ -768,6 +809,9 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             tick.tick().await;
             if let Err(e) = pdp_app::open::flush_usage(&usage_state).await {
                 tracing::warn!(error = %e.en, "writing the use of open data failed; kept for the next try");
+            }
+            if let Err(e) = pdp_app::open::refresh_catalog(&usage_state).await {
+                tracing::warn!(error = %e.en, "rebuilding the open catalog failed; the last one stays");
             }
         }
     });
@@ -796,6 +840,17 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
     };
     let _ = finish.public_url.set(public);
     println!("PDP listening on http://{addr}");
+    // Newly published open releases are posted to the webhooks that follow them.
+    let hook_state = finish.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3));
+        loop {
+            tick.tick().await;
+            if let Err(e) = pdp_app::webhooks::announce(&hook_state, hook_state.base_url()).await {
+                tracing::warn!(error = %e.en, "announcing open releases to webhooks failed; tried again later");
+            }
+        }
+    });
 
     // Checkpoints are signed on a timer and once more at shutdown.
     let cp_storage = storage.clone();

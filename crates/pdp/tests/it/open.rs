@@ -969,3 +969,219 @@ async fn usage_and_quality_are_public_on_every_backend() {
         assert!(home.contains("id=\"most-used\"") && home.contains("统计测试市场主体名录"), "{b}");
     }
 }
+
+/// One request a webhook receiver got: its headers and body.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+/// A webhook receiver on port 0 that answers `status` and keeps what it receives.
+async fn receiver(status: u16) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Received>>>) {
+    use std::sync::{Arc, Mutex};
+    let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let keep = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap().push(Received { headers, body: body.to_vec() });
+                axum::http::StatusCode::from_u16(status).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, got)
+}
+
+/// covers: R-OPN-09 (subscriptions to a dataset's updates: a registered account's webhook gets
+/// each newly published release, signed with the secret it was shown once; a failing receiver is
+/// recorded, not retried for ever; nobody sees or deletes another account's webhooks)
+#[tokio::test]
+async fn webhooks_announce_new_releases_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start_with(&backend, &[("PDP_OPEN__WEBHOOK_PRIVATE_RECEIVERS", "true")]);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let entry = publish(&officer, &reviewer, "订阅测试市场主体名录", "unconditional").await;
+        load(&officer, entry, &firms()).await;
+        let fields = rules(&[("credit_code", None), ("ent_name", None)], &["csv", "json"], false);
+        let (_, first) = prepare(&officer, entry, fields.clone()).await;
+        approve(&reviewer, first["id"].as_i64().unwrap()).await;
+        let user = register(&srv, "sun.qi", "孙七七", 420).await;
+        let (url, got) = receiver(200).await;
+        let (bad_url, bad_got) = receiver(500).await;
+
+        // The URL's form and the target are checked.
+        for (body, code) in [
+            (json!({"entry_id": entry, "url": "ftp://example.org/"}), "webhook_url_invalid"),
+            (json!({"entry_id": entry, "url": "https://u:p@example.org/"}), "webhook_url_invalid"),
+            (json!({"entry_id": entry, "org_id": 1, "url": url}), "webhook_target_required"),
+        ] {
+            let (s, e) = user.post_json("/api/v1/open/webhooks", body).await;
+            assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{b}: {e}");
+        }
+        let (s, _) = user.post_json("/api/v1/open/webhooks", json!({"entry_id": 999_999, "url": url})).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}: only open datasets are followed");
+        let (s, _) = srv.anonymous().post_json("/api/v1/open/webhooks", json!({"entry_id": entry, "url": url})).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}");
+
+        let (s, hook) = user.post_json("/api/v1/open/webhooks", json!({"entry_id": entry, "url": url})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {hook}");
+        let secret = hex_decode(hook["secret"].as_str().unwrap());
+        assert_eq!(secret.len(), 32, "{b}");
+        let hook_id = hook["subscription"]["id"].as_i64().unwrap();
+        let (_, failing) = user.post_json("/api/v1/open/webhooks", json!({"entry_id": entry, "url": bad_url})).await;
+        let failing_id = failing["subscription"]["id"].as_i64().unwrap();
+        let auditor = srv.login("auditor").await;
+        assert_eq!(audit_count(&auditor, "open.webhook.create").await, 2, "{b}: both are on the record");
+
+        // The release published before subscribing is not announced; the next one is, once.
+        let (_, second) = prepare(&officer, entry, fields.clone()).await;
+        let second = second["id"].as_i64().unwrap();
+        approve(&reviewer, second).await;
+        let mut waited = 0;
+        while got.lock().unwrap().is_empty() || bad_got.lock().unwrap().len() < 3 {
+            assert!(waited < 200, "{b}: no delivery within 20 s");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            waited += 1;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+        let delivered = got.lock().unwrap().clone();
+        assert_eq!(delivered.len(), 1, "{b}: one delivery per release");
+        let d = &delivered[0];
+        assert_eq!(d.headers["x-pdp-event"], "release.published", "{b}");
+        assert_eq!(d.headers["x-pdp-delivery"].to_str().unwrap(), format!("{hook_id}-{second}"), "{b}");
+        let signature = d.headers["x-pdp-signature-256"].to_str().unwrap();
+        assert_eq!(signature, pdp_domain::webhook::signature(&secret, &d.body), "{b}: signed with the secret");
+        assert_ne!(signature, pdp_domain::webhook::signature(b"another secret", &d.body), "{b}");
+        let body: Value = serde_json::from_slice(&d.body).unwrap();
+        assert_eq!(
+            (body["release"]["id"].as_i64(), body["dataset"]["entry_id"].as_i64()),
+            (Some(second), Some(entry)),
+            "{b}"
+        );
+        let csv = body["release"]["downloads"]["csv"].as_str().unwrap();
+        let res = reqwest::get(csv).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{b}: the announced download works");
+        assert!(res.text().await.unwrap().contains("credit_code"), "{b}");
+        // The failing receiver was tried three times and the failure is recorded.
+        assert_eq!(bad_got.lock().unwrap().len(), 3, "{b}: three tries, then it stops");
+        let (_, mine) = user.get_json("/api/v1/open/webhooks").await;
+        let mine = mine.as_array().unwrap();
+        let ok = mine.iter().find(|h| h["id"] == hook_id).unwrap();
+        let failed = mine.iter().find(|h| h["id"] == failing_id).unwrap();
+        assert_eq!(
+            (ok["deliveries"].as_i64(), ok["failures"].as_i64(), ok["last_status"].as_i64()),
+            (Some(1), Some(0), Some(200)),
+            "{b}: {ok}"
+        );
+        assert_eq!(
+            (failed["failures"].as_i64(), failed["last_status"].as_i64(), failed["last_error"].as_str()),
+            (Some(1), Some(500), Some("HTTP 500")),
+            "{b}: {failed}"
+        );
+        assert!(mine.iter().all(|h| h.get("secret").is_none()), "{b}: the secret is never shown again");
+        let (_, page) = user.get("/open/me").await;
+        assert!(page.contains("my-webhooks") && page.contains(&url), "{b}");
+
+        // Another account neither sees nor deletes them.
+        let other = register(&srv, "zhou.ba", "周八八", 430).await;
+        let (_, theirs) = other.get_json("/api/v1/open/webhooks").await;
+        assert_eq!(theirs.as_array().map(Vec::len), Some(0), "{b}");
+        let (s, _) = other.send(reqwest::Method::DELETE, &format!("/api/v1/open/webhooks/{hook_id}"), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+        let (s, _) = user.send(reqwest::Method::DELETE, &format!("/api/v1/open/webhooks/{failing_id}"), None).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (_, mine) = user.get_json("/api/v1/open/webhooks").await;
+        assert_eq!(mine.as_array().map(Vec::len), Some(1), "{b}");
+    }
+}
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+/// covers: R-OPN-06 (granted access is reported on: the applicant reports how the data was
+/// used, the provider and the authority read the reports beside the platform's own record of
+/// the downloads, and an applicant whose period ended without a report applies for nothing more
+/// until it is filed), R-SEC-03
+#[tokio::test]
+async fn usage_reports_of_granted_applications_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start_with(&backend, UNLIMITED);
+        let officer = srv.login("officer").await;
+        let reviewer = srv.login("reviewer").await;
+        let approver = srv.login("approver").await;
+        let entry = publish(&officer, &reviewer, "报告测试市场主体名录", "on_application").await;
+        let other = publish(&officer, &reviewer, "报告测试第二名录", "on_application").await;
+        for e in [entry, other] {
+            load(&officer, e, &firms()).await;
+            let (_, r) =
+                prepare(&officer, e, rules(&[("credit_code", None), ("ent_name", None)], &["csv"], false)).await;
+            approve(&reviewer, r["id"].as_i64().unwrap()).await;
+        }
+        let user = register(&srv, "li.report", "李报告", 440).await;
+        let (s, a) =
+            user.post_json("/api/v1/open/applications", application(entry, &["credit_code"], false, false)).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {a}");
+        let id = a["id"].as_i64().unwrap();
+        let report = json!({"uses": "编制区域营商环境报告", "outcome": "报告已发布", "incidents": ""});
+        let (s, e) = user.post_json(&format!("/api/v1/open/applications/{id}/reports"), report.clone()).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("application_not_granted")), "{b}: {e}");
+        approver.post_json(&format!("/api/v1/open/applications/{id}/decision"), json!({"approve": true})).await;
+        let (s, _) = dl(&user, id, "csv").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+
+        // The period ends without a report: the applicant applies for nothing more.
+        crate::governance::exec(
+            &srv,
+            &format!("UPDATE open_applications SET until_date = '2026-01-31' WHERE id = {id}"),
+        )
+        .await;
+        let (_, usage) = user.get_json(&format!("/api/v1/open/applications/{id}/usage")).await;
+        assert_eq!(usage["report_overdue"], true, "{b}: {usage}");
+        let (s, e) =
+            user.post_json("/api/v1/open/applications", application(other, &["credit_code"], false, false)).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("application_report_overdue")), "{b}: {e}");
+        let (_, page) = officer.get("/open/applications").await;
+        assert!(page.contains("逾期未报告"), "{b}: the provider sees the report is overdue");
+
+        // A report needs its texts; only the applicant files it.
+        let (s, e) = user
+            .post_json(&format!("/api/v1/open/applications/{id}/reports"), json!({"uses": " ", "outcome": ""}))
+            .await;
+        assert_eq!(
+            (s, e["code"].as_str(), e["details"].as_array().map(Vec::len)),
+            (StatusCode::BAD_REQUEST, Some("report_invalid"), Some(2)),
+            "{b}: {e}"
+        );
+        let (s, _) = officer.post_json(&format!("/api/v1/open/applications/{id}/reports"), report.clone()).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+        let (s, r) = user.post_json(&format!("/api/v1/open/applications/{id}/reports"), report).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {r}");
+
+        // The provider reads the report beside the downloads on the record; a stranger reads nothing.
+        let (s, usage) = officer.get_json(&format!("/api/v1/open/applications/{id}/usage")).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {usage}");
+        assert_eq!(usage["report_overdue"], false, "{b}");
+        assert_eq!(usage["reports"][0]["uses"], "编制区域营商环境报告", "{b}");
+        assert_eq!(usage["downloads"].as_array().map(Vec::len), Some(1), "{b}: {usage}");
+        let stranger = register(&srv, "wang.other", "王其他", 441).await;
+        let (s, _) = stranger.get_json(&format!("/api/v1/open/applications/{id}/usage")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+        let auditor = srv.login("auditor").await;
+        assert!(audit_count(&auditor, "open.application.report").await >= 1, "{b}");
+
+        // Filed, the applicant may apply again.
+        let (s, e) =
+            user.post_json("/api/v1/open/applications", application(other, &["credit_code"], false, false)).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {e}");
+    }
+}
