@@ -78,6 +78,9 @@ pub struct Settings {
     /// Working days a provider has to decide an application for on-application data
     /// (`open.decision_working_days`, R-OPN-06).
     pub open_decision_working_days: u32,
+    /// How old the open catalog may be (`open.catalog_ttl_seconds`): the delay after which
+    /// another process's changes show on the portal.
+    pub open_catalog_ttl: Duration,
     /// Working days a usage report may be overdue before its grant is suspended
     /// (`sharing.report_grace_working_days`, R-SHR-13).
     pub report_grace_working_days: u32,
@@ -100,6 +103,7 @@ impl Default for Settings {
             verify_rate_per_grant: 20,
             open_anonymous_rate_per_second: 10,
             open_decision_working_days: 10,
+            open_catalog_ttl: Duration::from_secs(30),
             report_grace_working_days: 10,
         }
     }

@@ -6,9 +6,10 @@
 //! this process (a release published or withdrawn, an entry published or withdrawn, a load that
 //! pushes releases) calls [`catalog_changed`], and the next reader rebuilds it, alone, while
 //! the others wait for that one rebuild; so a provider sees its own change at once. Changes made
-//! by another process (`pdp load`, a second server on the same database) are picked up by
-//! [`refresh_catalog`], which `pdp serve` runs every few seconds off the request path and which
-//! rebuilds only when the catalog is older than [`CATALOG_TTL`].
+//! by another process (`pdp load`, a second server on the same database) arrive with age: a
+//! catalog older than `open.catalog_ttl_seconds` (30 s) is rebuilt by the next reader, and
+//! [`refresh_catalog`], which `pdp serve` runs every ten seconds off the request path, rebuilds
+//! it once it is half that old, so that readers do not meet an expired one.
 //!
 //! Facet values are numbered when the catalog is built, so a search filters and counts integers
 //! over the whole catalog and copies only the page it returns.
@@ -31,9 +32,6 @@ use crate::clock::{date_of, today_date};
 use crate::error::AppError;
 use crate::{App, open};
 
-/// How old the open catalog may grow before [`refresh_catalog`] rebuilds it: the delay after
-/// which another process's change shows on the portal.
-pub const CATALOG_TTL: Duration = Duration::from_secs(30);
 /// How long the home page's "most used" list may be old; the statistics page reads fresh counts.
 const STATS_TTL: Duration = Duration::from_secs(10);
 /// The most search hits ranked before the facets filter them.
@@ -80,6 +78,8 @@ pub struct OpenCatalog {
     entries: Vec<EntryVersion>,
     quality: Vec<Quality>,
     by_entry: HashMap<i64, usize>,
+    /// Each published release: its dataset's index and its own among the dataset's releases.
+    by_release: HashMap<i64, (usize, usize)>,
     values: Vec<FacetValue>,
     value_ids: HashMap<(&'static str, String), u32>,
     /// Each dataset's facet values, as indexes into `values`.
@@ -100,6 +100,11 @@ impl OpenCatalog {
     /// One open dataset with its entry.
     pub fn get(&self, entry_id: i64) -> Option<(&OpenDataset, &EntryVersion)> {
         self.by_entry.get(&entry_id).map(|&i| (&self.datasets[i], &self.entries[i]))
+    }
+
+    /// A published release of an open dataset, with its dataset.
+    pub fn release(&self, id: i64) -> Option<(&OpenDataset, &OpenRelease)> {
+        self.by_release.get(&id).map(|&(i, k)| (&self.datasets[i], &self.datasets[i].releases[k]))
     }
 
     /// The open datasets of one provider.
@@ -174,6 +179,7 @@ impl OpenCatalog {
             entries: Vec::with_capacity(rows.len()),
             quality: Vec::with_capacity(rows.len()),
             by_entry: HashMap::with_capacity(rows.len()),
+            by_release: HashMap::with_capacity(rows.len()),
             values: Vec::new(),
             value_ids: HashMap::new(),
             facets_of: Vec::with_capacity(rows.len()),
@@ -200,6 +206,9 @@ impl OpenCatalog {
             c.stale += usize::from(d.stale);
             c.quality.push(quality(lake, &d, &e));
             c.by_entry.insert(d.entry_id, c.datasets.len());
+            for (k, r) in d.releases.iter().enumerate() {
+                c.by_release.insert(r.id, (c.datasets.len(), k));
+            }
             c.facets_of.push(ids);
             c.datasets.push(d);
             c.entries.push(e);
@@ -240,8 +249,11 @@ pub fn catalog_changed(state: &App) {
 /// The open catalog: the one built since the last change, built now if there is none.
 pub async fn open_catalog(state: &App) -> Result<Arc<OpenCatalog>, AppError> {
     let cache = &state.open_cache.catalog;
+    let ttl = state.settings.open_catalog_ttl;
     let fresh = |c: &Option<Arc<OpenCatalog>>| {
-        c.as_ref().filter(|c| c.generation == cache.generation.load(Ordering::Acquire)).cloned()
+        c.as_ref()
+            .filter(|c| c.generation == cache.generation.load(Ordering::Acquire) && c.built.elapsed() <= ttl)
+            .cloned()
     };
     if let Some(c) = fresh(&cache.current()) {
         return Ok(c);
@@ -255,11 +267,11 @@ pub async fn open_catalog(state: &App) -> Result<Arc<OpenCatalog>, AppError> {
     Ok(c)
 }
 
-/// Rebuilds the open catalog when it is older than [`CATALOG_TTL`], off the request path (the
+/// Rebuilds the open catalog once it is half as old as it may be, off the request path (the
 /// readers keep the old one meanwhile), so that another process's changes show.
 pub async fn refresh_catalog(state: &App) -> Result<(), AppError> {
     let cache = &state.open_cache.catalog;
-    if cache.current().is_some_and(|c| c.built.elapsed() < CATALOG_TTL) {
+    if cache.current().is_some_and(|c| c.built.elapsed() < state.settings.open_catalog_ttl / 2) {
         return Ok(());
     }
     let _one = cache.rebuild.lock().await;

@@ -129,11 +129,14 @@ pub struct OpenConfig {
     /// subscribers are its own systems). Off by default: a subscriber must not make the platform
     /// call into the network it runs in.
     pub webhook_private_receivers: bool,
+    /// Seconds the portal's open catalog may be old: changes made by another process (`pdp
+    /// load`, a second server) show within this; the server's own changes show at once.
+    pub catalog_ttl_seconds: u64,
 }
 
 impl Default for OpenConfig {
     fn default() -> Self {
-        Self { decision_working_days: 10, webhook_private_receivers: false }
+        Self { decision_working_days: 10, webhook_private_receivers: false, catalog_ttl_seconds: 30 }
     }
 }
 
@@ -418,6 +421,7 @@ impl Config {
             open_anonymous_rate_per_second: s.open_anonymous_rate_per_second,
             report_grace_working_days: self.sharing.report_grace_working_days,
             open_decision_working_days: self.open.decision_working_days,
+            open_catalog_ttl: std::time::Duration::from_secs(self.open.catalog_ttl_seconds),
             limits: self.web_limits(),
         }
     }

@@ -111,6 +111,10 @@ pub(crate) fn rules(fields: &[(&str, Option<&str>)], formats: &[&str], auto_push
 
 /// The anonymous rate off, for tests that read a lot from one address.
 const UNLIMITED: &[(&str, &str)] = &[("PDP_SECURITY__OPEN_ANONYMOUS_RATE_PER_SECOND", "0")];
+/// [`UNLIMITED`], and an open catalog rebuilt on every read: for tests that change the database
+/// behind the server's back (ageing a release), as another process would.
+const UNCACHED: &[(&str, &str)] =
+    &[("PDP_SECURITY__OPEN_ANONYMOUS_RATE_PER_SECOND", "0"), ("PDP_OPEN__CATALOG_TTL_SECONDS", "0")];
 
 const CHECKED: &str =
     r#"{"personal_masked":true,"grading_allows":true,"no_secrets":true,"legal_basis":true,"sample_checked":true}"#;
@@ -156,7 +160,7 @@ async fn all_rows(c: &Client, release: i64, limit: usize, filter: &str) -> Vec<V
 async fn releases_are_prepared_reviewed_and_opened_on_every_backend() {
     for backend in backends() {
         let b = backend.name();
-        let srv = TestServer::start_with(&backend, UNLIMITED);
+        let srv = TestServer::start_with(&backend, UNCACHED);
         let officer = srv.login("officer").await;
         let reviewer = srv.login("reviewer").await;
         let auditor = srv.login("auditor").await;
@@ -914,7 +918,7 @@ async fn requests_ratings_and_feeds_on_every_backend() {
 async fn usage_and_quality_are_public_on_every_backend() {
     for backend in backends() {
         let b = backend.name();
-        let srv = TestServer::start_with(&backend, UNLIMITED);
+        let srv = TestServer::start_with(&backend, UNCACHED);
         let officer = srv.login("officer").await;
         let reviewer = srv.login("reviewer").await;
         let public = srv.anonymous();
