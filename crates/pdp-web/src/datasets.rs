@@ -115,7 +115,7 @@ pub async fn do_upload(
         source: if filename.is_empty() { "upload".into() } else { filename },
         ..Default::default()
     };
-    let report = load_in(&state, &e, mode, meta, source, p.event("dataset.load", &format!("dataset:{}", e.code))).await;
+    let report = load_in(state, &e, mode, meta, source, p.event("dataset.load", &format!("dataset:{}", e.code))).await;
     drop(tmp);
     report
 }

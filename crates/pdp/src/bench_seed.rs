@@ -160,7 +160,7 @@ pub async fn seed_release(storage: &dyn Storage, lake: &pdp_lake::Lake, rows: u6
                 row
             }))?;
             i += n;
-            if i % 1_000_000 == 0 {
+            if i.is_multiple_of(1_000_000) {
                 eprint!("\r{i}/{rows}");
             }
         }
