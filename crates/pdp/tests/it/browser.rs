@@ -187,6 +187,25 @@ impl Browser {
         }
     }
 
+    /// Runs axe-core (vendored under `tests/assets/axe-core`, MPL-2.0) on the current page with
+    /// the WCAG 2.0 and 2.1 A and AA rules, and returns its violations.
+    pub async fn axe(&self) -> Vec<Value> {
+        const AXE: &str = include_str!("../assets/axe-core/axe.min.js");
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": format!("{AXE}\nreturn 1;"), "args": []})),
+        )
+        .await;
+        let script = "const done = arguments[arguments.length - 1];
+            axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+               .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                   nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}))))
+               .catch(e => done([{id: 'axe-error', help: String(e)}]));";
+        let v = self.cmd(reqwest::Method::POST, "/execute/async", Some(json!({"script": script, "args": []}))).await;
+        v.as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn login(&self, site: &str, username: &str, password: &str) {
         self.goto(&format!("{site}/login")).await;
         self.type_in("input[name=username]", username).await;
@@ -557,4 +576,71 @@ async fn register_apply_approve_and_download_a_watermarked_file() {
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.starts_with("\u{feff}credit_code,legal_rep,rep_id\n"), "{text}");
     assert!(text.contains('\u{2217}') && !text.contains("欧阳修远"), "the file is masked and marked: {text}");
+}
+
+/// covers: R-OPN-02, R-OPN-03 (the portal is usable by everyone: its public pages and a signed-in
+/// account's page pass axe-core's WCAG 2.1 A and AA rules in Chromium, in Chinese and English)
+#[tokio::test]
+async fn the_portal_passes_the_wcag_2_1_aa_rules_of_axe() {
+    let srv = TestServer::start(&crate::server::backend());
+    let site = srv.url.replace("127.0.0.1", "localhost");
+    let officer = srv.login("officer").await;
+    let reviewer = srv.login("reviewer").await;
+    let entry = crate::open::publish(&officer, &reviewer, "无障碍测试企业名录", "unconditional").await;
+    crate::open::load(&officer, entry, &crate::open::firms()).await;
+    let rules = crate::open::rules(
+        &[("credit_code", None), ("ent_name", None), ("legal_rep", None), ("district", None), ("staff", None)],
+        &["csv", "json"],
+        false,
+    );
+    let (_, r) = crate::open::prepare(&officer, entry, rules).await;
+    crate::open::approve(&reviewer, r["id"].as_i64().unwrap()).await;
+    let on_application = crate::open::publish(&officer, &reviewer, "无障碍测试有条件名录", "on_application").await;
+    crate::open::load(&officer, on_application, &crate::open::firms()).await;
+    let (_, r) =
+        crate::open::prepare(&officer, on_application, crate::open::rules(&[("credit_code", None)], &["csv"], false))
+            .await;
+    crate::open::approve(&reviewer, r["id"].as_i64().unwrap()).await;
+
+    let browser = Browser::start().await;
+    let pages = [
+        "/open".to_string(),
+        "/open/datasets".to_string(),
+        "/open/datasets?q=%E4%BC%81%E4%B8%9A".to_string(),
+        format!("/open/datasets/{entry}"),
+        format!("/open/datasets/{on_application}"),
+        "/open/announcements".to_string(),
+        "/open/requests".to_string(),
+        "/open/stats".to_string(),
+        "/open/review-list".to_string(),
+        "/open/register".to_string(),
+        "/login".to_string(),
+    ];
+    let mut found = Vec::new();
+    for lang in ["zh", "en"] {
+        browser.goto(&format!("{site}/lang/{lang}")).await;
+        for path in &pages {
+            browser.goto(&format!("{site}{path}")).await;
+            browser.find("main").await;
+            for v in browser.axe().await {
+                found.push(format!("{lang} {path}: {v}"));
+            }
+        }
+    }
+    // A signed-in public account's own page, with its forms.
+    browser.goto(&format!("{site}/open/register")).await;
+    browser.type_in("input[name=username]", "wcag.user").await;
+    browser.type_in("input[name=display_name]", "无障碍用户").await;
+    browser.type_in("input[name=password]", "Kaifang2026abc").await;
+    browser.type_in("input[name=identifier]", &crate::governance::id("350103", 450)).await;
+    browser.click("form[action='/open/register'] button[type=submit]").await;
+    browser.login(&site, "wcag.user", "Kaifang2026abc").await;
+    for path in ["/open/me".to_string(), format!("/open/datasets/{on_application}")] {
+        browser.goto(&format!("{site}{path}")).await;
+        browser.find("main").await;
+        for v in browser.axe().await {
+            found.push(format!("signed in {path}: {v}"));
+        }
+    }
+    assert!(found.is_empty(), "{} WCAG 2.1 A/AA violations:\n{}", found.len(), found.join("\n"));
 }
