@@ -356,7 +356,7 @@ pub async fn download(
         }
         file_stream(&dst).await?
     } else {
-        stream_rows(src, format, RowView { columns: Some(columns), treat: Arc::new(treat) }).await?
+        stream_rows(src, format, RowView { columns: Some(columns), treat: Some(Arc::new(treat)) }).await?
     };
     crate::open::count_use(&state, &r, crate::open::Use::Download);
     Ok((name, format.media_type(), stream))

@@ -616,13 +616,20 @@ pub type Treat = Arc<dyn Fn(Vec<Option<String>>) -> Vec<Option<String>> + Send +
 pub struct RowView {
     /// The output header; `None` keeps the file's.
     pub columns: Option<Vec<String>>,
-    /// Each row of the file, as cells in the output order.
-    pub treat: Treat,
+    /// Each row of the file, as cells in the output order; `None` serves the rows as they are.
+    pub treat: Option<Treat>,
 }
 
 impl RowView {
     pub fn whole() -> Self {
-        Self { columns: None, treat: Arc::new(|row| row) }
+        Self { columns: None, treat: None }
+    }
+
+    fn apply(&self, row: Vec<Option<String>>) -> Vec<Option<String>> {
+        match &self.treat {
+            Some(t) => t(row),
+            None => row,
+        }
     }
 }
 
@@ -658,7 +665,7 @@ pub async fn stream_rows(path: PathBuf, format: ReleaseFormat, view: RowView) ->
         let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
             let mut rows = Vec::new();
             pdp_lake::release::for_each_chunk(&path, |_, chunk| {
-                rows.extend(chunk.into_iter().map(|r| (view.treat)(r)));
+                rows.extend(chunk.into_iter().map(|r| view.apply(r)));
                 true
             })
             .map_err(|e| e.to_string())?;
@@ -683,28 +690,33 @@ pub async fn stream_rows(path: PathBuf, format: ReleaseFormat, view: RowView) ->
             return;
         }
         let mut n = 0u64;
-        let result = pdp_lake::release::for_each_chunk(&path, |_, chunk| {
-            let mut text = String::new();
-            for row in chunk {
-                let row = (view.treat)(row);
-                if format == ReleaseFormat::Csv {
-                    pdp_interchange::csvcell::push_row(&mut text, row.iter().map(|v| v.as_deref().unwrap_or("")));
-                } else {
-                    if n > 0 {
-                        text.push(',');
+        let result = if format == ReleaseFormat::Csv && view.treat.is_none() {
+            // The whole file as it is: written from the columns in place, no row per line.
+            pdp_lake::release::for_each_csv_chunk(&path, |text| tx.blocking_send(Ok(text.into_bytes())).is_ok())
+        } else {
+            pdp_lake::release::for_each_chunk(&path, |_, chunk| {
+                let mut text = String::new();
+                for row in chunk {
+                    let row = view.apply(row);
+                    if format == ReleaseFormat::Csv {
+                        pdp_interchange::csvcell::push_row(&mut text, row.iter().map(|v| v.as_deref().unwrap_or("")));
+                    } else {
+                        if n > 0 {
+                            text.push(',');
+                        }
+                        let obj: serde_json::Map<String, serde_json::Value> = columns
+                            .iter()
+                            .zip(row)
+                            .map(|(c, v)| (c.clone(), v.map_or(serde_json::Value::Null, serde_json::Value::String)))
+                            .collect();
+                        text.push_str(&serde_json::Value::Object(obj).to_string());
+                        text.push('\n');
                     }
-                    let obj: serde_json::Map<String, serde_json::Value> = columns
-                        .iter()
-                        .zip(row)
-                        .map(|(c, v)| (c.clone(), v.map_or(serde_json::Value::Null, serde_json::Value::String)))
-                        .collect();
-                    text.push_str(&serde_json::Value::Object(obj).to_string());
-                    text.push('\n');
+                    n += 1;
                 }
-                n += 1;
-            }
-            tx.blocking_send(Ok(text.into_bytes())).is_ok()
-        });
+                tx.blocking_send(Ok(text.into_bytes())).is_ok()
+            })
+        };
         let tail = match result {
             Err(e) => Err(std::io::Error::other(e.to_string())),
             Ok(()) if format == ReleaseFormat::Json => Ok(b"]".to_vec()),
