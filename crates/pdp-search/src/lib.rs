@@ -216,16 +216,23 @@ impl CatalogIndex {
         Ok(n)
     }
 
-    /// The entries whose text matches `text` (all words, parsed leniently), best first, at most
-    /// `limit`: only their ids, read from the fast field, without snippets or facets, for a caller
-    /// that holds the entries itself (the open portal's catalog).
-    pub fn rank(&self, text: &str, limit: usize) -> Result<Vec<i64>> {
+    /// The parser of search text: every word must match, in the name (weighted most), the
+    /// fields, the summary or the provider.
+    fn parser(&self) -> QueryParser {
         let f = self.f;
-        let searcher = self.reader.searcher();
         let mut parser = QueryParser::for_index(&self.index, vec![f.name, f.summary, f.fields, f.provider]);
         parser.set_conjunction_by_default();
         parser.set_field_boost(f.name, 3.0);
         parser.set_field_boost(f.fields, 1.5);
+        parser
+    }
+
+    /// The entries whose text matches `text` (all words, parsed leniently), best first, at most
+    /// `limit`: only their ids, read from the fast field, without snippets or facets, for a caller
+    /// that holds the entries itself (the open portal's catalog).
+    pub fn rank(&self, text: &str, limit: usize) -> Result<Vec<i64>> {
+        let searcher = self.reader.searcher();
+        let parser = self.parser();
         let text = text.trim();
         if text.is_empty() {
             return Ok(vec![]);
@@ -259,10 +266,7 @@ impl CatalogIndex {
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResults> {
         let f = self.f;
         let searcher = self.reader.searcher();
-        let mut parser = QueryParser::for_index(&self.index, vec![f.name, f.summary, f.fields, f.provider]);
-        parser.set_conjunction_by_default();
-        parser.set_field_boost(f.name, 3.0);
-        parser.set_field_boost(f.fields, 1.5);
+        let parser = self.parser();
         let text = q.text.trim();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let text_query = if text.is_empty() {

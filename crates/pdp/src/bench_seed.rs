@@ -69,41 +69,7 @@ pub async fn seed_open(
             .await
             .context("creating entries")?;
         for c in created {
-            storage
-                .transition_entry(
-                    c.entry_id,
-                    c.version,
-                    VersionStatus::Draft,
-                    VersionStatus::Published,
-                    None,
-                    "benchmark copy",
-                    NewEvent::system("bench.seed_open", &format!("entry:{}", c.entry_id)),
-                )
-                .await
-                .context("publishing an entry")?;
-            storage
-                .create_release(
-                    NewRelease {
-                        entry_id: c.entry_id,
-                        dataset: r.dataset.clone(),
-                        org_id: r.org_id,
-                        route: r.route,
-                        source_version: r.source_version,
-                        rules: r.rules.clone(),
-                        schema_digest: r.schema_digest.clone(),
-                        open_type: r.open_type,
-                        rows: r.rows,
-                        bytes: r.bytes,
-                        file: r.file.clone(),
-                        prepared_by: "bench".into(),
-                        previous_id: None,
-                        note: "benchmark copy".into(),
-                        publish_now: true,
-                    },
-                    NewEvent::system("bench.seed_open", &format!("entry:{}", c.entry_id)),
-                )
-                .await
-                .context("creating a release")?;
+            publish_copy(storage, &c, r, r.file.clone(), r.rows, r.bytes).await?;
         }
         done += n;
         eprint!("\r{done}/{todo} ({:.0} s)", started.elapsed().as_secs_f64());
@@ -173,7 +139,23 @@ pub async fn seed_release(storage: &dyn Storage, lake: &pdp_lake::Lake, rows: u6
     let created = storage
         .import_entries(e.org_id, &[(None, body)], None, NewEvent::system("bench.seed_release", "catalog"))
         .await?;
-    let c = &created[0];
+    let release = publish_copy(storage, &created[0], &r, file, rows as i64, written.bytes as i64).await?;
+    eprintln!("written in {:.1} s", started.elapsed().as_secs_f64());
+    println!("{} {}", release.id, root.join(&release.file).display());
+    Ok(())
+}
+
+/// Publishes a created copy of an entry, and a release of it by the template release's rules on
+/// the file given.
+async fn publish_copy(
+    storage: &dyn Storage,
+    c: &EntryVersion,
+    r: &OpenRelease,
+    file: String,
+    rows: i64,
+    bytes: i64,
+) -> anyhow::Result<OpenRelease> {
+    let event = || NewEvent::system("bench.seed_open", &format!("entry:{}", c.entry_id));
     storage
         .transition_entry(
             c.entry_id,
@@ -182,32 +164,26 @@ pub async fn seed_release(storage: &dyn Storage, lake: &pdp_lake::Lake, rows: u6
             VersionStatus::Published,
             None,
             "benchmark copy",
-            NewEvent::system("bench.seed_release", &format!("entry:{}", c.entry_id)),
+            event(),
         )
-        .await?;
-    let release = storage
-        .create_release(
-            NewRelease {
-                entry_id: c.entry_id,
-                dataset: r.dataset.clone(),
-                org_id: r.org_id,
-                route: r.route,
-                source_version: r.source_version,
-                rules: r.rules.clone(),
-                schema_digest: r.schema_digest.clone(),
-                open_type: r.open_type,
-                rows: rows as i64,
-                bytes: written.bytes as i64,
-                file,
-                prepared_by: "bench".into(),
-                previous_id: None,
-                note: "benchmark copy".into(),
-                publish_now: true,
-            },
-            NewEvent::system("bench.seed_release", &format!("entry:{}", c.entry_id)),
-        )
-        .await?;
-    eprintln!("written in {:.1} s", started.elapsed().as_secs_f64());
-    println!("{} {}", release.id, root.join(&release.file).display());
-    Ok(())
+        .await
+        .context("publishing an entry")?;
+    let release = NewRelease {
+        entry_id: c.entry_id,
+        dataset: r.dataset.clone(),
+        org_id: r.org_id,
+        route: r.route,
+        source_version: r.source_version,
+        rules: r.rules.clone(),
+        schema_digest: r.schema_digest.clone(),
+        open_type: r.open_type,
+        rows,
+        bytes,
+        file,
+        prepared_by: "bench".into(),
+        previous_id: None,
+        note: "benchmark copy".into(),
+        publish_now: true,
+    };
+    storage.create_release(release, event()).await.context("creating a release")
 }
