@@ -16,18 +16,9 @@ DATA="${KEEP:-$WORK/data}"
 PID=""
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 python3 -c "import duckdb" 2>/dev/null || pip install -q duckdb
-if [ -z "${SERVER:-}" ]; then
-  cargo build -q --release -p pdp --features bench
-  SERVER="$CARGO_TARGET_DIR/release/pdp"
-fi
+source bench/lib.sh
+build_server
 export PDP_DATA_DIR="$DATA" PDP_SECURITY__SECURE_COOKIES=false PDP_LOG=warn PDP_SECURITY__OPEN_ANONYMOUS_RATE_PER_SECOND=0
-start() {
-  "$SERVER" serve "$@" --listen "127.0.0.1:$PORT" > "$WORK/server.out" 2>&1 &
-  PID=$!
-  for _ in $(seq 1 600); do grep -q "listening on" "$WORK/server.out" && return; sleep 0.5; done
-  cat "$WORK/server.out" >&2; exit 1
-}
-stop() { kill -INT "$PID"; wait "$PID" || true; PID=""; }
 if [ ! -e "$DATA/.release-$ROWS" ]; then
   start --demo --demo-scale 0.01
   stop
