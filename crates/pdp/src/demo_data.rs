@@ -424,6 +424,17 @@ async fn open_applications(storage: &dyn Storage) -> anyhow::Result<usize> {
             let step = ApplicationStep { from: *from, to: *to, by, reason: reason.to_string(), appeal };
             storage.step_application(a.id, step, ev(&format!("open.application.{}", to.as_str()))).await?;
         }
+        // The developer's granted commercial use has its first usage report.
+        if *commercial && steps.last().is_some_and(|s| s.1 == S::Approved) {
+            let report = pdp_storage::NewApplicationReport {
+                application_id: a.id,
+                uses: "用于企业信用报告产品的区县市场主体统计模块".into(),
+                outcome: "产品已上线试运行，服务本市中小企业融资对接".into(),
+                incidents: String::new(),
+                filed_by: who.username.clone(),
+            };
+            storage.file_application_report(report, ev("open.application.report")).await?;
+        }
         n += 1;
     }
     Ok(n)
