@@ -26,6 +26,7 @@ pub mod principal;
 pub mod share_files;
 pub mod share_ops;
 pub mod sharing;
+pub mod social;
 pub mod sources;
 pub mod themes;
 pub mod trace;

@@ -40,7 +40,7 @@ use crate::{App, Principal};
 
 pub use crate::open_catalog::{
     BrowseOut, BrowseParams, DatasetStats, OPEN_FACETS, OpenCatalog, OpenDataset, OpenStats, OrgStats, Quality, browse,
-    catalog_changed, open_catalog, open_dataset, open_stats, recent_stats, refresh_catalog, topic_label,
+    browse_up_to, catalog_changed, open_catalog, open_dataset, open_stats, recent_stats, refresh_catalog, topic_label,
 };
 
 /// Rows of a sample shown to the reviewer and of a dataset page's preview.
@@ -112,7 +112,7 @@ impl Reader {
     }
 }
 
-fn invalid_release(violations: &[pdp_domain::catalog::Violation]) -> AppError {
+pub(crate) fn invalid_release(violations: &[pdp_domain::catalog::Violation]) -> AppError {
     AppError::bad_request(
         "release_invalid",
         format!("开放数据有 {} 处不符合规则", violations.len()),
@@ -194,12 +194,22 @@ async fn org_name(storage: &dyn Storage, id: i64) -> String {
 }
 
 async fn out(storage: &dyn Storage, release: OpenRelease) -> ReleaseOut {
-    let (name, code) = match published_entry_of(storage, release.entry_id).await {
+    let entry = match published_entry_of(storage, release.entry_id).await {
+        Some(e) => Some(e),
+        // A social submission's entry is a draft until its release is approved.
+        None => storage.get_entry(release.entry_id).await.ok().flatten(),
+    };
+    let (name, code) = match entry {
         Some(e) => (e.body.name, e.code),
         None => (String::new(), release.dataset.clone()),
     };
     let org_name = org_name(storage, release.org_id).await;
     ReleaseOut { release, name, code, org_name }
+}
+
+/// A release with its entry's name and code and its provider's name.
+pub async fn release_out(state: &App, release: OpenRelease) -> ReleaseOut {
+    out(state.storage.as_ref(), release).await
 }
 
 /// Prepares a release of the own organisation's published entry from the dataset's latest
@@ -222,11 +232,25 @@ pub async fn prepare_release(state: &App, p: &Principal, input: &PrepareInput) -
         &state.catalog.matrix,
         &entry,
         &input.rules,
-        &p.user.username,
+        Prepared::upload(&p.user.username),
         event,
     )
     .await?;
     Ok(out(state.storage.as_ref(), r).await)
+}
+
+/// Who prepared a release, by which route, with what note.
+pub struct Prepared<'a> {
+    pub by: &'a str,
+    pub route: ReleaseRoute,
+    pub note: String,
+}
+
+impl<'a> Prepared<'a> {
+    /// A department's own release (route 1).
+    pub fn upload(by: &'a str) -> Self {
+        Self { by, route: ReleaseRoute::Upload, note: String::new() }
+    }
 }
 
 /// [`prepare_release`] for callers without the web state (the demo city): checks the rules,
@@ -237,7 +261,7 @@ pub async fn prepare_in(
     matrix: &pdp_domain::catalog::GradingMatrix,
     entry: &EntryVersion,
     rules: &ReleaseRules,
-    prepared_by: &str,
+    prepared: Prepared<'_>,
     event: NewEvent,
 ) -> Result<OpenRelease, AppError> {
     let violations = check_rules(&entry.body, matrix, rules);
@@ -254,7 +278,7 @@ pub async fn prepare_in(
                 entry_id: entry.entry_id,
                 dataset: entry.code.clone(),
                 org_id: entry.org_id,
-                route: ReleaseRoute::Upload,
+                route: prepared.route,
                 source_version: version as i64,
                 schema_digest: schema_digest(&entry.body, rules),
                 rules: rules.clone(),
@@ -262,9 +286,9 @@ pub async fn prepare_in(
                 rows: w.rows as i64,
                 bytes: w.bytes as i64,
                 file,
-                prepared_by: prepared_by.to_string(),
+                prepared_by: prepared.by.to_string(),
                 previous_id: None,
-                note: String::new(),
+                note: prepared.note,
                 publish_now: false,
             },
             event,
@@ -275,7 +299,9 @@ pub async fn prepare_in(
 /// Whether `p` may see a release before it is public: its provider's staff and the reviewers
 /// whose region covers the provider.
 async fn may_see_unpublished(state: &App, p: &Principal, r: &OpenRelease) -> Result<bool, AppError> {
-    Ok(p.org_id == Some(r.org_id) || review_scope(state, p).await?.contains(r.org_id))
+    Ok(p.org_id == Some(r.org_id)
+        || crate::social::submitted_by(r, p)
+        || review_scope(state, p).await?.contains(r.org_id))
 }
 
 async fn get(state: &App, id: i64) -> Result<OpenRelease, AppError> {
@@ -327,12 +353,17 @@ pub async fn review_release(state: &App, p: &Principal, id: i64, review: &Review
         return Err(invalid_release(&[v]));
     }
     if review.approve {
-        let entry = published_entry_of(state.storage.as_ref(), r.entry_id)
-            .await
-            .ok_or_else(|| AppError::not_found(&format!("published entry {}", r.entry_id)))?;
+        let entry = match published_entry_of(state.storage.as_ref(), r.entry_id).await {
+            Some(e) => e,
+            None if r.route == ReleaseRoute::Social => crate::social::draft_entry(state, &r).await?,
+            None => return Err(AppError::not_found(&format!("published entry {}", r.entry_id))),
+        };
         let violations = check_rules(&entry.body, &state.catalog.matrix, &r.rules);
         if !violations.is_empty() {
             return Err(invalid_release(&violations));
+        }
+        if entry.status == VersionStatus::Draft {
+            crate::social::publish_entry(state, p, &entry).await?;
         }
     }
     let (to, action) = if review.approve {
@@ -371,11 +402,12 @@ pub async fn withdraw_release(state: &App, p: &Principal, id: i64, reason: &str)
     }
     let provider = p.allows(Permission::PublishOpenData) && p.org_id == Some(r.org_id);
     let authority = p.allows(Permission::ReviewOpenData) && review_scope(state, p).await?.contains(r.org_id);
-    if !provider && !authority {
+    let submitter = crate::social::submitted_by(&r, p);
+    if !provider && !authority && !submitter {
         return Err(AppError::not_allowed(
             "release_withdraw_not_allowed",
-            "只有提供单位的数据专员或数据主管部门可以撤回开放数据",
-            "only the provider's data officer or the authority withdraws a release",
+            "只有提供单位的数据专员、提交社会数据的单位或数据主管部门可以撤回开放数据",
+            "only the provider's data officer, the organisation that submitted social data, or the authority withdraws a release",
         ));
     }
     if reason.trim().is_empty() {

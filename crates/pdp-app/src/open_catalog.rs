@@ -78,6 +78,7 @@ pub struct OpenCatalog {
     entries: Vec<EntryVersion>,
     quality: Vec<Quality>,
     by_entry: HashMap<i64, usize>,
+    by_code: HashMap<String, usize>,
     /// Each published release: its dataset's index and its own among the dataset's releases.
     by_release: HashMap<i64, (usize, usize)>,
     values: Vec<FacetValue>,
@@ -100,6 +101,11 @@ impl OpenCatalog {
     /// One open dataset with its entry.
     pub fn get(&self, entry_id: i64) -> Option<(&OpenDataset, &EntryVersion)> {
         self.by_entry.get(&entry_id).map(|&i| (&self.datasets[i], &self.entries[i]))
+    }
+
+    /// One open dataset by its resource code, with its entry.
+    pub fn by_code(&self, code: &str) -> Option<(&OpenDataset, &EntryVersion)> {
+        self.by_code.get(code).map(|&i| (&self.datasets[i], &self.entries[i]))
     }
 
     /// A published release of an open dataset, with its dataset.
@@ -179,6 +185,7 @@ impl OpenCatalog {
             entries: Vec::with_capacity(rows.len()),
             quality: Vec::with_capacity(rows.len()),
             by_entry: HashMap::with_capacity(rows.len()),
+            by_code: HashMap::with_capacity(rows.len()),
             by_release: HashMap::with_capacity(rows.len()),
             values: Vec::new(),
             value_ids: HashMap::new(),
@@ -206,6 +213,7 @@ impl OpenCatalog {
             c.stale += usize::from(d.stale);
             c.quality.push(quality(lake, &d, &e));
             c.by_entry.insert(d.entry_id, c.datasets.len());
+            c.by_code.insert(d.code.clone(), c.datasets.len());
             for (k, r) in d.releases.iter().enumerate() {
                 c.by_release.insert(r.id, (c.datasets.len(), k));
             }
@@ -362,6 +370,11 @@ fn facet_values(d: &OpenDataset) -> Vec<(&'static str, String, String)> {
 /// Searches the open catalog: the text through the catalog's search index (best first), the
 /// facets as filters; newest first without text.
 pub async fn browse(state: &App, q: &BrowseParams) -> Result<BrowseOut, AppError> {
+    browse_up_to(state, q, 100).await
+}
+
+/// [`browse`] with pages of up to `max` datasets (CKAN's `package_search` allows 1 000).
+pub async fn browse_up_to(state: &App, q: &BrowseParams, max: u64) -> Result<BrowseOut, AppError> {
     let c = open_catalog(state).await?;
     let text = q.q.as_deref().unwrap_or("").trim().to_string();
     let order: Vec<usize> = if text.is_empty() {
@@ -415,7 +428,7 @@ pub async fn browse(state: &App, q: &BrowseParams) -> Result<BrowseOut, AppError
         list.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
     }
     let offset = crate::limits::offset(state, q.offset)?;
-    let limit = q.limit.unwrap_or(20).clamp(1, 100) as usize;
+    let limit = q.limit.unwrap_or(20).clamp(1, max) as usize;
     let total = hits.len();
     let datasets = hits.into_iter().skip(offset).take(limit).map(|i| c.datasets[i].clone()).collect();
     Ok(BrowseOut { total, datasets, facets })

@@ -19,6 +19,7 @@ pub mod org;
 pub mod pattern;
 pub mod roles;
 pub mod sharing;
+pub mod social;
 pub mod subject;
 pub mod webhook;
 

@@ -121,7 +121,7 @@ where
         let rows = sqlx::query(
             "SELECT * FROM open_releases
              WHERE ($1 IS NULL OR entry_id = $1) AND ($2 IS NULL OR org_id = $2) AND ($3 IS NULL OR status = $3)
-               AND ($4 IS NULL OR dataset = $4)
+               AND ($4 IS NULL OR dataset = $4) AND ($6 IS NULL OR route = $6) AND ($7 IS NULL OR prepared_by = $7)
              ORDER BY id DESC LIMIT $5",
         )
         .bind(q.entry_id)
@@ -129,6 +129,8 @@ where
         .bind(q.status.map(|s| s.as_str()))
         .bind(q.dataset.as_deref())
         .bind(q.limit.unwrap_or(10_000).clamp(1, 1_000_000))
+        .bind(q.route.map(|r| r.as_str()))
+        .bind(q.prepared_by.as_deref())
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;

@@ -83,6 +83,9 @@ pub struct ReleaseQuery {
     pub dataset: Option<String>,
     pub org_id: Option<i64>,
     pub status: Option<ReleaseStatus>,
+    pub route: Option<ReleaseRoute>,
+    /// The account that prepared or submitted it.
+    pub prepared_by: Option<String>,
     /// At most this many (10 000 by default, 1 000 000 at the most).
     pub limit: Option<i64>,
 }

@@ -176,12 +176,18 @@ async fn csrf_ok(req: Request, expected: &str) -> (bool, Request) {
         let ok = same(h, expected);
         return (ok, req);
     }
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    // A file upload's form cannot be buffered to read a field (it may be large), so a page's
+    // multipart form carries the token in its action's query string instead.
+    if content_type.starts_with("multipart/form-data") {
+        let ok = req
+            .uri()
+            .query()
+            .and_then(|q| form_urlencoded_field(q.as_bytes(), "csrf"))
+            .is_some_and(|v| same(&v, expected));
+        return (ok, req);
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return (false, req);
     }
     let (parts, body) = req.into_parts();

@@ -148,3 +148,18 @@ pub fn body_rejection(status: StatusCode, e: impl std::fmt::Display) -> AppError
 pub fn rejection(e: impl std::fmt::Display) -> AppError {
     AppError::bad_request("invalid_input", format!("请求格式错误：{e}"), format!("malformed request: {e}"))
 }
+
+/// A CKAN Action API error (`crate::ckan`): CKAN's envelope, with the status CKAN gives each
+/// `__type` (404 not found, 403 authorisation, 409 validation, 400 an unknown action).
+pub fn ckan_error(help: String, kind: &str, message: &str) -> Response {
+    let status = match kind {
+        "Not Found Error" => StatusCode::NOT_FOUND,
+        "Authorization Error" => StatusCode::FORBIDDEN,
+        "Validation Error" => StatusCode::CONFLICT,
+        "Rate Limit Error" => StatusCode::TOO_MANY_REQUESTS,
+        "Bad request" => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let body = json!({"help": help, "success": false, "error": {"__type": kind, "message": message}});
+    (status, axum::Json(body)).into_response()
+}

@@ -41,8 +41,8 @@ type Peer = Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
 #[openapi(
     paths(list_releases, prepare, get_release, review, withdraw, datasets, dataset, rows, download, register, apply,
         applications, decide, appeal, review_application, access, application_download, requests, submit_request,
-        route_request, answer_request, ratings, rate, stats, review_list, webhooks, subscribe, unsubscribe, file_report, application_usage),
-    components(schemas(pdp_app::applications::UsageOut, pdp_app::applications::DownloadRecord, pdp_storage::ApplicationReport, Subscribed, SubscribeInput, pdp_storage::Subscription, ReviewList, RestrictedEntry, OpenStats, DatasetStats, OrgStats, Quality, pdp_storage::Usage, RequestsOut, RequestInput, RouteInput, AnswerInput, RatingsOut, RatingInput, pdp_storage::DataRequest,
+        route_request, answer_request, ratings, rate, stats, review_list, webhooks, subscribe, unsubscribe, file_report, application_usage, crate::social::submit, crate::social::mine),
+    components(schemas(pdp_app::social::SocialOut, pdp_app::applications::UsageOut, pdp_app::applications::DownloadRecord, pdp_storage::ApplicationReport, Subscribed, SubscribeInput, pdp_storage::Subscription, ReviewList, RestrictedEntry, OpenStats, DatasetStats, OrgStats, Quality, pdp_storage::Usage, RequestsOut, RequestInput, RouteInput, AnswerInput, RatingsOut, RatingInput, pdp_storage::DataRequest,
         pdp_storage::Rating, DecisionInput, AccessInput, WithdrawInput, pdp_storage::OpenApplication, RegisterInput, PrepareInput, ReleaseOut, OpenRelease, ReleaseDetail, BrowseOut, OpenDataset, DatasetOut, RowsOut)),
     tags((name = "open", description = "Open data: releases, their review, and the public portal's catalog, rows and downloads"))
 )]

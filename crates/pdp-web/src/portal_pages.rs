@@ -18,8 +18,8 @@ use maud::{Markup, PreEscaped, html};
 use pdp_app::open::{self as open, BrowseParams, OPEN_FACETS, OpenDataset, Reader};
 use pdp_domain::catalog::{Frequency, MaskRule, OpenType};
 use pdp_domain::open::{
-    ApplicationStatus, Checklist, ReleaseField, ReleaseFormat, ReleaseRules, ReleaseStatus, Review, RowFilter,
-    report_overdue,
+    ApplicationStatus, Checklist, ReleaseField, ReleaseFormat, ReleaseRoute, ReleaseRules, ReleaseStatus, Review,
+    RowFilter, report_overdue,
 };
 use pdp_domain::roles::Permission;
 
@@ -272,6 +272,10 @@ pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Pe
             dl.meta {
                 dt { (lang.t("资源代码", "Resource code")) } dd.mono { (d.code) }
                 dt { (lang.t("提供单位", "Provider")) } dd { (d.org_name) }
+                @if d.latest.route == ReleaseRoute::Social {
+                    dt { (lang.t("数据来源", "Source")) } dd #social-source { (lang.t("社会数据：", "Social data: ")) (e.body.collecting_dept) }
+                    dt { (lang.t("开放许可", "Licence")) } dd { (e.body.usage_requirements) }
+                }
                 dt { (lang.t("开放类型", "Open type")) } dd { (open_type_label(lang, &d.open_type)) }
                 @if on_application {
                     dt { (lang.t("开放条件", "Conditions")) } dd { (e.body.open.conditions) }
@@ -1028,6 +1032,9 @@ pub async fn me(State(state): S, headers: HeaderMap, Extension(p): P, Query(f): 
                 dt { (lang.t("实名认证", "Real name")) } dd { @if p.user.real_name { (lang.t("已认证", "confirmed")) } @else { (lang.t("未认证", "not confirmed")) } }
             }
             p { a href="/api-keys" { (lang.t("管理我的 API 密钥（调用开放接口额度更高）", "My API keys (a higher quota for the open API)")) } }
+            @if p.user.claimed.as_ref().or(p.user.subject.as_ref()).is_some_and(|s| s.kind() == pdp_domain::subject::SubjectKind::LegalEntity) {
+                p { a href="/open/social" { (lang.t("提交社会数据，经审核后向社会开放", "Submit social data to be opened after review")) } }
+            }
             h2 { (lang.t("我的申请", "My applications")) }
             @if mine.is_empty() { p.muted { (lang.t("暂无申请。有条件开放的数据可在其页面申请。", "None. Apply on the page of data open on application.")) } }
             @else {

@@ -13,9 +13,9 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use pdp_domain::roles::Permission;
 
 use crate::{
-    AppState, accounts, api, calendar, catalog, catalog_pages as cp, dataset_pages as dp, datasets,
+    AppState, accounts, api, calendar, catalog, catalog_pages as cp, ckan, dataset_pages as dp, datasets,
     delta_sharing as ds, document_pages as dcp, documents, governance_pages as gp, objections, open, ops, pages,
-    portal_pages as pp, share_ops, sharing, sharing_pages as shp, sources, withdrawals,
+    portal_pages as pp, share_ops, sharing, sharing_pages as shp, social, sources, withdrawals,
 };
 
 /// One route and the permission it needs.
@@ -68,6 +68,12 @@ fn access((mut spec, router): Entry) -> Entry {
     (spec, router)
 }
 
+/// Lifts the framework's default body limit from a route that streams a multipart upload to
+/// disk: its handler bounds the file by `limits.upload_bytes` and every other part itself.
+fn multipart((spec, router): Entry) -> Entry {
+    (spec, router.layer(axum::extract::DefaultBodyLimit::disable()))
+}
+
 /// The whole table, with handlers.
 pub fn table() -> Vec<Entry> {
     use Method as M;
@@ -103,6 +109,12 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/open/datasets/{id}", None, open::dataset),
         access(r(M::GET, "/api/v1/open/releases/{id}/rows", None, open::rows)),
         access(r(M::GET, "/api/v1/open/releases/{id}/download/{format}", None, open::download)),
+        // Public: the CKAN Action API's read side over the open catalog (R-OPN-02/03); every
+        // action reads, and `datastore_search` is a data access like the open API's rows.
+        access(r(M::GET, "/api/3/action/{name}", None, ckan::action)),
+        access(r(M::POST, "/api/3/action/{name}", None, ckan::action)),
+        access(r(M::GET, "/api/action/{name}", None, ckan::action)),
+        access(r(M::POST, "/api/action/{name}", None, ckan::action)),
         // Pages.
         r(M::POST, "/logout", Some(ViewDashboard), pages::logout),
         r(M::GET, "/account/password", Some(ViewDashboard), accounts::password_page),
@@ -167,6 +179,8 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/open/applications/{id}/report", Some(ViewDashboard), pp::report_submit),
         r(M::POST, "/open/webhooks/{id}/delete", Some(ViewDashboard), pp::webhook_delete),
         r(M::POST, "/open/requests", Some(ViewDashboard), pp::request_submit),
+        r(M::GET, "/open/social", Some(ViewDashboard), social::page_view),
+        multipart(r(M::POST, "/open/social", Some(ViewDashboard), social::page_submit)),
         r(M::POST, "/open/requests/{id}/route", Some(ReviewOpenData), pp::route_submit),
         r(M::POST, "/open/requests/{id}/answer", Some(PublishOpenData), pp::answer_submit),
         r(M::GET, "/open/applications", Some(ViewShares), pp::applications_page),
@@ -315,6 +329,8 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/open/releases", Some(ViewCatalog), open::list_releases),
         r(M::GET, "/api/v1/open/applications", Some(ViewDashboard), open::applications),
         r(M::POST, "/api/v1/open/requests", Some(ViewDashboard), open::submit_request),
+        r(M::GET, "/api/v1/open/social", Some(ViewDashboard), social::mine),
+        multipart(r(M::POST, "/api/v1/open/social", Some(ViewDashboard), social::submit)),
         r(M::POST, "/api/v1/open/requests/{id}/route", Some(ReviewOpenData), open::route_request),
         r(M::POST, "/api/v1/open/requests/{id}/answer", Some(PublishOpenData), open::answer_request),
         r(M::POST, "/api/v1/open/datasets/{id}/ratings", Some(ViewDashboard), open::rate),

@@ -226,7 +226,7 @@ const DEMO_RESOURCES: &[(usize, Subject, &str, &str)] = &[
     (3, Subject::Person, "就业失业登记信息", "城镇就业、失业登记与就业援助信息"),
     (3, Subject::Person, "职业资格证书信息", "职业资格和职业技能等级证书信息"),
     (3, Subject::Enterprise, "用人单位参保信息", "用人单位社会保险登记与缴费状态"),
-    (3, Subject::Statistics, "就业形势统计信息", "城镇新增就业、失业率等统计数据"),
+    (3, Subject::Statistics, "就业形势统计信息", "城镇新增就业人口、登记失业率等统计数据"),
     (3, Subject::Sensitive, "劳动保障监察案件信息", "劳动保障监察立案、处理结果信息"),
     (4, Subject::Person, "基本医疗保险参保信息", "职工和城乡居民基本医疗保险参保信息"),
     (4, Subject::Sensitive, "医疗费用结算信息", "参保人员住院、门诊费用结算明细"),

@@ -326,9 +326,17 @@ async fn open_releases(
             actor: "demo".into(),
             ..NewEvent::system("open.release.prepare", &format!("dataset:{}", e.code))
         };
-        let r = pdp_app::open::prepare_in(storage, lake, &matrix, e, &rules, "demo", event)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        let r = pdp_app::open::prepare_in(
+            storage,
+            lake,
+            &matrix,
+            e,
+            &rules,
+            pdp_app::open::Prepared::upload("demo"),
+            event,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         let all = Checklist {
             personal_masked: true,
             grading_allows: true,

@@ -7,6 +7,7 @@ mod server;
 mod audit;
 mod browser;
 mod catalog;
+mod ckan;
 mod cli;
 mod datasets;
 mod governance;

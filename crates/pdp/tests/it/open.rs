@@ -1189,3 +1189,162 @@ async fn usage_reports_of_granted_applications_on_every_backend() {
         assert_eq!(s, StatusCode::CREATED, "{b}: {e}");
     }
 }
+
+/// The metadata part of a social data submission.
+fn social_metadata(name: &str, pledged: bool) -> String {
+    json!({
+        "name": name, "summary": "本市共享单车规范停放点位，由运营企业提供", "item": "09", "frequency": "monthly",
+        "licence": "cc_by",
+        "fields": [
+            {"name": "site", "label": "点位"},
+            {"name": "district", "label": "区县"},
+            {"name": "contact", "label": "联系电话", "mask": "mobile"}
+        ],
+        "pledge": {"lawfully_obtained": true, "no_personal_information": true, "no_secrets": pledged, "may_license": true}
+    })
+    .to_string()
+}
+
+const SOCIAL_CSV: &str = "site,district,contact\n城东停放点,鼓楼区,13800138000\n江滨停放点,台江区,13912345678\n只有两列,鼓楼区\n西湖停放点,鼓楼区,13700001111\n";
+
+fn social_form(metadata: String) -> reqwest::multipart::Form {
+    let file = reqwest::multipart::Part::bytes(SOCIAL_CSV.as_bytes().to_vec()).file_name("bikes.csv");
+    reqwest::multipart::Form::new().text("metadata", metadata).part("file", file)
+}
+
+/// covers: R-OPN-07 (route 4: social data submitted by a registered organisation with a
+/// verified credit code, its licence and pledge, hosted by the authority and opened only after
+/// the same security review; refused rows quarantined with their reasons), R-OPN-05, R-SEC-01
+/// (the organisation's masking rule holds in the published file), R-SEC-03
+#[tokio::test]
+async fn social_data_is_submitted_reviewed_and_opened_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start_with(&backend, UNCACHED);
+        let reviewer = srv.login("reviewer").await;
+        let security = srv.login("security").await;
+        let auditor = srv.login("auditor").await;
+        let public = srv.anonymous();
+
+        // A person, and an entity whose credit code nobody has verified yet, may not submit.
+        let person = register(&srv, "bike.fan", "骑行爱好者", 410).await;
+        let (s, e) =
+            person.post_multipart("/api/v1/open/social", social_form(social_metadata("单车", true)), true).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: {e}");
+        assert!(e.contains("social_legal_entity_only"), "{b}: {e}");
+        let code = pdp_domain::ids::complete_credit_code("91350100MA00BK77").unwrap();
+        let (s, e) = public
+            .post_json(
+                "/api/v1/open/register",
+                json!({"username": "bikes.co", "display_name": "临江畅行科技有限公司", "password": "Kaifang2026abc", "kind": "legal_entity", "identifier": code}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {e}");
+        let firm = srv.login_with("bikes.co", "Kaifang2026abc").await.expect("signs in");
+        let (s, _) = firm.post_multipart("/api/v1/open/social", social_form(social_metadata("单车", true)), true).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: a claimed code is not enough");
+        let uid = e["id"].as_i64().unwrap();
+        let (s, u) = security
+            .put_json(&format!("/api/v1/users/{uid}/subject"), json!({"kind": "legal_entity", "id": code}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {u}");
+
+        // An incomplete pledge is refused with its path; a complete one goes to review, the
+        // malformed row quarantined with its reason.
+        let (s, e) = firm
+            .post_multipart("/api/v1/open/social", social_form(social_metadata("共享单车停放点", false)), true)
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {e}");
+        assert!(e.contains("social_pledge_incomplete") && e.contains("\"pledge\""), "{b}: {e}");
+        let (s, t) = firm
+            .post_multipart("/api/v1/open/social", social_form(social_metadata("共享单车停放点", true)), true)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {t}");
+        let out: Value = serde_json::from_str(&t).unwrap();
+        assert_eq!((out["accepted"].as_u64(), out["quarantined"].as_u64()), (Some(3), Some(1)), "{b}: {out}");
+        assert!(out["first_errors"][0].as_str().unwrap().contains("第 3 行"), "{b}: {out}");
+        let r = &out["release"];
+        let (release, entry) = (r["id"].as_i64().unwrap(), r["entry_id"].as_i64().unwrap());
+        assert_eq!((r["status"].as_str(), r["route"].as_str()), (Some("pending_review"), Some("social")), "{b}: {r}");
+
+        // Nobody but the organisation and the reviewers sees it before the review: not the
+        // public, not another district's agency (the entry is a draft).
+        let (_, list) = public.get_json("/api/v1/open/datasets").await;
+        assert!(!list["datasets"].as_array().unwrap().iter().any(|d| d["entry_id"] == entry), "{b}: {list}");
+        let (s, _) = srv.login("xs.officer").await.get_json(&format!("/api/v1/catalog/entries/{entry}")).await;
+        assert_ne!(s, StatusCode::OK, "{b}: an unreviewed social entry is not in the catalog");
+        let (s, d) = reviewer.get_json(&format!("/api/v1/open/releases/{release}")).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {d}");
+        assert_eq!(d["sample"]["rows"].as_array().unwrap().len(), 3, "{b}: {d}");
+        let (s, mine) = firm.get_json("/api/v1/open/social").await;
+        assert_eq!((s, mine[0]["release"]["status"].as_str()), (StatusCode::OK, Some("pending_review")), "{b}: {mine}");
+
+        // The review publishes the release with its entry; the public reads the file with the
+        // organisation's masking applied, and the page names the source and the licence.
+        let r = approve(&reviewer, release).await;
+        assert_eq!(r["status"], "published", "{b}: {r}");
+        let (_, e) = reviewer.get_json(&format!("/api/v1/catalog/entries/{entry}")).await;
+        assert_eq!(e["status"], "published", "{b}: {e}");
+        let (_, list) = public.get_json("/api/v1/open/datasets?q=共享单车").await;
+        assert!(list["datasets"].as_array().unwrap().iter().any(|d| d["entry_id"] == entry), "{b}: {list}");
+        let csv = String::from_utf8(public.get_bytes(&format!("/api/v1/open/releases/{release}/download/csv")).await)
+            .unwrap();
+        assert!(csv.contains("城东停放点") && csv.lines().count() == 4, "{b}: {csv}");
+        for phone in ["13800138000", "13912345678", "13700001111"] {
+            assert!(!csv.contains(phone), "{b}: {phone} is masked: {csv}");
+        }
+        let (s, page) = public.get(&format!("/open/datasets/{entry}")).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert!(
+            page.contains("social-source") && page.contains("临江畅行科技有限公司") && page.contains("CC BY 4.0"),
+            "{b}"
+        );
+
+        // A second submission through the page's form (its token in the query string), returned
+        // with reasons: it stays unpublished, and the organisation reads why.
+        let (s, _) = firm
+            .post_multipart(
+                "/open/social",
+                reqwest::multipart::Form::new().text("name", "单车二").part(
+                    "file",
+                    reqwest::multipart::Part::bytes(SOCIAL_CSV.as_bytes().to_vec()).file_name("bikes.csv"),
+                ),
+                false,
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: a page form without its token is refused");
+        let form = reqwest::multipart::Form::new()
+            .text("name", "共享单车停放点（二季度）")
+            .text("summary", "二季度新增点位")
+            .text("item", "09")
+            .text("frequency", "quarterly")
+            .text("licence", "cc0")
+            .text("fields", "site,点位\ndistrict,区县\ncontact,联系电话,mobile")
+            .text("lawfully_obtained", "1")
+            .text("no_personal_information", "1")
+            .text("no_secrets", "1")
+            .text("may_license", "1")
+            .part("file", reqwest::multipart::Part::bytes(SOCIAL_CSV.as_bytes().to_vec()).file_name("q2.csv"));
+        let (s, _) = firm.post_multipart(&format!("/open/social?csrf={}", firm.csrf), form, false).await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{b}");
+        let (_, mine) = firm.get_json("/api/v1/open/social").await;
+        let second = mine[0]["release"]["id"].as_i64().unwrap();
+        assert_ne!(second, release, "{b}");
+        let (s, _) = reviewer
+            .post_json(
+                &format!("/api/v1/open/releases/{second}/review"),
+                json!({"approve": false, "reasons": "点位与一季度重复，请合并后再提交"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (s, page) = firm.get("/open/social").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert!(page.contains("点位与一季度重复") && page.contains("已退回"), "{b}");
+        let (_, list) = public.get_json("/api/v1/open/datasets?q=二季度").await;
+        assert!(
+            !list["datasets"].as_array().unwrap().iter().any(|d| d["entry_id"] == mine[0]["release"]["entry_id"]),
+            "{b}"
+        );
+        assert_eq!(audit_count(&auditor, "open.social.submit").await, 2, "{b}");
+    }
+}

@@ -310,6 +310,28 @@ impl Client {
         (status, serde_json::from_str(&res.text().await.unwrap()).unwrap_or(Value::Null))
     }
 
+    /// Posts a multipart body: with the CSRF header as an API client sends it, or without, as a
+    /// page's form does (its token then travels in `path`'s query string).
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        form: reqwest::multipart::Form,
+        csrf_header: bool,
+    ) -> (StatusCode, String) {
+        let r = if csrf_header {
+            self.req(Method::POST, path)
+        } else {
+            let r = self.http.post(format!("{}{}", self.base, path));
+            match &self.cookie {
+                Some(c) => r.header("cookie", c),
+                None => r,
+            }
+        };
+        let res = r.multipart(form).send().await.unwrap();
+        let status = res.status();
+        (status, res.text().await.unwrap())
+    }
+
     /// Posts an HTML form; `with_csrf` false leaves the token out (to test the check).
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)], with_csrf: bool) -> (StatusCode, String) {
         let mut r = self.http.post(format!("{}{}", self.base, path));

@@ -1,0 +1,163 @@
+//! The CKAN Action API over the demo's open catalog: CKAN's envelope and errors, the listing,
+//! search, show and datastore actions, and the unmodified `ckanapi` client from PyPI (installed
+//! by `.ci/run`).
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::server::{Client, TestServer, backends};
+
+async fn action(c: &Client, name: &str, params: Value) -> (StatusCode, Value) {
+    c.post_json(&format!("/api/3/action/{name}"), params).await
+}
+
+fn result(r: &(StatusCode, Value)) -> &Value {
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    assert_eq!(r.1["success"], true, "{}", r.1);
+    &r.1["result"]
+}
+
+/// Runs the `ckanapi` command line against the server and parses what it prints: one JSON
+/// document, or JSON lines with `lines`.
+fn ckanapi(srv: &TestServer, args: &[&str], lines: bool) -> Vec<Value> {
+    let out = std::process::Command::new("ckanapi")
+        .args(args)
+        .args(["-r", &srv.url])
+        .output()
+        .expect("the ckanapi command runs (.ci/run installs it from PyPI)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "ckanapi {args:?}: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
+    if lines {
+        stdout.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+    } else {
+        vec![serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))]
+    }
+}
+
+/// covers: R-OPN-02 (the open catalog in a protocol the world's tools read: packages,
+/// organisations, topics, facets), R-OPN-03 (downloads and rows through the same audited
+/// path as the open API)
+#[tokio::test]
+async fn ckan_clients_read_the_open_catalog_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start_with(&backend, &[("PDP_SECURITY__OPEN_ANONYMOUS_RATE_PER_SECOND", "0")]);
+        let public = srv.anonymous();
+
+        let status = action(&public, "status_show", json!({})).await;
+        assert!(result(&status)["ckan_version"].as_str().unwrap().starts_with("2."), "{b}");
+        // GET with a query string is the same action; the unversioned path too.
+        let (s, t) = public.get("/api/action/package_list?limit=1000").await;
+        assert_eq!(s, StatusCode::OK, "{b}: {t}");
+        let names: Vec<String> = serde_json::from_str::<Value>(&t).unwrap()["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect();
+        let (_, open) = public.get_json("/api/v1/open/datasets?limit=100").await;
+        assert_eq!(names.len() as u64, open["total"].as_u64().unwrap(), "{b}: every open dataset is a package");
+        assert!(!names.is_empty() && names.iter().all(|n| n.chars().all(|c| c.is_ascii_digit() || c == '-')), "{b}");
+
+        // A package of unconditionally open data: CKAN's fields, its resources download, its
+        // CSV resource is in the datastore with the release's rows.
+        let d = open["datasets"].as_array().unwrap().iter().find(|d| d["open_type"] == "unconditional").unwrap();
+        let name = d["code"].as_str().unwrap().replace('/', "-");
+        let pkg = action(&public, "package_show", json!({"id": name, "include_datasets": false})).await;
+        let pkg = result(&pkg).clone();
+        assert_eq!((pkg["name"].as_str(), pkg["title"].as_str()), (Some(name.as_str()), d["name"].as_str()), "{b}");
+        for k in ["metadata_created", "metadata_modified", "owner_org", "license_id", "num_resources", "extras"] {
+            assert!(!pkg[k].is_null(), "{b}: {k} in {pkg}");
+        }
+        assert_eq!(pkg["organization"]["title"], d["org_name"], "{b}");
+        let resources = pkg["resources"].as_array().unwrap();
+        assert_eq!(pkg["num_resources"].as_u64(), Some(resources.len() as u64), "{b}");
+        let csv = resources.iter().find(|r| r["format"] == "CSV").expect("a CSV resource");
+        let url = csv["url"].as_str().unwrap();
+        let path = &url[url.find("/api/").unwrap()..];
+        let file = String::from_utf8(public.get_bytes(path).await).unwrap();
+        let rows = d["latest"]["rows"].as_u64().unwrap();
+        assert_eq!(file.lines().count() as u64, rows + 1, "{b}: the resource's URL serves the release");
+        let shown = action(&public, "resource_show", json!({"id": csv["id"]})).await;
+        assert_eq!(result(&shown)["url"], csv["url"], "{b}");
+        let ds = action(&public, "datastore_search", json!({"resource_id": csv["id"], "limit": 2})).await;
+        let ds = result(&ds);
+        assert_eq!(
+            (ds["records"].as_array().unwrap().len() as u64, ds["total"].as_u64()),
+            (2.min(rows), Some(rows)),
+            "{b}: {ds}"
+        );
+        let first_field = ds["fields"][0]["id"].as_str().unwrap().to_string();
+        let value = ds["records"][0][&first_field].clone();
+        let filtered = action(
+            &public,
+            "datastore_search",
+            json!({"resource_id": csv["id"], "filters": {first_field.clone(): value.clone()}, "fields": [first_field.clone()]}),
+        )
+        .await;
+        let filtered = result(&filtered);
+        assert!(filtered["records"].as_array().unwrap().iter().all(|r| r[&first_field] == value), "{b}: {filtered}");
+        assert_eq!(filtered["fields"].as_array().unwrap().len(), 1, "{b}");
+
+        // Search: Chinese text, a filter by organisation, facets with CKAN's names.
+        let all =
+            action(&public, "package_search", json!({"rows": 0, "facet.field": ["organization", "res_format"]})).await;
+        let all = result(&all).clone();
+        assert_eq!(all["count"].as_u64(), Some(names.len() as u64), "{b}");
+        assert!(all["results"].as_array().unwrap().is_empty(), "{b}");
+        let org = pkg["owner_org"].as_str().unwrap();
+        let of_org = all["facets"]["organization"][org].as_u64().expect("the organization facet counts the provider");
+        let found = action(&public, "package_search", json!({"fq": format!("organization:{org}"), "rows": 1000})).await;
+        let found = result(&found);
+        assert_eq!(found["count"].as_u64(), Some(of_org), "{b}");
+        assert!(found["results"].as_array().unwrap().iter().all(|p| p["owner_org"] == org), "{b}");
+        let word = action(&public, "package_search", json!({"q": "统计"})).await;
+        assert!(result(&word)["count"].as_u64().unwrap() > 0, "{b}: {}", word.1);
+        let orgs = action(&public, "organization_list", json!({"all_fields": true})).await;
+        assert!(
+            result(&orgs).as_array().unwrap().iter().any(|o| o["name"] == org && o["package_count"] == of_org),
+            "{b}"
+        );
+        let shown = action(&public, "organization_show", json!({"id": org, "include_datasets": true})).await;
+        assert_eq!(result(&shown)["packages"].as_array().unwrap().len() as u64, of_org, "{b}");
+        let group = pkg["groups"][0]["name"].as_str().unwrap();
+        let g = action(&public, "group_show", json!({"id": group})).await;
+        assert!(result(&g)["package_count"].as_u64().unwrap() >= 1, "{b}");
+        assert!(!result(&action(&public, "tag_list", json!({})).await).as_array().unwrap().is_empty(), "{b}");
+        assert!(
+            result(&action(&public, "license_list", json!({})).await)
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["id"] == pkg["license_id"]),
+            "{b}"
+        );
+
+        // CKAN's errors: not found 404, validation 409, an unknown action 400, each in the
+        // envelope with its __type.
+        let (s, e) = action(&public, "package_show", json!({"id": "999999-999999"})).await;
+        assert_eq!(
+            (s, e["success"].as_bool(), e["error"]["__type"].as_str()),
+            (StatusCode::NOT_FOUND, Some(false), Some("Not Found Error")),
+            "{b}"
+        );
+        let (s, e) = action(&public, "package_search", json!({"fq": "license_id:cc-by"})).await;
+        assert_eq!((s, e["error"]["__type"].as_str()), (StatusCode::CONFLICT, Some("Validation Error")), "{b}: {e}");
+        let (s, e) = action(&public, "package_search", json!({"rows": "many"})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}: {e}");
+        let (s, e) = action(&public, "package_create", json!({"name": "x"})).await;
+        assert_eq!((s, e["success"].as_bool()), (StatusCode::BAD_REQUEST, Some(false)), "{b}: {e}");
+
+        // The unmodified client: a search in Chinese, a show by name, a dump of every dataset.
+        let out = &ckanapi(&srv, &["action", "package_search", "q=人口"], false)[0];
+        assert!(out["count"].as_u64().unwrap() > 0, "{b}: {out}");
+        let out = &ckanapi(&srv, &["action", "package_show", &format!("id={name}")], false)[0];
+        assert_eq!(out["title"], pkg["title"], "{b}");
+        let dump = ckanapi(&srv, &["dump", "datasets", "--all", "-q", "-p", "2"], true);
+        let mut dumped: Vec<String> = dump.iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+        dumped.sort();
+        let mut expected = names.clone();
+        expected.sort();
+        assert_eq!(dumped, expected, "{b}: the dump holds every package");
+    }
+}
