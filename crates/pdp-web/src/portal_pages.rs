@@ -264,6 +264,8 @@ pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Pe
         "/open",
         &d.name,
         html! {
+            // What search engines read of a dataset (Google Dataset Search reads schema.org).
+            script type="application/ld+json" { (PreEscaped(schema_org(state.base_url(), &d))) }
             (portal_nav(lang, "/open/datasets"))
             @if d.stale {
                 p.notice.warn role="status" { (lang.t("该数据未按更新频率及时更新，内容可能已过时。", "This data was not updated as often as promised and may be out of date.")) }
@@ -1345,6 +1347,120 @@ pub async fn dataset_feed(State(state): S, Path(id): Path<i64>) -> Page {
     let (d, _) = open::open_dataset(&state, id).await?;
     let name = d.name.clone();
     Ok(atom(state.base_url(), &format!("/open/datasets/{id}/feed.atom"), &name, &[&d]))
+}
+
+/// `/open/feed.atom`: the newest releases of the whole open catalog (new datasets and new
+/// versions alike).
+pub async fn catalog_feed(State(state): S) -> Page {
+    let catalog = open::open_catalog(&state).await?;
+    // Datasets come newest release first, so the newest 100 releases are among the first 100
+    // datasets' releases.
+    let datasets: Vec<&OpenDataset> = catalog.datasets().iter().take(100).collect();
+    Ok(atom(state.base_url(), "/open/feed.atom", "开放数据 — 最新发布 / Open data: newest releases", &datasets))
+}
+
+/// A dataset as schema.org describes one (`Dataset` with its `DataDownload`s), as JSON-LD safe
+/// to place in a `<script>` element.
+pub fn schema_org(base: &str, d: &OpenDataset) -> String {
+    let date = |micros: Option<i64>| pdp_app::admin::rfc3339(micros.unwrap_or(d.latest.prepared_at_micros));
+    let first = d.releases.last().unwrap_or(&d.latest);
+    let downloadable = d.open_type == OpenType::Unconditional.as_str();
+    let distribution: Vec<serde_json::Value> = if downloadable {
+        d.latest
+            .rules
+            .formats
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "@type": "DataDownload",
+                    "encodingFormat": f.media_type().split(';').next().unwrap_or(""),
+                    "contentUrl": format!("{base}/api/v1/open/releases/{}/download/{}", d.latest.id, f.as_str()),
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (topic, topic_en) = open::topic_label(&d.class, &d.item);
+    let v = serde_json::json!({
+        "@context": "https://schema.org/",
+        "@type": "Dataset",
+        "name": d.name,
+        "description": if d.summary.chars().count() >= 50 { d.summary.clone() } else { format!("{}（{}）。{} — {}", d.summary, d.org_name, topic, topic_en) },
+        "url": format!("{base}/open/datasets/{}", d.entry_id),
+        "identifier": d.code,
+        "keywords": [topic, topic_en],
+        "isAccessibleForFree": true,
+        "creator": {"@type": "Organization", "name": d.org_name},
+        "publisher": {"@type": "Organization", "name": d.org_name},
+        "datePublished": date(first.published_at_micros),
+        "dateModified": date(d.latest.published_at_micros),
+        "inLanguage": "zh-CN",
+        "distribution": distribution,
+    });
+    // `</script>` inside a string would end the element: JSON allows `<` escaped.
+    v.to_string().replace('<', "\\u003c")
+}
+
+/// `/robots.txt`: the portal is for everyone to index; the staff side is not.
+pub async fn robots(State(state): S) -> axum::response::Response {
+    let body = format!(
+        "User-agent: *\nAllow: /open\nAllow: /static/\nDisallow: /\nSitemap: {}/sitemap.xml\n",
+        state.base_url()
+    );
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+/// URLs per sitemap file (the protocol allows 50 000).
+const SITEMAP_URLS: usize = 10_000;
+
+fn xml(body: Markup) -> axum::response::Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}", body.into_string()),
+    )
+        .into_response()
+}
+
+/// `/sitemap.xml`: an index of the portal's sitemaps, one per 10 000 datasets.
+pub async fn sitemap_index(State(state): S) -> Page {
+    let catalog = open::open_catalog(&state).await?;
+    let files = catalog.datasets().len().div_ceil(SITEMAP_URLS).max(1);
+    let base = state.base_url();
+    Ok(xml(html! {
+        sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" {
+            @for n in 0..files { sitemap { loc { (base) "/sitemaps/" (n) ".xml" } } }
+        }
+    }))
+}
+
+/// `/sitemaps/{n}.xml`: the portal's pages (in the first) and datasets `n`×10 000 onwards, each
+/// with the date of its newest release.
+pub async fn sitemap(State(state): S, Path(file): Path<String>) -> Page {
+    let n: usize = file
+        .strip_suffix(".xml")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| AppError::not_found(&format!("sitemap {file}")))?;
+    let catalog = open::open_catalog(&state).await?;
+    let datasets = catalog.datasets();
+    if n > 0 && n * SITEMAP_URLS >= datasets.len() {
+        return Err(AppError::not_found(&format!("sitemap {file}")).into());
+    }
+    let base = state.base_url();
+    let date =
+        |d: &OpenDataset| pdp_app::admin::rfc3339(d.latest.published_at_micros.unwrap_or(d.latest.prepared_at_micros));
+    Ok(xml(html! {
+        urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" {
+            @if n == 0 {
+                @for page in ["/open", "/open/datasets", "/open/requests", "/open/stats", "/open/announcements"] {
+                    url { loc { (base) (page) } }
+                }
+            }
+            @for d in datasets.iter().skip(n * SITEMAP_URLS).take(SITEMAP_URLS) {
+                url { loc { (base) "/open/datasets/" (d.entry_id) } lastmod { (date(d)) } }
+            }
+        }
+    }))
 }
 
 /// `/open/orgs/{id}/feed.atom`: an organisation's open data releases.

@@ -1,6 +1,7 @@
-//! The CKAN Action API over the demo's open catalog: CKAN's envelope and errors, the listing,
-//! search, show and datastore actions, and the unmodified `ckanapi` client from PyPI (installed
-//! by `.ci/run`).
+//! The open catalog as the world's tools read it: the CKAN Action API over the demo's open
+//! catalog (CKAN's envelope and errors, the listing, search, show and datastore actions, and the
+//! unmodified `ckanapi` client from PyPI, installed by `.ci/run`), and what search engines and
+//! feed readers find (robots.txt, sitemaps, schema.org JSON-LD, the Atom feed).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -160,4 +161,56 @@ async fn ckan_clients_read_the_open_catalog_on_every_backend() {
         expected.sort();
         assert_eq!(dumped, expected, "{b}: the dump holds every package");
     }
+}
+
+/// covers: R-OPN-02 (the open catalog findable by search engines and feed readers: robots.txt
+/// pointing to a sitemap of every open dataset, schema.org JSON-LD on each dataset's page, an
+/// Atom feed of the newest releases), R-OPN-09 (subscriptions by feed)
+#[tokio::test]
+async fn search_engines_find_every_open_dataset() {
+    let srv = TestServer::start(&crate::server::backend());
+    let public = srv.anonymous();
+    let (s, robots) = public.get("/robots.txt").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        robots.contains("Allow: /open") && robots.contains(&format!("Sitemap: {}/sitemap.xml", srv.url)),
+        "{robots}"
+    );
+    let (s, index) = public.get("/sitemap.xml").await;
+    assert_eq!(s, StatusCode::OK);
+    let first = format!("{}/sitemaps/0.xml", srv.url);
+    assert!(index.contains("<sitemapindex") && index.contains(&first), "{index}");
+    let (s, map) = public.get("/sitemaps/0.xml").await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, open) = public.get_json("/api/v1/open/datasets?limit=100").await;
+    let datasets = open["datasets"].as_array().unwrap();
+    assert_eq!(map.matches("/open/datasets/").count() as u64, open["total"].as_u64().unwrap(), "{map}");
+    for d in datasets {
+        assert!(map.contains(&format!("{}/open/datasets/{}</loc>", srv.url, d["entry_id"])), "{map}");
+    }
+    let (s, _) = public.get("/sitemaps/9.xml").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Each dataset's page carries its schema.org description, with downloads when open
+    // unconditionally.
+    let d = datasets.iter().find(|d| d["open_type"] == "unconditional").unwrap();
+    let (_, page) = public.get(&format!("/open/datasets/{}", d["entry_id"])).await;
+    let start = page.find(r#"<script type="application/ld+json">"#).expect("JSON-LD on the page") + 35;
+    let ld: Value = serde_json::from_str(&page[start..start + page[start..].find("</script>").unwrap()]).unwrap();
+    assert_eq!(
+        (ld["@type"].as_str(), ld["name"].as_str(), ld["isAccessibleForFree"].as_bool()),
+        (Some("Dataset"), d["name"].as_str(), Some(true))
+    );
+    assert_eq!(ld["creator"]["name"], d["org_name"]);
+    let download = ld["distribution"][0]["contentUrl"].as_str().unwrap();
+    assert!(!public.get_bytes(&download[srv.url.len()..]).await.is_empty());
+
+    // The catalog's feed lists the newest releases.
+    let (s, feed) = public.get("/open/feed.atom").await;
+    assert_eq!(s, StatusCode::OK);
+    let newest = datasets[0]["latest"]["id"].as_i64().unwrap();
+    assert!(feed.contains(&format!("/api/v1/open/releases/{newest}</id>")), "{feed}");
+    let releases: usize = datasets.iter().map(|d| d["releases"].as_array().unwrap().len()).sum();
+    assert!(open["total"].as_u64() == Some(datasets.len() as u64), "the demo's datasets fit one page");
+    assert_eq!(feed.matches("<entry>").count(), releases.min(100), "{feed}");
 }
