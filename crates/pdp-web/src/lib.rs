@@ -16,6 +16,7 @@ pub mod catalog_pages;
 pub mod ckan;
 pub mod dataset_pages;
 pub mod datasets;
+pub mod dcat;
 pub mod delta_sharing;
 pub mod document_pages;
 pub mod documents;

@@ -13,7 +13,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use pdp_domain::roles::Permission;
 
 use crate::{
-    AppState, accounts, api, calendar, catalog, catalog_pages as cp, ckan, dataset_pages as dp, datasets,
+    AppState, accounts, api, calendar, catalog, catalog_pages as cp, ckan, dataset_pages as dp, datasets, dcat,
     delta_sharing as ds, document_pages as dcp, documents, governance_pages as gp, objections, open, ops, pages,
     portal_pages as pp, share_ops, sharing, sharing_pages as shp, social, sources, withdrawals,
 };
@@ -107,6 +107,11 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/open/orgs/{id}/feed.atom", None, pp::org_feed),
         r(M::GET, "/open/feed.atom", None, pp::catalog_feed),
         r(M::GET, "/robots.txt", None, pp::robots),
+        // Public: the open catalog in DCAT-AP 3 and each dataset's persistent identifier.
+        r(M::GET, "/catalog.ttl", None, dcat::catalog),
+        r(M::GET, "/catalog.jsonld", None, dcat::catalog),
+        r(M::GET, "/catalog.rdf", None, dcat::catalog),
+        r(M::GET, "/dataset/{name}", None, dcat::dataset_record),
         r(M::GET, "/sitemap.xml", None, pp::sitemap_index),
         r(M::GET, "/sitemaps/{file}", None, pp::sitemap),
         r(M::GET, "/api/v1/open/datasets", None, open::datasets),

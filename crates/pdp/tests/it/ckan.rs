@@ -214,3 +214,78 @@ async fn search_engines_find_every_open_dataset() {
     assert!(open["total"].as_u64() == Some(datasets.len() as u64), "the demo's datasets fit one page");
     assert_eq!(feed.matches("<entry>").count(), releases.min(100), "{feed}");
 }
+
+/// Checks a DCAT-AP catalog in Turtle against the official DCAT-AP 3.0.1 SHACL shapes with
+/// pyshacl (PyPI, installed by `.ci/run`), then again with one dataset's title removed. The
+/// official shapes file names two property shapes of dcat:DataService it never defines
+/// (`…DataServiceShape/dc08f4…` and `…/eb3ac4…`), which pyshacl refuses to load; those two
+/// dangling references are dropped, every defined shape is kept.
+const PY_SHACL: &str = r#"
+import json, sys, rdflib, pyshacl
+SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+DCT = rdflib.Namespace("http://purl.org/dc/terms/")
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+shapes = rdflib.Graph().parse(sys.argv[1])
+dangling = [(s, o) for s, o in shapes.subject_objects(SH.property) if (o, None, None) not in shapes]
+for s, o in dangling:
+    shapes.remove((s, SH.property, o))
+data = rdflib.Graph().parse(sys.argv[2], format="turtle")
+datasets = list(data.subjects(rdflib.RDF.type, DCAT.Dataset))
+ok, _, report = pyshacl.validate(data, shacl_graph=shapes)
+data.remove((datasets[0], DCT.title, None))
+broken_ok, results, _ = pyshacl.validate(data, shacl_graph=shapes)
+print(json.dumps({"dangling": len(dangling), "datasets": len(datasets), "conforms": ok, "report": report[:2000],
+    "broken_conforms": broken_ok, "broken_names_title": (None, SH.resultPath, DCT.title) in results}))
+"#;
+
+/// covers: R-OPN-02 (the open catalog in DCAT-AP 3, conforming to the official SHACL shapes;
+/// each dataset a persistent identifier that answers RDF or the page by content negotiation)
+#[tokio::test]
+async fn the_dcat_ap_catalog_conforms_to_the_official_shapes() {
+    let srv = TestServer::start(&crate::server::backend());
+    let public = srv.anonymous();
+    let (s, ttl) = public.get("/catalog.ttl").await;
+    assert_eq!(s, StatusCode::OK);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalog.ttl");
+    std::fs::write(&file, &ttl).unwrap();
+    // The official shapes, vendored unmodified beside the tests.
+    let shapes = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/assets/dcat-ap-3.0.1/dcat-ap-SHACL.ttl");
+    let out = std::process::Command::new("python3")
+        .args(["-c", PY_SHACL, shapes, file.to_str().unwrap()])
+        .output()
+        .expect("python3 runs (.ci/run installs pyshacl from PyPI)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, open) = public.get_json("/api/v1/open/datasets?limit=1").await;
+    assert_eq!(v["datasets"], open["total"], "{v}");
+    assert_eq!(v["conforms"], true, "{}", v["report"]);
+    assert_eq!(v["dangling"], 2, "the official file's two undefined shapes, and only those");
+    assert_eq!((v["broken_conforms"].as_bool(), v["broken_names_title"].as_bool()), (Some(false), Some(true)), "{v}");
+
+    // The other serialisations, one page only at this size.
+    let (s, jsonld) = public.get_json("/catalog.jsonld").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(jsonld.to_string().contains("http://www.w3.org/ns/dcat#Dataset"));
+    let (s, rdf) = public.get("/catalog.rdf").await;
+    assert!(s == StatusCode::OK && rdf.starts_with("<?xml") && rdf.contains("rdf:RDF"));
+    let (s, _) = public.get("/catalog.ttl?page=2").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // A dataset's identifier: RDF for a client that asks for it, the page for a browser.
+    let d = &open["datasets"][0];
+    let name = d["code"].as_str().unwrap().replace('/', "-");
+    let res =
+        public.http.get(format!("{}/dataset/{name}", srv.url)).header("accept", "text/turtle").send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "text/turtle; charset=utf-8");
+    let record = res.text().await.unwrap();
+    assert!(record.contains(d["name"].as_str().unwrap()) && record.contains("dcat:Dataset"), "{record}");
+    let res =
+        public.http.get(format!("{}/dataset/{name}", srv.url)).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], format!("/open/datasets/{}", d["entry_id"]).as_str());
+    let (s, _) = public.get(&format!("/dataset/{name}.jsonld")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = public.get("/dataset/999999-999999").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
