@@ -204,14 +204,7 @@ async fn run(
         "current_package_list_with_resources" => {
             let c = c().await?;
             let (offset, limit) = page(params, 10)?;
-            let list: Vec<Value> = c
-                .datasets()
-                .iter()
-                .skip(offset)
-                .take(limit)
-                .filter_map(|d| c.get(d.entry_id).map(|(d, e)| package(base, d, e)))
-                .collect();
-            Ok(Value::Array(list))
+            Ok(packages(base, &c, c.datasets().iter().skip(offset).take(limit)))
         }
         "package_show" => {
             let c = c().await?;
@@ -238,12 +231,7 @@ async fn run(
                 org.and_then(|o| orgs.get_key_value(&o)).ok_or_else(|| CkanError::not_found("organization"))?;
             let mut o = organisation(*oid, title, Some(*n));
             if params.flag("include_datasets") {
-                let list: Vec<Value> = c
-                    .of_org(*oid)
-                    .take(MAX_ROWS as usize)
-                    .filter_map(|d| c.get(d.entry_id).map(|(d, e)| package(base, d, e)))
-                    .collect();
-                o["packages"] = Value::Array(list);
+                o["packages"] = packages(base, &c, c.of_org(*oid));
             }
             Ok(o)
         }
@@ -264,14 +252,7 @@ async fn run(
             let n = groups.get(&(class.to_string(), item.to_string())).ok_or_else(|| CkanError::not_found("group"))?;
             let mut g = group(class, item, Some(*n));
             if params.flag("include_datasets") {
-                let list: Vec<Value> = c
-                    .datasets()
-                    .iter()
-                    .filter(|d| d.class == class && d.item == item)
-                    .take(MAX_ROWS as usize)
-                    .filter_map(|d| c.get(d.entry_id).map(|(d, e)| package(base, d, e)))
-                    .collect();
-                g["packages"] = Value::Array(list);
+                g["packages"] = packages(base, &c, c.datasets().iter().filter(|d| d.class == class && d.item == item));
             }
             Ok(g)
         }
@@ -303,6 +284,13 @@ async fn run(
             message: format!("Action name not known: {name} (served: {})", ACTIONS.join(", ")),
         }),
     }
+}
+
+/// The package dicts of some datasets, at most [`MAX_ROWS`].
+fn packages<'a>(base: &str, c: &OpenCatalog, datasets: impl Iterator<Item = &'a OpenDataset>) -> Value {
+    Value::Array(
+        datasets.take(MAX_ROWS as usize).filter_map(|d| c.get(d.entry_id).map(|(d, e)| package(base, d, e))).collect(),
+    )
 }
 
 /// `offset`/`limit` of a listing, bounded by [`MAX_ROWS`].

@@ -239,8 +239,12 @@ fn dataset(g: &mut Graph, base: &str, cat: Option<&NamedNode>, d: &OpenDataset, 
     let rights = iri(format!("{EU}access-right/{}", if public { "PUBLIC" } else { "RESTRICTED" }));
     g.add(ds.clone(), p(DCT, "accessRights"), rights.clone());
     g.typed(rights, p(DCT, "RightsStatement"));
+    // Social data names the organisation that holds it as its creator.
     if !e.body.collecting_dept.is_empty() {
-        g.text(ds.clone(), p(DCT, "source"), &e.body.collecting_dept, "zh");
+        let creator = BlankNode::default();
+        g.add(ds.clone(), p(DCT, "creator"), creator.clone());
+        g.typed(creator.clone(), p(FOAF, "Agent"));
+        g.text(creator, p(FOAF, "name"), &e.body.collecting_dept, "zh");
     }
     let licence = iri(format!("{base}/open#licence-{}", if public { "open" } else { "on-application" }));
     g.typed(licence.clone(), p(DCT, "LicenseDocument"));

@@ -139,6 +139,9 @@ pub async fn seed(storage: &dyn Storage) -> anyhow::Result<Vec<DemoAccount>> {
         // can be used as its user organisation would (the bulk grant, the statistics grant).
         ("hr.officer", "王芳", Role::OrgDataOfficer, Some(3)),
         ("yb.officer", "赵磊", Role::OrgDataOfficer, Some(4)),
+        // A company registered on the portal, whose credit code the security administrator has
+        // verified: it has submitted social data (route 4).
+        ("bikes", "临江畅行科技有限公司", Role::PublicUser, None),
     ];
     let mut out = Vec::new();
     for (username, display, role, org) in accounts {

@@ -448,6 +448,136 @@ async fn open_applications(storage: &dyn Storage) -> anyhow::Result<usize> {
     Ok(n)
 }
 
+/// Social data (route 4): the registered company `bikes`, its credit code verified, has
+/// submitted its shared-bicycle parking sites with contacts masked, and the city's reviewer has
+/// approved them, so the portal shows one dataset hosted for an organisation.
+async fn social_data(
+    storage: &dyn Storage,
+    lake: &Lake,
+    rng: &mut StdRng,
+    report: &mut DemoDataReport,
+) -> anyhow::Result<usize> {
+    use pdp_domain::catalog::{Frequency, MaskRule, VersionStatus};
+    use pdp_domain::open::{Checklist, ReleaseRoute, ReleaseStatus, Review};
+    use pdp_domain::social::{Licence, SocialField, SocialInput, SocialPledge, social_entry_body, social_rules};
+    use pdp_domain::subject::{BoundSubject, SubjectKind};
+    let Some(firm) = storage.get_user_by_name("bikes").await? else { return Ok(0) };
+    let code =
+        pdp_domain::ids::complete_credit_code("91350100MA00BK77").ok_or_else(|| anyhow::anyhow!("credit code"))?;
+    let bound = BoundSubject::parse(SubjectKind::LegalEntity, &code).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    storage
+        .set_user_subject(
+            firm.id,
+            Some(&bound),
+            NewEvent::system("user.subject.bind", &format!("user:{}", firm.id))
+                .with_detail(serde_json::json!({ "kind": "legal_entity", "id": bound.masked() }).to_string()),
+        )
+        .await?;
+    let city: Vec<i64> = storage
+        .list_regions()
+        .await?
+        .into_iter()
+        .filter(|r| r.level == pdp_domain::org::RegionLevel::City)
+        .map(|r| r.id)
+        .collect();
+    let Some(host) = storage
+        .list_orgs()
+        .await?
+        .into_iter()
+        .find(|o| o.kind == pdp_domain::org::OrgKind::DataAuthority && city.contains(&o.region_id))
+    else {
+        return Ok(0);
+    };
+    let field = |name: &str, label: &str, mask: Option<MaskRule>| SocialField {
+        name: name.into(),
+        label: label.into(),
+        description: String::new(),
+        mask,
+    };
+    let input = SocialInput {
+        name: "共享单车规范停放点位信息".into(),
+        summary: "临江畅行科技有限公司提供的本市共享单车规范停放点位、所在区县、容量和运维联系电话".into(),
+        item: "09".into(),
+        frequency: Frequency::Monthly,
+        licence: Licence::CcBy,
+        fields: vec![
+            field("site", "停放点名称", None),
+            field("district", "所在区县", None),
+            field("capacity", "容量（辆）", None),
+            field("contact", "运维联系电话", Some(MaskRule::Mobile)),
+        ],
+        pledge: SocialPledge {
+            lawfully_obtained: true,
+            no_personal_information: true,
+            no_secrets: true,
+            may_license: true,
+        },
+    };
+    let body = social_entry_body(&input, &firm.display_name, &code);
+    let entry = storage
+        .import_entries(host.id, &[(None, body)], None, ev("open.social.entry"))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("the social entry"))?;
+    let rows: Vec<Vec<String>> = (1..=120)
+        .map(|i| {
+            let (_, district) = DISTRICTS[i % DISTRICTS.len()];
+            vec![
+                format!("{district}第{i}号停放点"),
+                district.to_string(),
+                rng.gen_range(20..120).to_string(),
+                mobile(rng),
+            ]
+        })
+        .collect();
+    load(storage, lake, &entry, rows, report).await?;
+    let matrix = pdp_domain::catalog::GradingMatrix::default();
+    let prepared = pdp_app::open::Prepared {
+        by: "bikes",
+        route: ReleaseRoute::Social,
+        note: format!("社会数据，由{}提交；承诺：{}", firm.display_name, input.pledge.summary()),
+    };
+    let r = pdp_app::open::prepare_in(
+        storage,
+        lake,
+        &matrix,
+        &entry,
+        &social_rules(&entry.body),
+        prepared,
+        ev("open.social.submit"),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    storage
+        .transition_entry(
+            entry.entry_id,
+            entry.version,
+            VersionStatus::Draft,
+            VersionStatus::Published,
+            None,
+            "",
+            ev("catalog.publish_social"),
+        )
+        .await?;
+    let all = Checklist {
+        personal_masked: true,
+        grading_allows: true,
+        no_secrets: true,
+        legal_basis: true,
+        sample_checked: true,
+    };
+    let d = pdp_storage::ReleaseDecision {
+        from: ReleaseStatus::PendingReview,
+        to: ReleaseStatus::Published,
+        by: "reviewer".into(),
+        review: Some(Review { approve: true, checklist: all, reasons: String::new() }),
+        at_micros: None,
+    };
+    storage.decide_release(r.id, d, ev("open.release.approve")).await?;
+    Ok(1)
+}
+
 /// Requests for data in every state and a few ratings: the citizen and the developer ask, the
 /// city's reviewer routes, the market regulator answers.
 async fn open_feedback(storage: &dyn Storage) -> anyhow::Result<()> {
@@ -643,6 +773,7 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
     report.releases = open_releases(storage, lake, &mut rng, &entries, &clean_firms, &mut report).await?;
     report.applications = open_applications(storage).await?;
     open_feedback(storage).await?;
+    report.releases += social_data(storage, lake, &mut rng, &mut report).await?;
 
     // Residents of 东湖区 go back to the district.
     if let Some(region) = storage.list_regions().await?.into_iter().find(|r| r.code == "359902") {

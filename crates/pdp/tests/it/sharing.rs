@@ -531,9 +531,12 @@ async fn negotiation_escalation_and_authority_decisions_on_every_backend() {
 
 /// The Python `delta-sharing` client (from PyPI, installed by `.ci/run`): lists the tables of
 /// the profile and loads the first as a pandas frame; with a second argument, a downloaded
-/// Parquet file, reports whether any column chunk carries statistics.
+/// Parquet file, reports whether any column chunk carries statistics. It leaves by `os._exit`
+/// once its answer is written: the client's native wrapper sometimes aborts while the
+/// interpreter tears down ("terminate called without an active exception"), after the work is
+/// done, which would fail the test for nothing the server did.
 const PY_CLIENT: &str = r#"
-import json, sys
+import json, os, sys
 import delta_sharing
 import pyarrow.parquet as pq
 profile = sys.argv[1]
@@ -547,6 +550,8 @@ if len(sys.argv) > 2:
     md = pq.ParquetFile(sys.argv[2]).metadata
     out["stats"] = any(md.row_group(g).column(c).is_stats_set for g in range(md.num_row_groups) for c in range(md.num_columns))
 print(json.dumps(out, ensure_ascii=False))
+sys.stdout.flush()
+os._exit(0)
 "#;
 
 fn python_client(args: &[&std::path::Path]) -> Result<Value, String> {
