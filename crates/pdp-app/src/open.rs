@@ -362,7 +362,16 @@ pub async fn review_release(state: &App, p: &Principal, id: i64, review: &Review
         if !violations.is_empty() {
             return Err(invalid_release(&violations));
         }
+        // A social submission's entry is published with its release, and only while the
+        // release still waits for this review (it may have been withdrawn meanwhile).
         if entry.status == VersionStatus::Draft {
+            if r.status != ReleaseStatus::PendingReview {
+                return Err(AppError::conflict(
+                    "release_not_pending",
+                    "该开放数据已不在待审核状态",
+                    "the release is no longer pending review",
+                ));
+            }
             crate::social::publish_entry(state, p, &entry).await?;
         }
     }
