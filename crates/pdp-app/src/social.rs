@@ -61,11 +61,10 @@ fn organisation_of(p: &Principal) -> Result<(String, String), AppError> {
 }
 
 /// The city's data authority, which hosts social data.
-async fn host(state: &App) -> Result<i64, AppError> {
-    let regions = state.storage.list_regions().await?;
+pub async fn host(storage: &dyn pdp_storage::Storage) -> Result<i64, AppError> {
+    let regions = storage.list_regions().await?;
     let city: Vec<i64> = regions.iter().filter(|r| r.level == RegionLevel::City).map(|r| r.id).collect();
-    state
-        .storage
+    storage
         .list_orgs()
         .await?
         .into_iter()
@@ -108,7 +107,7 @@ pub async fn submit(
             format!("{MAX_PENDING} submissions are already waiting for review; submit more once they are decided"),
         ));
     }
-    let host = host(state).await?;
+    let host = host(state.storage.as_ref()).await?;
     let entry = state
         .storage
         .import_entries(host, &[(None, body)], None, p.event("open.social.entry", "catalog"))

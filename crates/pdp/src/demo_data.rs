@@ -448,6 +448,26 @@ async fn open_applications(storage: &dyn Storage) -> anyhow::Result<usize> {
     Ok(n)
 }
 
+/// Binds a demo account to the identifier its holder proved, as the security administrator
+/// does, with the same audit event.
+async fn bind_subject(
+    storage: &dyn Storage,
+    u: &pdp_storage::User,
+    kind: pdp_domain::subject::SubjectKind,
+    id: &str,
+) -> anyhow::Result<()> {
+    let bound = pdp_domain::subject::BoundSubject::parse(kind, id).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    storage
+        .set_user_subject(
+            u.id,
+            Some(&bound),
+            NewEvent::system("user.subject.bind", &format!("user:{}", u.id))
+                .with_detail(serde_json::json!({ "kind": kind.as_str(), "id": bound.masked() }).to_string()),
+        )
+        .await?;
+    Ok(())
+}
+
 /// Social data (route 4): the registered company `bikes`, its credit code verified, has
 /// submitted its shared-bicycle parking sites with contacts masked, and the city's reviewer has
 /// approved them, so the portal shows one dataset hosted for an organisation.
@@ -460,34 +480,12 @@ async fn social_data(
     use pdp_domain::catalog::{Frequency, MaskRule, VersionStatus};
     use pdp_domain::open::{Checklist, ReleaseRoute, ReleaseStatus, Review};
     use pdp_domain::social::{Licence, SocialField, SocialInput, SocialPledge, social_entry_body, social_rules};
-    use pdp_domain::subject::{BoundSubject, SubjectKind};
+    use pdp_domain::subject::SubjectKind;
     let Some(firm) = storage.get_user_by_name("bikes").await? else { return Ok(0) };
     let code =
         pdp_domain::ids::complete_credit_code("91350100MA00BK77").ok_or_else(|| anyhow::anyhow!("credit code"))?;
-    let bound = BoundSubject::parse(SubjectKind::LegalEntity, &code).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-    storage
-        .set_user_subject(
-            firm.id,
-            Some(&bound),
-            NewEvent::system("user.subject.bind", &format!("user:{}", firm.id))
-                .with_detail(serde_json::json!({ "kind": "legal_entity", "id": bound.masked() }).to_string()),
-        )
-        .await?;
-    let city: Vec<i64> = storage
-        .list_regions()
-        .await?
-        .into_iter()
-        .filter(|r| r.level == pdp_domain::org::RegionLevel::City)
-        .map(|r| r.id)
-        .collect();
-    let Some(host) = storage
-        .list_orgs()
-        .await?
-        .into_iter()
-        .find(|o| o.kind == pdp_domain::org::OrgKind::DataAuthority && city.contains(&o.region_id))
-    else {
-        return Ok(0);
-    };
+    bind_subject(storage, &firm, SubjectKind::LegalEntity, &code).await?;
+    let host = pdp_app::social::host(storage).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     let field = |name: &str, label: &str, mask: Option<MaskRule>| SocialField {
         name: name.into(),
         label: label.into(),
@@ -515,7 +513,7 @@ async fn social_data(
     };
     let body = social_entry_body(&input, &firm.display_name, &code);
     let entry = storage
-        .import_entries(host.id, &[(None, body)], None, ev("open.social.entry"))
+        .import_entries(host, &[(None, body)], None, ev("open.social.entry"))
         .await?
         .into_iter()
         .next()
@@ -806,17 +804,9 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
     let hr_officer = storage.get_user_by_name("hr.officer").await?;
     let developer = storage.get_user_by_name("developer").await?;
     let mut objections = Vec::new();
-    use pdp_domain::subject::{BoundSubject, ObjectionKind, RaiserKind, SubjectKind};
+    use pdp_domain::subject::{ObjectionKind, RaiserKind, SubjectKind};
     if let (Some(u), Some(p)) = (&citizen, chosen_people.first()) {
-        let bound = BoundSubject::parse(SubjectKind::Person, &p[0]).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-        storage
-            .set_user_subject(
-                u.id,
-                Some(&bound),
-                NewEvent::system("user.subject.bind", &format!("user:{}", u.id))
-                    .with_detail(serde_json::json!({ "kind": "person", "id": bound.masked() }).to_string()),
-            )
-            .await?;
+        bind_subject(storage, u, SubjectKind::Person, &p[0]).await?;
         let surname: String = p[1].chars().take(1).collect();
         objections.push((
             residents_entry,
