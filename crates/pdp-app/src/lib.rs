@@ -18,6 +18,7 @@ pub mod datasets;
 pub mod documents;
 pub mod error;
 pub mod feedback;
+pub mod harvest;
 pub mod limits;
 pub mod objections;
 pub mod open;
@@ -85,6 +86,8 @@ pub struct Settings {
     /// Working days a usage report may be overdue before its grant is suspended
     /// (`sharing.report_grace_working_days`, R-SHR-13).
     pub report_grace_working_days: u32,
+    /// Bounds of harvesting other portals (`open.harvest_*`).
+    pub harvest: harvest::HarvestSettings,
 }
 
 impl Default for Settings {
@@ -106,6 +109,7 @@ impl Default for Settings {
             open_decision_working_days: 10,
             open_catalog_ttl: Duration::from_secs(30),
             report_grace_working_days: 10,
+            harvest: harvest::HarvestSettings::default(),
         }
     }
 }
@@ -143,6 +147,8 @@ pub struct App {
     pub open_cache: open::OpenCache,
     /// Posts webhook deliveries; `None` in tools that announce nothing.
     pub webhooks: Option<std::sync::Arc<dyn webhooks::WebhookSender>>,
+    /// Fetches harvest sources' pages and files; `None` in tools that harvest nothing.
+    pub harvester: Option<std::sync::Arc<dyn harvest::HarvestClient>>,
 }
 
 impl App {
@@ -167,6 +173,7 @@ impl App {
             lake: None,
             open_cache: open::OpenCache::default(),
             webhooks: None,
+            harvester: None,
         }
     }
     /// Records one use of a grant (`accesses` counted, `rows` served) with its audit event,

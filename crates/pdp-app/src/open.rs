@@ -353,17 +353,23 @@ pub async fn review_release(state: &App, p: &Principal, id: i64, review: &Review
         return Err(invalid_release(&[v]));
     }
     if review.approve {
-        let entry = match published_entry_of(state.storage.as_ref(), r.entry_id).await {
+        // A harvested release is reviewed with the entry version its harvest wrote.
+        let harvested =
+            if r.route == ReleaseRoute::Harvest { crate::harvest::entry_for_review(state, &r).await? } else { None };
+        let entry = match harvested {
             Some(e) => e,
-            None if r.route == ReleaseRoute::Social => crate::social::draft_entry(state, &r).await?,
-            None => return Err(AppError::not_found(&format!("published entry {}", r.entry_id))),
+            None => match published_entry_of(state.storage.as_ref(), r.entry_id).await {
+                Some(e) => e,
+                None if r.route == ReleaseRoute::Social => crate::social::draft_entry(state, &r).await?,
+                None => return Err(AppError::not_found(&format!("published entry {}", r.entry_id))),
+            },
         };
         let violations = check_rules(&entry.body, &state.catalog.matrix, &r.rules);
         if !violations.is_empty() {
             return Err(invalid_release(&violations));
         }
-        // A social submission's entry is published with its release, and only while the
-        // release still waits for this review (it may have been withdrawn meanwhile).
+        // A social submission's or a harvest's entry is published with its release, and only
+        // while the release still waits for this review (it may have been withdrawn meanwhile).
         if entry.status == VersionStatus::Draft {
             if r.status != ReleaseStatus::PendingReview {
                 return Err(AppError::conflict(

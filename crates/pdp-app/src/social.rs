@@ -202,8 +202,8 @@ pub(crate) async fn draft_entry(state: &App, r: &OpenRelease) -> Result<EntryVer
         .ok_or_else(|| AppError::not_found(&format!("entry {}", r.entry_id)))
 }
 
-/// Publishes a social release's entry on its approval: the review of the release is the
-/// review of the entry, which holds nothing the release does not show.
+/// Publishes a social or harvested release's draft entry on its approval: the review of the
+/// release is the review of the entry, which holds nothing the release does not show.
 pub(crate) async fn publish_entry(state: &App, p: &Principal, e: &EntryVersion) -> Result<(), AppError> {
     let published = state
         .storage
@@ -213,7 +213,7 @@ pub(crate) async fn publish_entry(state: &App, p: &Principal, e: &EntryVersion) 
             VersionStatus::Draft,
             VersionStatus::Published,
             Some(p.user.id),
-            "社会数据经开放审查发布 / social data published on review",
+            "随开放数据审查发布 / published with its reviewed release",
             p.event("catalog.publish_social", &format!("entry:{}", e.entry_id)),
         )
         .await?;

@@ -13,6 +13,7 @@ pub mod dataset;
 pub mod document;
 pub mod error;
 pub mod fingerprint;
+pub mod harvest;
 pub mod ids;
 pub mod open;
 pub mod org;

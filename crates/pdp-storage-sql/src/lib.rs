@@ -16,6 +16,7 @@ mod accounts;
 mod aggregation;
 mod catalog;
 mod dataset;
+mod harvest;
 mod open;
 mod row;
 mod rows;

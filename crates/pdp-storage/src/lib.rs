@@ -14,11 +14,13 @@ use serde::{Deserialize, Serialize};
 pub mod aggregation;
 pub mod catalog;
 pub mod dataset;
+pub mod harvest;
 pub mod open;
 pub mod sharing;
 pub use aggregation::*;
 pub use catalog::*;
 pub use dataset::*;
+pub use harvest::*;
 pub use open::*;
 pub use sharing::*;
 
@@ -239,6 +241,7 @@ pub trait Storage:
     + FeedbackStore
     + UsageStore
     + WebhookStore
+    + HarvestStore
     + AccountStore
     + Send
     + Sync

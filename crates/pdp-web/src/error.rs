@@ -112,6 +112,11 @@ pub fn created<T: IntoResponse>(body: T) -> Response {
     (StatusCode::CREATED, body).into_response()
 }
 
+/// 202: started; it goes on in the background.
+pub fn accepted<T: IntoResponse>(body: T) -> Response {
+    (StatusCode::ACCEPTED, body).into_response()
+}
+
 /// 204: done, nothing to say.
 pub fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()

@@ -23,6 +23,7 @@ pub mod documents;
 pub mod error;
 pub mod extract;
 pub mod governance_pages;
+pub mod harvest;
 pub mod i18n;
 pub mod layout;
 pub mod limits;
@@ -173,6 +174,7 @@ pub fn openapi_json() -> String {
     doc.merge(sources::SourcesDoc::openapi());
     doc.merge(objections::ObjectionsDoc::openapi());
     doc.merge(open::OpenDoc::openapi());
+    doc.merge(harvest::HarvestDoc::openapi());
     doc.merge(sharing::SharingDoc::openapi());
     doc.merge(share_ops::ShareOpsDoc::openapi());
     doc.merge(documents::DocumentsDoc::openapi());

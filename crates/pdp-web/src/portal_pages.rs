@@ -278,6 +278,10 @@ pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Pe
                     dt { (lang.t("数据来源", "Source")) } dd #social-source { (lang.t("社会数据：", "Social data: ")) (e.body.collecting_dept) }
                     dt { (lang.t("开放许可", "Licence")) } dd { (e.body.usage_requirements) }
                 }
+                @if d.latest.route == ReleaseRoute::Harvest {
+                    dt { (lang.t("数据来源", "Source")) } dd #harvest-source { (lang.t("采集汇聚：", "Harvested: ")) (e.body.collecting_dept) }
+                    dt { (lang.t("来源与许可", "Origin and licence")) } dd { (e.body.usage_requirements) }
+                }
                 dt { (lang.t("开放类型", "Open type")) } dd { (open_type_label(lang, &d.open_type)) }
                 @if on_application {
                     dt { (lang.t("开放条件", "Conditions")) } dd { (e.body.open.conditions) }

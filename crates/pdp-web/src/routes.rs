@@ -14,7 +14,7 @@ use pdp_domain::roles::Permission;
 
 use crate::{
     AppState, accounts, api, calendar, catalog, catalog_pages as cp, ckan, dataset_pages as dp, datasets, dcat,
-    delta_sharing as ds, document_pages as dcp, documents, governance_pages as gp, objections, open, ops, pages,
+    delta_sharing as ds, document_pages as dcp, documents, governance_pages as gp, harvest, objections, open, ops, pages,
     portal_pages as pp, share_ops, sharing, sharing_pages as shp, social, sources, withdrawals,
 };
 
@@ -188,6 +188,10 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/open/applications/{id}/report", Some(ViewDashboard), pp::report_submit),
         r(M::POST, "/open/webhooks/{id}/delete", Some(ViewDashboard), pp::webhook_delete),
         r(M::POST, "/open/requests", Some(ViewDashboard), pp::request_submit),
+        r(M::GET, "/open/harvest", Some(ReviewOpenData), harvest::page_view),
+        r(M::POST, "/open/harvest/sources", Some(ReviewOpenData), harvest::page_create),
+        r(M::POST, "/open/harvest/sources/{id}/run", Some(ReviewOpenData), harvest::page_run),
+        r(M::GET, "/open/harvest/runs/{id}", Some(ReviewOpenData), harvest::page_run_log),
         r(M::GET, "/open/social", Some(ViewDashboard), social::page_view),
         multipart(r(M::POST, "/open/social", Some(ViewDashboard), social::page_submit)),
         r(M::POST, "/open/requests/{id}/route", Some(ReviewOpenData), pp::route_submit),
@@ -338,6 +342,11 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/open/releases", Some(ViewCatalog), open::list_releases),
         r(M::GET, "/api/v1/open/applications", Some(ViewDashboard), open::applications),
         r(M::POST, "/api/v1/open/requests", Some(ViewDashboard), open::submit_request),
+        r(M::GET, "/api/v1/open/harvest/sources", Some(ReviewOpenData), harvest::list_sources),
+        r(M::POST, "/api/v1/open/harvest/sources", Some(ReviewOpenData), harvest::create_source),
+        r(M::GET, "/api/v1/open/harvest/sources/{id}/runs", Some(ReviewOpenData), harvest::source_runs),
+        r(M::POST, "/api/v1/open/harvest/sources/{id}/runs", Some(ReviewOpenData), harvest::start_run),
+        r(M::GET, "/api/v1/open/harvest/runs/{id}", Some(ReviewOpenData), harvest::run_log),
         r(M::GET, "/api/v1/open/social", Some(ViewDashboard), social::mine),
         multipart(r(M::POST, "/api/v1/open/social", Some(ViewDashboard), social::submit)),
         r(M::POST, "/api/v1/open/requests/{id}/route", Some(ReviewOpenData), open::route_request),

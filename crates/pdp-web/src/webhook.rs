@@ -1,16 +1,23 @@
-//! The webhook client: posts the deliveries `pdp_app::webhooks` prepares.
+//! The outbound HTTP clients: the webhook client, which posts the deliveries
+//! `pdp_app::webhooks` prepares, and the harvest client, which reads other portals for
+//! `pdp_app::harvest`.
 //!
 //! Each post resolves the URL's host itself, refuses it when any address it resolves to is
 //! loopback, private, link-local or otherwise not public (unless the deployment allows private
 //! receivers, `open.webhook_private_receivers`), and then connects to the address it checked,
 //! so a name that resolves differently a moment later cannot redirect the post. No proxy, no
 //! redirects, a five-second timeout, and the answer's body is not read.
+//!
+//! The harvest client checks addresses the same way (`open.harvest_private_sources` allows
+//! private ones), follows at most five redirects, checking each new host, and reads a body
+//! only up to the bound its caller sets.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
+use pdp_app::harvest::{FetchOutcome, Fetched, HarvestClient};
 use pdp_app::webhooks::{PostOutcome, WebhookSender};
 use pdp_domain::webhook::is_public;
 
@@ -27,8 +34,10 @@ impl HttpSender {
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-async fn post(allow_private: bool, url: String, headers: Vec<(&'static str, String)>, body: Vec<u8>) -> PostOutcome {
-    let u = reqwest::Url::parse(&url).map_err(|e| format!("bad URL: {e}"))?;
+/// A client bound to the checked address of `u`'s host: the host is resolved here, refused when
+/// any address is not public (unless `allow_private`), and the connection goes to the address
+/// checked. No proxy, no redirects.
+async fn checked_client(allow_private: bool, u: &reqwest::Url, timeout: Duration) -> Result<reqwest::Client, String> {
     let host = u.host_str().ok_or("no host")?.trim_start_matches('[').trim_end_matches(']').to_string();
     let port = u.port_or_known_default().ok_or("no port")?;
     let addrs: Vec<SocketAddr> = tokio::time::timeout(TIMEOUT, tokio::net::lookup_host((host.as_str(), port)))
@@ -38,15 +47,20 @@ async fn post(allow_private: bool, url: String, headers: Vec<(&'static str, Stri
         .collect();
     let Some(first) = addrs.first().copied() else { return Err("the host resolves to no address".into()) };
     if !allow_private && let Some(a) = addrs.iter().find(|a| !is_public(a.ip())) {
-        return Err(format!("the receiver's address {} is not public", a.ip()));
+        return Err(format!("the address {} is not public", a.ip()));
     }
-    let client = reqwest::Client::builder()
+    reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(TIMEOUT)
+        .timeout(timeout)
         .resolve(&host, first)
         .build()
-        .map_err(|e| format!("building the client failed: {e}"))?;
+        .map_err(|e| format!("building the client failed: {e}"))
+}
+
+async fn post(allow_private: bool, url: String, headers: Vec<(&'static str, String)>, body: Vec<u8>) -> PostOutcome {
+    let u = reqwest::Url::parse(&url).map_err(|e| format!("bad URL: {e}"))?;
+    let client = checked_client(allow_private, &u, TIMEOUT).await.map_err(|e| e.replace("the address", "the receiver's address"))?;
     let mut req = client.post(u).body(body);
     for (k, v) in headers {
         req = req.header(k, v);
@@ -63,6 +77,72 @@ impl WebhookSender for HttpSender {
         body: Vec<u8>,
     ) -> Pin<Box<dyn Future<Output = PostOutcome> + Send>> {
         Box::pin(post(self.allow_private, url.to_string(), headers, body))
+    }
+}
+
+/// Fetches harvest sources' pages and files over HTTP(S).
+pub struct HttpFetcher {
+    allow_private: bool,
+}
+
+impl HttpFetcher {
+    pub fn new(allow_private: bool) -> Self {
+        Self { allow_private }
+    }
+}
+
+/// How long one harvest request may take, the body included.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(120);
+const MAX_REDIRECTS: usize = 5;
+
+async fn fetch(allow_private: bool, url: String, accept: &'static str, max_bytes: u64) -> FetchOutcome {
+    let mut u = reqwest::Url::parse(&url).map_err(|e| format!("bad URL: {e}"))?;
+    for _ in 0..=MAX_REDIRECTS {
+        if !matches!(u.scheme(), "http" | "https") {
+            return Err(format!("{u} is not an http(s) URL"));
+        }
+        let client = checked_client(allow_private, &u, FETCH_TIMEOUT).await?;
+        let mut res = client
+            .get(u.clone())
+            .header(reqwest::header::ACCEPT, accept)
+            .header(reqwest::header::USER_AGENT, concat!("PDP-harvester/", env!("CARGO_PKG_VERSION")))
+            .send()
+            .await
+            .map_err(|e| format!("the request failed: {e}"))?;
+        if res.status().is_redirection() {
+            let to = res
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or("a redirect without a location")?;
+            u = u.join(to).map_err(|e| format!("a redirect to an unreadable location: {e}"))?;
+            continue;
+        }
+        if res.content_length().is_some_and(|n| n > max_bytes) {
+            return Err(format!("the answer is larger than {max_bytes} bytes"));
+        }
+        let status = res.status().as_u16();
+        let content_type = res
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let mut body = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(|e| format!("reading the answer failed: {e}"))? {
+            if (body.len() + chunk.len()) as u64 > max_bytes {
+                return Err(format!("the answer is larger than {max_bytes} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        return Ok(Fetched { status, content_type, body });
+    }
+    Err(format!("more than {MAX_REDIRECTS} redirects"))
+}
+
+impl HarvestClient for HttpFetcher {
+    fn get(&self, url: &str, accept: &'static str, max_bytes: u64) -> Pin<Box<dyn Future<Output = FetchOutcome> + Send>> {
+        Box::pin(fetch(self.allow_private, url.to_string(), accept, max_bytes))
     }
 }
 

@@ -132,11 +132,28 @@ pub struct OpenConfig {
     /// Seconds the portal's open catalog may be old: changes made by another process (`pdp
     /// load`, a second server) show within this; the server's own changes show at once.
     pub catalog_ttl_seconds: u64,
+    /// Harvest sources may be on loopback and private addresses (portals of the same
+    /// intranet). Off by default, for the same reason as webhooks.
+    pub harvest_private_sources: bool,
+    /// The longest one harvest run may take, in seconds.
+    pub harvest_run_timeout_seconds: u64,
+    /// The most datasets one source may list.
+    pub harvest_max_records: usize,
+    /// The largest file a harvest downloads, in bytes.
+    pub harvest_max_download_bytes: u64,
 }
 
 impl Default for OpenConfig {
     fn default() -> Self {
-        Self { decision_working_days: 10, webhook_private_receivers: false, catalog_ttl_seconds: 30 }
+        Self {
+            decision_working_days: 10,
+            webhook_private_receivers: false,
+            catalog_ttl_seconds: 30,
+            harvest_private_sources: false,
+            harvest_run_timeout_seconds: 1800,
+            harvest_max_records: 10_000,
+            harvest_max_download_bytes: 256 << 20,
+        }
     }
 }
 
@@ -422,6 +439,11 @@ impl Config {
             report_grace_working_days: self.sharing.report_grace_working_days,
             open_decision_working_days: self.open.decision_working_days,
             open_catalog_ttl: std::time::Duration::from_secs(self.open.catalog_ttl_seconds),
+            harvest: pdp_app::harvest::HarvestSettings {
+                run_timeout: std::time::Duration::from_secs(self.open.harvest_run_timeout_seconds.max(1)),
+                max_records: self.open.harvest_max_records.max(1),
+                max_download_bytes: self.open.harvest_max_download_bytes,
+            },
             limits: self.web_limits(),
         }
     }

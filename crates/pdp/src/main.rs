@@ -772,6 +772,7 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
     }
     app.lake = Some(lake);
     app.webhooks = Some(Arc::new(pdp_web::webhook::HttpSender::new(cfg.open.webhook_private_receivers)));
+    app.harvester = Some(Arc::new(pdp_web::webhook::HttpFetcher::new(cfg.open.harvest_private_sources)));
     let state = Arc::new(pdp_web::AppState::new(Arc::new(app)));
     // Objections and share requests past their deadlines go to the authority; the sweep runs
     // hourly (and listings run it too, so nothing waits for the timer).
@@ -848,6 +849,17 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             tick.tick().await;
             if let Err(e) = pdp_app::webhooks::announce(&hook_state, hook_state.base_url()).await {
                 tracing::warn!(error = %e.en, "announcing open releases to webhooks failed; tried again later");
+            }
+        }
+    });
+    // Harvest sources whose schedule is due are run, one after another.
+    let harvest_state = finish.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = pdp_app::harvest::run_due(&harvest_state).await {
+                tracing::warn!(error = %e.en, "scheduled harvesting failed; tried again later");
             }
         }
     });

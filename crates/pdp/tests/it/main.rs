@@ -11,6 +11,7 @@ mod ckan;
 mod cli;
 mod datasets;
 mod governance;
+mod harvest;
 mod hostile;
 mod open;
 mod openapi;

@@ -1347,5 +1347,39 @@ async fn social_data_is_submitted_reviewed_and_opened_on_every_backend() {
             "{b}"
         );
         assert_eq!(audit_count(&auditor, "open.social.submit").await, demo_submissions + 2, "{b}");
+
+        // At most five submissions wait at once; the organisation withdraws its own, which
+        // makes room, and may not withdraw another's.
+        let mut waiting = Vec::new();
+        for i in 0..5 {
+            let (s, t) = firm
+                .post_multipart(
+                    "/api/v1/open/social",
+                    social_form(social_metadata(&format!("共享单车停放点（批次{i}）"), true)),
+                    true,
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{b}: {t}");
+            waiting.push(serde_json::from_str::<Value>(&t).unwrap()["release"]["id"].as_i64().unwrap());
+        }
+        let (s, e) = firm
+            .post_multipart("/api/v1/open/social", social_form(social_metadata("共享单车停放点（六）", true)), true)
+            .await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}: {e}");
+        assert!(e.contains("social_too_many_pending"), "{b}: {e}");
+        let (s, e) = srv
+            .login("citizen")
+            .await
+            .post_json(&format!("/api/v1/open/releases/{}/withdraw", waiting[0]), json!({"reason": "x"}))
+            .await;
+        assert_ne!(s, StatusCode::OK, "{b}: another account cannot withdraw it: {e}");
+        let (s, w) = firm
+            .post_json(&format!("/api/v1/open/releases/{}/withdraw", waiting[0]), json!({"reason": "数据需更正"}))
+            .await;
+        assert_eq!((s, w["status"].as_str()), (StatusCode::OK, Some("withdrawn")), "{b}: {w}");
+        let (s, t) = firm
+            .post_multipart("/api/v1/open/social", social_form(social_metadata("共享单车停放点（六）", true)), true)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {t}");
     }
 }
