@@ -294,7 +294,7 @@ mod tests {
         let body = harvested_entry_body(&dataset(), "邻市开放平台", &header);
         assert_eq!(validate(&body, &GradingMatrix::default()), vec![]);
         let names: Vec<&str> = body.fields.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["name", "c2", "c3", "c4", "c5", "c2_"]);
+        assert_eq!(names, ["name", "c2", "c3", "c4", "c5", "c6"]);
         assert_eq!(body.fields[1].label, "地址");
         let rules = crate::social::social_rules(&body);
         assert_eq!(check_rules(&body, &GradingMatrix::default(), &rules), vec![]);
@@ -327,7 +327,12 @@ mod tests {
 
     #[test]
     fn sources_are_checked() {
-        let ok = SourceInput { name: "邻市".into(), kind: HarvestKind::Ckan, url: "https://x.example/".into(), schedule_hours: 24 };
+        let ok = SourceInput {
+            name: "邻市".into(),
+            kind: HarvestKind::Ckan,
+            url: "https://x.example/".into(),
+            schedule_hours: 24,
+        };
         assert!(check_source(&ok).is_empty());
         let bad = SourceInput { name: " ".into(), url: "ftp://x".into(), schedule_hours: 721, ..ok };
         let codes: Vec<String> = check_source(&bad).into_iter().map(|v| v.code).collect();

@@ -114,10 +114,8 @@ where
     }
 
     async fn list_harvest_sources(&self) -> Result<Vec<HarvestSource>> {
-        let rows = sqlx::query("SELECT * FROM harvest_sources ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT * FROM harvest_sources ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
         rows.into_iter().map(source_row).collect()
     }
 
@@ -233,14 +231,13 @@ where
     }
 
     async fn harvest_run_items(&self, run_id: i64, offset: i64, limit: i64) -> Result<Vec<RunItem>> {
-        let rows =
-            sqlx::query("SELECT * FROM harvest_run_items WHERE run_id = $1 ORDER BY id LIMIT $2 OFFSET $3")
-                .bind(run_id)
-                .bind(limit.clamp(1, 10_000))
-                .bind(offset.max(0))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
+        let rows = sqlx::query("SELECT * FROM harvest_run_items WHERE run_id = $1 ORDER BY id LIMIT $2 OFFSET $3")
+            .bind(run_id)
+            .bind(limit.clamp(1, 10_000))
+            .bind(offset.max(0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         rows.into_iter().map(item_row).collect()
     }
 

@@ -75,7 +75,11 @@ pub async fn list_sources(State(state): S, Extension(p): P) -> Result<Json<Vec<S
 /// Registers a source: a CKAN portal or a DCAT-AP catalog, with an optional schedule.
 #[utoipa::path(post, path = "/api/v1/open/harvest/sources", tag = "harvest", request_body = SourceForm,
     responses((status = 201, body = HarvestSource), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn create_source(State(state): S, Extension(p): P, Json(body): Json<SourceForm>) -> Result<Response, ApiError> {
+pub async fn create_source(
+    State(state): S,
+    Extension(p): P,
+    Json(body): Json<SourceForm>,
+) -> Result<Response, ApiError> {
     let s = pdp_app::harvest::create_source(&state, &p, &body.input()?).await?;
     Ok(error::created(Json(s)))
 }
@@ -106,7 +110,11 @@ async fn start(state: &Arc<AppState>, p: &Principal, id: i64) -> Result<HarvestR
 #[utoipa::path(get, path = "/api/v1/open/harvest/sources/{id}/runs", tag = "harvest",
     params(("id" = i64, Path, description = "The source")),
     responses((status = 200, body = Vec<HarvestRun>), (status = 404, body = ErrorBody)))]
-pub async fn source_runs(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Json<Vec<HarvestRun>>, ApiError> {
+pub async fn source_runs(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<HarvestRun>>, ApiError> {
     Ok(Json(pdp_app::harvest::runs(&state, &p, id).await?))
 }
 
@@ -144,7 +152,12 @@ fn counts(lang: Lang, r: &HarvestRun) -> String {
 }
 
 /// `GET /open/harvest`: the sources, their last runs, the form to add one.
-pub async fn page_view(State(state): S, headers: HeaderMap, Extension(p): P, axum::extract::Query(f): axum::extract::Query<Flash>) -> Page {
+pub async fn page_view(
+    State(state): S,
+    headers: HeaderMap,
+    Extension(p): P,
+    axum::extract::Query(f): axum::extract::Query<Flash>,
+) -> Page {
     let lang = Lang::from_headers(&headers);
     let sources = pdp_app::harvest::sources(&state, &p).await?;
     page(

@@ -14,8 +14,8 @@ use pdp_domain::roles::Permission;
 
 use crate::{
     AppState, accounts, api, calendar, catalog, catalog_pages as cp, ckan, dataset_pages as dp, datasets, dcat,
-    delta_sharing as ds, document_pages as dcp, documents, governance_pages as gp, harvest, objections, open, ops, pages,
-    portal_pages as pp, share_ops, sharing, sharing_pages as shp, social, sources, withdrawals,
+    delta_sharing as ds, document_pages as dcp, documents, governance_pages as gp, harvest, objections, open, ops,
+    pages, portal_pages as pp, share_ops, sharing, sharing_pages as shp, social, sources, withdrawals,
 };
 
 /// One route and the permission it needs.
@@ -371,7 +371,9 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/api/v1/open/releases", Some(PublishOpenData), open::prepare),
         r(M::GET, "/api/v1/open/releases/{id}", Some(ViewCatalog), open::get_release),
         r(M::POST, "/api/v1/open/releases/{id}/review", Some(ReviewOpenData), open::review),
-        r(M::POST, "/api/v1/open/releases/{id}/withdraw", Some(ViewCatalog), open::withdraw),
+        // The provider's officer, the authority, or the organisation that submitted social data
+        // (a public account): the use case decides who among the signed-in may.
+        r(M::POST, "/api/v1/open/releases/{id}/withdraw", Some(ViewDashboard), open::withdraw),
         r(M::POST, "/api/v1/themes", Some(GovernData), sources::create_theme),
         r(M::POST, "/api/v1/themes/{id}/refresh", Some(GovernData), sources::refresh_theme),
         r(M::GET, "/api/v1/returns", Some(ViewDatasets), sources::list_returns),

@@ -60,7 +60,9 @@ async fn checked_client(allow_private: bool, u: &reqwest::Url, timeout: Duration
 
 async fn post(allow_private: bool, url: String, headers: Vec<(&'static str, String)>, body: Vec<u8>) -> PostOutcome {
     let u = reqwest::Url::parse(&url).map_err(|e| format!("bad URL: {e}"))?;
-    let client = checked_client(allow_private, &u, TIMEOUT).await.map_err(|e| e.replace("the address", "the receiver's address"))?;
+    let client = checked_client(allow_private, &u, TIMEOUT)
+        .await
+        .map_err(|e| e.replace("the address", "the receiver's address"))?;
     let mut req = client.post(u).body(body);
     for (k, v) in headers {
         req = req.header(k, v);
@@ -122,12 +124,8 @@ async fn fetch(allow_private: bool, url: String, accept: &'static str, max_bytes
             return Err(format!("the answer is larger than {max_bytes} bytes"));
         }
         let status = res.status().as_u16();
-        let content_type = res
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let content_type =
+            res.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let mut body = Vec::new();
         while let Some(chunk) = res.chunk().await.map_err(|e| format!("reading the answer failed: {e}"))? {
             if (body.len() + chunk.len()) as u64 > max_bytes {
@@ -141,7 +139,12 @@ async fn fetch(allow_private: bool, url: String, accept: &'static str, max_bytes
 }
 
 impl HarvestClient for HttpFetcher {
-    fn get(&self, url: &str, accept: &'static str, max_bytes: u64) -> Pin<Box<dyn Future<Output = FetchOutcome> + Send>> {
+    fn get(
+        &self,
+        url: &str,
+        accept: &'static str,
+        max_bytes: u64,
+    ) -> Pin<Box<dyn Future<Output = FetchOutcome> + Send>> {
         Box::pin(fetch(self.allow_private, url.to_string(), accept, max_bytes))
     }
 }

@@ -19,11 +19,14 @@ pub(super) async fn list(state: &App, root: &str, max: usize) -> Result<Vec<Harv
     let mut seen = BTreeSet::new();
     let mut start = 0usize;
     loop {
-        let url = format!("{root}/api/3/action/package_search?q=*:*&rows={PAGE}&start={start}&sort=metadata_modified%20desc");
+        let url =
+            format!("{root}/api/3/action/package_search?q=*:*&rows={PAGE}&start={start}&sort=metadata_modified%20desc");
         let f = super::fetch(state, &url, "application/json", super::MAX_PAGE_BYTES).await?;
         let (count, packages) = read_page(&f.body).map_err(|e| format!("{url}: {e}"))?;
         if count > max {
-            return Err(format!("the source lists {count} datasets, more than the {max} a run takes (open.harvest_max_records)"));
+            return Err(format!(
+                "the source lists {count} datasets, more than the {max} a run takes (open.harvest_max_records)"
+            ));
         }
         if packages.is_empty() {
             break;
@@ -97,8 +100,8 @@ pub(super) fn dataset(root: &str, p: &Value) -> Result<HarvestedDataset, String>
         let t = text(p, "license_title");
         if t.is_empty() { text(p, "license_id") } else { t }
     };
-    let on_application = text(p, "license_id") == "pdp-on-application"
-        || extra(&["open_type"]).is_some_and(|t| t == "on_application");
+    let on_application =
+        text(p, "license_id") == "pdp-on-application" || extra(&["open_type"]).is_some_and(|t| t == "on_application");
     let mut distributions: Vec<Distribution> = p
         .get("resources")
         .and_then(Value::as_array)

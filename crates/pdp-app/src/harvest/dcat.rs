@@ -48,7 +48,9 @@ pub(super) async fn list(state: &App, url: &str, max: usize) -> Result<Vec<Harve
             }
         }
         if out.len() > max {
-            return Err(format!("the catalog lists more than the {max} datasets a run takes (open.harvest_max_records)"));
+            return Err(format!(
+                "the catalog lists more than the {max} datasets a run takes (open.harvest_max_records)"
+            ));
         }
         next = more;
     }
@@ -59,9 +61,8 @@ pub(super) async fn list(state: &App, url: &str, max: usize) -> Result<Vec<Harve
 fn parse(url: &str, content_type: &str, body: &[u8]) -> Result<Graph, String> {
     let media = content_type.split(';').next().unwrap_or("").trim();
     let ext = url.split(['?', '#']).next().unwrap_or("").rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-    let format = RdfFormat::from_media_type(media)
-        .or_else(|| RdfFormat::from_extension(ext))
-        .unwrap_or(RdfFormat::Turtle);
+    let format =
+        RdfFormat::from_media_type(media).or_else(|| RdfFormat::from_extension(ext)).unwrap_or(RdfFormat::Turtle);
     let parser = RdfParser::from_format(format).with_base_iri(url).map_err(|e| format!("bad base IRI: {e}"))?;
     let mut g = Graph::new();
     for q in parser.for_slice(body) {
@@ -140,12 +141,10 @@ fn read(g: &Graph) -> (Vec<HarvestedDataset>, Option<String>) {
         })
         .collect();
     out.sort_by(|a, b| a.identifier.cmp(&b.identifier));
-    let next = g
-        .triples_for_predicate(NamedNodeRef::new_unchecked(&n(HYDRA, "next")))
-        .find_map(|t| match t.object {
-            TermRef::NamedNode(x) => Some(x.as_str().to_string()),
-            _ => None,
-        });
+    let next = g.triples_for_predicate(NamedNodeRef::new_unchecked(&n(HYDRA, "next"))).find_map(|t| match t.object {
+        TermRef::NamedNode(x) => Some(x.as_str().to_string()),
+        _ => None,
+    });
     (out, next)
 }
 

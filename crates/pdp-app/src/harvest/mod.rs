@@ -63,7 +63,12 @@ pub type FetchOutcome = Result<Fetched, String>;
 pub trait HarvestClient: Send + Sync {
     /// GETs `url` with `accept`, following no redirects to other hosts' private addresses,
     /// reading at most `max_bytes` of the body (more is an error).
-    fn get(&self, url: &str, accept: &'static str, max_bytes: u64) -> Pin<Box<dyn Future<Output = FetchOutcome> + Send>>;
+    fn get(
+        &self,
+        url: &str,
+        accept: &'static str,
+        max_bytes: u64,
+    ) -> Pin<Box<dyn Future<Output = FetchOutcome> + Send>>;
 }
 
 /// Bounds of harvesting (`open.harvest_*`).
@@ -152,8 +157,11 @@ pub const MAX_ITEMS: i64 = 10_000;
 
 pub async fn run_log(state: &App, p: &Principal, run_id: i64) -> Result<RunOut, AppError> {
     crate::sources::city_authority(state, p).await?;
-    let run =
-        state.storage.get_harvest_run(run_id).await?.ok_or_else(|| AppError::not_found(&format!("harvest run {run_id}")))?;
+    let run = state
+        .storage
+        .get_harvest_run(run_id)
+        .await?
+        .ok_or_else(|| AppError::not_found(&format!("harvest run {run_id}")))?;
     let items = state.storage.harvest_run_items(run_id, 0, MAX_ITEMS).await?;
     Ok(RunOut { run, items })
 }
@@ -310,8 +318,14 @@ async fn harvest(state: &App, s: &HarvestSource, progress: &mut Progress) -> Res
         HarvestKind::Dcat => dcat::list(state, &s.url, max).await,
     }
     .map_err(|e| format!("读取来源失败，未做任何更改 / reading the source failed; nothing was changed: {e}"))?;
-    let held: BTreeMap<String, HarvestRecord> =
-        state.storage.harvest_records(s.id).await.map_err(|e| e.to_string())?.into_iter().map(|r| (r.identifier.clone(), r)).collect();
+    let held: BTreeMap<String, HarvestRecord> = state
+        .storage
+        .harvest_records(s.id)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|r| (r.identifier.clone(), r))
+        .collect();
     let live = held.values().filter(|r| !r.withdrawn).count();
     if listed.is_empty() && live > 0 {
         return Err(format!(
@@ -361,7 +375,11 @@ async fn one(
         && r.fingerprint == fp
         && !r.withdrawn
     {
-        return Ok(Done { entry_id: Some(r.entry_id), release_id: r.release_id, ..Done::of(ItemOutcome::Unchanged, "") });
+        return Ok(Done {
+            entry_id: Some(r.entry_id),
+            release_id: r.release_id,
+            ..Done::of(ItemOutcome::Unchanged, "")
+        });
     }
     if d.on_application {
         return Ok(Done::of(
@@ -370,10 +388,7 @@ async fn one(
         ));
     }
     let Some(csv) = d.csv() else {
-        return Ok(Done::of(
-            ItemOutcome::Skipped,
-            "来源未提供 CSV 下载 / the source offers no CSV distribution",
-        ));
+        return Ok(Done::of(ItemOutcome::Skipped, "来源未提供 CSV 下载 / the source offers no CSV distribution"));
     };
     if d.title.trim().is_empty() {
         return Ok(Done::of(ItemOutcome::Failed, "记录缺少标题 / the record has no title"));
@@ -407,7 +422,9 @@ async fn one(
         .ok_or_else(|| AppError::internal("harvest_no_client", "未配置采集客户端", "no HTTP client for harvesting"))?
         .get(&csv.url, "text/csv", state.settings.harvest.max_download_bytes)
         .await
-        .map_err(|e| AppError::bad_request("harvest_download_failed", format!("下载失败：{e}"), format!("download failed: {e}")))?;
+        .map_err(|e| {
+            AppError::bad_request("harvest_download_failed", format!("下载失败：{e}"), format!("download failed: {e}"))
+        })?;
     if !(200..300).contains(&file.status) {
         return Err(AppError::bad_request(
             "harvest_download_failed",
@@ -415,11 +432,14 @@ async fn one(
             format!("download failed: HTTP {}", file.status),
         ));
     }
-    let tmp = tempfile::NamedTempFile::new().map_err(|e| AppError::internal("harvest_tmp", "临时文件失败", e.to_string()))?;
+    let tmp =
+        tempfile::NamedTempFile::new().map_err(|e| AppError::internal("harvest_tmp", "临时文件失败", e.to_string()))?;
     let path = tmp.path().to_path_buf();
-    tokio::fs::write(&path, &file.body).await.map_err(|e| AppError::internal("harvest_tmp", "临时文件失败", e.to_string()))?;
+    tokio::fs::write(&path, &file.body)
+        .await
+        .map_err(|e| AppError::internal("harvest_tmp", "临时文件失败", e.to_string()))?;
     drop(file);
-    let sheet = state.settings.limits.sheet.clone();
+    let sheet = state.settings.limits.sheet;
     let source = crate::limits::on_cpu(state, move || {
         pdp_lake::source::open_file_within(&path, pdp_lake::SourceFormat::Csv, pdp_lake::Encoding::Auto, &sheet)
     })
@@ -443,7 +463,9 @@ async fn one(
         .await?
         .into_iter()
         .next()
-        .ok_or_else(|| AppError::internal("harvest_entry_failed", "目录记录失败", "the catalog entry was not written"))?;
+        .ok_or_else(|| {
+            AppError::internal("harvest_entry_failed", "目录记录失败", "the catalog entry was not written")
+        })?;
     let meta = LoadMeta { actor: HARVESTER.into(), source: csv.url.chars().take(500).collect(), ..Default::default() };
     let report = load_and_record_only(
         state.storage.as_ref(),
@@ -537,7 +559,9 @@ async fn withdraw(state: &App, r: &HarvestRecord) -> Result<Done, AppError> {
         release_id: r.release_id,
         ..Done::of(
             ItemOutcome::Withdrawn,
-            format!("来源不再列出该数据集，撤回 {n} 份开放数据 / no longer listed at the source; {n} releases withdrawn"),
+            format!(
+                "来源不再列出该数据集，撤回 {n} 份开放数据 / no longer listed at the source; {n} releases withdrawn"
+            ),
         )
     })
 }

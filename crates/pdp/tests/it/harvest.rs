@@ -13,8 +13,7 @@ use crate::server::{Client, TestServer, backends};
 
 /// Registers a source on `c`'s platform and returns its id.
 async fn source(c: &Client, name: &str, kind: &str, url: &str) -> i64 {
-    let (s, src) =
-        c.post_json("/api/v1/open/harvest/sources", json!({"name": name, "kind": kind, "url": url})).await;
+    let (s, src) = c.post_json("/api/v1/open/harvest/sources", json!({"name": name, "kind": kind, "url": url})).await;
     assert_eq!(s, StatusCode::CREATED, "{src}");
     src["id"].as_i64().unwrap()
 }
@@ -129,7 +128,8 @@ async fn a_second_instance_is_harvested_by_ckan_and_by_dcat_on_every_backend() {
         for ((id, ra), (_, rc)) in a.iter().zip(&c) {
             let (ea, ec) = (entry_of(&reviewer, ra.unwrap()).await, entry_of(&reviewer, rc.unwrap()).await);
             assert_eq!(ea, ec, "{b}: {id} harvested by CKAN and by DCAT");
-            let origin_name = open.iter().find(|d| id.ends_with(&d["code"].as_str().unwrap().replace('/', "-"))).unwrap();
+            let origin_name =
+                open.iter().find(|d| id.ends_with(&d["code"].as_str().unwrap().replace('/', "-"))).unwrap();
             assert_eq!(ea["name"], origin_name["name"], "{b}: {id}");
             assert_eq!(ea["publisher"], origin_name["org_name"], "{b}: {id}");
         }
@@ -257,7 +257,30 @@ async fn officer_of(srv: &TestServer, org: i64) -> Client {
         .put_json(&format!("/api/v1/users/{}/roles", user["id"]), json!({"roles": ["org_data_officer"]}))
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
-    srv.login_with("city.officer", "Correct-Horse-42").await.expect("signs in")
+    // The administrator chose the password, so the officer chooses its own first.
+    let res = TestServer::http()
+        .post(format!("{}/login", srv.url))
+        .form(&[("username", "city.officer"), ("password", "Correct-Horse-42"), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    let set = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    let mut first = Client {
+        base: srv.url.clone(),
+        http: TestServer::http(),
+        cookie: Some(set.split(';').next().unwrap().to_string()),
+        csrf: String::new(),
+        bearer: None,
+    };
+    let (_, page) = first.get("/account/password").await;
+    let marker = "name=\"csrf\" value=\"";
+    let at = page.find(marker).expect("csrf field") + marker.len();
+    first.csrf = page[at..at + 64].to_string();
+    let (s, e) = first
+        .post_json("/api/v1/me/password", json!({"current": "Correct-Horse-42", "new": "Lin-Xiao-Chose-2026"}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    srv.login_with("city.officer", "Lin-Xiao-Chose-2026").await.expect("signs in")
 }
 
 /// covers: R-OPN-07 (route 3 against a CKAN portal's recorded answer: what can be loaded is,
@@ -288,7 +311,8 @@ async fn a_recorded_ckan_portal_is_harvested_and_its_failures_reported_on_every_
         assert!(r["note"].as_str().unwrap().contains(&id), "{b}: the release names its source: {r}");
         let entry = r["entry_id"].as_i64().unwrap();
         let (_, e) = reviewer.get_json(&format!("/api/v1/catalog/entries/{entry}")).await;
-        let labels: Vec<&str> = e["body"]["fields"].as_array().unwrap().iter().map(|f| f["label"].as_str().unwrap()).collect();
+        let labels: Vec<&str> =
+            e["body"]["fields"].as_array().unwrap().iter().map(|f| f["label"].as_str().unwrap()).collect();
         assert_eq!(labels, ["stop_id", "站名", "lat", "lon"], "{b}: {e}");
         assert_eq!(e["body"]["frequency"], "monthly", "{b}: {e}");
 
@@ -298,7 +322,7 @@ async fn a_recorded_ckan_portal_is_harvested_and_its_failures_reported_on_every_
         let officer = officer_of(&srv, e["org_id"].as_i64().unwrap()).await;
         let mut body = e["body"].clone();
         body["summary"] = json!("本地补充说明：站点坐标为 WGS-84。");
-        let (s, saved) = officer.put_json(&format!("/api/v1/catalog/entries/{entry}"), body).await;
+        let (s, saved) = officer.put_json(&format!("/api/v1/catalog/entries/{entry}"), json!({"body": body})).await;
         assert_eq!(s, StatusCode::OK, "{b}: {saved}");
         {
             let mut a = stub.answer.lock().unwrap();
@@ -311,11 +335,7 @@ async fn a_recorded_ckan_portal_is_harvested_and_its_failures_reported_on_every_
         assert_eq!(e["body"]["name"], "Bus stops", "{b}");
 
         // Sources that fail: each run fails with the reason, and nothing is withdrawn.
-        for (path, why) in [
-            ("/loop", "repeats"),
-            ("/html", "not a CKAN answer"),
-            ("/slow", "time limit"),
-        ] {
+        for (path, why) in [("/loop", "repeats"), ("/html", "not a CKAN answer"), ("/slow", "time limit")] {
             let s = source(&reviewer, path, "ckan", &format!("{}{path}", stub.url)).await;
             let out = harvest(&reviewer, s).await;
             assert_eq!(out["run"]["status"], "failed", "{b}: {path}: {out}");
