@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Forbidden,
     /// The object does not exist, or the caller may not know that it does.
     NotFound,
+    /// The object existed and was taken away for good (a withdrawn release's identifier).
+    Gone,
     /// The object is not in a state that allows the action (someone acted first).
     Conflict,
     /// The input is larger than a configured bound.
@@ -41,7 +43,7 @@ impl ErrorKind {
     pub fn label(self) -> &'static str {
         match self {
             Self::Unauthenticated | Self::Forbidden | Self::TooMany => "auth",
-            Self::NotFound => "not_found",
+            Self::NotFound | Self::Gone => "not_found",
             Self::Invalid | Self::Conflict | Self::TooLarge => "invalid_request",
             Self::Unsupported | Self::Unavailable | Self::Internal => "internal",
         }
@@ -152,6 +154,10 @@ impl AppError {
 
     pub fn forbidden() -> Self {
         Self::new(ErrorKind::Forbidden, "permission_denied", "无权执行此操作", "permission denied")
+    }
+
+    pub fn gone(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Gone, code, zh, en)
     }
 
     pub fn not_found(what: &str) -> Self {

@@ -1,7 +1,8 @@
 //! The open catalog in DCAT-AP 3 (R-OPN-02): `/catalog.{ttl,jsonld,rdf}` (paged with Hydra,
 //! 500 datasets a page), `/dataset/{name}.{ttl,jsonld,rdf}`, and `/dataset/{name}`, each
 //! dataset's persistent identifier, which answers the RDF a client's `Accept` asks for or
-//! sends a browser to the dataset's page.
+//! sends a browser to the dataset's page; `/release/{id}` does the same for each published
+//! release, a version (`dcat:hasVersion`) of its dataset.
 //!
 //! Every object the records refer to is typed and labelled (themes from the EU data theme
 //! vocabulary mapped from the catalog's topics, frequencies from the EU frequency vocabulary,
@@ -9,6 +10,7 @@
 //! `foaf:Agent` with a contact point), so the official DCAT-AP 3.0.1 SHACL shapes find each
 //! record conforming without the vocabularies' own files. The serialisation is `oxrdfio`'s.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
@@ -20,6 +22,7 @@ use oxrdfio::{RdfFormat, RdfSerializer};
 use pdp_app::open::{OpenCatalog, OpenDataset, open_catalog, topic_label};
 use pdp_domain::catalog::{Frequency, OpenType};
 use pdp_domain::open::ReleaseFormat;
+use pdp_storage::OpenRelease;
 use pdp_storage::catalog::EntryVersion;
 use serde::Deserialize;
 
@@ -135,16 +138,7 @@ fn eu_theme(class: &str, item: &str) -> &'static str {
 }
 
 fn eu_frequency(f: &str) -> &'static str {
-    match Frequency::parse(f) {
-        Some(Frequency::Realtime) => "UPDATE_CONT",
-        Some(Frequency::Daily) => "DAILY",
-        Some(Frequency::Weekly) => "WEEKLY",
-        Some(Frequency::Monthly) => "MONTHLY",
-        Some(Frequency::Quarterly) => "QUARTERLY",
-        Some(Frequency::HalfYearly) => "ANNUAL_2",
-        Some(Frequency::Yearly) => "ANNUAL",
-        None => "UNKNOWN",
-    }
+    pdp_domain::harvest::eu_frequency(Frequency::parse(f))
 }
 
 fn datetime(micros: i64) -> Literal {
@@ -193,8 +187,35 @@ fn language(g: &mut Graph, s: NamedNode) {
     g.typed(zh, p(DCT, "LinguisticSystem"));
 }
 
-/// One dataset with its distributions (the newest release in each format).
-fn dataset(g: &mut Graph, base: &str, cat: Option<&NamedNode>, d: &OpenDataset, e: &EntryVersion) {
+/// Where each provider is: its region's name, for `dct:spatial`.
+#[derive(Default)]
+struct Places(HashMap<i64, String>);
+
+impl Places {
+    async fn load(state: &AppState) -> Result<Self, AppError> {
+        let regions: HashMap<i64, String> =
+            state.storage.list_regions().await?.into_iter().map(|r| (r.id, r.name)).collect();
+        Ok(Self(
+            state
+                .storage
+                .list_orgs()
+                .await?
+                .into_iter()
+                .filter_map(|o| Some((o.id, regions.get(&o.region_id)?.clone())))
+                .collect(),
+        ))
+    }
+}
+
+/// A release's persistent identifier: its number, which never changes.
+pub fn release_uri(base: &str, id: i64) -> String {
+    format!("{base}/release/{id}")
+}
+
+/// One dataset with its distributions (the newest release in each format), its place (the
+/// provider's region), its time (from the first release on) and each published release as a
+/// version with its own identifier.
+fn dataset(g: &mut Graph, base: &str, cat: Option<&NamedNode>, d: &OpenDataset, e: &EntryVersion, places: &Places) {
     let ds = iri(dataset_uri(base, &d.code));
     if let Some(cat) = cat {
         g.add(cat.clone(), p(DCAT, "dataset"), ds.clone());
@@ -246,9 +267,47 @@ fn dataset(g: &mut Graph, base: &str, cat: Option<&NamedNode>, d: &OpenDataset, 
         g.typed(creator.clone(), p(FOAF, "Agent"));
         g.text(creator, p(FOAF, "name"), &e.body.collecting_dept, "zh");
     }
+    if let Some(region) = places.0.get(&d.org_id) {
+        let place = BlankNode::default();
+        g.add(ds.clone(), p(DCT, "spatial"), place.clone());
+        g.typed(place.clone(), p(DCT, "Location"));
+        g.text(place, p(SKOS, "prefLabel"), region, "zh");
+    }
+    // The time the releases span: from the first on, open-ended while the dataset is open.
+    let period = BlankNode::default();
+    g.add(ds.clone(), p(DCT, "temporal"), period.clone());
+    g.typed(period.clone(), p(DCT, "PeriodOfTime"));
+    g.add(period, p(DCAT, "startDate"), datetime(first.published_at_micros.unwrap_or(first.prepared_at_micros)));
+    let n = d.releases.len();
+    for (k, r) in d.releases.iter().enumerate() {
+        let v = iri(release_uri(base, r.id));
+        g.add(ds.clone(), p(DCAT, "hasVersion"), v.clone());
+        version(g, base, &ds, d, r, n - k);
+        if let Some(prev) = d.releases.get(k + 1) {
+            g.add(v, p(DCAT, "previousVersion"), iri(release_uri(base, prev.id)));
+        }
+    }
+    distributions(g, base, &ds, d, &d.latest, public);
+}
+
+/// A published release as a version of its dataset: numbered from 1, with its date.
+fn version(g: &mut Graph, base: &str, ds: &NamedNode, d: &OpenDataset, r: &OpenRelease, number: usize) {
+    let v = iri(release_uri(base, r.id));
+    g.typed(v.clone(), p(DCAT, "Dataset"));
+    g.text(v.clone(), p(DCT, "title"), &format!("{}（第 {number} 版）", d.name), "zh");
+    let description = if d.summary.trim().is_empty() { d.name.as_str() } else { d.summary.as_str() };
+    g.text(v.clone(), p(DCT, "description"), description, "zh");
+    g.add(v.clone(), p(DCAT, "version"), Literal::new_simple_literal(number.to_string()));
+    g.add(v.clone(), p(DCT, "identifier"), Literal::new_simple_literal(r.id.to_string()));
+    g.add(v.clone(), p(DCT, "issued"), datetime(r.published_at_micros.unwrap_or(r.prepared_at_micros)));
+    g.add(v, p(DCAT, "isVersionOf"), ds.clone());
+}
+
+/// A release's files, one distribution per format, under `subject`.
+fn distributions(g: &mut Graph, base: &str, subject: &NamedNode, d: &OpenDataset, r: &OpenRelease, public: bool) {
+    let ds = subject.clone();
     let licence = iri(format!("{base}/open#licence-{}", if public { "open" } else { "on-application" }));
     g.typed(licence.clone(), p(DCT, "LicenseDocument"));
-    let r = &d.latest;
     let formats: Vec<ReleaseFormat> = if public { r.rules.formats.clone() } else { Vec::new() };
     for f in formats {
         let dist = iri(format!("{base}/api/v1/open/releases/{}/download/{}", r.id, f.as_str()));
@@ -302,16 +361,25 @@ pub async fn catalog(State(state): S, uri: axum::http::Uri, Query(q): Query<Page
         return Err(AppError::not_found(&format!("catalog page {page}")).into());
     }
     let base = state.base_url();
+    let places = Places::load(&state).await?;
     let mut g = Graph::default();
     let cat = catalog_node(&mut g, base);
-    write_page(&mut g, base, &c, &cat, page, pages, ext);
+    write_page(&mut g, base, &c, &cat, (page, pages), ext, &places);
     Ok(respond(g.serialize(format)?, media))
 }
 
-fn write_page(g: &mut Graph, base: &str, c: &OpenCatalog, cat: &NamedNode, page: usize, pages: usize, ext: &str) {
+fn write_page(
+    g: &mut Graph,
+    base: &str,
+    c: &OpenCatalog,
+    cat: &NamedNode,
+    (page, pages): (usize, usize),
+    ext: &str,
+    places: &Places,
+) {
     for d in c.datasets().iter().skip((page - 1) * PAGE).take(PAGE) {
         if let Some((d, e)) = c.get(d.entry_id) {
-            dataset(g, base, Some(cat), d, e);
+            dataset(g, base, Some(cat), d, e, places);
         }
     }
     if pages > 1 {
@@ -353,9 +421,51 @@ pub async fn dataset_record(
     };
     let (format, media) = format_of(ext).ok_or_else(|| AppError::not_found(&name))?;
     let base = state.base_url();
+    let places = Places::load(&state).await?;
     let mut g = Graph::default();
-    dataset(&mut g, base, None, d, e);
+    dataset(&mut g, base, None, d, e, &places);
     let mut r = respond(g.serialize(format)?, media);
     r.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
     Ok(r)
+}
+
+/// `/release/{id}` (a release's persistent identifier) and `/release/{id}.{ttl,jsonld,rdf}`:
+/// the release as a version of its dataset with its own files, or for a browser the dataset's
+/// page at the release. A release taken off the portal is gone (410), never another's.
+pub async fn release_record(
+    State(state): S,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if format_of(ext).is_some() => (stem, Some(ext)),
+        _ => (name.as_str(), negotiated(&headers)),
+    };
+    let id: i64 = stem.parse().map_err(|_| AppError::not_found(&format!("release {stem}")))?;
+    let c = open_catalog(&state).await?;
+    let Some((d, r)) = c.release(id) else {
+        return match state.storage.get_release(id).await? {
+            Some(r) if r.published_at_micros.is_some() => Err(AppError::gone(
+                "release_withdrawn",
+                format!("第 {id} 号开放数据已撤回"),
+                format!("release {id} was withdrawn from the portal"),
+            )
+            .into()),
+            _ => Err(AppError::not_found(&format!("release {id}")).into()),
+        };
+    };
+    let Some(ext) = ext else {
+        return Ok(Redirect::to(&format!("/open/datasets/{}#release-{id}", d.entry_id)).into_response());
+    };
+    let (format, media) = format_of(ext).ok_or_else(|| AppError::not_found(&name))?;
+    let base = state.base_url();
+    let ds = iri(dataset_uri(base, &d.code));
+    let number = d.releases.len() - d.releases.iter().position(|x| x.id == id).unwrap_or(0);
+    let mut g = Graph::default();
+    version(&mut g, base, &ds, d, r, number);
+    let public = d.open_type == OpenType::Unconditional.as_str() && r.open_type == OpenType::Unconditional;
+    distributions(&mut g, base, &iri(release_uri(base, id)), d, r, public);
+    let mut res = respond(g.serialize(format)?, media);
+    res.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
+    Ok(res)
 }

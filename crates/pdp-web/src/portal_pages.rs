@@ -376,8 +376,8 @@ pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Pe
             h2 { (lang.t("版本历史", "Version history")) }
             table #versions {
                 thead { tr { th scope="col" { (lang.t("版本", "Release")) } th scope="col" { (lang.t("发布时间", "Published")) } th scope="col" { (lang.t("来源版本", "Source version")) } th scope="col" { (lang.t("条数", "Records")) } th scope="col" { (lang.t("途径", "Route")) } @if preview.is_some() { th scope="col" { (lang.t("下载", "Download")) } } } }
-                tbody { @for r in &d.releases { tr {
-                    td { (r.id) }
+                tbody { @for r in &d.releases { tr id=(format!("release-{}", r.id)) {
+                    td { a href=(format!("/release/{}", r.id)) title=(lang.t("本版本的永久地址", "This release's persistent identifier")) { (r.id) } }
                     td { (r.published_at_micros.map(fmt_time).unwrap_or_default()) }
                     td { (r.source_version) }
                     td { (r.rows) }

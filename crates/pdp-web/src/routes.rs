@@ -112,6 +112,7 @@ pub fn table() -> Vec<Entry> {
         r(M::GET, "/catalog.jsonld", None, dcat::catalog),
         r(M::GET, "/catalog.rdf", None, dcat::catalog),
         r(M::GET, "/dataset/{name}", None, dcat::dataset_record),
+        r(M::GET, "/release/{name}", None, dcat::release_record),
         r(M::GET, "/sitemap.xml", None, pp::sitemap_index),
         r(M::GET, "/sitemaps/{file}", None, pp::sitemap),
         r(M::GET, "/api/v1/open/datasets", None, open::datasets),

@@ -131,9 +131,23 @@ fn text(g: &Graph, s: NamedOrBlankNodeRef<'_>, p: &str) -> String {
 
 /// The page's datasets and its Hydra `next` page.
 fn read(g: &Graph) -> (Vec<HarvestedDataset>, Option<String>) {
+    // The catalog's datasets, where it lists them; else every dataset that is not a version
+    // of another (a release's record, for one).
     let ty = n(DCAT, "Dataset");
-    let mut out: Vec<HarvestedDataset> = g
-        .subjects_for_predicate_object(rdf::TYPE, NamedNodeRef::new_unchecked(&ty))
+    let listed: Vec<NamedOrBlankNodeRef<'_>> = g
+        .triples_for_predicate(NamedNodeRef::new_unchecked(&n(DCAT, "dataset")))
+        .filter_map(|t| subject(t.object))
+        .collect();
+    let version_of = n(DCAT, "isVersionOf");
+    let candidates: Vec<NamedOrBlankNodeRef<'_>> = if listed.is_empty() {
+        g.subjects_for_predicate_object(rdf::TYPE, NamedNodeRef::new_unchecked(&ty))
+            .filter(|s| objects(g, *s, &version_of).is_empty())
+            .collect()
+    } else {
+        listed
+    };
+    let mut out: Vec<HarvestedDataset> = candidates
+        .into_iter()
         .filter_map(|s| match s {
             NamedOrBlankNodeRef::NamedNode(_) => Some(dataset(g, s)),
             // A dataset without an IRI has no identity to harvest by.
@@ -229,6 +243,8 @@ mod tests {
                 dct:accrualPeriodicity <http://publications.europa.eu/resource/authority/frequency/WEEKLY> ;
                 dcat:distribution [ dcat:downloadURL <http://p.example/a.csv> ;
                     dct:format <http://publications.europa.eu/resource/authority/file-type/CSV> ] .
+            <http://p.example/release/7> a dcat:Dataset ; dct:title "公厕（第 1 版）"@zh ;
+                dcat:isVersionOf <http://p.example/dataset/a> .
             <http://p.example/catalog.ttl?page=1> a hydra:PartialCollectionView ;
                 hydra:next <http://p.example/catalog.ttl?page=2> .
         "#;

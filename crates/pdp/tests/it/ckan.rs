@@ -230,7 +230,7 @@ dangling = [(s, o) for s, o in shapes.subject_objects(SH.property) if (o, None, 
 for s, o in dangling:
     shapes.remove((s, SH.property, o))
 data = rdflib.Graph().parse(sys.argv[2], format="turtle")
-datasets = list(data.subjects(rdflib.RDF.type, DCAT.Dataset))
+datasets = list(data.objects(None, DCAT.dataset))
 ok, _, report = pyshacl.validate(data, shacl_graph=shapes)
 data.remove((datasets[0], DCT.title, None))
 broken_ok, results, _ = pyshacl.validate(data, shacl_graph=shapes)
@@ -239,7 +239,8 @@ print(json.dumps({"dangling": len(dangling), "datasets": len(datasets), "conform
 "#;
 
 /// covers: R-OPN-02 (the open catalog in DCAT-AP 3, conforming to the official SHACL shapes;
-/// each dataset a persistent identifier that answers RDF or the page by content negotiation)
+/// each dataset and each release a persistent identifier that answers RDF or the page by
+/// content negotiation)
 #[tokio::test]
 async fn the_dcat_ap_catalog_conforms_to_the_official_shapes() {
     let srv = TestServer::start(&crate::server::backend());
@@ -287,5 +288,35 @@ async fn the_dcat_ap_catalog_conforms_to_the_official_shapes() {
     let (s, _) = public.get(&format!("/dataset/{name}.jsonld")).await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = public.get("/dataset/999999-999999").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Where and when: the provider's region, the time its releases span.
+    assert!(record.contains("dct:spatial") && record.contains("dcat:startDate"), "{record}");
+
+    // Each published release has an identifier of its own: a version of its dataset with its
+    // own files, or the dataset's page at that release; once withdrawn it is gone, not reused.
+    let release = d["latest"]["id"].as_i64().unwrap();
+    assert!(record.contains(&format!("{}/release/{release}", srv.url)), "the dataset lists its versions: {record}");
+    let res =
+        public.http.get(format!("{}/release/{release}", srv.url)).header("accept", "text/turtle").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let version = res.text().await.unwrap();
+    assert!(version.contains("dcat:isVersionOf") && version.contains(&format!("/dataset/{name}")), "{version}");
+    let res =
+        public.http.get(format!("{}/release/{release}", srv.url)).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], format!("/open/datasets/{}#release-{release}", d["entry_id"]).as_str());
+    let (s, page) = public.get(&format!("/open/datasets/{}", d["entry_id"])).await;
+    assert!(s == StatusCode::OK && page.contains(&format!("id=\"release-{release}\"")), "the anchor exists");
+    let (s, _) = public.get(&format!("/release/{release}.rdf")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, w) = srv
+        .login("reviewer")
+        .await
+        .post_json(&format!("/api/v1/open/releases/{release}/withdraw"), json!({"reason": "核对数据"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{w}");
+    let (s, _) = public.get(&format!("/release/{release}.ttl")).await;
+    assert_eq!(s, StatusCode::GONE);
+    let (s, _) = public.get("/release/999999999").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
