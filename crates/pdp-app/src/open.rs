@@ -151,7 +151,7 @@ async fn write_release_file(
     entry: &EntryVersion,
     version: u64,
     rules: &ReleaseRules,
-) -> Result<(String, pdp_lake::share::WrittenFile), AppError> {
+) -> Result<(String, pdp_lake::share::WrittenFile, String), AppError> {
     use rand::RngCore;
     let columns = rules.field_names();
     let masks: Vec<_> =
@@ -186,7 +186,30 @@ async fn write_release_file(
                 .collect()
         })
         .await?;
-    Ok((name, w))
+    let sha256 = file_sha256(path).await?;
+    Ok((name, w, sha256))
+}
+
+/// The lower-case hex SHA-256 of a file, read in blocks off the async threads.
+async fn file_sha256(path: std::path::PathBuf) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        use sha2::Digest;
+        use std::io::Read;
+        let mut f = std::fs::File::open(&path)?;
+        let mut h = sha2::Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        Ok(hex::encode(h.finalize()))
+    })
+    .await
+    .map_err(|e| AppError::internal("internal", "内部错误", e.to_string()))?
+    .map_err(|e| AppError::from(pdp_lake::LakeError::Io(e.to_string())))
 }
 
 async fn org_name(storage: &dyn Storage, id: i64) -> String {
@@ -271,7 +294,7 @@ pub async fn prepare_in(
     let version = lk.latest_version(&entry.code).await.map_err(|_| {
         AppError::bad_request("release_no_data", "该资源尚未归集数据", "the dataset has no data loaded yet")
     })?;
-    let (file, w) = write_release_file(lk, entry, version, rules).await?;
+    let (file, w, sha256) = write_release_file(lk, entry, version, rules).await?;
     Ok(storage
         .create_release(
             NewRelease {
@@ -286,6 +309,7 @@ pub async fn prepare_in(
                 rows: w.rows as i64,
                 bytes: w.bytes as i64,
                 file,
+                sha256,
                 prepared_by: prepared.by.to_string(),
                 previous_id: None,
                 note: prepared.note,
@@ -482,7 +506,7 @@ async fn push_releases(storage: &dyn Storage, lake: &Lake, dataset: &str) -> Res
     }
     let digest = schema_digest(&entry.body, &prev.rules);
     let same = digest == prev.schema_digest && entry.body.open.open_type == prev.open_type;
-    let (file, w) = write_release_file(lake, &entry, version, &prev.rules).await?;
+    let (file, w, sha256) = write_release_file(lake, &entry, version, &prev.rules).await?;
     let note = if same {
         format!(
             "按第 {} 号开放数据已审查的规则自动发布 / published by the rules reviewed for release {}",
@@ -505,6 +529,7 @@ async fn push_releases(storage: &dyn Storage, lake: &Lake, dataset: &str) -> Res
                 rows: w.rows as i64,
                 bytes: w.bytes as i64,
                 file,
+                sha256,
                 prepared_by: "system".into(),
                 previous_id: Some(prev.id),
                 note,

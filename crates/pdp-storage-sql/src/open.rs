@@ -33,6 +33,7 @@ fn release_row(r: impl SqlRow) -> Result<OpenRelease> {
         rows: r.get("row_count"),
         bytes: r.get("byte_count"),
         file: r.get("file"),
+        sha256: r.get("sha256"),
         prepared_by: r.get("prepared_by"),
         prepared_at_micros: r.get("prepared_at"),
         reviewed_by: r.get("reviewed_by"),
@@ -76,8 +77,8 @@ where
         let row = sqlx::query(
             "INSERT INTO open_releases (entry_id, dataset, org_id, route, source_version, rules, schema_digest,
                 open_type, status, row_count, byte_count, file, prepared_by, prepared_at, reviewed_by, reviewed_at,
-                published_at, previous_id, note)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                published_at, previous_id, note, sha256)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
              RETURNING *",
         )
         .bind(r.entry_id)
@@ -99,6 +100,7 @@ where
         .bind(published_at)
         .bind(r.previous_id)
         .bind(&r.note)
+        .bind(&r.sha256)
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;

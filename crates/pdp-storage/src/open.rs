@@ -42,6 +42,10 @@ pub struct OpenRelease {
     /// The release's file, relative to the lake's `_open/` directory.
     #[serde(skip_serializing)]
     pub file: String,
+    /// Lower-case hex SHA-256 of the Parquet file, as DCAT publishes it (empty for releases
+    /// written before checksums were kept).
+    #[serde(default)]
+    pub sha256: String,
     pub prepared_by: String,
     pub prepared_at_micros: i64,
     pub reviewed_by: Option<String>,
@@ -69,6 +73,8 @@ pub struct NewRelease {
     pub rows: i64,
     pub bytes: i64,
     pub file: String,
+    /// Lower-case hex SHA-256 of the file.
+    pub sha256: String,
     pub prepared_by: String,
     pub previous_id: Option<i64>,
     pub note: String,

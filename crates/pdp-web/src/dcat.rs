@@ -40,6 +40,7 @@ const FOAF: &str = "http://xmlns.com/foaf/0.1/";
 const VCARD: &str = "http://www.w3.org/2006/vcard/ns#";
 const SKOS: &str = "http://www.w3.org/2004/02/skos/core#";
 const HYDRA: &str = "http://www.w3.org/ns/hydra/core#";
+const SPDX: &str = "http://spdx.org/rdf/terms#";
 const EU: &str = "http://publications.europa.eu/resource/authority/";
 
 fn iri(s: impl Into<String>) -> NamedNode {
@@ -76,6 +77,7 @@ impl Graph {
             ("vcard", VCARD),
             ("skos", SKOS),
             ("hydra", HYDRA),
+            ("spdx", SPDX),
             ("xsd", "http://www.w3.org/2001/XMLSchema#"),
         ] {
             ser = ser.with_prefix(prefix, ns).map_err(|e| internal(&e.to_string()))?;
@@ -103,7 +105,7 @@ fn format_of(ext: &str) -> Option<(RdfFormat, &'static str)> {
 }
 
 /// The RDF format an `Accept` header asks for, if any.
-fn negotiated(headers: &HeaderMap) -> Option<&'static str> {
+pub(crate) fn negotiated(headers: &HeaderMap) -> Option<&'static str> {
     let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
     [("text/turtle", "ttl"), ("application/ld+json", "jsonld"), ("application/rdf+xml", "rdf")]
         .into_iter()
@@ -328,12 +330,23 @@ fn distributions(g: &mut Graph, base: &str, subject: &NamedNode, d: &OpenDataset
         g.typed(media, p(DCT, "MediaType"));
         g.add(dist.clone(), p(DCT, "license"), licence.clone());
         g.add(dist.clone(), p(DCT, "issued"), datetime(r.published_at_micros.unwrap_or(r.prepared_at_micros)));
+        // The Parquet file is stored as it is served: its size and digest are known. The other
+        // formats are converted as they stream.
         if f == ReleaseFormat::Parquet {
             g.add(
-                dist,
+                dist.clone(),
                 p(DCAT, "byteSize"),
                 Literal::new_typed_literal(r.bytes.max(0).to_string(), xsd::NON_NEGATIVE_INTEGER),
             );
+            if !r.sha256.is_empty() {
+                let sum = BlankNode::default();
+                g.add(dist, p(SPDX, "checksum"), sum.clone());
+                g.typed(sum.clone(), p(SPDX, "Checksum"));
+                let alg = p(SPDX, "checksumAlgorithm_sha256");
+                g.add(sum.clone(), p(SPDX, "algorithm"), alg.clone());
+                g.typed(alg, p(SPDX, "ChecksumAlgorithm"));
+                g.add(sum, p(SPDX, "checksumValue"), Literal::new_typed_literal(&r.sha256, xsd::HEX_BINARY));
+            }
         }
     }
 }

@@ -230,6 +230,10 @@ fn rows_table(columns: &[String], rows: &[(u64, Vec<Option<String>>)], caption: 
 pub async fn dataset(State(state): S, headers: HeaderMap, p: Option<P>, peer: Peer, Path(id): Path<i64>) -> Page {
     let lang = Lang::from_headers(&headers);
     let (d, e) = open::open_dataset(&state, id).await?;
+    // A client asking for RDF is sent to the dataset's record.
+    if let Some(ext) = crate::dcat::negotiated(&headers) {
+        return see_other(&format!("/dataset/{}.{ext}", d.code.replace('/', "-")));
+    }
     let reader = reader(p.clone(), peer);
     let preview = open::preview(&state, &reader, d.latest.id).await?;
     let p = match reader {

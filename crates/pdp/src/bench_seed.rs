@@ -180,6 +180,8 @@ async fn publish_copy(
         rows,
         bytes,
         file,
+        // The copies share their template's file, hence its digest.
+        sha256: r.sha256.clone(),
         prepared_by: "bench".into(),
         previous_id: None,
         note: "benchmark copy".into(),

@@ -287,10 +287,35 @@ async fn the_dcat_ap_catalog_conforms_to_the_official_shapes() {
     assert_eq!(res.headers()["location"], format!("/open/datasets/{}", d["entry_id"]).as_str());
     let (s, _) = public.get(&format!("/dataset/{name}.jsonld")).await;
     assert_eq!(s, StatusCode::OK);
+    // The dataset's page negotiates too: RDF clients are sent to the record.
+    let res = public
+        .http
+        .get(format!("{}/open/datasets/{}", srv.url, d["entry_id"]))
+        .header("accept", "application/ld+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], format!("/dataset/{name}.jsonld").as_str());
     let (s, _) = public.get("/dataset/999999-999999").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Where and when: the provider's region, the time its releases span.
     assert!(record.contains("dct:spatial") && record.contains("dcat:startDate"), "{record}");
+    // A Parquet file's checksum is the digest of the bytes a download gets.
+    let (_, all) = public.get_json("/api/v1/open/datasets?limit=100").await;
+    let pq = all["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| {
+            d["open_type"] == "unconditional"
+                && d["latest"]["rules"]["formats"].as_array().unwrap().iter().any(|f| f == "parquet")
+        })
+        .expect("the demo opens a Parquet file");
+    let file = public.get_bytes(&format!("/api/v1/open/releases/{}/download/parquet", pq["latest"]["id"])).await;
+    let digest: String = <sha2::Sha256 as sha2::Digest>::digest(&file).iter().map(|b| format!("{b:02x}")).collect();
+    let (_, pq_record) = public.get(&format!("/dataset/{}.ttl", pq["code"].as_str().unwrap().replace('/', "-"))).await;
+    assert!(pq_record.contains(&format!("spdx:checksumValue \"{digest}\"")), "{digest}: {pq_record}");
 
     // Each published release has an identifier of its own: a version of its dataset with its
     // own files, or the dataset's page at that release; once withdrawn it is gone, not reused.
