@@ -259,4 +259,24 @@ mod tests {
         assert_eq!(d.csv().map(|c| c.url.as_str()), Some("http://p.example/a.csv"));
         assert!(parse("http://p.example/x.ttl", "text/turtle", b"<not turtle").is_err());
     }
+
+    #[test]
+    fn a_json_ld_catalog_reads_the_same_way() {
+        let jsonld = r#"[
+            {"@id": "http://p.example/catalog", "@type": ["http://www.w3.org/ns/dcat#Catalog"],
+             "http://www.w3.org/ns/dcat#dataset": [{"@id": "http://p.example/dataset/b"}]},
+            {"@id": "http://p.example/dataset/b", "@type": ["http://www.w3.org/ns/dcat#Dataset"],
+             "http://purl.org/dc/terms/title": [{"@value": "路灯", "@language": "zh"}],
+             "http://www.w3.org/ns/dcat#distribution": [{"@id": "_:d"}]},
+            {"@id": "_:d",
+             "http://www.w3.org/ns/dcat#downloadURL": [{"@id": "http://p.example/b.csv"}],
+             "http://www.w3.org/ns/dcat#mediaType": [{"@id": "https://www.iana.org/assignments/media-types/text/csv"}]}
+        ]"#;
+        let g = parse("http://p.example/catalog.jsonld", "application/ld+json", jsonld.as_bytes()).unwrap();
+        let (ds, next) = read(&g);
+        assert_eq!(next, None);
+        assert_eq!(ds.len(), 1);
+        assert_eq!((ds[0].identifier.as_str(), ds[0].title.as_str()), ("http://p.example/dataset/b", "路灯"));
+        assert_eq!(ds[0].csv().map(|c| c.url.as_str()), Some("http://p.example/b.csv"));
+    }
 }
