@@ -37,7 +37,13 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// A client bound to the checked address of `u`'s host: the host is resolved here, refused when
 /// any address is not public (unless `allow_private`), and the connection goes to the address
 /// checked. No proxy, no redirects.
-async fn checked_client(allow_private: bool, u: &reqwest::Url, timeout: Duration) -> Result<reqwest::Client, String> {
+/// `peer` names the other end in the refusal ("receiver", "source").
+async fn checked_client(
+    allow_private: bool,
+    peer: &str,
+    u: &reqwest::Url,
+    timeout: Duration,
+) -> Result<reqwest::Client, String> {
     let host = u.host_str().ok_or("no host")?.trim_start_matches('[').trim_end_matches(']').to_string();
     let port = u.port_or_known_default().ok_or("no port")?;
     let addrs: Vec<SocketAddr> = tokio::time::timeout(TIMEOUT, tokio::net::lookup_host((host.as_str(), port)))
@@ -47,7 +53,7 @@ async fn checked_client(allow_private: bool, u: &reqwest::Url, timeout: Duration
         .collect();
     let Some(first) = addrs.first().copied() else { return Err("the host resolves to no address".into()) };
     if !allow_private && let Some(a) = addrs.iter().find(|a| !is_public(a.ip())) {
-        return Err(format!("the address {} is not public", a.ip()));
+        return Err(format!("the {peer}'s address {} is not public", a.ip()));
     }
     reqwest::Client::builder()
         .no_proxy()
@@ -60,9 +66,7 @@ async fn checked_client(allow_private: bool, u: &reqwest::Url, timeout: Duration
 
 async fn post(allow_private: bool, url: String, headers: Vec<(&'static str, String)>, body: Vec<u8>) -> PostOutcome {
     let u = reqwest::Url::parse(&url).map_err(|e| format!("bad URL: {e}"))?;
-    let client = checked_client(allow_private, &u, TIMEOUT)
-        .await
-        .map_err(|e| e.replace("the address", "the receiver's address"))?;
+    let client = checked_client(allow_private, "receiver", &u, TIMEOUT).await?;
     let mut req = client.post(u).body(body);
     for (k, v) in headers {
         req = req.header(k, v);
@@ -103,7 +107,7 @@ async fn fetch(allow_private: bool, url: String, accept: &'static str, max_bytes
         if !matches!(u.scheme(), "http" | "https") {
             return Err(format!("{u} is not an http(s) URL"));
         }
-        let client = checked_client(allow_private, &u, FETCH_TIMEOUT).await?;
+        let client = checked_client(allow_private, "source", &u, FETCH_TIMEOUT).await?;
         let mut res = client
             .get(u.clone())
             .header(reqwest::header::ACCEPT, accept)

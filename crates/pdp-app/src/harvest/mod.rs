@@ -416,22 +416,9 @@ async fn one(
         None => None,
     };
     let lk = lake(state)?;
-    let file = state
-        .harvester
-        .as_deref()
-        .ok_or_else(|| AppError::internal("harvest_no_client", "未配置采集客户端", "no HTTP client for harvesting"))?
-        .get(&csv.url, "text/csv", state.settings.harvest.max_download_bytes)
-        .await
-        .map_err(|e| {
-            AppError::bad_request("harvest_download_failed", format!("下载失败：{e}"), format!("download failed: {e}"))
-        })?;
-    if !(200..300).contains(&file.status) {
-        return Err(AppError::bad_request(
-            "harvest_download_failed",
-            format!("下载失败：HTTP {}", file.status),
-            format!("download failed: HTTP {}", file.status),
-        ));
-    }
+    let file = fetch(state, &csv.url, "text/csv", state.settings.harvest.max_download_bytes).await.map_err(|e| {
+        AppError::bad_request("harvest_download_failed", format!("下载失败：{e}"), format!("download failed: {e}"))
+    })?;
     let tmp =
         tempfile::NamedTempFile::new().map_err(|e| AppError::internal("harvest_tmp", "临时文件失败", e.to_string()))?;
     let path = tmp.path().to_path_buf();
