@@ -16,6 +16,7 @@ pub mod fingerprint;
 pub mod harvest;
 pub mod ids;
 pub mod open;
+pub mod operation;
 pub mod org;
 pub mod pattern;
 pub mod roles;
