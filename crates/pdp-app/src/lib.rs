@@ -23,6 +23,7 @@ pub mod limits;
 pub mod objections;
 pub mod open;
 pub mod open_catalog;
+pub mod operation;
 pub mod principal;
 pub mod share_files;
 pub mod share_ops;
@@ -88,6 +89,9 @@ pub struct Settings {
     pub report_grace_working_days: u32,
     /// Bounds of harvesting other portals (`open.harvest_*`).
     pub harvest: harvest::HarvestSettings,
+    /// The review chain of scenario applications and the operation log's retention
+    /// (`operation.*`).
+    pub operation: operation::OperationSettings,
 }
 
 impl Default for Settings {
@@ -110,6 +114,7 @@ impl Default for Settings {
             open_catalog_ttl: Duration::from_secs(30),
             report_grace_working_days: 10,
             harvest: harvest::HarvestSettings::default(),
+            operation: operation::OperationSettings::default(),
         }
     }
 }

@@ -152,6 +152,7 @@ impl Role {
                 ViewShares,
                 ManageGrants,
                 ReviewOpenData,
+                GovernOperation,
             ],
             Self::OrgDataOfficer => &[
                 ViewDashboard,
@@ -179,7 +180,8 @@ impl Role {
                 ApproveShare,
                 ManageGrants,
             ],
-            Self::OperatorAdmin | Self::Developer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, RaiseObjection],
+            Self::OperatorAdmin => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, RaiseObjection, RunOperation],
+            Self::Developer => &[ViewDashboard, ManageOwnApiKeys, ViewOrgs, RaiseObjection, DevelopProducts],
             Self::PublicUser => &[ViewDashboard, ManageOwnApiKeys, RaiseObjection],
         }
     }
@@ -238,6 +240,14 @@ pub enum Permission {
     /// The security and confidentiality review of open releases in the reviewer's region, and
     /// their withdrawal (R-OPN-05).
     ReviewOpenData,
+    /// The city data authority's side of authorized operation: operation agreements, the
+    /// operation resource catalog, confirmations, supervision and exits (R-OPS-01..11).
+    GovernOperation,
+    /// The operation entity's side: development agreements, the development catalog, reviews
+    /// of applications and products, sales (R-OPS-01, 03, 04, 08, 09).
+    RunOperation,
+    /// A development entity's side: scenario applications and products (R-OPS-04, 08).
+    DevelopProducts,
 }
 
 /// Whether any of `roles` grants `perm`.

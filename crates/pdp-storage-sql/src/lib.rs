@@ -17,6 +17,7 @@ mod aggregation;
 mod catalog;
 mod dataset;
 mod harvest;
+mod operation;
 mod open;
 mod row;
 mod rows;

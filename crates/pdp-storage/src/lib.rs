@@ -16,12 +16,14 @@ pub mod catalog;
 pub mod dataset;
 pub mod harvest;
 pub mod open;
+pub mod operation;
 pub mod sharing;
 pub use aggregation::*;
 pub use catalog::*;
 pub use dataset::*;
 pub use harvest::*;
 pub use open::*;
+pub use operation::*;
 pub use sharing::*;
 
 /// A storage failure. `Conflict` and `NotFound` are caused by the request; `Backend` is not.
@@ -242,6 +244,7 @@ pub trait Storage:
     + UsageStore
     + WebhookStore
     + HarvestStore
+    + OperationStore
     + AccountStore
     + Send
     + Sync

@@ -24,6 +24,7 @@ pub mod error;
 pub mod extract;
 pub mod governance_pages;
 pub mod harvest;
+pub mod operation;
 pub mod i18n;
 pub mod layout;
 pub mod limits;
@@ -175,6 +176,7 @@ pub fn openapi_json() -> String {
     doc.merge(objections::ObjectionsDoc::openapi());
     doc.merge(open::OpenDoc::openapi());
     doc.merge(harvest::HarvestDoc::openapi());
+    doc.merge(operation::OperationDoc::openapi());
     doc.merge(sharing::SharingDoc::openapi());
     doc.merge(share_ops::ShareOpsDoc::openapi());
     doc.merge(documents::DocumentsDoc::openapi());

@@ -60,6 +60,7 @@ pub struct Config {
     pub catalog: CatalogConfig,
     pub sharing: SharingConfig,
     pub open: OpenConfig,
+    pub operation: OperationConfig,
     pub lake: LakeConfig,
     pub limits: LimitsConfig,
 }
@@ -172,6 +173,51 @@ impl Default for SharingConfig {
     }
 }
 
+/// Authorized operation (R-OPS) as a city sets it up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OperationConfig {
+    /// Who reviews a scenario application, in order: `operator` first, then any of `provider`
+    /// and `authority` (R-OPS-04).
+    pub review_chain: Vec<String>,
+    /// Working days each reviewer of a scenario application has.
+    pub review_working_days: u32,
+    /// Days the operation log is kept; an exited entity's at least six months from its exit
+    /// whatever this says (R-OPS-11).
+    pub log_retention_days: u32,
+}
+
+impl Default for OperationConfig {
+    fn default() -> Self {
+        Self {
+            review_chain: vec!["operator".into(), "provider".into(), "authority".into()],
+            review_working_days: 5,
+            log_retention_days: 365,
+        }
+    }
+}
+
+impl OperationConfig {
+    /// The review chain as stages: the operator first, no stage twice.
+    pub fn chain(&self) -> Result<Vec<pdp_domain::operation::ReviewStage>, String> {
+        use pdp_domain::operation::ReviewStage;
+        let mut out = Vec::new();
+        for s in &self.review_chain {
+            let stage = ReviewStage::parse(s).ok_or_else(|| {
+                format!("operation.review_chain 的“{s}”未知（operator、provider、authority）/ unknown stage {s:?}")
+            })?;
+            if out.contains(&stage) {
+                return Err(format!("operation.review_chain 中“{s}”重复 / stage {s:?} appears twice"));
+            }
+            out.push(stage);
+        }
+        if out.first() != Some(&ReviewStage::Operator) {
+            return Err("operation.review_chain 须以 operator 开始（运营主体先审核）/ must start with operator".into());
+        }
+        Ok(out)
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CatalogConfig {
@@ -258,6 +304,7 @@ impl Default for Config {
             catalog: CatalogConfig::default(),
             sharing: SharingConfig::default(),
             open: OpenConfig::default(),
+            operation: OperationConfig::default(),
             lake: LakeConfig::default(),
             limits: LimitsConfig::default(),
         }
@@ -334,6 +381,10 @@ impl Config {
             return Err("security.credit_code_final_check 须为 error 或 warning / must be error or warning".into());
         }
         self.grading_matrix()?;
+        self.operation.chain()?;
+        if self.operation.review_working_days == 0 || self.operation.log_retention_days == 0 {
+            return Err("operation.review_working_days 与 operation.log_retention_days 须大于 0 / must be positive".into());
+        }
         if self.audit.access_journal_interval_ms == 0 {
             return Err("audit.access_journal_interval_ms 须大于 0 / must be positive".into());
         }
@@ -443,6 +494,11 @@ impl Config {
                 run_timeout: std::time::Duration::from_secs(self.open.harvest_run_timeout_seconds.max(1)),
                 max_records: self.open.harvest_max_records.max(1),
                 max_download_bytes: self.open.harvest_max_download_bytes,
+            },
+            operation: pdp_app::operation::OperationSettings {
+                chain: self.operation.chain().unwrap_or_default(),
+                stage_working_days: self.operation.review_working_days,
+                log_retention_days: self.operation.log_retention_days,
             },
             limits: self.web_limits(),
         }

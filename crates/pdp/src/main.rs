@@ -798,6 +798,16 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e.en, "grant copy sweep failed"),
             }
+            // Scenario applications past their end close their lists in the operation domain
+            // (R-OPS-04), and the operation log's retention applies (R-OPS-11).
+            match pdp_app::operation::expire_scenarios(&sweep_state).await {
+                Ok(n) if n > 0 => tracing::info!(applications = n, "closed the scenario applications that ended"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e.en, "scenario application expiry sweep failed"),
+            }
+            if let Err(e) = pdp_app::operation::prune_logs(&sweep_state, None).await {
+                tracing::error!(error = %e.en, "operation log retention failed");
+            }
         }
     });
     // The use of open data is counted in memory and written every ten seconds; the open

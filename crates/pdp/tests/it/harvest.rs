@@ -242,25 +242,31 @@ async fn stub() -> Stub {
 /// A data officer of `org`, made by the platform admin and given the role by the security
 /// admin.
 async fn officer_of(srv: &TestServer, org: i64) -> Client {
+    new_account(srv, "city.officer", org, "org_data_officer").await
+}
+
+/// A new account of `org` with one role, made by the administrator, given its role by the
+/// security administrator, its first password changed by its holder; signed in.
+pub(crate) async fn new_account(srv: &TestServer, username: &str, org: i64, role: &str) -> Client {
     let (s, user) = srv
         .login("admin")
         .await
         .post_json(
             "/api/v1/users",
-            json!({"username": "city.officer", "display_name": "林晓", "password": "Correct-Horse-42", "org_id": org}),
+            json!({"username": username, "display_name": "林晓", "password": "Correct-Horse-42", "org_id": org}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{user}");
     let (s, r) = srv
         .login("security")
         .await
-        .put_json(&format!("/api/v1/users/{}/roles", user["id"]), json!({"roles": ["org_data_officer"]}))
+        .put_json(&format!("/api/v1/users/{}/roles", user["id"]), json!({"roles": [role]}))
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
-    // The administrator chose the password, so the officer chooses its own first.
+    // The administrator chose the password, so the holder chooses its own first.
     let res = TestServer::http()
         .post(format!("{}/login", srv.url))
-        .form(&[("username", "city.officer"), ("password", "Correct-Horse-42"), ("next", "/")])
+        .form(&[("username", username), ("password", "Correct-Horse-42"), ("next", "/")])
         .send()
         .await
         .unwrap();
@@ -280,7 +286,7 @@ async fn officer_of(srv: &TestServer, org: i64) -> Client {
         .post_json("/api/v1/me/password", json!({"current": "Correct-Horse-42", "new": "Lin-Xiao-Chose-2026"}))
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
-    srv.login_with("city.officer", "Lin-Xiao-Chose-2026").await.expect("signs in")
+    srv.login_with(username, "Lin-Xiao-Chose-2026").await.expect("signs in")
 }
 
 /// covers: R-OPN-07 (route 3 against a CKAN portal's recorded answer: what can be loaded is,

@@ -14,6 +14,7 @@ mod governance;
 mod harvest;
 mod hostile;
 mod open;
+mod operation;
 mod openapi;
 mod routes;
 mod scope;

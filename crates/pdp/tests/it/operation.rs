@@ -1,0 +1,387 @@
+//! Authorized operation (授权运营, R-OPS): the life cycle from the operation agreement to a
+//! developer's exit, on the demo city, driven through the JSON API as each party would: the
+//! city's data authority (`reviewer`), the operation entity (`operator`), a development entity
+//! (`developer`) and the provider of the data (`approver` of the market supervision bureau).
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use time::{Date, Duration, OffsetDateTime, UtcOffset};
+
+use crate::governance::exec;
+use crate::server::{Client, TestServer, backends};
+
+fn today() -> Date {
+    OffsetDateTime::now_utc().to_offset(UtcOffset::from_hms(8, 0, 0).unwrap()).date()
+}
+
+fn iso(d: Date) -> String {
+    d.to_string()
+}
+
+fn years_later(d: Date, years: i32) -> Date {
+    d.replace_year(d.year() + years).unwrap_or_else(|_| d.replace_day(28).unwrap().replace_year(d.year() + years).unwrap())
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["details"].as_array().map(|d| d.iter().map(|x| x["code"].as_str().unwrap().to_string()).collect()).unwrap_or_default()
+}
+
+fn terms(catalog: &[i64], products: &[&str], pricing: Value) -> Value {
+    json!({
+        "scope": "企业登记数据的加工处理与开发利用",
+        "catalog": catalog,
+        "products": products,
+        "disclosure": "每季度公开产品和服务清单、数据使用情况",
+        "evaluation": "按年度评价运营合规、产品发布与交易",
+        "security": "网络安全等级保护三级；商用密码应用安全性评估",
+        "rights_duties": "数据资源权属不变；违约责任按协议",
+        "pricing": pricing,
+    })
+}
+
+async fn org_of_kind(c: &Client, kind: &str) -> i64 {
+    let (_, orgs) = c.get_json("/api/v1/orgs").await;
+    orgs.as_array().unwrap().iter().find(|o| o["kind"] == kind).unwrap()["id"].as_i64().unwrap()
+}
+
+async fn entry_named(c: &Client, name: &str) -> (i64, Vec<String>) {
+    let (_, all) = c.get_json("/api/v1/catalog/entries?view=published&limit=5000").await;
+    let e = all.as_array().unwrap().iter().find(|e| e["body"]["name"] == name).unwrap_or_else(|| panic!("{name}"));
+    let fields = e["body"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string());
+    (e["entry_id"].as_i64().unwrap(), fields.collect())
+}
+
+/// Takes an application through the operator, the provider and the authority.
+async fn approve_all(operator: &Client, approver: &Client, reviewer: &Client, id: i64, b: &str) -> Value {
+    let mut last = Value::Null;
+    for (who, stage) in [(operator, "operator"), (approver, "provider"), (reviewer, "authority")] {
+        let (_, a) = who.get_json(&format!("/api/v1/operation/scenarios/{id}")).await;
+        assert_eq!(a["stage"], stage, "{b}: {a}");
+        let (s, a) = who
+            .post_json(&format!("/api/v1/operation/scenarios/{id}/decision"), json!({"approve": true, "reason": "符合正当必要原则"}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {a}");
+        last = a;
+    }
+    assert_eq!(last["state"], "approved", "{b}: {last}");
+    last
+}
+
+fn all_points(failing: Option<&str>) -> Value {
+    let points: Vec<Value> = ["purpose", "source", "raw_exposure", "leakage", "cross_border", "other_risk"]
+        .iter()
+        .map(|p| json!({"point": p, "passed": Some(*p) != failing, "evidence": format!("已核查：{p}")}))
+        .collect();
+    json!({ "points": points })
+}
+
+/// Files under the operation domain of the data directory.
+fn domain_files(srv: &TestServer) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![srv.dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.components().any(|c| c.as_os_str() == "_operation") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// covers: R-OPS-01 (agreements of at most three years; a development agreement within its
+/// operator's), R-OPS-03 (the operation resource catalog confirmed by the authority, data a
+/// sector marks not operable with its basis, the development catalog, the product catalog),
+/// R-OPS-04 (one scenario opens exactly its list, reviewed by the operator, the provider and
+/// the authority, until its end date), R-OPS-06 (de-identified samples), R-OPS-08 (a failing
+/// review point blocks publication), R-OPS-09 and R-OPS-12 (cost-based prices, registered sales
+/// split per the agreements, free public-welfare use), R-OPS-11 and R-SEC-08 (suspension; exit
+/// closes, delists and deletes with a destruction record; the logs outlive a retention run for
+/// six months), R-SEC-03 (every step audited)
+#[tokio::test]
+async fn authorized_operation_from_agreement_to_exit_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let reviewer = srv.login("reviewer").await;
+        let operator = srv.login("operator").await;
+        let developer = srv.login("developer").await;
+        let approver = srv.login("approver").await;
+        let operator_org = org_of_kind(&reviewer, "operation_entity").await;
+        let developer_org = org_of_kind(&reviewer, "development_entity").await;
+        let (enterprise, fields) = entry_named(&reviewer, "企业登记基本信息").await;
+        let (changes, _) = entry_named(&reviewer, "企业变更登记信息").await;
+        let (food, _) = entry_named(&reviewer, "食品经营许可信息").await;
+        let t = today();
+        let op_pricing = json!({"max_markup_bp": 2000, "price_cap_fen": 100000, "public_share_bp": 1000,
+            "welfare_conditions": "用于政务服务、公益研究等非营利用途"});
+        let op_terms = terms(&[enterprise, changes], &["api", "report", "dataset"], op_pricing);
+
+        // The operation agreement: four years are refused, three accepted (R-OPS-01). Nobody
+        // but the authority signs it.
+        let long = json!({"kind": "operation", "party_org_id": operator_org, "starts_on": iso(t),
+            "ends_on": iso(years_later(t, 4) - Duration::days(1)), "terms": op_terms});
+        let (s, e) = reviewer.post_json("/api/v1/operation/agreements", long).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {e}");
+        assert_eq!(codes(&e), ["agreement_too_long"], "{b}: {e}");
+        let op_end = years_later(t, 3) - Duration::days(1);
+        let op_input = json!({"kind": "operation", "party_org_id": operator_org, "starts_on": iso(t),
+            "ends_on": iso(op_end), "terms": op_terms});
+        let (s, _) = operator.post_json("/api/v1/operation/agreements", op_input.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+        let (s, op) = reviewer.post_json("/api/v1/operation/agreements", op_input).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {op}");
+        assert_eq!((op["status"].as_str(), op["active"].as_bool()), (Some("in_force"), Some(true)), "{b}: {op}");
+
+        // The operation resource catalog: the operator proposes within its agreement, the
+        // provider's sector marks one entry not operable with its basis, the authority
+        // confirms the other; only a confirmed entry enters the development catalog (R-OPS-03).
+        let (s, e) = operator.post_json("/api/v1/operation/catalog/proposals", json!({"entries": [food]})).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {e}");
+        let (s, c) =
+            operator.post_json("/api/v1/operation/catalog/proposals", json!({"entries": [enterprise, changes]})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {c}");
+        let (s, e) = approver
+            .post_json(&format!("/api/v1/operation/catalog/{enterprise}/decision"), json!({"decision": "confirm", "note": "可以"}))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: {e}");
+        let basis = "《企业信息公示暂行条例》：变更登记中的自然人信息不得授权运营";
+        let (s, c) = approver
+            .post_json(&format!("/api/v1/operation/catalog/{changes}/decision"), json!({"decision": "not_operable", "basis": basis}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {c}");
+        let marked = c.as_array().unwrap().iter().find(|i| i["entry_id"] == changes).unwrap();
+        assert_eq!((marked["status"].as_str(), marked["basis"].as_str()), (Some("not_operable"), Some(basis)), "{b}");
+        let (s, _) = reviewer
+            .post_json(&format!("/api/v1/operation/catalog/{enterprise}/decision"), json!({"decision": "confirm", "note": "经审议同意"}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (s, e) = operator
+            .post_json(&format!("/api/v1/operation/catalog/{changes}/development"), json!({"published": true}))
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}: {e}");
+        let (s, _) = operator
+            .post_json(&format!("/api/v1/operation/catalog/{enterprise}/development"), json!({"published": true}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (_, dev_catalog) = developer.get_json("/api/v1/operation/catalog").await;
+        let ids: Vec<i64> = dev_catalog.as_array().unwrap().iter().map(|i| i["entry_id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, [enterprise], "{b}: {dev_catalog}");
+
+        // The development agreement cannot exceed the operator's: period, catalog, products,
+        // price caps (R-OPS-01).
+        let dev_pricing = json!({"max_markup_bp": 1000, "price_cap_fen": 50000, "operator_share_bp": 2000});
+        let dev = |ends: Date, catalog: &[i64], products: &[&str], pricing: Value| {
+            json!({"kind": "development", "party_org_id": developer_org, "starts_on": iso(t), "ends_on": iso(ends),
+                "terms": terms(catalog, products, pricing)})
+        };
+        let (s, e) = operator
+            .post_json("/api/v1/operation/agreements", dev(op_end + Duration::days(1), &[enterprise], &["api"], dev_pricing.clone()))
+            .await;
+        assert_eq!((s, codes(&e)), (StatusCode::BAD_REQUEST, vec!["agreement_exceeds_parent".to_string()]), "{b}: {e}");
+        let (s, e) = operator
+            .post_json("/api/v1/operation/agreements", dev(op_end, &[enterprise, changes], &["api", "model"], dev_pricing.clone()))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {e}");
+        assert!(codes(&e).contains(&"agreement_exceeds_parent".to_string()), "{b}: {e}");
+        assert!(codes(&e).contains(&"agreement_catalog_unknown".to_string()), "{b}: {e}");
+        let (s, dev_agreement) = operator
+            .post_json("/api/v1/operation/agreements", dev(t + Duration::days(365), &[enterprise], &["api", "report"], dev_pricing))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {dev_agreement}");
+        let dev_id = dev_agreement["id"].as_i64().unwrap();
+
+        // One scenario, one list: it waits for the operator, the provider and the authority,
+        // then opens exactly its fields, de-identified (R-OPS-04, R-OPS-06).
+        let list = &fields[..2];
+        let scenario = |ends: Date, list: &[String]| {
+            json!({"scenario": "小微企业信贷风控", "purpose": "评估小微企业经营稳定性", "scope": "合作银行授信审批",
+                "safeguards": "仅在授权运营域内计算，结果不含原始记录",
+                "fields": list.iter().map(|f| json!({"entry_id": enterprise, "field": f})).collect::<Vec<_>>(),
+                "starts_on": iso(t), "ends_on": iso(ends)})
+        };
+        let (s, e) = developer.post_json("/api/v1/operation/scenarios", scenario(t, &["no_such_field".to_string()])).await;
+        assert_eq!((s, codes(&e)), (StatusCode::BAD_REQUEST, vec!["scenario_field_unknown".to_string()]), "{b}: {e}");
+        let (s, a) = developer.post_json("/api/v1/operation/scenarios", scenario(t + Duration::days(30), list)).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {a}");
+        let app1 = a["id"].as_i64().unwrap();
+        assert_eq!((a["state"].as_str(), a["stage"].as_str()), (Some("under_review"), Some("operator")), "{b}: {a}");
+        let sample_path = format!("/api/v1/operation/scenarios/{app1}/sample?entry_id={enterprise}&rows=5");
+        let (s, _) = developer.get_json(&sample_path).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}: nothing is open before approval");
+        let (s, _) = approver
+            .post_json(&format!("/api/v1/operation/scenarios/{app1}/decision"), json!({"approve": true, "reason": "越级"}))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: the provider does not decide before the operator");
+        approve_all(&operator, &approver, &reviewer, app1, b).await;
+        let (s, sample) = developer.get_json(&sample_path).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {sample}");
+        assert_eq!(sample["columns"], json!(list), "{b}: exactly the list: {sample}");
+        assert_eq!(sample["rows"].as_array().unwrap().len(), 5, "{b}: {sample}");
+        let (s, _) = developer.get_json(&format!("/api/v1/operation/scenarios/{app1}/sample?entry_id={food}")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}: an entry outside the list");
+        let (s, _) = operator.get_json(&sample_path).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: the data is the developer's to use, nobody else's");
+
+        // A second scenario ending today is open today and closes the day after its end.
+        let (_, a) = developer.post_json("/api/v1/operation/scenarios", scenario(t, &fields[..1])).await;
+        let app2 = a["id"].as_i64().unwrap();
+        approve_all(&operator, &approver, &reviewer, app2, b).await;
+        let path2 = format!("/api/v1/operation/scenarios/{app2}/sample?entry_id={enterprise}");
+        assert_eq!(developer.get_json(&path2).await.0, StatusCode::OK, "{b}: open on its last day");
+        let (y, today_s) = (iso(t - Duration::days(1)), iso(t));
+        exec(&srv, &format!("UPDATE op_scenarios SET input = REPLACE(input, '\"{today_s}\"', '\"{y}\"'), starts_on = '{y}', ends_on = '{y}' WHERE id = {app2}")).await;
+        assert_eq!(developer.get_json(&path2).await.0, StatusCode::CONFLICT, "{b}: closed after its end date");
+        let (_, a) = developer.get_json(&format!("/api/v1/operation/scenarios/{app2}")).await;
+        assert_eq!((a["state"].as_str(), a["open"].as_bool()), (Some("expired"), Some(false)), "{b}: {a}");
+
+        // Products: the price is cost-based under the caps; a failing review point blocks
+        // publication; a listed product is in the public product catalog (R-OPS-08, R-OPS-09).
+        let product = |name: &str, price: i64| {
+            json!({"name": name, "kind": "api", "purpose": "小微企业经营稳定性评分接口", "applications": [app1],
+                "sources": [{"entry_id": enterprise, "data_date": iso(t)}], "sample_output": "{\"score\": 72}",
+                "method": "在授权运营域内对登记信息建模，输出评分不含原始记录", "price_fen": price, "cost_fen": 5000,
+                "welfare_free": true})
+        };
+        let (s, e) = developer.post_json("/api/v1/operation/products", product("经营稳定性评分", 5600)).await;
+        assert_eq!((s, codes(&e)), (StatusCode::BAD_REQUEST, vec!["product_price_above_cost_cap".to_string()]), "{b}: {e}");
+        let (s, p1) = developer.post_json("/api/v1/operation/products", product("经营稳定性评分", 5500)).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {p1}");
+        let (_, p2) = developer.post_json("/api/v1/operation/products", product("企业画像数据包", 5000)).await;
+        let (p1, p2) = (p1["id"].as_i64().unwrap(), p2["id"].as_i64().unwrap());
+        let (s, e) = operator
+            .post_json(&format!("/api/v1/operation/products/{p2}/review"), json!({"points": [{"point": "purpose", "passed": true, "evidence": "x"}]}))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: every point must be answered: {e}");
+        let (s, r) = operator.post_json(&format!("/api/v1/operation/products/{p2}/review"), all_points(Some("cross_border"))).await;
+        assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("rejected")), "{b}: {r}");
+        assert!(r["status_reason"].as_str().unwrap().contains("不涉及数据出境"), "{b}: {r}");
+        let (s, r) = operator.post_json(&format!("/api/v1/operation/products/{p1}/review"), all_points(None)).await;
+        assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("listed")), "{b}: {r}");
+        let (s, shop) = srv.anonymous().get_json("/api/v1/operation/product-catalog").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let names: Vec<&str> = shop.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["经营稳定性评分"], "{b}: {shop}");
+        assert_eq!(shop[0]["sources"][0][1], iso(t), "{b}: the data's date is stated");
+
+        // Sales: industrial use pays the price, split 10 % public, 20 % operator, the rest the
+        // developer's; public-welfare use is free (R-OPS-09, R-OPS-12). A rejected product
+        // does not sell.
+        let sale = |use_kind: &str| json!({"buyer": "临江农商银行", "use_kind": use_kind, "sold_on": iso(t)});
+        let (s, s1) = operator.post_json(&format!("/api/v1/operation/products/{p1}/sales"), sale("industrial")).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {s1}");
+        let split = |v: &Value| [v["price_fen"].as_i64(), v["public_fen"].as_i64(), v["operator_fen"].as_i64(), v["developer_fen"].as_i64()];
+        assert_eq!(split(&s1), [Some(5500), Some(550), Some(1100), Some(3850)], "{b}: {s1}");
+        let (s, s2) = operator.post_json(&format!("/api/v1/operation/products/{p1}/sales"), sale("public_welfare")).await;
+        assert_eq!((s, s2["price_fen"].as_i64()), (StatusCode::CREATED, Some(0)), "{b}: {s2}");
+        let (s, _) = operator.post_json(&format!("/api/v1/operation/products/{p2}/sales"), sale("industrial")).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}");
+        let (_, totals) = reviewer.get_json("/api/v1/operation/sales").await;
+        assert_eq!([totals["total_fen"].as_i64(), totals["public_fen"].as_i64()], [Some(5500), Some(550)], "{b}: {totals}");
+
+        // A suspended developer cannot apply; resumed, it can (R-OPS-11).
+        let (s, a) = operator
+            .post_json(&format!("/api/v1/operation/agreements/{dev_id}/actions"), json!({"action": "suspend", "reason": "未按要求反馈开发利用情况"}))
+            .await;
+        assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("suspended")), "{b}: {a}");
+        let (s, _) = developer.post_json("/api/v1/operation/scenarios", scenario(t, &fields[..1])).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+        let (s, _) = developer.get_json(&sample_path).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: a suspended developer reads nothing");
+        let (s, a) = operator
+            .post_json(&format!("/api/v1/operation/agreements/{dev_id}/actions"), json!({"action": "resume", "reason": "已整改"}))
+            .await;
+        assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("in_force")), "{b}: {a}");
+
+        // Exit: one procedure ends the agreement, closes the applications, delists the
+        // products and deletes the domain's files with a destruction record (R-OPS-11, R-SEC-08).
+        let before = domain_files(&srv);
+        assert!(!before.is_empty(), "{b}: the open application has its copy in the domain");
+        let (s, x) = operator
+            .post_json("/api/v1/operation/exits", json!({"org_id": developer_org, "ground": "violation", "reason": "超出约定用途使用数据"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {x}");
+        let fx = &x["effects"];
+        assert_eq!(fx["ended_agreements"], json!([dev_id]), "{b}: {x}");
+        assert_eq!(fx["closed_applications"], json!([app1]), "{b}: {x}");
+        assert_eq!(fx["delisted_products"], json!([p1]), "{b}: {x}");
+        let destroyed = fx["destroyed"].as_array().unwrap();
+        assert_eq!(destroyed.len(), before.len(), "{b}: {x}");
+        assert!(destroyed.iter().all(|f| f["sha256"].as_str().unwrap().len() == 64 && f["bytes"].as_u64().unwrap() > 0), "{b}: {x}");
+        assert!(domain_files(&srv).is_empty(), "{b}: the files are gone");
+        let kept = time::Date::parse(x["logs_kept_until"].as_str().unwrap(), time::macros::format_description!("[year]-[month]-[day]")).unwrap();
+        assert!(kept >= t + Duration::days(181), "{b}: {x}");
+        let (_, shop) = srv.anonymous().get_json("/api/v1/operation/product-catalog").await;
+        assert_eq!(shop, json!([]), "{b}");
+        let (s, _) = developer.post_json("/api/v1/operation/scenarios", scenario(t, &fields[..1])).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+
+        // Retention: a run deletes old lines of the operation log, but not an exited entity's
+        // within six months of its exit; after that, those go too.
+        exec(&srv, "UPDATE op_log SET at_micros = at_micros - 400 * 86400000000").await;
+        let (s, r) = reviewer.post_json("/api/v1/operation/logs/prune", json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        assert!(r["deleted"].as_u64().unwrap() > 0, "{b}: {r}");
+        let (_, op_log) = reviewer.get_json(&format!("/api/v1/operation/logs/{operator_org}")).await;
+        assert_eq!(op_log, json!([]), "{b}: the operator's old lines are pruned");
+        let (_, dev_log) = reviewer.get_json(&format!("/api/v1/operation/logs/{developer_org}")).await;
+        let actions: Vec<&str> = dev_log.as_array().unwrap().iter().map(|l| l["action"].as_str().unwrap()).collect();
+        assert!(actions.contains(&"operation.scenario.sample") && actions.contains(&"operation.exit"), "{b}: {dev_log}");
+        exec(&srv, "UPDATE op_exits SET logs_kept_until = '2020-01-01'").await;
+        let (_, r) = reviewer.post_json("/api/v1/operation/logs/prune", json!({})).await;
+        assert!(r["deleted"].as_u64().unwrap() > 0, "{b}: {r}");
+        let (_, dev_log) = reviewer.get_json(&format!("/api/v1/operation/logs/{developer_org}")).await;
+        assert_eq!(dev_log, json!([]), "{b}");
+
+        // Every step is in the audit chain with who did it (R-SEC-03).
+        let auditor = srv.login("auditor").await;
+        for action in ["operation.agreement.sign", "operation.catalog.not_operable", "operation.scenario.approve",
+            "operation.product.reject", "operation.sale.record", "operation.agreement.suspend", "operation.exit",
+            "operation.log.prune"]
+        {
+            let (_, ev) = auditor.get_json(&format!("/api/v1/audit/events?action={action}")).await;
+            assert!(!ev.as_array().unwrap().is_empty(), "{b}: {action}");
+        }
+    }
+}
+
+/// covers: R-OPS-01 (a renewal goes through review again; whoever drafted it does not decide
+/// it; approved, it supersedes the agreement it renews)
+#[tokio::test]
+async fn a_renewal_is_reviewed_again_and_supersedes_the_agreement() {
+    let backend = crate::server::backend();
+    let srv = TestServer::start(&backend);
+    let reviewer = srv.login("reviewer").await;
+    let operator_org = org_of_kind(&reviewer, "operation_entity").await;
+    let (enterprise, _) = entry_named(&reviewer, "企业登记基本信息").await;
+    let t = today();
+    let body = |start: Date, renews: Option<i64>| {
+        json!({"kind": "operation", "party_org_id": operator_org, "starts_on": iso(start),
+            "ends_on": iso(start + Duration::days(364)), "renews_id": renews,
+            "terms": terms(&[enterprise], &["api"], json!({"public_share_bp": 500}))})
+    };
+    let (s, first) = reviewer.post_json("/api/v1/operation/agreements", body(t, None)).await;
+    assert_eq!(s, StatusCode::CREATED, "{first}");
+    let first = first["id"].as_i64().unwrap();
+    let (s, e) = reviewer.post_json("/api/v1/operation/agreements", body(t + Duration::days(30), None)).await;
+    assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("agreement_overlaps")), "{e}");
+    let (s, renewal) = reviewer.post_json("/api/v1/operation/agreements", body(t + Duration::days(365), Some(first))).await;
+    assert_eq!((s, renewal["status"].as_str()), (StatusCode::CREATED, Some("pending_review")), "{renewal}");
+    let id = renewal["id"].as_i64().unwrap();
+    let (s, _) = reviewer
+        .post_json(&format!("/api/v1/operation/agreements/{id}/review"), json!({"approve": true, "reason": "同意"}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "the drafter does not review");
+    // A second reviewer of the authority decides.
+    let authority = reviewer.get_json("/api/v1/me").await.1["org_id"].as_i64().unwrap();
+    let second = crate::harvest::new_account(&srv, "reviewer2", authority, "catalog_reviewer").await;
+    let (s, r) = second
+        .post_json(&format!("/api/v1/operation/agreements/{id}/review"), json!({"approve": true, "reason": "经“三重一大”审议同意"}))
+        .await;
+    assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("in_force")), "{r}");
+    let (_, old) = reviewer.get_json(&format!("/api/v1/operation/agreements/{first}")).await;
+    assert_eq!(old["status"], "superseded", "{old}");
+}
