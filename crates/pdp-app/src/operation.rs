@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use pdp_domain::catalog::{MaskRule, Violation};
 use pdp_domain::operation::{
-    AgreementAction, AgreementKind, AgreementStatus, AgreementTerms, ApplicationState, Bounds, ExitGround,
-    FieldRef, PointAnswer, ProductInput, ProductStatus, ReviewStage, ScenarioInput, UseKind, agreement_transition,
+    AgreementAction, AgreementKind, AgreementStatus, AgreementTerms, ApplicationState, Bounds, ExitGround, FieldRef,
+    PointAnswer, ProductInput, ProductStatus, ReviewStage, ScenarioInput, UseKind, agreement_transition,
     check_agreement, check_product, check_scenario, decide_review, effective_pricing, logs_kept_until, opens,
     price_for, split,
 };
@@ -34,7 +34,7 @@ use pdp_domain::roles::Permission;
 use pdp_lake::share::{ColumnFilter, Selection};
 use pdp_storage::{
     Agreement, AgreementChange, DestroyedFile, ExitEffects, ExitRecord, NewAgreement, NewExit, NewProduct,
-    NewScenario, OpCatalogItem, OpCatalogStatus, OpLogLine, Product, ReviewStep, ReviewedPoint, Sale,
+    NewScenarioApplication, OpCatalogItem, OpCatalogStatus, OpLogLine, Product, ReviewStep, ReviewedPoint, Sale,
     ScenarioApplication,
 };
 use serde::{Deserialize, Serialize};
@@ -104,10 +104,7 @@ fn active(a: &Agreement, today: Date) -> bool {
 async fn as_authority(state: &App, p: &Principal) -> Result<i64, AppError> {
     let host = crate::social::host(state.storage.as_ref()).await?;
     if !p.allows(Permission::GovernOperation) || p.org_id != Some(host) {
-        return Err(denied(
-            "只有市级数据主管部门可以执行此操作",
-            "only the city's data authority may do this",
-        ));
+        return Err(denied("只有市级数据主管部门可以执行此操作", "only the city's data authority may do this"));
     }
     Ok(host)
 }
@@ -139,9 +136,9 @@ async fn as_operator(state: &App, p: &Principal) -> Result<Agreement, AppError> 
 async fn as_developer(state: &App, p: &Principal) -> Result<(Agreement, Agreement), AppError> {
     let today = today_date();
     let all = state.storage.list_agreements().await?;
-    let found = all.iter().find(|a| {
-        a.kind == AgreementKind::Development && Some(a.party_org_id) == p.org_id && active(a, today)
-    });
+    let found = all
+        .iter()
+        .find(|a| a.kind == AgreementKind::Development && Some(a.party_org_id) == p.org_id && active(a, today));
     let parent = found.and_then(|d| all.iter().find(|a| Some(a.id) == d.parent_id && active(a, today)));
     match (found, parent) {
         (Some(d), Some(o)) if p.allows(Permission::DevelopProducts) => Ok((d.clone(), o.clone())),
@@ -341,7 +338,11 @@ pub async fn review_renewal(
     let a = agreement(state, id).await?;
     grantor_check(state, p, &a).await?;
     if a.status != AgreementStatus::PendingReview {
-        return Err(AppError::conflict("agreement_not_pending", "该协议不在待审议状态", "the agreement is not awaiting review"));
+        return Err(AppError::conflict(
+            "agreement_not_pending",
+            "该协议不在待审议状态",
+            "the agreement is not awaiting review",
+        ));
     }
     if a.created_by == p.user.username {
         return Err(denied("起草续签协议的人不能审议该协议", "whoever drafted a renewal does not review it"));
@@ -370,9 +371,7 @@ async fn grantor_check(state: &App, p: &Principal, a: &Agreement) -> Result<(), 
     if as_authority(state, p).await.is_ok() {
         return Ok(());
     }
-    if a.kind == AgreementKind::Development
-        && p.allows(Permission::RunOperation)
-        && p.org_id == Some(a.grantor_org_id)
+    if a.kind == AgreementKind::Development && p.allows(Permission::RunOperation) && p.org_id == Some(a.grantor_org_id)
     {
         return Ok(());
     }
@@ -468,7 +467,11 @@ pub enum CatalogDecision {
 pub async fn propose(state: &App, p: &Principal, entry_ids: &[i64]) -> Result<Vec<CatalogItemOut>, AppError> {
     let op = as_operator(state, p).await?;
     if entry_ids.is_empty() || entry_ids.len() > 500 {
-        return Err(AppError::bad_request("entries_required", "请列出 1–500 个目录条目", "list 1 to 500 catalog entries"));
+        return Err(AppError::bad_request(
+            "entries_required",
+            "请列出 1–500 个目录条目",
+            "list 1 to 500 catalog entries",
+        ));
     }
     let existing: BTreeMap<i64, OpCatalogItem> =
         state.storage.list_op_catalog().await?.into_iter().map(|i| (i.entry_id, i)).collect();
@@ -532,7 +535,11 @@ pub async fn decide_catalog(
         }
     };
     if basis.chars().count() > 2000 {
-        return Err(AppError::bad_request("note_too_long", "说明不超过 2000 字", "the note is at most 2000 characters"));
+        return Err(AppError::bad_request(
+            "note_too_long",
+            "说明不超过 2000 字",
+            "the note is at most 2000 characters",
+        ));
     }
     item.status = status;
     item.basis = basis;
@@ -580,7 +587,10 @@ pub async fn catalog(state: &App, p: &Principal) -> Result<Vec<CatalogItemOut>, 
         && !p.allows(Permission::RunOperation)
         && !p.allows(Permission::ApproveShare);
     if developer_only && !p.allows(Permission::DevelopProducts) {
-        return Err(AppError::forbidden());
+        return Err(denied(
+            "授权运营的这一部分只对协议当事方和数据主管部门开放",
+            "this part of authorized operation is open to the parties of its agreements and the authority only",
+        ));
     }
     let names = org_names(state).await?;
     let mut out = Vec::new();
@@ -681,8 +691,8 @@ pub async fn apply(state: &App, p: &Principal, input: &ScenarioInput) -> Result<
     );
     let a = state
         .storage
-        .create_scenario(
-            NewScenario {
+        .create_op_application(
+            NewScenarioApplication {
                 developer_org_id: dev.party_org_id,
                 agreement_id: dev.id,
                 stages: chain,
@@ -717,10 +727,15 @@ pub async fn decide_scenario(
     reason: &str,
 ) -> Result<ScenarioOut, AppError> {
     let reason = reason_of(reason)?;
-    let mut a = state.storage.get_scenario(id).await?.ok_or_else(|| AppError::not_found(&format!("application {id}")))?;
+    let mut a =
+        state.storage.get_op_application(id).await?.ok_or_else(|| AppError::not_found(&format!("application {id}")))?;
     let (from, steps_before) = (a.state, a.steps.len());
     let Some(stage) = a.stage.filter(|_| a.state == ApplicationState::UnderReview) else {
-        return Err(AppError::conflict("scenario_not_under_review", "该申请不在审核中", "the application is not under review"));
+        return Err(AppError::conflict(
+            "scenario_not_under_review",
+            "该申请不在审核中",
+            "the application is not under review",
+        ));
     };
     let providers = providers_of(&a.input.fields, &entry_orgs(state, &a.input.fields).await);
     let org = match stage {
@@ -772,13 +787,13 @@ pub async fn decide_scenario(
                 a.state = ApplicationState::Approved;
                 a.stage = None;
                 a.due_on = None;
-                opened = open_domain(state, &a).await?;
+                opened = open_domain(state.storage.as_ref(), lake(state)?, &a).await?;
             }
         }
     }
     let mut ev = p.event(&format!("operation.scenario.{}", if approve { "approve" } else { "reject" }), "");
     ev.purpose = format!("{}: {reason}", stage.as_str());
-    if let Err(e) = state.storage.update_scenario(&a, from, steps_before, ev).await {
+    if let Err(e) = state.storage.update_op_application(&a, from, steps_before, ev).await {
         // Someone decided meanwhile: what this decision wrote must not stay open.
         for f in opened {
             let _ = std::fs::remove_file(f);
@@ -797,14 +812,17 @@ pub async fn scenarios(state: &App, p: &Principal) -> Result<Vec<ScenarioOut>, A
     let is_operator = as_operator(state, p).await.is_ok();
     let names = org_names(state).await?;
     let rows = if is_authority || is_operator || p.allows(Permission::ApproveShare) {
-        state.storage.list_scenarios(None).await?
+        state.storage.list_op_applications(None).await?
     } else if p.allows(Permission::DevelopProducts) {
         match p.org_id {
-            Some(o) => state.storage.list_scenarios(Some(o)).await?,
+            Some(o) => state.storage.list_op_applications(Some(o)).await?,
             None => Vec::new(),
         }
     } else {
-        return Err(AppError::forbidden());
+        return Err(denied(
+            "授权运营的这一部分只对协议当事方和数据主管部门开放",
+            "this part of authorized operation is open to the parties of its agreements and the authority only",
+        ));
     };
     let mut out = Vec::new();
     for a in rows {
@@ -831,8 +849,8 @@ pub async fn scenario_of(state: &App, p: &Principal, id: i64) -> Result<Scenario
 
 /// Where the operation domain keeps an organisation's files: beside the tables, never inside a
 /// table's directory.
-pub fn domain_dir(state: &App, org_id: i64) -> Result<PathBuf, AppError> {
-    let root = lake(state)?.root().to_file_path().map_err(|_| {
+pub fn domain_dir(lake: &pdp_lake::Lake, org_id: i64) -> Result<PathBuf, AppError> {
+    let root = lake.root().to_file_path().map_err(|_| {
         AppError::new(
             ErrorKind::Unsupported,
             "operation_needs_local_lake",
@@ -843,18 +861,21 @@ pub fn domain_dir(state: &App, org_id: i64) -> Result<PathBuf, AppError> {
     Ok(root.join("_operation").join(format!("org-{org_id}")))
 }
 
-fn scenario_dir(state: &App, a: &ScenarioApplication) -> Result<PathBuf, AppError> {
-    Ok(domain_dir(state, a.developer_org_id)?.join(format!("scenario-{}", a.id)))
+fn scenario_dir(lake: &pdp_lake::Lake, a: &ScenarioApplication) -> Result<PathBuf, AppError> {
+    Ok(domain_dir(lake, a.developer_org_id)?.join(format!("scenario-{}", a.id)))
 }
 
 /// Opens an approved application's list: for each listed entry, a copy of exactly the listed
 /// fields, every value passed through the field's masking rule (a field without one is
 /// suppressed unless its grade lets it through unmasked), so the domain holds de-identified
 /// data only (R-OPS-05, R-OPS-06). Returns the files written.
-async fn open_domain(state: &App, a: &ScenarioApplication) -> Result<Vec<PathBuf>, AppError> {
+pub async fn open_domain(
+    storage: &dyn pdp_storage::Storage,
+    lk: &pdp_lake::Lake,
+    a: &ScenarioApplication,
+) -> Result<Vec<PathBuf>, AppError> {
     use rand::RngCore;
-    let lk = lake(state)?;
-    let dir = scenario_dir(state, a)?;
+    let dir = scenario_dir(lk, a)?;
     let mut by_entry: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     for f in &a.input.fields {
         by_entry.entry(f.entry_id).or_default().push(f.field.clone());
@@ -863,7 +884,7 @@ async fn open_domain(state: &App, a: &ScenarioApplication) -> Result<Vec<PathBuf
     let mut key = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut key);
     for (entry_id, columns) in by_entry {
-        let e = published_entry_of(state.storage.as_ref(), entry_id)
+        let e = published_entry_of(storage, entry_id)
             .await
             .ok_or_else(|| AppError::not_found(&format!("catalog entry {entry_id}")))?;
         let masks: Vec<MaskRule> = columns
@@ -913,7 +934,7 @@ pub async fn sample(
     rows: usize,
 ) -> Result<pdp_lake::share::TableCells, AppError> {
     let (dev, _) = as_developer(state, p).await?;
-    let a = state.storage.get_scenario(id).await?.filter(|a| a.developer_org_id == dev.party_org_id);
+    let a = state.storage.get_op_application(id).await?.filter(|a| a.developer_org_id == dev.party_org_id);
     let a = a.ok_or_else(|| AppError::not_found(&format!("application {id}")))?;
     if !opens(a.state, a.input.starts_on, a.input.ends_on, today_date()) {
         return Err(AppError::conflict(
@@ -926,7 +947,7 @@ pub async fn sample(
         .await
         .filter(|_| a.input.fields.iter().any(|f| f.entry_id == entry_id))
         .ok_or_else(|| AppError::not_found(&format!("entry {entry_id} of application {id}")))?;
-    let path = scenario_dir(state, &a)?.join(format!("{}.parquet", e.code.replace('/', "-")));
+    let path = scenario_dir(lake(state)?, &a)?.join(format!("{}.parquet", e.code.replace('/', "-")));
     let n = rows.clamp(1, MAX_SAMPLE_ROWS);
     let cells = if path.exists() {
         tokio::task::spawn_blocking(move || pdp_lake::share::read_parquet_cells(&path, n))
@@ -949,7 +970,7 @@ pub async fn sample(
 pub async fn expire_scenarios(state: &App) -> Result<usize, AppError> {
     let today = today_date();
     let mut n = 0;
-    for mut a in state.storage.list_scenarios(None).await? {
+    for mut a in state.storage.list_op_applications(None).await? {
         if a.state != ApplicationState::Approved || a.input.ends_on >= today {
             continue;
         }
@@ -957,8 +978,8 @@ pub async fn expire_scenarios(state: &App) -> Result<usize, AppError> {
         a.state = ApplicationState::Expired;
         let mut ev = pdp_audit::NewEvent::system("operation.scenario.expire", "");
         ev.purpose = format!("ended {}", a.input.ends_on);
-        state.storage.update_scenario(&a, ApplicationState::Approved, steps, ev).await?;
-        if let Ok(dir) = scenario_dir(state, &a) {
+        state.storage.update_op_application(&a, ApplicationState::Approved, steps, ev).await?;
+        if let Ok(dir) = lake(state).and_then(|lk| scenario_dir(lk, &a)) {
             let _ = std::fs::remove_dir_all(dir);
         }
         n += 1;
@@ -981,7 +1002,7 @@ pub struct ProductOut {
 /// its sources among their data, its kind allowed, its price within the caps (R-OPS-09).
 pub async fn submit_product(state: &App, p: &Principal, input: &ProductInput) -> Result<ProductOut, AppError> {
     let (dev, op) = as_developer(state, p).await?;
-    let mine = state.storage.list_scenarios(Some(dev.party_org_id)).await?;
+    let mine = state.storage.list_op_applications(Some(dev.party_org_id)).await?;
     let mut entries = BTreeSet::new();
     for id in &input.applications {
         let a = mine.iter().find(|a| a.id == *id && a.state == ApplicationState::Approved).ok_or_else(|| {
@@ -1039,7 +1060,11 @@ pub async fn review_product(
     as_operator(state, p).await?;
     let mut pr = product(state, id).await?;
     if pr.status != ProductStatus::UnderReview {
-        return Err(AppError::conflict("product_not_under_review", "该产品不在待审核状态", "the product is not under review"));
+        return Err(AppError::conflict(
+            "product_not_under_review",
+            "该产品不在待审核状态",
+            "the product is not under review",
+        ));
     }
     let passed = decide_review(answers).map_err(|v| invalid("product_review_invalid", &v))?;
     let now = now_micros();
@@ -1091,7 +1116,10 @@ pub async fn products(state: &App, p: &Principal) -> Result<Vec<ProductOut>, App
     } else if p.allows(Permission::DevelopProducts) && p.org_id.is_some() {
         state.storage.list_products(p.org_id).await?
     } else {
-        return Err(AppError::forbidden());
+        return Err(denied(
+            "授权运营的这一部分只对协议当事方和数据主管部门开放",
+            "this part of authorized operation is open to the parties of its agreements and the authority only",
+        ));
     };
     let mut out = Vec::new();
     for pr in all {
@@ -1177,13 +1205,22 @@ pub async fn record_sale(state: &App, p: &Principal, product_id: i64, input: &Sa
     let pr = product(state, product_id).await?;
     let buyer = input.buyer.trim();
     if buyer.is_empty() || buyer.chars().count() > 200 || input.buyer_credit_code.chars().count() > 18 {
-        return Err(AppError::bad_request("buyer_required", "请填写买方名称（200 字以内）", "name the buyer (at most 200 characters)"));
+        return Err(AppError::bad_request(
+            "buyer_required",
+            "请填写买方名称（200 字以内）",
+            "name the buyer (at most 200 characters)",
+        ));
     }
     if !input.buyer_credit_code.trim().is_empty() {
-        pdp_domain::ids::CreditCode::parse_with(input.buyer_credit_code.trim(), state.settings.credit_code_final_check).map_err(|e| AppError::domain(&e))?;
+        pdp_domain::ids::CreditCode::parse_with(input.buyer_credit_code.trim(), state.settings.credit_code_final_check)
+            .map_err(|e| AppError::domain(&e))?;
     }
     if input.sold_on > today_date() {
-        return Err(AppError::bad_request("sale_in_future", "交易日期不能晚于今天", "a sale cannot be dated after today"));
+        return Err(AppError::bad_request(
+            "sale_in_future",
+            "交易日期不能晚于今天",
+            "a sale cannot be dated after today",
+        ));
     }
     let dev = agreement(state, pr.agreement_id).await?;
     let Some(price) = price_for(input.use_kind, pr.input.price_fen, pr.input.welfare_free) else {
@@ -1213,9 +1250,11 @@ pub async fn record_sale(state: &App, p: &Principal, product_id: i64, input: &Sa
     let mut ev = p.event("operation.sale.record", "");
     ev.purpose = format!("product={product_id} price_fen={price}");
     state.storage.record_sale(sale, ev).await.map_err(|e| match e {
-        pdp_storage::StorageError::Conflict(_) => {
-            AppError::conflict("product_not_listed", "该产品未上架，不能登记交易", "the product is not listed: no sale can be registered")
-        }
+        pdp_storage::StorageError::Conflict(_) => AppError::conflict(
+            "product_not_listed",
+            "该产品未上架，不能登记交易",
+            "the product is not listed: no sale can be registered",
+        ),
         e => e.into(),
     })
 }
@@ -1234,7 +1273,10 @@ pub struct SalesOut {
 pub async fn sales(state: &App, p: &Principal) -> Result<SalesOut, AppError> {
     let everyone = as_authority(state, p).await.is_ok() || as_operator(state, p).await.is_ok();
     if !everyone && !p.allows(Permission::DevelopProducts) {
-        return Err(AppError::forbidden());
+        return Err(denied(
+            "授权运营的这一部分只对协议当事方和数据主管部门开放",
+            "this part of authorized operation is open to the parties of its agreements and the authority only",
+        ));
     }
     let sales: Vec<Sale> = state
         .storage
@@ -1280,15 +1322,12 @@ pub async fn exit(state: &App, p: &Principal, org_id: i64, input: &ExitInput) ->
         && own.iter().all(|a| a.kind == AgreementKind::Development)
         && as_operator(state, p).await.is_ok_and(|op| own.iter().all(|a| a.grantor_org_id == op.party_org_id));
     if !by_authority && !by_operator {
-        return Err(denied(
-            "只有授权方可以终止该主体的授权",
-            "only the entity's grantor may end its authorization",
-        ));
+        return Err(denied("只有授权方可以终止该主体的授权", "only the entity's grantor may end its authorization"));
     }
     let ended: Vec<i64> = own.iter().filter(|a| !a.status.is_final()).map(|a| a.id).collect();
     let closed: Vec<i64> = state
         .storage
-        .list_scenarios(Some(org_id))
+        .list_op_applications(Some(org_id))
         .await?
         .into_iter()
         .filter(|a| matches!(a.state, ApplicationState::UnderReview | ApplicationState::Approved))
@@ -1304,7 +1343,7 @@ pub async fn exit(state: &App, p: &Principal, org_id: i64, input: &ExitInput) ->
         .collect();
     // The files move aside first, so that a failure to record the exit can put them back, and
     // a crash after recording leaves them where the next exit run finds them.
-    let dir = domain_dir(state, org_id)?;
+    let dir = domain_dir(lake(state)?, org_id)?;
     let doomed = dir.with_file_name(format!("org-{org_id}.exiting-{}", now_micros()));
     let moved = dir.exists() && std::fs::rename(&dir, &doomed).is_ok();
     let destroyed = if moved {
@@ -1392,11 +1431,15 @@ pub async fn exits(state: &App, p: &Principal) -> Result<Vec<ExitRecord>, AppErr
 
 /// An entity's operation log, newest first: the entity itself, its operator and the authority.
 pub async fn log(state: &App, p: &Principal, org_id: i64, offset: i64, limit: i64) -> Result<Vec<OpLogLine>, AppError> {
-    let allowed = Some(org_id) == p.org_id && (p.allows(Permission::RunOperation) || p.allows(Permission::DevelopProducts))
+    let allowed = Some(org_id) == p.org_id
+        && (p.allows(Permission::RunOperation) || p.allows(Permission::DevelopProducts))
         || as_authority(state, p).await.is_ok()
         || as_operator(state, p).await.is_ok();
     if !allowed {
-        return Err(AppError::forbidden());
+        return Err(denied(
+            "授权运营的这一部分只对协议当事方和数据主管部门开放",
+            "this part of authorized operation is open to the parties of its agreements and the authority only",
+        ));
     }
     if !(0..=1_000_000).contains(&offset) {
         return Err(AppError::bad_request("offset_too_large", "偏移量过大", "the offset is too large"));
@@ -1458,7 +1501,10 @@ pub async fn overview(state: &App, p: &Principal) -> Result<Overview, AppError> 
             scenarios.iter().filter(|s| at_stage(s, ReviewStage::Authority)).count()
                 + agreements
                     .iter()
-                    .filter(|a| a.agreement.status == AgreementStatus::PendingReview && a.agreement.kind == AgreementKind::Operation)
+                    .filter(|a| {
+                        a.agreement.status == AgreementStatus::PendingReview
+                            && a.agreement.kind == AgreementKind::Operation
+                    })
                     .count()
         }
         "operator" => {

@@ -229,7 +229,8 @@ where
     }
 
     async fn list_agreements(&self) -> Result<Vec<Agreement>> {
-        let rows = sqlx::query("SELECT * FROM op_agreements ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT * FROM op_agreements ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
         rows.into_iter().map(agreement_row).collect()
     }
 
@@ -299,7 +300,7 @@ where
         self.commit_logged(tx, log_org, tx_audit).await
     }
 
-    async fn create_scenario(&self, a: NewScenario, audit: NewEvent) -> Result<ScenarioApplication> {
+    async fn create_op_application(&self, a: NewScenarioApplication, audit: NewEvent) -> Result<ScenarioApplication> {
         let mut tx = self.write_tx().await?;
         let now = now_micros();
         let row = sqlx::query(
@@ -326,7 +327,7 @@ where
         Ok(out)
     }
 
-    async fn get_scenario(&self, id: i64) -> Result<Option<ScenarioApplication>> {
+    async fn get_op_application(&self, id: i64) -> Result<Option<ScenarioApplication>> {
         let row = sqlx::query("SELECT * FROM op_scenarios WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -335,7 +336,7 @@ where
         row.map(scenario_row).transpose()
     }
 
-    async fn list_scenarios(&self, developer_org: Option<i64>) -> Result<Vec<ScenarioApplication>> {
+    async fn list_op_applications(&self, developer_org: Option<i64>) -> Result<Vec<ScenarioApplication>> {
         let rows = sqlx::query(
             "SELECT * FROM op_scenarios WHERE ($1 IS NULL OR developer_org_id = $1) ORDER BY id DESC LIMIT 5000",
         )
@@ -346,7 +347,7 @@ where
         rows.into_iter().map(scenario_row).collect()
     }
 
-    async fn update_scenario(
+    async fn update_op_application(
         &self,
         a: &ScenarioApplication,
         from: ApplicationState,
@@ -448,7 +449,7 @@ where
             .fetch_optional(&mut *tx)
             .await
             .map_err(backend)?
-            .map(|r| r.get::<String>("status"));
+            .map(|r| -> String { r.get("status") });
         if listed.as_deref() != Some(ProductStatus::Listed.as_str()) {
             return Err(conflict(&format!("product {}", s.product_id)));
         }

@@ -182,7 +182,7 @@ pub struct ScenarioApplication {
 
 /// A scenario application to record.
 #[derive(Debug, Clone)]
-pub struct NewScenario {
+pub struct NewScenarioApplication {
     pub developer_org_id: i64,
     pub agreement_id: i64,
     pub stages: Vec<ReviewStage>,
@@ -334,13 +334,13 @@ pub trait OperationStore: Send + Sync {
     /// Writes an entry of the operation resource catalog, replacing the entry's earlier state.
     async fn put_op_catalog(&self, item: &OpCatalogItem, log_org: i64, audit: NewEvent) -> Result<()>;
 
-    async fn create_scenario(&self, a: NewScenario, audit: NewEvent) -> Result<ScenarioApplication>;
-    async fn get_scenario(&self, id: i64) -> Result<Option<ScenarioApplication>>;
+    async fn create_op_application(&self, a: NewScenarioApplication, audit: NewEvent) -> Result<ScenarioApplication>;
+    async fn get_op_application(&self, id: i64) -> Result<Option<ScenarioApplication>>;
     /// Applications, newest first: a developer's, or every one.
-    async fn list_scenarios(&self, developer_org: Option<i64>) -> Result<Vec<ScenarioApplication>>;
+    async fn list_op_applications(&self, developer_org: Option<i64>) -> Result<Vec<ScenarioApplication>>;
     /// Writes an application's state, stage, due date and steps if it still has `from` and
     /// `steps_before` steps (`Conflict` otherwise: someone decided meanwhile).
-    async fn update_scenario(
+    async fn update_op_application(
         &self,
         a: &ScenarioApplication,
         from: ApplicationState,

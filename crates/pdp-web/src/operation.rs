@@ -99,8 +99,9 @@ pub struct ReasonForm {
 #[serde(deny_unknown_fields)]
 pub struct ExitForm {
     pub org_id: i64,
-    #[serde(flatten)]
-    pub exit: ExitInput,
+    #[schema(value_type = String, example = "violation")]
+    pub ground: pdp_domain::operation::ExitGround,
+    pub reason: String,
 }
 
 /// Which rows of a sample.
@@ -163,7 +164,11 @@ pub async fn sign(State(state): S, Extension(p): P, Json(body): Json<AgreementIn
 #[utoipa::path(get, path = "/api/v1/operation/agreements/{id}", tag = "operation",
     params(("id" = i64, Path, description = "The agreement")),
     responses((status = 200, body = AgreementOut), (status = 404, body = ErrorBody)))]
-pub async fn get_agreement(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Json<AgreementOut>, ApiError> {
+pub async fn get_agreement(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+) -> Result<Json<AgreementOut>, ApiError> {
     Ok(Json(pdp_app::operation::agreement_of(&state, &p, id).await?))
 }
 
@@ -258,7 +263,11 @@ pub async fn apply(State(state): S, Extension(p): P, Json(body): Json<ScenarioIn
 #[utoipa::path(get, path = "/api/v1/operation/scenarios/{id}", tag = "operation",
     params(("id" = i64, Path, description = "The application")),
     responses((status = 200, body = ScenarioOut), (status = 404, body = ErrorBody)))]
-pub async fn get_scenario(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Json<ScenarioOut>, ApiError> {
+pub async fn get_scenario(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+) -> Result<Json<ScenarioOut>, ApiError> {
     Ok(Json(pdp_app::operation::scenario_of(&state, &p, id).await?))
 }
 
@@ -365,7 +374,8 @@ pub async fn list_sales(State(state): S, Extension(p): P) -> Result<Json<SalesOu
 #[utoipa::path(post, path = "/api/v1/operation/exits", tag = "operation", request_body = ExitForm,
     responses((status = 201, body = ExitRecord), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn exit(State(state): S, Extension(p): P, Json(f): Json<ExitForm>) -> Result<Response, ApiError> {
-    Ok(error::created(Json(pdp_app::operation::exit(&state, &p, f.org_id, &f.exit).await?)))
+    let input = ExitInput { ground: f.ground, reason: f.reason };
+    Ok(error::created(Json(pdp_app::operation::exit(&state, &p, f.org_id, &input).await?)))
 }
 
 /// The exit records the caller may see.

@@ -14,8 +14,9 @@ use pdp_domain::roles::Permission;
 
 use crate::{
     AppState, accounts, api, calendar, catalog, catalog_pages as cp, ckan, dataset_pages as dp, datasets, dcat,
-    delta_sharing as ds, document_pages as dcp, documents, governance_pages as gp, harvest, objections, open, operation as opn, ops,
-    pages, portal_pages as pp, share_ops, sharing, sharing_pages as shp, social, sources, withdrawals,
+    delta_sharing as ds, document_pages as dcp, documents, governance_pages as gp, harvest, objections, open,
+    operation as opn, ops, pages, portal_pages as pp, share_ops, sharing, sharing_pages as shp, social, sources,
+    withdrawals,
 };
 
 /// One route and the permission it needs.

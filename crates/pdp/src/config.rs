@@ -383,7 +383,9 @@ impl Config {
         self.grading_matrix()?;
         self.operation.chain()?;
         if self.operation.review_working_days == 0 || self.operation.log_retention_days == 0 {
-            return Err("operation.review_working_days 与 operation.log_retention_days 须大于 0 / must be positive".into());
+            return Err(
+                "operation.review_working_days 与 operation.log_retention_days 须大于 0 / must be positive".into()
+            );
         }
         if self.audit.access_journal_interval_ms == 0 {
             return Err("audit.access_journal_interval_ms 须大于 0 / must be positive".into());

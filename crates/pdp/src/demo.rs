@@ -85,6 +85,10 @@ pub async fn seed(storage: &dyn Storage) -> anyhow::Result<Vec<DemoAccount>> {
         // The builders of the credit and the spatial base databases (R-AGG-06).
         ("临江市发展和改革委员会", OrgKind::GovernmentDepartment, "11", None, None, "邓宇"),
         ("临江市自然资源和规划局", OrgKind::GovernmentDepartment, "11", None, None, "石磊"),
+        // Two more development entities of authorized operation (R-OPS-01): one under
+        // rectification, one that has left.
+        ("临江慧算科技有限公司", OrgKind::DevelopmentEntity, "91", None, None, "贺晨"),
+        ("临江数链信息技术有限公司", OrgKind::DevelopmentEntity, "91", Some(1), None, "章琪"),
     ];
     let mut ids = Vec::new();
     for (i, (name, kind, prefix, region, parent, officer)) in orgs.iter().enumerate() {

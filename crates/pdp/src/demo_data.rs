@@ -57,6 +57,8 @@ pub struct DemoDataReport {
     pub share_requests: usize,
     pub releases: usize,
     pub applications: usize,
+    /// Authorized operation: agreements, scenario applications, products, sales.
+    pub operation: (usize, usize, usize, usize),
 }
 
 fn name(rng: &mut StdRng) -> String {
@@ -772,6 +774,32 @@ pub async fn seed(storage: &dyn Storage, lake: &Lake, scale: f64) -> anyhow::Res
     report.applications = open_applications(storage).await?;
     open_feedback(storage).await?;
     report.releases += social_data(storage, lake, &mut rng, &mut report).await?;
+
+    // Authorized operation: the operator, three developers, applications, products, sales.
+    let authority = pdp_app::social::host(storage).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    let kind = |k: pdp_domain::org::OrgKind| orgs.iter().filter(move |o| o.kind == k).map(|o| o.id);
+    let operator = kind(pdp_domain::org::OrgKind::OperationEntity).next().unwrap_or_default();
+    let developers: Vec<i64> = kind(pdp_domain::org::OrgKind::DevelopmentEntity).collect();
+    let market = org("临江市市场监督管理局");
+    let licence = entry(&entries, market, crate::demo::LICENCE_NAME)?;
+    let others: Vec<&EntryVersion> = entries
+        .iter()
+        .filter(|e| e.org_id == market && e.entry_id != enterprise_entry.entry_id && e.entry_id != licence.entry_id)
+        .take(3)
+        .collect();
+    if let ([d1, d2, d3], [third, fourth, fifth]) = (&developers[..], &others[..]) {
+        let r = crate::demo_operation::seed(
+            storage,
+            lake,
+            authority,
+            operator,
+            [*d1, *d2, *d3],
+            [enterprise_entry, licence, third],
+            [fourth.entry_id, fifth.entry_id],
+        )
+        .await?;
+        report.operation = (r.agreements, r.applications, r.products, r.sales);
+    }
 
     // Residents of 东湖区 go back to the district.
     if let Some(region) = storage.list_regions().await?.into_iter().find(|r| r.code == "359902") {

@@ -11,6 +11,7 @@ mod bench_seed;
 mod config;
 mod demo;
 mod demo_data;
+mod demo_operation;
 mod demo_share;
 
 use std::io::{BufRead, Write};
@@ -768,6 +769,10 @@ async fn serve(mut cfg: Config, listen: Option<String>, demo: bool, demo_scale: 
             report.releases,
             report.applications,
             started.elapsed().as_secs_f64()
+        );
+        let (agreements, scenarios, products, sales) = report.operation;
+        println!(
+            "  授权运营 authorized operation: 协议 agreements {agreements}; 场景申请 scenario applications {scenarios}; 产品 products {products}; 交易 sales {sales}"
         );
     }
     app.lake = Some(lake);

@@ -9,6 +9,8 @@ use crate::server::TestServer;
 
 fn concrete(path: &str) -> String {
     path.replace("{id}", "1")
+        .replace("{entry_id}", "1")
+        .replace("{org_id}", "1")
         .replace("{file}", "pdp.css")
         .replace("{code}", "en")
         .replace("{kind}", "share")
