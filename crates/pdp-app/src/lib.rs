@@ -25,6 +25,7 @@ pub mod open;
 pub mod open_catalog;
 pub mod operation;
 pub mod principal;
+pub mod selection;
 pub mod share_files;
 pub mod share_ops;
 pub mod sharing;

@@ -70,7 +70,7 @@ impl Default for OperationSettings {
 /// The most rows a sample read returns.
 pub const MAX_SAMPLE_ROWS: usize = 100;
 
-fn invalid(code: &'static str, violations: &[Violation]) -> AppError {
+pub(crate) fn invalid(code: &'static str, violations: &[Violation]) -> AppError {
     AppError::bad_request(
         code,
         format!("有 {} 处不符合规则", violations.len()),
@@ -79,7 +79,7 @@ fn invalid(code: &'static str, violations: &[Violation]) -> AppError {
     .with_details(violations.iter().map(ViolationOut::from).collect())
 }
 
-fn reason_of(reason: &str) -> Result<String, AppError> {
+pub(crate) fn reason_of(reason: &str) -> Result<String, AppError> {
     let r = reason.trim();
     if r.is_empty() || r.chars().count() > 2000 {
         return Err(AppError::bad_request(
@@ -91,7 +91,7 @@ fn reason_of(reason: &str) -> Result<String, AppError> {
     Ok(r.to_string())
 }
 
-fn denied(zh: &str, en: &str) -> AppError {
+pub(crate) fn denied(zh: &str, en: &str) -> AppError {
     AppError::not_allowed("operation_not_allowed", zh, en)
 }
 
@@ -101,7 +101,7 @@ fn active(a: &Agreement, today: Date) -> bool {
 }
 
 /// The city's data authority, checked to be `p`'s organisation.
-async fn as_authority(state: &App, p: &Principal) -> Result<i64, AppError> {
+pub(crate) async fn as_authority(state: &App, p: &Principal) -> Result<i64, AppError> {
     let host = crate::social::host(state.storage.as_ref()).await?;
     if !p.allows(Permission::GovernOperation) || p.org_id != Some(host) {
         return Err(denied("只有市级数据主管部门可以执行此操作", "only the city's data authority may do this"));
@@ -121,7 +121,7 @@ async fn operation_in_force(state: &App) -> Result<Option<Agreement>, AppError> 
 }
 
 /// `p` as the operator: its operation agreement in force.
-async fn as_operator(state: &App, p: &Principal) -> Result<Agreement, AppError> {
+pub(crate) async fn as_operator(state: &App, p: &Principal) -> Result<Agreement, AppError> {
     let op = operation_in_force(state).await?;
     match op {
         Some(a) if p.allows(Permission::RunOperation) && p.org_id == Some(a.party_org_id) => Ok(a),
@@ -172,6 +172,10 @@ pub struct AgreementInput {
     /// The agreement this renews: the renewal waits for review, and supersedes it once approved.
     #[serde(default)]
     pub renews_id: Option<i64>,
+    /// The concluded selection whose winner a new operation agreement is signed with
+    /// (R-OPS-02); required for one that renews nothing.
+    #[serde(default)]
+    pub selection_id: Option<i64>,
 }
 
 /// An agreement with its parties' names.
@@ -185,7 +189,7 @@ pub struct AgreementOut {
     pub active: bool,
 }
 
-async fn org_names(state: &App) -> Result<BTreeMap<i64, String>, AppError> {
+pub(crate) async fn org_names(state: &App) -> Result<BTreeMap<i64, String>, AppError> {
     Ok(state.storage.list_orgs().await?.into_iter().map(|o| (o.id, o.name)).collect())
 }
 
@@ -260,6 +264,9 @@ pub async fn sign(state: &App, p: &Principal, input: &AgreementInput) -> Result<
             ));
         }
     }
+    if input.kind == AgreementKind::Operation && input.renews_id.is_none() {
+        crate::selection::check_winner(state, input).await?;
+    }
     let status = if input.renews_id.is_some() { AgreementStatus::PendingReview } else { AgreementStatus::InForce };
     let ev = p.event_with_detail(
         if input.renews_id.is_some() { "operation.agreement.renew" } else { "operation.agreement.sign" },
@@ -277,6 +284,7 @@ pub async fn sign(state: &App, p: &Principal, input: &AgreementInput) -> Result<
                 party_org_id: party.id,
                 parent_id: parent.map(|a| a.id),
                 renews_id: input.renews_id,
+                selection_id: input.selection_id,
                 status,
                 starts_on: input.starts_on,
                 ends_on: input.ends_on,
@@ -706,7 +714,7 @@ pub async fn apply(state: &App, p: &Principal, input: &ScenarioInput) -> Result<
     Ok(scenario_out(state, a, &org_names(state).await?).await)
 }
 
-fn due(state: &App, from: Date) -> Result<Date, AppError> {
+pub(crate) fn due(state: &App, from: Date) -> Result<Date, AppError> {
     Ok(state
         .catalog
         .calendar

@@ -768,6 +768,201 @@ labeled_enum!(
     }
 );
 
+// ----- Selection of the operator and evaluation -----
+
+labeled_enum!(
+    /// Where a selection of the operation entity stands (R-OPS-02, YC plan 三(四)).
+    SelectionStatus {
+        Open => "open", "征集中", "Open for applications";
+        Reviewing => "reviewing", "评审中", "Under review";
+        Publicized => "publicized", "结果公示中", "Result under public notice";
+        Concluded => "concluded", "已确定", "Concluded";
+        Cancelled => "cancelled", "已终止", "Cancelled";
+    }
+);
+
+/// The authority's announcement of a selection: what is authorized, for which term, on which
+/// qualification criteria (YC plan 三(二)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnouncementInput {
+    pub title: String,
+    /// What the operator will be authorized to do.
+    pub scope: String,
+    /// The qualification criteria, each scored by the review.
+    pub criteria: Vec<String>,
+    /// Applications are accepted until this day.
+    #[serde(with = "crate::calendar::iso_date")]
+    pub apply_by: Date,
+    /// The term of the agreement the winner signs.
+    #[serde(with = "crate::calendar::iso_date")]
+    pub term_starts_on: Date,
+    #[serde(with = "crate::calendar::iso_date")]
+    pub term_ends_on: Date,
+    /// Working days the result is under public notice for objections.
+    pub objection_working_days: u32,
+}
+
+/// The most criteria an announcement states.
+pub const MAX_CRITERIA: usize = 20;
+
+/// Every reason an announcement cannot be published: its texts, 1 to 20 criteria, an
+/// application period that has not ended, a term of at most three years after it.
+pub fn check_announcement(a: &AnnouncementInput, today: Date) -> Vec<Violation> {
+    let mut out = Vec::new();
+    required(&mut out, "title", "公告标题", "title", &a.title);
+    required(&mut out, "scope", "授权范围", "scope", &a.scope);
+    if a.criteria.is_empty() || a.criteria.len() > MAX_CRITERIA || a.criteria.iter().any(|c| c.trim().is_empty()) {
+        out.push(violation(
+            "criteria_invalid",
+            "criteria",
+            format!("请列出 1–{MAX_CRITERIA} 项申报条件"),
+            format!("state 1 to {MAX_CRITERIA} qualification criteria"),
+        ));
+    }
+    for (i, c) in a.criteria.iter().enumerate() {
+        bounded(&mut out, &format!("criteria[{i}]"), "申报条件", "criterion", c);
+    }
+    if a.apply_by < today {
+        out.push(violation(
+            "apply_by_past",
+            "apply_by",
+            "申报截止日期不能早于今天",
+            "the application deadline cannot be past",
+        ));
+    }
+    if a.term_starts_on <= a.apply_by {
+        out.push(violation(
+            "term_before_selection",
+            "term_starts_on",
+            "授权期限须在申报截止之后开始",
+            "the term starts after the application deadline",
+        ));
+    }
+    if a.term_ends_on < a.term_starts_on || a.term_ends_on > last_allowed_day(a.term_starts_on) {
+        out.push(violation(
+            "agreement_too_long",
+            "term_ends_on",
+            format!("授权期限不超过 {MAX_AGREEMENT_YEARS} 年"),
+            format!("the term is at most {MAX_AGREEMENT_YEARS} years"),
+        ));
+    }
+    if a.objection_working_days == 0 || a.objection_working_days > 30 {
+        out.push(violation(
+            "objection_period_invalid",
+            "objection_working_days",
+            "公示期为 1–30 个工作日",
+            "the notice period is 1 to 30 working days",
+        ));
+    }
+    out
+}
+
+/// One criterion of a candidate as the review scores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CriterionScore {
+    /// The criterion's position in the announcement.
+    pub criterion: usize,
+    /// 0 to 100.
+    pub score: u32,
+    pub reason: String,
+}
+
+/// The review's score of a candidate: every criterion scored once, 0 to 100, with its reason;
+/// the total is the mean, and a candidate scoring under 60 on any criterion does not qualify.
+pub fn score_candidate(criteria: usize, scores: &[CriterionScore]) -> Result<(u32, bool), Vec<Violation>> {
+    let mut out = Vec::new();
+    for i in 0..criteria {
+        if scores.iter().filter(|s| s.criterion == i).count() != 1 {
+            out.push(violation(
+                "score_missing",
+                format!("scores[{i}]"),
+                format!("第 {} 项条件须评分一次", i + 1),
+                format!("criterion {} is scored exactly once", i + 1),
+            ));
+        }
+    }
+    for (i, s) in scores.iter().enumerate() {
+        if s.criterion >= criteria || s.score > 100 {
+            out.push(violation(
+                "score_invalid",
+                format!("scores[{i}]"),
+                "评分为 0–100，条件须在公告中",
+                "a score is 0 to 100 on a criterion of the announcement",
+            ));
+        }
+        required(&mut out, &format!("scores[{i}].reason"), "评分理由", "reason of the score", &s.reason);
+    }
+    if !out.is_empty() {
+        return Err(out);
+    }
+    let total = scores.iter().map(|s| s.score).sum::<u32>() / criteria.max(1) as u32;
+    Ok((total, scores.iter().all(|s| s.score >= PASS_SCORE)))
+}
+
+/// The lowest score that passes a criterion or an evaluation.
+pub const PASS_SCORE: u32 = 60;
+
+labeled_enum!(
+    /// Who is evaluated, and how often (R-OPS-10, YC plan 八(四)).
+    EvaluationKind {
+        Developer => "developer", "开发主体半年度评估", "Half-yearly evaluation of a developer";
+        OperatorReport => "operator_report", "运营主体年度运营报告", "Operator's yearly report";
+        Authority => "authority", "主管部门年度运营成效评价", "Authority's yearly evaluation of the operator";
+    }
+);
+
+impl EvaluationKind {
+    /// Months between two evaluations of this kind.
+    pub fn period_months(self) -> u32 {
+        match self {
+            Self::Developer => 6,
+            Self::OperatorReport | Self::Authority => 12,
+        }
+    }
+}
+
+/// What the platform's records say of an entity over an evaluation period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvaluationFacts {
+    /// Scenario applications decided, and how many of them were approved.
+    pub applications: u32,
+    pub approved: u32,
+    /// Products submitted, and how many were listed.
+    pub products: u32,
+    pub listed: u32,
+    /// Sales registered and their revenue in fen.
+    pub sales: u32,
+    pub revenue_fen: i64,
+    /// Suspensions, rectification orders and revocations.
+    pub violations: u32,
+    /// Complaints about the entity's products.
+    pub complaints: u32,
+    /// For the operator: its reviews of applications, and how many it decided within the
+    /// working days it has.
+    pub decisions: u32,
+    pub on_time: u32,
+}
+
+/// The platform's part of an evaluation, 0 to 100: approved applications, listed products
+/// and (for the operator) reviews decided on time count for, violations and complaints against
+/// (each violation 15 points, each complaint 5). A rate with nothing to count is taken as 70.
+pub fn facts_score(f: &EvaluationFacts) -> u32 {
+    let rate = |n: u32, d: u32| if d == 0 { 70 } else { 40 + 60 * n.min(d) / d };
+    let mut rates = vec![rate(f.approved, f.applications), rate(f.listed, f.products)];
+    if f.decisions > 0 {
+        rates.push(rate(f.on_time, f.decisions));
+    }
+    let base = rates.iter().sum::<u32>() / rates.len() as u32;
+    base.saturating_sub(15 * f.violations + 5 * f.complaints)
+}
+
+/// The evaluation's total: the platform's records and the reviewer's judgement, half each.
+pub fn evaluation_total(facts: u32, judgement: u32) -> u32 {
+    (facts.min(100) + judgement.min(100)) / 2
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -923,6 +1118,41 @@ mod tests {
     fn exit_logs_are_kept_six_months() {
         assert_eq!(logs_kept_until(d("2026-08-31")), d("2027-02-28"));
         assert_eq!(logs_kept_until(d("2026-12-07")), d("2027-06-07"));
+    }
+
+    /// covers: R-OPS-02 (announcements state criteria and a term of at most three years;
+    /// candidates are scored on every criterion with reasons)
+    #[test]
+    fn an_announcement_and_its_scores_are_checked() {
+        let a = AnnouncementInput {
+            title: "临江市公共数据授权运营主体遴选公告".into(),
+            scope: "市级公共数据授权运营".into(),
+            criteria: vec!["经营状况良好".into(), "具备等保三级能力".into()],
+            apply_by: d("2027-01-15"),
+            term_starts_on: d("2027-03-01"),
+            term_ends_on: d("2030-02-28"),
+            objection_working_days: 5,
+        };
+        assert!(check_announcement(&a, d("2026-12-07")).is_empty());
+        let long = AnnouncementInput { term_ends_on: d("2030-03-01"), ..a.clone() };
+        assert_eq!(codes(&check_announcement(&long, d("2026-12-07"))), ["agreement_too_long"]);
+        let s = |c, score| CriterionScore { criterion: c, score, reason: "材料齐全".into() };
+        assert_eq!(score_candidate(2, &[s(0, 90), s(1, 70)]), Ok((80, true)));
+        assert_eq!(score_candidate(2, &[s(0, 100), s(1, 50)]), Ok((75, false)));
+        assert_eq!(codes(&score_candidate(2, &[s(0, 90)]).unwrap_err()), ["score_missing"]);
+    }
+
+    /// covers: R-OPS-10 (the platform's records weigh in the evaluation)
+    #[test]
+    fn violations_and_complaints_lower_the_platforms_score() {
+        let good = EvaluationFacts { applications: 4, approved: 4, products: 2, listed: 2, ..Default::default() };
+        assert_eq!(facts_score(&good), 100);
+        let bad = EvaluationFacts { violations: 1, complaints: 2, ..good };
+        assert_eq!(facts_score(&bad), 75);
+        assert_eq!(facts_score(&EvaluationFacts { violations: 9, ..good }), 0);
+        assert_eq!(evaluation_total(75, 85), 80);
+        let late = EvaluationFacts { decisions: 4, on_time: 2, ..good };
+        assert_eq!(facts_score(&late), 90);
     }
 
     proptest! {

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_domain::operation::{
-    AgreementKind, AgreementStatus, ApplicationState, ExitGround, ProductStatus, ReviewStage, UseKind,
+    AgreementKind, AgreementStatus, AnnouncementInput, ApplicationState, EvaluationKind, ExitGround, ProductStatus,
+    ReviewStage, SelectionStatus, UseKind,
 };
 use pdp_storage::*;
 use sqlx::{Database, Encode, Executor, IntoArguments, Transaction, Type};
@@ -26,6 +27,7 @@ fn agreement_row(r: impl SqlRow) -> Result<Agreement> {
         party_org_id: r.get("party_org_id"),
         parent_id: r.get("parent_id"),
         renews_id: r.get("renews_id"),
+        selection_id: r.get("selection_id"),
         status: code(&r, t, "status", AgreementStatus::parse)?,
         starts_on: date(&r, t, "starts_on")?,
         ends_on: date(&r, t, "ends_on")?,
@@ -138,6 +140,57 @@ fn log_row(r: impl SqlRow) -> OpLogLine {
     }
 }
 
+fn selection_row(r: impl SqlRow) -> Result<Selection> {
+    let t = "op_selections";
+    Ok(Selection {
+        id: r.get("id"),
+        status: code(&r, t, "status", SelectionStatus::parse)?,
+        announcement: parse(&r, t, "announcement")?,
+        objection_ends_on: date_or_none(&r, t, "objection_ends_on")?,
+        winner_org_id: r.get("winner_org_id"),
+        result_note: r.get("result_note"),
+        objections: parse(&r, t, "objections")?,
+        created_by: r.get("created_by"),
+        created_at_micros: r.get("created_at"),
+        updated_at_micros: r.get("updated_at"),
+    })
+}
+
+fn candidate_row(r: impl SqlRow) -> Result<Candidate> {
+    let t = "op_candidates";
+    Ok(Candidate {
+        id: r.get("id"),
+        selection_id: r.get("selection_id"),
+        org_id: r.get("org_id"),
+        applied_by: r.get("applied_by"),
+        materials: parse(&r, t, "materials")?,
+        scores: parse(&r, t, "scores")?,
+        total: r.get("total"),
+        qualified: r.get("qualified"),
+        reviewed_by: r.get("reviewed_by"),
+        created_at_micros: r.get("created_at"),
+    })
+}
+
+fn evaluation_row(r: impl SqlRow) -> Result<Evaluation> {
+    let t = "op_evaluations";
+    Ok(Evaluation {
+        id: r.get("id"),
+        org_id: r.get("org_id"),
+        kind: code(&r, t, "kind", EvaluationKind::parse)?,
+        period_start: date(&r, t, "period_start")?,
+        period_end: date(&r, t, "period_end")?,
+        facts: parse(&r, t, "facts")?,
+        facts_score: r.get("facts_score"),
+        judgement: r.get("judgement"),
+        comments: r.get("comments"),
+        total: r.get("total"),
+        passed: r.get("passed"),
+        evaluator: r.get("evaluator"),
+        created_at_micros: r.get("created_at"),
+    })
+}
+
 fn conflict(what: &str) -> StorageError {
     StorageError::Conflict(format!("{what} changed meanwhile"))
 }
@@ -197,8 +250,8 @@ where
         let now = now_micros();
         let row = sqlx::query(
             "INSERT INTO op_agreements (kind, grantor_org_id, party_org_id, parent_id, renews_id, status, starts_on,
-                ends_on, terms, created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING *",
+                ends_on, terms, created_by, created_at, updated_at, selection_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING *",
         )
         .bind(a.kind.as_str())
         .bind(a.grantor_org_id)
@@ -211,6 +264,7 @@ where
         .bind(json(&a.terms)?)
         .bind(&a.created_by)
         .bind(now)
+        .bind(a.selection_id)
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
@@ -565,6 +619,149 @@ where
             .await
             .map_err(backend)?;
         Ok(rows.into_iter().map(log_row).collect())
+    }
+
+    async fn create_selection(&self, a: AnnouncementInput, created_by: &str, audit: NewEvent) -> Result<Selection> {
+        let mut tx = self.write_tx().await?;
+        let now = now_micros();
+        let row = sqlx::query(
+            "INSERT INTO op_selections (status, announcement, objections, created_by, created_at, updated_at)
+             VALUES ($1, $2, '[]', $3, $4, $4) RETURNING *",
+        )
+        .bind(SelectionStatus::Open.as_str())
+        .bind(json(&a)?)
+        .bind(created_by)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let out = selection_row(row)?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("selection:{}", out.id))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(out)
+    }
+
+    async fn get_selection(&self, id: i64) -> Result<Option<Selection>> {
+        let row = sqlx::query("SELECT * FROM op_selections WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(selection_row).transpose()
+    }
+
+    async fn list_selections(&self) -> Result<Vec<Selection>> {
+        let rows = sqlx::query("SELECT * FROM op_selections ORDER BY id DESC LIMIT 1000")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.into_iter().map(selection_row).collect()
+    }
+
+    async fn update_selection(&self, s: &Selection, audit: NewEvent) -> Result<Selection> {
+        let mut tx = self.write_tx().await?;
+        // Each change is one microsecond later at least, so the version always moves.
+        let now = now_micros().max(s.updated_at_micros + 1);
+        let row = sqlx::query(
+            "UPDATE op_selections SET status = $1, objection_ends_on = $2, winner_org_id = $3, result_note = $4,
+                objections = $5, updated_at = $6
+             WHERE id = $7 AND updated_at = $8 RETURNING *",
+        )
+        .bind(s.status.as_str())
+        .bind(s.objection_ends_on.map(ymd))
+        .bind(s.winner_org_id)
+        .bind(&s.result_note)
+        .bind(json(&s.objections)?)
+        .bind(now)
+        .bind(s.id)
+        .bind(s.updated_at_micros)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| conflict(&format!("selection {}", s.id)))?;
+        let out = selection_row(row)?;
+        self.append_in(&mut tx, vec![audit.with_object(format!("selection:{}", out.id))]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(out)
+    }
+
+    async fn add_candidate(&self, c: Candidate, audit: NewEvent) -> Result<Candidate> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
+            "INSERT INTO op_candidates (selection_id, org_id, applied_by, materials, scores, created_at)
+             VALUES ($1, $2, $3, $4, '[]', $5) RETURNING *",
+        )
+        .bind(c.selection_id)
+        .bind(c.org_id)
+        .bind(&c.applied_by)
+        .bind(json(&c.materials)?)
+        .bind(now_micros())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let out = candidate_row(row)?;
+        self.commit_logged(tx, out.org_id, audit.with_object(format!("candidate:{}", out.id))).await?;
+        Ok(out)
+    }
+
+    async fn list_candidates(&self, selection_id: i64) -> Result<Vec<Candidate>> {
+        let rows = sqlx::query("SELECT * FROM op_candidates WHERE selection_id = $1 ORDER BY id")
+            .bind(selection_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.into_iter().map(candidate_row).collect()
+    }
+
+    async fn score_candidate(&self, c: &Candidate, audit: NewEvent) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE op_candidates SET scores = $1, total = $2, qualified = $3, reviewed_by = $4 WHERE id = $5")
+            .bind(json(&c.scores)?)
+            .bind(c.total)
+            .bind(c.qualified.unwrap_or(false))
+            .bind(&c.reviewed_by)
+            .bind(c.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        self.commit_logged(tx, c.org_id, audit.with_object(format!("candidate:{}", c.id))).await
+    }
+
+    async fn add_evaluation(&self, e: Evaluation, audit: NewEvent) -> Result<Evaluation> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
+            "INSERT INTO op_evaluations (org_id, kind, period_start, period_end, facts, facts_score, judgement, comments,
+                total, passed, evaluator, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *",
+        )
+        .bind(e.org_id)
+        .bind(e.kind.as_str())
+        .bind(ymd(e.period_start))
+        .bind(ymd(e.period_end))
+        .bind(json(&e.facts)?)
+        .bind(e.facts_score)
+        .bind(e.judgement)
+        .bind(&e.comments)
+        .bind(e.total)
+        .bind(e.passed)
+        .bind(&e.evaluator)
+        .bind(now_micros())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let out = evaluation_row(row)?;
+        self.commit_logged(tx, out.org_id, audit.with_object(format!("evaluation:{}", out.id))).await?;
+        Ok(out)
+    }
+
+    async fn list_evaluations(&self, org_id: Option<i64>) -> Result<Vec<Evaluation>> {
+        let rows =
+            sqlx::query("SELECT * FROM op_evaluations WHERE ($1 IS NULL OR org_id = $1) ORDER BY id DESC LIMIT 5000")
+                .bind(org_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        rows.into_iter().map(evaluation_row).collect()
     }
 
     async fn prune_op_log(&self, before_micros: i64, today: Date, audit: NewEvent, always_audit: bool) -> Result<u64> {

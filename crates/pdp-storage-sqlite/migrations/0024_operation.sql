@@ -10,6 +10,7 @@ CREATE TABLE op_agreements (
     party_org_id    INTEGER NOT NULL REFERENCES organisations(id),
     parent_id       INTEGER REFERENCES op_agreements(id),
     renews_id       INTEGER REFERENCES op_agreements(id),
+    selection_id    INTEGER,
     status          TEXT NOT NULL,
     starts_on       TEXT NOT NULL,
     ends_on         TEXT NOT NULL,
@@ -105,3 +106,48 @@ CREATE TABLE op_log (
 );
 CREATE INDEX op_log_org ON op_log (org_id, id);
 CREATE INDEX op_log_time ON op_log (at_micros);
+
+-- The selection of the operation entity (R-OPS-02) and the evaluations (R-OPS-10).
+CREATE TABLE op_selections (
+    id                 INTEGER PRIMARY KEY,
+    status             TEXT NOT NULL,
+    announcement       TEXT NOT NULL,
+    objection_ends_on  TEXT,
+    winner_org_id      INTEGER REFERENCES organisations(id),
+    result_note        TEXT NOT NULL DEFAULT '',
+    objections         TEXT NOT NULL,
+    created_by         TEXT NOT NULL,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL
+);
+
+CREATE TABLE op_candidates (
+    id             INTEGER PRIMARY KEY,
+    selection_id   INTEGER NOT NULL REFERENCES op_selections(id),
+    org_id         INTEGER NOT NULL REFERENCES organisations(id),
+    applied_by     TEXT NOT NULL,
+    materials      TEXT NOT NULL,
+    scores         TEXT NOT NULL,
+    total          INTEGER,
+    qualified      INTEGER,
+    reviewed_by    TEXT NOT NULL DEFAULT '',
+    created_at     INTEGER NOT NULL,
+    UNIQUE (selection_id, org_id)
+);
+
+CREATE TABLE op_evaluations (
+    id             INTEGER PRIMARY KEY,
+    org_id         INTEGER NOT NULL REFERENCES organisations(id),
+    kind           TEXT NOT NULL,
+    period_start   TEXT NOT NULL,
+    period_end     TEXT NOT NULL,
+    facts          TEXT NOT NULL,
+    facts_score    INTEGER NOT NULL,
+    judgement      INTEGER NOT NULL,
+    comments       TEXT NOT NULL,
+    total          INTEGER NOT NULL,
+    passed         INTEGER NOT NULL,
+    evaluator      TEXT NOT NULL,
+    created_at     INTEGER NOT NULL
+);
+CREATE INDEX op_evaluations_org ON op_evaluations (org_id);

@@ -10,8 +10,9 @@
 use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_domain::operation::{
-    AgreementKind, AgreementStatus, AgreementTerms, ApplicationState, ExitGround, PointAnswer, ProductInput,
-    ProductStatus, ReviewStage, ScenarioInput, UseKind,
+    AgreementKind, AgreementStatus, AgreementTerms, AnnouncementInput, ApplicationState, CriterionScore,
+    EvaluationFacts, EvaluationKind, ExitGround, PointAnswer, ProductInput, ProductStatus, ReviewStage, ScenarioInput,
+    SelectionStatus, UseKind,
 };
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -33,6 +34,8 @@ pub struct Agreement {
     pub parent_id: Option<i64>,
     /// The agreement this one renews, which it supersedes once approved.
     pub renews_id: Option<i64>,
+    /// The selection an operation agreement was signed after.
+    pub selection_id: Option<i64>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "in_force"))]
     pub status: AgreementStatus,
     #[serde(with = "pdp_domain::calendar::iso_date")]
@@ -62,6 +65,7 @@ pub struct NewAgreement {
     pub party_org_id: i64,
     pub parent_id: Option<i64>,
     pub renews_id: Option<i64>,
+    pub selection_id: Option<i64>,
     pub status: AgreementStatus,
     pub starts_on: Date,
     pub ends_on: Date,
@@ -320,6 +324,85 @@ pub struct OpLogLine {
     pub object: String,
 }
 
+/// An objection to a selection's published result, and the authority's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SelectionObjection {
+    pub by: String,
+    pub reason: String,
+    pub at_micros: i64,
+    pub answer: String,
+    pub answered_by: String,
+}
+
+/// A selection of the operation entity (R-OPS-02): the announcement, its state, the result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Selection {
+    pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "open"))]
+    pub status: SelectionStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub announcement: AnnouncementInput,
+    /// The last day of the result's public notice.
+    #[serde(with = "pdp_domain::calendar::iso_date::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub objection_ends_on: Option<Date>,
+    pub winner_org_id: Option<i64>,
+    /// Why the winner was chosen, or the selection cancelled.
+    pub result_note: String,
+    pub objections: Vec<SelectionObjection>,
+    pub created_by: String,
+    pub created_at_micros: i64,
+    /// Also the version a change must still find (`Conflict` otherwise).
+    pub updated_at_micros: i64,
+}
+
+/// A candidate's application with the review's scores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Candidate {
+    pub id: i64,
+    pub selection_id: i64,
+    pub org_id: i64,
+    pub applied_by: String,
+    /// What the candidate states for each criterion, in the announcement's order.
+    pub materials: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub scores: Vec<CriterionScore>,
+    pub total: Option<i64>,
+    pub qualified: Option<bool>,
+    pub reviewed_by: String,
+    pub created_at_micros: i64,
+}
+
+/// An evaluation of an operation or development entity (R-OPS-10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Evaluation {
+    pub id: i64,
+    pub org_id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "developer"))]
+    pub kind: EvaluationKind,
+    #[serde(with = "pdp_domain::calendar::iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub period_start: Date,
+    #[serde(with = "pdp_domain::calendar::iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub period_end: Date,
+    /// What the platform's records say over the period, and the score they give.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub facts: EvaluationFacts,
+    pub facts_score: i64,
+    /// The evaluator's judgement, 0 to 100, and why.
+    pub judgement: i64,
+    pub comments: String,
+    pub total: i64,
+    pub passed: bool,
+    pub evaluator: String,
+    pub created_at_micros: i64,
+}
+
 /// Storage of authorized operation. Each write names the entity whose operation log records it.
 #[async_trait]
 pub trait OperationStore: Send + Sync {
@@ -369,6 +452,23 @@ pub trait OperationStore: Send + Sync {
     async fn log_operation(&self, org_id: i64, audit: NewEvent) -> Result<()>;
     /// An entity's operation log, newest first, at most `limit` from `offset`.
     async fn op_log(&self, org_id: i64, offset: i64, limit: i64) -> Result<Vec<OpLogLine>>;
+    async fn create_selection(&self, a: AnnouncementInput, created_by: &str, audit: NewEvent) -> Result<Selection>;
+    async fn get_selection(&self, id: i64) -> Result<Option<Selection>>;
+    /// Every selection, newest first.
+    async fn list_selections(&self) -> Result<Vec<Selection>>;
+    /// Writes a selection's status, notice end, winner, note and objections if it has not
+    /// changed since it was read (`updated_at_micros`; `Conflict` otherwise).
+    async fn update_selection(&self, s: &Selection, audit: NewEvent) -> Result<Selection>;
+    /// Records a candidate's application; one per organisation and selection (`Conflict`).
+    async fn add_candidate(&self, c: Candidate, audit: NewEvent) -> Result<Candidate>;
+    async fn list_candidates(&self, selection_id: i64) -> Result<Vec<Candidate>>;
+    /// Writes a candidate's scores, total and qualification.
+    async fn score_candidate(&self, c: &Candidate, audit: NewEvent) -> Result<()>;
+
+    async fn add_evaluation(&self, e: Evaluation, audit: NewEvent) -> Result<Evaluation>;
+    /// Evaluations, newest first: of one entity, or every one.
+    async fn list_evaluations(&self, org_id: Option<i64>) -> Result<Vec<Evaluation>>;
+
     /// Deletes operation log lines written before `before_micros`, except those of entities
     /// whose exit keeps them after `today`; returns how many were deleted. The event is
     /// recorded when lines were deleted, or always if `always_audit` (a run by hand).

@@ -12,8 +12,10 @@ use pdp_app::operation::{
     AgreementInput, AgreementOut, CatalogDecision, CatalogItemOut, CatalogProduct, ExitInput, Overview, ProductOut,
     SaleInput, SalesOut, ScenarioOut,
 };
+use pdp_app::selection::{CandidateOut, EvaluationInput, SelectionOut, SelectionStep};
+use pdp_domain::operation::AnnouncementInput;
 use pdp_domain::operation::{AgreementAction, PointAnswer, ProductInput, ScenarioInput};
-use pdp_storage::{ExitRecord, OpLogLine, Sale};
+use pdp_storage::{Evaluation, ExitRecord, OpLogLine, Sale};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -30,14 +32,18 @@ type P = Extension<Principal>;
     paths(
         overview, list_agreements, sign, get_agreement, review_renewal, act, list_catalog, propose, decide_catalog,
         publish, list_scenarios, apply, get_scenario, decide_scenario, sample, list_products, submit_product,
-        review_product, delist, product_catalog, record_sale, list_sales, exit, list_exits, log, prune_logs
+        review_product, delist, product_catalog, record_sale, list_sales, exit, list_exits, log, prune_logs,
+        list_selections, get_selection, announce, apply_selection, selection_step, object, list_evaluations,
+        evaluate, complain
     ),
     components(schemas(
         Overview, AgreementInput, AgreementOut, ReviewForm, ActionForm, CatalogItemOut, ProposalForm, CatalogDecision,
         DevelopmentForm, ScenarioOut, ProductOut, ProductReviewForm, ReasonForm, CatalogProduct, SaleInput, Sale,
         SalesOut, ExitForm, ExitRecord, OpLogLine, SampleOut, PruneOut, pdp_storage::Agreement,
         pdp_storage::OpCatalogItem, pdp_storage::ScenarioApplication, pdp_storage::ReviewStep, pdp_storage::Product,
-        pdp_storage::ReviewedPoint, pdp_storage::ExitEffects, pdp_storage::DestroyedFile
+        pdp_storage::ReviewedPoint, pdp_storage::ExitEffects, pdp_storage::DestroyedFile, SelectionOut, CandidateOut,
+        SelectionStep, MaterialsForm, EvaluationInput, pdp_storage::Selection, pdp_storage::Candidate,
+        pdp_storage::SelectionObjection, pdp_storage::Evaluation
     )),
     tags((name = "operation", description = "Authorized operation: agreements, catalogs, scenario applications, products, sales, exits"))
 )]
@@ -404,4 +410,110 @@ pub async fn log(
 pub async fn prune_logs(State(state): S, Extension(p): P) -> Result<Json<PruneOut>, ApiError> {
     let deleted = pdp_app::operation::prune_logs_by(&state, &p).await?;
     Ok(Json(PruneOut { deleted }))
+}
+
+/// A candidate's statement for each criterion, in the announcement's order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaterialsForm {
+    pub materials: Vec<String>,
+}
+
+/// The selections of the operation entity: announcements, and results once public; open to
+/// anyone.
+#[utoipa::path(get, path = "/api/v1/operation/selections", tag = "operation",
+    responses((status = 200, body = Vec<SelectionOut>)))]
+pub async fn list_selections(State(state): S, p: Option<P>) -> Result<Json<Vec<SelectionOut>>, ApiError> {
+    let p = p.map(|Extension(p)| p);
+    Ok(Json(pdp_app::selection::selections(&state, p.as_ref()).await?))
+}
+
+/// One selection (every candidate's scores for the authority; the public sees them once the
+/// result is published).
+#[utoipa::path(get, path = "/api/v1/operation/selections/{id}", tag = "operation",
+    params(("id" = i64, Path, description = "The selection")),
+    responses((status = 200, body = SelectionOut), (status = 404, body = ErrorBody)))]
+pub async fn get_selection(State(state): S, p: Option<P>, Path(id): Path<i64>) -> Result<Json<SelectionOut>, ApiError> {
+    let p = p.map(|Extension(p)| p);
+    Ok(Json(pdp_app::selection::selection_of(&state, p.as_ref(), id).await?))
+}
+
+/// The authority announces a selection with its criteria and term.
+#[utoipa::path(post, path = "/api/v1/operation/selections", tag = "operation", request_body(content = Object),
+    responses((status = 201, body = SelectionOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn announce(
+    State(state): S,
+    Extension(p): P,
+    Json(a): Json<AnnouncementInput>,
+) -> Result<Response, ApiError> {
+    Ok(error::created(Json(pdp_app::selection::announce(&state, &p, &a).await?)))
+}
+
+/// An organisation applies, with a statement for each criterion.
+#[utoipa::path(post, path = "/api/v1/operation/selections/{id}/applications", tag = "operation",
+    request_body = MaterialsForm, params(("id" = i64, Path, description = "The selection")),
+    responses((status = 201, body = SelectionOut), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn apply_selection(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(f): Json<MaterialsForm>,
+) -> Result<Response, ApiError> {
+    Ok(error::created(Json(pdp_app::selection::apply(&state, &p, id, &f.materials).await?)))
+}
+
+/// The authority's steps: close, score, publish the result, answer objections, conclude,
+/// cancel.
+#[utoipa::path(post, path = "/api/v1/operation/selections/{id}/steps", tag = "operation", request_body = SelectionStep,
+    params(("id" = i64, Path, description = "The selection")),
+    responses((status = 200, body = SelectionOut), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn selection_step(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(step): Json<SelectionStep>,
+) -> Result<Json<SelectionOut>, ApiError> {
+    Ok(Json(pdp_app::selection::step(&state, &p, id, &step).await?))
+}
+
+/// An objection to a result under public notice (any signed-in account).
+#[utoipa::path(post, path = "/api/v1/operation/selections/{id}/objections", tag = "operation", request_body = ReasonForm,
+    params(("id" = i64, Path, description = "The selection")),
+    responses((status = 200, body = SelectionOut), (status = 409, body = ErrorBody)))]
+pub async fn object(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(f): Json<ReasonForm>,
+) -> Result<Json<SelectionOut>, ApiError> {
+    Ok(Json(pdp_app::selection::object(&state, &p, id, &f.reason).await?))
+}
+
+/// The evaluations the caller may see, newest first.
+#[utoipa::path(get, path = "/api/v1/operation/evaluations", tag = "operation",
+    responses((status = 200, body = Vec<Evaluation>)))]
+pub async fn list_evaluations(State(state): S, Extension(p): P) -> Result<Json<Vec<Evaluation>>, ApiError> {
+    Ok(Json(pdp_app::selection::evaluations(&state, &p).await?))
+}
+
+/// Records an evaluation: the platform's records over the period and the evaluator's judgement.
+#[utoipa::path(post, path = "/api/v1/operation/evaluations", tag = "operation", request_body = EvaluationInput,
+    responses((status = 201, body = Evaluation), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn evaluate(State(state): S, Extension(p): P, Json(f): Json<EvaluationInput>) -> Result<Response, ApiError> {
+    Ok(error::created(Json(pdp_app::selection::evaluate(&state, &p, &f).await?)))
+}
+
+/// A complaint about a listed product (any signed-in account); it counts in the developer's
+/// evaluation.
+#[utoipa::path(post, path = "/api/v1/operation/products/{id}/complaints", tag = "operation", request_body = ReasonForm,
+    params(("id" = i64, Path, description = "The product")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn complain(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(f): Json<ReasonForm>,
+) -> Result<Response, ApiError> {
+    pdp_app::selection::complain(&state, &p, id, &f.reason).await?;
+    Ok(error::no_content())
 }

@@ -387,6 +387,44 @@ async fn authorized_operation_from_agreement_to_exit_on_every_backend() {
             .await;
         assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("in_force")), "{b}: {a}");
 
+        // Evaluation: the platform's records over the period (applications, products, the
+        // suspension, a complaint) and the operator's judgement, half each (R-OPS-10).
+        let citizen = srv.login("citizen").await;
+        let (s, _) = citizen
+            .post_json(
+                &format!("/api/v1/operation/products/{p1}/complaints"),
+                json!({"reason": "评分结果与实际经营不符"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+        let evaluation = json!({"org_id": developer_org, "kind": "developer", "period_start": iso(t), "period_end": iso(t),
+            "judgement": 80, "comments": "按时反馈开发利用情况，产品质量良好"});
+        let (s, _) = developer.post_json("/api/v1/operation/evaluations", evaluation.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: nobody evaluates itself");
+        let (s, ev) = operator.post_json("/api/v1/operation/evaluations", evaluation).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {ev}");
+        let f = &ev["facts"];
+        assert_eq!(
+            [
+                &f["applications"],
+                &f["approved"],
+                &f["products"],
+                &f["listed"],
+                &f["sales"],
+                &f["violations"],
+                &f["complaints"]
+            ],
+            [&json!(2), &json!(2), &json!(2), &json!(1), &json!(2), &json!(1), &json!(1)],
+            "{b}: {ev}"
+        );
+        assert_eq!(
+            (ev["facts_score"].as_i64(), ev["total"].as_i64(), ev["passed"].as_bool()),
+            (Some(65), Some(72), Some(true)),
+            "{b}: {ev}"
+        );
+        let (_, history) = developer.get_json("/api/v1/operation/evaluations").await;
+        assert_eq!(history.as_array().unwrap().len(), 1, "{b}: the developer sees its own: {history}");
+
         // Exit: one procedure ends the agreement, closes the applications, delists the
         // products and deletes the domain's files with a destruction record (R-OPS-11, R-SEC-08).
         let before = domain_files(&srv, developer_org);
@@ -498,4 +536,118 @@ async fn a_renewal_is_reviewed_again_and_supersedes_the_agreement() {
     assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("in_force")), "{r}");
     let (_, old) = reviewer.get_json(&format!("/api/v1/operation/agreements/{first}")).await;
     assert_eq!(old["status"], "superseded", "{old}");
+}
+
+/// covers: R-OPS-02 (an announcement with criteria, applications, scores with reasons, a public
+/// result with an objection period; only then an agreement with the winner), R-OPS-01
+#[tokio::test]
+async fn the_operator_is_selected_before_its_agreement_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let reviewer = srv.login("reviewer").await;
+        let operator = srv.login("operator").await;
+        let citizen = srv.login("citizen").await;
+        let operator_org = org_of_kind(&reviewer, "operation_entity").await;
+        let t = today();
+        let (_, agreements) = reviewer.get_json("/api/v1/operation/agreements").await;
+        let current = agreements
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == "operation" && a["active"] == true)
+            .unwrap()
+            .clone();
+        let next = date(&current["ends_on"]) + Duration::days(1);
+        let next_end = years_later(next, 3) - Duration::days(1);
+        let announcement = json!({"title": "临江市公共数据授权运营主体遴选公告（下一期）", "scope": "市级公共数据授权运营",
+            "criteria": ["经营状况良好，无严重失信记录", "具备等保三级的系统和运维能力", "近三年无重大数据安全事件"],
+            "apply_by": iso(t), "term_starts_on": iso(next), "term_ends_on": iso(next_end), "objection_working_days": 5});
+        let (s, e) = operator.post_json("/api/v1/operation/selections", announcement.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}: {e}");
+        let (s, sel) = reviewer.post_json("/api/v1/operation/selections", announcement).await;
+        assert_eq!((s, sel["status"].as_str()), (StatusCode::CREATED, Some("open")), "{b}: {sel}");
+        let id = sel["id"].as_i64().unwrap();
+        let path = |tail: &str| format!("/api/v1/operation/selections/{id}{tail}");
+
+        // The operator applies with a statement for each criterion; the public sees the
+        // announcement but no candidate before the result.
+        let (s, e) = operator.post_json(&path("/applications"), json!({"materials": ["良好"]})).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("materials_invalid")), "{b}: {e}");
+        let materials =
+            json!({"materials": ["近三年审计报告无保留意见", "等保三级测评报告（2026）", "无数据安全事件的承诺函"]});
+        let (s, _) = operator.post_json(&path("/applications"), materials.clone()).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let (s, _) = operator.post_json(&path("/applications"), materials).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}: once per organisation");
+        let (_, public) = srv.anonymous().get_json(&path("")).await;
+        assert_eq!(public["candidates"], json!([]), "{b}: {public}");
+
+        // Review: scores with reasons on every criterion, then the result under notice.
+        let (s, e) = reviewer
+            .post_json(&path("/steps"), json!({"step": "publish", "winner_org_id": operator_org, "note": "x"}))
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}: not before the review: {e}");
+        let (s, _) = reviewer.post_json(&path("/steps"), json!({"step": "close"})).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (_, full) = reviewer.get_json(&path("")).await;
+        let candidate = full["candidates"][0]["id"].as_i64().unwrap();
+        let scores = json!([{"criterion": 0, "score": 90, "reason": "审计报告无保留意见"},
+            {"criterion": 1, "score": 85, "reason": "等保三级测评通过"}, {"criterion": 2, "score": 95, "reason": "承诺函及公开记录"}]);
+        let (s, r) = reviewer
+            .post_json(&path("/steps"), json!({"step": "score", "candidate_id": candidate, "scores": scores}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {r}");
+        assert_eq!(
+            (r["candidates"][0]["total"].as_i64(), r["candidates"][0]["qualified"].as_bool()),
+            (Some(90), Some(true)),
+            "{b}: {r}"
+        );
+        let (s, r) = reviewer
+            .post_json(
+                &path("/steps"),
+                json!({"step": "publish", "winner_org_id": operator_org, "note": "综合评分第一且各项合格"}),
+            )
+            .await;
+        assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("publicized")), "{b}: {r}");
+        let (_, public) = srv.anonymous().get_json(&path("")).await;
+        assert_eq!(public["winner"], "临江公共数据运营有限公司", "{b}: {public}");
+        assert_eq!(public["candidates"][0]["total"], 90, "{b}: the result is public with its scores");
+
+        // An objection during the notice; the selection concludes only after the notice, with
+        // every objection answered.
+        let (s, _) = citizen.post_json(&path("/objections"), json!({"reason": "请公开评分细则"})).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (s, _) = reviewer.post_json(&path("/steps"), json!({"step": "conclude"})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}: the notice runs");
+        exec(
+            &srv,
+            &format!("UPDATE op_selections SET objection_ends_on = '{}' WHERE id = {id}", iso(t - Duration::days(1))),
+        )
+        .await;
+        let (s, _) = reviewer.post_json(&path("/steps"), json!({"step": "conclude"})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}: an objection is unanswered");
+        let (s, _) = reviewer
+            .post_json(&path("/steps"), json!({"step": "answer", "objection": 0, "answer": "评分细则见公告附件"}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (s, r) = reviewer.post_json(&path("/steps"), json!({"step": "conclude"})).await;
+        assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("concluded")), "{b}: {r}");
+
+        // The agreement: with the winner, within the term, once.
+        let agreement = |selection: Option<i64>| {
+            json!({"kind": "operation", "party_org_id": operator_org, "starts_on": iso(next), "ends_on": iso(next_end),
+                "terms": current["terms"], "selection_id": selection})
+        };
+        let (s, e) = reviewer.post_json("/api/v1/operation/agreements", agreement(None)).await;
+        assert_eq!((s, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("agreement_needs_selection")), "{b}: {e}");
+        let (s, a) = reviewer.post_json("/api/v1/operation/agreements", agreement(Some(id))).await;
+        assert_eq!(
+            (s, a["status"].as_str(), a["selection_id"].as_i64()),
+            (StatusCode::CREATED, Some("in_force"), Some(id)),
+            "{b}: {a}"
+        );
+        let (s, _) = reviewer.post_json("/api/v1/operation/agreements", agreement(Some(id))).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}: the term is taken");
+    }
 }
