@@ -949,7 +949,7 @@ pub struct EvaluationFacts {
 /// and (for the operator) reviews decided on time count for, violations and complaints against
 /// (each violation 15 points, each complaint 5). A rate with nothing to count is taken as 70.
 pub fn facts_score(f: &EvaluationFacts) -> u32 {
-    let rate = |n: u32, d: u32| if d == 0 { 70 } else { 40 + 60 * n.min(d) / d };
+    let rate = |n: u32, d: u32| (60 * n.min(d)).checked_div(d).map_or(70, |r| 40 + r);
     let mut rates = vec![rate(f.approved, f.applications), rate(f.listed, f.products)];
     if f.decisions > 0 {
         rates.push(rate(f.on_time, f.decisions));
