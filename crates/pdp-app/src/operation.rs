@@ -445,6 +445,14 @@ pub async fn agreement_of(state: &App, p: &Principal, id: i64) -> Result<Agreeme
         .ok_or_else(|| AppError::not_found(&format!("agreement {id}")))
 }
 
+/// The published catalog entries an operation agreement may cover, for the authority's form.
+pub async fn authorizable_entries(state: &App, p: &Principal) -> Result<Vec<pdp_storage::EntryVersion>, AppError> {
+    as_authority(state, p).await?;
+    let q =
+        pdp_storage::EntryQuery { view: pdp_storage::EntryView::Published, limit: Some(5000), ..Default::default() };
+    Ok(state.storage.list_entries(&q).await?)
+}
+
 // ----- The operation resource catalog and the development catalog -----
 
 /// An entry of the operation resource catalog with its name and provider.

@@ -54,20 +54,26 @@ pub fn error_page(e: AppError) -> Response {
 
 /// The shared layout: header with navigation by permission, language switch and logout.
 pub(crate) fn layout(lang: Lang, p: Option<&Principal>, current: &str, title: &str, body: Markup) -> Markup {
-    let nav: &[(&str, &str, &str, Permission)] = &[
-        ("/", "首页", "Home", Permission::ViewDashboard),
-        ("/regions", "区域", "Regions", Permission::ViewOrgs),
-        ("/orgs", "单位", "Organisations", Permission::ViewOrgs),
-        ("/catalog", "资源目录", "Catalog", Permission::ViewCatalog),
-        ("/datasets", "数据归集", "Aggregation", Permission::ViewDatasets),
-        ("/sources", "一数一源", "Sources", Permission::GovernData),
-        ("/base/person", "基础库", "Base data", Permission::ViewBaseData),
-        ("/share", "数据共享", "Sharing", Permission::ViewShares),
-        ("/objections", "异议", "Objections", Permission::RaiseObjection),
-        ("/calendar", "工作日历", "Calendar", Permission::GovernData),
-        ("/users", "用户与角色", "Users & roles", Permission::ViewUsers),
-        ("/api-keys", "API 密钥", "API keys", Permission::ManageOwnApiKeys),
-        ("/audit", "审计日志", "Audit log", Permission::ViewAudit),
+    let nav: &[(&str, &str, &str, &[Permission])] = &[
+        ("/", "首页", "Home", &[Permission::ViewDashboard]),
+        ("/regions", "区域", "Regions", &[Permission::ViewOrgs]),
+        ("/orgs", "单位", "Organisations", &[Permission::ViewOrgs]),
+        ("/catalog", "资源目录", "Catalog", &[Permission::ViewCatalog]),
+        ("/datasets", "数据归集", "Aggregation", &[Permission::ViewDatasets]),
+        ("/sources", "一数一源", "Sources", &[Permission::GovernData]),
+        ("/base/person", "基础库", "Base data", &[Permission::ViewBaseData]),
+        ("/share", "数据共享", "Sharing", &[Permission::ViewShares]),
+        ("/objections", "异议", "Objections", &[Permission::RaiseObjection]),
+        (
+            "/operation",
+            "授权运营",
+            "Operation",
+            &[Permission::GovernOperation, Permission::RunOperation, Permission::DevelopProducts],
+        ),
+        ("/calendar", "工作日历", "Calendar", &[Permission::GovernData]),
+        ("/users", "用户与角色", "Users & roles", &[Permission::ViewUsers]),
+        ("/api-keys", "API 密钥", "API keys", &[Permission::ManageOwnApiKeys]),
+        ("/audit", "审计日志", "Audit log", &[Permission::ViewAudit]),
     ];
     html! {
         (DOCTYPE)
@@ -86,8 +92,8 @@ pub(crate) fn layout(lang: Lang, p: Option<&Principal>, current: &str, title: &s
                     a.brand href="/" { (lang.t("公共数据平台", "Public Data Platform")) }
                     @if let Some(p) = p {
                         nav.main aria-label=(lang.t("主导航", "Main")) {
-                            @for (href, zh, en, perm) in nav {
-                                @if p.allows(*perm) {
+                            @for (href, zh, en, perms) in nav {
+                                @if perms.iter().any(|perm| p.allows(*perm)) {
                                     a href=(href) aria-current=[(current == *href).then_some("page")] { (lang.t(zh, en)) }
                                 }
                             }

@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod objections;
 pub mod open;
 pub mod operation;
+pub mod operation_pages;
 pub mod ops;
 pub mod pages;
 pub mod portal_pages;

@@ -15,8 +15,8 @@ use pdp_domain::roles::Permission;
 use crate::{
     AppState, accounts, api, calendar, catalog, catalog_pages as cp, ckan, dataset_pages as dp, datasets, dcat,
     delta_sharing as ds, document_pages as dcp, documents, governance_pages as gp, harvest, objections, open,
-    operation as opn, ops, pages, portal_pages as pp, share_ops, sharing, sharing_pages as shp, social, sources,
-    withdrawals,
+    operation as opn, operation_pages as opp, ops, pages, portal_pages as pp, share_ops, sharing, sharing_pages as shp,
+    social, sources, withdrawals,
 };
 
 /// One route and the permission it needs.
@@ -190,6 +190,22 @@ pub fn table() -> Vec<Entry> {
         r(M::POST, "/open/applications/{id}/report", Some(ViewDashboard), pp::report_submit),
         r(M::POST, "/open/webhooks/{id}/delete", Some(ViewDashboard), pp::webhook_delete),
         r(M::POST, "/open/requests", Some(ViewDashboard), pp::request_submit),
+        r(M::GET, "/operation", Some(ViewDashboard), opp::overview),
+        r(M::GET, "/operation/products", None, opp::product_catalog),
+        r(M::POST, "/operation/selections", Some(GovernOperation), opp::announce),
+        r(M::GET, "/operation/selections/{id}", Some(ViewDashboard), opp::selection_page),
+        r(M::POST, "/operation/selections/{id}/apply", Some(RunOperation), opp::apply_selection),
+        r(M::POST, "/operation/selections/{id}/step", Some(GovernOperation), opp::selection_step),
+        r(M::POST, "/operation/selections/{id}/object", Some(ViewDashboard), opp::object),
+        r(M::POST, "/operation/agreements", Some(GovernOperation), opp::sign),
+        r(M::POST, "/operation/catalog/{entry_id}/confirm", Some(GovernOperation), opp::confirm),
+        r(M::POST, "/operation/catalog/{entry_id}/not-operable", Some(ViewDashboard), opp::not_operable),
+        r(M::POST, "/operation/scenarios", Some(DevelopProducts), opp::apply),
+        r(M::GET, "/operation/scenarios/{id}", Some(ViewDashboard), opp::scenario_page),
+        r(M::POST, "/operation/scenarios/{id}/decision", Some(ViewDashboard), opp::decide),
+        r(M::POST, "/operation/products/new", Some(DevelopProducts), opp::submit_product),
+        r(M::GET, "/operation/products/{id}", Some(ViewDashboard), opp::product_page),
+        r(M::POST, "/operation/products/{id}/review", Some(RunOperation), opp::review_product),
         r(M::GET, "/open/harvest", Some(ReviewOpenData), harvest::page_view),
         r(M::POST, "/open/harvest/sources", Some(ReviewOpenData), harvest::page_create),
         r(M::POST, "/open/harvest/sources/{id}/run", Some(ReviewOpenData), harvest::page_run),

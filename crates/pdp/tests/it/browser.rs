@@ -214,6 +214,18 @@ impl Browser {
         self.find("form[action='/logout']").await;
     }
 
+    /// Sets an input's value directly (a date field, whose typing depends on the locale).
+    pub async fn set_value(&self, css: &str, value: &str) {
+        let id = self.find(css).await;
+        let script = "arguments[0].value = arguments[1];";
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": [{ELEMENT: id}, value]})),
+        )
+        .await;
+    }
+
     pub async fn logout(&self) {
         self.click("form[action='/logout'] button").await;
         self.find("input[name=username]").await;
@@ -643,4 +655,137 @@ async fn the_portal_passes_the_wcag_2_1_aa_rules_of_axe() {
         }
     }
     assert!(found.is_empty(), "{} WCAG 2.1 A/AA violations:\n{}", found.len(), found.join("\n"));
+}
+
+/// covers: R-OPS-02, R-OPS-01, R-OPS-04, R-OPS-08 (in Chromium: the authority announces a
+/// selection, the operator applies, the authority scores it, publishes and concludes the result
+/// and signs the agreement with the winner; a developer applies for a scenario that the
+/// operator, the provider and the authority approve, then submits a product that the operator
+/// lists after the six-point review, and the public finds it in the product catalog)
+#[tokio::test]
+async fn selection_application_and_product_in_the_browser() {
+    let srv = TestServer::start(&crate::server::backend());
+    let site = srv.url.replace("127.0.0.1", "localhost");
+    let today =
+        time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap()).date().to_string();
+    let browser = Browser::start().await;
+    let as_user = |name: &str| srv.accounts[name].clone();
+
+    // The authority announces the selection of the next term's operator.
+    browser.login(&site, "reviewer", &as_user("reviewer")).await;
+    browser.goto(&format!("{site}/operation")).await;
+    browser.click("#announce summary").await;
+    browser.type_in("#announce-form input[name=title]", "临江市公共数据授权运营主体遴选公告（浏览器）").await;
+    browser.type_in("#announce-form textarea[name=scope]", "市级公共数据授权运营").await;
+    browser.set_value("#announce-form input[name=apply_by]", &today).await;
+    browser.click("#announce-form button[type=submit]").await;
+    browser.find("#selection-status").await;
+    let selection_url = browser.url().await.split('?').next().unwrap_or_default().to_string();
+    let selection: i64 = selection_url.rsplit('/').next().unwrap().parse().unwrap();
+    browser.logout().await;
+
+    // The operator applies with a statement for each criterion.
+    browser.login(&site, "operator", &as_user("operator")).await;
+    browser.goto(&selection_url).await;
+    for (i, text) in ["近三年审计报告无保留意见", "等保三级测评报告", "无重大数据安全事件的承诺函"].iter().enumerate()
+    {
+        browser.type_in(&format!("#selection-apply label:nth-of-type({}) textarea", i + 1), text).await;
+    }
+    browser.click("#selection-apply button[type=submit]").await;
+    browser.wait_for_text("已申报").await;
+    browser.logout().await;
+
+    // The authority closes the applications, scores, publishes the result; after the notice
+    // (here moved into the past) it concludes and signs the agreement with the winner.
+    browser.login(&site, "reviewer", &as_user("reviewer")).await;
+    browser.goto(&selection_url).await;
+    browser.click("#step-close").await;
+    browser.find(".score-form").await;
+    for (i, (score, reason)) in
+        [("90", "审计报告无保留意见"), ("85", "测评通过"), ("95", "承诺函及公开记录")].iter().enumerate()
+    {
+        browser.type_in(&format!(".score-form div:nth-of-type({}) input[name=score]", i + 1), score).await;
+        browser.type_in(&format!(".score-form div:nth-of-type({}) input[name=reason]", i + 1), reason).await;
+    }
+    browser.click(".score-form button[type=submit]").await;
+    browser.find("#publish-form").await;
+    assert_eq!(browser.text("#candidates td.total").await, "90");
+    browser.click("#publish-form button[type=submit]").await;
+    browser.find("#winner").await;
+    assert!(browser.text("#winner").await.contains("临江公共数据运营有限公司"));
+    let yesterday = (time::OffsetDateTime::now_utc().date() - time::Duration::days(2)).to_string();
+    crate::governance::exec(
+        &srv,
+        &format!("UPDATE op_selections SET objection_ends_on = '{yesterday}' WHERE id = {selection}"),
+    )
+    .await;
+    browser.goto(&selection_url).await;
+    browser.click("#step-conclude").await;
+    browser.find("#sign-form").await;
+    browser.click("#sign-form button[type=submit]").await;
+    browser.wait_for_text("生效").await;
+    assert!(browser.text("#agreements").await.contains("2"), "{}", browser.text("#agreements").await);
+    browser.logout().await;
+
+    // A developer applies for one scenario with two fields.
+    browser.login(&site, "developer", &as_user("developer")).await;
+    browser.goto(&format!("{site}/operation")).await;
+    browser.type_in("#scenario-form input[name=scenario]", "浏览器测试：小微企业信用评估").await;
+    browser.type_in("#scenario-form textarea[name=purpose]", "评估小微企业经营稳定性").await;
+    browser.type_in("#scenario-form textarea[name=scope]", "合作银行授信审批").await;
+    browser.type_in("#scenario-form textarea[name=safeguards]", "仅在授权运营域内计算").await;
+    browser.click("#scenario-form fieldset label:nth-of-type(1) input").await;
+    browser.click("#scenario-form fieldset label:nth-of-type(2) input").await;
+    browser.click("#scenario-form button[type=submit]").await;
+    browser.find("#scenario-status").await;
+    assert!(browser.text("#scenario-status").await.contains("审核中"));
+    let scenario_url = browser.url().await.split('?').next().unwrap_or_default().to_string();
+    let scenario = scenario_url.rsplit('/').next().unwrap().to_string();
+    browser.logout().await;
+
+    // The operator, the provider and the authority approve it in turn.
+    for user in ["operator", "approver", "reviewer"] {
+        browser.login(&site, user, &as_user(user)).await;
+        browser.goto(&scenario_url).await;
+        browser.type_in("#decide-form input[name=reason]", "符合正当、必要原则").await;
+        browser.click("#approve").await;
+        browser.wait_for_text("审核记录").await;
+        browser.logout().await;
+    }
+
+    // The developer sees its de-identified sample, then submits a product.
+    browser.login(&site, "developer", &as_user("developer")).await;
+    browser.goto(&scenario_url).await;
+    assert!(browser.text("#scenario-status").await.contains("已批准"));
+    browser.find("table.sample").await;
+    browser.goto(&format!("{site}/operation")).await;
+    browser.click("#submit-product summary").await;
+    browser.type_in("#product-form input[name=name]", "浏览器测试：经营稳定性评分接口").await;
+    browser.click("#product-form select[name=kind] option[value=api]").await;
+    browser.type_in("#product-form textarea[name=purpose]", "为合作银行提供评分").await;
+    browser.click(&format!("#product-form select[name=application] option[value='{scenario}']")).await;
+    browser.type_in("#product-form textarea[name=sample_output]", "{\"score\": 72}").await;
+    browser.type_in("#product-form textarea[name=method]", "域内建模，输出不含原始记录").await;
+    browser.type_in("#product-form input[name=price_fen]", "1200").await;
+    browser.type_in("#product-form input[name=cost_fen]", "1000").await;
+    browser.click("#product-form button[type=submit]").await;
+    browser.find("#product-status").await;
+    assert!(browser.text("#product-status").await.contains("待审核"));
+    let product_url = browser.url().await.split('?').next().unwrap_or_default().to_string();
+    browser.logout().await;
+
+    // The operator answers the six points; the product is listed.
+    browser.login(&site, "operator", &as_user("operator")).await;
+    browser.goto(&product_url).await;
+    for point in ["purpose", "source", "raw_exposure", "leakage", "cross_border", "other_risk"] {
+        browser.click(&format!("#review-form input[name=passed_{point}]")).await;
+        browser.type_in(&format!("#review-form input[name=evidence_{point}]"), "已核查开发记录和样例输出").await;
+    }
+    browser.click("#review-form button[type=submit]").await;
+    browser.wait_for_text("已上架").await;
+    browser.logout().await;
+
+    // Anyone finds it in the product catalog.
+    browser.goto(&format!("{site}/operation/products")).await;
+    browser.wait_for_text("浏览器测试：经营稳定性评分接口").await;
 }
