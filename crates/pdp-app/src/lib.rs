@@ -18,6 +18,7 @@ pub mod datasets;
 pub mod documents;
 pub mod error;
 pub mod feedback;
+pub mod fusion;
 pub mod harvest;
 pub mod limits;
 pub mod objections;

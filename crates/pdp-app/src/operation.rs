@@ -1393,6 +1393,7 @@ pub async fn exit(state: &App, p: &Principal, org_id: i64, input: &ExitInput) ->
             if moved && let Err(e) = std::fs::remove_dir_all(&doomed) {
                 tracing::error!(error = %e, org = org_id, "deleting an exited entity's files failed; they stay set aside");
             }
+            crate::fusion::destroyed(state, p, org_id).await?;
             Ok(r)
         }
         Err(e) => {

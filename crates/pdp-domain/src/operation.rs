@@ -963,6 +963,152 @@ pub fn evaluation_total(facts: u32, judgement: u32) -> u32 {
     (facts.min(100) + judgement.min(100)) / 2
 }
 
+// ----- Social data for fusion development -----
+
+labeled_enum!(
+    /// Where social data offered for the operation domain stands (YC 12-13).
+    SocialStatus {
+        UnderReview => "under_review", "待审核", "Under review";
+        Approved => "approved", "已导入", "Imported";
+        Rejected => "rejected", "未通过", "Rejected";
+        Destroyed => "destroyed", "已销毁", "Destroyed";
+    }
+);
+
+labeled_enum!(
+    /// What the operator checks before social data enters the operation domain.
+    SocialCheck {
+        Source => "source", "来源清晰可溯", "The source is clear and traceable";
+        Legality => "legality", "获取和使用合法合规", "Obtained and used lawfully";
+        Quality => "quality", "质量满足开发需要", "Its quality serves the development";
+        Consent => "consent", "涉及个人信息的已获授权同意", "Consent where personal information is involved";
+    }
+);
+
+/// A field of offered social data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocialOfferField {
+    /// The column's name in the file, `[a-z][a-z0-9_]*`.
+    pub name: String,
+    pub label: String,
+}
+
+/// Social data a developer offers for fusion development, with its provenance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocialOfferInput {
+    pub name: String,
+    pub summary: String,
+    /// Who the data comes from (an enterprise, an organisation, the developer itself).
+    pub provider: String,
+    /// How it was obtained.
+    pub source: String,
+    /// The lawful basis of its use (a contract, a licence, the law).
+    pub legal_basis: String,
+    /// Whether it holds personal information; then `consent` says how consent was obtained.
+    #[serde(default)]
+    pub personal: bool,
+    #[serde(default)]
+    pub consent: String,
+    pub fields: Vec<SocialOfferField>,
+}
+
+/// Every reason an offer cannot go to the operator's review.
+pub fn check_social_offer(o: &SocialOfferInput) -> Vec<Violation> {
+    let mut out = Vec::new();
+    required(&mut out, "name", "名称", "name", &o.name);
+    required(&mut out, "summary", "摘要", "summary", &o.summary);
+    required(&mut out, "provider", "数据提供方", "provider", &o.provider);
+    required(&mut out, "source", "数据来源", "source", &o.source);
+    required(&mut out, "legal_basis", "合法性依据", "legal basis", &o.legal_basis);
+    if o.personal {
+        required(&mut out, "consent", "个人信息授权同意情况", "consent", &o.consent);
+    }
+    if o.fields.is_empty() || o.fields.len() > 100 {
+        out.push(violation("fields_invalid", "fields", "信息项为 1–100 个", "1 to 100 fields"));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, f) in o.fields.iter().enumerate() {
+        let ok = f.name.starts_with(|c: char| c.is_ascii_lowercase())
+            && f.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && f.name.len() <= 64;
+        if !ok || !seen.insert(f.name.as_str()) || f.label.trim().is_empty() {
+            out.push(violation(
+                "field_invalid",
+                format!("fields[{i}]"),
+                "信息项名称须为小写字母开头的 [a-z0-9_]，不重复，并有中文名",
+                "a field is named [a-z][a-z0-9_]*, once, with a label",
+            ));
+        }
+    }
+    out
+}
+
+/// The schema offered social data is loaded and validated with: every field text, graded by
+/// whether the data is personal, nothing shared or opened.
+pub fn social_offer_body(o: &SocialOfferInput) -> crate::catalog::EntryBody {
+    use crate::catalog::{
+        CategoryClass, DataType, EntryBody, Field, Format, Frequency, Grade, IdentifierRole, MaskRule, OpenAttrs,
+        OpenType, ShareAttrs, ShareType,
+    };
+    EntryBody {
+        name: o.name.trim().to_string(),
+        summary: o.summary.trim().to_string(),
+        class: CategoryClass::Theme,
+        item: "01".into(),
+        format: Format::Spreadsheet,
+        frequency: Frequency::Yearly,
+        release_date: String::new(),
+        related: Vec::new(),
+        source_system_id: None,
+        purchased: false,
+        purchased_from: String::new(),
+        collecting_dept: o.provider.trim().to_string(),
+        approving_dept: String::new(),
+        usage_requirements: "融合开发社会数据，仅限授权运营域内使用".into(),
+        fields: o
+            .fields
+            .iter()
+            .map(|f| Field {
+                name: f.name.clone(),
+                label: f.label.trim().to_string(),
+                data_type: DataType::Text,
+                description: String::new(),
+                grade: if o.personal { Grade::L2 } else { Grade::L1 },
+                personal: o.personal,
+                identifier: IdentifierRole::None,
+                mask: MaskRule::None,
+                purpose: if o.personal { o.consent.clone() } else { String::new() },
+                rules: Default::default(),
+            })
+            .collect(),
+        identifier_field: None,
+        share: ShareAttrs { share_type: ShareType::NotShared, ..Default::default() },
+        open: OpenAttrs { open_type: OpenType::NotOpen, conditions: String::new(), legal_basis: String::new() },
+    }
+}
+
+/// The operator's check of offered social data: all four answered with evidence; it enters
+/// the domain only if all pass.
+pub fn decide_social(answers: &[(SocialCheck, bool, String)]) -> Result<bool, Vec<Violation>> {
+    let mut out = Vec::new();
+    for c in SocialCheck::ALL {
+        if answers.iter().filter(|a| a.0 == *c).count() != 1 {
+            out.push(violation(
+                "social_check_missing",
+                format!("checks.{}", c.as_str()),
+                format!("须回答一次审核项“{}”", c.label_zh()),
+                format!("the check \"{}\" is answered once", c.label_en()),
+            ));
+        }
+    }
+    for a in answers {
+        required(&mut out, &format!("checks.{}.evidence", a.0.as_str()), "审核依据", "evidence", &a.2);
+    }
+    if out.is_empty() { Ok(answers.iter().all(|a| a.1)) } else { Err(out) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

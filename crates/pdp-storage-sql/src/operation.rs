@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use pdp_audit::NewEvent;
 use pdp_domain::operation::{
     AgreementKind, AgreementStatus, AnnouncementInput, ApplicationState, EvaluationKind, ExitGround, ProductStatus,
-    ReviewStage, SelectionStatus, UseKind,
+    ReviewStage, SelectionStatus, SocialStatus, UseKind,
 };
 use pdp_storage::*;
 use sqlx::{Database, Encode, Executor, IntoArguments, Transaction, Type};
@@ -188,6 +188,24 @@ fn evaluation_row(r: impl SqlRow) -> Result<Evaluation> {
         passed: r.get("passed"),
         evaluator: r.get("evaluator"),
         created_at_micros: r.get("created_at"),
+    })
+}
+
+fn social_row(r: impl SqlRow) -> Result<OpSocial> {
+    let t = "op_social";
+    Ok(OpSocial {
+        id: r.get("id"),
+        developer_org_id: r.get("developer_org_id"),
+        status: code(&r, t, "status", SocialStatus::parse)?,
+        input: parse(&r, t, "input")?,
+        filename: r.get("filename"),
+        accepted: r.get("accepted"),
+        quarantined: r.get("quarantined"),
+        first_errors: parse(&r, t, "first_errors")?,
+        review: parse(&r, t, "review")?,
+        submitted_by: r.get("submitted_by"),
+        created_at_micros: r.get("created_at"),
+        updated_at_micros: r.get("updated_at"),
     })
 }
 
@@ -762,6 +780,72 @@ where
                 .await
                 .map_err(backend)?;
         rows.into_iter().map(evaluation_row).collect()
+    }
+
+    async fn create_op_social(&self, o: OpSocial, audit: NewEvent) -> Result<OpSocial> {
+        let mut tx = self.write_tx().await?;
+        let now = now_micros();
+        let row = sqlx::query(
+            "INSERT INTO op_social (developer_org_id, status, input, filename, first_errors, review, submitted_by,
+                created_at, updated_at)
+             VALUES ($1, $2, $3, $4, '[]', '[]', $5, $6, $6) RETURNING *",
+        )
+        .bind(o.developer_org_id)
+        .bind(o.status.as_str())
+        .bind(json(&o.input)?)
+        .bind(&o.filename)
+        .bind(&o.submitted_by)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let out = social_row(row)?;
+        self.commit_logged(tx, out.developer_org_id, audit.with_object(format!("op_social:{}", out.id))).await?;
+        Ok(out)
+    }
+
+    async fn get_op_social(&self, id: i64) -> Result<Option<OpSocial>> {
+        let row = sqlx::query("SELECT * FROM op_social WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(social_row).transpose()
+    }
+
+    async fn list_op_social(&self, developer_org: Option<i64>) -> Result<Vec<OpSocial>> {
+        let rows = sqlx::query(
+            "SELECT * FROM op_social WHERE ($1 IS NULL OR developer_org_id = $1) ORDER BY id DESC LIMIT 5000",
+        )
+        .bind(developer_org)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(social_row).collect()
+    }
+
+    async fn update_op_social(&self, o: &OpSocial, from: SocialStatus, audit: NewEvent) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE op_social SET status = $1, accepted = $2, quarantined = $3, first_errors = $4, review = $5,
+                updated_at = $6
+             WHERE id = $7 AND status = $8",
+        )
+        .bind(o.status.as_str())
+        .bind(o.accepted)
+        .bind(o.quarantined)
+        .bind(json(&o.first_errors)?)
+        .bind(json(&o.review)?)
+        .bind(now_micros())
+        .bind(o.id)
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if D::rows_affected(&done) != 1 {
+            return Err(conflict(&format!("social data {}", o.id)));
+        }
+        self.commit_logged(tx, o.developer_org_id, audit.with_object(format!("op_social:{}", o.id))).await
     }
 
     async fn prune_op_log(&self, before_micros: i64, today: Date, audit: NewEvent, always_audit: bool) -> Result<u64> {

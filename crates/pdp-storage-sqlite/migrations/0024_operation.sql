@@ -151,3 +151,19 @@ CREATE TABLE op_evaluations (
     created_at     INTEGER NOT NULL
 );
 CREATE INDEX op_evaluations_org ON op_evaluations (org_id);
+
+-- Social data offered for fusion development (R-OPS-07), reviewed before it enters the domain.
+CREATE TABLE op_social (
+    id                INTEGER PRIMARY KEY,
+    developer_org_id  INTEGER NOT NULL REFERENCES organisations(id),
+    status            TEXT NOT NULL,
+    input             TEXT NOT NULL,
+    filename          TEXT NOT NULL,
+    accepted          INTEGER NOT NULL DEFAULT 0,
+    quarantined       INTEGER NOT NULL DEFAULT 0,
+    first_errors      TEXT NOT NULL,
+    review            TEXT NOT NULL,
+    submitted_by      TEXT NOT NULL,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL
+);

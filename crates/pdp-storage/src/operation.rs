@@ -12,7 +12,7 @@ use pdp_audit::NewEvent;
 use pdp_domain::operation::{
     AgreementKind, AgreementStatus, AgreementTerms, AnnouncementInput, ApplicationState, CriterionScore,
     EvaluationFacts, EvaluationKind, ExitGround, PointAnswer, ProductInput, ProductStatus, ReviewStage, ScenarioInput,
-    SelectionStatus, UseKind,
+    SelectionStatus, SocialCheck, SocialOfferInput, SocialStatus, UseKind,
 };
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -403,6 +403,41 @@ pub struct Evaluation {
     pub created_at_micros: i64,
 }
 
+/// One of the operator's checks of offered social data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SocialCheckOut {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "source"))]
+    pub check: SocialCheck,
+    pub passed: bool,
+    pub evidence: String,
+    pub reviewer: String,
+    pub at_micros: i64,
+}
+
+/// Social data a developer offered for fusion development (R-OPS-07), with what its load
+/// found and the operator's review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OpSocial {
+    pub id: i64,
+    pub developer_org_id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "under_review"))]
+    pub status: SocialStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub input: SocialOfferInput,
+    /// The file it came in, for its provenance.
+    pub filename: String,
+    pub accepted: i64,
+    pub quarantined: i64,
+    /// The first refused rows' reasons.
+    pub first_errors: Vec<String>,
+    pub review: Vec<SocialCheckOut>,
+    pub submitted_by: String,
+    pub created_at_micros: i64,
+    pub updated_at_micros: i64,
+}
+
 /// Storage of authorized operation. Each write names the entity whose operation log records it.
 #[async_trait]
 pub trait OperationStore: Send + Sync {
@@ -468,6 +503,15 @@ pub trait OperationStore: Send + Sync {
     async fn add_evaluation(&self, e: Evaluation, audit: NewEvent) -> Result<Evaluation>;
     /// Evaluations, newest first: of one entity, or every one.
     async fn list_evaluations(&self, org_id: Option<i64>) -> Result<Vec<Evaluation>>;
+
+    /// Records an offer of social data before its file is loaded.
+    async fn create_op_social(&self, o: OpSocial, audit: NewEvent) -> Result<OpSocial>;
+    async fn get_op_social(&self, id: i64) -> Result<Option<OpSocial>>;
+    /// Offers, newest first: a developer's, or every one.
+    async fn list_op_social(&self, developer_org: Option<i64>) -> Result<Vec<OpSocial>>;
+    /// Writes an offer's status, load counts and review if it is still `from` (`Conflict`
+    /// otherwise).
+    async fn update_op_social(&self, o: &OpSocial, from: SocialStatus, audit: NewEvent) -> Result<()>;
 
     /// Deletes operation log lines written before `before_micros`, except those of entities
     /// whose exit keeps them after `today`; returns how many were deleted. The event is

@@ -34,7 +34,7 @@ type P = Extension<Principal>;
         publish, list_scenarios, apply, get_scenario, decide_scenario, sample, list_products, submit_product,
         review_product, delist, product_catalog, record_sale, list_sales, exit, list_exits, log, prune_logs,
         list_selections, get_selection, announce, apply_selection, selection_step, object, list_evaluations,
-        evaluate, complain
+        evaluate, complain, offer_social, list_social, review_social, social_catalog, social_sample
     ),
     components(schemas(
         Overview, AgreementInput, AgreementOut, ReviewForm, ActionForm, CatalogItemOut, ProposalForm, CatalogDecision,
@@ -43,7 +43,8 @@ type P = Extension<Principal>;
         pdp_storage::OpCatalogItem, pdp_storage::ScenarioApplication, pdp_storage::ReviewStep, pdp_storage::Product,
         pdp_storage::ReviewedPoint, pdp_storage::ExitEffects, pdp_storage::DestroyedFile, SelectionOut, CandidateOut,
         SelectionStep, MaterialsForm, EvaluationInput, pdp_storage::Selection, pdp_storage::Candidate,
-        pdp_storage::SelectionObjection, pdp_storage::Evaluation
+        pdp_storage::SelectionObjection, pdp_storage::Evaluation, pdp_storage::OpSocial, pdp_storage::SocialCheckOut,
+        SocialReviewForm, pdp_app::fusion::CheckAnswer, pdp_app::fusion::SocialCatalogItem, RowsOut
     )),
     tags((name = "operation", description = "Authorized operation: agreements, catalogs, scenario applications, products, sales, exits"))
 )]
@@ -516,4 +517,87 @@ pub async fn complain(
 ) -> Result<Response, ApiError> {
     pdp_app::selection::complain(&state, &p, id, &f.reason).await?;
     Ok(error::no_content())
+}
+
+/// The operator's four checks of offered social data.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SocialReviewForm {
+    pub checks: Vec<pdp_app::fusion::CheckAnswer>,
+}
+
+/// Rows read inside the operation domain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RowsOut {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+/// A developer offers social data for fusion development: a `metadata` part (`{name, summary,
+/// provider, source, legal_basis, personal, consent, fields: [{name, label}]}`) and a `file`
+/// part (CSV, XLSX, JSON Lines or Parquet), loaded with validation and held for the operator's
+/// review.
+#[utoipa::path(post, path = "/api/v1/operation/social", tag = "operation",
+    request_body(content = Object, content_type = "multipart/form-data", description = "parts `metadata` (JSON) and `file`"),
+    responses((status = 201, body = pdp_storage::OpSocial), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn offer_social(
+    State(state): S,
+    Extension(p): P,
+    mp: axum::extract::Multipart,
+) -> Result<Response, ApiError> {
+    let mut up = crate::social::read_upload(&state, mp).await?;
+    let metadata = up.text.remove("metadata").ok_or_else(|| {
+        crate::error::AppError::bad_request(
+            "social_metadata_required",
+            "缺少 metadata 部分",
+            "the `metadata` part is missing",
+        )
+    })?;
+    let input: pdp_domain::operation::SocialOfferInput = serde_json::from_str(&metadata).map_err(|e| {
+        crate::error::AppError::bad_request(
+            "social_bad_metadata",
+            format!("metadata 无法解析：{e}"),
+            format!("metadata: {e}"),
+        )
+    })?;
+    let (source, filename, tmp) = crate::social::open_upload(&state, up.file).await?;
+    let out = pdp_app::fusion::offer(&state, &p, &input, source, &filename).await;
+    drop(tmp);
+    Ok(error::created(Json(out?)))
+}
+
+/// Offered social data the caller may see.
+#[utoipa::path(get, path = "/api/v1/operation/social", tag = "operation",
+    responses((status = 200, body = Vec<pdp_storage::OpSocial>)))]
+pub async fn list_social(State(state): S, Extension(p): P) -> Result<Json<Vec<pdp_storage::OpSocial>>, ApiError> {
+    Ok(Json(pdp_app::fusion::offers(&state, &p).await?))
+}
+
+/// The operator's review: source, legality, quality, consent.
+#[utoipa::path(post, path = "/api/v1/operation/social/{id}/review", tag = "operation", request_body = SocialReviewForm,
+    params(("id" = i64, Path, description = "The offer")),
+    responses((status = 200, body = pdp_storage::OpSocial), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn review_social(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Json(f): Json<SocialReviewForm>,
+) -> Result<Json<pdp_storage::OpSocial>, ApiError> {
+    Ok(Json(pdp_app::fusion::review(&state, &p, id, &f.checks).await?))
+}
+
+/// The social-data catalog of fusion development: what the operator let into the domain; public.
+#[utoipa::path(get, path = "/api/v1/operation/social-catalog", tag = "operation",
+    responses((status = 200, body = Vec<pdp_app::fusion::SocialCatalogItem>)))]
+pub async fn social_catalog(State(state): S) -> Result<Json<Vec<pdp_app::fusion::SocialCatalogItem>>, ApiError> {
+    Ok(Json(pdp_app::fusion::catalog(&state).await?))
+}
+
+/// Rows of approved social data, for its developer inside the domain.
+#[utoipa::path(get, path = "/api/v1/operation/social/{id}/rows", tag = "operation",
+    params(("id" = i64, Path, description = "The offer")),
+    responses((status = 200, body = RowsOut), (status = 409, body = ErrorBody)))]
+pub async fn social_sample(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Json<RowsOut>, ApiError> {
+    let page = pdp_app::fusion::sample(&state, &p, id, 20).await?;
+    Ok(Json(RowsOut { columns: page.columns, rows: page.rows }))
 }

@@ -31,16 +31,16 @@ const MAX_PARTS: usize = 64;
 const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 /// A multipart submission: its text parts and its file, spooled to disk within the upload limit.
-struct Upload {
-    text: HashMap<String, String>,
-    file: Option<(tempfile::NamedTempFile, String)>,
+pub(crate) struct Upload {
+    pub(crate) text: HashMap<String, String>,
+    pub(crate) file: Option<(tempfile::NamedTempFile, String)>,
 }
 
 fn bad_multipart(e: impl std::fmt::Display) -> AppError {
     AppError::bad_request("social_bad_form", format!("表单无法读取：{e}"), format!("the form cannot be read: {e}"))
 }
 
-async fn read_upload(state: &AppState, mut mp: Multipart) -> Result<Upload, AppError> {
+pub(crate) async fn read_upload(state: &AppState, mut mp: Multipart) -> Result<Upload, AppError> {
     use tokio::io::AsyncWriteExt;
     let io = |e: std::io::Error| AppError::from(pdp_lake::LakeError::Io(e.to_string()));
     let max = state.settings.limits.upload_bytes;
@@ -85,13 +85,11 @@ async fn read_upload(state: &AppState, mut mp: Multipart) -> Result<Upload, AppE
     Ok(up)
 }
 
-/// Opens the uploaded file by its name's extension and submits it with `input`.
-async fn submit_upload(
+/// The uploaded file as rows, by its extension, within the upload limits.
+pub(crate) async fn open_upload(
     state: &AppState,
-    p: &Principal,
-    input: &SocialInput,
     file: Option<(tempfile::NamedTempFile, String)>,
-) -> Result<SocialOut, AppError> {
+) -> Result<(Box<dyn pdp_lake::RowSource>, String, tempfile::NamedTempFile), AppError> {
     let (tmp, filename) = file.ok_or_else(|| {
         AppError::bad_request("social_file_required", "请附上数据文件", "attach the data file (part `file`)")
     })?;
@@ -108,6 +106,17 @@ async fn submit_upload(
         pdp_lake::source::open_file_within(&path, format, pdp_lake::Encoding::Auto, &sheet)
     })
     .await??;
+    Ok((source, filename, tmp))
+}
+
+/// Opens the uploaded file by its name's extension and submits it with `input`.
+async fn submit_upload(
+    state: &AppState,
+    p: &Principal,
+    input: &SocialInput,
+    file: Option<(tempfile::NamedTempFile, String)>,
+) -> Result<SocialOut, AppError> {
+    let (source, filename, tmp) = open_upload(state, file).await?;
     let out = pdp_app::social::submit(state, p, input, source, &filename).await;
     drop(tmp);
     out

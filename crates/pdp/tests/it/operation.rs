@@ -651,3 +651,87 @@ async fn the_operator_is_selected_before_its_agreement_on_every_backend() {
         assert_eq!(s, StatusCode::CONFLICT, "{b}: the term is taken");
     }
 }
+
+fn offer_form(name: &str, personal: bool, consent: &str) -> reqwest::multipart::Form {
+    let metadata = json!({"name": name, "summary": "合作商户的门店分布", "provider": "临江美食平台有限公司",
+        "source": "平台商户入驻登记", "legal_basis": "与临江美食平台有限公司的数据合作协议（2026）",
+        "personal": personal, "consent": consent,
+        "fields": [{"name": "shop", "label": "门店"}, {"name": "district", "label": "所在区县"}]});
+    let csv = "shop,district\n老街面馆,东湖区\n江边茶楼,西山区\n北岭小吃,北岭县\n";
+    let file = reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("shops.csv");
+    reqwest::multipart::Form::new().text("metadata", metadata.to_string()).part("file", file)
+}
+
+fn checks(failing: Option<&str>) -> Value {
+    let checks: Vec<Value> = ["source", "legality", "quality", "consent"]
+        .iter()
+        .map(|c| json!({"check": c, "passed": Some(*c) != failing, "evidence": format!("已核查：{c}")}))
+        .collect();
+    json!({ "checks": checks })
+}
+
+/// covers: R-OPS-07 (social data enters the operation domain only after the operator checks its
+/// source, legality, quality and consent; it is loaded with validation and its provenance, and
+/// listed in the social-data catalog), R-OPS-03
+#[tokio::test]
+async fn social_data_enters_the_domain_only_after_review_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name();
+        let srv = TestServer::start(&backend);
+        let operator = srv.login("operator").await;
+        let developer = srv.login("developer").await;
+
+        let (s, e) = developer.post_multipart("/api/v1/operation/social", offer_form("商户门店", true, ""), true).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: personal data needs its consent: {e}");
+        let (s, a) =
+            developer.post_multipart("/api/v1/operation/social", offer_form("商户门店分布", false, ""), true).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {a}");
+        let a: Value = serde_json::from_str(&a).unwrap();
+        assert_eq!((a["status"].as_str(), a["accepted"].as_i64()), (Some("under_review"), Some(3)), "{b}: {a}");
+        let id = a["id"].as_i64().unwrap();
+        let (s, _) = developer.get_json(&format!("/api/v1/operation/social/{id}/rows")).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{b}: unusable before the review");
+        let (_, catalog) = srv.anonymous().get_json("/api/v1/operation/social-catalog").await;
+        assert_eq!(catalog, json!([]), "{b}");
+
+        let (s, e) = operator
+            .post_json(
+                &format!("/api/v1/operation/social/{id}/review"),
+                json!({"checks": [{"check": "source", "passed": true, "evidence": "x"}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: every check is answered: {e}");
+        let (s, r) = operator.post_json(&format!("/api/v1/operation/social/{id}/review"), checks(None)).await;
+        assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("approved")), "{b}: {r}");
+        let (s, rows) = developer.get_json(&format!("/api/v1/operation/social/{id}/rows")).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {rows}");
+        assert_eq!(rows["columns"], json!(["shop", "district"]), "{b}");
+        assert_eq!(rows["rows"].as_array().unwrap().len(), 3, "{b}");
+        let (_, catalog) = srv.anonymous().get_json("/api/v1/operation/social-catalog").await;
+        assert_eq!(catalog[0]["name"], "商户门店分布", "{b}: {catalog}");
+        assert_eq!(catalog[0]["provider"], "临江美食平台有限公司", "{b}: the provenance is public");
+
+        // Personal data without sound consent is refused and its table deleted.
+        let (s, p) = developer
+            .post_multipart("/api/v1/operation/social", offer_form("商户联系人", true, "入驻时勾选隐私政策"), true)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {p}");
+        let p: Value = serde_json::from_str(&p).unwrap();
+        let pid = p["id"].as_i64().unwrap();
+        let (s, r) =
+            operator.post_json(&format!("/api/v1/operation/social/{pid}/review"), checks(Some("consent"))).await;
+        assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("rejected")), "{b}: {r}");
+        let table = format!("social-{pid}");
+        let mut stack = vec![srv.dir.path().to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                assert_ne!(e.file_name().to_string_lossy(), table, "{b}: the refused table is deleted");
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                }
+            }
+        }
+        let (_, catalog) = srv.anonymous().get_json("/api/v1/operation/social-catalog").await;
+        assert_eq!(catalog.as_array().unwrap().len(), 1, "{b}: {catalog}");
+    }
+}
