@@ -445,6 +445,28 @@ pub async fn agreement_of(state: &App, p: &Principal, id: i64) -> Result<Agreeme
         .ok_or_else(|| AppError::not_found(&format!("agreement {id}")))
 }
 
+/// The development entities the operator may sign with: those without an agreement that has
+/// not ended.
+pub async fn development_entities(state: &App, p: &Principal) -> Result<Vec<(i64, String)>, AppError> {
+    as_operator(state, p).await?;
+    let busy: BTreeSet<i64> = state
+        .storage
+        .list_agreements()
+        .await?
+        .into_iter()
+        .filter(|a| a.kind == AgreementKind::Development && !a.status.is_final())
+        .map(|a| a.party_org_id)
+        .collect();
+    Ok(state
+        .storage
+        .list_orgs()
+        .await?
+        .into_iter()
+        .filter(|o| o.kind == OrgKind::DevelopmentEntity && !busy.contains(&o.id))
+        .map(|o| (o.id, o.name))
+        .collect())
+}
+
 /// The published catalog entries an operation agreement may cover, for the authority's form.
 pub async fn authorizable_entries(state: &App, p: &Principal) -> Result<Vec<pdp_storage::EntryVersion>, AppError> {
     as_authority(state, p).await?;

@@ -15,8 +15,10 @@ use maud::{Markup, html};
 use pdp_app::operation::{AgreementInput, CatalogDecision, CatalogItemOut, Overview};
 use pdp_app::selection::{SelectionOut, SelectionStep};
 use pdp_domain::operation::{
-    AgreementKind, AgreementTerms, AnnouncementInput, ApplicationState, CriterionScore, FieldRef, PointAnswer,
-    PricingTerms, ProductInput, ProductKind, ReviewPoint, ReviewStage, ScenarioInput, SelectionStatus, SourceUse,
+    AgreementAction, AgreementKind, AgreementTerms, AnnouncementInput, ApplicationState, CriterionScore,
+    EvaluationKind, ExitGround, FieldRef, PointAnswer, PricingTerms, ProductInput, ProductKind, ReviewPoint,
+    ReviewStage, ScenarioInput, SelectionStatus, SocialCheck, SocialOfferField, SocialOfferInput, SocialStatus,
+    SourceUse,
 };
 use pdp_domain::roles::Permission;
 use serde::Deserialize;
@@ -69,6 +71,10 @@ pub async fn overview(
     let o = pdp_app::operation::overview(&state, &p).await?;
     let selections = pdp_app::selection::selections(&state, Some(&p)).await?;
     let catalog = pdp_app::operation::catalog(&state, &p).await.unwrap_or_default();
+    let evaluations = pdp_app::selection::evaluations(&state, &p).await.unwrap_or_default();
+    let offers = pdp_app::fusion::offers(&state, &p).await.unwrap_or_default();
+    let entities = pdp_app::operation::development_entities(&state, &p).await.unwrap_or_default();
+    let names = pdp_app::selection::names(&state).await?;
     let today = pdp_app::clock::today_date();
     page(
         lang,
@@ -82,11 +88,14 @@ pub async fn overview(
                 a href="/operation/products" { (lang.t("产品和服务目录", "Product catalog")) } }
             p #waiting { (lang.t("待办：", "Waiting for you: ")) strong { (o.waiting) } }
             (selections_section(lang, &p, &o, &selections, today))
-            (agreements_section(lang, &o))
+            (agreements_section(lang, &p, &o))
+            @if o.role == "operator" { (development_form(lang, &p, &o, &catalog, &entities, today)) }
             @if o.role == "authority" || o.role == "operator" || o.role == "provider" { (catalog_section(lang, &p, &o, &catalog)) }
             (scenarios_section(lang, &o))
             @if o.role == "developer" { (apply_form(lang, &p, &o, &catalog, today)) }
             (products_section(lang, &p, &o))
+            @if o.role != "provider" && o.role != "none" { (social_section(lang, &p, &o, &offers, &names)) }
+            @if o.role != "provider" && o.role != "none" { (evaluations_section(lang, &p, &o, &evaluations, &names, today)) }
         },
     )
 }
@@ -131,19 +140,184 @@ fn selections_section(lang: Lang, p: &Principal, o: &Overview, selections: &[Sel
     }
 }
 
-fn agreements_section(lang: Lang, o: &Overview) -> Markup {
+fn agreements_section(lang: Lang, p: &Principal, o: &Overview) -> Markup {
+    let grants = |a: &pdp_app::operation::AgreementOut| {
+        !a.agreement.status.is_final()
+            && (o.role == "authority"
+                || (o.role == "operator"
+                    && a.agreement.kind == AgreementKind::Development
+                    && p.org_id == Some(a.agreement.grantor_org_id)))
+    };
     html! {
         section.card #agreements {
             h2 { (lang.t("授权协议", "Agreements")) }
-            table { thead { tr { th { "#" } th { (lang.t("类型", "Kind")) } th { (lang.t("授权方", "Grantor")) } th { (lang.t("被授权方", "Party")) } th { (lang.t("期限", "Term")) } th { (lang.t("状态", "Status")) } } }
+            table { thead { tr { th { "#" } th { (lang.t("类型", "Kind")) } th { (lang.t("授权方", "Grantor")) } th { (lang.t("被授权方", "Party")) } th { (lang.t("期限", "Term")) } th { (lang.t("状态", "Status")) } th {} } }
                 tbody { @for a in &o.agreements { tr {
                     td { (a.agreement.id) }
                     td { (lang.t(a.agreement.kind.label_zh(), a.agreement.kind.label_en())) }
                     td { (a.grantor) } td { (a.party) }
                     td { (a.agreement.starts_on) " – " (a.agreement.ends_on) }
                     td.agreement-status { (badge(a.agreement.status.label_zh(), a.agreement.status.label_en(), lang))
-                        @if let Some(d) = a.agreement.rectify_by { " " (lang.t("整改期限", "rectify by")) " " (d) } }
+                        @if let Some(d) = a.agreement.rectify_by { " " (lang.t("整改期限", "rectify by")) " " (d) }
+                        @if !a.agreement.status_reason.is_empty() { br; span.muted { (a.agreement.status_reason) } } }
+                    td { @if grants(a) {
+                        details { summary { (lang.t("处置", "Act")) }
+                            form method="post" action=(format!("/operation/agreements/{}/act", a.agreement.id)) {
+                                (csrf(p))
+                                label { (lang.t("处置", "Action")) select name="action" {
+                                    @for x in AgreementAction::ALL { option value=(x.as_str()) { (lang.t(x.label_zh(), x.label_en())) } } } }
+                                label { (lang.t("理由", "Reason")) input name="reason" required; }
+                                label { (lang.t("整改期限（责令整改时）", "Rectify by (for rectification)")) input name="rectify_by" type="date"; }
+                                button type="submit" { (lang.t("执行", "Apply")) }
+                            }
+                            form method="post" action="/operation/exits" {
+                                (csrf(p)) input type="hidden" name="org_id" value=(a.agreement.party_org_id);
+                                label { (lang.t("退出情形", "Ground")) select name="ground" {
+                                    @for g in ExitGround::ALL { option value=(g.as_str()) { (lang.t(g.label_zh(), g.label_en())) } } } }
+                                label { (lang.t("说明", "Reason")) input name="reason" required; }
+                                button type="submit" { (lang.t("终止授权：关闭权限、下架产品、销毁域内数据", "End the authorization: close, delist, destroy")) }
+                            }
+                        }
+                    } }
                 } } }
+            }
+        }
+    }
+}
+
+fn development_form(
+    lang: Lang,
+    p: &Principal,
+    o: &Overview,
+    catalog: &[CatalogItemOut],
+    entities: &[(i64, String)],
+    today: Date,
+) -> Markup {
+    let Some(op) = o.agreements.iter().find(|a| a.agreement.kind == AgreementKind::Operation && a.active) else {
+        return html! {};
+    };
+    let ends = (today + time::Duration::days(365)).min(op.agreement.ends_on);
+    html! {
+        details.card #development { summary { (lang.t("签订授权开发协议", "Sign a development agreement")) }
+            form #development-form method="post" action="/operation/agreements/development" {
+                (csrf(p))
+                label { (lang.t("开发主体", "Development entity")) select name="party_org_id" required {
+                    @for (id, name) in entities { option value=(id) { (name) } } } }
+                label { (lang.t("期限起", "From")) input name="starts_on" type="date" required value=(today.to_string()); }
+                label { (lang.t("期限止（不超过授权运营协议）", "Until (within the operation agreement)")) input name="ends_on" type="date" required value=(ends.to_string()); }
+                label { (lang.t("授权范围", "Scope")) textarea name="scope" required { "按应用场景开发利用授权开发目录中的数据" } }
+                fieldset { legend { (lang.t("授权开发的数据资源", "Resources")) }
+                    @for c in catalog.iter().filter(|c| c.item.development) {
+                        label.check { input type="checkbox" name="catalog" value=(c.item.entry_id); " " (c.name) }
+                    }
+                }
+                fieldset { legend { (lang.t("允许的产品形态", "Product kinds")) }
+                    @for k in &op.agreement.terms.products { label.check { input type="checkbox" name="products" value=(k.as_str()) checked; " " (lang.t(k.label_zh(), k.label_en())) } }
+                }
+                label { (lang.t("安全要求", "Security")) textarea name="security" required { (op.agreement.terms.security) } }
+                label { (lang.t("权利义务、收益分配与违约责任", "Rights, duties, revenue and liability")) textarea name="rights_duties" required { (op.agreement.terms.rights_duties) } }
+                label { (lang.t("成本加成上限（基点）", "Markup cap (basis points)")) input name="max_markup_bp" type="number" min="0" value=(op.agreement.terms.pricing.max_markup_bp); }
+                label { (lang.t("单次价格上限（分）", "Price cap (fen)")) input name="price_cap_fen" type="number" min="0" value=(op.agreement.terms.pricing.price_cap_fen); }
+                label { (lang.t("运营主体收费比例（基点）", "Operator's share (basis points)")) input name="operator_share_bp" type="number" min="0" max="10000" value="2000"; }
+                button type="submit" { (lang.t("签订", "Sign")) }
+            }
+        }
+    }
+}
+
+fn social_section(
+    lang: Lang,
+    p: &Principal,
+    o: &Overview,
+    offers: &[pdp_storage::OpSocial],
+    names: &BTreeMap<i64, String>,
+) -> Markup {
+    html! {
+        section.card #social {
+            h2 { (lang.t("融合开发社会数据", "Social data for fusion development")) }
+            table { thead { tr { th { "#" } th { (lang.t("名称", "Name")) } th { (lang.t("开发主体", "Developer")) } th { (lang.t("来源", "Source")) } th { (lang.t("行数", "Rows")) } th { (lang.t("状态", "Status")) } th {} } }
+                tbody { @for x in offers { tr {
+                    td { (x.id) }
+                    td { (x.input.name) }
+                    td { (names.get(&x.developer_org_id).map(String::as_str).unwrap_or("")) }
+                    td { (x.input.provider) " · " (x.input.source) }
+                    td { (x.accepted) @if x.quarantined > 0 { " (" (lang.t("隔离", "quarantined")) " " (x.quarantined) ")" } }
+                    td { (badge(x.status.label_zh(), x.status.label_en(), lang)) }
+                    td { @if o.role == "operator" && x.status == SocialStatus::UnderReview {
+                        form method="post" action=(format!("/operation/social/{}/review", x.id)) {
+                            (csrf(p))
+                            @for c in SocialCheck::ALL {
+                                label.check { input type="checkbox" name=(format!("passed_{}", c.as_str())) value="true"; " " (lang.t(c.label_zh(), c.label_en())) }
+                                label { (lang.t("依据", "Evidence")) input name=(format!("evidence_{}", c.as_str())) required; }
+                            }
+                            button type="submit" { (lang.t("审核", "Review")) }
+                        }
+                    } }
+                } } }
+            }
+            @if o.role == "developer" {
+                details { summary { (lang.t("申请导入社会数据", "Offer social data")) }
+                    form #social-form method="post" action="/operation/social" enctype="multipart/form-data" {
+                        input type="hidden" name="csrf" value=(p.csrf());
+                        label { (lang.t("名称", "Name")) input name="name" required; }
+                        label { (lang.t("摘要", "Summary")) textarea name="summary" required {} }
+                        label { (lang.t("数据提供方", "Provider")) input name="provider" required; }
+                        label { (lang.t("获取方式", "How it was obtained")) input name="source" required; }
+                        label { (lang.t("合法性依据", "Legal basis")) input name="legal_basis" required; }
+                        label.check { input type="checkbox" name="personal" value="true"; " " (lang.t("含个人信息", "Holds personal information")) }
+                        label { (lang.t("个人信息授权同意情况", "Consent")) input name="consent"; }
+                        label { (lang.t("信息项（每行：name,中文名）", "Fields (one a line: name,label)")) textarea name="fields" required {} }
+                        label { (lang.t("数据文件（CSV、XLSX、JSON Lines、Parquet）", "File (CSV, XLSX, JSON Lines, Parquet)")) input type="file" name="file" required; }
+                        button type="submit" { (lang.t("提交", "Submit")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn evaluations_section(
+    lang: Lang,
+    p: &Principal,
+    o: &Overview,
+    evaluations: &[pdp_storage::Evaluation],
+    names: &BTreeMap<i64, String>,
+    today: Date,
+) -> Markup {
+    let developers: Vec<&pdp_app::operation::AgreementOut> =
+        o.agreements.iter().filter(|a| a.agreement.kind == AgreementKind::Development && a.active).collect();
+    let operator = o.agreements.iter().find(|a| a.agreement.kind == AgreementKind::Operation && a.active);
+    html! {
+        section.card #evaluations {
+            h2 { (lang.t("评估评价", "Evaluations")) }
+            table { thead { tr { th { (lang.t("对象", "Of")) } th { (lang.t("类型", "Kind")) } th { (lang.t("期间", "Period")) } th { (lang.t("平台记录得分", "Records")) } th { (lang.t("评价人评分", "Judgement")) } th { (lang.t("总分", "Total")) } th { (lang.t("评价人", "By")) } } }
+                tbody { @for e in evaluations { tr {
+                    td { (names.get(&e.org_id).map(String::as_str).unwrap_or("")) }
+                    td { (lang.t(e.kind.label_zh(), e.kind.label_en())) }
+                    td { (e.period_start) " – " (e.period_end) }
+                    td { (e.facts_score) } td { (e.judgement) }
+                    td { (e.total) " " @if e.passed { (lang.t("合格", "passed")) } @else { (lang.t("不合格", "failed")) } }
+                    td { (e.evaluator) }
+                } } }
+            }
+            @if o.role == "operator" || o.role == "authority" {
+                form #evaluation-form method="post" action="/operation/evaluations" {
+                    (csrf(p))
+                    @if o.role == "operator" {
+                        label { (lang.t("评估对象", "Of")) select name="target" {
+                            @for a in &developers { option value=(format!("developer:{}", a.agreement.party_org_id)) { (a.party) " · " (lang.t("半年度评估", "half-yearly")) } }
+                            @if let Some(op) = operator { option value=(format!("operator_report:{}", op.agreement.party_org_id)) { (op.party) " · " (lang.t("年度运营报告", "yearly report")) } }
+                        } }
+                    } @else if let Some(op) = operator {
+                        input type="hidden" name="target" value=(format!("authority:{}", op.agreement.party_org_id));
+                        p { (lang.t("评价运营主体：", "Evaluate the operator: ")) (op.party) }
+                    }
+                    label { (lang.t("期间起", "From")) input name="period_start" type="date" required value=((today - time::Duration::days(182)).to_string()); }
+                    label { (lang.t("期间止", "Until")) input name="period_end" type="date" required value=(today.to_string()); }
+                    label { (lang.t("评价人评分（0–100）", "Judgement (0 to 100)")) input name="judgement" type="number" min="0" max="100" required; }
+                    label { (lang.t("评价意见", "Comments")) textarea name="comments" required {} }
+                    button type="submit" { (lang.t("记录评价", "Record")) }
+                }
             }
         }
     }
@@ -895,4 +1069,168 @@ pub async fn product_catalog(State(state): S, headers: HeaderMap, p: Option<P>) 
             } } }
         },
     )
+}
+
+// ---------------------------------------------------------------- supervision forms
+
+#[derive(Debug, Deserialize)]
+pub struct ActForm {
+    action: String,
+    reason: String,
+    #[serde(default)]
+    rectify_by: String,
+}
+
+/// `POST /operation/agreements/{id}/act`: suspend, order rectification, resume, revoke.
+pub async fn act(State(state): S, Extension(p): P, Path(id): Path<i64>, Form(f): Form<ActForm>) -> Page {
+    let action = AgreementAction::parse(&f.action)
+        .ok_or_else(|| AppError::bad_request("action_invalid", "未知的处置", "unknown action"))?;
+    let rectify_by = if f.rectify_by.trim().is_empty() { None } else { Some(date("rectify_by", &f.rectify_by)?) };
+    let a = pdp_app::operation::act(&state, &p, id, action, &f.reason, rectify_by).await?;
+    see_other(&format!("/operation?ok={}", urlencode(&format!("#{} {}", id, a.agreement.status.label_zh()))))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExitForm {
+    org_id: i64,
+    ground: String,
+    reason: String,
+}
+
+/// `POST /operation/exits`: the exit procedure.
+pub async fn exit(State(state): S, Extension(p): P, Form(f): Form<ExitForm>) -> Page {
+    let ground = ExitGround::parse(&f.ground)
+        .ok_or_else(|| AppError::bad_request("ground_invalid", "未知的退出情形", "unknown exit ground"))?;
+    let input = pdp_app::operation::ExitInput { ground, reason: f.reason };
+    let r = pdp_app::operation::exit(&state, &p, f.org_id, &input).await?;
+    let msg = format!("已退出，销毁文件 {} 个，日志保留至 {}", r.effects.destroyed.len(), r.logs_kept_until);
+    see_other(&format!("/operation?ok={}", urlencode(&msg)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DevelopmentForm {
+    party_org_id: i64,
+    starts_on: String,
+    ends_on: String,
+    scope: String,
+    #[serde(default)]
+    catalog: Vec<i64>,
+    #[serde(default)]
+    products: Vec<String>,
+    security: String,
+    rights_duties: String,
+    #[serde(default)]
+    max_markup_bp: u32,
+    #[serde(default)]
+    price_cap_fen: i64,
+    #[serde(default)]
+    operator_share_bp: u32,
+}
+
+/// `POST /operation/agreements/development`: the operator signs with a development entity.
+pub async fn sign_development(State(state): S, Extension(p): P, Form(f): Form<DevelopmentForm>) -> Page {
+    let input = AgreementInput {
+        kind: AgreementKind::Development,
+        party_org_id: f.party_org_id,
+        starts_on: date("starts_on", &f.starts_on)?,
+        ends_on: date("ends_on", &f.ends_on)?,
+        terms: AgreementTerms {
+            scope: f.scope,
+            catalog: f.catalog,
+            products: f.products.iter().filter_map(|k| ProductKind::parse(k)).collect(),
+            disclosure: String::new(),
+            evaluation: String::new(),
+            security: f.security,
+            rights_duties: f.rights_duties,
+            pricing: PricingTerms {
+                max_markup_bp: f.max_markup_bp,
+                price_cap_fen: f.price_cap_fen,
+                public_share_bp: 0,
+                operator_share_bp: f.operator_share_bp,
+                welfare_conditions: String::new(),
+            },
+        },
+        renews_id: None,
+        selection_id: None,
+    };
+    let a = pdp_app::operation::sign(&state, &p, &input).await?;
+    see_other(&format!(
+        "/operation?ok={}",
+        urlencode(&format!("协议 #{} {}", a.agreement.id, a.agreement.status.label_zh()))
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EvaluationForm {
+    target: String,
+    period_start: String,
+    period_end: String,
+    judgement: u32,
+    comments: String,
+}
+
+/// `POST /operation/evaluations`.
+pub async fn evaluate(State(state): S, Extension(p): P, Form(f): Form<EvaluationForm>) -> Page {
+    let bad = || AppError::bad_request("target_invalid", "请选择评估对象", "choose what to evaluate");
+    let (kind, org) = f.target.split_once(':').ok_or_else(bad)?;
+    let input = pdp_app::selection::EvaluationInput {
+        org_id: org.parse().map_err(|_| bad())?,
+        kind: EvaluationKind::parse(kind).ok_or_else(bad)?,
+        period_start: date("period_start", &f.period_start)?,
+        period_end: date("period_end", &f.period_end)?,
+        judgement: f.judgement,
+        comments: f.comments,
+    };
+    let e = pdp_app::selection::evaluate(&state, &p, &input).await?;
+    see_other(&format!("/operation?ok={}", urlencode(&format!("总分 {}", e.total))))
+}
+
+/// `POST /operation/social`: a developer's offer from the page (fields one a line).
+pub async fn offer_social(State(state): S, Extension(p): P, mp: axum::extract::Multipart) -> Page {
+    let mut up = crate::social::read_upload(&state, mp).await?;
+    let v = |k: &str| up.text.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+    let fields = v("fields")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (name, label) = l.split_once([',', '，']).unwrap_or((l, l));
+            SocialOfferField { name: name.trim().to_string(), label: label.trim().to_string() }
+        })
+        .collect();
+    let input = SocialOfferInput {
+        name: v("name"),
+        summary: v("summary"),
+        provider: v("provider"),
+        source: v("source"),
+        legal_basis: v("legal_basis"),
+        personal: up.text.get("personal").is_some_and(|s| !s.is_empty()),
+        consent: v("consent"),
+        fields,
+    };
+    let file = up.file.take();
+    let (source, filename, tmp) = crate::social::open_upload(&state, file).await?;
+    let out = pdp_app::fusion::offer(&state, &p, &input, source, &filename).await;
+    drop(tmp);
+    let o = out?;
+    see_other(&format!("/operation?ok={}", urlencode(&format!("{}：{} 行", o.input.name, o.accepted))))
+}
+
+/// `POST /operation/social/{id}/review`: the operator's four checks; an unticked box fails.
+pub async fn review_social(
+    State(state): S,
+    Extension(p): P,
+    Path(id): Path<i64>,
+    Form(f): Form<BTreeMap<String, String>>,
+) -> Page {
+    let answers: Vec<pdp_app::fusion::CheckAnswer> = SocialCheck::ALL
+        .iter()
+        .map(|c| pdp_app::fusion::CheckAnswer {
+            check: *c,
+            passed: f.get(&format!("passed_{}", c.as_str())).is_some_and(|v| v == "true"),
+            evidence: f.get(&format!("evidence_{}", c.as_str())).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let o = pdp_app::fusion::review(&state, &p, id, &answers).await?;
+    see_other(&format!("/operation?ok={}", urlencode(o.status.label_zh())))
 }

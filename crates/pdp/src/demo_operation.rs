@@ -9,14 +9,15 @@
 
 use pdp_audit::NewEvent;
 use pdp_domain::operation::{
-    AgreementKind, AgreementStatus, AgreementTerms, ApplicationState, ExitGround, FieldRef, PointAnswer, PricingTerms,
-    ProductInput, ProductKind, ProductStatus, ReviewPoint, ReviewStage, ScenarioInput, SourceUse, UseKind,
-    logs_kept_until, split,
+    AgreementKind, AgreementStatus, AgreementTerms, AnnouncementInput, ApplicationState, CriterionScore, ExitGround,
+    FieldRef, PointAnswer, PricingTerms, ProductInput, ProductKind, ProductStatus, ReviewPoint, ReviewStage,
+    ScenarioInput, SelectionStatus, SourceUse, UseKind, logs_kept_until, score_candidate, split,
 };
 use pdp_lake::Lake;
 use pdp_storage::{
-    Agreement, AgreementChange, EntryVersion, ExitEffects, NewAgreement, NewExit, NewProduct, NewScenarioApplication,
-    OpCatalogItem, OpCatalogStatus, Product, ReviewStep, ReviewedPoint, Sale, ScenarioApplication, Storage,
+    Agreement, AgreementChange, Candidate, EntryVersion, ExitEffects, NewAgreement, NewExit, NewProduct,
+    NewScenarioApplication, OpCatalogItem, OpCatalogStatus, Product, ReviewStep, ReviewedPoint, Sale,
+    ScenarioApplication, Storage,
 };
 use time::{Date, Duration};
 
@@ -64,6 +65,66 @@ pub async fn seed(
     let mut report = OperationReport::default();
     let [enterprise, licence, changes] = entries;
     let start = today - Duration::days(90);
+    // The operator was selected before its agreement (R-OPS-02): the announcement, two
+    // candidates scored on every criterion, the result under notice, concluded.
+    let criteria = vec![
+        "经营状况良好，财务管理制度健全，无严重失信行为记录".to_string(),
+        "具备等保三级的系统开发和运维能力，落实数据安全负责人".to_string(),
+        "近3年未发生重大网络安全或数据安全事件".to_string(),
+    ];
+    let selection = storage
+        .create_selection(
+            AnnouncementInput {
+                title: "临江市公共数据授权运营主体遴选公告".into(),
+                scope: "市级公共数据授权运营：平台建设、数据加工处理、开发利用管理、市场生态培育和安全保障".into(),
+                criteria: criteria.clone(),
+                apply_by: start - Duration::days(60),
+                term_starts_on: start,
+                term_ends_on: pdp_domain::operation::last_allowed_day(start),
+                objection_working_days: 5,
+            },
+            "reviewer",
+            ev("reviewer", "operation.selection.announce"),
+        )
+        .await?;
+    for (org, scores) in [(operator, [92, 88, 95]), (developers[1], [75, 55, 90])] {
+        let mut c = storage
+            .add_candidate(
+                Candidate {
+                    id: 0,
+                    selection_id: selection.id,
+                    org_id: org,
+                    applied_by: "demo".into(),
+                    materials: criteria.iter().map(|c| format!("已提交证明材料：{c}")).collect(),
+                    scores: Vec::new(),
+                    total: None,
+                    qualified: None,
+                    reviewed_by: String::new(),
+                    created_at_micros: 0,
+                },
+                ev("demo", "operation.selection.apply"),
+            )
+            .await?;
+        c.scores = scores
+            .iter()
+            .enumerate()
+            .map(|(i, s)| CriterionScore {
+                criterion: i, score: *s, reason: "按申报材料和核查结果评分".into()
+            })
+            .collect();
+        let (total, qualified) = score_candidate(criteria.len(), &c.scores).map_err(|v| anyhow::anyhow!("{v:?}"))?;
+        c.total = Some(i64::from(total));
+        c.qualified = Some(qualified);
+        c.reviewed_by = "reviewer".into();
+        storage.score_candidate(&c, ev("reviewer", "operation.selection.score")).await?;
+    }
+    let mut s = selection;
+    s.status = SelectionStatus::Concluded;
+    s.winner_org_id = Some(operator);
+    s.result_note = "综合评分最高且各项条件合格；公示期内无异议".into();
+    s.objection_ends_on = Some(start - Duration::days(20));
+    storage.update_selection(&s, ev("reviewer", "operation.selection.conclude")).await?;
+
     let op = storage
         .create_agreement(
             NewAgreement {
@@ -72,7 +133,7 @@ pub async fn seed(
                 party_org_id: operator,
                 parent_id: None,
                 renews_id: None,
-                selection_id: None,
+                selection_id: Some(s.id),
                 status: AgreementStatus::InForce,
                 starts_on: start,
                 ends_on: pdp_domain::operation::last_allowed_day(start),

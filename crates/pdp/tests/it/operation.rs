@@ -735,3 +735,84 @@ async fn social_data_enters_the_domain_only_after_review_on_every_backend() {
         assert_eq!(catalog.as_array().unwrap().len(), 1, "{b}: {catalog}");
     }
 }
+
+/// covers: R-OPS-11, R-OPS-10, R-OPS-01 (the supervision forms of `/operation`: the operator
+/// signs a development agreement, orders a developer to rectify, evaluates it and ends its
+/// authorization, each from the page)
+#[tokio::test]
+async fn the_operator_supervises_developers_from_its_page() {
+    let srv = TestServer::start(&crate::server::backend());
+    let operator = srv.login("operator").await;
+    let (_, page) = operator.get("/operation").await;
+    assert!(page.contains("签订授权开发协议") && page.contains("评估评价"), "{page}");
+    let (_, agreements) = operator.get_json("/api/v1/operation/agreements").await;
+    let dev = agreements
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "development" && a["status"] == "in_force" && a["party"] == "临江智行数据科技有限公司")
+        .unwrap()
+        .clone();
+    let (id, org) = (dev["id"].as_i64().unwrap(), dev["party_org_id"].as_i64().unwrap().to_string());
+    let rectify_by = iso(today() + Duration::days(20));
+    let (s, _) = operator
+        .post_form(
+            &format!("/operation/agreements/{id}/act"),
+            &[("action", "rectify"), ("reason", "未按期反馈开发利用情况"), ("rectify_by", &rectify_by)],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, a) = operator.get_json(&format!("/api/v1/operation/agreements/{id}")).await;
+    assert_eq!(
+        (a["status"].as_str(), a["rectify_by"].as_str()),
+        (Some("rectifying"), Some(rectify_by.as_str())),
+        "{a}"
+    );
+    let target = format!("developer:{org}");
+    let (s, _) = operator
+        .post_form(
+            "/operation/evaluations",
+            &[
+                ("target", &target),
+                ("period_start", &iso(today() - Duration::days(180))),
+                ("period_end", &iso(today())),
+                ("judgement", "50"),
+                ("comments", "反馈不及时，已责令整改"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, evs) = operator.get_json("/api/v1/operation/evaluations").await;
+    let e = evs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["org_id"].as_i64().map(|o| o.to_string()) == Some(org.clone()))
+        .unwrap();
+    assert_eq!(e["facts"]["violations"], 1, "the order to rectify counts: {e}");
+    let (s, _) = operator
+        .post_form(
+            "/operation/exits",
+            &[("org_id", &org), ("ground", "failed_evaluation"), ("reason", "整改期满仍未改善")],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, exits) = operator.get_json("/api/v1/operation/exits").await;
+    let x = exits
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|x| x["org_id"].as_i64().map(|o| o.to_string()) == Some(org.clone()))
+        .unwrap();
+    assert_eq!(x["ground"], "failed_evaluation", "{x}");
+    assert!(
+        !x["effects"]["destroyed"].as_array().unwrap().is_empty(),
+        "the demo's approved application had its copy: {x}"
+    );
+    let (_, page) = operator.get("/operation").await;
+    assert!(page.contains("临江智行数据科技有限公司"), "the exited developer may be admitted again");
+}
