@@ -745,13 +745,24 @@ pub struct SignForm {
     #[serde(default)]
     public_share_bp: u32,
     #[serde(default)]
+    operator_share_bp: u32,
+    #[serde(default)]
     welfare_conditions: String,
 }
 
 /// `POST /operation/agreements`: the authority signs with a selection's winner.
 pub async fn sign(State(state): S, Extension(p): P, Form(f): Form<SignForm>) -> Page {
+    sign_as(&state, &p, AgreementKind::Operation, f).await
+}
+
+/// `POST /operation/agreements/development`: the operator signs with a development entity.
+pub async fn sign_development(State(state): S, Extension(p): P, Form(f): Form<SignForm>) -> Page {
+    sign_as(&state, &p, AgreementKind::Development, f).await
+}
+
+async fn sign_as(state: &AppState, p: &Principal, kind: AgreementKind, f: SignForm) -> Page {
     let input = AgreementInput {
-        kind: AgreementKind::Operation,
+        kind,
         party_org_id: f.party_org_id,
         starts_on: date("starts_on", &f.starts_on)?,
         ends_on: date("ends_on", &f.ends_on)?,
@@ -767,14 +778,14 @@ pub async fn sign(State(state): S, Extension(p): P, Form(f): Form<SignForm>) -> 
                 max_markup_bp: f.max_markup_bp,
                 price_cap_fen: f.price_cap_fen,
                 public_share_bp: f.public_share_bp,
-                operator_share_bp: 0,
+                operator_share_bp: f.operator_share_bp,
                 welfare_conditions: f.welfare_conditions,
             },
         },
         renews_id: None,
         selection_id: f.selection_id,
     };
-    let a = pdp_app::operation::sign(&state, &p, &input).await?;
+    let a = pdp_app::operation::sign(state, p, &input).await?;
     see_other(&format!(
         "/operation?ok={}",
         urlencode(&format!("协议 #{} {}", a.agreement.id, a.agreement.status.label_zh()))
@@ -1105,59 +1116,6 @@ pub async fn exit(State(state): S, Extension(p): P, Form(f): Form<ExitForm>) -> 
     let r = pdp_app::operation::exit(&state, &p, f.org_id, &input).await?;
     let msg = format!("已退出，销毁文件 {} 个，日志保留至 {}", r.effects.destroyed.len(), r.logs_kept_until);
     see_other(&format!("/operation?ok={}", urlencode(&msg)))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct DevelopmentForm {
-    party_org_id: i64,
-    starts_on: String,
-    ends_on: String,
-    scope: String,
-    #[serde(default)]
-    catalog: Vec<i64>,
-    #[serde(default)]
-    products: Vec<String>,
-    security: String,
-    rights_duties: String,
-    #[serde(default)]
-    max_markup_bp: u32,
-    #[serde(default)]
-    price_cap_fen: i64,
-    #[serde(default)]
-    operator_share_bp: u32,
-}
-
-/// `POST /operation/agreements/development`: the operator signs with a development entity.
-pub async fn sign_development(State(state): S, Extension(p): P, Form(f): Form<DevelopmentForm>) -> Page {
-    let input = AgreementInput {
-        kind: AgreementKind::Development,
-        party_org_id: f.party_org_id,
-        starts_on: date("starts_on", &f.starts_on)?,
-        ends_on: date("ends_on", &f.ends_on)?,
-        terms: AgreementTerms {
-            scope: f.scope,
-            catalog: f.catalog,
-            products: f.products.iter().filter_map(|k| ProductKind::parse(k)).collect(),
-            disclosure: String::new(),
-            evaluation: String::new(),
-            security: f.security,
-            rights_duties: f.rights_duties,
-            pricing: PricingTerms {
-                max_markup_bp: f.max_markup_bp,
-                price_cap_fen: f.price_cap_fen,
-                public_share_bp: 0,
-                operator_share_bp: f.operator_share_bp,
-                welfare_conditions: String::new(),
-            },
-        },
-        renews_id: None,
-        selection_id: None,
-    };
-    let a = pdp_app::operation::sign(&state, &p, &input).await?;
-    see_other(&format!(
-        "/operation?ok={}",
-        urlencode(&format!("协议 #{} {}", a.agreement.id, a.agreement.status.label_zh()))
-    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -813,6 +813,35 @@ async fn the_operator_supervises_developers_from_its_page() {
         !x["effects"]["destroyed"].as_array().unwrap().is_empty(),
         "the demo's approved application had its copy: {x}"
     );
-    let (_, page) = operator.get("/operation").await;
-    assert!(page.contains("临江智行数据科技有限公司"), "the exited developer may be admitted again");
+    // Exited, it may be admitted again by a new development agreement signed on the page.
+    let (_, catalog) = operator.get_json("/api/v1/operation/catalog").await;
+    let entry = catalog.as_array().unwrap().iter().find(|i| i["development"] == true).unwrap()["entry_id"].to_string();
+    let ends = iso(today() + Duration::days(180));
+    let (s, _) = operator
+        .post_form(
+            "/operation/agreements/development",
+            &[
+                ("party_org_id", &org),
+                ("starts_on", &iso(today())),
+                ("ends_on", &ends),
+                ("scope", "信贷风控场景"),
+                ("catalog", &entry),
+                ("products", "api"),
+                ("security", "数据不出域"),
+                ("rights_duties", "按协议"),
+                ("max_markup_bp", "1000"),
+                ("price_cap_fen", "100000"),
+                ("operator_share_bp", "1500"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, agreements) = operator.get_json("/api/v1/operation/agreements").await;
+    let again = agreements.as_array().unwrap().iter().rev().find(|a| a["party_org_id"].to_string() == org).unwrap();
+    assert_eq!(
+        (again["status"].as_str(), again["ends_on"].as_str()),
+        (Some("in_force"), Some(ends.as_str())),
+        "{again}"
+    );
 }
