@@ -838,7 +838,13 @@ async fn the_operator_supervises_developers_from_its_page() {
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, agreements) = operator.get_json("/api/v1/operation/agreements").await;
-    let again = agreements.as_array().unwrap().iter().rev().find(|a| a["party_org_id"].to_string() == org).unwrap();
+    let again = agreements
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|a| a["party_org_id"].as_i64().map(|o| o.to_string()).as_deref() == Some(org.as_str()))
+        .unwrap();
     assert_eq!(
         (again["status"].as_str(), again["ends_on"].as_str()),
         (Some("in_force"), Some(ends.as_str())),
