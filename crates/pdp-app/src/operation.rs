@@ -70,6 +70,9 @@ impl Default for OperationSettings {
 /// The most rows a sample read returns.
 pub const MAX_SAMPLE_ROWS: usize = 100;
 
+/// The most applications, or products, one developer has under review at once.
+pub const MAX_WAITING: usize = 50;
+
 pub(crate) fn invalid(code: &'static str, violations: &[Violation]) -> AppError {
     AppError::bad_request(
         code,
@@ -720,6 +723,20 @@ pub async fn apply(state: &App, p: &Principal, input: &ScenarioInput) -> Result<
     if !violations.is_empty() {
         return Err(invalid("scenario_invalid", &violations));
     }
+    let waiting = state
+        .storage
+        .list_op_applications(Some(dev.party_org_id))
+        .await?
+        .iter()
+        .filter(|a| a.state == ApplicationState::UnderReview)
+        .count();
+    if waiting >= MAX_WAITING {
+        return Err(AppError::too_many(
+            "too_many_waiting",
+            format!("本单位已有 {MAX_WAITING} 份申请待审核"),
+            format!("{MAX_WAITING} applications of the organisation are already under review"),
+        ));
+    }
     let chain = state.settings.operation.chain.clone();
     let due_on = due(state, today)?;
     let ev = p.event_with_detail(
@@ -1051,6 +1068,20 @@ pub async fn submit_product(state: &App, p: &Principal, input: &ProductInput) ->
             )
         })?;
         entries.extend(a.input.fields.iter().map(|f| f.entry_id));
+    }
+    let waiting = state
+        .storage
+        .list_products(Some(dev.party_org_id))
+        .await?
+        .iter()
+        .filter(|p| p.status == ProductStatus::UnderReview)
+        .count();
+    if waiting >= MAX_WAITING {
+        return Err(AppError::too_many(
+            "too_many_waiting",
+            format!("本单位已有 {MAX_WAITING} 个产品待审核"),
+            format!("{MAX_WAITING} products of the organisation are already under review"),
+        ));
     }
     let pricing = effective_pricing(&op.terms.pricing, &dev.terms.pricing);
     let violations = check_product(input, &dev.terms.products, &entries, &pricing);
@@ -1462,7 +1493,7 @@ fn inventory(dir: &Path) -> std::io::Result<Vec<DestroyedFile>> {
 
 /// The exit records: the authority and the operator see all; an entity its own.
 pub async fn exits(state: &App, p: &Principal) -> Result<Vec<ExitRecord>, AppError> {
-    let everyone = as_authority(state, p).await.is_ok() || p.allows(Permission::RunOperation);
+    let everyone = as_authority(state, p).await.is_ok() || as_operator(state, p).await.is_ok();
     Ok(state.storage.list_exits().await?.into_iter().filter(|e| everyone || Some(e.org_id) == p.org_id).collect())
 }
 

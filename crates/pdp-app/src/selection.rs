@@ -9,7 +9,7 @@
 //! may an operation agreement be signed with the winner, within the announced term.
 //!
 //! Evaluations combine what the platform's records say over the period (applications decided,
-//! products listed, sales, violations, complaints) with the evaluator's judgement, and are
+//! products listed, sales, incidents, violations, complaints) with the evaluator's judgement, and are
 //! kept as history: the operator evaluates each developer every half year, files its own
 //! yearly report, and the authority evaluates the operator every year.
 
@@ -400,6 +400,7 @@ pub async fn facts(state: &App, org_id: i64, from: Date, to: Date) -> Result<Eva
                     f.violations += 1
                 }
                 "operation.product.complaint" => f.complaints += 1,
+                "operation.incident" => f.incidents += 1,
                 _ => {}
             }
         }
@@ -488,4 +489,27 @@ pub async fn complain(state: &App, p: &Principal, product_id: i64, reason: &str)
 /// Organisation names by id, for pages.
 pub async fn names(state: &App) -> Result<BTreeMap<i64, String>, AppError> {
     org_names(state).await
+}
+
+/// Reports a data security incident of an entity (YC 21): the operator of its developers or of
+/// itself, the authority of anyone; it goes to the entity's operation log and counts in its
+/// evaluation.
+pub async fn report_incident(state: &App, p: &Principal, org_id: i64, description: &str) -> Result<(), AppError> {
+    let description = reason_of(description)?;
+    let agreements = state.storage.list_agreements().await?;
+    let party = agreements.iter().any(|a| a.party_org_id == org_id);
+    let allowed = as_authority(state, p).await.is_ok()
+        || as_operator(state, p).await.is_ok_and(|op| {
+            op.party_org_id == org_id
+                || agreements.iter().any(|a| a.parent_id == Some(op.id) && a.party_org_id == org_id)
+        });
+    if !party || !allowed {
+        return Err(denied(
+            "只有运营主体（对其自身和开发主体）或数据主管部门可以报告安全事件",
+            "the operator (for itself and its developers) or the authority reports incidents",
+        ));
+    }
+    let mut ev = p.event("operation.incident", &format!("org:{org_id}"));
+    ev.purpose = description;
+    Ok(state.storage.log_operation(org_id, ev).await?)
 }

@@ -939,6 +939,9 @@ pub struct EvaluationFacts {
     pub violations: u32,
     /// Complaints about the entity's products.
     pub complaints: u32,
+    /// Data security incidents reported against the entity.
+    #[serde(default)]
+    pub incidents: u32,
     /// For the operator: its reviews of applications, and how many it decided within the
     /// working days it has.
     pub decisions: u32,
@@ -946,8 +949,8 @@ pub struct EvaluationFacts {
 }
 
 /// The platform's part of an evaluation, 0 to 100: approved applications, listed products
-/// and (for the operator) reviews decided on time count for, violations and complaints against
-/// (each violation 15 points, each complaint 5). A rate with nothing to count is taken as 70.
+/// and (for the operator) reviews decided on time count for; incidents, violations and complaints
+/// against (20, 15 and 5 points each). A rate with nothing to count is taken as 70.
 pub fn facts_score(f: &EvaluationFacts) -> u32 {
     let rate = |n: u32, d: u32| (60 * n.min(d)).checked_div(d).map_or(70, |r| 40 + r);
     let mut rates = vec![rate(f.approved, f.applications), rate(f.listed, f.products)];
@@ -955,7 +958,7 @@ pub fn facts_score(f: &EvaluationFacts) -> u32 {
         rates.push(rate(f.on_time, f.decisions));
     }
     let base = rates.iter().sum::<u32>() / rates.len() as u32;
-    base.saturating_sub(15 * f.violations + 5 * f.complaints)
+    base.saturating_sub(20 * f.incidents + 15 * f.violations + 5 * f.complaints)
 }
 
 /// The evaluation's total: the platform's records and the reviewer's judgement, half each.
@@ -1288,7 +1291,8 @@ mod tests {
         assert_eq!(codes(&score_candidate(2, &[s(0, 90)]).unwrap_err()), ["score_missing"]);
     }
 
-    /// covers: R-OPS-10 (the platform's records weigh in the evaluation)
+    /// covers: R-OPS-10 (the platform's records weigh in the evaluation: incidents, violations,
+    /// complaints against; approvals, listings and timely reviews for)
     #[test]
     fn violations_and_complaints_lower_the_platforms_score() {
         let good = EvaluationFacts { applications: 4, approved: 4, products: 2, listed: 2, ..Default::default() };
@@ -1299,6 +1303,7 @@ mod tests {
         assert_eq!(evaluation_total(75, 85), 80);
         let late = EvaluationFacts { decisions: 4, on_time: 2, ..good };
         assert_eq!(facts_score(&late), 90);
+        assert_eq!(facts_score(&EvaluationFacts { incidents: 1, ..good }), 80);
     }
 
     proptest! {

@@ -34,7 +34,7 @@ type P = Extension<Principal>;
         publish, list_scenarios, apply, get_scenario, decide_scenario, sample, list_products, submit_product,
         review_product, delist, product_catalog, record_sale, list_sales, exit, list_exits, log, prune_logs,
         list_selections, get_selection, announce, apply_selection, selection_step, object, list_evaluations,
-        evaluate, complain, offer_social, list_social, review_social, social_catalog, social_sample
+        evaluate, complain, report_incident, offer_social, list_social, review_social, social_catalog, social_sample
     ),
     components(schemas(
         Overview, AgreementInput, AgreementOut, ReviewForm, ActionForm, CatalogItemOut, ProposalForm, CatalogDecision,
@@ -44,7 +44,7 @@ type P = Extension<Principal>;
         pdp_storage::ReviewedPoint, pdp_storage::ExitEffects, pdp_storage::DestroyedFile, SelectionOut, CandidateOut,
         SelectionStep, MaterialsForm, EvaluationInput, pdp_storage::Selection, pdp_storage::Candidate,
         pdp_storage::SelectionObjection, pdp_storage::Evaluation, pdp_storage::OpSocial, pdp_storage::SocialCheckOut,
-        SocialReviewForm, pdp_app::fusion::CheckAnswer, pdp_app::fusion::SocialCatalogItem, RowsOut
+        SocialReviewForm, IncidentForm, pdp_app::fusion::CheckAnswer, pdp_app::fusion::SocialCatalogItem, RowsOut
     )),
     tags((name = "operation", description = "Authorized operation: agreements, catalogs, scenario applications, products, sales, exits"))
 )]
@@ -600,4 +600,25 @@ pub async fn social_catalog(State(state): S) -> Result<Json<Vec<pdp_app::fusion:
 pub async fn social_sample(State(state): S, Extension(p): P, Path(id): Path<i64>) -> Result<Json<RowsOut>, ApiError> {
     let page = pdp_app::fusion::sample(&state, &p, id, 20).await?;
     Ok(Json(RowsOut { columns: page.columns, rows: page.rows }))
+}
+
+/// A data security incident of an entity.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentForm {
+    pub org_id: i64,
+    pub description: String,
+}
+
+/// Reports a data security incident of an operation or development entity; it counts in the
+/// entity's evaluation.
+#[utoipa::path(post, path = "/api/v1/operation/incidents", tag = "operation", request_body = IncidentForm,
+    responses((status = 204), (status = 403, body = ErrorBody)))]
+pub async fn report_incident(
+    State(state): S,
+    Extension(p): P,
+    Json(f): Json<IncidentForm>,
+) -> Result<Response, ApiError> {
+    pdp_app::selection::report_incident(&state, &p, f.org_id, &f.description).await?;
+    Ok(error::no_content())
 }

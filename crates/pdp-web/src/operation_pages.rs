@@ -170,6 +170,11 @@ fn agreements_section(lang: Lang, p: &Principal, o: &Overview) -> Markup {
                                 label { (lang.t("整改期限（责令整改时）", "Rectify by (for rectification)")) input name="rectify_by" type="date"; }
                                 button type="submit" { (lang.t("执行", "Apply")) }
                             }
+                            form method="post" action="/operation/incidents" {
+                                (csrf(p)) input type="hidden" name="org_id" value=(a.agreement.party_org_id);
+                                label { (lang.t("数据安全事件", "Security incident")) input name="description" required; }
+                                button type="submit" { (lang.t("记录事件", "Record the incident")) }
+                            }
                             form method="post" action="/operation/exits" {
                                 (csrf(p)) input type="hidden" name="org_id" value=(a.agreement.party_org_id);
                                 label { (lang.t("退出情形", "Ground")) select name="ground" {
@@ -1191,4 +1196,16 @@ pub async fn review_social(
         .collect();
     let o = pdp_app::fusion::review(&state, &p, id, &answers).await?;
     see_other(&format!("/operation?ok={}", urlencode(o.status.label_zh())))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IncidentForm {
+    org_id: i64,
+    description: String,
+}
+
+/// `POST /operation/incidents`: a data security incident of an entity.
+pub async fn report_incident(State(state): S, Extension(p): P, Form(f): Form<IncidentForm>) -> Page {
+    pdp_app::selection::report_incident(&state, &p, f.org_id, &f.description).await?;
+    see_other(&format!("/operation?ok={}", urlencode("已记录安全事件 / incident recorded")))
 }

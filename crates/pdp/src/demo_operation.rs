@@ -433,18 +433,18 @@ pub async fn seed(
         }
     }
 
-    // The second developer is suspended and ordered to rectify.
+    // The second developer is suspended.
     storage
         .change_agreement(
             AgreementChange {
                 id: devs[1].id,
                 from: AgreementStatus::InForce,
-                to: AgreementStatus::Rectifying,
-                reason: "未按要求每半年反馈数据开发利用情况".into(),
-                rectify_by: Some(today + Duration::days(30)),
+                to: AgreementStatus::Suspended,
+                reason: "未按要求每半年反馈数据开发利用情况，暂停授权开发活动".into(),
+                rectify_by: None,
                 supersedes: None,
             },
-            ev("operator", "operation.agreement.rectify"),
+            ev("operator", "operation.agreement.suspend"),
         )
         .await?;
 

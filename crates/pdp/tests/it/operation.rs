@@ -388,12 +388,20 @@ async fn authorized_operation_from_agreement_to_exit_on_every_backend() {
         assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("in_force")), "{b}: {a}");
 
         // Evaluation: the platform's records over the period (applications, products, the
-        // suspension, a complaint) and the operator's judgement, half each (R-OPS-10).
+        // suspension, a complaint, an incident) and the operator's judgement, half each
+        // (R-OPS-10).
         let citizen = srv.login("citizen").await;
         let (s, _) = citizen
             .post_json(
                 &format!("/api/v1/operation/products/{p1}/complaints"),
                 json!({"reason": "评分结果与实际经营不符"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+        let (s, _) = operator
+            .post_json(
+                "/api/v1/operation/incidents",
+                json!({"org_id": developer_org, "description": "测试环境误将样本导出到域外"}),
             )
             .await;
         assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
@@ -419,7 +427,7 @@ async fn authorized_operation_from_agreement_to_exit_on_every_backend() {
         );
         assert_eq!(
             (ev["facts_score"].as_i64(), ev["total"].as_i64(), ev["passed"].as_bool()),
-            (Some(65), Some(72), Some(true)),
+            (Some(45), Some(62), Some(true)),
             "{b}: {ev}"
         );
         let (_, history) = developer.get_json("/api/v1/operation/evaluations").await;
