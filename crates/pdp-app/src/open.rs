@@ -192,24 +192,29 @@ async fn write_release_file(
 
 /// The lower-case hex SHA-256 of a file, read in blocks off the async threads.
 async fn file_sha256(path: std::path::PathBuf) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || -> std::io::Result<String> {
-        use sha2::Digest;
-        use std::io::Read;
-        let mut f = std::fs::File::open(&path)?;
-        let mut h = sha2::Sha256::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
+    tokio::task::spawn_blocking(move || sha256_of(&path).map(|(_, h)| h))
+        .await
+        .map_err(|e| AppError::internal("internal", "内部错误", e.to_string()))?
+        .map_err(|e| AppError::from(pdp_lake::LakeError::Io(e.to_string())))
+}
+
+/// A file's size and lower-case hex SHA-256, read in blocks (blocking).
+pub(crate) fn sha256_of(path: &std::path::Path) -> std::io::Result<(u64, String)> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
         }
-        Ok(hex::encode(h.finalize()))
-    })
-    .await
-    .map_err(|e| AppError::internal("internal", "内部错误", e.to_string()))?
-    .map_err(|e| AppError::from(pdp_lake::LakeError::Io(e.to_string())))
+        bytes += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok((bytes, hex::encode(h.finalize())))
 }
 
 async fn org_name(storage: &dyn Storage, id: i64) -> String {

@@ -83,15 +83,7 @@ pub(crate) fn invalid(code: &'static str, violations: &[Violation]) -> AppError 
 }
 
 pub(crate) fn reason_of(reason: &str) -> Result<String, AppError> {
-    let r = reason.trim();
-    if r.is_empty() || r.chars().count() > 2000 {
-        return Err(AppError::bad_request(
-            "reason_required",
-            "请说明理由（2000 字以内）",
-            "give a reason (at most 2000 characters)",
-        ));
-    }
-    Ok(r.to_string())
+    crate::withdrawals::reason_of(reason).map(str::to_string)
 }
 
 pub(crate) fn denied(zh: &str, en: &str) -> AppError {
@@ -192,7 +184,8 @@ pub struct AgreementOut {
     pub active: bool,
 }
 
-pub(crate) async fn org_names(state: &App) -> Result<BTreeMap<i64, String>, AppError> {
+/// Organisation names by id.
+pub async fn org_names(state: &App) -> Result<BTreeMap<i64, String>, AppError> {
     Ok(state.storage.list_orgs().await?.into_iter().map(|o| (o.id, o.name)).collect())
 }
 
@@ -1460,8 +1453,6 @@ pub async fn exit(state: &App, p: &Principal, org_id: i64, input: &ExitInput) ->
 
 /// Every file under `dir` with its size and SHA-256, paths relative to `dir`.
 fn inventory(dir: &Path) -> std::io::Result<Vec<DestroyedFile>> {
-    use sha2::Digest;
-    use std::io::Read;
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -1471,20 +1462,9 @@ fn inventory(dir: &Path) -> std::io::Result<Vec<DestroyedFile>> {
                 stack.push(path);
                 continue;
             }
-            let mut f = std::fs::File::open(&path)?;
-            let mut h = sha2::Sha256::new();
-            let mut buf = vec![0u8; 1 << 16];
-            let mut bytes = 0u64;
-            loop {
-                let n = f.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                bytes += n as u64;
-                h.update(&buf[..n]);
-            }
+            let (bytes, sha256) = crate::open::sha256_of(&path)?;
             let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
-            out.push(DestroyedFile { path: rel, bytes, sha256: hex::encode(h.finalize()) });
+            out.push(DestroyedFile { path: rel, bytes, sha256 });
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -1547,9 +1527,10 @@ pub struct Overview {
     pub waiting: usize,
 }
 
-/// The overview of authorized operation for `p`.
-pub async fn overview(state: &App, p: &Principal) -> Result<Overview, AppError> {
-    let role = if as_authority(state, p).await.is_ok() {
+/// `p`'s part in authorized operation: `authority`, `operator`, `developer`, `provider` (an
+/// approver whose data applications may list) or `none`.
+pub async fn role_of(state: &App, p: &Principal) -> &'static str {
+    if as_authority(state, p).await.is_ok() {
         "authority"
     } else if as_operator(state, p).await.is_ok() {
         "operator"
@@ -1559,7 +1540,12 @@ pub async fn overview(state: &App, p: &Principal) -> Result<Overview, AppError> 
         "provider"
     } else {
         "none"
-    };
+    }
+}
+
+/// The overview of authorized operation for `p`.
+pub async fn overview(state: &App, p: &Principal) -> Result<Overview, AppError> {
+    let role = role_of(state, p).await;
     let agreements = agreements(state, p).await?;
     let scenarios = scenarios(state, p).await.unwrap_or_default();
     let products = products(state, p).await.unwrap_or_default();

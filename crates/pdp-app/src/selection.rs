@@ -13,8 +13,6 @@
 //! kept as history: the operator evaluates each developer every half year, files its own
 //! yearly report, and the authority evaluates the operator every year.
 
-use std::collections::BTreeMap;
-
 use pdp_domain::operation::{
     AgreementKind, AnnouncementInput, ApplicationState, CriterionScore, EvaluationFacts, EvaluationKind, PASS_SCORE,
     ProductStatus, ReviewStage, SelectionStatus, check_announcement, evaluation_total, facts_score, score_candidate,
@@ -484,11 +482,6 @@ pub async fn complain(state: &App, p: &Principal, product_id: i64, reason: &str)
     let mut ev = p.event("operation.product.complaint", &format!("product:{product_id}"));
     ev.purpose = reason;
     Ok(state.storage.log_operation(pr.developer_org_id, ev).await?)
-}
-
-/// Organisation names by id, for pages.
-pub async fn names(state: &App) -> Result<BTreeMap<i64, String>, AppError> {
-    org_names(state).await
 }
 
 /// Reports a data security incident of an entity (YC 21): the operator of its developers or of

@@ -43,7 +43,8 @@ pub struct DecisionInput {
     pub reason: String,
 }
 
-fn reason_of(reason: &str) -> Result<&str, AppError> {
+/// A decision's reason: required, at most 2000 characters, trimmed.
+pub(crate) fn reason_of(reason: &str) -> Result<&str, AppError> {
     let r = reason.trim();
     if r.is_empty() || r.chars().count() > 2000 {
         return Err(AppError::bad_request(

@@ -74,7 +74,7 @@ pub async fn overview(
     let evaluations = pdp_app::selection::evaluations(&state, &p).await.unwrap_or_default();
     let offers = pdp_app::fusion::offers(&state, &p).await.unwrap_or_default();
     let entities = pdp_app::operation::development_entities(&state, &p).await.unwrap_or_default();
-    let names = pdp_app::selection::names(&state).await?;
+    let names = pdp_app::operation::org_names(&state).await?;
     let today = pdp_app::clock::today_date();
     page(
         lang,
@@ -486,7 +486,7 @@ pub async fn selection_page(
 ) -> Page {
     let lang = Lang::from_headers(&headers);
     let s = pdp_app::selection::selection_of(&state, Some(&p), id).await?;
-    let authority = pdp_app::operation::overview(&state, &p).await?.role == "authority";
+    let authority = pdp_app::operation::role_of(&state, &p).await == "authority";
     let a = &s.selection.announcement;
     let status = s.selection.status;
     let signed =
@@ -864,7 +864,7 @@ pub async fn scenario_page(
     let lang = Lang::from_headers(&headers);
     let s = pdp_app::operation::scenario_of(&state, &p, id).await?;
     let a = &s.application;
-    let role = pdp_app::operation::overview(&state, &p).await?.role;
+    let role = pdp_app::operation::role_of(&state, &p).await;
     let may_decide = a.state == ApplicationState::UnderReview
         && match a.stage {
             Some(ReviewStage::Operator) => role == "operator",
@@ -885,7 +885,7 @@ pub async fn scenario_page(
             samples.push((e, pdp_app::operation::sample(&state, &p, id, e, 10).await?));
         }
     }
-    let names = pdp_app::selection::names(&state).await?;
+    let names = pdp_app::operation::org_names(&state).await?;
     page(
         lang,
         Some(&p),
@@ -993,7 +993,7 @@ pub async fn product_page(
         .into_iter()
         .find(|x| x.product.id == id)
         .ok_or_else(|| AppError::not_found(&format!("product {id}")))?;
-    let role = pdp_app::operation::overview(&state, &p).await?.role;
+    let role = pdp_app::operation::role_of(&state, &p).await;
     let i = &pr.product.input;
     page(
         lang,
